@@ -1,0 +1,182 @@
+//! Tessera's Leptos application: pages, components and server functions, shared by the server
+//! (rendering, `ssr`) and the browser (hydration, `hydrate`).
+
+pub mod model;
+pub mod validate;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode, StaticSegment,
+    components::{Route, Router, Routes},
+};
+use model::SessionInfo;
+
+/// The HTML document around the app, rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Runs only in the browser, once hydration is done: end2end tests wait for this mark.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tessera.css" />
+        <Title text="Tessera" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The signed-in member and org, or `None` for a signed-out visitor.
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<SessionInfo>, ServerFnError> {
+    use crate::ssr::{auth, store::Store};
+    let session: tower_sessions::Session = leptos_axum::extract().await?;
+    let store = use_context::<Store>().ok_or_else(|| ServerFnError::new("store missing"))?;
+    auth::current(&session, &store)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[component]
+fn HomePage() -> impl IntoView {
+    let session = Resource::new_blocking(|| (), |_| whoami());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(info)) => view! { <SignedIn info /> }.into_any(),
+                    Ok(None) => view! { <SignInCard /> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LoginPage() -> impl IntoView {
+    view! { <SignInCard /> }
+}
+
+/// The sign-in form: the org slug leads into that org's Okta sign-in (`/sso/start`).
+#[component]
+fn SignInCard() -> impl IntoView {
+    let (slug, set_slug) = signal(String::new());
+    let label = move || {
+        let s = slug.get();
+        if s.is_empty() {
+            "Continue".to_string()
+        } else {
+            format!("Continue to {s}")
+        }
+    };
+    let hint = move || {
+        let s = slug.get();
+        (!s.is_empty())
+            .then(|| validate::slug(&s).err())
+            .flatten()
+            .unwrap_or_default()
+    };
+    view! {
+        <main class="page narrow">
+            <h1 class="brand">"Tessera"</h1>
+            <section class="card">
+                <h2>"Sign in with your organization"</h2>
+                <p class="muted">
+                    "Clicking the Tessera tile in your Okta dashboard signs you in directly. Or enter your organization's name here:"
+                </p>
+                <form method="get" action="/sso/start" class="stack">
+                    <label for="org-slug">"Organization"</label>
+                    <input
+                        id="org-slug"
+                        name="org"
+                        type="text"
+                        placeholder="acme"
+                        autocomplete="organization"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        on:input=move |ev| set_slug.set(event_target_value(&ev).trim().to_lowercase())
+                    />
+                    <p class="field-hint" aria-live="polite">{hint}</p>
+                    <button id="continue" type="submit" class="primary">{label}</button>
+                </form>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn SignedIn(info: SessionInfo) -> impl IntoView {
+    let display = if info.member.name.is_empty() {
+        info.member.email.clone()
+    } else {
+        format!("{} <{}>", info.member.name, info.member.email)
+    };
+    view! {
+        <header class="topbar">
+            <span class="brand">"Tessera"</span>
+            <span class="org">{info.org.name.clone()}</span>
+            <form method="post" action="/logout" class="signout">
+                <button type="submit">"Sign out"</button>
+            </form>
+        </header>
+        <main class="page">
+            <section class="card">
+                <h1>"Welcome"</h1>
+                <p>
+                    "Signed in as "
+                    <strong id="signed-in-member">{display}</strong>
+                    " — "
+                    <span id="signed-in-role" class="badge">{info.member.role.as_str()}</span>
+                    " of "
+                    <span id="signed-in-org">{info.org.slug.clone()}</span>
+                </p>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <main class="page narrow">
+            <h1>"Page not found"</h1>
+            <p class="advice">"Check the address, or go to the " <a href="/">"start page"</a> "."</p>
+        </main>
+    }
+}

@@ -1,0 +1,49 @@
+//! Who is signed in: the session keys and the lookup every page and API call goes through.
+
+use super::store::{Store, StoreError};
+use crate::model::{MemberStatus, SessionInfo, SessionMember, SessionOrg};
+use tower_sessions::Session;
+
+/// Session key holding the signed-in member's id.
+pub const MEMBER_KEY: &str = "member_id";
+/// Session key holding the signed-in member's org id.
+pub const ORG_KEY: &str = "org_id";
+/// Session key holding the absolute end of the session (unix ms), however active it is.
+pub const ABSOLUTE_EXPIRY_KEY: &str = "absolute_expiry";
+
+/// The signed-in member and org, or `None`. A member who has been deactivated (or removed)
+/// since signing in is signed out here, on their very next request.
+pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionInfo>, StoreError> {
+    let member_id: Option<String> = session.get(MEMBER_KEY).await.ok().flatten();
+    let org_id: Option<String> = session.get(ORG_KEY).await.ok().flatten();
+    let deadline: Option<i64> = session.get(ABSOLUTE_EXPIRY_KEY).await.ok().flatten();
+    let (Some(member_id), Some(org_id)) = (member_id, org_id) else {
+        return Ok(None);
+    };
+    if deadline.is_none_or(|d| d <= super::store::now_ms()) {
+        let _ = session.flush().await;
+        return Ok(None);
+    }
+    let member = store.member_by_id(&org_id, &member_id).await?;
+    let org = store.org_by_id(&org_id).await?;
+    match (member, org) {
+        (Some(member), Some(org)) if member.status == MemberStatus::Active => {
+            Ok(Some(SessionInfo {
+                member: SessionMember {
+                    id: member.id,
+                    email: member.email,
+                    name: member.name,
+                    role: member.role,
+                },
+                org: SessionOrg {
+                    slug: org.slug,
+                    name: org.name,
+                },
+            }))
+        }
+        _ => {
+            let _ = session.flush().await;
+            Ok(None)
+        }
+    }
+}

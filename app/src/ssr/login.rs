@@ -1,0 +1,248 @@
+//! Store functions for sign-in: pending flows, login attempts and session records.
+
+use super::store::{Store, StoreError, new_id, now_ms};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// An authorization request in flight, kept server-side so the callback may land on any node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginFlow {
+    pub state: String,
+    pub org_id: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub target: Option<String>,
+    pub expires_at: i64,
+}
+
+/// Outcome of a login attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// One recorded login attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAttempt {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub at: i64,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub detail: String,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub email: Option<String>,
+    pub member_id: Option<String>,
+}
+
+impl LoginAttempt {
+    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: &str, detail: &str) -> Self {
+        LoginAttempt {
+            id: new_id(),
+            org_id: org_id.map(str::to_string),
+            at: now_ms(),
+            outcome,
+            reason: reason.to_string(),
+            detail: detail.to_string(),
+            issuer: None,
+            subject: None,
+            email: None,
+            member_id: None,
+        }
+    }
+}
+
+impl Store {
+    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&flow.state)
+        .bind(&flow.org_id)
+        .bind(&flow.nonce)
+        .bind(&flow.pkce_verifier)
+        .bind(flow.target.as_deref())
+        .bind(now_ms())
+        .bind(flow.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes and returns the flow for `state`: a state can be used once, by one callback,
+    /// even when two arrive at once on different nodes. Expired flows are not returned.
+    pub async fn take_login_flow(&self, state: &str) -> Result<Option<LoginFlow>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM login_flows WHERE state = $1
+             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at",
+        )
+        .bind(state)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let flow = LoginFlow {
+            state: row.try_get("state")?,
+            org_id: row.try_get("org_id")?,
+            nonce: row.try_get("nonce")?,
+            pkce_verifier: row.try_get("pkce_verifier")?,
+            target: row.try_get("target")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        Ok((flow.expires_at > now_ms()).then_some(flow))
+    }
+
+    /// Deletes expired flows and sessions; returns how many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let flows = sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(flows + sessions)
+    }
+
+    pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&a.id)
+        .bind(a.org_id.as_deref())
+        .bind(a.at)
+        .bind(match a.outcome {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        })
+        .bind(&a.reason)
+        .bind(&a.detail)
+        .bind(a.issuer.as_deref())
+        .bind(a.subject.as_deref())
+        .bind(a.email.as_deref())
+        .bind(a.member_id.as_deref())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Most recent login attempts of an org, newest first.
+    pub async fn recent_login_attempts(
+        &self,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<LoginAttempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id
+             FROM login_attempts WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(org_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let outcome: String = row.try_get("outcome")?;
+                Ok(LoginAttempt {
+                    id: row.try_get("id")?,
+                    org_id: row.try_get("org_id")?,
+                    at: row.try_get("at")?,
+                    outcome: if outcome == "success" {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    },
+                    reason: row.try_get("reason")?,
+                    detail: row.try_get("detail")?,
+                    issuer: row.try_get("issuer")?,
+                    subject: row.try_get("subject")?,
+                    email: row.try_get("email")?,
+                    member_id: row.try_get("member_id")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- session records (the tower-sessions store lives in the server crate) ----
+
+    /// The data and expiry (unix ms) of a live session record.
+    pub async fn session_load(&self, id: &str) -> Result<Option<(String, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+        )
+            .bind(id)
+            .bind(now_ms())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("data")?, r.try_get("expiry_date")?)))
+            .transpose()?)
+    }
+
+    /// Inserts a session record; false when the id is taken.
+    pub async fn session_insert(
+        &self,
+        id: &str,
+        data: &str,
+        expiry: i64,
+        member_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expiry)
+        .bind(member_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn session_upsert(
+        &self,
+        id: &str,
+        data: &str,
+        expiry: i64,
+        member_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date,
+                                            member_id = excluded.member_id",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expiry)
+        .bind(member_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session_delete(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a member at once (deactivation, removal).
+    pub async fn delete_member_sessions(&self, member_id: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+            .bind(member_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+}

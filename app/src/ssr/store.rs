@@ -1,0 +1,532 @@
+//! The store: one sqlx `Any` pool and portable SQL for SQLite and PostgreSQL alike.
+//!
+//! Every query here runs unchanged on both databases (`$n` placeholders, TEXT ids, BIGINT
+//! unix-ms timestamps, BIGINT 0/1 flags). Dialect differences live in [`DbKind`] only.
+
+use crate::model::{Member, MemberStatus, Org, Role, SsoConnection};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// True when the database could not be reached at all (as opposed to refusing a query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_)
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut
+                        | sqlx::Error::Io(_)
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Tls(_)
+                )
+        )
+    }
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> Result<DbKind, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(DbKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbKind::Postgres)
+        } else {
+            Err(StoreError::Invalid(format!(
+                "unsupported database URL {:?}: use sqlite://path/to/file.db or postgres://user@host/db",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// A URL with any password replaced, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Current time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The database behind Tessera.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+/// An org with its connection state, as listed by the CLI.
+#[derive(Clone, Debug)]
+pub struct OrgOverview {
+    pub org: Org,
+    pub sso: Option<SsoConnection>,
+    pub members: i64,
+}
+
+impl Store {
+    /// Connects; a SQLite file and its directory are created when absent.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = DbKind::of_url(url)?;
+        let mut url = url.to_string();
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        match kind {
+            DbKind::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite:")
+                    .trim_start_matches("//")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(StoreError::Invalid(
+                        "the SQLite database must be a file, e.g. sqlite://data/tessera.db".into(),
+                    ));
+                }
+                if let Some(dir) = std::path::Path::new(&path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                if !url.contains("mode=") {
+                    url.push_str(if url.contains('?') { "&" } else { "?" });
+                    url.push_str("mode=rwc");
+                }
+                options = options
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            use sqlx::Executor as _;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            Ok(())
+                        })
+                    });
+            }
+            DbKind::Postgres => {
+                options = options.max_connections(16);
+            }
+        }
+        let pool = options.connect(&url).await.map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(&url)))
+        })?;
+        Ok(Store { pool, kind })
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    // ---- orgs ------------------------------------------------------------------------------
+
+    pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org, StoreError> {
+        let org = Org {
+            id: new_id(),
+            slug: slug.to_string(),
+            name: name.to_string(),
+            created_at: now_ms(),
+        };
+        let result = sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&org.id)
+            .bind(&org.slug)
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(org),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("an org with slug {slug:?} already exists"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn org_by_slug(&self, slug: &str) -> Result<Option<Org>, StoreError> {
+        let row = sqlx::query("SELECT id, slug, name, created_at FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| org_from_row(&r)).transpose()
+    }
+
+    pub async fn org_by_id(&self, id: &str) -> Result<Option<Org>, StoreError> {
+        let row = sqlx::query("SELECT id, slug, name, created_at FROM orgs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| org_from_row(&r)).transpose()
+    }
+
+    /// The org named by `slug`, or a NotFound error that says so.
+    pub async fn require_org(&self, slug: &str) -> Result<Org, StoreError> {
+        self.org_by_slug(slug)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no org with slug {slug:?}")))
+    }
+
+    pub async fn list_orgs(&self) -> Result<Vec<OrgOverview>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.slug, o.name, o.created_at,
+                    (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id) AS members
+             FROM orgs o ORDER BY o.slug",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let org = org_from_row(&row)?;
+            let members: i64 = row.try_get("members")?;
+            let sso = self.sso_connection(&org.id).await?;
+            out.push(OrgOverview { org, sso, members });
+        }
+        Ok(out)
+    }
+
+    pub async fn count_members(&self, org_id: &str) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n)
+    }
+
+    // ---- SSO connections -------------------------------------------------------------------
+
+    pub async fn sso_connection(&self, org_id: &str) -> Result<Option<SsoConnection>, StoreError> {
+        let row = sqlx::query(&format!("{SSO_COLUMNS} WHERE org_id = $1"))
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| sso_from_row(&r)).transpose()
+    }
+
+    /// The org whose connection has this (normalized) issuer, with the connection.
+    pub async fn sso_by_issuer(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<(Org, SsoConnection)>, StoreError> {
+        let row = sqlx::query(&format!("{SSO_COLUMNS} WHERE issuer = $1"))
+            .bind(issuer)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sso = sso_from_row(&row)?;
+        let org = self
+            .org_by_id(&sso.org_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("org of connection vanished".into()))?;
+        Ok(Some((org, sso)))
+    }
+
+    /// The sealed client secret of an org's connection.
+    pub async fn sealed_client_secret(&self, org_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT client_secret_enc FROM sso_connections WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("client_secret_enc")).transpose()?)
+    }
+
+    /// Creates or replaces an org's Okta connection. A new connection starts disabled; an
+    /// existing one keeps its enabled flag and policy. One issuer belongs to at most one org.
+    pub async fn set_sso_connection(
+        &self,
+        org: &Org,
+        issuer: &str,
+        client_id: &str,
+        sealed_secret: &str,
+    ) -> Result<SsoConnection, StoreError> {
+        if let Some((other, _)) = self.sso_by_issuer(issuer).await?
+            && other.id != org.id
+        {
+            return Err(StoreError::Conflict(format!(
+                "issuer {issuer} is already connected to org {:?}",
+                other.slug
+            )));
+        }
+        let now = now_ms();
+        let result = sqlx::query(
+            "INSERT INTO sso_connections (org_id, issuer, client_id, client_secret_enc, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (org_id) DO UPDATE SET
+                issuer = excluded.issuer,
+                client_id = excluded.client_id,
+                client_secret_enc = excluded.client_secret_enc,
+                updated_at = excluded.updated_at",
+        )
+        .bind(&org.id)
+        .bind(issuer)
+        .bind(client_id)
+        .bind(sealed_secret)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!(
+                    "issuer {issuer} is already connected to another org"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.sso_connection(&org.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
+    }
+
+    /// Turns SSO on or off for an org that has a connection.
+    pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3",
+        )
+        .bind(i64::from(enabled))
+        .bind(now_ms())
+        .bind(&org.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
+                org.slug, org.slug
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sets the just-in-time provisioning policy of an org's connection.
+    pub async fn set_sso_policy(
+        &self,
+        org: &Org,
+        jit_enabled: bool,
+        default_role: Role,
+    ) -> Result<(), StoreError> {
+        if default_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "the default role of new members must be member or admin".into(),
+            ));
+        }
+        let done = sqlx::query(
+            "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
+        )
+        .bind(i64::from(jit_enabled))
+        .bind(default_role.as_str())
+        .bind(now_ms())
+        .bind(&org.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "org {:?} has no Okta connection yet",
+                org.slug
+            )));
+        }
+        Ok(())
+    }
+
+    // ---- members ---------------------------------------------------------------------------
+
+    pub async fn member_by_subject(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND issuer = $2 AND subject = $3"
+        ))
+        .bind(org_id)
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    pub async fn member_by_id(
+        &self,
+        org_id: &str,
+        member_id: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!("{MEMBER_COLUMNS} WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(member_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    /// Inserts a new member; the org's first member becomes its owner. The partial unique
+    /// index `members_one_owner` settles concurrent first logins: the loser retries and then
+    /// sees the owner. Returns the member as stored (an existing one if it raced us).
+    pub async fn insert_member(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+        default_role: Role,
+    ) -> Result<(Member, bool), StoreError> {
+        let now = now_ms();
+        for _ in 0..8 {
+            let id = new_id();
+            let result = sqlx::query(
+                "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
+                 VALUES ($1, $2, $3, $4, $5, $6,
+                         CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
+                              THEN $7 ELSE 'owner' END,
+                         'active', $8, $8)
+                 ON CONFLICT (org_id, issuer, subject) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(issuer)
+            .bind(subject)
+            .bind(email)
+            .bind(name)
+            .bind(default_role.as_str())
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+            match result {
+                Ok(done) => {
+                    let member = self
+                        .member_by_subject(org_id, issuer, subject)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
+                    return Ok((member, done.rows_affected() == 1));
+                }
+                // Another first login took ownership between our check and our insert.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(
+            "could not provision the member: too much contention".into(),
+        ))
+    }
+
+    /// Records a successful sign-in: refreshes profile claims and the last-login time.
+    pub async fn touch_member_login(
+        &self,
+        member_id: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE members SET email = $1, name = $2, last_login_at = $3 WHERE id = $4")
+            .bind(email)
+            .bind(name)
+            .bind(now_ms())
+            .bind(member_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
+pub(crate) const MEMBER_COLUMNS: &str = "SELECT id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at FROM members";
+
+fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
+    let role: String = row.try_get("default_role")?;
+    Ok(SsoConnection {
+        org_id: row.try_get("org_id")?,
+        issuer: row.try_get("issuer")?,
+        client_id: row.try_get("client_id")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        jit_enabled: row.try_get::<i64, _>("jit_enabled")? != 0,
+        default_role: Role::parse(&role).unwrap_or(Role::Member),
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
+    let role: String = row.try_get("role")?;
+    let status: String = row.try_get("status")?;
+    Ok(Member {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        issuer: row.try_get("issuer")?,
+        subject: row.try_get("subject")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown role {role:?} in store")))?,
+        status: MemberStatus::parse(&status)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown status {status:?} in store")))?,
+        created_at: row.try_get("created_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+    })
+}

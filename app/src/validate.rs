@@ -1,0 +1,92 @@
+//! Input rules shared by the CLI, the HTTP handlers and the pages. Each returns a sentence that
+//! tells the person what is wrong and what is expected.
+
+/// Longest accepted org slug.
+pub const MAX_SLUG_LEN: usize = 63;
+
+/// An org slug: lowercase letters, digits and hyphens, starting and ending with a letter or digit.
+pub fn slug(input: &str) -> Result<&str, String> {
+    let ok_chars = input
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if input.is_empty()
+        || input.len() > MAX_SLUG_LEN
+        || !ok_chars
+        || input.starts_with('-')
+        || input.ends_with('-')
+    {
+        return Err(format!(
+            "invalid org slug {input:?}: use 1 to {MAX_SLUG_LEN} lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+        ));
+    }
+    Ok(input)
+}
+
+/// An org's display name: non-empty, at most 200 characters, no control characters.
+pub fn display_name(input: &str) -> Result<&str, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("the org name must not be empty".into());
+    }
+    if name.chars().count() > 200 {
+        return Err("the org name must be at most 200 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the org name must not contain control characters".into());
+    }
+    Ok(name)
+}
+
+/// An OAuth client id as Okta issues it: visible ASCII, no spaces, at most 255 characters.
+pub fn client_id(input: &str) -> Result<&str, String> {
+    let id = input.trim();
+    if id.is_empty() {
+        return Err("the client ID must not be empty".into());
+    }
+    if id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "invalid client ID {id:?}: use at most 255 visible ASCII characters without spaces"
+        ));
+    }
+    Ok(id)
+}
+
+/// A client secret: surrounding whitespace (a trailing newline from a file) is dropped.
+pub fn client_secret(input: &str) -> Result<&str, String> {
+    let secret = input.trim();
+    if secret.is_empty() {
+        return Err("the client secret is empty".into());
+    }
+    if secret.len() > 1024 || secret.chars().any(char::is_control) {
+        return Err("the client secret must be at most 1024 characters on one line".into());
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        for good in ["acme", "a", "acme-corp", "x1", "9lives"] {
+            assert!(slug(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "Acme", "acme_corp", "-acme", "acme-", "ac me", "é", long.as_str()] {
+            assert!(slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_ids_and_secrets() {
+        assert_eq!(display_name("  Acme Inc ").unwrap(), "Acme Inc");
+        assert!(display_name("   ").is_err());
+        assert!(display_name("a\u{7}b").is_err());
+        assert!(client_id("0oa1b2c3").is_ok());
+        assert!(client_id("has space").is_err());
+        assert!(client_id("").is_err());
+        assert_eq!(client_secret("abc\n").unwrap(), "abc");
+        assert!(client_secret("\n\n").is_err());
+    }
+}

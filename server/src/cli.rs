@@ -1,0 +1,272 @@
+//! The operator commands: orgs and their Okta connections, straight against the store.
+
+use crate::config::{Config, OrgCommand, SsoCommand};
+use app::model::{Org, Role, SsoConnection};
+use app::ssr::crypto::SecretKey;
+use app::ssr::issuer;
+use app::ssr::store::{Store, StoreError};
+use app::validate;
+use serde_json::json;
+use std::io::Read as _;
+use std::path::Path;
+
+/// A command failure: one line for the operator, exit status 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] app::ssr::crypto::CryptoError),
+}
+
+fn invalid(e: String) -> CliError {
+    CliError::Invalid(e)
+}
+
+pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<(), CliError> {
+    match command {
+        OrgCommand::Create { slug, name, json } => {
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            let name = validate::display_name(&name).map_err(invalid)?;
+            let org = store.create_org(slug, name).await?;
+            if json {
+                println!("{}", org_json(config, &org, None, 0));
+            } else {
+                println!("Created org {} ({}).", org.slug, org.name);
+                println!(
+                    "Next: tessera sso set {} --okta-domain <your-org>.okta.com --client-id <id> --client-secret-file <path or ->",
+                    org.slug
+                );
+            }
+        }
+        OrgCommand::List { json } => {
+            let orgs = store.list_orgs().await?;
+            if json {
+                let list: Vec<_> = orgs
+                    .iter()
+                    .map(|o| org_json(config, &o.org, o.sso.as_ref(), o.members))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if orgs.is_empty() {
+                println!("No orgs yet. Create one: tessera org create <slug> --name <display name>");
+            } else {
+                println!("{:<24} {:<10} {:>8}  {:<32} ISSUER", "SLUG", "SSO", "MEMBERS", "NAME");
+                for o in &orgs {
+                    println!(
+                        "{:<24} {:<10} {:>8}  {:<32} {}",
+                        o.org.slug,
+                        sso_state(o.sso.as_ref()),
+                        o.members,
+                        o.org.name,
+                        o.sso.as_ref().map_or("-", |s| s.issuer.as_str())
+                    );
+                }
+            }
+        }
+        OrgCommand::Show { slug, json } => {
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            let org = store.require_org(slug).await?;
+            let sso = store.sso_connection(&org.id).await?;
+            let members = store.count_members(&org.id).await?;
+            if json {
+                println!("{}", org_json(config, &org, sso.as_ref(), members));
+            } else {
+                println!("Org:                  {} ({})", org.slug, org.name);
+                println!("Members:              {members}");
+                println!("SSO:                  {}", sso_state(sso.as_ref()));
+                if let Some(s) = &sso {
+                    println!("Issuer:               {}", s.issuer);
+                    println!("Client ID:            {}", s.client_id);
+                    println!(
+                        "Just-in-time:         {} (new members get role {})",
+                        if s.jit_enabled { "on" } else { "off" },
+                        s.default_role
+                    );
+                }
+                println!();
+                println!("Paste into the Okta app integration (General -> Login):");
+                println!("Sign-in redirect URI: {}", config.redirect_uri());
+                println!("Initiate login URI:   {}", config.initiate_login_uri());
+                println!("Login initiated by:   Either Okta or App");
+                println!("Login flow:           Redirect to app to initiate login (OIDC Compliant)");
+            }
+        }
+        OrgCommand::Events { slug, limit, json } => {
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            let org = store.require_org(slug).await?;
+            let events = store.recent_login_attempts(&org.id, i64::from(limit)).await?;
+            if json {
+                println!("{}", serde_json::to_string(&events).unwrap_or_default());
+            } else if events.is_empty() {
+                println!("No login attempts yet for {}.", org.slug);
+            } else {
+                for e in &events {
+                    println!(
+                        "{}  {:<7}  {:<26} {:<28} {}",
+                        format_time(e.at),
+                        match e.outcome {
+                            app::ssr::login::Outcome::Success => "success",
+                            app::ssr::login::Outcome::Failure => "failure",
+                        },
+                        e.reason,
+                        e.email.as_deref().or(e.subject.as_deref()).unwrap_or("-"),
+                        e.detail
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<(), CliError> {
+    match command {
+        SsoCommand::Set {
+            slug,
+            okta_domain,
+            issuer,
+            client_id,
+            client_secret_file,
+        } => {
+            // Validate everything before touching the store: bad input writes nothing.
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            let issuer = match (okta_domain, issuer) {
+                (Some(domain), None) => issuer::from_okta_domain(&domain).map_err(invalid)?,
+                (None, Some(url)) => {
+                    issuer::normalize(&url, config.allow_http_issuers).map_err(invalid)?
+                }
+                _ => {
+                    return Err(invalid(
+                        "give exactly one of --okta-domain or --issuer".into(),
+                    ));
+                }
+            };
+            let client_id = validate::client_id(&client_id).map_err(invalid)?;
+            let raw_secret = read_secret(&client_secret_file)?;
+            let secret = validate::client_secret(&raw_secret).map_err(invalid)?;
+            let org = store.require_org(slug).await?;
+            let key = SecretKey::load_or_create(&config.secret_key_file)?;
+            let sealed = key.seal(&org.id, secret);
+            let sso = store
+                .set_sso_connection(&org, &issuer, client_id, &sealed)
+                .await?;
+            println!(
+                "Saved the Okta connection of {}: issuer {}, client ID {}.",
+                org.slug, sso.issuer, sso.client_id
+            );
+            if sso.enabled {
+                println!("SSO is enabled.");
+            } else {
+                println!("SSO is disabled: run `tessera sso enable {}` to turn it on.", org.slug);
+            }
+        }
+        SsoCommand::Enable { slug } => {
+            let org = store
+                .require_org(validate::slug(&slug).map_err(invalid)?)
+                .await?;
+            store.set_sso_enabled(&org, true).await?;
+            println!("SSO enabled for {}.", org.slug);
+            println!("Initiate login URI: {}", config.initiate_login_uri());
+        }
+        SsoCommand::Disable { slug } => {
+            let org = store
+                .require_org(validate::slug(&slug).map_err(invalid)?)
+                .await?;
+            store.set_sso_enabled(&org, false).await?;
+            println!("SSO disabled for {}.", org.slug);
+        }
+        SsoCommand::Policy {
+            slug,
+            jit,
+            default_role,
+        } => {
+            let org = store
+                .require_org(validate::slug(&slug).map_err(invalid)?)
+                .await?;
+            let current = store.sso_connection(&org.id).await?.ok_or_else(|| {
+                invalid(format!(
+                    "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
+                    org.slug, org.slug
+                ))
+            })?;
+            let jit = jit.map_or(current.jit_enabled, |v| v == "on");
+            let role = default_role
+                .as_deref()
+                .and_then(Role::parse)
+                .unwrap_or(current.default_role);
+            store.set_sso_policy(&org, jit, role).await?;
+            println!(
+                "Just-in-time provisioning for {} is {}; new members get role {}.",
+                org.slug,
+                if jit { "on" } else { "off" },
+                role
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads the client secret from a file, or from standard input for `-`.
+fn read_secret(path: &Path) -> Result<String, CliError> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| invalid(format!("cannot read the client secret from standard input: {e}")))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            invalid(format!(
+                "cannot read the client secret file {}: {e}",
+                path.display()
+            ))
+        })
+    }
+}
+
+fn sso_state(sso: Option<&SsoConnection>) -> &'static str {
+    match sso {
+        None => "not_configured",
+        Some(s) if s.enabled => "enabled",
+        Some(_) => "disabled",
+    }
+}
+
+/// The JSON form of an org used by `org create/list/show --json`.
+fn org_json(
+    config: &Config,
+    org: &Org,
+    sso: Option<&SsoConnection>,
+    members: i64,
+) -> serde_json::Value {
+    json!({
+        "slug": org.slug,
+        "name": org.name,
+        "created_at": format_time(org.created_at),
+        "members": members,
+        "sso_state": sso_state(sso),
+        "sso": sso.map(|s| json!({
+            "issuer": s.issuer,
+            "client_id": s.client_id,
+            "enabled": s.enabled,
+            "jit_enabled": s.jit_enabled,
+            "default_role": s.default_role,
+            "updated_at": format_time(s.updated_at),
+        })),
+        "initiate_login_uri": config.initiate_login_uri(),
+        "sign_in_redirect_uri": config.redirect_uri(),
+    })
+}
+
+/// RFC 3339 UTC time of a unix-ms timestamp.
+pub fn format_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

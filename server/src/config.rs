@@ -1,0 +1,208 @@
+//! Command-line flags and their `TESSERA_*` environment variables.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about = "Okta SSO and organization membership for SaaS apps")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every command. Flags win over environment variables, which win over
+/// the laptop-friendly defaults.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database: `sqlite://path/file.db` (embedded default) or `postgres://user@host/db`.
+    #[arg(long, env = "TESSERA_DATABASE_URL", default_value = "sqlite://data/tessera.db", global = true)]
+    pub database_url: String,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "TESSERA_BIND", default_value = "127.0.0.1:3000", global = true)]
+    pub bind: SocketAddr,
+    /// The URL browsers use to reach Tessera (scheme, host, port); Okta redirects here.
+    #[arg(long, env = "TESSERA_PUBLIC_URL", default_value = "http://127.0.0.1:3000", value_parser = parse_public_url, global = true)]
+    pub public_url: String,
+    /// File holding the 32-byte key that encrypts client secrets; created (mode 0600) when absent.
+    #[arg(long, env = "TESSERA_SECRET_KEY_FILE", default_value = "data/secret.key", global = true)]
+    pub secret_key_file: PathBuf,
+    /// Allow http:// issuers (local development IdPs and tests only).
+    #[arg(long, env = "TESSERA_ALLOW_HTTP_ISSUERS", global = true)]
+    pub allow_http_issuers: bool,
+    /// Log format.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// A session ends after this long without requests (e.g. 8h, 30m).
+    #[arg(long, env = "TESSERA_SESSION_IDLE_TIMEOUT", default_value = "8h", value_parser = parse_duration, global = true)]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active (e.g. 7d).
+    #[arg(long, env = "TESSERA_SESSION_ABSOLUTE_TIMEOUT", default_value = "7d", value_parser = parse_duration, global = true)]
+    pub session_absolute_timeout: Duration,
+    /// Timeout for each request to an Okta org (discovery, JWKS, token, userinfo).
+    #[arg(long, env = "TESSERA_IDP_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub idp_timeout: Duration,
+    /// Directory with the built site (`pkg/` with the WASM bundle and stylesheet).
+    #[arg(long, env = "TESSERA_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+}
+
+impl Config {
+    pub fn initiate_login_uri(&self) -> String {
+        format!("{}/sso/initiate", self.public_url)
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/sso/callback", self.public_url)
+    }
+
+    /// Cookies get `Secure` when browsers reach Tessera over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage orgs.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage an org's Okta connection.
+    #[command(subcommand)]
+    Sso(SsoCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an org.
+    Create {
+        /// Lowercase letters, digits and hyphens, e.g. `acme`.
+        slug: String,
+        /// Display name, e.g. "Acme Inc".
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List orgs with their SSO state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an org, its SSO state and the URIs to paste into Okta.
+    Show {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent login attempts of an org, newest first.
+    Events {
+        slug: String,
+        /// How many to show.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsoCommand {
+    /// Register (or replace) an org's Okta app: issuer, Client ID and Client Secret.
+    Set {
+        slug: String,
+        /// Okta domain, e.g. acme.okta.com (becomes issuer https://acme.okta.com).
+        #[arg(long, conflicts_with = "issuer", required_unless_present = "issuer")]
+        okta_domain: Option<String>,
+        /// Issuer URL, for a custom authorization server or a local IdP.
+        #[arg(long)]
+        issuer: Option<String>,
+        #[arg(long)]
+        client_id: String,
+        /// File holding the client secret, or `-` for standard input. Never pass it on argv.
+        #[arg(long)]
+        client_secret_file: PathBuf,
+    },
+    /// Turn SSO on for an org.
+    Enable { slug: String },
+    /// Turn SSO off for an org (members cannot sign in until it is enabled again).
+    Disable { slug: String },
+    /// Just-in-time provisioning policy for an org.
+    Policy {
+        slug: String,
+        /// Create members on their first Okta sign-in (on) or admit only existing members (off).
+        #[arg(long, value_parser = ["on", "off"])]
+        jit: Option<String>,
+        /// Role of new members.
+        #[arg(long, value_parser = ["member", "admin"])]
+        default_role: Option<String>,
+    },
+}
+
+/// Accepts `http(s)://host[:port]` with no path, query or fragment; drops a trailing slash.
+pub fn parse_public_url(input: &str) -> Result<String, String> {
+    let url = url::Url::parse(input.trim()).map_err(|e| format!("invalid URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("the public URL must be http:// or https:// with a host".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("the public URL must not have a path, query or fragment".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Parses `90s`, `30m`, `8h`, `7d` (a bare number is seconds).
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d")),
+    };
+    if secs == 0 {
+        return Err(format!("invalid duration {input:?}: must be more than zero"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(8 * 3600));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("8x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn public_urls() {
+        assert_eq!(parse_public_url("https://sso.example.com/").unwrap(), "https://sso.example.com");
+        assert!(parse_public_url("https://x.com/app").is_err());
+        assert!(parse_public_url("ftp://x.com").is_err());
+    }
+}

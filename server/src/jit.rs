@@ -1,0 +1,67 @@
+//! Just-in-time provisioning: the member behind a verified Okta identity, created on first
+//! sign-in, keyed by (org, issuer, subject) and never by email.
+
+use crate::oidc::Identity;
+use app::model::{Member, MemberStatus, Org, SsoConnection};
+use app::ssr::store::{Store, StoreError};
+
+/// Why a verified person is still not let in.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The member exists but has been deactivated by an owner or admin.
+    Deactivated,
+    /// The org admits only existing members and this person is not one.
+    JitDisabled,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+/// Finds or creates the member for `identity`. Existing members get their email and name
+/// refreshed (an email change at Okta never makes a second member); the org's first member
+/// becomes its owner, settled by the database under concurrent first logins.
+pub async fn provision_member(
+    store: &Store,
+    org: &Org,
+    sso: &SsoConnection,
+    identity: &Identity,
+) -> Result<Member, Refusal> {
+    let existing = store
+        .member_by_subject(&org.id, &sso.issuer, &identity.subject)
+        .await?;
+    let mut member = match existing {
+        Some(m) if m.status == MemberStatus::Deactivated => return Err(Refusal::Deactivated),
+        Some(m) => m,
+        None if !sso.jit_enabled => return Err(Refusal::JitDisabled),
+        None => {
+            let (m, created) = store
+                .insert_member(
+                    &org.id,
+                    &sso.issuer,
+                    &identity.subject,
+                    &identity.email,
+                    &identity.name,
+                    sso.default_role,
+                )
+                .await?;
+            if created {
+                tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "provisioned a new member");
+                return Ok(m);
+            }
+            if m.status == MemberStatus::Deactivated {
+                return Err(Refusal::Deactivated);
+            }
+            m
+        }
+    };
+    store
+        .touch_member_login(&member.id, &identity.email, &identity.name)
+        .await?;
+    member.email.clone_from(&identity.email);
+    member.name.clone_from(&identity.name);
+    Ok(member)
+}

@@ -1,0 +1,55 @@
+//! The `tessera` server: configuration, operator CLI, HTTP router, Okta sign-in and sessions.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod jit;
+pub mod oidc;
+pub mod pages;
+pub mod sessions;
+pub mod sso;
+
+use app::ssr::crypto::SecretKey;
+use app::ssr::store::Store;
+use config::{Cli, Command, Config, LogFormat};
+
+/// Runs one `tessera` invocation; the error is printed by `main` as one line.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let command = cli.command.unwrap_or(config::Command::Serve);
+    let serving = matches!(command, Command::Serve);
+    init_tracing(cli.config.log_format, serving);
+    let config = cli.config;
+    let store = open_store(&config).await?;
+    match command {
+        Command::Serve => {
+            let key = SecretKey::load_or_create(&config.secret_key_file).map_err(|e| e.to_string())?;
+            http::serve(config, store, key).await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            println!("Database is migrated: {}", app::ssr::store::redact_url(&config.database_url));
+            Ok(())
+        }
+        Command::Org(c) => cli::org(&config, &store, c).await.map_err(|e| e.to_string()),
+        Command::Sso(c) => cli::sso(&config, &store, c).await.map_err(|e| e.to_string()),
+    }
+}
+
+/// Connects and applies pending migrations; every command works on a fresh database.
+pub async fn open_store(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+fn init_tracing(format: LogFormat, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

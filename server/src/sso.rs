@@ -1,0 +1,690 @@
+//! Sign-in over Okta: third-party initiated login (OIDC Core §4), Tessera's own login page,
+//! the callback with just-in-time provisioning, sign-out and the session API.
+
+use crate::http::AppState;
+use crate::oidc::{ClientConfig, OidcError};
+use crate::pages::problem;
+use app::model::{Org, SsoConnection};
+use app::ssr::auth::{self, ABSOLUTE_EXPIRY_KEY, MEMBER_KEY, ORG_KEY};
+use app::ssr::issuer;
+use app::ssr::login::{LoginAttempt, LoginFlow, Outcome};
+use app::ssr::store::{StoreError, now_ms};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use tower_sessions::Session;
+
+/// How long a started sign-in may take before its state expires.
+const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sso/initiate", get(initiate_get).post(initiate_post))
+        .route("/sso/start", get(start))
+        .route("/sso/callback", get(callback_get).post(callback_post))
+        .route("/logout", post(logout))
+        .route("/api/v1/session", get(session_info))
+}
+
+/// Query or form parameters; the first value of a repeated name wins.
+fn params(raw: &[u8]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+fn param<'a>(p: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    p.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// A sign-in that did not work: what is recorded and what the person sees.
+struct Failure {
+    status: StatusCode,
+    reason: &'static str,
+    detail: String,
+    title: &'static str,
+    what: String,
+    advice: String,
+    retry: bool,
+}
+
+impl Failure {
+    fn new(status: StatusCode, reason: &'static str, title: &'static str, what: impl Into<String>, advice: impl Into<String>) -> Self {
+        Failure {
+            status,
+            reason,
+            detail: String::new(),
+            title,
+            what: what.into(),
+            advice: advice.into(),
+            retry: false,
+        }
+    }
+
+    fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = d.into();
+        self
+    }
+
+    fn retry(mut self) -> Self {
+        self.retry = true;
+        self
+    }
+
+    fn page(&self) -> Response {
+        problem(
+            self.status,
+            self.reason,
+            self.title,
+            &self.what,
+            &self.advice,
+            self.retry.then_some("/login"),
+        )
+    }
+
+    fn store(e: StoreError) -> Failure {
+        tracing::error!(error = %e, "store failure during sign-in");
+        if e.is_unavailable() {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "Tessera is temporarily unavailable",
+                "Tessera cannot reach its database right now.",
+                "Wait a moment and try again. If this persists, contact the service operator.",
+            )
+            .retry()
+        } else {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong",
+                "Tessera could not complete the sign-in.",
+                "Try again. If this persists, contact the service operator.",
+            )
+            .retry()
+        }
+    }
+
+    fn oidc(e: OidcError) -> Failure {
+        match e {
+            OidcError::Unreachable(d) => Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "idp_unreachable",
+                "Okta did not answer",
+                "Tessera could not reach your organization's Okta in time.",
+                "Try again in a minute. If it keeps failing, your Okta administrator or the service operator should check that the Okta domain is correct and reachable.",
+            )
+            .detail(d)
+            .retry(),
+            OidcError::Discovery(d) => Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "idp_misconfigured",
+                "The Okta connection is misconfigured",
+                "Your organization's Okta answered with an unexpected configuration.",
+                "Ask your Okta administrator to check the Okta domain registered with Tessera (it must be the Okta org URL, e.g. https://acme.okta.com).",
+            )
+            .detail(d),
+            OidcError::TokenExchange(d) => Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "token_exchange_failed",
+                "Okta refused the sign-in",
+                "Okta did not accept Tessera's request to complete your sign-in.",
+                "Try signing in again. If it keeps failing, your Okta administrator should check the app's Client ID and Client Secret registered with Tessera.",
+            )
+            .detail(d)
+            .retry(),
+            OidcError::TokenInvalid(d) => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "token_invalid",
+                "The sign-in could not be verified",
+                "The identity token from Okta failed verification, so Tessera did not sign you in.",
+                "Try signing in again. If it keeps failing, tell your Okta administrator the reason code below.",
+            )
+            .detail(d)
+            .retry(),
+            OidcError::UserInfo(d) => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "userinfo_invalid",
+                "The sign-in could not be verified",
+                "Okta's profile answer did not match the identity token, so Tessera did not sign you in.",
+                "Try signing in again. If it keeps failing, tell your Okta administrator the reason code below.",
+            )
+            .detail(d)
+            .retry(),
+        }
+    }
+}
+
+/// Records the attempt (and one structured log line), then renders the failure page.
+async fn fail(state: &AppState, org: Option<&Org>, issuer: Option<&str>, f: Failure) -> Response {
+    let mut attempt = LoginAttempt::new(org.map(|o| o.id.as_str()), Outcome::Failure, f.reason, &f.detail);
+    attempt.issuer = issuer.map(str::to_string);
+    record(state, &attempt).await;
+    f.page()
+}
+
+async fn record(state: &AppState, attempt: &LoginAttempt) {
+    tracing::info!(
+        target: "tessera::login",
+        outcome = ?attempt.outcome,
+        reason = %attempt.reason,
+        org_id = attempt.org_id.as_deref().unwrap_or("-"),
+        subject = attempt.subject.as_deref().unwrap_or("-"),
+        detail = %attempt.detail,
+        "login attempt"
+    );
+    if let Err(e) = state.store.record_login_attempt(attempt).await {
+        tracing::warn!(error = %e, "could not record login attempt");
+    }
+}
+
+// ---- initiate (IdP-initiated, OIDC Core §4) -------------------------------------------------
+
+async fn initiate_get(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = params(q.unwrap_or_default().as_bytes());
+    initiate(state, p).await
+}
+
+async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_form(&headers) {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            "Unsupported request",
+            "The sign-in request must be a form submission.",
+            "Start again from the Tessera tile in your Okta dashboard.",
+            Some("/login"),
+        );
+    }
+    initiate(state, params(&body)).await
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+async fn initiate(state: AppState, p: HashMap<String, String>) -> Response {
+    if param(&p, "id_token").is_some() {
+        return simplified_mode(&state, None).await;
+    }
+    let Some(iss) = param(&p, "iss") else {
+        return fail(
+            &state,
+            None,
+            None,
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "iss_missing",
+                "This sign-in link is incomplete",
+                "The request did not say which Okta organization it came from (the iss parameter is missing).",
+                "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+            )
+            .retry(),
+        )
+        .await;
+    };
+    let Ok(normalized) = issuer::normalize(iss, true) else {
+        return fail(
+            &state,
+            None,
+            None,
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "iss_invalid",
+                "This sign-in link is not valid",
+                "The iss parameter is not a valid issuer URL.",
+                "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+            )
+            .detail(truncate(iss, 200))
+            .retry(),
+        )
+        .await;
+    };
+    let found = match state.store.sso_by_issuer(&normalized).await {
+        Ok(f) => f,
+        Err(e) => return fail(&state, None, Some(&normalized), Failure::store(e)).await,
+    };
+    let Some((org, sso)) = found else {
+        return fail(
+            &state,
+            None,
+            Some(&normalized),
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "unknown_issuer",
+                "This Okta organization is not connected",
+                format!("No Tessera organization is connected to the Okta organization {normalized}."),
+                "Ask your Okta administrator to finish setting up single sign-on with Tessera, or contact the service operator.",
+            )
+            .detail(normalized.clone()),
+        )
+        .await;
+    };
+    let target = param(&p, "target_link_uri").and_then(|t| same_origin_target(&state.config.public_url, t));
+    let login_hint = param(&p, "login_hint").map(|h| truncate(h, 256));
+    begin(&state, &org, &sso, login_hint.as_deref(), target).await
+}
+
+/// Okta "Simplified" mode posts an unsolicited ID token; OIN requires the OIDC-compliant mode.
+async fn simplified_mode(state: &AppState, org: Option<&Org>) -> Response {
+    fail(
+        state,
+        org,
+        None,
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "okta_simplified_mode",
+            "The Okta app uses the wrong login mode",
+            "Okta sent a sign-in in \"Okta Simplified\" mode, which Tessera does not accept.",
+            "Ask your Okta administrator to open the Tessera app in Okta (General -> Login) and set \"Login initiated by: Either Okta or App\" with \"Redirect to app to initiate login (OIDC Compliant)\".",
+        ),
+    )
+    .await
+}
+
+/// Keeps a `target_link_uri` only when it points at Tessera itself (never an open redirect).
+fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
+    let base = url::Url::parse(public_url).ok()?;
+    let t = base.join(target).ok()?;
+    if t.origin() != base.origin() || target.starts_with("//") || target.contains('\\') {
+        tracing::info!(target, "ignoring target_link_uri outside Tessera's origin");
+        return None;
+    }
+    let mut out = t.path().to_string();
+    if let Some(q) = t.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+// ---- start (SP-initiated, from Tessera's login page) --------------------------------------
+
+async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = params(q.unwrap_or_default().as_bytes());
+    let raw = param(&p, "org").unwrap_or_default().to_lowercase();
+    if let Err(msg) = app::validate::slug(&raw) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "org_invalid",
+            "Check the organization name",
+            &msg,
+            "Enter your organization's short name as given by your administrator, e.g. acme.",
+            Some("/login"),
+        );
+    }
+    let org = match state.store.org_by_slug(&raw).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "org_unknown",
+                "Organization not found",
+                &format!("There is no organization named \"{raw}\" on Tessera."),
+                "Check the spelling, or click the Tessera tile in your Okta dashboard instead.",
+                Some("/login"),
+            );
+        }
+        Err(e) => return fail(&state, None, None, Failure::store(e)).await,
+    };
+    let sso = match state.store.sso_connection(&org.id).await {
+        Ok(s) => s,
+        Err(e) => return fail(&state, Some(&org), None, Failure::store(e)).await,
+    };
+    let Some(sso) = sso else {
+        return fail(&state, Some(&org), None, sso_disabled_failure(&org, "no Okta connection registered")).await;
+    };
+    let target = param(&p, "target_link_uri")
+        .or(param(&p, "next"))
+        .and_then(|t| same_origin_target(&state.config.public_url, t));
+    let login_hint = param(&p, "login_hint").map(|h| truncate(h, 256));
+    begin(&state, &org, &sso, login_hint.as_deref(), target).await
+}
+
+fn sso_disabled_failure(org: &Org, detail: &str) -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "sso_disabled",
+        "Single sign-on is turned off",
+        format!("Single sign-on is not enabled for {}.", org.name),
+        "Ask your organization's Tessera owner or the service operator to enable SSO.",
+    )
+    .detail(detail)
+}
+
+/// Starts the authorization-code flow: saves state, nonce and PKCE verifier, redirects to Okta.
+async fn begin(state: &AppState, org: &Org, sso: &SsoConnection, login_hint: Option<&str>, target: Option<String>) -> Response {
+    if !sso.enabled {
+        return fail(state, Some(org), Some(&sso.issuer), sso_disabled_failure(org, "SSO disabled")).await;
+    }
+    let secret = match client_secret(state, org).await {
+        Ok(s) => s,
+        Err(f) => return fail(state, Some(org), Some(&sso.issuer), f).await,
+    };
+    let redirect_uri = state.config.redirect_uri();
+    let client = ClientConfig {
+        issuer: &sso.issuer,
+        client_id: &sso.client_id,
+        client_secret: &secret,
+        redirect_uri: &redirect_uri,
+    };
+    let request = match state.oidc.authorization_request(&client, login_hint).await {
+        Ok(r) => r,
+        Err(e) => return fail(state, Some(org), Some(&sso.issuer), Failure::oidc(e)).await,
+    };
+    let flow = LoginFlow {
+        state: request.state,
+        org_id: org.id.clone(),
+        nonce: request.nonce,
+        pkce_verifier: request.pkce_verifier,
+        target,
+        expires_at: now_ms() + FLOW_TTL_MS,
+    };
+    if let Err(e) = state.store.save_login_flow(&flow).await {
+        return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await;
+    }
+    let mut resp = Redirect::to(&request.url).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn client_secret(state: &AppState, org: &Org) -> Result<String, Failure> {
+    let sealed = state.store.sealed_client_secret(&org.id).await.map_err(Failure::store)?;
+    let sealed = sealed.ok_or_else(|| sso_disabled_failure(org, "no client secret"))?;
+    state.key.open(&org.id, &sealed).map_err(|e| {
+        tracing::error!(org = %org.slug, error = %e, "cannot decrypt the client secret");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "secret_unreadable",
+            "Single sign-on is misconfigured",
+            "Tessera cannot read this organization's Okta client secret.",
+            "The service operator must check Tessera's secret key file, or register the client secret again (tessera sso set).",
+        )
+    })
+}
+
+// ---- callback -------------------------------------------------------------------------------
+
+async fn callback_get(State(state): State<AppState>, session: Session, RawQuery(q): RawQuery) -> Response {
+    let p = params(q.unwrap_or_default().as_bytes());
+    callback(state, session, p).await
+}
+
+/// Okta's "Simplified" mode form-posts an ID token here; anything else posted is refused.
+async fn callback_post(State(state): State<AppState>, body: Bytes) -> Response {
+    let p = params(&body);
+    if p.contains_key("id_token") {
+        return simplified_mode(&state, None).await;
+    }
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad_request",
+        "Unsupported request",
+        "Okta must redirect here with GET.",
+        "Start again from the Tessera tile in your Okta dashboard.",
+        Some("/login"),
+    )
+}
+
+async fn callback(state: AppState, session: Session, p: HashMap<String, String>) -> Response {
+    let Some(state_param) = param(&p, "state") else {
+        if param(&p, "id_token").is_some() {
+            return simplified_mode(&state, None).await;
+        }
+        return fail(&state, None, None, state_failure("no state parameter")).await;
+    };
+    let flow = match state.store.take_login_flow(state_param).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return fail(&state, None, None, state_failure("unknown, used or expired state")).await,
+        Err(e) => return fail(&state, None, None, Failure::store(e)).await,
+    };
+    let (org, sso) = match load_org(&state, &flow.org_id).await {
+        Ok(v) => v,
+        Err(f) => return fail(&state, None, None, f).await,
+    };
+    let org_ref = Some(&org);
+    let iss = Some(sso.issuer.as_str());
+    if let Some(error) = param(&p, "error") {
+        let description = param(&p, "error_description").unwrap_or_default();
+        return fail(&state, org_ref, iss, idp_error(error, description)).await;
+    }
+    // RFC 9207: when the IdP names itself, it must be the issuer this flow was sent to.
+    if let Some(returned) = param(&p, "iss")
+        && issuer::normalize(returned, true).ok().as_deref() != Some(sso.issuer.as_str())
+    {
+        return fail(
+            &state,
+            org_ref,
+            iss,
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "issuer_mismatch",
+                "The sign-in came back from the wrong place",
+                "The response names a different Okta organization than the one the sign-in was sent to.",
+                "Start again from the Tessera tile in your Okta dashboard.",
+            )
+            .detail(format!("iss parameter {} differs from {}", truncate(returned, 200), sso.issuer))
+            .retry(),
+        )
+        .await;
+    }
+    if !sso.enabled {
+        return fail(&state, org_ref, iss, sso_disabled_failure(&org, "SSO disabled during sign-in")).await;
+    }
+    let Some(code) = param(&p, "code") else {
+        return fail(
+            &state,
+            org_ref,
+            iss,
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "code_missing",
+                "The sign-in response is incomplete",
+                "Okta's answer did not contain an authorization code.",
+                "Start again from the Tessera tile in your Okta dashboard.",
+            )
+            .retry(),
+        )
+        .await;
+    };
+    let secret = match client_secret(&state, &org).await {
+        Ok(s) => s,
+        Err(f) => return fail(&state, org_ref, iss, f).await,
+    };
+    let redirect_uri = state.config.redirect_uri();
+    let client = ClientConfig {
+        issuer: &sso.issuer,
+        client_id: &sso.client_id,
+        client_secret: &secret,
+        redirect_uri: &redirect_uri,
+    };
+    let identity = match state.oidc.complete(&client, code, &flow.nonce, &flow.pkce_verifier).await {
+        Ok(i) => i,
+        Err(e) => return fail(&state, org_ref, iss, Failure::oidc(e)).await,
+    };
+    let mut attempt = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
+    attempt.issuer = Some(sso.issuer.clone());
+    attempt.subject = Some(identity.subject.clone());
+    attempt.email = Some(identity.email.clone());
+    let member = match crate::jit::provision_member(&state.store, &org, &sso, &identity).await {
+        Ok(m) => m,
+        Err(crate::jit::Refusal::Store(e)) => return fail(&state, org_ref, iss, Failure::store(e)).await,
+        Err(refusal) => {
+            let f = refusal.failure(&org);
+            attempt.outcome = Outcome::Failure;
+            attempt.reason = f.reason.to_string();
+            attempt.detail = f.detail.clone();
+            record(&state, &attempt).await;
+            return f.page();
+        }
+    };
+    // A fresh session id at sign-in: a session id planted before login is worthless.
+    let deadline = now_ms() + state.config.session_absolute_timeout.as_millis() as i64;
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(MEMBER_KEY, &member.id).await?;
+        session.insert(ORG_KEY, &org.id).await?;
+        session.insert(ABSOLUTE_EXPIRY_KEY, deadline).await?;
+        session.save().await
+    }
+    .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "could not store the session");
+        let f = Failure::store(StoreError::Unavailable(e.to_string()));
+        return fail(&state, org_ref, iss, f).await;
+    }
+    attempt.member_id = Some(member.id.clone());
+    record(&state, &attempt).await;
+    let to = flow.target.unwrap_or_else(|| "/".to_string());
+    let mut resp = Redirect::to(&to).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn state_failure(detail: &str) -> Failure {
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        "state_missing_or_expired",
+        "This sign-in has expired",
+        "The sign-in link was already used, is older than 10 minutes, or came from a bookmark or the back button.",
+        "Start a fresh sign-in: click the Tessera tile in your Okta dashboard, or use the button below.",
+    )
+    .detail(detail)
+    .retry()
+}
+
+fn idp_error(error: &str, description: &str) -> Failure {
+    let detail = format!("{}: {}", truncate(error, 100), truncate(description, 300));
+    let not_assigned = error == "access_denied" && description.to_lowercase().contains("not assigned");
+    if not_assigned {
+        Failure::new(
+            StatusCode::FORBIDDEN,
+            "idp_error",
+            "You are not assigned to this application in Okta",
+            "Okta says your account is not assigned to the Tessera app.",
+            "Ask your Okta administrator to assign you (or a group you belong to) to the app: in the Okta Admin Console, Applications -> Tessera -> Assignments.",
+        )
+        .detail(detail)
+    } else {
+        Failure::new(
+            StatusCode::FORBIDDEN,
+            "idp_error",
+            "Okta did not sign you in",
+            format!("Okta answered: {}", if description.is_empty() { error } else { description }),
+            "Try again from your Okta dashboard. If it keeps failing, send this page's reason to your Okta administrator.",
+        )
+        .detail(detail)
+        .retry()
+    }
+}
+
+async fn load_org(state: &AppState, org_id: &str) -> Result<(Org, SsoConnection), Failure> {
+    let org = state.store.org_by_id(org_id).await.map_err(Failure::store)?;
+    let org = org.ok_or_else(|| state_failure("org of the flow no longer exists"))?;
+    let sso = state.store.sso_connection(&org.id).await.map_err(Failure::store)?;
+    let sso = sso.ok_or_else(|| sso_disabled_failure(&org, "connection removed during sign-in"))?;
+    Ok((org, sso))
+}
+
+// ---- session and sign-out -------------------------------------------------------------------
+
+async fn logout(session: Session) -> Response {
+    if let Err(e) = session.flush().await {
+        tracing::warn!(error = %e, "could not delete the session");
+    }
+    Redirect::to("/login").into_response()
+}
+
+async fn session_info(State(state): State<AppState>, session: Session) -> Response {
+    match auth::current(&session, &state.store).await {
+        Ok(Some(info)) => Json(info).into_response(),
+        Ok(None) => (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "unauthenticated", "message": "Sign in first: click the Tessera tile in your Okta dashboard."})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"error": "unavailable", "message": "Try again shortly."})),
+            )
+                .into_response()
+        }
+    }
+}
+
+
+impl crate::jit::Refusal {
+    fn failure(&self, org: &Org) -> Failure {
+        match self {
+            crate::jit::Refusal::Deactivated => Failure::new(
+                StatusCode::FORBIDDEN,
+                "member_deactivated",
+                "Your access has been turned off",
+                format!("Your membership in {} is deactivated.", org.name),
+                "Ask an owner or admin of your organization in Tessera to reactivate you.",
+            ),
+            crate::jit::Refusal::JitDisabled => Failure::new(
+                StatusCode::FORBIDDEN,
+                "jit_disabled",
+                "You are not a member yet",
+                format!("{} admits only people who are already members.", org.name),
+                "Ask an owner or admin of your organization in Tessera to add you.",
+            ),
+            crate::jit::Refusal::Store(_) => Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "Tessera is temporarily unavailable",
+                "Tessera cannot reach its database right now.",
+                "Wait a moment and try again.",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_stay_on_our_origin() {
+        let base = "http://127.0.0.1:3000";
+        assert_eq!(same_origin_target(base, "/members?x=1").as_deref(), Some("/members?x=1"));
+        assert_eq!(same_origin_target(base, "http://127.0.0.1:3000/a").as_deref(), Some("/a"));
+        assert_eq!(same_origin_target(base, "https://evil.example/"), None);
+        assert_eq!(same_origin_target(base, "//evil.example/"), None);
+        assert_eq!(same_origin_target(base, "/\\evil.example"), None);
+        assert_eq!(same_origin_target(base, "http://127.0.0.1:3001/"), None);
+    }
+
+    #[test]
+    fn repeated_params_keep_the_first() {
+        let p = params(b"iss=a&iss=b&x=%20y");
+        assert_eq!(p["iss"], "a");
+        assert_eq!(param(&p, "x"), Some("y"));
+    }
+
+    #[test]
+    fn unassigned_users_get_specific_advice() {
+        let f = idp_error("access_denied", "User is not assigned to the client application.");
+        assert!(f.title.contains("not assigned"));
+        assert!(f.advice.contains("Assignments"));
+        assert_eq!(f.reason, "idp_error");
+    }
+}
