@@ -47,8 +47,9 @@ pub struct Config {
     #[arg(long, env = "TESSERA_IDP_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
     pub idp_timeout: Duration,
     /// Directory with the built site (`pkg/` with the WASM bundle and stylesheet).
-    #[arg(long, env = "TESSERA_SITE_ROOT", default_value = "target/site", global = true)]
-    pub site_root: PathBuf,
+    /// Defaults to `LEPTOS_SITE_ROOT` (set by cargo-leptos) or `target/site`.
+    #[arg(long, env = "TESSERA_SITE_ROOT", default_value_t = default_site_root(), global = true)]
+    pub site_root: String,
 }
 
 impl Config {
@@ -151,6 +152,10 @@ pub enum SsoCommand {
         #[arg(long, value_parser = ["member", "admin"])]
         default_role: Option<String>,
     },
+}
+
+fn default_site_root() -> String {
+    std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
 }
 
 /// Accepts `http(s)://host[:port]` with no path, query or fragment; drops a trailing slash.

@@ -126,7 +126,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
     let leptos_options = LeptosOptions::builder()
         .output_name("tessera")
-        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_root(config.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(config.bind)
         .build();
@@ -142,6 +142,18 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
 pub async fn serve(config: Config, store: Store, key: SecretKey) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    serve_on(listener, config, store, key, shutdown_signal()).await
+}
+
+/// Serves on an already bound listener until `shutdown` completes (tests bind port 0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    store: Store,
+    key: SecretKey,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(
         database = %redact_url(&config.database_url),
         bind = %config.bind,
@@ -151,15 +163,14 @@ pub async fn serve(config: Config, store: Store, key: SecretKey) -> std::io::Res
         session_idle_timeout_s = config.session_idle_timeout.as_secs(),
         session_absolute_timeout_s = config.session_absolute_timeout.as_secs(),
         idp_timeout_s = config.idp_timeout.as_secs(),
-        site_root = %config.site_root.display(),
+        site_root = %config.site_root,
         "starting tessera"
     );
-    if !config.site_root.join("pkg").is_dir() {
-        tracing::warn!(site_root = %config.site_root.display(), "no built site (pkg/) here: pages will not hydrate; build with `cargo leptos build` or set --site-root");
+    if !std::path::Path::new(&config.site_root).join("pkg").is_dir() {
+        tracing::warn!(site_root = %config.site_root, "no built site (pkg/) here: pages will not hydrate; build with `cargo leptos build` or set --site-root");
     }
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let purge_store = store.clone();
-    tokio::spawn(async move {
+    let purger = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
@@ -170,9 +181,11 @@ pub async fn serve(config: Config, store: Store, key: SecretKey) -> std::io::Res
     });
     let app = router(state(config, store, key));
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    purger.abort();
+    result
 }
 
 async fn shutdown_signal() {

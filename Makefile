@@ -1,0 +1,17 @@
+# Tessera's commands. See README.md.
+.PHONY: run test demo bootstrap fmt
+
+run:        ## bootstrap, build, migrate and serve on http://127.0.0.1:3000 (SQLite in data/)
+	@bash scripts/run.sh
+
+test:       ## fmt, clippy, tests on SQLite and PostgreSQL, end2end in Chromium
+	@bash scripts/test.sh
+
+demo:       ## local Okta + Tessera with an org registered; prints the Okta dashboard URL
+	@bash scripts/demo.sh
+
+bootstrap:  ## install the pinned build and test tools
+	@bash scripts/bootstrap.sh --test
+
+fmt:
+	@cargo fmt --all

@@ -1,0 +1,12 @@
+# Shared settings for the project scripts (sourced, not run).
+# Builds go to a target directory outside the clone so fresh clones (CI) start warm.
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/target}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+# Pinned tool versions (see README: they are the newest that build on rustc 1.95).
+CARGO_LEPTOS_VERSION=0.3.5
+# The wasm-bindgen CLI must equal the wasm-bindgen crate pinned in Cargo.lock.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
+export CARGO_LEPTOS_VERSION WASM_BINDGEN_VERSION
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
