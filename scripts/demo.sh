@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make demo`: the local Okta (end2end/okta-dev) on 127.0.0.1:4000 and Tessera on
+# 127.0.0.1:3000 with org "acme" registered and enabled (database data/demo.db).
+# Open the printed Okta dashboard, click the tile, sign in as alice / password: you are the owner.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$ROOT/scripts/bootstrap.sh" --test
+cd "$ROOT"
+cargo leptos build
+
+OKTA_PORT="${OKTA_PORT:-4000}"
+PORT="${PORT:-3000}"
+ISSUER="http://127.0.0.1:$OKTA_PORT"
+PUBLIC="http://127.0.0.1:$PORT"
+mkdir -p data
+SECRET_FILE=data/demo-client.secret
+[ -s "$SECRET_FILE" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRET_FILE")
+SECRET="$(cat "$SECRET_FILE")"
+export TESSERA_DATABASE_URL="sqlite://data/demo.db" TESSERA_PUBLIC_URL="$PUBLIC" \
+  TESSERA_BIND="127.0.0.1:$PORT" TESSERA_ALLOW_HTTP_ISSUERS=true TESSERA_SITE_ROOT="$ROOT/target/site"
+TESSERA="$CARGO_TARGET_DIR/debug/tessera"
+
+CLIENTS="[{\"client_id\":\"tessera-acme\",\"client_secret\":\"$SECRET\",\"redirect_uris\":[\"$PUBLIC/sso/callback\"],\"initiate_login_uri\":\"$PUBLIC/sso/initiate\",\"name\":\"Tessera (Acme)\"}]"
+PORT="$OKTA_PORT" OKTA_DEV_CLIENTS="$CLIENTS" node end2end/okta-dev/server.mjs &
+OKTA_PID=$!
+trap 'kill $OKTA_PID 2>/dev/null || true' EXIT
+
+"$TESSERA" org show acme >/dev/null 2>&1 || "$TESSERA" org create acme --name "Acme Inc"
+"$TESSERA" sso set acme --issuer "$ISSUER" --client-id tessera-acme --client-secret-file "$SECRET_FILE"
+"$TESSERA" sso enable acme
+
+cat <<MSG
+
+  Local Okta dashboard:  $ISSUER/app/UserHome
+  Click "Tessera (Acme)" and sign in as alice / password (first sign-in becomes the owner).
+  Other users: bob, carol (password: password); mallory is not assigned to the app.
+  Tessera:               $PUBLIC   (Ctrl-C stops both)
+
+MSG
+"$TESSERA" serve
