@@ -1,7 +1,9 @@
 //! Tessera's Leptos application: pages, components and server functions, shared by the server
 //! (rendering, `ssr`) and the browser (hydration, `hydrate`).
 
+pub mod api;
 pub mod model;
+pub mod pages;
 pub mod validate;
 
 #[cfg(feature = "ssr")]
@@ -49,6 +51,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("members") view=pages::members::MembersPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("sso") view=pages::sso::SsoPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("activity") view=pages::activity::ActivityPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("audit") view=pages::audit::AuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -67,17 +73,10 @@ pub async fn whoami() -> Result<Option<SessionInfo>, ServerFnError> {
 
 #[component]
 fn HomePage() -> impl IntoView {
-    let session = Resource::new_blocking(|| (), |_| whoami());
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(info)) => view! { <SignedIn info /> }.into_any(),
-                    Ok(None) => view! { <SignInCard /> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <pages::layout::Authed section=pages::layout::Section::Home>
+            <Profile />
+        </pages::layout::Authed>
     }
 }
 
@@ -88,7 +87,7 @@ fn LoginPage() -> impl IntoView {
 
 /// The sign-in form: the org slug leads into that org's Okta sign-in (`/sso/start`).
 #[component]
-fn SignInCard() -> impl IntoView {
+pub(crate) fn SignInCard() -> impl IntoView {
     let (slug, set_slug) = signal(String::new());
     let label = move || {
         let s = slug.get();
@@ -134,34 +133,39 @@ fn SignInCard() -> impl IntoView {
     }
 }
 
+/// The signed-in member's own profile, with links to what they may see.
 #[component]
-fn SignedIn(info: SessionInfo) -> impl IntoView {
+fn Profile() -> impl IntoView {
+    let info = expect_context::<SessionInfo>();
     let display = if info.member.name.is_empty() {
         info.member.email.clone()
     } else {
         format!("{} <{}>", info.member.name, info.member.email)
     };
+    let admin = info.member.role != model::Role::Member;
     view! {
-        <header class="topbar">
-            <span class="brand">"Tessera"</span>
-            <span class="org">{info.org.name.clone()}</span>
-            <form method="post" action="/logout" class="signout">
-                <button type="submit">"Sign out"</button>
-            </form>
-        </header>
-        <main class="page">
-            <section class="card">
-                <h1>"Welcome"</h1>
-                <p>
-                    "Signed in as "
-                    <strong id="signed-in-member">{display}</strong>
-                    " — "
-                    <span id="signed-in-role" class="badge">{info.member.role.as_str()}</span>
-                    " of "
-                    <span id="signed-in-org">{info.org.slug.clone()}</span>
-                </p>
-            </section>
-        </main>
+        <section class="card">
+            <h1>"Welcome"</h1>
+            <p>
+                "Signed in as "
+                <strong id="signed-in-member">{display}</strong>
+                " — "
+                <span id="signed-in-role" class="badge">{info.member.role.as_str()}</span>
+                " of "
+                <span id="signed-in-org">{info.org.name.clone()}</span>
+                " ("
+                <span class="code">{info.org.slug.clone()}</span>
+                ")"
+            </p>
+            <ul class="links">
+                <li><a href="/members">"Members of your organization"</a></li>
+                {admin.then(|| view! {
+                    <li><a href="/sso">"Single sign-on settings and health"</a></li>
+                    <li><a href="/activity">"Login activity"</a></li>
+                    <li><a href="/audit">"Audit log"</a></li>
+                })}
+            </ul>
+        </section>
     }
 }
 

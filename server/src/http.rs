@@ -52,8 +52,12 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let store = state.store.clone();
+        let key = state.key.clone();
+        let public_url = app::ssr::PublicUrl(state.config.public_url.clone());
         move || {
             provide_context(store.clone());
+            provide_context(key.clone());
+            provide_context(public_url.clone());
             // Leptos pages carry inline hydration scripts: allow exactly those, by nonce.
             leptos::nonce::provide_nonce();
             if let (Some(nonce), Some(resp)) =
@@ -80,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sso::routes())
         .leptos_routes_with_context(&state, routes, context, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Refuses cross-site state changes; inside the header layers, so the 403 carries them.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::same_origin_only))
         .layer(session_layer)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod csrf;
 pub mod http;
 pub mod jit;
 pub mod oidc;

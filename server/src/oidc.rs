@@ -229,6 +229,14 @@ impl OidcCache {
                     r.error(),
                     r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
                 )),
+                // The exchange worked but the ID token in it is malformed (e.g. no `sub` or
+                // `iat`): that is a token that fails verification, not refused credentials.
+                openidconnect::RequestTokenError::Parse(_, body) if malformed_id_token(body).is_some() => {
+                    OidcError::TokenInvalid(format!(
+                        "the ID token is malformed: {}",
+                        malformed_id_token(body).unwrap_or_default()
+                    ))
+                }
                 _ => OidcError::TokenExchange(format!("token request failed: {}", describe(&e))),
             })?;
         let id_token = token
@@ -267,6 +275,15 @@ impl OidcCache {
             })?;
         Ok(merge_identity(&claims, &userinfo))
     }
+}
+
+/// Why the `id_token` of a token response cannot even be parsed, if that is what failed.
+fn malformed_id_token(body: &[u8]) -> Option<String> {
+    let response: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let id_token = response.get("id_token")?.clone();
+    serde_json::from_value::<openidconnect::core::CoreIdToken>(id_token)
+        .err()
+        .map(|e| e.to_string())
 }
 
 enum Retry {

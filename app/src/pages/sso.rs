@@ -1,0 +1,279 @@
+//! SSO: the org's Okta connection, its health, the values to paste into Okta, and the owner's
+//! controls (settings, client-secret rotation). Owners and admins only.
+
+use super::format_ms;
+use super::layout::{Authed, Notice, Section};
+use crate::api::{ConnectionReport, SsoView, rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings};
+use crate::model::Role;
+use leptos::prelude::*;
+
+#[component]
+pub fn SsoPage() -> impl IntoView {
+    view! {
+        <Authed section=Section::Sso>
+            <Sso />
+        </Authed>
+    }
+}
+
+#[component]
+fn Sso() -> impl IntoView {
+    let (version, set_version) = signal(0u32);
+    let sso = Resource::new(move || version.get(), |_| sso_settings());
+    let (notice, set_notice) = signal(None::<(bool, String)>);
+    let (report, set_report) = signal(None::<ConnectionReport>);
+    let (busy, set_busy) = signal(false);
+
+    let test = move |_| {
+        set_busy.set(true);
+        set_report.set(None);
+        leptos::task::spawn_local(async move {
+            match test_sso_connection().await {
+                Ok(r) => set_report.set(Some(r)),
+                Err(e) => set_notice.set(Some((false, e.message()))),
+            }
+            set_busy.set(false);
+        });
+    };
+
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading SSO settings…"</p> }>
+            {move || Suspend::new(async move {
+                match sso.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(view) => {
+                        let can_edit = view.can_edit;
+                        view! {
+                            <section class="card">
+                                <h1>"Single sign-on"</h1>
+                                <Notice notice />
+                                <ConnectionFacts view=view.clone() />
+                                <div class="row">
+                                    <button id="test-connection" class="primary" on:click=test disabled=move || busy.get()>
+                                        "Test connection"
+                                    </button>
+                                </div>
+                                <Report report />
+                            </section>
+                            <Health view=view.clone() />
+                            {can_edit.then(|| view! {
+                                <OwnerSettings view=view.clone() set_version set_notice set_report />
+                            })}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ConnectionFacts(view: SsoView) -> impl IntoView {
+    let state = if !view.configured {
+        "not configured"
+    } else if view.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    view! {
+        <dl class="facts">
+            <dt>"State"</dt>
+            <dd id="sso-state"><span class=format!("status {}", state.replace(' ', "-"))>{state}</span></dd>
+            <dt>"Okta domain / issuer"</dt>
+            <dd id="sso-issuer">{view.okta_domain.clone().or(view.issuer.clone()).unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Client ID"</dt>
+            <dd class="code">{view.client_id.clone().unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Client secret"</dt>
+            <dd class="code" id="secret-hint">{view.client_secret_hint.clone().unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Just-in-time provisioning"</dt>
+            <dd>
+                {if view.jit_enabled { "on" } else { "off" }}
+                {format!(" (new members: {})", view.default_role.as_str())}
+            </dd>
+            <dt>"Initiate login URI"</dt>
+            <dd><CopyValue id="initiate-uri" value=view.initiate_login_uri.clone() /></dd>
+            <dt>"Sign-in redirect URI"</dt>
+            <dd><CopyValue id="redirect-uri" value=view.redirect_uri.clone() /></dd>
+        </dl>
+    }
+}
+
+/// A value with a copy-to-clipboard button (the value stays selectable without JavaScript).
+#[component]
+fn CopyValue(id: &'static str, value: String) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let text = value.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&text);
+            set_copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = &text;
+            set_copied.set(false);
+        }
+    };
+    view! {
+        <span class="copy">
+            <span class="code" id=id>{value}</span>
+            <button class="small" on:click=copy aria-label="Copy to clipboard">
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </span>
+    }
+}
+
+#[component]
+fn Report(report: ReadSignal<Option<ConnectionReport>>) -> impl IntoView {
+    move || {
+        report.get().map(|r| {
+            let items = r
+                .checks
+                .into_iter()
+                .map(|c| {
+                    view! {
+                        <li class=if c.ok { "check ok" } else { "check failed" } data-check=c.name.clone()>
+                            <strong>{if c.ok { "✓ " } else { "✗ " }} {c.name.replace('_', " ")}</strong>
+                            " — "
+                            {c.message}
+                            {(!c.fix.is_empty()).then(|| view! { <p class="advice">{c.fix}</p> })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div id="connection-report" class=if r.ok { "report ok" } else { "report failed" } role="status">
+                    <p>
+                        <strong>
+                            {if r.ok { "Connection works." } else { "Connection has problems:" }}
+                        </strong>
+                    </p>
+                    <ul class="checks">{items}</ul>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn Health(view: SsoView) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Recent sign-ins"</h2>
+            <dl class="facts">
+                <dt>"Last successful sign-in"</dt>
+                <dd id="last-success">
+                    {match view.last_success {
+                        Some(s) => format!("{} — {}", format_ms(s.at), if s.name.is_empty() { s.email } else { format!("{} <{}>", s.name, s.email) }),
+                        None => "none yet".into(),
+                    }}
+                </dd>
+                <dt>"Last failure"</dt>
+                <dd id="last-failure">
+                    {match view.last_failure {
+                        Some(f) => view! {
+                            <span>{format!("{} — ", format_ms(f.at))}<span class="code">{f.reason}</span>" "{f.detail}</span>
+                            <p class="advice">{f.advice}</p>
+                        }.into_any(),
+                        None => "none".into_any(),
+                    }}
+                </dd>
+            </dl>
+            <p><a href="/activity">"All login activity →"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn OwnerSettings(
+    view: SsoView,
+    set_version: WriteSignal<u32>,
+    set_notice: WriteSignal<Option<(bool, String)>>,
+    set_report: WriteSignal<Option<ConnectionReport>>,
+) -> impl IntoView {
+    let (enabled, set_enabled) = signal(view.enabled);
+    let (jit, set_jit) = signal(view.jit_enabled);
+    let (role, set_role) = signal(view.default_role);
+    let (secret, set_secret) = signal(String::new());
+    let (busy, set_busy) = signal(false);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_busy.set(true);
+        let (e, j, r) = (enabled.get_untracked(), jit.get_untracked(), role.get_untracked());
+        leptos::task::spawn_local(async move {
+            match update_sso_settings(e, j, r.as_str().to_string()).await {
+                Ok(_) => {
+                    set_notice.set(Some((true, "SSO settings saved.".into())));
+                    set_version.update(|v| *v += 1);
+                }
+                Err(err) => set_notice.set(Some((false, err.message()))),
+            }
+            set_busy.set(false);
+        });
+    };
+    let rotate = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = secret.get_untracked();
+        if value.trim().is_empty() {
+            set_notice.set(Some((false, "Paste the new client secret from Okta first.".into())));
+            return;
+        }
+        set_busy.set(true);
+        leptos::task::spawn_local(async move {
+            match rotate_client_secret(value).await {
+                Ok(report) => {
+                    set_report.set(Some(report));
+                    set_secret.set(String::new());
+                    set_notice.set(Some((true, "The new client secret passed the test and is saved.".into())));
+                    set_version.update(|v| *v += 1);
+                }
+                Err(err) => {
+                    if let crate::api::ApiError::ConnectionTestFailed(report) = &err {
+                        set_report.set(Some(report.clone()));
+                    }
+                    set_notice.set(Some((false, err.message())));
+                }
+            }
+            set_busy.set(false);
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"Settings (owner)"</h2>
+            <form class="stack" on:submit=save id="sso-settings">
+                <label class="check">
+                    <input type="checkbox" id="sso-enabled" prop:checked=enabled on:change=move |ev| set_enabled.set(event_target_checked(&ev)) />
+                    " Single sign-on enabled"
+                </label>
+                <label class="check">
+                    <input type="checkbox" id="sso-jit" prop:checked=jit on:change=move |ev| set_jit.set(event_target_checked(&ev)) />
+                    " Create members on their first Okta sign-in (just-in-time)"
+                </label>
+                <label for="sso-default-role">"Role of new members"</label>
+                <select id="sso-default-role" on:change=move |ev| {
+                    set_role.set(if event_target_value(&ev) == "admin" { Role::Admin } else { Role::Member })
+                }>
+                    <option value="member" selected=move || role.get() == Role::Member>"member"</option>
+                    <option value="admin" selected=move || role.get() == Role::Admin>"admin"</option>
+                </select>
+                <button type="submit" class="primary" disabled=move || busy.get()>"Save settings"</button>
+            </form>
+        </section>
+        <section class="card">
+            <h2>"Rotate the client secret"</h2>
+            <p class="muted">
+                "In Okta: Applications → Tessera → General → Client Credentials → Generate new secret. Paste it here: Tessera tests it against Okta before saving."
+            </p>
+            <form class="stack" on:submit=rotate id="rotate-secret">
+                <label for="new-secret">"New client secret"</label>
+                <input type="password" id="new-secret" autocomplete="off" prop:value=secret on:input=move |ev| set_secret.set(event_target_value(&ev)) />
+                <button type="submit" class="primary" disabled=move || busy.get()>"Test and save"</button>
+            </form>
+        </section>
+    }
+}

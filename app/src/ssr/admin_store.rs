@@ -1,0 +1,594 @@
+//! Store functions of the admin domain: the members directory (paged, searchable), guarded
+//! member updates written together with their audit entry in one transaction, SSO settings,
+//! the audit log and login statistics.
+//!
+//! Same portable SQL as [`super::store`]. Every update is guarded: it applies only while the
+//! actor still holds the role the decision was made with, and the target still has the role
+//! and status it was checked with, so concurrent admin actions cannot slip past the rules.
+
+use super::login::{LoginAttempt, Outcome};
+use super::store::{MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
+use crate::api::MemberCounts;
+use crate::model::{Member, MemberStatus, Role};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// An audit entry to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAudit {
+    pub org_id: String,
+    pub actor_id: Option<String>,
+    pub actor_email: String,
+    pub action: String,
+    pub target_id: Option<String>,
+    pub target_email: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl NewAudit {
+    /// An entry by `actor` about `target` (or about the org when `None`).
+    pub fn new(actor: &Member, action: &str, target: Option<&Member>) -> NewAudit {
+        NewAudit {
+            org_id: actor.org_id.clone(),
+            actor_id: Some(actor.id.clone()),
+            actor_email: actor.email.clone(),
+            action: action.to_string(),
+            target_id: target.map(|t| t.id.clone()),
+            target_email: target.map(|t| t.email.clone()).unwrap_or_default(),
+            before: String::new(),
+            after: String::new(),
+        }
+    }
+
+    /// Sets before and after (short JSON).
+    pub fn change(mut self, before: serde_json::Value, after: serde_json::Value) -> NewAudit {
+        self.before = before.to_string();
+        self.after = after.to_string();
+        self
+    }
+}
+
+/// A stored audit entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub org_id: String,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub actor_email: String,
+    pub action: String,
+    pub target_id: Option<String>,
+    pub target_email: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The state a member update was decided on; the update applies only while it still holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Guard<'a> {
+    pub org_id: &'a str,
+    pub actor_id: &'a str,
+    pub actor_role: Role,
+    pub target_id: &'a str,
+    pub target_role: Role,
+    pub target_status: MemberStatus,
+}
+
+/// `WHERE` clause of a guarded member update, binding $1..$6 (see [`bind_guard`]).
+const GUARD: &str = "org_id = $1 AND id = $2 AND role = $3 AND status = $4
+    AND EXISTS (SELECT 1 FROM members a
+                WHERE a.org_id = $1 AND a.id = $5 AND a.role = $6 AND a.status = 'active')";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
+    q.bind(g.org_id)
+        .bind(g.target_id)
+        .bind(g.target_role.as_str())
+        .bind(g.target_status.as_str())
+        .bind(g.actor_id)
+        .bind(g.actor_role.as_str())
+}
+
+async fn insert_audit(conn: &mut AnyConnection, a: &NewAudit) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(&a.org_id)
+    .bind(now_ms())
+    .bind(a.actor_id.as_deref())
+    .bind(&a.actor_email)
+    .bind(&a.action)
+    .bind(a.target_id.as_deref())
+    .bind(&a.target_email)
+    .bind(&a.before)
+    .bind(&a.after)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `%` and `_` (and the escape character itself) match literally in a LIKE pattern.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+const SEARCH: &str = "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')";
+
+const ATTEMPT_COLUMNS: &str =
+    "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
+
+fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
+    let outcome: String = row.try_get("outcome")?;
+    Ok(LoginAttempt {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        at: row.try_get("at")?,
+        outcome: if outcome == "success" {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+        reason: row.try_get("reason")?,
+        detail: row.try_get("detail")?,
+        issuer: row.try_get("issuer")?,
+        subject: row.try_get("subject")?,
+        email: row.try_get("email")?,
+        member_id: row.try_get("member_id")?,
+    })
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    }
+}
+
+impl Store {
+    // ---- the members directory ------------------------------------------------------------
+
+    /// One page of an org's members ordered by name, email, id, and how many match. `q`
+    /// (already a LIKE pattern, see [`like_pattern`]) filters on name or email.
+    pub async fn members_page(
+        &self,
+        org_id: &str,
+        pattern: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Member>, i64), StoreError> {
+        let filter = if pattern.is_some() {
+            format!(" AND {SEARCH}")
+        } else {
+            String::new()
+        };
+        let (page_sql, count_sql) = if pattern.is_some() {
+            (
+                format!(
+                    "{MEMBER_COLUMNS} WHERE org_id = $1{filter} ORDER BY name, email, id LIMIT $3 OFFSET $4"
+                ),
+                format!("SELECT COUNT(*) AS n FROM members WHERE org_id = $1{filter}"),
+            )
+        } else {
+            (
+                format!(
+                    "{MEMBER_COLUMNS} WHERE org_id = $1 ORDER BY name, email, id LIMIT $2 OFFSET $3"
+                ),
+                "SELECT COUNT(*) AS n FROM members WHERE org_id = $1".to_string(),
+            )
+        };
+        let mut page = sqlx::query(&page_sql).bind(org_id);
+        let mut count = sqlx::query(&count_sql).bind(org_id);
+        if let Some(p) = pattern {
+            page = page.bind(p);
+            count = count.bind(p);
+        }
+        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let members = rows
+            .iter()
+            .map(member_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
+        Ok((members, total))
+    }
+
+    /// How many members an org has, by status and by role.
+    pub async fn member_counts(&self, org_id: &str) -> Result<MemberCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT role, status, COUNT(*) AS n FROM members WHERE org_id = $1 GROUP BY role, status",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut c = MemberCounts::default();
+        for row in rows {
+            let role: String = row.try_get("role")?;
+            let status: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            match Role::parse(&role) {
+                Some(Role::Owner) => c.owner += n,
+                Some(Role::Admin) => c.admin += n,
+                Some(Role::Member) => c.member += n,
+                None => {}
+            }
+            match MemberStatus::parse(&status) {
+                Some(MemberStatus::Active) => c.active += n,
+                Some(MemberStatus::Deactivated) => c.deactivated += n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+
+    // ---- guarded member updates -------------------------------------------------------------
+
+    /// Changes the target's role (never to or from owner: see [`Store::transfer_ownership`]).
+    /// False when the guard no longer holds.
+    pub async fn set_member_role(
+        &self,
+        g: &Guard<'_>,
+        to: Role,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        if to == Role::Owner || g.target_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "ownership changes only by a transfer".into(),
+            ));
+        }
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("UPDATE members SET role = $7 WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g)
+            .bind(to.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deactivates or reactivates the target. Deactivation deletes all of the target's sessions
+    /// in the same transaction. False when the guard no longer holds.
+    pub async fn set_member_status(
+        &self,
+        g: &Guard<'_>,
+        to: MemberStatus,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("UPDATE members SET status = $7 WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g)
+            .bind(to.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if to == MemberStatus::Deactivated {
+            sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+                .bind(g.target_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Removes the target and all their sessions. False when the guard no longer holds.
+    pub async fn delete_member(&self, g: &Guard<'_>, audit: &NewAudit) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!("DELETE FROM members WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+            .bind(g.target_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes `new_owner_id` (active, admin or member) the owner and the active owner
+    /// `owner_id` an admin, in one transaction: the demotion runs first, so the partial
+    /// unique index `members_one_owner` never sees two owners, and a failed promotion rolls
+    /// the demotion back, so the org is never without one. False when either step no longer
+    /// applies (nothing changed).
+    pub async fn transfer_ownership(
+        &self,
+        org_id: &str,
+        owner_id: &str,
+        new_owner_id: &str,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let demoted = sqlx::query(
+            "UPDATE members SET role = 'admin'
+             WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+        )
+        .bind(org_id)
+        .bind(owner_id)
+        .execute(&mut *tx)
+        .await?;
+        if demoted.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let promoted = sqlx::query(
+            "UPDATE members SET role = 'owner'
+             WHERE org_id = $1 AND id = $2 AND role IN ('admin', 'member') AND status = 'active'",
+        )
+        .bind(org_id)
+        .bind(new_owner_id)
+        .execute(&mut *tx)
+        .await;
+        match promoted {
+            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(_) => {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ---- SSO settings ----------------------------------------------------------------------
+
+    /// Sets the SSO switch and JIT policy, while `owner_id` is still the org's active owner.
+    /// False when the org has no connection or the guard no longer holds.
+    pub async fn update_sso_settings(
+        &self,
+        org_id: &str,
+        owner_id: &str,
+        enabled: bool,
+        jit_enabled: bool,
+        default_role: Role,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        if default_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "the default role of new members must be member or admin".into(),
+            ));
+        }
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE sso_connections SET enabled = $1, jit_enabled = $2, default_role = $3, updated_at = $4
+             WHERE org_id = $5
+               AND EXISTS (SELECT 1 FROM members a
+                           WHERE a.org_id = $5 AND a.id = $6 AND a.role = 'owner' AND a.status = 'active')",
+        )
+        .bind(i64::from(enabled))
+        .bind(i64::from(jit_enabled))
+        .bind(default_role.as_str())
+        .bind(now_ms())
+        .bind(org_id)
+        .bind(owner_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the sealed client secret `old_sealed` by `new_sealed`, while `owner_id` is
+    /// still the org's active owner. False when the secret changed meanwhile.
+    pub async fn replace_client_secret(
+        &self,
+        org_id: &str,
+        owner_id: &str,
+        old_sealed: &str,
+        new_sealed: &str,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE sso_connections SET client_secret_enc = $1, updated_at = $2
+             WHERE org_id = $3 AND client_secret_enc = $4
+               AND EXISTS (SELECT 1 FROM members a
+                           WHERE a.org_id = $3 AND a.id = $5 AND a.role = 'owner' AND a.status = 'active')",
+        )
+        .bind(new_sealed)
+        .bind(now_ms())
+        .bind(org_id)
+        .bind(old_sealed)
+        .bind(owner_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ---- the audit log ---------------------------------------------------------------------
+
+    /// Writes one audit entry on its own.
+    pub async fn record_audit(&self, audit: &NewAudit) -> Result<(), StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        insert_audit(&mut conn, audit).await?;
+        Ok(())
+    }
+
+    /// One page of an org's audit log, newest first, and the number of entries.
+    pub async fn audit_entries(
+        &self,
+        org_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after
+             FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(org_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        let entries = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    org_id: r.try_get("org_id")?,
+                    at: r.try_get("at")?,
+                    actor_id: r.try_get("actor_id")?,
+                    actor_email: r.try_get("actor_email")?,
+                    action: r.try_get("action")?,
+                    target_id: r.try_get("target_id")?,
+                    target_email: r.try_get("target_email")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok((entries, total))
+    }
+
+    // ---- login statistics ------------------------------------------------------------------
+
+    /// An org's most recent login attempts, newest first, optionally of one outcome.
+    pub async fn login_attempts_of(
+        &self,
+        org_id: &str,
+        outcome: Option<Outcome>,
+        limit: i64,
+    ) -> Result<Vec<LoginAttempt>, StoreError> {
+        let rows = match outcome {
+            Some(o) => {
+                sqlx::query(&format!(
+                    "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = $2 ORDER BY at DESC, id DESC LIMIT $3"
+                ))
+                .bind(org_id)
+                .bind(outcome_str(o))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "{ATTEMPT_COLUMNS} WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2"
+                ))
+                .bind(org_id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    /// Attempts per UTC day since `since_ms`: `(day number since the epoch, successes,
+    /// failures)`, only days that had attempts, in no particular order.
+    pub async fn daily_login_counts(
+        &self,
+        org_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at / 86400000 AS day,
+                    SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS ok,
+                    SUM(CASE WHEN outcome = 'success' THEN 0 ELSE 1 END) AS failed
+             FROM login_attempts WHERE org_id = $1 AND at >= $2
+             GROUP BY at / 86400000",
+        )
+        .bind(org_id)
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("day")?,
+                    r.try_get::<i64, _>("ok")?,
+                    r.try_get::<i64, _>("failed")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// The latest successful sign-in: when, the email it carried and the member's name.
+    pub async fn last_login_success(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<(i64, String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.at, a.email, m.name FROM login_attempts a
+             LEFT JOIN members m ON m.id = a.member_id
+             WHERE a.org_id = $1 AND a.outcome = 'success'
+             ORDER BY a.at DESC, a.id DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let at: i64 = row.try_get("at")?;
+        let email: Option<String> = row.try_get("email")?;
+        let name: Option<String> = row.try_get("name")?;
+        Ok(Some((at, email.unwrap_or_default(), name.unwrap_or_default())))
+    }
+
+    /// The latest failed sign-in attempt.
+    pub async fn last_login_failure(&self, org_id: &str) -> Result<Option<LoginAttempt>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = 'failure' ORDER BY at DESC, id DESC LIMIT 1"
+        ))
+        .bind(org_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| attempt_from_row(&r)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_pattern("ann"), "%ann%");
+        assert_eq!(like_pattern("100%"), "%100\\%%");
+        assert_eq!(like_pattern("a_b"), "%a\\_b%");
+        assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");
+    }
+}

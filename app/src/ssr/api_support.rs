@@ -1,0 +1,155 @@
+//! What every server function of the JSON API ([`crate::api`]) starts with: the store, the
+//! signed-in active member and org, and the mapping of errors to HTTP statuses.
+
+use super::PublicUrl;
+use super::auth;
+use super::crypto::SecretKey;
+use super::membership::DomainError;
+use super::store::{Store, StoreError};
+use crate::api::ApiError;
+use crate::model::{Member, MemberStatus, Org, Role};
+use leptos::prelude::use_context;
+
+/// A signed-in request: the store and the active member with their org.
+pub struct Ctx {
+    pub store: Store,
+    pub session: tower_sessions::Session,
+    pub me: Member,
+    pub org: Org,
+}
+
+/// Resolves the signed-in member; 401 when there is none or they are no longer active.
+pub async fn signed_in() -> Result<Ctx, ApiError> {
+    let store = use_context::<Store>().ok_or_else(|| {
+        tracing::error!("the store is not provided to server functions");
+        ApiError::Internal
+    })?;
+    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer in front of server functions");
+        ApiError::Internal
+    })?;
+    // The same rules as every page: absolute expiry, deactivated or removed members.
+    let Some(info) = auth::current(&session, &store).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let org_id: Option<String> = session.get(auth::ORG_KEY).await.ok().flatten();
+    let org_id = org_id.ok_or(ApiError::Unauthenticated)?;
+    let me = store
+        .member_by_id(&org_id, &info.member.id)
+        .await?
+        .filter(|m| m.status == MemberStatus::Active)
+        .ok_or(ApiError::Unauthenticated)?;
+    let org = store
+        .org_by_id(&org_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok(Ctx {
+        store,
+        session,
+        me,
+        org,
+    })
+}
+
+/// The instance secret key (provided by the server's context).
+pub fn secret_key() -> Result<SecretKey, ApiError> {
+    use_context::<SecretKey>().ok_or_else(|| {
+        tracing::error!("the secret key is not provided to server functions");
+        ApiError::Internal
+    })
+}
+
+/// The public URL (provided by the server's context).
+pub fn public_url() -> Result<PublicUrl, ApiError> {
+    use_context::<PublicUrl>().ok_or_else(|| {
+        tracing::error!("the public URL is not provided to server functions");
+        ApiError::Internal
+    })
+}
+
+/// Sets the HTTP status of the response to the one `e` answers with.
+pub fn set_status(e: &ApiError) {
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
+    {
+        resp.set_status(status);
+    }
+}
+
+/// The last step of every server function: an error sets its HTTP status.
+pub fn finish<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(e) = &result {
+        set_status(e);
+    }
+    result
+}
+
+/// A 1-based page number; absent or empty means 1.
+pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
+    match page.map(str::trim).unwrap_or("") {
+        "" => Ok(1),
+        p => p
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| (1..=1_000_000).contains(&n))
+            .ok_or_else(|| {
+                ApiError::Invalid(format!("page must be a number from 1, not {p:?}."))
+            }),
+    }
+}
+
+/// `admin` or `member` (an owner is made only by a transfer).
+pub fn parse_role(role: &str) -> Result<Role, ApiError> {
+    match Role::parse(role.trim()) {
+        Some(Role::Owner) => Err(ApiError::Invalid(
+            "The role must be admin or member: ownership changes hands only by a transfer.".into(),
+        )),
+        Some(r) => Ok(r),
+        None => Err(ApiError::Invalid(format!(
+            "The role must be admin or member, not {role:?}."
+        ))),
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            tracing::error!(error = %e, "store error");
+            ApiError::Internal
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => ApiError::NotFound,
+            DomainError::Forbidden(m) => ApiError::Forbidden(m),
+            DomainError::Invalid(m) => ApiError::Invalid(m),
+            DomainError::Conflict(m) => ApiError::Conflict(m),
+            DomainError::ConnectionTestFailed(r) => ApiError::ConnectionTestFailed(r),
+            DomainError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_roles() {
+        assert_eq!(parse_page(None).unwrap(), 1);
+        assert_eq!(parse_page(Some("")).unwrap(), 1);
+        assert_eq!(parse_page(Some("3")).unwrap(), 3);
+        assert!(parse_page(Some("0")).is_err());
+        assert!(parse_page(Some("-1")).is_err());
+        assert!(parse_page(Some("x")).is_err());
+        assert_eq!(parse_role("admin").unwrap(), Role::Admin);
+        assert!(matches!(parse_role("owner"), Err(ApiError::Invalid(_))));
+        assert!(matches!(parse_role("root"), Err(ApiError::Invalid(_))));
+    }
+}

@@ -1,0 +1,111 @@
+//! Cross-site request refusal for state-changing requests (a CSRF defence that needs no token).
+//!
+//! A POST, PUT, PATCH or DELETE must come from Tessera's own pages: its `Origin` header must be
+//! the public URL's origin, or — when a browser sends no `Origin` — `Sec-Fetch-Site` must be
+//! `same-origin`. Anything else answers 403 `{"error":"cross_site",...}` before any handler or
+//! session work runs. `/sso/initiate` and `/sso/callback` are exempt: Okta posts there from
+//! its own origin by design (third-party initiated login, form_post responses).
+
+use crate::http::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Paths that legitimately receive cross-site POSTs from Okta.
+pub const EXEMPT: [&str; 2] = ["/sso/initiate", "/sso/callback"];
+
+/// The origin (`scheme://host[:port]`) of a URL, as browsers send it in `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let origin = u.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// May a request with this method, path and these headers proceed?
+pub fn allowed(method: &Method, path: &str, headers: &axum::http::HeaderMap, origin: &str) -> bool {
+    if !matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) || EXEMPT.contains(&path)
+    {
+        return true;
+    }
+    match headers.get(header::ORIGIN) {
+        Some(sent) => sent
+            .to_str()
+            .is_ok_and(|s| s.trim_end_matches('/').eq_ignore_ascii_case(origin)),
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin")),
+    }
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn same_origin_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let origin = origin_of(&state.config.public_url).unwrap_or_default();
+    if allowed(req.method(), req.uri().path(), req.headers(), &origin) {
+        return next.run(req).await;
+    }
+    tracing::info!(
+        method = %req.method(),
+        path = %req.uri().path(),
+        origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-"),
+        "refused a cross-site request"
+    );
+    (
+        StatusCode::FORBIDDEN,
+        Json(serde_json::json!({
+            "error": "cross_site",
+            "message": "Refused: this request did not come from Tessera's own pages. Reload Tessera and try again from there.",
+        })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("https://sso.example.com").as_deref(), Some("https://sso.example.com"));
+        assert_eq!(origin_of("https://sso.example.com:443").as_deref(), Some("https://sso.example.com"));
+        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
+    }
+
+    #[test]
+    fn state_changes_need_our_origin() {
+        let o = "https://sso.example.com";
+        let post = Method::POST;
+        assert!(allowed(&Method::GET, "/api/v1/members", &headers(&[]), o));
+        assert!(allowed(&post, "/logout", &headers(&[("origin", "https://sso.example.com")]), o));
+        assert!(!allowed(&post, "/logout", &headers(&[("origin", "https://evil.example")]), o));
+        assert!(!allowed(&post, "/logout", &headers(&[("origin", "null")]), o));
+        assert!(!allowed(&post, "/logout", &headers(&[]), o));
+        assert!(allowed(&post, "/logout", &headers(&[("sec-fetch-site", "same-origin")]), o));
+        assert!(!allowed(&post, "/logout", &headers(&[("sec-fetch-site", "same-site")]), o));
+        assert!(!allowed(&post, "/logout", &headers(&[("sec-fetch-site", "cross-site")]), o));
+        // An Origin header wins over Sec-Fetch-Site.
+        assert!(!allowed(
+            &post,
+            "/logout",
+            &headers(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")]),
+            o
+        ));
+        assert!(!allowed(&Method::DELETE, "/api/v1/x", &headers(&[]), o));
+        assert!(allowed(&post, "/sso/initiate", &headers(&[("origin", "https://acme.okta.com")]), o));
+        assert!(allowed(&post, "/sso/callback", &headers(&[]), o));
+        assert!(!allowed(&post, "/sso/initiate/x", &headers(&[]), o));
+    }
+}

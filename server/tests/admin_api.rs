@@ -1,0 +1,1240 @@
+//! The admin JSON API (`/api/v1/...`) over real HTTP against the real router, on SQLite and
+//! PostgreSQL: the whole authorization matrix with the store state after every call, session
+//! revocation, the one-owner rule, the audit log, cross-site refusal, search and paging (also
+//! with 100,000 members), login statistics, and "Test connection" / secret rotation against the
+//! local Okta.
+
+mod support;
+
+use app::model::{Member, MemberStatus, Org, Role};
+use app::ssr::crypto::SecretKey;
+use app::ssr::login::{LoginAttempt, Outcome};
+use app::ssr::store::{Store, now_ms};
+use serde_json::{Value, json};
+use sqlx::Row as _;
+use std::time::{Duration, Instant};
+use support::{Browser, Resp, TestServer, databases};
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// An org with an owner, two admins and two members, all active.
+struct Fx {
+    org: Org,
+    owner: Member,
+    admin: Member,
+    admin2: Member,
+    member: Member,
+    member2: Member,
+}
+
+impl Fx {
+    fn by_role(&self, role: Role) -> &Member {
+        match role {
+            Role::Owner => &self.owner,
+            Role::Admin => &self.admin,
+            Role::Member => &self.member,
+        }
+    }
+}
+
+fn issuer_of(org: &Org) -> String {
+    format!("https://{}.okta.test", org.slug)
+}
+
+async fn add(store: &Store, org: &Org, key: &str, name: &str, role: Role) -> Member {
+    let (m, created) = store
+        .insert_member(
+            &org.id,
+            &issuer_of(org),
+            &format!("sub-{key}"),
+            &format!("{key}@{}.test", org.slug),
+            name,
+            role,
+        )
+        .await
+        .expect("insert member");
+    assert!(created);
+    m
+}
+
+async fn fixture(store: &Store, slug: &str) -> Fx {
+    let org = store.create_org(slug, &format!("{slug} Inc")).await.expect("org");
+    let owner = add(store, &org, "olivia", "Olivia Owner", Role::Member).await;
+    assert_eq!(owner.role, Role::Owner);
+    let admin = add(store, &org, "adam", "Adam Admin", Role::Admin).await;
+    let admin2 = add(store, &org, "alma", "Alma Admin", Role::Admin).await;
+    let member = add(store, &org, "mia", "Mia Member", Role::Member).await;
+    let member2 = add(store, &org, "max", "Max Member", Role::Member).await;
+    Fx {
+        org,
+        owner,
+        admin,
+        admin2,
+        member,
+        member2,
+    }
+}
+
+fn key_of(server: &TestServer) -> SecretKey {
+    SecretKey::load_or_create(&server.config.secret_key_file).expect("secret key")
+}
+
+/// Registers an Okta connection (enabled) for `org` with `secret` sealed under the server's key.
+async fn connect(server: &TestServer, org: &Org, issuer: &str, client_id: &str, secret: &str) {
+    let sealed = key_of(server).seal(&org.id, secret);
+    server
+        .store
+        .set_sso_connection(org, issuer, client_id, &sealed)
+        .await
+        .expect("connection");
+    server.store.set_sso_enabled(org, true).await.expect("enable");
+}
+
+/// An issuer nobody listens on (connections are refused at once).
+fn dead_issuer() -> String {
+    format!("http://127.0.0.1:{}", support::free_port())
+}
+
+/// A session row for `m`, as the sign-in would have stored it; returns the cookie value.
+async fn session_for(store: &Store, m: &Member) -> String {
+    session_with_deadline(store, m, now_ms() + 3_600_000).await
+}
+
+async fn session_with_deadline(store: &Store, m: &Member, absolute_expiry: i64) -> String {
+    let id = tower_sessions::session::Id::default().to_string();
+    let data = json!({"member_id": m.id, "org_id": m.org_id, "absolute_expiry": absolute_expiry});
+    assert!(
+        store
+            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .await
+            .expect("session insert")
+    );
+    id
+}
+
+/// A signed-in API client (no browser): the session cookie, and `Origin` on POSTs.
+struct As {
+    b: Browser,
+    url: String,
+}
+
+impl As {
+    async fn new(server: &TestServer, m: &Member) -> As {
+        let sid = session_for(&server.store, m).await;
+        As::with_cookie(server, &sid)
+    }
+
+    fn with_cookie(server: &TestServer, sid: &str) -> As {
+        let b = Browser::new();
+        b.set_cookie(&server.url, "tessera_session", sid);
+        As {
+            b,
+            url: server.url.clone(),
+        }
+    }
+
+    fn anonymous(server: &TestServer) -> As {
+        As {
+            b: Browser::new(),
+            url: server.url.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Resp {
+        self.b.get(&format!("{}{path}", self.url)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Resp {
+        let req = self
+            .b
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("origin", &self.url)
+            .json(&body);
+        self.b.send(req).await
+    }
+}
+
+async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
+    sqlx::query(sql)
+        .bind(arg)
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
+async fn audits(store: &Store, org_id: &str) -> i64 {
+    count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1", org_id).await
+}
+
+async fn sessions_of(store: &Store, member_id: &str) -> i64 {
+    count(store, "SELECT COUNT(*) AS n FROM sessions WHERE member_id = $1", member_id).await
+}
+
+async fn owners(store: &Store, org_id: &str) -> i64 {
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'",
+        org_id,
+    )
+    .await
+}
+
+async fn set_status(store: &Store, m: &Member, status: MemberStatus) -> Member {
+    sqlx::query("UPDATE members SET status = $1 WHERE id = $2")
+        .bind(status.as_str())
+        .bind(&m.id)
+        .execute(store.pool())
+        .await
+        .expect("set status");
+    reload(store, m).await.expect("member")
+}
+
+async fn reload(store: &Store, m: &Member) -> Option<Member> {
+    store.member_by_id(&m.org_id, &m.id).await.expect("lookup")
+}
+
+#[track_caller]
+fn assert_error(r: &Resp, status: u16, code: &str) {
+    r.assert_status(status);
+    let j = r.json();
+    assert_eq!(j["error"], code, "{} {}: {}", r.method, r.url, r.body);
+    assert!(
+        j["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a message: {}",
+        r.body
+    );
+}
+
+// ---- the member-action matrix ----------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Act {
+    ToAdmin,
+    ToMember,
+    Deactivate,
+    Reactivate,
+    Remove,
+    Transfer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tgt {
+    Owner,
+    Admin,
+    Member,
+    Itself,
+    OtherOrg,
+}
+
+fn request(act: Act, id: &str) -> (&'static str, Value) {
+    match act {
+        Act::ToAdmin => ("/api/v1/members/role", json!({"member_id": id, "role": "admin"})),
+        Act::ToMember => ("/api/v1/members/role", json!({"member_id": id, "role": "member"})),
+        Act::Deactivate => ("/api/v1/members/deactivate", json!({"member_id": id})),
+        Act::Reactivate => ("/api/v1/members/reactivate", json!({"member_id": id})),
+        Act::Remove => ("/api/v1/members/remove", json!({"member_id": id})),
+        Act::Transfer => ("/api/v1/org/transfer-ownership", json!({"member_id": id})),
+    }
+}
+
+/// The README's matrix, written independently of the implementation.
+fn expected_status(actor: Role, act: Act, tgt: Tgt) -> u16 {
+    match tgt {
+        Tgt::OtherOrg => 404,
+        Tgt::Itself | Tgt::Owner => 403,
+        Tgt::Admin | Tgt::Member => match actor {
+            Role::Member => 403,
+            Role::Admin if tgt == Tgt::Admin || act == Act::Transfer => 403,
+            Role::Admin | Role::Owner => 200,
+        },
+    }
+}
+
+#[tokio::test]
+async fn authorization_matrix_for_member_actions() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let mut case = 0;
+        for actor_role in [Role::Owner, Role::Admin, Role::Member] {
+            for act in [
+                Act::ToAdmin,
+                Act::ToMember,
+                Act::Deactivate,
+                Act::Reactivate,
+                Act::Remove,
+                Act::Transfer,
+            ] {
+                for tgt in [Tgt::Owner, Tgt::Admin, Tgt::Member, Tgt::Itself, Tgt::OtherOrg] {
+                    if actor_role == Role::Owner && tgt == Tgt::Owner {
+                        continue; // the owner targeting the owner is "itself"
+                    }
+                    case += 1;
+                    let label = format!("[{}] {actor_role} {act:?} {tgt:?}", db.kind);
+                    let fx = fixture(store, &format!("c{case}")).await;
+                    let other = fixture(store, &format!("x{case}")).await;
+                    let actor = fx.by_role(actor_role).clone();
+                    let mut target = match tgt {
+                        Tgt::Owner => fx.owner.clone(),
+                        Tgt::Admin => fx.admin2.clone(),
+                        Tgt::Member => fx.member2.clone(),
+                        Tgt::Itself => actor.clone(),
+                        Tgt::OtherOrg => other.member2.clone(),
+                    };
+                    if act == Act::Reactivate && matches!(tgt, Tgt::Admin | Tgt::Member | Tgt::OtherOrg) {
+                        target = set_status(store, &target, MemberStatus::Deactivated).await;
+                    }
+                    let client = As::new(&server, &actor).await;
+                    session_for(store, &target).await;
+                    let target_sessions = sessions_of(store, &target.id).await;
+                    let audits_before = (audits(store, &fx.org.id).await, audits(store, &other.org.id).await);
+
+                    let (path, body) = request(act, &target.id);
+                    let r = client.post(path, body).await;
+                    let want = expected_status(actor_role, act, tgt);
+                    assert_eq!(r.status, want, "{label}: {}", r.body);
+
+                    let after = reload(store, &target).await;
+                    let actor_after = reload(store, &actor).await.expect("actor stays");
+                    if want != 200 {
+                        assert_error(&r, want, if want == 404 { "not_found" } else { "forbidden" });
+                        assert_eq!(after.as_ref(), Some(&target), "{label}: target unchanged");
+                        assert_eq!(actor_after, actor, "{label}: actor unchanged");
+                        assert_eq!(sessions_of(store, &target.id).await, target_sessions, "{label}");
+                        assert_eq!(
+                            (audits(store, &fx.org.id).await, audits(store, &other.org.id).await),
+                            audits_before,
+                            "{label}: nothing audited"
+                        );
+                        if want == 404 {
+                            assert!(!r.body.contains(&target.email) && !r.body.contains(&target.name), "{label}: no data");
+                        }
+                        assert_eq!(owners(store, &fx.org.id).await, 1);
+                        continue;
+                    }
+                    let j = r.json();
+                    let changed = match act {
+                        Act::ToAdmin | Act::ToMember => {
+                            let role = if act == Act::ToAdmin { Role::Admin } else { Role::Member };
+                            let after = after.expect("still there");
+                            assert_eq!(after.role, role, "{label}");
+                            assert_eq!(j["role"], role.as_str(), "{label}");
+                            assert_eq!(j["id"], target.id.as_str());
+                            target.role != role
+                        }
+                        Act::Deactivate => {
+                            assert_eq!(after.expect("there").status, MemberStatus::Deactivated, "{label}");
+                            assert_eq!(j["status"], "deactivated");
+                            assert_eq!(sessions_of(store, &target.id).await, 0, "{label}: sessions ended");
+                            true
+                        }
+                        Act::Reactivate => {
+                            assert_eq!(after.expect("there").status, MemberStatus::Active, "{label}");
+                            assert_eq!(j["status"], "active");
+                            true
+                        }
+                        Act::Remove => {
+                            assert!(after.is_none(), "{label}: removed");
+                            assert_eq!(j, json!({"removed": target.id}));
+                            assert_eq!(sessions_of(store, &target.id).await, 0, "{label}: sessions ended");
+                            true
+                        }
+                        Act::Transfer => {
+                            assert_eq!(after.expect("there").role, Role::Owner, "{label}");
+                            assert_eq!(actor_after.role, Role::Admin, "{label}: old owner is admin");
+                            assert_eq!(j["role"], "owner");
+                            true
+                        }
+                    };
+                    assert_eq!(owners(store, &fx.org.id).await, 1, "{label}: one owner");
+                    assert_eq!(
+                        audits(store, &fx.org.id).await,
+                        audits_before.0 + i64::from(changed),
+                        "{label}: audited"
+                    );
+                    assert_eq!(audits(store, &other.org.id).await, audits_before.1);
+                }
+            }
+        }
+        assert_eq!(case, 84);
+    }
+}
+
+// ---- the org-wide matrix ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn authorization_matrix_for_views_and_sso_actions() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        for role in [Role::Owner, Role::Admin, Role::Member] {
+            let label = format!("[{}] {role}", db.kind);
+            let fx = fixture(store, &format!("v-{role}")).await;
+            let issuer = dead_issuer();
+            connect(&server, &fx.org, &issuer, "0oa-client", "old-secret-1234").await;
+            let sealed_before = store.sealed_client_secret(&fx.org.id).await.unwrap();
+            let sso_before = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
+            let me = fx.by_role(role);
+            let c = As::new(&server, me).await;
+            let staff = role != Role::Member;
+
+            let r = c.get("/api/v1/members").await;
+            r.assert_status(200);
+            assert_eq!(r.json()["total"], 5, "{label}");
+
+            let r = c.get("/api/v1/me").await;
+            r.assert_status(200);
+            let j = r.json();
+            assert_eq!(j["member"]["id"], me.id.as_str(), "{label}");
+            assert_eq!(j["member"]["role"], role.as_str());
+            assert_eq!(j["member"]["status"], "active");
+            assert_eq!(j["org"]["slug"], fx.org.slug.as_str());
+
+            for path in ["/api/v1/sso", "/api/v1/login-attempts", "/api/v1/audit"] {
+                let r = c.get(path).await;
+                if staff {
+                    r.assert_status(200);
+                } else {
+                    assert_error(&r, 403, "forbidden");
+                }
+            }
+
+            let audits_before = audits(store, &fx.org.id).await;
+            let r = c.post("/api/v1/sso/test", json!({})).await;
+            if staff {
+                r.assert_status(200);
+                let j = r.json();
+                assert_eq!(j["ok"], false, "{label}: nobody listens at {issuer}");
+                assert_eq!(j["checks"][0]["name"], "discovery");
+                assert_eq!(audits(store, &fx.org.id).await, audits_before + 1, "{label}: test audited");
+            } else {
+                assert_error(&r, 403, "forbidden");
+                assert_eq!(audits(store, &fx.org.id).await, audits_before);
+            }
+
+            let audits_before = audits(store, &fx.org.id).await;
+            let r = c
+                .post(
+                    "/api/v1/sso/settings",
+                    json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+                )
+                .await;
+            let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
+            if role == Role::Owner {
+                r.assert_status(200);
+                assert_eq!((sso.enabled, sso.jit_enabled, sso.default_role), (false, false, Role::Admin));
+                assert_eq!(r.json()["default_role"], "admin");
+                assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
+            } else {
+                assert_error(&r, 403, "forbidden");
+                assert_eq!(sso, sso_before, "{label}: settings unchanged");
+                assert_eq!(audits(store, &fx.org.id).await, audits_before);
+            }
+
+            let audits_before = audits(store, &fx.org.id).await;
+            let r = c.post("/api/v1/sso/rotate-secret", json!({"client_secret": "new-secret-5678"})).await;
+            if role == Role::Owner {
+                // Authorized, but the connection test fails (nobody at the issuer): refused.
+                assert_error(&r, 400, "connection_test_failed");
+                assert_eq!(r.json()["report"]["ok"], false);
+            } else {
+                assert_error(&r, 403, "forbidden");
+            }
+            assert_eq!(store.sealed_client_secret(&fx.org.id).await.unwrap(), sealed_before, "{label}: secret kept");
+            assert_eq!(audits(store, &fx.org.id).await, audits_before);
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_session_get_401() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "anon").await;
+        let nobody = As::anonymous(&server);
+        for path in ["/api/v1/members", "/api/v1/me", "/api/v1/sso", "/api/v1/login-attempts", "/api/v1/audit"] {
+            assert_error(&nobody.get(path).await, 401, "unauthenticated");
+        }
+        let r = nobody.post("/api/v1/members/deactivate", json!({"member_id": fx.member.id})).await;
+        assert_error(&r, 401, "unauthenticated");
+        assert_eq!(reload(store, &fx.member).await.unwrap().status, MemberStatus::Active);
+
+        // A session past its absolute deadline.
+        let sid = session_with_deadline(store, &fx.owner, now_ms() - 1).await;
+        let stale = As::with_cookie(&server, &sid);
+        assert_error(&stale.get("/api/v1/me").await, 401, "unauthenticated");
+        // A made-up cookie.
+        let forged = As::with_cookie(&server, "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_error(&forged.get("/api/v1/members").await, 401, "unauthenticated");
+
+        // Malformed input answers 400, never 500.
+        let owner = As::new(&server, &fx.owner).await;
+        assert_error(&owner.get("/api/v1/members?page=0").await, 400, "invalid");
+        assert_error(&owner.get("/api/v1/members?page=abc").await, 400, "invalid");
+        assert_error(&owner.get("/api/v1/audit?page=-2").await, 400, "invalid");
+        assert_error(&owner.get("/api/v1/login-attempts?outcome=maybe").await, 400, "invalid");
+        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "owner"})).await;
+        assert_error(&r, 400, "invalid");
+        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "root"})).await;
+        assert_error(&r, 400, "invalid");
+        let r = owner.post("/api/v1/members/deactivate", json!({"nope": 1})).await;
+        assert_error(&r, 400, "invalid");
+        let r = owner.post("/api/v1/members/deactivate", json!({"member_id": "no-such-id"})).await;
+        assert_error(&r, 404, "not_found");
+        assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Member);
+    }
+}
+
+// ---- sessions ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn deactivation_ends_sessions_and_reactivation_restores_access() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "sess").await;
+        let owner = As::new(&server, &fx.owner).await;
+        let laptop = As::new(&server, &fx.member).await;
+        let phone = As::new(&server, &fx.member).await;
+        laptop.get("/api/v1/me").await.assert_status(200);
+        phone.get("/api/v1/members").await.assert_status(200);
+        assert_eq!(sessions_of(store, &fx.member.id).await, 2);
+
+        owner
+            .post("/api/v1/members/deactivate", json!({"member_id": fx.member.id}))
+            .await
+            .assert_status(200);
+        assert_eq!(sessions_of(store, &fx.member.id).await, 0, "all sessions deleted at once");
+        assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
+        assert_error(&phone.get("/api/v1/members").await, 401, "unauthenticated");
+        // A session made for a deactivated member (e.g. a race with sign-in) does not work.
+        let late = As::new(&server, &fx.member).await;
+        assert_error(&late.get("/api/v1/me").await, 401, "unauthenticated");
+        assert_eq!(
+            owner.get("/api/v1/members").await.json()["counts"]["deactivated"],
+            1
+        );
+
+        owner
+            .post("/api/v1/members/reactivate", json!({"member_id": fx.member.id}))
+            .await
+            .assert_status(200);
+        assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
+        let fresh = As::new(&server, &fx.member).await;
+        let r = fresh.get("/api/v1/me").await;
+        r.assert_status(200);
+        assert_eq!(r.json()["member"]["status"], "active");
+
+        // An admin's session ends the same way, and the admin can no longer act.
+        let admin = As::new(&server, &fx.admin).await;
+        owner
+            .post("/api/v1/members/deactivate", json!({"member_id": fx.admin.id}))
+            .await
+            .assert_status(200);
+        let r = admin.post("/api/v1/members/deactivate", json!({"member_id": fx.member2.id})).await;
+        assert_error(&r, 401, "unauthenticated");
+        assert_eq!(reload(store, &fx.member2).await.unwrap().status, MemberStatus::Active);
+
+        // Removal ends sessions too.
+        let gone = As::new(&server, &fx.member2).await;
+        owner
+            .post("/api/v1/members/remove", json!({"member_id": fx.member2.id}))
+            .await
+            .assert_status(200);
+        assert_error(&gone.get("/api/v1/me").await, 401, "unauthenticated");
+        assert_eq!(sessions_of(store, &fx.member2.id).await, 0);
+    }
+}
+
+// ---- the one-owner rule -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_org_never_loses_or_doubles_its_owner() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "own").await;
+        let owner = As::new(&server, &fx.owner).await;
+        let admin = As::new(&server, &fx.admin).await;
+
+        // The owner cannot leave by deactivation, removal or demotion: only by transfer.
+        for (path, body) in [
+            ("/api/v1/members/deactivate", json!({"member_id": fx.owner.id})),
+            ("/api/v1/members/remove", json!({"member_id": fx.owner.id})),
+            ("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "admin"})),
+            ("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "member"})),
+        ] {
+            let r = owner.post(path, body.clone()).await;
+            assert_error(&r, 403, "forbidden");
+            assert!(r.json()["message"].as_str().unwrap().contains("transfer ownership"), "{}", r.body);
+            assert_error(&admin.post(path, body).await, 403, "forbidden");
+        }
+        assert_eq!(reload(store, &fx.owner).await.unwrap(), fx.owner);
+
+        // Not to a deactivated member.
+        let dormant = set_status(store, &fx.member2, MemberStatus::Deactivated).await;
+        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": dormant.id})).await;
+        assert_error(&r, 409, "conflict");
+        assert_eq!(reload(store, &fx.owner).await.unwrap().role, Role::Owner);
+        assert_eq!(reload(store, &dormant).await.unwrap().role, Role::Member);
+
+        // Transfer to a member: exactly one owner after, the old owner an admin.
+        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.member.id})).await;
+        r.assert_status(200);
+        assert_eq!(r.json()["id"], fx.member.id.as_str());
+        assert_eq!(owners(store, &fx.org.id).await, 1);
+        assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Owner);
+        assert_eq!(reload(store, &fx.owner).await.unwrap().role, Role::Admin);
+        // The old owner is now an admin: no more transfers, no acting on admins.
+        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin.id})).await;
+        assert_error(&r, 403, "forbidden");
+        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.admin.id, "role": "member"})).await;
+        assert_error(&r, 403, "forbidden");
+        assert_eq!(reload(store, &fx.admin).await.unwrap().role, Role::Admin);
+        // The new owner can demote the old one.
+        let new_owner = As::new(&server, &fx.member).await;
+        new_owner
+            .post("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "member"}))
+            .await
+            .assert_status(200);
+
+        // Two transfers at once: exactly one wins, one owner after.
+        let (a, b) = tokio::join!(
+            new_owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin.id})),
+            new_owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin2.id})),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert!(
+            statuses == [200, 403] || statuses == [200, 409],
+            "one transfer wins: {statuses:?} {} {}",
+            a.body,
+            b.body
+        );
+        assert_eq!(owners(store, &fx.org.id).await, 1);
+        let winner = if a.status == 200 { &fx.admin } else { &fx.admin2 };
+        assert_eq!(reload(store, winner).await.unwrap().role, Role::Owner);
+        assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Admin);
+        let transfers = count(
+            store,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'ownership_transferred'",
+            &fx.org.id,
+        )
+        .await;
+        assert_eq!(transfers, 2);
+    }
+}
+
+// ---- the audit log -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_admin_action_is_audited_with_before_and_after() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "aud").await;
+        connect(&server, &fx.org, &dead_issuer(), "0oa-client", "secret-abcd").await;
+        let owner = As::new(&server, &fx.owner).await;
+        let admin = As::new(&server, &fx.admin).await;
+        let steps: Vec<(&As, &str, Value)> = vec![
+            (&admin, "/api/v1/members/role", json!({"member_id": fx.member.id, "role": "admin"})),
+            (&owner, "/api/v1/members/role", json!({"member_id": fx.member.id, "role": "member"})),
+            (&admin, "/api/v1/members/deactivate", json!({"member_id": fx.member2.id})),
+            (&admin, "/api/v1/members/reactivate", json!({"member_id": fx.member2.id})),
+            (&owner, "/api/v1/members/remove", json!({"member_id": fx.member2.id})),
+            (&owner, "/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": true, "default_role": "admin"})),
+            (&admin, "/api/v1/sso/test", json!({})),
+            (&owner, "/api/v1/org/transfer-ownership", json!({"member_id": fx.admin2.id})),
+        ];
+        for (who, path, body) in &steps {
+            who.post(path, body.clone()).await.assert_status(200);
+            // Distinct timestamps keep "newest first" unambiguous.
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        // No-ops are not audited.
+        owner
+            .post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "member"}))
+            .await
+            .assert_status(200);
+        owner
+            .post("/api/v1/members/reactivate", json!({"member_id": fx.member.id}))
+            .await
+            .assert_status(200);
+
+        let r = admin.get("/api/v1/audit").await;
+        r.assert_status(200);
+        let j = r.json();
+        assert_eq!(j["total"], 8);
+        assert_eq!((j["page"].as_u64(), j["per_page"].as_u64()), (Some(1), Some(50)));
+        let entries = j["entries"].as_array().unwrap();
+        let row = |i: usize| -> (String, String, String, Value, Value) {
+            let e = &entries[i];
+            let parse = |v: &Value| {
+                let s = v.as_str().unwrap();
+                if s.is_empty() { Value::Null } else { serde_json::from_str(s).unwrap() }
+            };
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["actor_email"].as_str().unwrap().to_string(),
+                e["target_email"].as_str().unwrap().to_string(),
+                parse(&e["before"]),
+                parse(&e["after"]),
+            )
+        };
+        let (o, a) = (fx.owner.email.clone(), fx.admin.email.clone());
+        let expected = [
+            ("ownership_transferred", &o, fx.admin2.email.as_str(), json!({"owner": o, "role": "admin"}), json!({"owner": fx.admin2.email, "role": "owner", "previous_owner_role": "admin"})),
+            ("sso_connection_tested", &a, "", Value::Null, json!({"ok": false, "failed": ["discovery", "issuer", "signing_keys", "client_credentials", "redirect_uri"]})),
+            ("sso_settings_changed", &o, "", json!({"enabled": true, "jit_enabled": true, "default_role": "member"}), json!({"enabled": false, "jit_enabled": true, "default_role": "admin"})),
+            ("member_removed", &o, fx.member2.email.as_str(), json!({"role": "member", "status": "active"}), Value::Null),
+            ("member_reactivated", &a, fx.member2.email.as_str(), json!({"status": "deactivated"}), json!({"status": "active"})),
+            ("member_deactivated", &a, fx.member2.email.as_str(), json!({"status": "active"}), json!({"status": "deactivated"})),
+            ("role_changed", &o, fx.member.email.as_str(), json!({"role": "admin"}), json!({"role": "member"})),
+            ("role_changed", &a, fx.member.email.as_str(), json!({"role": "member"}), json!({"role": "admin"})),
+        ];
+        assert_eq!(entries.len(), expected.len());
+        for (i, (action, actor, target, before, after)) in expected.into_iter().enumerate() {
+            assert_eq!(
+                row(i),
+                (action.to_string(), actor.clone(), target.to_string(), before, after),
+                "[{}] entry {i}",
+                db.kind
+            );
+        }
+        // Another org sees none of it.
+        let other = fixture(store, "aud2").await;
+        let r = As::new(&server, &other.owner).await.get("/api/v1/audit").await;
+        assert_eq!(r.json()["total"], 0);
+        // Paging (admin2 owns the org now).
+        let boss = As::new(&server, &fx.admin2).await;
+        for i in 0..55 {
+            let role = if i % 2 == 0 { "admin" } else { "member" };
+            boss.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": role}))
+                .await
+                .assert_status(200);
+        }
+        let p1 = boss.get("/api/v1/audit?page=1").await.json();
+        let p2 = boss.get("/api/v1/audit?page=2").await.json();
+        let p3 = boss.get("/api/v1/audit?page=3").await.json();
+        assert_eq!(p1["total"], 63);
+        assert_eq!(p1["entries"].as_array().unwrap().len(), 50);
+        assert_eq!(p2["entries"].as_array().unwrap().len(), 13);
+        assert_eq!(p3["entries"].as_array().unwrap().len(), 0);
+        assert_eq!(p2["entries"][12]["action"], "role_changed");
+        assert_eq!(p2["entries"][12]["actor_email"], fx.admin.email.as_str());
+        let ats: Vec<i64> = p1["entries"].as_array().unwrap().iter().chain(p2["entries"].as_array().unwrap()).map(|e| e["at"].as_i64().unwrap()).collect();
+        assert!(ats.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    }
+}
+
+// ---- cross-site requests ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn cross_site_state_changes_are_refused() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "csrf").await;
+        let sid = session_for(store, &fx.owner).await;
+        let owner = As::with_cookie(&server, &sid);
+        let url = format!("{}/api/v1/members/deactivate", server.url);
+        let body = json!({"member_id": fx.member.id});
+        let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("evil origin", vec![("origin", "http://evil.example")]),
+            ("null origin", vec![("origin", "null")]),
+            ("no origin", vec![]),
+            ("cross-site fetch", vec![("sec-fetch-site", "cross-site")]),
+            ("same-site fetch", vec![("sec-fetch-site", "same-site")]),
+            ("evil origin, lying fetch", vec![("origin", "http://evil.example"), ("sec-fetch-site", "same-origin")]),
+        ];
+        for (label, headers) in cases {
+            let mut req = owner.b.client.post(&url).json(&body);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let r = owner.b.send(req).await;
+            assert_error(&r, 403, "cross_site");
+            assert!(r.header("x-frame-options").is_some(), "security headers on the refusal");
+            assert_eq!(
+                reload(store, &fx.member).await.unwrap().status,
+                MemberStatus::Active,
+                "[{}] {label}: no change",
+                db.kind
+            );
+        }
+        assert_eq!(audits(store, &fx.org.id).await, 0);
+        // A form post (as a cross-site page would make) is refused too.
+        let r = owner.b.send(owner.b.client.post(&url).header("origin", "http://evil.example").form(&[("member_id", fx.member.id.as_str())])).await;
+        assert_error(&r, 403, "cross_site");
+
+        // Sign-out is protected: the session survives a cross-site POST /logout.
+        let r = owner.b.send(owner.b.client.post(format!("{}/logout", server.url)).header("origin", "http://evil.example")).await;
+        assert_error(&r, 403, "cross_site");
+        owner.get("/api/v1/me").await.assert_status(200);
+
+        // Okta posts to /sso/initiate from its own origin by design: not refused as cross-site.
+        let r = owner
+            .b
+            .send(
+                owner.b.client.post(format!("{}/sso/initiate", server.url))
+                    .header("origin", "https://acme.okta.com")
+                    .form(&[("iss", "https://unknown.okta.test")]),
+            )
+            .await;
+        assert_ne!(r.status, 403, "{}", r.body);
+        assert!(!r.body.contains("cross_site"));
+
+        // Reads are not affected; same-origin writes work with Origin or Sec-Fetch-Site.
+        let r = owner.b.send(owner.b.client.get(format!("{}/api/v1/members", server.url)).header("origin", "http://evil.example")).await;
+        r.assert_status(200);
+        let r = owner.b.send(owner.b.client.post(&url).header("sec-fetch-site", "same-origin").json(&body)).await;
+        r.assert_status(200);
+        assert_eq!(reload(store, &fx.member).await.unwrap().status, MemberStatus::Deactivated);
+        let r = owner.post("/api/v1/members/reactivate", body.clone()).await;
+        r.assert_status(200);
+    }
+}
+
+// ---- search and paging ---------------------------------------------------------------------------
+
+fn ids_and_keys(page: &Value) -> Vec<(String, String, String)> {
+    page["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["email"].as_str().unwrap().to_string(),
+                m["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn members_search_and_paging() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "dir").await;
+        let other = fixture(store, "dir2").await;
+        for i in 0..120 {
+            add(store, &fx.org, &format!("person{i:03}"), &format!("Person {i:03}"), Role::Member).await;
+        }
+        add(store, &other.org, "person999", "Person 999", Role::Member).await;
+        let pct = add(store, &fx.org, "pct", "Percent 100%", Role::Member).await;
+        let snake = add(store, &fx.org, "snake", "Snake_Case", Role::Member).await;
+        let by_mail = add(store, &fx.org, "findme_x", "Quiet Person", Role::Member).await;
+        // Same name twice: email, then id break the tie.
+        let twin_b = add(store, &fx.org, "twin-b", "Twin", Role::Member).await;
+        let twin_a = add(store, &fx.org, "twin-a", "Twin", Role::Member).await;
+        set_status(store, &pct, MemberStatus::Deactivated).await;
+        let total = 5 + 120 + 5;
+
+        let c = As::new(&server, &fx.member).await; // members may list
+        let mut all = vec![];
+        for page in 1..=4 {
+            let r = c.get(&format!("/api/v1/members?q=&page={page}")).await;
+            r.assert_status(200);
+            let j = r.json();
+            assert_eq!(j["total"], total);
+            assert_eq!(j["page"], page);
+            assert_eq!(j["per_page"], 50);
+            assert_eq!(
+                j["counts"],
+                json!({"active": total - 1, "deactivated": 1, "owner": 1, "admin": 2, "member": total - 3})
+            );
+            let keys = ids_and_keys(&j);
+            assert_eq!(keys.len(), [50, 50, 30, 0][page - 1], "page {page}");
+            all.extend(keys);
+        }
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(all, sorted, "[{}] ordered by name, email, id", db.kind);
+        sorted.dedup();
+        assert_eq!(sorted.len(), total as usize, "no member twice, none missing");
+        let twins: Vec<&String> = all.iter().filter(|k| k.0 == "Twin").map(|k| &k.1).collect();
+        assert_eq!(twins, [&twin_a.email, &twin_b.email]);
+        // Stable: the same page twice is the same.
+        assert_eq!(c.get("/api/v1/members?page=2").await.body, c.get("/api/v1/members?page=2").await.body);
+        // Fields.
+        let first = &c.get("/api/v1/members").await.json()["members"][0];
+        for field in ["id", "email", "name", "role", "status", "created_at", "last_login_at"] {
+            assert!(first.get(field).is_some(), "{field} in {first}");
+        }
+
+        let search = |q: &str| {
+            let q = url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+            let c = &c;
+            async move {
+                let r = c.get(&format!("/api/v1/members?q={q}")).await;
+                r.assert_status(200);
+                let j = r.json();
+                let names: Vec<String> = ids_and_keys(&j).into_iter().map(|k| k.0).collect();
+                (j["total"].as_i64().unwrap(), names, j)
+            }
+        };
+        let (n, names, j) = search("pErSoN 01").await;
+        assert_eq!(n, 10, "case-insensitive on name: {names:?}");
+        assert!(names.iter().all(|x| x.starts_with("Person 01")));
+        assert_eq!(j["counts"]["deactivated"], 1, "counts are the whole org's");
+        let (n, names, _) = search("%").await;
+        assert_eq!((n, names), (1, vec![pct.name.clone()]), "% is literal");
+        let (n, mut names, _) = search("_").await;
+        names.sort();
+        assert_eq!(n, 2, "_ is literal: {names:?}");
+        assert_eq!(names, vec![by_mail.name.clone(), snake.name.clone()]);
+        let (n, names, _) = search("FINDME").await;
+        assert_eq!((n, names), (1, vec!["Quiet Person".to_string()]), "matches email");
+        let (n, _, _) = search("person").await;
+        assert_eq!(n, 121, "name or email, this org only (Person 999 is elsewhere)");
+        let (n, _, _) = search("@dir.test").await;
+        assert_eq!(n, total);
+        let (n, names, _) = search("nobody-here").await;
+        assert_eq!((n, names.len()), (0, 0));
+        let r = c.get(&format!("/api/v1/members?q={}", "x".repeat(300))).await;
+        assert_error(&r, 400, "invalid");
+        // Page 2 of a search.
+        let r = c.get("/api/v1/members?q=person&page=3").await.json();
+        assert_eq!(r["members"].as_array().unwrap().len(), 21);
+    }
+}
+
+#[tokio::test]
+async fn members_list_stays_fast_with_100k_members() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "big").await;
+        let started = Instant::now();
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
+             INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at)
+             SELECT 'bulk-' || n, $1, 'https://big.okta.test', 'sub-' || n, 'user' || n || '@bulk.test',
+                    'User ' || n, 'member', CASE WHEN n % 10 = 0 THEN 'deactivated' ELSE 'active' END, 0
+             FROM seq",
+        )
+        .bind(&fx.org.id)
+        .execute(store.pool())
+        .await
+        .expect("bulk insert");
+        if db.kind == "postgres" {
+            sqlx::query("ANALYZE members").execute(store.pool()).await.unwrap();
+        }
+        eprintln!("[{}] 100k members inserted in {:?}", db.kind, started.elapsed());
+        let c = As::new(&server, &fx.owner).await;
+        let total = 100_005;
+        let budget = Duration::from_secs(3);
+        for (path, want_total, want_len) in [
+            ("/api/v1/members".to_string(), total, 50),
+            (format!("/api/v1/members?page={}", total / 50 + 1), total, 5),
+            ("/api/v1/members?page=1000".to_string(), total, 50),
+            ("/api/v1/members?q=user%209999".to_string(), 11, 11),
+            ("/api/v1/members?q=USER12345%40".to_string(), 1, 1),
+        ] {
+            let t = Instant::now();
+            let r = c.get(&path).await;
+            let took = t.elapsed();
+            r.assert_status(200);
+            let j = r.json();
+            assert_eq!(j["total"], want_total, "{path}");
+            assert_eq!(j["members"].as_array().unwrap().len(), want_len, "{path}");
+            assert_eq!(j["counts"]["deactivated"], 10_000);
+            eprintln!("[{}] GET {path}: {took:?}", db.kind);
+            assert!(took < budget, "[{}] GET {path} took {took:?}", db.kind);
+        }
+    }
+}
+
+// ---- login activity ------------------------------------------------------------------------------
+
+async fn attempt(store: &Store, org: &Org, at: i64, outcome: Outcome, reason: &str, detail: &str, member: Option<&Member>) {
+    let mut a = LoginAttempt::new(Some(&org.id), outcome, reason, detail);
+    a.at = at;
+    a.email = member.map(|m| m.email.clone());
+    a.subject = member.map(|m| m.subject.clone());
+    a.member_id = member.map(|m| m.id.clone());
+    store.record_login_attempt(&a).await.expect("record attempt");
+}
+
+#[tokio::test]
+async fn login_activity_with_daily_counts() {
+    const DAY: i64 = 86_400_000;
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "act").await;
+        let other = fixture(store, "act2").await;
+        connect(&server, &fx.org, &dead_issuer(), "0oa-client", "s3cret-wxyz").await;
+        let now = now_ms();
+        let today = now.div_euclid(DAY);
+        let noon = |days_ago: i64| (today - days_ago) * DAY + DAY / 2;
+        let a_bit_ago = now - 1_000;
+        attempt(store, &fx.org, noon(14), Outcome::Success, "success", "", Some(&fx.member)).await; // too old
+        attempt(store, &fx.org, noon(13), Outcome::Failure, "jit_disabled", "", None).await;
+        attempt(store, &fx.org, noon(1), Outcome::Success, "success", "", Some(&fx.admin)).await;
+        for _ in 0..3 {
+            attempt(store, &fx.org, a_bit_ago - 10, Outcome::Success, "success", "", Some(&fx.member2)).await;
+        }
+        attempt(store, &fx.org, a_bit_ago - 5, Outcome::Failure, "token_exchange_failed", "invalid_client", None).await;
+        attempt(store, &fx.org, a_bit_ago, Outcome::Failure, "idp_error", "access_denied: User is not assigned to the client application.", None).await;
+        for _ in 0..5 {
+            attempt(store, &other.org, a_bit_ago, Outcome::Failure, "sso_disabled", "", None).await;
+        }
+
+        let admin = As::new(&server, &fx.admin).await;
+        let r = admin.get("/api/v1/login-attempts").await;
+        r.assert_status(200);
+        let j = r.json();
+        let daily = j["daily"].as_array().unwrap();
+        assert_eq!(daily.len(), 14);
+        let day = |d: &Value| (d["day"].as_str().unwrap().to_string(), d["success"].as_i64().unwrap(), d["failure"].as_i64().unwrap());
+        let date = |days_ago: i64| app::ssr::membership::day_string(today - days_ago);
+        assert_eq!(day(&daily[13]), (date(0), 3, 2), "today");
+        assert_eq!(day(&daily[12]), (date(1), 1, 0), "yesterday");
+        assert_eq!(day(&daily[0]), (date(13), 0, 1), "13 days ago");
+        assert!(daily[1..12].iter().all(|d| d["success"] == 0 && d["failure"] == 0));
+        assert!(daily[0]["day"].as_str().unwrap().len() == 10 && daily[0]["day"].as_str().unwrap().as_bytes()[4] == b'-');
+
+        let attempts = j["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 8, "this org's attempts only, newest first");
+        assert_eq!(attempts[0]["reason"], "idp_error");
+        assert_eq!(attempts[0]["outcome"], "failure");
+        assert!(attempts[0]["advice"].as_str().unwrap().starts_with("Not assigned to the app in Okta"), "{}", attempts[0]);
+        assert!(attempts[0]["advice"].as_str().unwrap().contains("Applications -> Tessera -> Assignments"));
+        assert_eq!(attempts[2]["email"], fx.member2.email.as_str());
+        assert_eq!(attempts[2]["subject"], fx.member2.subject.as_str());
+        for a in attempts {
+            for field in ["at", "outcome", "reason", "detail", "email", "subject", "advice"] {
+                assert!(a.get(field).is_some(), "{field} in {a}");
+            }
+        }
+
+        let failures = admin.get("/api/v1/login-attempts?outcome=failure").await.json();
+        assert_eq!(failures["attempts"].as_array().unwrap().len(), 3);
+        assert!(failures["attempts"].as_array().unwrap().iter().all(|a| a["outcome"] == "failure"));
+        assert_eq!(failures["daily"].as_array().unwrap().len(), 14);
+        let successes = admin.get("/api/v1/login-attempts?outcome=success").await.json();
+        assert_eq!(successes["attempts"].as_array().unwrap().len(), 5);
+
+        // The SSO page shows the last success (with the member's name) and the last failure.
+        let sso = admin.get("/api/v1/sso").await.json();
+        assert_eq!(sso["last_success"]["email"], fx.member2.email.as_str());
+        assert_eq!(sso["last_success"]["name"], fx.member2.name.as_str());
+        assert_eq!(sso["last_failure"]["reason"], "idp_error");
+        assert!(sso["last_failure"]["advice"].as_str().unwrap().contains("Assignments"));
+
+        let member = As::new(&server, &fx.member).await;
+        assert_error(&member.get("/api/v1/login-attempts").await, 403, "forbidden");
+        // An org without attempts: 14 empty days.
+        let r = As::new(&server, &other.admin).await.get("/api/v1/login-attempts?outcome=success").await.json();
+        assert_eq!(r["attempts"].as_array().unwrap().len(), 0);
+        assert_eq!(r["daily"].as_array().unwrap().len(), 14);
+    }
+}
+
+// ---- SSO settings ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sso_view_and_settings() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "ssov").await;
+        let owner = As::new(&server, &fx.owner).await;
+        let admin = As::new(&server, &fx.admin).await;
+
+        // No connection yet.
+        let j = owner.get("/api/v1/sso").await.json();
+        assert_eq!(j["configured"], false);
+        assert_eq!(j["issuer"], Value::Null);
+        assert_eq!(j["initiate_login_uri"], format!("{}/sso/initiate", server.url));
+        assert_eq!(j["redirect_uri"], format!("{}/sso/callback", server.url));
+        let r = owner.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": true, "default_role": "member"})).await;
+        assert_error(&r, 409, "conflict");
+        assert_error(&owner.post("/api/v1/sso/test", json!({})).await, 409, "conflict");
+
+        connect(&server, &fx.org, "https://ssov.okta.com", "0oa1b2c3", "the-client-secret-9f8e").await;
+        let j = owner.get("/api/v1/sso").await.json();
+        assert_eq!(j["configured"], true);
+        assert_eq!(j["issuer"], "https://ssov.okta.com");
+        assert_eq!(j["okta_domain"], "ssov.okta.com");
+        assert_eq!(j["client_id"], "0oa1b2c3");
+        assert_eq!(j["client_secret_hint"], "••••9f8e");
+        assert!(!j.to_string().contains("the-client-secret"), "never the secret");
+        assert_eq!((j["enabled"].as_bool(), j["jit_enabled"].as_bool(), j["default_role"].as_str()), (Some(true), Some(true), Some("member")));
+        assert_eq!(j["last_success"], Value::Null);
+        assert_eq!(j["last_failure"], Value::Null);
+        assert_eq!(j["can_edit"], true);
+        let j = admin.get("/api/v1/sso").await.json();
+        assert_eq!(j["can_edit"], false);
+        assert_eq!(j["client_secret_hint"], "••••9f8e");
+
+        let r = owner.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": false, "default_role": "owner"})).await;
+        assert_error(&r, 400, "invalid");
+        let r = owner.post("/api/v1/sso/settings", json!({"enabled": "yes", "jit_enabled": false, "default_role": "admin"})).await;
+        assert_error(&r, 400, "invalid");
+        let r = owner.post("/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": false, "default_role": "admin"})).await;
+        r.assert_status(200);
+        let j = r.json();
+        assert_eq!((j["enabled"].as_bool(), j["jit_enabled"].as_bool(), j["default_role"].as_str()), (Some(false), Some(false), Some("admin")));
+        let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
+        assert_eq!((sso.enabled, sso.jit_enabled, sso.default_role), (false, false, Role::Admin));
+        // The same settings again: no change, no audit entry.
+        owner
+            .post("/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}))
+            .await
+            .assert_status(200);
+        assert_eq!(audits(store, &fx.org.id).await, 1);
+        let r = admin.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": true, "default_role": "member"})).await;
+        assert_error(&r, 403, "forbidden");
+        assert_eq!(store.sso_connection(&fx.org.id).await.unwrap().unwrap(), sso);
+    }
+}
+
+// ---- Test connection and secret rotation against the local Okta -----------------------------------
+
+const GOOD_SECRET: &str = "good-secret-0123456789-abcd";
+
+#[tokio::test]
+async fn connection_test_and_secret_rotation_against_local_okta() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = support::OktaDev::start(json!([
+            {
+                "client_id": "tessera-admin-api",
+                "client_secret": GOOD_SECRET,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Admin API)"
+            },
+            {
+                "client_id": "tessera-elsewhere",
+                "client_secret": "elsewhere-secret-000",
+                "redirect_uris": ["http://127.0.0.1:9/sso/callback"],
+                "initiate_login_uri": "http://127.0.0.1:9/sso/initiate",
+                "name": "Tessera (Elsewhere)"
+            }
+        ]))
+        .await;
+        let org = store.create_org("oktaorg", "Okta Org").await.unwrap();
+        connect(&server, &org, &okta.issuer, "tessera-admin-api", GOOD_SECRET).await;
+        let start = support::initiate_url(&server.url, &okta.issuer);
+
+        // Real sign-ins: alice becomes the owner, bob a member.
+        let alice = Browser::new();
+        assert!(alice.sign_in(&server.url, &start, "alice", "password").await.landed());
+        let bob = Browser::new();
+        assert!(bob.sign_in(&server.url, &start, "bob", "password").await.landed());
+        let post = |b: &Browser, path: &str, body: Value| {
+            let req = b.client.post(format!("{}{path}", server.url)).header("origin", &server.url).json(&body);
+            let b = b.clone();
+            async move { b.send(req).await }
+        };
+        let get = |b: &Browser, path: &str| {
+            let url = format!("{}{path}", server.url);
+            let b = b.clone();
+            async move { b.get(&url).await }
+        };
+        let me = get(&alice, "/api/v1/me").await.json();
+        assert_eq!(me["member"]["role"], "owner");
+        let bob_id = get(&bob, "/api/v1/me").await.json()["member"]["id"].as_str().unwrap().to_string();
+
+        // Good credentials: every check passes.
+        let r = post(&alice, "/api/v1/sso/test", json!({})).await;
+        r.assert_status(200);
+        let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
+        assert!(report.ok, "{report:#?}");
+        let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["discovery", "issuer", "signing_keys", "client_credentials", "redirect_uri"]);
+        assert!(report.check("client_credentials").unwrap().message.contains("accepted"));
+        assert!(report.checks.iter().all(|c| c.fix.is_empty()));
+
+        // bob, a member, may not test; promoted to admin, he may.
+        assert_error(&post(&bob, "/api/v1/sso/test", json!({})).await, 403, "forbidden");
+        post(&alice, "/api/v1/members/role", json!({"member_id": bob_id, "role": "admin"})).await.assert_status(200);
+        post(&bob, "/api/v1/sso/test", json!({})).await.assert_status(200);
+
+        // A stale secret stored: the credentials check fails and says what to do in Okta.
+        connect(&server, &org, &okta.issuer, "tessera-admin-api", "stale-secret-wxyz").await;
+        let r = post(&bob, "/api/v1/sso/test", json!({})).await;
+        r.assert_status(200);
+        let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
+        assert!(!report.ok);
+        let cred = report.check("client_credentials").unwrap();
+        assert!(!cred.ok && cred.message.contains("invalid_client"), "{cred:?}");
+        assert!(cred.fix.contains("Applications -> Applications -> Tessera -> General -> Client Credentials"), "{cred:?}");
+        assert!(cred.fix.contains("Rotate client secret"));
+        for name in ["discovery", "issuer", "signing_keys", "redirect_uri"] {
+            assert!(report.check(name).unwrap().ok, "{name}: {report:#?}");
+        }
+
+        // Rotation: only the owner; a secret that fails the test is refused and the old kept.
+        let sealed_stale = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
+        assert_error(&post(&bob, "/api/v1/sso/rotate-secret", json!({"client_secret": GOOD_SECRET})).await, 403, "forbidden");
+        let r = post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": "also-wrong-0000"})).await;
+        assert_error(&r, 400, "connection_test_failed");
+        let j = r.json();
+        assert_eq!(j["report"]["ok"], false);
+        assert!(j["report"]["checks"].as_array().unwrap().iter().any(|c| c["name"] == "client_credentials" && c["ok"] == false));
+        assert_eq!(store.sealed_client_secret(&org.id).await.unwrap().unwrap(), sealed_stale, "old secret kept");
+        assert_error(&post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": "  "})).await, 400, "invalid");
+
+        // The right one is saved (sealed), audited, and sign-in works with it.
+        let r = post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": GOOD_SECRET})).await;
+        r.assert_status(200);
+        assert_eq!(r.json()["ok"], true);
+        let sealed = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
+        assert!(!sealed.contains(GOOD_SECRET));
+        assert_eq!(key_of(&server).open(&org.id, &sealed).unwrap(), GOOD_SECRET);
+        assert_eq!(get(&alice, "/api/v1/sso").await.json()["client_secret_hint"], "••••abcd");
+        let audit = get(&alice, "/api/v1/audit").await.json();
+        let rotated = &audit["entries"][0];
+        assert_eq!(rotated["action"], "client_secret_rotated");
+        assert_eq!(rotated["before"], r#"{"client_secret":"••••wxyz"}"#);
+        assert_eq!(rotated["after"], r#"{"client_secret":"••••abcd"}"#);
+        assert!(audit.to_string().matches("sso_connection_tested").count() >= 3);
+        let carol = Browser::new();
+        assert!(carol.sign_in(&server.url, &start, "carol", "password").await.landed());
+
+        // A redirect URI Okta does not know for the client.
+        connect(&server, &org, &okta.issuer, "tessera-elsewhere", "elsewhere-secret-000").await;
+        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        let redirect = report.check("redirect_uri").unwrap();
+        assert!(!report.ok && !redirect.ok, "{report:#?}");
+        assert!(redirect.fix.contains("Sign-in redirect URIs") && redirect.fix.contains(&format!("{}/sso/callback", server.url)));
+        assert!(report.check("client_credentials").unwrap().ok);
+
+        // An issuer Okta does not call itself.
+        let alias = okta.issuer.replace("127.0.0.1", "localhost");
+        connect(&server, &org, &alias, "tessera-admin-api", GOOD_SECRET).await;
+        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        let issuer = report.check("issuer").unwrap();
+        assert!(!issuer.ok && issuer.fix.contains(&okta.issuer), "{report:#?}");
+
+        // Nobody at the issuer.
+        connect(&server, &org, &dead_issuer(), "tessera-admin-api", GOOD_SECRET).await;
+        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        let d = report.check("discovery").unwrap();
+        assert!(!d.ok && d.fix.contains("Okta domain"), "{report:#?}");
+
+        // Deactivation: bob's session ends and Okta sign-in is refused until reactivation.
+        connect(&server, &org, &okta.issuer, "tessera-admin-api", GOOD_SECRET).await;
+        post(&alice, "/api/v1/members/deactivate", json!({"member_id": bob_id})).await.assert_status(200);
+        assert_error(&get(&bob, "/api/v1/me").await, 401, "unauthenticated");
+        let refused = bob.sign_in(&server.url, &start, "bob", "password").await;
+        assert_eq!(refused.response.status, 403);
+        assert_eq!(refused.response.reason().as_deref(), Some("member_deactivated"));
+        post(&alice, "/api/v1/members/reactivate", json!({"member_id": bob_id})).await.assert_status(200);
+        assert!(bob.sign_in(&server.url, &start, "bob", "password").await.landed());
+        let me = get(&bob, "/api/v1/me").await.json();
+        assert_eq!(me["member"]["id"], bob_id.as_str());
+        assert_eq!(me["member"]["role"], "admin");
+    }
+}
