@@ -335,6 +335,12 @@ impl FromServerFnError for ApiError {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
                 ApiError::Invalid(format!("The request is malformed: {m}"))
             }
+            // On the server, only the arguments are ever deserialized (a JSON body that does not
+            // fit); in the browser it is the answer, which is no fault of the request.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => {
+                ApiError::Invalid(format!("The request is malformed: {m}"))
+            }
             ServerFnErrorErr::Request(_) => ApiError::Unavailable,
             _ => ApiError::Internal,
         };

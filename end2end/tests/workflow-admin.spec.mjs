@@ -1,0 +1,129 @@
+// The owner's day in the admin UI, in Chromium against the real server and the local Okta:
+// sign in from the tile, see members, promote one to admin, deactivate one (whose open session
+// is then refused), test the SSO connection, find the unassigned user's failed login with its
+// advice, and transfer ownership. Runs after login.spec.mjs (files run in name order), so
+// alice is the owner and bob and carol are members. Every page is captured as a PNG.
+import { test, expect } from '@playwright/test';
+import * as path from 'node:path';
+
+const OKTA_URL = (process.env.OKTA_URL || 'http://127.0.0.1:4000').replace(/\/+$/, '');
+const TESSERA_URL = (process.env.TESSERA_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
+const CLIENT_ID = process.env.OKTA_CLIENT_ID || 'tessera-acme';
+
+test.describe.configure({ mode: 'serial' });
+
+async function signIn(page, username) {
+  await page.goto(`${OKTA_URL}/app/UserHome`);
+  await page.locator(`a.app-tile[data-client-id="${CLIENT_ID}"]`).click();
+  await page.locator('#okta-signin-username').fill(username);
+  await page.locator('#okta-signin-password').fill('password');
+  await page.locator('#okta-signin-submit').click();
+  await page.waitForURL((url) => url.origin === new URL(TESSERA_URL).origin, { timeout: 20_000 });
+}
+
+async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 20_000 });
+}
+
+async function shot(page, testInfo, name) {
+  await page.screenshot({ path: path.join(testInfo.project.outputDir, name), fullPage: true });
+}
+
+function row(page, email) {
+  return page.locator(`#members-table tr[data-email="${email}"]`);
+}
+
+test('owner manages members, checks SSO health and hands over ownership', async ({ browser }, testInfo) => {
+  // Carol has an open session in her own browser.
+  const carolCtx = await browser.newContext();
+  const carol = await carolCtx.newPage();
+  await signIn(carol, 'carol');
+  await expect(carol.locator('#signed-in-member')).toContainText('carol@example.com');
+
+  // Mallory (not assigned in Okta) fails to sign in: owners must see why.
+  const malloryCtx = await browser.newContext();
+  const mallory = await malloryCtx.newPage();
+  await signIn(mallory, 'mallory');
+  await expect(mallory.locator('h1')).toContainText(/not assigned/i);
+  await malloryCtx.close();
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await signIn(page, 'alice');
+  await expect(page.locator('#signed-in-role')).toContainText('owner');
+
+  // Members: everyone who signed in is listed.
+  await page.goto('/members');
+  await hydrated(page);
+  for (const email of ['alice@example.com', 'bob@example.com', 'carol@example.com']) {
+    await expect(row(page, email)).toBeVisible();
+  }
+  await shot(page, testInfo, 'admin-members.png');
+
+  // Promote bob to admin.
+  await row(page, 'bob@example.com').locator('button[data-action="make-admin"]').click();
+  await expect(page.locator('.notice.ok')).toContainText('admin');
+  await expect(row(page, 'bob@example.com').locator('.role')).toHaveText('admin');
+
+  // Deactivate carol, confirming in the dialog (keyboard: focus starts on Cancel).
+  await row(page, 'carol@example.com').locator('button[data-action="deactivate"]').click();
+  const dialog = page.locator('[role="alertdialog"]');
+  await expect(dialog).toBeVisible();
+  await shot(page, testInfo, 'admin-confirm-deactivate.png');
+  await page.locator('#dialog-confirm').click();
+  await expect(row(page, 'carol@example.com').locator('.status')).toHaveText('deactivated');
+
+  // Carol's open session is refused at once.
+  const carolSession = await carol.request.get('/api/v1/session');
+  expect(carolSession.status()).toBe(401);
+  await carol.reload();
+  await expect(carol.locator('#org-slug')).toBeVisible();
+  await expect(carol.locator('#signed-in-member')).toHaveCount(0);
+  await carolCtx.close();
+
+  // Search narrows the list server-side.
+  await page.goto('/members?q=bob');
+  await expect(row(page, 'bob@example.com')).toBeVisible();
+  await expect(row(page, 'alice@example.com')).toHaveCount(0);
+
+  // SSO: the URIs to paste into Okta, and a passing connection test.
+  await page.goto('/sso');
+  await hydrated(page);
+  await expect(page.locator('#initiate-uri')).toHaveText(`${TESSERA_URL}/sso/initiate`);
+  await expect(page.locator('#redirect-uri')).toHaveText(`${TESSERA_URL}/sso/callback`);
+  await expect(page.locator('#secret-hint')).toContainText('••••');
+  await page.locator('#test-connection').click();
+  await expect(page.locator('#connection-report')).toContainText('Connection works');
+  await shot(page, testInfo, 'admin-sso.png');
+
+  // Login activity: mallory's failure with what to do about it.
+  await page.goto('/activity?outcome=failure');
+  const failure = page.locator('#attempts-table tr[data-reason="idp_error"]').first();
+  await expect(failure).toContainText('not assigned');
+  await expect(failure).toContainText('Assignments');
+  await expect(page.locator('#attempts-table tr.success')).toHaveCount(0);
+  await expect(page.locator('.chart svg')).toBeVisible();
+  await shot(page, testInfo, 'admin-activity.png');
+
+  // Transfer ownership to bob: alice becomes an admin.
+  await page.goto('/members');
+  await hydrated(page);
+  await row(page, 'bob@example.com').locator('button[data-action="transfer"]').click();
+  await page.locator('#dialog-confirm').click();
+  await expect(row(page, 'bob@example.com').locator('.role')).toHaveText('owner');
+  await expect(row(page, 'alice@example.com').locator('.role')).toHaveText('admin');
+
+  // The audit log shows what happened.
+  await page.goto('/audit');
+  for (const action of ['role_changed', 'member_deactivated', 'ownership_transferred']) {
+    await expect(page.locator(`#audit-table tr[data-action="${action}"]`).first()).toBeVisible();
+  }
+  await shot(page, testInfo, 'admin-audit.png');
+
+  // Usable at 375 px wide.
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto('/members');
+  await expect(row(page, 'bob@example.com')).toBeVisible();
+  await shot(page, testInfo, 'admin-members-375.png');
+  await ctx.close();
+});
