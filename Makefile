@@ -1,5 +1,5 @@
 # Tessera's commands. See README.md.
-.PHONY: run test demo bootstrap fmt
+.PHONY: run test demo bootstrap fmt fuzz bench
 
 run:        ## bootstrap, build, migrate and serve on http://127.0.0.1:3000 (SQLite in data/)
 	@bash scripts/run.sh
@@ -15,3 +15,6 @@ bootstrap:  ## install the pinned build and test tools
 
 fmt:
 	@cargo fmt --all
+
+fuzz:       ## run the cargo-fuzz targets for a bounded time (FUZZ_SECONDS each, default 60)
+	@bash scripts/fuzz.sh

@@ -377,3 +377,20 @@ fn merge_identity(id: &CoreIdTokenClaims, info: &CoreUserInfoClaims) -> Identity
         name,
     }
 }
+
+/// Verifies a compact ID token exactly as the callback does (RS256 only, iss, aud, exp/iat with
+/// skew, nonce) against `metadata`'s keys; returns the subject. Used by the fuzz target.
+pub fn verify_id_token(
+    metadata: CoreProviderMetadata,
+    client: &ClientConfig<'_>,
+    id_token: &str,
+    nonce: &str,
+) -> Result<String, OidcError> {
+    let token: openidconnect::core::CoreIdToken = id_token
+        .parse()
+        .map_err(|e| OidcError::TokenInvalid(format!("malformed ID token: {e}")))?;
+    let oidc = build_client(metadata, client)?;
+    verify(&oidc, &token, &Nonce::new(nonce.to_string()))
+        .map(|claims| claims.subject().as_str().to_string())
+        .map_err(Retry::into_error)
+}

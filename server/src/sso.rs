@@ -187,8 +187,7 @@ async fn record(state: &AppState, attempt: &LoginAttempt) {
 // ---- initiate (IdP-initiated, OIDC Core §4) -------------------------------------------------
 
 async fn initiate_get(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let p = params(q.unwrap_or_default().as_bytes());
-    initiate(state, p).await
+    initiate(state, q.unwrap_or_default().as_bytes()).await
 }
 
 async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -202,7 +201,7 @@ async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: 
             Some("/login"),
         );
     }
-    initiate(state, params(&body)).await
+    initiate(state, &body).await
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -212,42 +211,82 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-async fn initiate(state: AppState, p: HashMap<String, String>) -> Response {
+/// A third-party initiated login request (OpenID Connect Core §4), from a query or a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitiateRequest {
+    /// Okta "Simplified" mode posted an unsolicited ID token.
+    SimplifiedMode,
+    MissingIss,
+    InvalidIss(String),
+    Login {
+        /// Normalized issuer.
+        issuer: String,
+        login_hint: Option<String>,
+        /// A path on Tessera's own origin; other targets are dropped.
+        target: Option<String>,
+    },
+}
+
+/// Parses `iss`, `login_hint` and `target_link_uri`; never fails on any input.
+pub fn parse_initiate(raw: &[u8], public_url: &str) -> InitiateRequest {
+    let p = params(raw);
     if param(&p, "id_token").is_some() {
-        return simplified_mode(&state, None).await;
+        return InitiateRequest::SimplifiedMode;
     }
     let Some(iss) = param(&p, "iss") else {
-        return fail(
-            &state,
-            None,
-            None,
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "iss_missing",
-                "This sign-in link is incomplete",
-                "The request did not say which Okta organization it came from (the iss parameter is missing).",
-                "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
-            )
-            .retry(),
-        )
-        .await;
+        return InitiateRequest::MissingIss;
     };
-    let Ok(normalized) = issuer::normalize(iss, true) else {
-        return fail(
-            &state,
-            None,
-            None,
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "iss_invalid",
-                "This sign-in link is not valid",
-                "The iss parameter is not a valid issuer URL.",
-                "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+    match issuer::normalize(iss, true) {
+        Err(_) => InitiateRequest::InvalidIss(truncate(iss, 200)),
+        Ok(issuer) => InitiateRequest::Login {
+            issuer,
+            login_hint: param(&p, "login_hint").map(|h| truncate(h, 256)),
+            target: param(&p, "target_link_uri").and_then(|t| same_origin_target(public_url, t)),
+        },
+    }
+}
+
+async fn initiate(state: AppState, raw: &[u8]) -> Response {
+    let (normalized, login_hint, target) = match parse_initiate(raw, &state.config.public_url) {
+        InitiateRequest::Login {
+            issuer,
+            login_hint,
+            target,
+        } => (issuer, login_hint, target),
+        InitiateRequest::SimplifiedMode => return simplified_mode(&state, None).await,
+        InitiateRequest::MissingIss => {
+            return fail(
+                &state,
+                None,
+                None,
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "iss_missing",
+                    "This sign-in link is incomplete",
+                    "The request did not say which Okta organization it came from (the iss parameter is missing).",
+                    "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+                )
+                .retry(),
             )
-            .detail(truncate(iss, 200))
-            .retry(),
-        )
-        .await;
+            .await;
+        }
+        InitiateRequest::InvalidIss(iss) => {
+            return fail(
+                &state,
+                None,
+                None,
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "iss_invalid",
+                    "This sign-in link is not valid",
+                    "The iss parameter is not a valid issuer URL.",
+                    "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+                )
+                .detail(iss)
+                .retry(),
+            )
+            .await;
+        }
     };
     let found = match state.store.sso_by_issuer(&normalized).await {
         Ok(f) => f,
@@ -269,8 +308,6 @@ async fn initiate(state: AppState, p: HashMap<String, String>) -> Response {
         )
         .await;
     };
-    let target = param(&p, "target_link_uri").and_then(|t| same_origin_target(&state.config.public_url, t));
-    let login_hint = param(&p, "login_hint").map(|h| truncate(h, 256));
     begin(&state, &org, &sso, login_hint.as_deref(), target).await
 }
 
@@ -292,7 +329,7 @@ async fn simplified_mode(state: &AppState, org: Option<&Org>) -> Response {
 }
 
 /// Keeps a `target_link_uri` only when it points at Tessera itself (never an open redirect).
-fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
+pub fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
     let base = url::Url::parse(public_url).ok()?;
     let t = base.join(target).ok()?;
     if t.origin() != base.origin() || target.starts_with("//") || target.contains('\\') {
@@ -671,6 +708,29 @@ mod tests {
         assert_eq!(same_origin_target(base, "//evil.example/"), None);
         assert_eq!(same_origin_target(base, "/\\evil.example"), None);
         assert_eq!(same_origin_target(base, "http://127.0.0.1:3001/"), None);
+    }
+
+    #[test]
+    fn initiate_requests_are_parsed_defensively() {
+        let base = "https://sso.example.com";
+        assert_eq!(
+            parse_initiate(b"iss=HTTPS%3A%2F%2FAcme.okta.com%2F&login_hint=a%40b.c&target_link_uri=%2Fmembers", base),
+            InitiateRequest::Login {
+                issuer: "https://acme.okta.com".into(),
+                login_hint: Some("a@b.c".into()),
+                target: Some("/members".into()),
+            }
+        );
+        assert_eq!(parse_initiate(b"", base), InitiateRequest::MissingIss);
+        assert_eq!(parse_initiate(b"iss=%20", base), InitiateRequest::MissingIss);
+        assert!(matches!(parse_initiate(b"iss=javascript:alert(1)", base), InitiateRequest::InvalidIss(_)));
+        assert_eq!(parse_initiate(b"id_token=x.y.z", base), InitiateRequest::SimplifiedMode);
+        assert_eq!(
+            parse_initiate(b"iss=https://a.okta.com&target_link_uri=https://evil.example/", base),
+            InitiateRequest::Login { issuer: "https://a.okta.com".into(), login_hint: None, target: None }
+        );
+        // Arbitrary bytes never panic.
+        let _ = parse_initiate(&[0xff, b'=', 0xfe, b'&', b'%', b'z'], base);
     }
 
     #[test]
