@@ -3,6 +3,7 @@
 # Idempotent: on a ready machine it checks versions and returns in seconds.
 #   scripts/bootstrap.sh          build tools (wasm32 target, cargo-leptos, wasm-bindgen CLI)
 #   scripts/bootstrap.sh --test   also Debian chromium and the end2end npm packages
+#   scripts/bootstrap.sh --release  also wasm-opt (binaryen 116) for `cargo leptos build --release`
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -20,6 +21,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (matches Cargo.lock)"
   # Not --locked: that release's lockfile names a crate version the registry no longer has.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ "${1:-}" = "--release" ] && [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" != "116" ]; then
+  # Debian's binaryen 108 produces a WASM that fails to hydrate; 116 from crates.io works.
+  say "installing wasm-opt 0.116.1 (binaryen 116; about 9 minutes, once)"
+  cargo install wasm-opt --version 0.116.1 --locked
 fi
 
 if [ "${1:-}" = "--test" ]; then
