@@ -120,6 +120,16 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   }
   await shot(page, testInfo, 'admin-audit.png');
 
+  // Reads work with JavaScript off: the pages are server-rendered.
+  const state = await ctx.storageState();
+  const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: state });
+  const plain = await noJs.newPage();
+  await plain.goto('/members');
+  await expect(row(plain, 'bob@example.com')).toBeVisible();
+  await plain.goto('/activity');
+  await expect(plain.locator('#attempts-table tr[data-reason="idp_error"]').first()).toBeVisible();
+  await noJs.close();
+
   // Usable at 375 px wide.
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto('/members');
