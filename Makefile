@@ -10,6 +10,9 @@ test:       ## fmt, clippy, tests on SQLite and PostgreSQL, end2end in Chromium
 demo:       ## local Okta + Tessera with an org registered; prints the Okta dashboard URL
 	@bash scripts/demo.sh
 
+bench:      ## release build, every benchmark, profiles; writes BENCHMARKS.md (about 10 minutes)
+	@bash scripts/bench.sh
+
 bootstrap:  ## install the pinned build and test tools
 	@bash scripts/bootstrap.sh --test
 

@@ -52,6 +52,7 @@ fi
 # --- temp dir, process bookkeeping, cleanup -------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/tessera-e2e.XXXXXX")"
 OKTA_PID=""
+GLOBEX_OKTA_PID=""
 TESSERA_PID=""
 SHOW_LOGS=1 # cleared only when the tests pass
 
@@ -80,13 +81,16 @@ cleanup() {
   set +e
   stop_pid "$TESSERA_PID"
   stop_pid "$OKTA_PID"
+  stop_pid "$GLOBEX_OKTA_PID"
   mkdir -p "$HERE/test-results"
   cp -f "$TMP/okta-dev.log" "$HERE/test-results/okta-dev.log" 2>/dev/null
+  cp -f "$TMP/okta-dev-globex.log" "$HERE/test-results/okta-dev-globex.log" 2>/dev/null
   cp -f "$TMP/tessera.log" "$HERE/test-results/tessera.log" 2>/dev/null
   cp -f "$TMP/tessera-cli.log" "$HERE/test-results/tessera-cli.log" 2>/dev/null
   if [ "$status" -ne 0 ] && [ "$SHOW_LOGS" = 1 ]; then
     print_log "tessera CLI" "$TMP/tessera-cli.log"
     print_log "okta-dev" "$TMP/okta-dev.log"
+    print_log "okta-dev (Globex)" "$TMP/okta-dev-globex.log"
     print_log "tessera" "$TMP/tessera.log"
   fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then
@@ -118,6 +122,12 @@ http_ok() { # URL -> exit 0 when it answers 200
 OPORT="${OKTA_PORT:-$(free_port)}"
 TPORT="${TESSERA_PORT:-$(free_port)}"
 while [ "$TPORT" = "$OPORT" ]; do TPORT="$(free_port)"; done
+# Globex (zz-setup.spec.mjs) has an Okta org of its own: one Okta issuer belongs to one org.
+GPORT="$(free_port)"
+while [ "$GPORT" = "$OPORT" ] || [ "$GPORT" = "$TPORT" ]; do GPORT="$(free_port)"; done
+GLOBEX_OKTA_URL="http://127.0.0.1:$GPORT"
+GLOBEX_CLIENT_ID="tessera-globex"
+GLOBEX_CLIENT_SECRET="globex-secret-$(node -e 'console.log(require("node:crypto").randomBytes(12).toString("hex"))')"
 OKTA_URL="http://127.0.0.1:$OPORT"
 TESSERA_URL="http://127.0.0.1:$TPORT"
 CLIENT_ID="tessera-acme"
@@ -140,13 +150,29 @@ PORT="$OPORT" OKTA_DEV_ISSUER="$OKTA_URL" OKTA_DEV_CLIENTS="$OKTA_DEV_CLIENTS" \
   node "$HERE/okta-dev/server.mjs" >"$TMP/okta-dev.log" 2>&1 &
 OKTA_PID=$!
 
+GLOBEX_OKTA_DEV_CLIENTS="$(node -e '
+  const [id, secret, base] = process.argv.slice(1);
+  console.log(JSON.stringify([{
+    client_id: id,
+    client_secret: secret,
+    redirect_uris: [`${base}/sso/callback`],
+    initiate_login_uri: `${base}/sso/initiate`,
+    name: "Tessera (Globex)",
+  }]));' "$GLOBEX_CLIENT_ID" "$GLOBEX_CLIENT_SECRET" "$TESSERA_URL")"
+PORT="$GPORT" OKTA_DEV_ISSUER="$GLOBEX_OKTA_URL" OKTA_DEV_CLIENTS="$GLOBEX_OKTA_DEV_CLIENTS" \
+  node "$HERE/okta-dev/server.mjs" >"$TMP/okta-dev-globex.log" 2>&1 &
+GLOBEX_OKTA_PID=$!
+
 for i in $(seq 1 150); do
-  if grep -q '^okta-dev ready ' "$TMP/okta-dev.log" 2>/dev/null; then break; fi
+  if grep -q '^okta-dev ready ' "$TMP/okta-dev.log" 2>/dev/null \
+    && grep -q '^okta-dev ready ' "$TMP/okta-dev-globex.log" 2>/dev/null; then break; fi
   kill -0 "$OKTA_PID" 2>/dev/null || die "okta-dev exited during startup"
+  kill -0 "$GLOBEX_OKTA_PID" 2>/dev/null || die "okta-dev (Globex) exited during startup"
   [ "$i" -lt 150 ] || die "okta-dev not ready after 30 s"
   sleep 0.2
 done
 echo "run.sh: $(grep -m1 '^okta-dev ready ' "$TMP/okta-dev.log")"
+echo "run.sh: Globex: $(grep -m1 '^okta-dev ready ' "$TMP/okta-dev-globex.log")"
 
 # --- tessera: register the org, then serve --------------------------------------
 T=("$TESSERA_BIN"
@@ -165,6 +191,14 @@ run_cli() { # args... ; stdin passes through
 run_cli org create acme --name Acme
 printf '%s' "$CLIENT_SECRET" | run_cli sso set acme --issuer "$OKTA_URL" --client-id "$CLIENT_ID" --client-secret-file -
 run_cli sso enable acme
+# Globex: no SSO yet; its Okta administrator connects it with a one-time setup link.
+run_cli org create globex --name Globex
+echo "+ tessera org setup-link globex" >>"$TMP/tessera-cli.log"
+SETUP_OUT="$(cd "$CALLER_DIR" && exec "${T[@]}" org setup-link globex 2>>"$TMP/tessera-cli.log")" \
+  || die "tessera CLI failed: tessera org setup-link globex"
+SETUP_URL="${SETUP_OUT%%$'\n'*}" # the link is the first line
+echo "$SETUP_OUT" >>"$TMP/tessera-cli.log"
+case "$SETUP_URL" in "$TESSERA_URL/setup/"*) ;; *) die "unexpected setup link: $SETUP_URL" ;; esac
 
 export LEPTOS_SITE_ADDR="127.0.0.1:$TPORT"
 (cd "$CALLER_DIR" && exec "${T[@]}" serve --bind "127.0.0.1:$TPORT") >"$TMP/tessera.log" 2>&1 &
@@ -181,6 +215,8 @@ echo "run.sh: tessera is up"
 # --- playwright -----------------------------------------------------------------
 set +e
 TESSERA_URL="$TESSERA_URL" OKTA_URL="$OKTA_URL" OKTA_CLIENT_ID="$CLIENT_ID" \
+  SETUP_URL="$SETUP_URL" GLOBEX_OKTA_URL="$GLOBEX_OKTA_URL" \
+  GLOBEX_CLIENT_ID="$GLOBEX_CLIENT_ID" GLOBEX_CLIENT_SECRET="$GLOBEX_CLIENT_SECRET" \
   npx --no-install playwright test "$@"
 status=$?
 set -e

@@ -7,6 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# Its own target dir: sanitizer flags would otherwise contend with the main build.
+export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-fuzz"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 for target in initiate_params callback_params id_token; do
   say "fuzzing $target for ${SECONDS_EACH}s"

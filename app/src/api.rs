@@ -191,7 +191,9 @@ pub struct AuditView {
     pub actor_email: String,
     /// `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
-    /// `sso_connection_tested`.
+    /// `sso_connection_tested`; setup links: `setup_link_created`, `setup_link_opened`,
+    /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
+    /// `setup_link_expired`, `setup_link_revoked`.
     pub action: String,
     pub target_id: Option<String>,
     pub target_email: String,
@@ -207,6 +209,15 @@ pub struct AuditPage {
     pub page: u32,
     pub per_page: u32,
     pub total: i64,
+}
+
+/// `POST /api/v1/sso/setup-link`: a one-time setup link for the caller's org.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkCreated {
+    /// `{public_url}/setup/<token>`: shown once, only its hash is stored.
+    pub url: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
 }
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -500,8 +511,7 @@ pub async fn update_sso_settings(
             let cx = signed_in().await?;
             let (key, url) = (secret_key()?, public_url()?);
             let role = parse_role(&default_role)?;
-            membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, role)
-                .await?;
+            membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, role).await?;
             Ok(membership::sso_view(&cx.store, &key, &url, &cx.me).await?)
         }
         .await,
@@ -537,6 +547,23 @@ pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionRep
                 membership::rotate_client_secret(&cx.store, &key, &url, &cx.me, &client_secret)
                     .await?,
             )
+        }
+        .await,
+    )
+}
+
+/// `POST /api/v1/sso/setup-link` `{"expires": "72h"}` (optional; 30m, 72h, 7d, at most 30d)
+/// -> `{"url", "expires_at"}` (owner): a one-time link with which the org's Okta administrator
+/// connects (or replaces) the Okta app. Older links stay valid until used, expired or revoked.
+#[server(prefix = "/api", endpoint = "v1/sso/setup-link", input = Json)]
+pub async fn create_setup_link(expires: Option<String>) -> Result<SetupLinkCreated, ApiError> {
+    use crate::ssr::api_support::{finish, public_url, signed_in};
+    use crate::ssr::setup_links;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            let url = public_url()?;
+            Ok(setup_links::create_for_owner(&cx.store, &url, &cx.me, expires.as_deref()).await?)
         }
         .await,
     )

@@ -63,6 +63,29 @@ pub fn client_secret(input: &str) -> Result<&str, String> {
     Ok(secret)
 }
 
+/// A duration: `90s`, `30m`, `8h`, `7d` (a bare number is seconds); more than zero.
+pub fn duration(input: &str) -> Result<std::time::Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let invalid = || format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d");
+    let n: u64 = digits.parse().map_err(|_| invalid())?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => return Err(invalid()),
+    }
+    .ok_or_else(invalid)?;
+    if secs == 0 {
+        return Err(format!(
+            "invalid duration {input:?}: must be more than zero"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,7 +96,16 @@ mod tests {
             assert!(slug(good).is_ok(), "{good}");
         }
         let long = "a".repeat(64);
-        for bad in ["", "Acme", "acme_corp", "-acme", "acme-", "ac me", "é", long.as_str()] {
+        for bad in [
+            "",
+            "Acme",
+            "acme_corp",
+            "-acme",
+            "acme-",
+            "ac me",
+            "é",
+            long.as_str(),
+        ] {
             assert!(slug(bad).is_err(), "{bad}");
         }
     }
@@ -88,5 +120,15 @@ mod tests {
         assert!(client_id("").is_err());
         assert_eq!(client_secret("abc\n").unwrap(), "abc");
         assert!(client_secret("\n\n").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("30m").unwrap().as_secs(), 1800);
+        assert_eq!(duration("7d").unwrap().as_secs(), 7 * 86_400);
+        assert_eq!(duration("90").unwrap().as_secs(), 90);
+        for bad in ["", "0s", "8x", "h", "-1h", "99999999999999999999d", "1.5h"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -94,6 +94,9 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await expect(page.locator('#secret-hint')).toContainText('••••');
   await page.locator('#test-connection').click();
   await expect(page.locator('#connection-report')).toContainText('Connection works');
+  // The owner can hand the Okta admin a one-time setup link (e.g. for a secret rotation).
+  await page.locator('#create-setup-link').click();
+  await expect(page.locator('#setup-link')).toContainText(`${TESSERA_URL}/setup/`);
   await shot(page, testInfo, 'admin-sso.png');
 
   // Login activity: mallory's failure with what to do about it.

@@ -50,9 +50,14 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else if orgs.is_empty() {
-                println!("No orgs yet. Create one: tessera org create <slug> --name <display name>");
+                println!(
+                    "No orgs yet. Create one: tessera org create <slug> --name <display name>"
+                );
             } else {
-                println!("{:<24} {:<10} {:>8}  {:<32} ISSUER", "SLUG", "SSO", "MEMBERS", "NAME");
+                println!(
+                    "{:<24} {:<10} {:>8}  {:<32} ISSUER",
+                    "SLUG", "SSO", "MEMBERS", "NAME"
+                );
                 for o in &orgs {
                     println!(
                         "{:<24} {:<10} {:>8}  {:<32} {}",
@@ -90,13 +95,23 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                 println!("Sign-in redirect URI: {}", config.redirect_uri());
                 println!("Initiate login URI:   {}", config.initiate_login_uri());
                 println!("Login initiated by:   Either Okta or App");
-                println!("Login flow:           Redirect to app to initiate login (OIDC Compliant)");
+                println!(
+                    "Login flow:           Redirect to app to initiate login (OIDC Compliant)"
+                );
             }
         }
+        OrgCommand::SetupLink {
+            slug,
+            expires,
+            revoke,
+            json,
+        } => setup_link(config, store, &slug, expires.as_deref(), revoke, json).await?,
         OrgCommand::Events { slug, limit, json } => {
             let slug = validate::slug(&slug).map_err(invalid)?;
             let org = store.require_org(slug).await?;
-            let events = store.recent_login_attempts(&org.id, i64::from(limit)).await?;
+            let events = store
+                .recent_login_attempts(&org.id, i64::from(limit))
+                .await?;
             if json {
                 println!("{}", serde_json::to_string(&events).unwrap_or_default());
             } else if events.is_empty() {
@@ -159,7 +174,10 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             if sso.enabled {
                 println!("SSO is enabled.");
             } else {
-                println!("SSO is disabled: run `tessera sso enable {}` to turn it on.", org.slug);
+                println!(
+                    "SSO is disabled: run `tessera sso enable {}` to turn it on.",
+                    org.slug
+                );
             }
         }
         SsoCommand::Enable { slug } => {
@@ -208,13 +226,68 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
     Ok(())
 }
 
+/// `tessera org setup-link <slug> [--expires 72h] [--revoke] [--json]`.
+async fn setup_link(
+    config: &Config,
+    store: &Store,
+    slug: &str,
+    expires: Option<&str>,
+    revoke: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    use app::ssr::setup_links::{self, Actor};
+    let slug = validate::slug(slug).map_err(invalid)?;
+    let ttl = if revoke {
+        None
+    } else {
+        Some(setup_links::parse_expiry(expires).map_err(invalid)?)
+    };
+    let org = store.require_org(slug).await?;
+    let Some(ttl) = ttl else {
+        let n = store.revoke_setup_links(&org, &Actor::cli()).await?;
+        if json {
+            println!("{}", json!({ "revoked": n }));
+        } else {
+            println!("Revoked {n} open setup link(s) of {}.", org.slug);
+        }
+        return Ok(());
+    };
+    let (token, link) = store.create_setup_link(&org, ttl, &Actor::cli()).await?;
+    let url = setup_links::setup_url(&config.public_url, &token);
+    if json {
+        println!(
+            "{}",
+            json!({ "url": url, "expires_at": format_time(link.expires_at) })
+        );
+    } else {
+        println!("{url}");
+        println!(
+            "One-time setup link for {} ({}), valid until {}.",
+            org.name,
+            org.slug,
+            format_time(link.expires_at)
+        );
+        println!(
+            "Send it to the Okta administrator of {}: the page walks them through creating the Okta app, tests it and connects it; saving uses the link up.",
+            org.name
+        );
+        println!(
+            "Older open links of {} stay valid; revoke them all with `tessera org setup-link {} --revoke`.",
+            org.slug, org.slug
+        );
+    }
+    Ok(())
+}
+
 /// Reads the client secret from a file, or from standard input for `-`.
 fn read_secret(path: &Path) -> Result<String, CliError> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| invalid(format!("cannot read the client secret from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            invalid(format!(
+                "cannot read the client secret from standard input: {e}"
+            ))
+        })?;
         Ok(s)
     } else {
         std::fs::read_to_string(path).map_err(|e| {

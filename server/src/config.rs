@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "tessera", version, about = "Okta SSO and organization membership for SaaS apps")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Okta SSO and organization membership for SaaS apps"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -20,16 +24,35 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Config {
     /// Database: `sqlite://path/file.db` (embedded default) or `postgres://user@host/db`.
-    #[arg(long, env = "TESSERA_DATABASE_URL", default_value = "sqlite://data/tessera.db", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_DATABASE_URL",
+        default_value = "sqlite://data/tessera.db",
+        global = true
+    )]
     pub database_url: String,
+    /// Size of this node's database connection pool (default: 16 on PostgreSQL, 8 on SQLite).
+    /// Across all nodes, keep the sum below PostgreSQL's `max_connections`.
+    #[arg(long, env = "TESSERA_DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_max_connections: Option<u32>,
     /// Address the HTTP server listens on.
-    #[arg(long, env = "TESSERA_BIND", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub bind: SocketAddr,
     /// The URL browsers use to reach Tessera (scheme, host, port); Okta redirects here.
     #[arg(long, env = "TESSERA_PUBLIC_URL", default_value = "http://127.0.0.1:3000", value_parser = parse_public_url, global = true)]
     pub public_url: String,
     /// File holding the 32-byte key that encrypts client secrets; created (mode 0600) when absent.
-    #[arg(long, env = "TESSERA_SECRET_KEY_FILE", default_value = "data/secret.key", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_SECRET_KEY_FILE",
+        default_value = "data/secret.key",
+        global = true
+    )]
     pub secret_key_file: PathBuf,
     /// Allow http:// issuers (local development IdPs and tests only).
     #[arg(long, env = "TESSERA_ALLOW_HTTP_ISSUERS", global = true)]
@@ -50,6 +73,10 @@ pub struct Config {
     /// Defaults to `LEPTOS_SITE_ROOT` (set by cargo-leptos) or `target/site`.
     #[arg(long, env = "TESSERA_SITE_ROOT", default_value_t = default_site_root(), global = true)]
     pub site_root: String,
+    /// Serve Prometheus metrics at `GET /metrics` (`on` or `off`). Unauthenticated: keep the
+    /// path off the public internet (block it at the load balancer) or turn it off.
+    #[arg(long, env = "TESSERA_METRICS", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set, global = true)]
+    pub metrics: bool,
 }
 
 impl Config {
@@ -85,6 +112,23 @@ pub enum Command {
     /// Manage an org's Okta connection.
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// Manage the secret key that encrypts stored client secrets.
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretKeyCommand {
+    /// Re-encrypt every stored client secret from the current key (--secret-key-file) to a new
+    /// key, in one transaction; then swap the key files on every node and restart them.
+    Rotate {
+        /// The new key; created (32 random bytes, mode 0600) when absent.
+        /// Default: `<secret-key-file>.new`.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
+    /// Check that every stored client secret opens with the current key (--secret-key-file).
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,6 +151,19 @@ pub enum OrgCommand {
     /// Show an org, its SSO state and the URIs to paste into Okta.
     Show {
         slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a one-time link with which the org's Okta administrator sets up SSO themselves.
+    /// Older links stay valid; `--revoke` revokes all open links of the org instead.
+    SetupLink {
+        slug: String,
+        /// How long the link stays valid, e.g. 30m, 72h, 7d (at most 30d; default 72h).
+        #[arg(long, conflicts_with = "revoke")]
+        expires: Option<String>,
+        /// Revoke every open setup link of the org (creates none).
+        #[arg(long)]
+        revoke: bool,
         #[arg(long)]
         json: bool,
     },
@@ -154,6 +211,15 @@ pub enum SsoCommand {
     },
 }
 
+/// `on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`).
+pub fn parse_switch(input: &str) -> Result<bool, String> {
+    match input.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("invalid switch {input:?}: use on or off")),
+    }
+}
+
 fn default_site_root() -> String {
     std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
 }
@@ -172,23 +238,7 @@ pub fn parse_public_url(input: &str) -> Result<String, String> {
 
 /// Parses `90s`, `30m`, `8h`, `7d` (a bare number is seconds).
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
-    let s = input.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d")),
-    };
-    if secs == 0 {
-        return Err(format!("invalid duration {input:?}: must be more than zero"));
-    }
-    Ok(Duration::from_secs(secs))
+    app::validate::duration(input)
 }
 
 #[cfg(test)]
@@ -206,7 +256,10 @@ mod tests {
 
     #[test]
     fn public_urls() {
-        assert_eq!(parse_public_url("https://sso.example.com/").unwrap(), "https://sso.example.com");
+        assert_eq!(
+            parse_public_url("https://sso.example.com/").unwrap(),
+            "https://sso.example.com"
+        );
         assert!(parse_public_url("https://x.com/app").is_err());
         assert!(parse_public_url("ftp://x.com").is_err());
     }

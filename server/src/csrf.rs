@@ -1,8 +1,10 @@
 //! Cross-site request refusal for state-changing requests (a CSRF defence that needs no token).
 //!
 //! A POST, PUT, PATCH or DELETE must come from Tessera's own pages: its `Origin` header must be
-//! the public URL's origin, or — when a browser sends no `Origin` — `Sec-Fetch-Site` must be
-//! `same-origin`. Anything else answers 403 `{"error":"cross_site",...}` before any handler or
+//! the public URL's origin, or — when a browser sends no `Origin`, or `Origin: null` —
+//! `Sec-Fetch-Site` must be `same-origin`. (Under `Referrer-Policy: no-referrer`, which every
+//! page carries, browsers send `Origin: null` with plain HTML form POSTs, e.g. the setup page's
+//! forms; `Sec-Fetch-Site` is set by the browser alone, pages cannot forge it.) Anything else answers 403 `{"error":"cross_site",...}` before any handler or
 //! session work runs. `/sso/initiate` and `/sso/callback` are exempt: Okta posts there from
 //! its own origin by design (third-party initiated login, form_post responses).
 
@@ -32,13 +34,17 @@ pub fn allowed(method: &Method, path: &str, headers: &axum::http::HeaderMap, ori
     {
         return true;
     }
+    let same_origin_fetch = || {
+        headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"))
+    };
     match headers.get(header::ORIGIN) {
+        Some(sent) if sent.as_bytes() == b"null" => same_origin_fetch(),
         Some(sent) => sent
             .to_str()
             .is_ok_and(|s| s.trim_end_matches('/').eq_ignore_ascii_case(origin)),
-        None => headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin")),
+        None => same_origin_fetch(),
     }
 }
 
@@ -79,9 +85,18 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("https://sso.example.com").as_deref(), Some("https://sso.example.com"));
-        assert_eq!(origin_of("https://sso.example.com:443").as_deref(), Some("https://sso.example.com"));
-        assert_eq!(origin_of("http://127.0.0.1:3000").as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(
+            origin_of("https://sso.example.com").as_deref(),
+            Some("https://sso.example.com")
+        );
+        assert_eq!(
+            origin_of("https://sso.example.com:443").as_deref(),
+            Some("https://sso.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
     }
 
     #[test]
@@ -89,22 +104,76 @@ mod tests {
         let o = "https://sso.example.com";
         let post = Method::POST;
         assert!(allowed(&Method::GET, "/api/v1/members", &headers(&[]), o));
-        assert!(allowed(&post, "/logout", &headers(&[("origin", "https://sso.example.com")]), o));
-        assert!(!allowed(&post, "/logout", &headers(&[("origin", "https://evil.example")]), o));
-        assert!(!allowed(&post, "/logout", &headers(&[("origin", "null")]), o));
+        assert!(allowed(
+            &post,
+            "/logout",
+            &headers(&[("origin", "https://sso.example.com")]),
+            o
+        ));
+        assert!(!allowed(
+            &post,
+            "/logout",
+            &headers(&[("origin", "https://evil.example")]),
+            o
+        ));
+        assert!(!allowed(
+            &post,
+            "/logout",
+            &headers(&[("origin", "null")]),
+            o
+        ));
         assert!(!allowed(&post, "/logout", &headers(&[]), o));
-        assert!(allowed(&post, "/logout", &headers(&[("sec-fetch-site", "same-origin")]), o));
-        assert!(!allowed(&post, "/logout", &headers(&[("sec-fetch-site", "same-site")]), o));
-        assert!(!allowed(&post, "/logout", &headers(&[("sec-fetch-site", "cross-site")]), o));
+        assert!(allowed(
+            &post,
+            "/logout",
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            o
+        ));
+        assert!(!allowed(
+            &post,
+            "/logout",
+            &headers(&[("sec-fetch-site", "same-site")]),
+            o
+        ));
+        assert!(!allowed(
+            &post,
+            "/logout",
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            o
+        ));
         // An Origin header wins over Sec-Fetch-Site.
         assert!(!allowed(
             &post,
             "/logout",
-            &headers(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")]),
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-origin")
+            ]),
             o
         ));
+        // A form POST under `Referrer-Policy: no-referrer` sends `Origin: null`: the browser's
+        // own Sec-Fetch-Site decides.
+        assert!(allowed(
+            &post,
+            "/setup/x/save",
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            o
+        ));
+        for site in ["cross-site", "same-site", "none"] {
+            assert!(!allowed(
+                &post,
+                "/setup/x/save",
+                &headers(&[("origin", "null"), ("sec-fetch-site", site)]),
+                o
+            ));
+        }
         assert!(!allowed(&Method::DELETE, "/api/v1/x", &headers(&[]), o));
-        assert!(allowed(&post, "/sso/initiate", &headers(&[("origin", "https://acme.okta.com")]), o));
+        assert!(allowed(
+            &post,
+            "/sso/initiate",
+            &headers(&[("origin", "https://acme.okta.com")]),
+            o
+        ));
         assert!(allowed(&post, "/sso/callback", &headers(&[]), o));
         assert!(!allowed(&post, "/sso/initiate/x", &headers(&[]), o));
     }

@@ -26,6 +26,7 @@ pub struct AppState {
     pub store: Store,
     pub key: SecretKey,
     pub oidc: Arc<crate::oidc::OidcCache>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -78,15 +79,30 @@ pub fn router(state: AppState) -> Router {
             state.config.session_idle_timeout.as_secs() as i64,
         )));
 
-    Router::new()
+    let mut router = Router::new();
+    if state.config.metrics {
+        router = router.route("/metrics", get(crate::metrics::handler));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::sso::routes())
-        .leptos_routes_with_context(&state, routes, context, move || shell(leptos_options.clone()))
+        .merge(crate::setup::routes())
+        .leptos_routes_with_context(&state, routes, context, move || {
+            shell(leptos_options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Refuses cross-site state changes; inside the header layers, so the 403 carries them.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::csrf::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::csrf::same_origin_only,
+        ))
         .layer(session_layer)
+        // tower-sessions answers a bare 500 when its store fails after the handler: make that
+        // the same clean 503 as every other database outage.
+        .layer(axum::middleware::from_fn(
+            crate::sessions::unavailable_when_store_fails,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP_STRICT),
@@ -107,6 +123,10 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_responses,
+        ))
         .with_state(state)
 }
 
@@ -123,7 +143,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "unavailable", "reason": "database does not answer"})),
+            Json(
+                serde_json::json!({"status": "unavailable", "reason": "database does not answer"}),
+            ),
         )
     }
 }
@@ -136,13 +158,16 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
         .site_pkg_dir("pkg")
         .site_addr(config.bind)
         .build();
-    let oidc = Arc::new(crate::oidc::OidcCache::new(config.idp_timeout));
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let oidc =
+        Arc::new(crate::oidc::OidcCache::new(config.idp_timeout).with_metrics(metrics.clone()));
     AppState {
         leptos_options,
         config: Arc::new(config),
         store,
         key,
         oidc,
+        metrics,
     }
 }
 
@@ -162,6 +187,7 @@ pub async fn serve_on(
 ) -> std::io::Result<()> {
     tracing::info!(
         database = %redact_url(&config.database_url),
+        database_max_connections = config.database_max_connections.map_or_else(|| "default".to_string(), |n| n.to_string()),
         bind = %config.bind,
         public_url = %config.public_url,
         secret_key_file = %config.secret_key_file.display(),
@@ -169,6 +195,7 @@ pub async fn serve_on(
         session_idle_timeout_s = config.session_idle_timeout.as_secs(),
         session_absolute_timeout_s = config.session_absolute_timeout.as_secs(),
         idp_timeout_s = config.idp_timeout.as_secs(),
+        metrics = config.metrics,
         site_root = %config.site_root,
         "starting tessera"
     );

@@ -5,9 +5,12 @@ pub mod config;
 pub mod csrf;
 pub mod http;
 pub mod jit;
+pub mod keys;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod sessions;
+pub mod setup;
 pub mod sso;
 
 use app::ssr::crypto::SecretKey;
@@ -23,21 +26,36 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let store = open_store(&config).await?;
     match command {
         Command::Serve => {
-            let key = SecretKey::load_or_create(&config.secret_key_file).map_err(|e| e.to_string())?;
-            http::serve(config, store, key).await.map_err(|e| e.to_string())
+            let key =
+                SecretKey::load_or_create(&config.secret_key_file).map_err(|e| e.to_string())?;
+            http::serve(config, store, key)
+                .await
+                .map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            println!("Database is migrated: {}", app::ssr::store::redact_url(&config.database_url));
+            println!(
+                "Database is migrated: {}",
+                app::ssr::store::redact_url(&config.database_url)
+            );
             Ok(())
         }
-        Command::Org(c) => cli::org(&config, &store, c).await.map_err(|e| e.to_string()),
-        Command::Sso(c) => cli::sso(&config, &store, c).await.map_err(|e| e.to_string()),
+        Command::Org(c) => cli::org(&config, &store, c)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Sso(c) => cli::sso(&config, &store, c)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::SecretKey(c) => keys::secret_key(&config, &store, c)
+            .await
+            .map_err(|e| e.to_string()),
     }
 }
 
 /// Connects and applies pending migrations; every command works on a fresh database.
 pub async fn open_store(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    let store = Store::connect_with(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
 }

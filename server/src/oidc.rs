@@ -1,6 +1,7 @@
 //! OpenID Connect against each org's Okta: discovery and JWKS cached per issuer, the
 //! authorization request, the code exchange, ID-token verification and /userinfo.
 
+use crate::metrics::{IdpFetch, Metrics};
 use chrono::{DateTime, Utc};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreJsonWebKeySet,
@@ -8,16 +9,21 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LoginHint, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, OAuth2TokenResponse as _, TokenResponse as _,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse as _,
 };
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long discovery documents (with their JWKS) are reused.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// At most one JWKS refetch per issuer this often, when a token names an unknown key.
 const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a connection to an IdP may sit idle in the pool before it is dropped.
+const IDP_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Clock skew tolerated on `exp` and `iat`.
 pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
@@ -52,6 +58,49 @@ struct Entry {
 pub struct OidcCache {
     http: reqwest::Client,
     entries: Mutex<HashMap<String, Entry>>,
+    metrics: Arc<Metrics>,
+}
+
+/// The IdP client for discovery and JWKS, counting each fetch in `tessera_idp_fetches_total`.
+struct Counted<'a> {
+    http: &'a reqwest::Client,
+    metrics: &'a Metrics,
+}
+
+type IdpFuture<'c> = Pin<
+    Box<
+        dyn Future<
+                Output = Result<
+                    openidconnect::HttpResponse,
+                    openidconnect::HttpClientError<reqwest::Error>,
+                >,
+            > + Send
+            + Sync
+            + 'c,
+    >,
+>;
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Counted<'_> {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = IdpFuture<'c>;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        let kind = if request
+            .uri()
+            .path()
+            .ends_with("/.well-known/openid-configuration")
+        {
+            IdpFetch::Discovery
+        } else {
+            IdpFetch::Jwks
+        };
+        Box::pin(async move {
+            let result = openidconnect::AsyncHttpClient::call(self.http, request).await;
+            self.metrics
+                .idp_fetch(kind, matches!(&result, Ok(r) if r.status().is_success()));
+            result
+        })
+    }
 }
 
 /// What the browser is sent to, and what must be remembered for the callback.
@@ -96,12 +145,30 @@ impl OidcCache {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
+            // Drop idle connections before the IdP does: servers close idle keep-alive
+            // connections (Node after 5 s, load balancers after 60 s), and a request sent on one
+            // just as it closes fails with "connection reset" (idp_unreachable) for no reason.
+            .pool_idle_timeout(IDP_POOL_IDLE_TIMEOUT)
             .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
         Self {
             http,
             entries: Mutex::new(HashMap::new()),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// Counts discovery and JWKS fetches in `metrics` (the node's, served at `/metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn counted(&self) -> Counted<'_> {
+        Counted {
+            http: &self.http,
+            metrics: &self.metrics,
         }
     }
 
@@ -112,13 +179,17 @@ impl OidcCache {
         }
         let issuer_url = IssuerUrl::new(issuer.to_string())
             .map_err(|e| OidcError::Discovery(format!("invalid issuer URL: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.http)
+        let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.counted())
             .await
             .map_err(|e| match e {
-                openidconnect::DiscoveryError::Request(_) => {
-                    OidcError::Unreachable(format!("discovery at {issuer} failed: {}", describe(&e)))
-                }
-                other => OidcError::Discovery(format!("discovery at {issuer} failed: {}", describe(&other))),
+                openidconnect::DiscoveryError::Request(_) => OidcError::Unreachable(format!(
+                    "discovery at {issuer} failed: {}",
+                    describe(&e)
+                )),
+                other => OidcError::Discovery(format!(
+                    "discovery at {issuer} failed: {}",
+                    describe(&other)
+                )),
             })?;
         tracing::info!(issuer, "fetched discovery document and JWKS");
         if let Ok(mut entries) = self.entries.lock() {
@@ -151,16 +222,21 @@ impl OidcCache {
     /// Rate-limited per issuer; `None` when a refetch happened too recently.
     async fn refresh_jwks(&self, issuer: &str) -> Result<Option<CoreProviderMetadata>, OidcError> {
         let mut metadata = {
-            let Ok(entries) = self.entries.lock() else { return Ok(None) };
+            let Ok(entries) = self.entries.lock() else {
+                return Ok(None);
+            };
             match entries.get(issuer) {
-                Some(e) if e.jwks_refreshed.is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN_INTERVAL) => {
+                Some(e)
+                    if e.jwks_refreshed
+                        .is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN_INTERVAL) =>
+                {
                     return Ok(None);
                 }
                 Some(e) => e.metadata.clone(),
                 None => return Ok(None),
             }
         };
-        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.counted())
             .await
             .map_err(|e| OidcError::Unreachable(format!("JWKS fetch failed: {}", describe(&e))))?;
         tracing::info!(issuer, "refetched JWKS after an unknown signing key");
@@ -224,14 +300,20 @@ impl OidcCache {
                 openidconnect::RequestTokenError::Request(_) => {
                     OidcError::Unreachable(format!("token request failed: {}", describe(&e)))
                 }
-                openidconnect::RequestTokenError::ServerResponse(r) => OidcError::TokenExchange(format!(
-                    "the token endpoint answered {}{}",
-                    r.error(),
-                    r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
-                )),
+                openidconnect::RequestTokenError::ServerResponse(r) => {
+                    OidcError::TokenExchange(format!(
+                        "the token endpoint answered {}{}",
+                        r.error(),
+                        r.error_description()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    ))
+                }
                 // The exchange worked but the ID token in it is malformed (e.g. no `sub` or
                 // `iat`): that is a token that fails verification, not refused credentials.
-                openidconnect::RequestTokenError::Parse(_, body) if malformed_id_token(body).is_some() => {
+                openidconnect::RequestTokenError::Parse(_, body)
+                    if malformed_id_token(body).is_some() =>
+                {
                     OidcError::TokenInvalid(format!(
                         "the ID token is malformed: {}",
                         malformed_id_token(body).unwrap_or_default()
@@ -267,10 +349,12 @@ impl OidcCache {
                 openidconnect::UserInfoError::Request(_) => {
                     OidcError::Unreachable(format!("userinfo request failed: {}", describe(&e)))
                 }
-                openidconnect::UserInfoError::ClaimsVerification(_) => OidcError::UserInfo(format!(
-                    "userinfo sub does not match the ID token sub: {}",
-                    describe(&e)
-                )),
+                openidconnect::UserInfoError::ClaimsVerification(_) => {
+                    OidcError::UserInfo(format!(
+                        "userinfo sub does not match the ID token sub: {}",
+                        describe(&e)
+                    ))
+                }
                 _ => OidcError::UserInfo(format!("userinfo failed: {}", describe(&e))),
             })?;
         Ok(merge_identity(&claims, &userinfo))
@@ -360,8 +444,14 @@ fn merge_identity(id: &CoreIdTokenClaims, info: &CoreUserInfoClaims) -> Identity
     let name = pick(info.name())
         .or_else(|| pick(id.name()))
         .or_else(|| {
-            let given = info.given_name().and_then(|c| c.get(None)).map(|n| n.as_str().to_string());
-            let family = info.family_name().and_then(|c| c.get(None)).map(|n| n.as_str().to_string());
+            let given = info
+                .given_name()
+                .and_then(|c| c.get(None))
+                .map(|n| n.as_str().to_string());
+            let family = info
+                .family_name()
+                .and_then(|c| c.get(None))
+                .map(|n| n.as_str().to_string());
             match (given, family) {
                 (Some(g), Some(f)) => Some(format!("{g} {f}")),
                 (Some(g), None) => Some(g),

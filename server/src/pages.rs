@@ -22,12 +22,18 @@ pub fn escape(s: &str) -> String {
 
 /// A full HTML page around `body` (already escaped HTML).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_in(status, title, "page narrow", body)
+}
+
+/// Like [`page`], with `main_class` on `<main>` (e.g. `page` for a wider page).
+pub fn page_in(status: StatusCode, title: &str, main_class: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · Tessera</title><link rel=\"stylesheet\" href=\"/pkg/tessera.css\"></head>\
-         <body><main class=\"page narrow\"><p class=\"brand\">Tessera</p>{body}</main></body></html>",
+         <body><main class=\"{main_class}\"><p class=\"brand\">Tessera</p>{body}</main></body></html>",
         title = escape(title),
+        main_class = escape(main_class),
     );
     let mut resp = (status, html).into_response();
     resp.headers_mut().insert(
@@ -40,9 +46,21 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// An error page: a heading, what happened, what the person can do, and the reason code.
-pub fn problem(status: StatusCode, reason: &str, title: &str, what: &str, advice: &str, retry: Option<&str>) -> Response {
+pub fn problem(
+    status: StatusCode,
+    reason: &str,
+    title: &str,
+    what: &str,
+    advice: &str,
+    retry: Option<&str>,
+) -> Response {
     let retry = retry
-        .map(|href| format!("<p><a class=\"button\" href=\"{}\">Sign in again</a></p>", escape(href)))
+        .map(|href| {
+            format!(
+                "<p><a class=\"button\" href=\"{}\">Sign in again</a></p>",
+                escape(href)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         "<section class=\"card problem\" data-reason=\"{reason}\"><h1>{title}</h1><p>{what}</p>\

@@ -22,7 +22,8 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 }
 
 fn encode(record: &Record) -> Result<(String, i64, Option<String>), session_store::Error> {
-    let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data = serde_json::to_string(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let expiry = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
     let member = record
         .data
@@ -57,12 +58,19 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some((data, expiry_ms)) = self.store.session_load(&id.to_string()).await.map_err(backend)? else {
+        let Some((data, expiry_ms)) = self
+            .store
+            .session_load(&id.to_string())
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry_ms) * 1_000_000)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry_ms) * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {
             id: *id,
             data,
@@ -71,6 +79,47 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.store.session_delete(&id.to_string()).await.map_err(backend)
+        self.store
+            .session_delete(&id.to_string())
+            .await
+            .map_err(backend)
+    }
+}
+
+/// tower-sessions saves a modified session after the handler and, when its store fails then,
+/// answers a bare `500` with no body. That only happens when the database went away during the
+/// request, so answer it like every other outage: `503` with reason `service_unavailable` (a
+/// problem page, or the API's JSON error under `/api/`).
+pub async fn unavailable_when_store_fails(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::body::HttpBody as _;
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let bare_500 = resp.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && resp.headers().get(header::CONTENT_TYPE).is_none()
+        && resp.body().size_hint().exact() == Some(0);
+    if !bare_500 {
+        return resp;
+    }
+    tracing::warn!("the session could not be saved: database unavailable");
+    if api {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"error": "unavailable", "message": "Tessera is temporarily unavailable: try again shortly."})),
+        )
+            .into_response()
+    } else {
+        crate::pages::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Tessera is temporarily unavailable",
+            "Tessera cannot reach its database right now.",
+            "Wait a moment and try again. If this persists, contact the service operator.",
+            Some("/login"),
+        )
     }
 }

@@ -55,7 +55,13 @@ struct Failure {
 }
 
 impl Failure {
-    fn new(status: StatusCode, reason: &'static str, title: &'static str, what: impl Into<String>, advice: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        reason: &'static str,
+        title: &'static str,
+        what: impl Into<String>,
+        advice: impl Into<String>,
+    ) -> Self {
         Failure {
             status,
             reason,
@@ -163,22 +169,38 @@ impl Failure {
 
 /// Records the attempt (and one structured log line), then renders the failure page.
 async fn fail(state: &AppState, org: Option<&Org>, issuer: Option<&str>, f: Failure) -> Response {
-    let mut attempt = LoginAttempt::new(org.map(|o| o.id.as_str()), Outcome::Failure, f.reason, &f.detail);
+    let mut attempt = LoginAttempt::new(
+        org.map(|o| o.id.as_str()),
+        Outcome::Failure,
+        f.reason,
+        &f.detail,
+    );
     attempt.issuer = issuer.map(str::to_string);
-    record(state, &attempt).await;
+    record(state, org, &attempt).await;
     f.page()
 }
 
-async fn record(state: &AppState, attempt: &LoginAttempt) {
+/// One structured log line (target `tessera::login`), the `tessera_login_attempts_total`
+/// counter, and the stored attempt (`tessera org events`).
+async fn record(state: &AppState, org: Option<&Org>, attempt: &LoginAttempt) {
+    let success = attempt.outcome == Outcome::Success;
     tracing::info!(
         target: "tessera::login",
-        outcome = ?attempt.outcome,
+        outcome = if success { "success" } else { "failure" },
         reason = %attempt.reason,
+        org = org.map_or("-", |o| o.slug.as_str()),
         org_id = attempt.org_id.as_deref().unwrap_or("-"),
+        issuer = attempt.issuer.as_deref().unwrap_or("-"),
         subject = attempt.subject.as_deref().unwrap_or("-"),
         detail = %attempt.detail,
         "login attempt"
     );
+    state.metrics.login_attempt(success, &attempt.reason);
+    // With the database gone, writing the attempt would only wait out the pool's acquire
+    // timeout a second time before the person sees the page: the log line and metric suffice.
+    if attempt.reason == "service_unavailable" {
+        return;
+    }
     if let Err(e) = state.store.record_login_attempt(attempt).await {
         tracing::warn!(error = %e, "could not record login attempt");
     }
@@ -382,7 +404,13 @@ async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response
         Err(e) => return fail(&state, Some(&org), None, Failure::store(e)).await,
     };
     let Some(sso) = sso else {
-        return fail(&state, Some(&org), None, sso_disabled_failure(&org, "no Okta connection registered")).await;
+        return fail(
+            &state,
+            Some(&org),
+            None,
+            sso_disabled_failure(&org, "no Okta connection registered"),
+        )
+        .await;
     };
     let target = param(&p, "target_link_uri")
         .or(param(&p, "next"))
@@ -403,9 +431,21 @@ fn sso_disabled_failure(org: &Org, detail: &str) -> Failure {
 }
 
 /// Starts the authorization-code flow: saves state, nonce and PKCE verifier, redirects to Okta.
-async fn begin(state: &AppState, org: &Org, sso: &SsoConnection, login_hint: Option<&str>, target: Option<String>) -> Response {
+async fn begin(
+    state: &AppState,
+    org: &Org,
+    sso: &SsoConnection,
+    login_hint: Option<&str>,
+    target: Option<String>,
+) -> Response {
     if !sso.enabled {
-        return fail(state, Some(org), Some(&sso.issuer), sso_disabled_failure(org, "SSO disabled")).await;
+        return fail(
+            state,
+            Some(org),
+            Some(&sso.issuer),
+            sso_disabled_failure(org, "SSO disabled"),
+        )
+        .await;
     }
     let secret = match client_secret(state, org).await {
         Ok(s) => s,
@@ -434,13 +474,19 @@ async fn begin(state: &AppState, org: &Org, sso: &SsoConnection, login_hint: Opt
         return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await;
     }
     let mut resp = Redirect::to(&request.url).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     resp
 }
 
 async fn client_secret(state: &AppState, org: &Org) -> Result<String, Failure> {
-    let sealed = state.store.sealed_client_secret(&org.id).await.map_err(Failure::store)?;
+    let sealed = state
+        .store
+        .sealed_client_secret(&org.id)
+        .await
+        .map_err(Failure::store)?;
     let sealed = sealed.ok_or_else(|| sso_disabled_failure(org, "no client secret"))?;
     state.key.open(&org.id, &sealed).map_err(|e| {
         tracing::error!(org = %org.slug, error = %e, "cannot decrypt the client secret");
@@ -456,9 +502,16 @@ async fn client_secret(state: &AppState, org: &Org) -> Result<String, Failure> {
 
 // ---- callback -------------------------------------------------------------------------------
 
-async fn callback_get(State(state): State<AppState>, session: Session, RawQuery(q): RawQuery) -> Response {
+async fn callback_get(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
-    callback(state, session, p).await
+    let (metrics, started) = (state.metrics.clone(), std::time::Instant::now());
+    let resp = callback(state, session, p).await;
+    metrics.callback_finished(started.elapsed());
+    resp
 }
 
 /// Okta's "Simplified" mode form-posts an ID token here; anything else posted is refused.
@@ -486,7 +539,15 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
     };
     let flow = match state.store.take_login_flow(state_param).await {
         Ok(Some(f)) => f,
-        Ok(None) => return fail(&state, None, None, state_failure("unknown, used or expired state")).await,
+        Ok(None) => {
+            return fail(
+                &state,
+                None,
+                None,
+                state_failure("unknown, used or expired state"),
+            )
+            .await;
+        }
         Err(e) => return fail(&state, None, None, Failure::store(e)).await,
     };
     let (org, sso) = match load_org(&state, &flow.org_id).await {
@@ -520,7 +581,13 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         .await;
     }
     if !sso.enabled {
-        return fail(&state, org_ref, iss, sso_disabled_failure(&org, "SSO disabled during sign-in")).await;
+        return fail(
+            &state,
+            org_ref,
+            iss,
+            sso_disabled_failure(&org, "SSO disabled during sign-in"),
+        )
+        .await;
     }
     let Some(code) = param(&p, "code") else {
         return fail(
@@ -549,7 +616,11 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         client_secret: &secret,
         redirect_uri: &redirect_uri,
     };
-    let identity = match state.oidc.complete(&client, code, &flow.nonce, &flow.pkce_verifier).await {
+    let identity = match state
+        .oidc
+        .complete(&client, code, &flow.nonce, &flow.pkce_verifier)
+        .await
+    {
         Ok(i) => i,
         Err(e) => return fail(&state, org_ref, iss, Failure::oidc(e)).await,
     };
@@ -559,13 +630,15 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
     attempt.email = Some(identity.email.clone());
     let member = match crate::jit::provision_member(&state.store, &org, &sso, &identity).await {
         Ok(m) => m,
-        Err(crate::jit::Refusal::Store(e)) => return fail(&state, org_ref, iss, Failure::store(e)).await,
+        Err(crate::jit::Refusal::Store(e)) => {
+            return fail(&state, org_ref, iss, Failure::store(e)).await;
+        }
         Err(refusal) => {
             let f = refusal.failure(&org);
             attempt.outcome = Outcome::Failure;
             attempt.reason = f.reason.to_string();
             attempt.detail = f.detail.clone();
-            record(&state, &attempt).await;
+            record(&state, org_ref, &attempt).await;
             return f.page();
         }
     };
@@ -585,11 +658,13 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         return fail(&state, org_ref, iss, f).await;
     }
     attempt.member_id = Some(member.id.clone());
-    record(&state, &attempt).await;
+    record(&state, org_ref, &attempt).await;
     let to = flow.target.unwrap_or_else(|| "/".to_string());
     let mut resp = Redirect::to(&to).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     resp
 }
 
@@ -607,7 +682,8 @@ fn state_failure(detail: &str) -> Failure {
 
 fn idp_error(error: &str, description: &str) -> Failure {
     let detail = format!("{}: {}", truncate(error, 100), truncate(description, 300));
-    let not_assigned = error == "access_denied" && description.to_lowercase().contains("not assigned");
+    let not_assigned =
+        error == "access_denied" && description.to_lowercase().contains("not assigned");
     if not_assigned {
         Failure::new(
             StatusCode::FORBIDDEN,
@@ -631,9 +707,17 @@ fn idp_error(error: &str, description: &str) -> Failure {
 }
 
 async fn load_org(state: &AppState, org_id: &str) -> Result<(Org, SsoConnection), Failure> {
-    let org = state.store.org_by_id(org_id).await.map_err(Failure::store)?;
+    let org = state
+        .store
+        .org_by_id(org_id)
+        .await
+        .map_err(Failure::store)?;
     let org = org.ok_or_else(|| state_failure("org of the flow no longer exists"))?;
-    let sso = state.store.sso_connection(&org.id).await.map_err(Failure::store)?;
+    let sso = state
+        .store
+        .sso_connection(&org.id)
+        .await
+        .map_err(Failure::store)?;
     let sso = sso.ok_or_else(|| sso_disabled_failure(&org, "connection removed during sign-in"))?;
     Ok((org, sso))
 }
@@ -665,7 +749,6 @@ async fn session_info(State(state): State<AppState>, session: Session) -> Respon
         }
     }
 }
-
 
 impl crate::jit::Refusal {
     fn failure(&self, org: &Org) -> Failure {
@@ -702,8 +785,14 @@ mod tests {
     #[test]
     fn targets_stay_on_our_origin() {
         let base = "http://127.0.0.1:3000";
-        assert_eq!(same_origin_target(base, "/members?x=1").as_deref(), Some("/members?x=1"));
-        assert_eq!(same_origin_target(base, "http://127.0.0.1:3000/a").as_deref(), Some("/a"));
+        assert_eq!(
+            same_origin_target(base, "/members?x=1").as_deref(),
+            Some("/members?x=1")
+        );
+        assert_eq!(
+            same_origin_target(base, "http://127.0.0.1:3000/a").as_deref(),
+            Some("/a")
+        );
         assert_eq!(same_origin_target(base, "https://evil.example/"), None);
         assert_eq!(same_origin_target(base, "//evil.example/"), None);
         assert_eq!(same_origin_target(base, "/\\evil.example"), None);
@@ -714,7 +803,10 @@ mod tests {
     fn initiate_requests_are_parsed_defensively() {
         let base = "https://sso.example.com";
         assert_eq!(
-            parse_initiate(b"iss=HTTPS%3A%2F%2FAcme.okta.com%2F&login_hint=a%40b.c&target_link_uri=%2Fmembers", base),
+            parse_initiate(
+                b"iss=HTTPS%3A%2F%2FAcme.okta.com%2F&login_hint=a%40b.c&target_link_uri=%2Fmembers",
+                base
+            ),
             InitiateRequest::Login {
                 issuer: "https://acme.okta.com".into(),
                 login_hint: Some("a@b.c".into()),
@@ -722,12 +814,28 @@ mod tests {
             }
         );
         assert_eq!(parse_initiate(b"", base), InitiateRequest::MissingIss);
-        assert_eq!(parse_initiate(b"iss=%20", base), InitiateRequest::MissingIss);
-        assert!(matches!(parse_initiate(b"iss=javascript:alert(1)", base), InitiateRequest::InvalidIss(_)));
-        assert_eq!(parse_initiate(b"id_token=x.y.z", base), InitiateRequest::SimplifiedMode);
         assert_eq!(
-            parse_initiate(b"iss=https://a.okta.com&target_link_uri=https://evil.example/", base),
-            InitiateRequest::Login { issuer: "https://a.okta.com".into(), login_hint: None, target: None }
+            parse_initiate(b"iss=%20", base),
+            InitiateRequest::MissingIss
+        );
+        assert!(matches!(
+            parse_initiate(b"iss=javascript:alert(1)", base),
+            InitiateRequest::InvalidIss(_)
+        ));
+        assert_eq!(
+            parse_initiate(b"id_token=x.y.z", base),
+            InitiateRequest::SimplifiedMode
+        );
+        assert_eq!(
+            parse_initiate(
+                b"iss=https://a.okta.com&target_link_uri=https://evil.example/",
+                base
+            ),
+            InitiateRequest::Login {
+                issuer: "https://a.okta.com".into(),
+                login_hint: None,
+                target: None
+            }
         );
         // Arbitrary bytes never panic.
         let _ = parse_initiate(&[0xff, b'=', 0xfe, b'&', b'%', b'z'], base);
@@ -742,7 +850,10 @@ mod tests {
 
     #[test]
     fn unassigned_users_get_specific_advice() {
-        let f = idp_error("access_denied", "User is not assigned to the client application.");
+        let f = idp_error(
+            "access_denied",
+            "User is not assigned to the client application.",
+        );
         assert!(f.title.contains("not assigned"));
         assert!(f.advice.contains("Assignments"));
         assert_eq!(f.reason, "idp_error");

@@ -58,7 +58,10 @@ async fn add(store: &Store, org: &Org, key: &str, name: &str, role: Role) -> Mem
 }
 
 async fn fixture(store: &Store, slug: &str) -> Fx {
-    let org = store.create_org(slug, &format!("{slug} Inc")).await.expect("org");
+    let org = store
+        .create_org(slug, &format!("{slug} Inc"))
+        .await
+        .expect("org");
     let owner = add(store, &org, "olivia", "Olivia Owner", Role::Member).await;
     assert_eq!(owner.role, Role::Owner);
     let admin = add(store, &org, "adam", "Adam Admin", Role::Admin).await;
@@ -87,7 +90,11 @@ async fn connect(server: &TestServer, org: &Org, issuer: &str, client_id: &str, 
         .set_sso_connection(org, issuer, client_id, &sealed)
         .await
         .expect("connection");
-    server.store.set_sso_enabled(org, true).await.expect("enable");
+    server
+        .store
+        .set_sso_enabled(org, true)
+        .await
+        .expect("enable");
 }
 
 /// An issuer nobody listens on (connections are refused at once).
@@ -166,11 +173,21 @@ async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
 }
 
 async fn audits(store: &Store, org_id: &str) -> i64 {
-    count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1", org_id).await
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+        org_id,
+    )
+    .await
 }
 
 async fn sessions_of(store: &Store, member_id: &str) -> i64 {
-    count(store, "SELECT COUNT(*) AS n FROM sessions WHERE member_id = $1", member_id).await
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM sessions WHERE member_id = $1",
+        member_id,
+    )
+    .await
 }
 
 async fn owners(store: &Store, org_id: &str) -> i64 {
@@ -231,8 +248,14 @@ enum Tgt {
 
 fn request(act: Act, id: &str) -> (&'static str, Value) {
     match act {
-        Act::ToAdmin => ("/api/v1/members/role", json!({"member_id": id, "role": "admin"})),
-        Act::ToMember => ("/api/v1/members/role", json!({"member_id": id, "role": "member"})),
+        Act::ToAdmin => (
+            "/api/v1/members/role",
+            json!({"member_id": id, "role": "admin"}),
+        ),
+        Act::ToMember => (
+            "/api/v1/members/role",
+            json!({"member_id": id, "role": "member"}),
+        ),
         Act::Deactivate => ("/api/v1/members/deactivate", json!({"member_id": id})),
         Act::Reactivate => ("/api/v1/members/reactivate", json!({"member_id": id})),
         Act::Remove => ("/api/v1/members/remove", json!({"member_id": id})),
@@ -268,7 +291,13 @@ async fn authorization_matrix_for_member_actions() {
                 Act::Remove,
                 Act::Transfer,
             ] {
-                for tgt in [Tgt::Owner, Tgt::Admin, Tgt::Member, Tgt::Itself, Tgt::OtherOrg] {
+                for tgt in [
+                    Tgt::Owner,
+                    Tgt::Admin,
+                    Tgt::Member,
+                    Tgt::Itself,
+                    Tgt::OtherOrg,
+                ] {
                     if actor_role == Role::Owner && tgt == Tgt::Owner {
                         continue; // the owner targeting the owner is "itself"
                     }
@@ -284,13 +313,18 @@ async fn authorization_matrix_for_member_actions() {
                         Tgt::Itself => actor.clone(),
                         Tgt::OtherOrg => other.member2.clone(),
                     };
-                    if act == Act::Reactivate && matches!(tgt, Tgt::Admin | Tgt::Member | Tgt::OtherOrg) {
+                    if act == Act::Reactivate
+                        && matches!(tgt, Tgt::Admin | Tgt::Member | Tgt::OtherOrg)
+                    {
                         target = set_status(store, &target, MemberStatus::Deactivated).await;
                     }
                     let client = As::new(&server, &actor).await;
                     session_for(store, &target).await;
                     let target_sessions = sessions_of(store, &target.id).await;
-                    let audits_before = (audits(store, &fx.org.id).await, audits(store, &other.org.id).await);
+                    let audits_before = (
+                        audits(store, &fx.org.id).await,
+                        audits(store, &other.org.id).await,
+                    );
 
                     let (path, body) = request(act, &target.id);
                     let r = client.post(path, body).await;
@@ -300,17 +334,35 @@ async fn authorization_matrix_for_member_actions() {
                     let after = reload(store, &target).await;
                     let actor_after = reload(store, &actor).await.expect("actor stays");
                     if want != 200 {
-                        assert_error(&r, want, if want == 404 { "not_found" } else { "forbidden" });
+                        assert_error(
+                            &r,
+                            want,
+                            if want == 404 {
+                                "not_found"
+                            } else {
+                                "forbidden"
+                            },
+                        );
                         assert_eq!(after.as_ref(), Some(&target), "{label}: target unchanged");
                         assert_eq!(actor_after, actor, "{label}: actor unchanged");
-                        assert_eq!(sessions_of(store, &target.id).await, target_sessions, "{label}");
                         assert_eq!(
-                            (audits(store, &fx.org.id).await, audits(store, &other.org.id).await),
+                            sessions_of(store, &target.id).await,
+                            target_sessions,
+                            "{label}"
+                        );
+                        assert_eq!(
+                            (
+                                audits(store, &fx.org.id).await,
+                                audits(store, &other.org.id).await
+                            ),
                             audits_before,
                             "{label}: nothing audited"
                         );
                         if want == 404 {
-                            assert!(!r.body.contains(&target.email) && !r.body.contains(&target.name), "{label}: no data");
+                            assert!(
+                                !r.body.contains(&target.email) && !r.body.contains(&target.name),
+                                "{label}: no data"
+                            );
                         }
                         assert_eq!(owners(store, &fx.org.id).await, 1);
                         continue;
@@ -318,7 +370,11 @@ async fn authorization_matrix_for_member_actions() {
                     let j = r.json();
                     let changed = match act {
                         Act::ToAdmin | Act::ToMember => {
-                            let role = if act == Act::ToAdmin { Role::Admin } else { Role::Member };
+                            let role = if act == Act::ToAdmin {
+                                Role::Admin
+                            } else {
+                                Role::Member
+                            };
                             let after = after.expect("still there");
                             assert_eq!(after.role, role, "{label}");
                             assert_eq!(j["role"], role.as_str(), "{label}");
@@ -326,25 +382,45 @@ async fn authorization_matrix_for_member_actions() {
                             target.role != role
                         }
                         Act::Deactivate => {
-                            assert_eq!(after.expect("there").status, MemberStatus::Deactivated, "{label}");
+                            assert_eq!(
+                                after.expect("there").status,
+                                MemberStatus::Deactivated,
+                                "{label}"
+                            );
                             assert_eq!(j["status"], "deactivated");
-                            assert_eq!(sessions_of(store, &target.id).await, 0, "{label}: sessions ended");
+                            assert_eq!(
+                                sessions_of(store, &target.id).await,
+                                0,
+                                "{label}: sessions ended"
+                            );
                             true
                         }
                         Act::Reactivate => {
-                            assert_eq!(after.expect("there").status, MemberStatus::Active, "{label}");
+                            assert_eq!(
+                                after.expect("there").status,
+                                MemberStatus::Active,
+                                "{label}"
+                            );
                             assert_eq!(j["status"], "active");
                             true
                         }
                         Act::Remove => {
                             assert!(after.is_none(), "{label}: removed");
                             assert_eq!(j, json!({"removed": target.id}));
-                            assert_eq!(sessions_of(store, &target.id).await, 0, "{label}: sessions ended");
+                            assert_eq!(
+                                sessions_of(store, &target.id).await,
+                                0,
+                                "{label}: sessions ended"
+                            );
                             true
                         }
                         Act::Transfer => {
                             assert_eq!(after.expect("there").role, Role::Owner, "{label}");
-                            assert_eq!(actor_after.role, Role::Admin, "{label}: old owner is admin");
+                            assert_eq!(
+                                actor_after.role,
+                                Role::Admin,
+                                "{label}: old owner is admin"
+                            );
                             assert_eq!(j["role"], "owner");
                             true
                         }
@@ -409,7 +485,11 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 let j = r.json();
                 assert_eq!(j["ok"], false, "{label}: nobody listens at {issuer}");
                 assert_eq!(j["checks"][0]["name"], "discovery");
-                assert_eq!(audits(store, &fx.org.id).await, audits_before + 1, "{label}: test audited");
+                assert_eq!(
+                    audits(store, &fx.org.id).await,
+                    audits_before + 1,
+                    "{label}: test audited"
+                );
             } else {
                 assert_error(&r, 403, "forbidden");
                 assert_eq!(audits(store, &fx.org.id).await, audits_before);
@@ -425,7 +505,10 @@ async fn authorization_matrix_for_views_and_sso_actions() {
             let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
             if role == Role::Owner {
                 r.assert_status(200);
-                assert_eq!((sso.enabled, sso.jit_enabled, sso.default_role), (false, false, Role::Admin));
+                assert_eq!(
+                    (sso.enabled, sso.jit_enabled, sso.default_role),
+                    (false, false, Role::Admin)
+                );
                 assert_eq!(r.json()["default_role"], "admin");
                 assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
             } else {
@@ -435,7 +518,12 @@ async fn authorization_matrix_for_views_and_sso_actions() {
             }
 
             let audits_before = audits(store, &fx.org.id).await;
-            let r = c.post("/api/v1/sso/rotate-secret", json!({"client_secret": "new-secret-5678"})).await;
+            let r = c
+                .post(
+                    "/api/v1/sso/rotate-secret",
+                    json!({"client_secret": "new-secret-5678"}),
+                )
+                .await;
             if role == Role::Owner {
                 // Authorized, but the connection test fails (nobody at the issuer): refused.
                 assert_error(&r, 400, "connection_test_failed");
@@ -443,7 +531,11 @@ async fn authorization_matrix_for_views_and_sso_actions() {
             } else {
                 assert_error(&r, 403, "forbidden");
             }
-            assert_eq!(store.sealed_client_secret(&fx.org.id).await.unwrap(), sealed_before, "{label}: secret kept");
+            assert_eq!(
+                store.sealed_client_secret(&fx.org.id).await.unwrap(),
+                sealed_before,
+                "{label}: secret kept"
+            );
             assert_eq!(audits(store, &fx.org.id).await, audits_before);
         }
     }
@@ -456,12 +548,26 @@ async fn requests_without_a_valid_session_get_401() {
         let store = &server.store;
         let fx = fixture(store, "anon").await;
         let nobody = As::anonymous(&server);
-        for path in ["/api/v1/members", "/api/v1/me", "/api/v1/sso", "/api/v1/login-attempts", "/api/v1/audit"] {
+        for path in [
+            "/api/v1/members",
+            "/api/v1/me",
+            "/api/v1/sso",
+            "/api/v1/login-attempts",
+            "/api/v1/audit",
+        ] {
             assert_error(&nobody.get(path).await, 401, "unauthenticated");
         }
-        let r = nobody.post("/api/v1/members/deactivate", json!({"member_id": fx.member.id})).await;
+        let r = nobody
+            .post(
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.member.id}),
+            )
+            .await;
         assert_error(&r, 401, "unauthenticated");
-        assert_eq!(reload(store, &fx.member).await.unwrap().status, MemberStatus::Active);
+        assert_eq!(
+            reload(store, &fx.member).await.unwrap().status,
+            MemberStatus::Active
+        );
 
         // A session past its absolute deadline.
         let sid = session_with_deadline(store, &fx.owner, now_ms() - 1).await;
@@ -476,14 +582,35 @@ async fn requests_without_a_valid_session_get_401() {
         assert_error(&owner.get("/api/v1/members?page=0").await, 400, "invalid");
         assert_error(&owner.get("/api/v1/members?page=abc").await, 400, "invalid");
         assert_error(&owner.get("/api/v1/audit?page=-2").await, 400, "invalid");
-        assert_error(&owner.get("/api/v1/login-attempts?outcome=maybe").await, 400, "invalid");
-        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "owner"})).await;
+        assert_error(
+            &owner.get("/api/v1/login-attempts?outcome=maybe").await,
+            400,
+            "invalid",
+        );
+        let r = owner
+            .post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": "owner"}),
+            )
+            .await;
         assert_error(&r, 400, "invalid");
-        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "root"})).await;
+        let r = owner
+            .post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": "root"}),
+            )
+            .await;
         assert_error(&r, 400, "invalid");
-        let r = owner.post("/api/v1/members/deactivate", json!({"nope": 1})).await;
+        let r = owner
+            .post("/api/v1/members/deactivate", json!({"nope": 1}))
+            .await;
         assert_error(&r, 400, "invalid");
-        let r = owner.post("/api/v1/members/deactivate", json!({"member_id": "no-such-id"})).await;
+        let r = owner
+            .post(
+                "/api/v1/members/deactivate",
+                json!({"member_id": "no-such-id"}),
+            )
+            .await;
         assert_error(&r, 404, "not_found");
         assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Member);
     }
@@ -505,10 +632,17 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         assert_eq!(sessions_of(store, &fx.member.id).await, 2);
 
         owner
-            .post("/api/v1/members/deactivate", json!({"member_id": fx.member.id}))
+            .post(
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.member.id}),
+            )
             .await
             .assert_status(200);
-        assert_eq!(sessions_of(store, &fx.member.id).await, 0, "all sessions deleted at once");
+        assert_eq!(
+            sessions_of(store, &fx.member.id).await,
+            0,
+            "all sessions deleted at once"
+        );
         assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
         assert_error(&phone.get("/api/v1/members").await, 401, "unauthenticated");
         // A session made for a deactivated member (e.g. a race with sign-in) does not work.
@@ -520,7 +654,10 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         );
 
         owner
-            .post("/api/v1/members/reactivate", json!({"member_id": fx.member.id}))
+            .post(
+                "/api/v1/members/reactivate",
+                json!({"member_id": fx.member.id}),
+            )
             .await
             .assert_status(200);
         assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
@@ -532,17 +669,31 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         // An admin's session ends the same way, and the admin can no longer act.
         let admin = As::new(&server, &fx.admin).await;
         owner
-            .post("/api/v1/members/deactivate", json!({"member_id": fx.admin.id}))
+            .post(
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.admin.id}),
+            )
             .await
             .assert_status(200);
-        let r = admin.post("/api/v1/members/deactivate", json!({"member_id": fx.member2.id})).await;
+        let r = admin
+            .post(
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.member2.id}),
+            )
+            .await;
         assert_error(&r, 401, "unauthenticated");
-        assert_eq!(reload(store, &fx.member2).await.unwrap().status, MemberStatus::Active);
+        assert_eq!(
+            reload(store, &fx.member2).await.unwrap().status,
+            MemberStatus::Active
+        );
 
         // Removal ends sessions too.
         let gone = As::new(&server, &fx.member2).await;
         owner
-            .post("/api/v1/members/remove", json!({"member_id": fx.member2.id}))
+            .post(
+                "/api/v1/members/remove",
+                json!({"member_id": fx.member2.id}),
+            )
             .await
             .assert_status(200);
         assert_error(&gone.get("/api/v1/me").await, 401, "unauthenticated");
@@ -563,49 +714,94 @@ async fn an_org_never_loses_or_doubles_its_owner() {
 
         // The owner cannot leave by deactivation, removal or demotion: only by transfer.
         for (path, body) in [
-            ("/api/v1/members/deactivate", json!({"member_id": fx.owner.id})),
+            (
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.owner.id}),
+            ),
             ("/api/v1/members/remove", json!({"member_id": fx.owner.id})),
-            ("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "admin"})),
-            ("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "member"})),
+            (
+                "/api/v1/members/role",
+                json!({"member_id": fx.owner.id, "role": "admin"}),
+            ),
+            (
+                "/api/v1/members/role",
+                json!({"member_id": fx.owner.id, "role": "member"}),
+            ),
         ] {
             let r = owner.post(path, body.clone()).await;
             assert_error(&r, 403, "forbidden");
-            assert!(r.json()["message"].as_str().unwrap().contains("transfer ownership"), "{}", r.body);
+            assert!(
+                r.json()["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("transfer ownership"),
+                "{}",
+                r.body
+            );
             assert_error(&admin.post(path, body).await, 403, "forbidden");
         }
         assert_eq!(reload(store, &fx.owner).await.unwrap(), fx.owner);
 
         // Not to a deactivated member.
         let dormant = set_status(store, &fx.member2, MemberStatus::Deactivated).await;
-        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": dormant.id})).await;
+        let r = owner
+            .post(
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": dormant.id}),
+            )
+            .await;
         assert_error(&r, 409, "conflict");
         assert_eq!(reload(store, &fx.owner).await.unwrap().role, Role::Owner);
         assert_eq!(reload(store, &dormant).await.unwrap().role, Role::Member);
 
         // Transfer to a member: exactly one owner after, the old owner an admin.
-        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.member.id})).await;
+        let r = owner
+            .post(
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": fx.member.id}),
+            )
+            .await;
         r.assert_status(200);
         assert_eq!(r.json()["id"], fx.member.id.as_str());
         assert_eq!(owners(store, &fx.org.id).await, 1);
         assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Owner);
         assert_eq!(reload(store, &fx.owner).await.unwrap().role, Role::Admin);
         // The old owner is now an admin: no more transfers, no acting on admins.
-        let r = owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin.id})).await;
+        let r = owner
+            .post(
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": fx.admin.id}),
+            )
+            .await;
         assert_error(&r, 403, "forbidden");
-        let r = owner.post("/api/v1/members/role", json!({"member_id": fx.admin.id, "role": "member"})).await;
+        let r = owner
+            .post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.admin.id, "role": "member"}),
+            )
+            .await;
         assert_error(&r, 403, "forbidden");
         assert_eq!(reload(store, &fx.admin).await.unwrap().role, Role::Admin);
         // The new owner can demote the old one.
         let new_owner = As::new(&server, &fx.member).await;
         new_owner
-            .post("/api/v1/members/role", json!({"member_id": fx.owner.id, "role": "member"}))
+            .post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.owner.id, "role": "member"}),
+            )
             .await
             .assert_status(200);
 
         // Two transfers at once: exactly one wins, one owner after.
         let (a, b) = tokio::join!(
-            new_owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin.id})),
-            new_owner.post("/api/v1/org/transfer-ownership", json!({"member_id": fx.admin2.id})),
+            new_owner.post(
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": fx.admin.id})
+            ),
+            new_owner.post(
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": fx.admin2.id})
+            ),
         );
         let mut statuses = [a.status, b.status];
         statuses.sort();
@@ -616,7 +812,11 @@ async fn an_org_never_loses_or_doubles_its_owner() {
             b.body
         );
         assert_eq!(owners(store, &fx.org.id).await, 1);
-        let winner = if a.status == 200 { &fx.admin } else { &fx.admin2 };
+        let winner = if a.status == 200 {
+            &fx.admin
+        } else {
+            &fx.admin2
+        };
         assert_eq!(reload(store, winner).await.unwrap().role, Role::Owner);
         assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Admin);
         let transfers = count(
@@ -637,18 +837,53 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "aud").await;
-        connect(&server, &fx.org, &dead_issuer(), "0oa-client", "secret-abcd").await;
+        connect(
+            &server,
+            &fx.org,
+            &dead_issuer(),
+            "0oa-client",
+            "secret-abcd",
+        )
+        .await;
         let owner = As::new(&server, &fx.owner).await;
         let admin = As::new(&server, &fx.admin).await;
         let steps: Vec<(&As, &str, Value)> = vec![
-            (&admin, "/api/v1/members/role", json!({"member_id": fx.member.id, "role": "admin"})),
-            (&owner, "/api/v1/members/role", json!({"member_id": fx.member.id, "role": "member"})),
-            (&admin, "/api/v1/members/deactivate", json!({"member_id": fx.member2.id})),
-            (&admin, "/api/v1/members/reactivate", json!({"member_id": fx.member2.id})),
-            (&owner, "/api/v1/members/remove", json!({"member_id": fx.member2.id})),
-            (&owner, "/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": true, "default_role": "admin"})),
+            (
+                &admin,
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": "admin"}),
+            ),
+            (
+                &owner,
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": "member"}),
+            ),
+            (
+                &admin,
+                "/api/v1/members/deactivate",
+                json!({"member_id": fx.member2.id}),
+            ),
+            (
+                &admin,
+                "/api/v1/members/reactivate",
+                json!({"member_id": fx.member2.id}),
+            ),
+            (
+                &owner,
+                "/api/v1/members/remove",
+                json!({"member_id": fx.member2.id}),
+            ),
+            (
+                &owner,
+                "/api/v1/sso/settings",
+                json!({"enabled": false, "jit_enabled": true, "default_role": "admin"}),
+            ),
             (&admin, "/api/v1/sso/test", json!({})),
-            (&owner, "/api/v1/org/transfer-ownership", json!({"member_id": fx.admin2.id})),
+            (
+                &owner,
+                "/api/v1/org/transfer-ownership",
+                json!({"member_id": fx.admin2.id}),
+            ),
         ];
         for (who, path, body) in &steps {
             who.post(path, body.clone()).await.assert_status(200);
@@ -657,11 +892,17 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         }
         // No-ops are not audited.
         owner
-            .post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": "member"}))
+            .post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": "member"}),
+            )
             .await
             .assert_status(200);
         owner
-            .post("/api/v1/members/reactivate", json!({"member_id": fx.member.id}))
+            .post(
+                "/api/v1/members/reactivate",
+                json!({"member_id": fx.member.id}),
+            )
             .await
             .assert_status(200);
 
@@ -669,13 +910,20 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         r.assert_status(200);
         let j = r.json();
         assert_eq!(j["total"], 8);
-        assert_eq!((j["page"].as_u64(), j["per_page"].as_u64()), (Some(1), Some(50)));
+        assert_eq!(
+            (j["page"].as_u64(), j["per_page"].as_u64()),
+            (Some(1), Some(50))
+        );
         let entries = j["entries"].as_array().unwrap();
         let row = |i: usize| -> (String, String, String, Value, Value) {
             let e = &entries[i];
             let parse = |v: &Value| {
                 let s = v.as_str().unwrap();
-                if s.is_empty() { Value::Null } else { serde_json::from_str(s).unwrap() }
+                if s.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(s).unwrap()
+                }
             };
             (
                 e["action"].as_str().unwrap().to_string(),
@@ -687,35 +935,95 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         };
         let (o, a) = (fx.owner.email.clone(), fx.admin.email.clone());
         let expected = [
-            ("ownership_transferred", &o, fx.admin2.email.as_str(), json!({"owner": o, "role": "admin"}), json!({"owner": fx.admin2.email, "role": "owner", "previous_owner_role": "admin"})),
-            ("sso_connection_tested", &a, "", Value::Null, json!({"ok": false, "failed": ["discovery", "issuer", "signing_keys", "client_credentials", "redirect_uri"]})),
-            ("sso_settings_changed", &o, "", json!({"enabled": true, "jit_enabled": true, "default_role": "member"}), json!({"enabled": false, "jit_enabled": true, "default_role": "admin"})),
-            ("member_removed", &o, fx.member2.email.as_str(), json!({"role": "member", "status": "active"}), Value::Null),
-            ("member_reactivated", &a, fx.member2.email.as_str(), json!({"status": "deactivated"}), json!({"status": "active"})),
-            ("member_deactivated", &a, fx.member2.email.as_str(), json!({"status": "active"}), json!({"status": "deactivated"})),
-            ("role_changed", &o, fx.member.email.as_str(), json!({"role": "admin"}), json!({"role": "member"})),
-            ("role_changed", &a, fx.member.email.as_str(), json!({"role": "member"}), json!({"role": "admin"})),
+            (
+                "ownership_transferred",
+                &o,
+                fx.admin2.email.as_str(),
+                json!({"owner": o, "role": "admin"}),
+                json!({"owner": fx.admin2.email, "role": "owner", "previous_owner_role": "admin"}),
+            ),
+            (
+                "sso_connection_tested",
+                &a,
+                "",
+                Value::Null,
+                json!({"ok": false, "failed": ["discovery", "issuer", "signing_keys", "client_credentials", "redirect_uri"]}),
+            ),
+            (
+                "sso_settings_changed",
+                &o,
+                "",
+                json!({"enabled": true, "jit_enabled": true, "default_role": "member"}),
+                json!({"enabled": false, "jit_enabled": true, "default_role": "admin"}),
+            ),
+            (
+                "member_removed",
+                &o,
+                fx.member2.email.as_str(),
+                json!({"role": "member", "status": "active"}),
+                Value::Null,
+            ),
+            (
+                "member_reactivated",
+                &a,
+                fx.member2.email.as_str(),
+                json!({"status": "deactivated"}),
+                json!({"status": "active"}),
+            ),
+            (
+                "member_deactivated",
+                &a,
+                fx.member2.email.as_str(),
+                json!({"status": "active"}),
+                json!({"status": "deactivated"}),
+            ),
+            (
+                "role_changed",
+                &o,
+                fx.member.email.as_str(),
+                json!({"role": "admin"}),
+                json!({"role": "member"}),
+            ),
+            (
+                "role_changed",
+                &a,
+                fx.member.email.as_str(),
+                json!({"role": "member"}),
+                json!({"role": "admin"}),
+            ),
         ];
         assert_eq!(entries.len(), expected.len());
         for (i, (action, actor, target, before, after)) in expected.into_iter().enumerate() {
             assert_eq!(
                 row(i),
-                (action.to_string(), actor.clone(), target.to_string(), before, after),
+                (
+                    action.to_string(),
+                    actor.clone(),
+                    target.to_string(),
+                    before,
+                    after
+                ),
                 "[{}] entry {i}",
                 db.kind
             );
         }
         // Another org sees none of it.
         let other = fixture(store, "aud2").await;
-        let r = As::new(&server, &other.owner).await.get("/api/v1/audit").await;
+        let r = As::new(&server, &other.owner)
+            .await
+            .get("/api/v1/audit")
+            .await;
         assert_eq!(r.json()["total"], 0);
         // Paging (admin2 owns the org now).
         let boss = As::new(&server, &fx.admin2).await;
         for i in 0..55 {
             let role = if i % 2 == 0 { "admin" } else { "member" };
-            boss.post("/api/v1/members/role", json!({"member_id": fx.member.id, "role": role}))
-                .await
-                .assert_status(200);
+            boss.post(
+                "/api/v1/members/role",
+                json!({"member_id": fx.member.id, "role": role}),
+            )
+            .await
+            .assert_status(200);
         }
         let p1 = boss.get("/api/v1/audit?page=1").await.json();
         let p2 = boss.get("/api/v1/audit?page=2").await.json();
@@ -726,7 +1034,13 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         assert_eq!(p3["entries"].as_array().unwrap().len(), 0);
         assert_eq!(p2["entries"][12]["action"], "role_changed");
         assert_eq!(p2["entries"][12]["actor_email"], fx.admin.email.as_str());
-        let ats: Vec<i64> = p1["entries"].as_array().unwrap().iter().chain(p2["entries"].as_array().unwrap()).map(|e| e["at"].as_i64().unwrap()).collect();
+        let ats: Vec<i64> = p1["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(p2["entries"].as_array().unwrap())
+            .map(|e| e["at"].as_i64().unwrap())
+            .collect();
         assert!(ats.windows(2).all(|w| w[0] >= w[1]), "newest first");
     }
 }
@@ -749,7 +1063,13 @@ async fn cross_site_state_changes_are_refused() {
             ("no origin", vec![]),
             ("cross-site fetch", vec![("sec-fetch-site", "cross-site")]),
             ("same-site fetch", vec![("sec-fetch-site", "same-site")]),
-            ("evil origin, lying fetch", vec![("origin", "http://evil.example"), ("sec-fetch-site", "same-origin")]),
+            (
+                "evil origin, lying fetch",
+                vec![
+                    ("origin", "http://evil.example"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+            ),
         ];
         for (label, headers) in cases {
             let mut req = owner.b.client.post(&url).json(&body);
@@ -758,7 +1078,10 @@ async fn cross_site_state_changes_are_refused() {
             }
             let r = owner.b.send(req).await;
             assert_error(&r, 403, "cross_site");
-            assert!(r.header("x-frame-options").is_some(), "security headers on the refusal");
+            assert!(
+                r.header("x-frame-options").is_some(),
+                "security headers on the refusal"
+            );
             assert_eq!(
                 reload(store, &fx.member).await.unwrap().status,
                 MemberStatus::Active,
@@ -768,11 +1091,30 @@ async fn cross_site_state_changes_are_refused() {
         }
         assert_eq!(audits(store, &fx.org.id).await, 0);
         // A form post (as a cross-site page would make) is refused too.
-        let r = owner.b.send(owner.b.client.post(&url).header("origin", "http://evil.example").form(&[("member_id", fx.member.id.as_str())])).await;
+        let r = owner
+            .b
+            .send(
+                owner
+                    .b
+                    .client
+                    .post(&url)
+                    .header("origin", "http://evil.example")
+                    .form(&[("member_id", fx.member.id.as_str())]),
+            )
+            .await;
         assert_error(&r, 403, "cross_site");
 
         // Sign-out is protected: the session survives a cross-site POST /logout.
-        let r = owner.b.send(owner.b.client.post(format!("{}/logout", server.url)).header("origin", "http://evil.example")).await;
+        let r = owner
+            .b
+            .send(
+                owner
+                    .b
+                    .client
+                    .post(format!("{}/logout", server.url))
+                    .header("origin", "http://evil.example"),
+            )
+            .await;
         assert_error(&r, 403, "cross_site");
         owner.get("/api/v1/me").await.assert_status(200);
 
@@ -780,7 +1122,10 @@ async fn cross_site_state_changes_are_refused() {
         let r = owner
             .b
             .send(
-                owner.b.client.post(format!("{}/sso/initiate", server.url))
+                owner
+                    .b
+                    .client
+                    .post(format!("{}/sso/initiate", server.url))
                     .header("origin", "https://acme.okta.com")
                     .form(&[("iss", "https://unknown.okta.test")]),
             )
@@ -789,11 +1134,33 @@ async fn cross_site_state_changes_are_refused() {
         assert!(!r.body.contains("cross_site"));
 
         // Reads are not affected; same-origin writes work with Origin or Sec-Fetch-Site.
-        let r = owner.b.send(owner.b.client.get(format!("{}/api/v1/members", server.url)).header("origin", "http://evil.example")).await;
+        let r = owner
+            .b
+            .send(
+                owner
+                    .b
+                    .client
+                    .get(format!("{}/api/v1/members", server.url))
+                    .header("origin", "http://evil.example"),
+            )
+            .await;
         r.assert_status(200);
-        let r = owner.b.send(owner.b.client.post(&url).header("sec-fetch-site", "same-origin").json(&body)).await;
+        let r = owner
+            .b
+            .send(
+                owner
+                    .b
+                    .client
+                    .post(&url)
+                    .header("sec-fetch-site", "same-origin")
+                    .json(&body),
+            )
+            .await;
         r.assert_status(200);
-        assert_eq!(reload(store, &fx.member).await.unwrap().status, MemberStatus::Deactivated);
+        assert_eq!(
+            reload(store, &fx.member).await.unwrap().status,
+            MemberStatus::Deactivated
+        );
         let r = owner.post("/api/v1/members/reactivate", body.clone()).await;
         r.assert_status(200);
     }
@@ -824,7 +1191,14 @@ async fn members_search_and_paging() {
         let fx = fixture(store, "dir").await;
         let other = fixture(store, "dir2").await;
         for i in 0..120 {
-            add(store, &fx.org, &format!("person{i:03}"), &format!("Person {i:03}"), Role::Member).await;
+            add(
+                store,
+                &fx.org,
+                &format!("person{i:03}"),
+                &format!("Person {i:03}"),
+                Role::Member,
+            )
+            .await;
         }
         add(store, &other.org, "person999", "Person 999", Role::Member).await;
         let pct = add(store, &fx.org, "pct", "Percent 100%", Role::Member).await;
@@ -857,14 +1231,29 @@ async fn members_search_and_paging() {
         sorted.sort();
         assert_eq!(all, sorted, "[{}] ordered by name, email, id", db.kind);
         sorted.dedup();
-        assert_eq!(sorted.len(), total as usize, "no member twice, none missing");
+        assert_eq!(
+            sorted.len(),
+            total as usize,
+            "no member twice, none missing"
+        );
         let twins: Vec<&String> = all.iter().filter(|k| k.0 == "Twin").map(|k| &k.1).collect();
         assert_eq!(twins, [&twin_a.email, &twin_b.email]);
         // Stable: the same page twice is the same.
-        assert_eq!(c.get("/api/v1/members?page=2").await.body, c.get("/api/v1/members?page=2").await.body);
+        assert_eq!(
+            c.get("/api/v1/members?page=2").await.body,
+            c.get("/api/v1/members?page=2").await.body
+        );
         // Fields.
         let first = &c.get("/api/v1/members").await.json()["members"][0];
-        for field in ["id", "email", "name", "role", "status", "created_at", "last_login_at"] {
+        for field in [
+            "id",
+            "email",
+            "name",
+            "role",
+            "status",
+            "created_at",
+            "last_login_at",
+        ] {
             assert!(first.get(field).is_some(), "{field} in {first}");
         }
 
@@ -890,14 +1279,23 @@ async fn members_search_and_paging() {
         assert_eq!(n, 2, "_ is literal: {names:?}");
         assert_eq!(names, vec![by_mail.name.clone(), snake.name.clone()]);
         let (n, names, _) = search("FINDME").await;
-        assert_eq!((n, names), (1, vec!["Quiet Person".to_string()]), "matches email");
+        assert_eq!(
+            (n, names),
+            (1, vec!["Quiet Person".to_string()]),
+            "matches email"
+        );
         let (n, _, _) = search("person").await;
-        assert_eq!(n, 121, "name or email, this org only (Person 999 is elsewhere)");
+        assert_eq!(
+            n, 121,
+            "name or email, this org only (Person 999 is elsewhere)"
+        );
         let (n, _, _) = search("@dir.test").await;
         assert_eq!(n, total);
         let (n, names, _) = search("nobody-here").await;
         assert_eq!((n, names.len()), (0, 0));
-        let r = c.get(&format!("/api/v1/members?q={}", "x".repeat(300))).await;
+        let r = c
+            .get(&format!("/api/v1/members?q={}", "x".repeat(300)))
+            .await;
         assert_error(&r, 400, "invalid");
         // Page 2 of a search.
         let r = c.get("/api/v1/members?q=person&page=3").await.json();
@@ -924,9 +1322,16 @@ async fn members_list_stays_fast_with_100k_members() {
         .await
         .expect("bulk insert");
         if db.kind == "postgres" {
-            sqlx::query("ANALYZE members").execute(store.pool()).await.unwrap();
+            sqlx::query("ANALYZE members")
+                .execute(store.pool())
+                .await
+                .unwrap();
         }
-        eprintln!("[{}] 100k members inserted in {:?}", db.kind, started.elapsed());
+        eprintln!(
+            "[{}] 100k members inserted in {:?}",
+            db.kind,
+            started.elapsed()
+        );
         let c = As::new(&server, &fx.owner).await;
         let total = 100_005;
         let budget = Duration::from_secs(3);
@@ -953,13 +1358,24 @@ async fn members_list_stays_fast_with_100k_members() {
 
 // ---- login activity ------------------------------------------------------------------------------
 
-async fn attempt(store: &Store, org: &Org, at: i64, outcome: Outcome, reason: &str, detail: &str, member: Option<&Member>) {
+async fn attempt(
+    store: &Store,
+    org: &Org,
+    at: i64,
+    outcome: Outcome,
+    reason: &str,
+    detail: &str,
+    member: Option<&Member>,
+) {
     let mut a = LoginAttempt::new(Some(&org.id), outcome, reason, detail);
     a.at = at;
     a.email = member.map(|m| m.email.clone());
     a.subject = member.map(|m| m.subject.clone());
     a.member_id = member.map(|m| m.id.clone());
-    store.record_login_attempt(&a).await.expect("record attempt");
+    store
+        .record_login_attempt(&a)
+        .await
+        .expect("record attempt");
 }
 
 #[tokio::test]
@@ -970,21 +1386,91 @@ async fn login_activity_with_daily_counts() {
         let store = &server.store;
         let fx = fixture(store, "act").await;
         let other = fixture(store, "act2").await;
-        connect(&server, &fx.org, &dead_issuer(), "0oa-client", "s3cret-wxyz").await;
+        connect(
+            &server,
+            &fx.org,
+            &dead_issuer(),
+            "0oa-client",
+            "s3cret-wxyz",
+        )
+        .await;
         let now = now_ms();
         let today = now.div_euclid(DAY);
         let noon = |days_ago: i64| (today - days_ago) * DAY + DAY / 2;
         let a_bit_ago = now - 1_000;
-        attempt(store, &fx.org, noon(14), Outcome::Success, "success", "", Some(&fx.member)).await; // too old
-        attempt(store, &fx.org, noon(13), Outcome::Failure, "jit_disabled", "", None).await;
-        attempt(store, &fx.org, noon(1), Outcome::Success, "success", "", Some(&fx.admin)).await;
+        attempt(
+            store,
+            &fx.org,
+            noon(14),
+            Outcome::Success,
+            "success",
+            "",
+            Some(&fx.member),
+        )
+        .await; // too old
+        attempt(
+            store,
+            &fx.org,
+            noon(13),
+            Outcome::Failure,
+            "jit_disabled",
+            "",
+            None,
+        )
+        .await;
+        attempt(
+            store,
+            &fx.org,
+            noon(1),
+            Outcome::Success,
+            "success",
+            "",
+            Some(&fx.admin),
+        )
+        .await;
         for _ in 0..3 {
-            attempt(store, &fx.org, a_bit_ago - 10, Outcome::Success, "success", "", Some(&fx.member2)).await;
+            attempt(
+                store,
+                &fx.org,
+                a_bit_ago - 10,
+                Outcome::Success,
+                "success",
+                "",
+                Some(&fx.member2),
+            )
+            .await;
         }
-        attempt(store, &fx.org, a_bit_ago - 5, Outcome::Failure, "token_exchange_failed", "invalid_client", None).await;
-        attempt(store, &fx.org, a_bit_ago, Outcome::Failure, "idp_error", "access_denied: User is not assigned to the client application.", None).await;
+        attempt(
+            store,
+            &fx.org,
+            a_bit_ago - 5,
+            Outcome::Failure,
+            "token_exchange_failed",
+            "invalid_client",
+            None,
+        )
+        .await;
+        attempt(
+            store,
+            &fx.org,
+            a_bit_ago,
+            Outcome::Failure,
+            "idp_error",
+            "access_denied: User is not assigned to the client application.",
+            None,
+        )
+        .await;
         for _ in 0..5 {
-            attempt(store, &other.org, a_bit_ago, Outcome::Failure, "sso_disabled", "", None).await;
+            attempt(
+                store,
+                &other.org,
+                a_bit_ago,
+                Outcome::Failure,
+                "sso_disabled",
+                "",
+                None,
+            )
+            .await;
         }
 
         let admin = As::new(&server, &fx.admin).await;
@@ -993,33 +1479,72 @@ async fn login_activity_with_daily_counts() {
         let j = r.json();
         let daily = j["daily"].as_array().unwrap();
         assert_eq!(daily.len(), 14);
-        let day = |d: &Value| (d["day"].as_str().unwrap().to_string(), d["success"].as_i64().unwrap(), d["failure"].as_i64().unwrap());
+        let day = |d: &Value| {
+            (
+                d["day"].as_str().unwrap().to_string(),
+                d["success"].as_i64().unwrap(),
+                d["failure"].as_i64().unwrap(),
+            )
+        };
         let date = |days_ago: i64| app::ssr::membership::day_string(today - days_ago);
         assert_eq!(day(&daily[13]), (date(0), 3, 2), "today");
         assert_eq!(day(&daily[12]), (date(1), 1, 0), "yesterday");
         assert_eq!(day(&daily[0]), (date(13), 0, 1), "13 days ago");
-        assert!(daily[1..12].iter().all(|d| d["success"] == 0 && d["failure"] == 0));
-        assert!(daily[0]["day"].as_str().unwrap().len() == 10 && daily[0]["day"].as_str().unwrap().as_bytes()[4] == b'-');
+        assert!(
+            daily[1..12]
+                .iter()
+                .all(|d| d["success"] == 0 && d["failure"] == 0)
+        );
+        assert!(
+            daily[0]["day"].as_str().unwrap().len() == 10
+                && daily[0]["day"].as_str().unwrap().as_bytes()[4] == b'-'
+        );
 
         let attempts = j["attempts"].as_array().unwrap();
         assert_eq!(attempts.len(), 8, "this org's attempts only, newest first");
         assert_eq!(attempts[0]["reason"], "idp_error");
         assert_eq!(attempts[0]["outcome"], "failure");
-        assert!(attempts[0]["advice"].as_str().unwrap().starts_with("Not assigned to the app in Okta"), "{}", attempts[0]);
-        assert!(attempts[0]["advice"].as_str().unwrap().contains("Applications -> Tessera -> Assignments"));
+        assert!(
+            attempts[0]["advice"]
+                .as_str()
+                .unwrap()
+                .starts_with("Not assigned to the app in Okta"),
+            "{}",
+            attempts[0]
+        );
+        assert!(
+            attempts[0]["advice"]
+                .as_str()
+                .unwrap()
+                .contains("Applications -> Tessera -> Assignments")
+        );
         assert_eq!(attempts[2]["email"], fx.member2.email.as_str());
         assert_eq!(attempts[2]["subject"], fx.member2.subject.as_str());
         for a in attempts {
-            for field in ["at", "outcome", "reason", "detail", "email", "subject", "advice"] {
+            for field in [
+                "at", "outcome", "reason", "detail", "email", "subject", "advice",
+            ] {
                 assert!(a.get(field).is_some(), "{field} in {a}");
             }
         }
 
-        let failures = admin.get("/api/v1/login-attempts?outcome=failure").await.json();
+        let failures = admin
+            .get("/api/v1/login-attempts?outcome=failure")
+            .await
+            .json();
         assert_eq!(failures["attempts"].as_array().unwrap().len(), 3);
-        assert!(failures["attempts"].as_array().unwrap().iter().all(|a| a["outcome"] == "failure"));
+        assert!(
+            failures["attempts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["outcome"] == "failure")
+        );
         assert_eq!(failures["daily"].as_array().unwrap().len(), 14);
-        let successes = admin.get("/api/v1/login-attempts?outcome=success").await.json();
+        let successes = admin
+            .get("/api/v1/login-attempts?outcome=success")
+            .await
+            .json();
         assert_eq!(successes["attempts"].as_array().unwrap().len(), 5);
 
         // The SSO page shows the last success (with the member's name) and the last failure.
@@ -1027,12 +1552,25 @@ async fn login_activity_with_daily_counts() {
         assert_eq!(sso["last_success"]["email"], fx.member2.email.as_str());
         assert_eq!(sso["last_success"]["name"], fx.member2.name.as_str());
         assert_eq!(sso["last_failure"]["reason"], "idp_error");
-        assert!(sso["last_failure"]["advice"].as_str().unwrap().contains("Assignments"));
+        assert!(
+            sso["last_failure"]["advice"]
+                .as_str()
+                .unwrap()
+                .contains("Assignments")
+        );
 
         let member = As::new(&server, &fx.member).await;
-        assert_error(&member.get("/api/v1/login-attempts").await, 403, "forbidden");
+        assert_error(
+            &member.get("/api/v1/login-attempts").await,
+            403,
+            "forbidden",
+        );
         // An org without attempts: 14 empty days.
-        let r = As::new(&server, &other.admin).await.get("/api/v1/login-attempts?outcome=success").await.json();
+        let r = As::new(&server, &other.admin)
+            .await
+            .get("/api/v1/login-attempts?outcome=success")
+            .await
+            .json();
         assert_eq!(r["attempts"].as_array().unwrap().len(), 0);
         assert_eq!(r["daily"].as_array().unwrap().len(), 14);
     }
@@ -1053,21 +1591,50 @@ async fn sso_view_and_settings() {
         let j = owner.get("/api/v1/sso").await.json();
         assert_eq!(j["configured"], false);
         assert_eq!(j["issuer"], Value::Null);
-        assert_eq!(j["initiate_login_uri"], format!("{}/sso/initiate", server.url));
+        assert_eq!(
+            j["initiate_login_uri"],
+            format!("{}/sso/initiate", server.url)
+        );
         assert_eq!(j["redirect_uri"], format!("{}/sso/callback", server.url));
-        let r = owner.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": true, "default_role": "member"})).await;
+        let r = owner
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": true, "jit_enabled": true, "default_role": "member"}),
+            )
+            .await;
         assert_error(&r, 409, "conflict");
-        assert_error(&owner.post("/api/v1/sso/test", json!({})).await, 409, "conflict");
+        assert_error(
+            &owner.post("/api/v1/sso/test", json!({})).await,
+            409,
+            "conflict",
+        );
 
-        connect(&server, &fx.org, "https://ssov.okta.com", "0oa1b2c3", "the-client-secret-9f8e").await;
+        connect(
+            &server,
+            &fx.org,
+            "https://ssov.okta.com",
+            "0oa1b2c3",
+            "the-client-secret-9f8e",
+        )
+        .await;
         let j = owner.get("/api/v1/sso").await.json();
         assert_eq!(j["configured"], true);
         assert_eq!(j["issuer"], "https://ssov.okta.com");
         assert_eq!(j["okta_domain"], "ssov.okta.com");
         assert_eq!(j["client_id"], "0oa1b2c3");
         assert_eq!(j["client_secret_hint"], "••••9f8e");
-        assert!(!j.to_string().contains("the-client-secret"), "never the secret");
-        assert_eq!((j["enabled"].as_bool(), j["jit_enabled"].as_bool(), j["default_role"].as_str()), (Some(true), Some(true), Some("member")));
+        assert!(
+            !j.to_string().contains("the-client-secret"),
+            "never the secret"
+        );
+        assert_eq!(
+            (
+                j["enabled"].as_bool(),
+                j["jit_enabled"].as_bool(),
+                j["default_role"].as_str()
+            ),
+            (Some(true), Some(true), Some("member"))
+        );
         assert_eq!(j["last_success"], Value::Null);
         assert_eq!(j["last_failure"], Value::Null);
         assert_eq!(j["can_edit"], true);
@@ -1075,25 +1642,61 @@ async fn sso_view_and_settings() {
         assert_eq!(j["can_edit"], false);
         assert_eq!(j["client_secret_hint"], "••••9f8e");
 
-        let r = owner.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": false, "default_role": "owner"})).await;
+        let r = owner
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": true, "jit_enabled": false, "default_role": "owner"}),
+            )
+            .await;
         assert_error(&r, 400, "invalid");
-        let r = owner.post("/api/v1/sso/settings", json!({"enabled": "yes", "jit_enabled": false, "default_role": "admin"})).await;
+        let r = owner
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": "yes", "jit_enabled": false, "default_role": "admin"}),
+            )
+            .await;
         assert_error(&r, 400, "invalid");
-        let r = owner.post("/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": false, "default_role": "admin"})).await;
+        let r = owner
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+            )
+            .await;
         r.assert_status(200);
         let j = r.json();
-        assert_eq!((j["enabled"].as_bool(), j["jit_enabled"].as_bool(), j["default_role"].as_str()), (Some(false), Some(false), Some("admin")));
+        assert_eq!(
+            (
+                j["enabled"].as_bool(),
+                j["jit_enabled"].as_bool(),
+                j["default_role"].as_str()
+            ),
+            (Some(false), Some(false), Some("admin"))
+        );
         let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
-        assert_eq!((sso.enabled, sso.jit_enabled, sso.default_role), (false, false, Role::Admin));
+        assert_eq!(
+            (sso.enabled, sso.jit_enabled, sso.default_role),
+            (false, false, Role::Admin)
+        );
         // The same settings again: no change, no audit entry.
         owner
-            .post("/api/v1/sso/settings", json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}))
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+            )
             .await
             .assert_status(200);
         assert_eq!(audits(store, &fx.org.id).await, 1);
-        let r = admin.post("/api/v1/sso/settings", json!({"enabled": true, "jit_enabled": true, "default_role": "member"})).await;
+        let r = admin
+            .post(
+                "/api/v1/sso/settings",
+                json!({"enabled": true, "jit_enabled": true, "default_role": "member"}),
+            )
+            .await;
         assert_error(&r, 403, "forbidden");
-        assert_eq!(store.sso_connection(&fx.org.id).await.unwrap().unwrap(), sso);
+        assert_eq!(
+            store.sso_connection(&fx.org.id).await.unwrap().unwrap(),
+            sso
+        );
     }
 }
 
@@ -1124,16 +1727,36 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         ]))
         .await;
         let org = store.create_org("oktaorg", "Okta Org").await.unwrap();
-        connect(&server, &org, &okta.issuer, "tessera-admin-api", GOOD_SECRET).await;
+        connect(
+            &server,
+            &org,
+            &okta.issuer,
+            "tessera-admin-api",
+            GOOD_SECRET,
+        )
+        .await;
         let start = support::initiate_url(&server.url, &okta.issuer);
 
         // Real sign-ins: alice becomes the owner, bob a member.
         let alice = Browser::new();
-        assert!(alice.sign_in(&server.url, &start, "alice", "password").await.landed());
+        assert!(
+            alice
+                .sign_in(&server.url, &start, "alice", "password")
+                .await
+                .landed()
+        );
         let bob = Browser::new();
-        assert!(bob.sign_in(&server.url, &start, "bob", "password").await.landed());
+        assert!(
+            bob.sign_in(&server.url, &start, "bob", "password")
+                .await
+                .landed()
+        );
         let post = |b: &Browser, path: &str, body: Value| {
-            let req = b.client.post(format!("{}{path}", server.url)).header("origin", &server.url).json(&body);
+            let req = b
+                .client
+                .post(format!("{}{path}", server.url))
+                .header("origin", &server.url)
+                .json(&body);
             let b = b.clone();
             async move { b.send(req).await }
         };
@@ -1144,7 +1767,10 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         };
         let me = get(&alice, "/api/v1/me").await.json();
         assert_eq!(me["member"]["role"], "owner");
-        let bob_id = get(&bob, "/api/v1/me").await.json()["member"]["id"].as_str().unwrap().to_string();
+        let bob_id = get(&bob, "/api/v1/me").await.json()["member"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
         // Good credentials: every check passes.
         let r = post(&alice, "/api/v1/sso/test", json!({})).await;
@@ -1152,24 +1778,66 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
         assert!(report.ok, "{report:#?}");
         let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["discovery", "issuer", "signing_keys", "client_credentials", "redirect_uri"]);
-        assert!(report.check("client_credentials").unwrap().message.contains("accepted"));
+        assert_eq!(
+            names,
+            [
+                "discovery",
+                "issuer",
+                "signing_keys",
+                "client_credentials",
+                "redirect_uri"
+            ]
+        );
+        assert!(
+            report
+                .check("client_credentials")
+                .unwrap()
+                .message
+                .contains("accepted")
+        );
         assert!(report.checks.iter().all(|c| c.fix.is_empty()));
 
         // bob, a member, may not test; promoted to admin, he may.
-        assert_error(&post(&bob, "/api/v1/sso/test", json!({})).await, 403, "forbidden");
-        post(&alice, "/api/v1/members/role", json!({"member_id": bob_id, "role": "admin"})).await.assert_status(200);
-        post(&bob, "/api/v1/sso/test", json!({})).await.assert_status(200);
+        assert_error(
+            &post(&bob, "/api/v1/sso/test", json!({})).await,
+            403,
+            "forbidden",
+        );
+        post(
+            &alice,
+            "/api/v1/members/role",
+            json!({"member_id": bob_id, "role": "admin"}),
+        )
+        .await
+        .assert_status(200);
+        post(&bob, "/api/v1/sso/test", json!({}))
+            .await
+            .assert_status(200);
 
         // A stale secret stored: the credentials check fails and says what to do in Okta.
-        connect(&server, &org, &okta.issuer, "tessera-admin-api", "stale-secret-wxyz").await;
+        connect(
+            &server,
+            &org,
+            &okta.issuer,
+            "tessera-admin-api",
+            "stale-secret-wxyz",
+        )
+        .await;
         let r = post(&bob, "/api/v1/sso/test", json!({})).await;
         r.assert_status(200);
         let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
         assert!(!report.ok);
         let cred = report.check("client_credentials").unwrap();
-        assert!(!cred.ok && cred.message.contains("invalid_client"), "{cred:?}");
-        assert!(cred.fix.contains("Applications -> Applications -> Tessera -> General -> Client Credentials"), "{cred:?}");
+        assert!(
+            !cred.ok && cred.message.contains("invalid_client"),
+            "{cred:?}"
+        );
+        assert!(
+            cred.fix.contains(
+                "Applications -> Applications -> Tessera -> General -> Client Credentials"
+            ),
+            "{cred:?}"
+        );
         assert!(cred.fix.contains("Rotate client secret"));
         for name in ["discovery", "issuer", "signing_keys", "redirect_uri"] {
             assert!(report.check(name).unwrap().ok, "{name}: {report:#?}");
@@ -1177,23 +1845,64 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
 
         // Rotation: only the owner; a secret that fails the test is refused and the old kept.
         let sealed_stale = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
-        assert_error(&post(&bob, "/api/v1/sso/rotate-secret", json!({"client_secret": GOOD_SECRET})).await, 403, "forbidden");
-        let r = post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": "also-wrong-0000"})).await;
+        assert_error(
+            &post(
+                &bob,
+                "/api/v1/sso/rotate-secret",
+                json!({"client_secret": GOOD_SECRET}),
+            )
+            .await,
+            403,
+            "forbidden",
+        );
+        let r = post(
+            &alice,
+            "/api/v1/sso/rotate-secret",
+            json!({"client_secret": "also-wrong-0000"}),
+        )
+        .await;
         assert_error(&r, 400, "connection_test_failed");
         let j = r.json();
         assert_eq!(j["report"]["ok"], false);
-        assert!(j["report"]["checks"].as_array().unwrap().iter().any(|c| c["name"] == "client_credentials" && c["ok"] == false));
-        assert_eq!(store.sealed_client_secret(&org.id).await.unwrap().unwrap(), sealed_stale, "old secret kept");
-        assert_error(&post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": "  "})).await, 400, "invalid");
+        assert!(
+            j["report"]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "client_credentials" && c["ok"] == false)
+        );
+        assert_eq!(
+            store.sealed_client_secret(&org.id).await.unwrap().unwrap(),
+            sealed_stale,
+            "old secret kept"
+        );
+        assert_error(
+            &post(
+                &alice,
+                "/api/v1/sso/rotate-secret",
+                json!({"client_secret": "  "}),
+            )
+            .await,
+            400,
+            "invalid",
+        );
 
         // The right one is saved (sealed), audited, and sign-in works with it.
-        let r = post(&alice, "/api/v1/sso/rotate-secret", json!({"client_secret": GOOD_SECRET})).await;
+        let r = post(
+            &alice,
+            "/api/v1/sso/rotate-secret",
+            json!({"client_secret": GOOD_SECRET}),
+        )
+        .await;
         r.assert_status(200);
         assert_eq!(r.json()["ok"], true);
         let sealed = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
         assert!(!sealed.contains(GOOD_SECRET));
         assert_eq!(key_of(&server).open(&org.id, &sealed).unwrap(), GOOD_SECRET);
-        assert_eq!(get(&alice, "/api/v1/sso").await.json()["client_secret_hint"], "••••abcd");
+        assert_eq!(
+            get(&alice, "/api/v1/sso").await.json()["client_secret_hint"],
+            "••••abcd"
+        );
         let audit = get(&alice, "/api/v1/audit").await.json();
         let rotated = &audit["entries"][0];
         assert_eq!(rotated["action"], "client_secret_rotated");
@@ -1201,38 +1910,94 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         assert_eq!(rotated["after"], r#"{"client_secret":"••••abcd"}"#);
         assert!(audit.to_string().matches("sso_connection_tested").count() >= 3);
         let carol = Browser::new();
-        assert!(carol.sign_in(&server.url, &start, "carol", "password").await.landed());
+        assert!(
+            carol
+                .sign_in(&server.url, &start, "carol", "password")
+                .await
+                .landed()
+        );
 
         // A redirect URI Okta does not know for the client.
-        connect(&server, &org, &okta.issuer, "tessera-elsewhere", "elsewhere-secret-000").await;
-        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        connect(
+            &server,
+            &org,
+            &okta.issuer,
+            "tessera-elsewhere",
+            "elsewhere-secret-000",
+        )
+        .await;
+        let report: app::api::ConnectionReport =
+            serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let redirect = report.check("redirect_uri").unwrap();
         assert!(!report.ok && !redirect.ok, "{report:#?}");
-        assert!(redirect.fix.contains("Sign-in redirect URIs") && redirect.fix.contains(&format!("{}/sso/callback", server.url)));
+        assert!(
+            redirect.fix.contains("Sign-in redirect URIs")
+                && redirect
+                    .fix
+                    .contains(&format!("{}/sso/callback", server.url))
+        );
         assert!(report.check("client_credentials").unwrap().ok);
 
         // An issuer Okta does not call itself.
         let alias = okta.issuer.replace("127.0.0.1", "localhost");
         connect(&server, &org, &alias, "tessera-admin-api", GOOD_SECRET).await;
-        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        let report: app::api::ConnectionReport =
+            serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let issuer = report.check("issuer").unwrap();
-        assert!(!issuer.ok && issuer.fix.contains(&okta.issuer), "{report:#?}");
+        assert!(
+            !issuer.ok && issuer.fix.contains(&okta.issuer),
+            "{report:#?}"
+        );
 
         // Nobody at the issuer.
-        connect(&server, &org, &dead_issuer(), "tessera-admin-api", GOOD_SECRET).await;
-        let report: app::api::ConnectionReport = serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
+        connect(
+            &server,
+            &org,
+            &dead_issuer(),
+            "tessera-admin-api",
+            GOOD_SECRET,
+        )
+        .await;
+        let report: app::api::ConnectionReport =
+            serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let d = report.check("discovery").unwrap();
         assert!(!d.ok && d.fix.contains("Okta domain"), "{report:#?}");
 
         // Deactivation: bob's session ends and Okta sign-in is refused until reactivation.
-        connect(&server, &org, &okta.issuer, "tessera-admin-api", GOOD_SECRET).await;
-        post(&alice, "/api/v1/members/deactivate", json!({"member_id": bob_id})).await.assert_status(200);
+        connect(
+            &server,
+            &org,
+            &okta.issuer,
+            "tessera-admin-api",
+            GOOD_SECRET,
+        )
+        .await;
+        post(
+            &alice,
+            "/api/v1/members/deactivate",
+            json!({"member_id": bob_id}),
+        )
+        .await
+        .assert_status(200);
         assert_error(&get(&bob, "/api/v1/me").await, 401, "unauthenticated");
         let refused = bob.sign_in(&server.url, &start, "bob", "password").await;
         assert_eq!(refused.response.status, 403);
-        assert_eq!(refused.response.reason().as_deref(), Some("member_deactivated"));
-        post(&alice, "/api/v1/members/reactivate", json!({"member_id": bob_id})).await.assert_status(200);
-        assert!(bob.sign_in(&server.url, &start, "bob", "password").await.landed());
+        assert_eq!(
+            refused.response.reason().as_deref(),
+            Some("member_deactivated")
+        );
+        post(
+            &alice,
+            "/api/v1/members/reactivate",
+            json!({"member_id": bob_id}),
+        )
+        .await
+        .assert_status(200);
+        assert!(
+            bob.sign_in(&server.url, &start, "bob", "password")
+                .await
+                .landed()
+        );
         let me = get(&bob, "/api/v1/me").await.json();
         assert_eq!(me["member"]["id"], bob_id.as_str());
         assert_eq!(me["member"]["role"], "admin");

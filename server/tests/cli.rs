@@ -15,7 +15,10 @@ struct Cli {
 
 impl Cli {
     fn new(db: TestDb) -> Cli {
-        Cli { db, dir: tempfile::tempdir().unwrap() }
+        Cli {
+            db,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -23,7 +26,10 @@ impl Cli {
         c.current_dir(self.dir.path())
             .env_remove("TESSERA_ALLOW_HTTP_ISSUERS")
             .env("TESSERA_DATABASE_URL", &self.db.url)
-            .env("TESSERA_SECRET_KEY_FILE", self.dir.path().join("secret.key"))
+            .env(
+                "TESSERA_SECRET_KEY_FILE",
+                self.dir.path().join("secret.key"),
+            )
             .env("TESSERA_PUBLIC_URL", "https://sso.example.com")
             .args(args);
         c
@@ -38,7 +44,12 @@ impl Cli {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         (
             out.status.success(),
@@ -64,7 +75,8 @@ impl Cli {
     }
 
     fn state(&self) -> serde_json::Value {
-        let mut v: serde_json::Value = serde_json::from_str(&self.ok(&["org", "list", "--json"], "")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["org", "list", "--json"], "")).unwrap();
         // Timestamps are not part of "nothing changed" except where they change with writes.
         for o in v.as_array_mut().unwrap() {
             o.as_object_mut().unwrap().remove("created_at");
@@ -83,29 +95,63 @@ async fn operator_registers_an_org_and_its_okta_connection() {
 
         // http issuer refused without the flag, accepted with it.
         let err = cli.refused(
-            &["sso", "set", "acme", "--issuer", "http://127.0.0.1:4000", "--client-id", "x", "--client-secret-file", "-"],
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                "http://127.0.0.1:4000",
+                "--client-id",
+                "x",
+                "--client-secret-file",
+                "-",
+            ],
             SECRET,
         );
         assert!(err.contains("--allow-http-issuers"), "{err}");
         cli.ok(
-            &["--allow-http-issuers", "sso", "set", "acme", "--issuer", "http://127.0.0.1:4000/", "--client-id", "x", "--client-secret-file", "-"],
+            &[
+                "--allow-http-issuers",
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                "http://127.0.0.1:4000/",
+                "--client-id",
+                "x",
+                "--client-secret-file",
+                "-",
+            ],
             &format!("{SECRET}\n"),
         );
 
         let show = cli.ok(&["org", "show", "acme"], "");
-        assert!(show.contains("Initiate login URI:   https://sso.example.com/sso/initiate"), "{show}");
-        assert!(show.contains("Sign-in redirect URI: https://sso.example.com/sso/callback"), "{show}");
+        assert!(
+            show.contains("Initiate login URI:   https://sso.example.com/sso/initiate"),
+            "{show}"
+        );
+        assert!(
+            show.contains("Sign-in redirect URI: https://sso.example.com/sso/callback"),
+            "{show}"
+        );
         assert!(show.contains("disabled"), "{show}");
 
         cli.ok(&["sso", "enable", "acme"], "");
-        let json: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "show", "acme", "--json"], "")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["org", "show", "acme", "--json"], "")).unwrap();
         assert_eq!(json["slug"], "acme");
         assert_eq!(json["name"], "Acme Inc");
         assert_eq!(json["sso_state"], "enabled");
         assert_eq!(json["sso"]["issuer"], "http://127.0.0.1:4000");
         assert_eq!(json["sso"]["client_id"], "x");
-        assert_eq!(json["initiate_login_uri"], "https://sso.example.com/sso/initiate");
-        assert_eq!(json["sign_in_redirect_uri"], "https://sso.example.com/sso/callback");
+        assert_eq!(
+            json["initiate_login_uri"],
+            "https://sso.example.com/sso/initiate"
+        );
+        assert_eq!(
+            json["sign_in_redirect_uri"],
+            "https://sso.example.com/sso/callback"
+        );
         assert!(!json.to_string().contains(SECRET));
 
         // --okta-domain becomes the https org issuer; the secret may come from a file.
@@ -113,19 +159,39 @@ async fn operator_registers_an_org_and_its_okta_connection() {
         let secret_file = cli.dir.path().join("globex.secret");
         std::fs::write(&secret_file, "globex-secret-value\n").unwrap();
         cli.ok(
-            &["sso", "set", "globex", "--okta-domain", "Globex.okta.com", "--client-id", "0oa1", "--client-secret-file", secret_file.to_str().unwrap()],
+            &[
+                "sso",
+                "set",
+                "globex",
+                "--okta-domain",
+                "Globex.okta.com",
+                "--client-id",
+                "0oa1",
+                "--client-secret-file",
+                secret_file.to_str().unwrap(),
+            ],
             "",
         );
-        let list: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "list", "--json"], "")).unwrap();
-        let slugs: Vec<&str> = list.as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap()).collect();
+        let list: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["org", "list", "--json"], "")).unwrap();
+        let slugs: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["slug"].as_str().unwrap())
+            .collect();
         assert_eq!(slugs, ["acme", "globex"]);
         assert_eq!(list[1]["sso"]["issuer"], "https://globex.okta.com");
         assert_eq!(list[1]["sso_state"], "disabled");
         let table = cli.ok(&["org", "list"], "");
-        assert!(table.contains("acme") && table.contains("enabled") && table.contains("globex"), "{table}");
+        assert!(
+            table.contains("acme") && table.contains("enabled") && table.contains("globex"),
+            "{table}"
+        );
 
         cli.ok(&["sso", "disable", "acme"], "");
-        let json: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "show", "acme", "--json"], "")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["org", "show", "acme", "--json"], "")).unwrap();
         assert_eq!(json["sso_state"], "disabled");
 
         assert_secret_not_stored(&cli.db, SECRET).await;
@@ -140,7 +206,17 @@ async fn bad_input_is_refused_with_one_line_and_changes_nothing() {
         cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
         cli.ok(&["org", "create", "other", "--name", "Other"], "");
         cli.ok(
-            &["sso", "set", "acme", "--okta-domain", "acme.okta.com", "--client-id", "x", "--client-secret-file", "-"],
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--okta-domain",
+                "acme.okta.com",
+                "--client-id",
+                "x",
+                "--client-secret-file",
+                "-",
+            ],
             SECRET,
         );
         let before = cli.state();
@@ -148,31 +224,196 @@ async fn bad_input_is_refused_with_one_line_and_changes_nothing() {
         let cases: Vec<(Vec<&str>, &str, &str)> = vec![
             (vec!["org", "create", "Bad_Slug", "--name", "X"], "", "slug"),
             (vec!["org", "create", "x-", "--name", "X"], "", "slug"),
-            (vec!["org", "create", "acme", "--name", "Again"], "", "already exists"),
+            (
+                vec!["org", "create", "acme", "--name", "Again"],
+                "",
+                "already exists",
+            ),
             (vec!["org", "create", "fresh", "--name", "   "], "", "name"),
             (vec!["org", "show", "nope"], "", "no org"),
             (vec!["sso", "enable", "nope"], "", "no org"),
             (vec!["sso", "enable", "other"], "", "no Okta connection"),
-            (vec!["sso", "set", "nope", "--okta-domain", "n.okta.com", "--client-id", "x", "--client-secret-file", "-"], SECRET, "no org"),
-            (vec!["sso", "set", "other", "--okta-domain", "acme.okta.com", "--client-id", "x", "--client-secret-file", "-"], SECRET, "already connected"),
-            (vec!["sso", "set", "other", "--issuer", "https://ACME.okta.com/", "--client-id", "x", "--client-secret-file", "-"], SECRET, "already connected"),
-            (vec!["sso", "set", "other", "--issuer", "not a url", "--client-id", "x", "--client-secret-file", "-"], SECRET, "invalid issuer"),
-            (vec!["sso", "set", "other", "--issuer", "https://x.okta.com/?q=1", "--client-id", "x", "--client-secret-file", "-"], SECRET, "query"),
-            (vec!["sso", "set", "other", "--okta-domain", "not a domain", "--client-id", "x", "--client-secret-file", "-"], SECRET, "Okta domain"),
-            (vec!["sso", "set", "other", "--okta-domain", "o.okta.com", "--client-id", "x", "--client-secret-file", "-"], "  \n", "empty"),
-            (vec!["sso", "set", "other", "--okta-domain", "o.okta.com", "--client-id", "", "--client-secret-file", "-"], SECRET, "client ID"),
-            (vec!["sso", "set", "other", "--okta-domain", "o.okta.com", "--client-id", "x", "--client-secret-file", missing.to_str().unwrap()], "", "cannot read"),
-            (vec!["--database-url", "mysql://x/y", "org", "list"], "", "unsupported database"),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "nope",
+                    "--okta-domain",
+                    "n.okta.com",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "no org",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--okta-domain",
+                    "acme.okta.com",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "already connected",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--issuer",
+                    "https://ACME.okta.com/",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "already connected",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--issuer",
+                    "not a url",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "invalid issuer",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--issuer",
+                    "https://x.okta.com/?q=1",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "query",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--okta-domain",
+                    "not a domain",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "Okta domain",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--okta-domain",
+                    "o.okta.com",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    "-",
+                ],
+                "  \n",
+                "empty",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--okta-domain",
+                    "o.okta.com",
+                    "--client-id",
+                    "",
+                    "--client-secret-file",
+                    "-",
+                ],
+                SECRET,
+                "client ID",
+            ),
+            (
+                vec![
+                    "sso",
+                    "set",
+                    "other",
+                    "--okta-domain",
+                    "o.okta.com",
+                    "--client-id",
+                    "x",
+                    "--client-secret-file",
+                    missing.to_str().unwrap(),
+                ],
+                "",
+                "cannot read",
+            ),
+            (
+                vec!["--database-url", "mysql://x/y", "org", "list"],
+                "",
+                "unsupported database",
+            ),
         ];
         for (args, stdin, expect) in &cases {
             let err = cli.refused(args, stdin);
             assert!(err.contains(expect), "{args:?}: {err}");
-            assert_eq!(cli.state(), before, "{args:?} changed the store on {}", cli.db.kind);
+            assert_eq!(
+                cli.state(),
+                before,
+                "{args:?} changed the store on {}",
+                cli.db.kind
+            );
         }
         // Usage errors come from clap (exit 2) and change nothing either.
-        let (ok, _, err) = cli.run(&["sso", "set", "acme", "--client-id", "x", "--client-secret-file", "-"], SECRET);
+        let (ok, _, err) = cli.run(
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--client-id",
+                "x",
+                "--client-secret-file",
+                "-",
+            ],
+            SECRET,
+        );
         assert!(!ok && err.contains("--okta-domain"), "{err}");
-        let (ok, _, _) = cli.run(&["sso", "set", "acme", "--okta-domain", "a.okta.com", "--issuer", "https://a.okta.com", "--client-id", "x", "--client-secret-file", "-"], SECRET);
+        let (ok, _, _) = cli.run(
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--okta-domain",
+                "a.okta.com",
+                "--issuer",
+                "https://a.okta.com",
+                "--client-id",
+                "x",
+                "--client-secret-file",
+                "-",
+            ],
+            SECRET,
+        );
         assert!(!ok);
         let (ok, _, _) = cli.run(&["org", "frobnicate"], "");
         assert!(!ok);
@@ -204,7 +445,10 @@ async fn assert_secret_not_stored(db: &TestDb, secret: &str) {
             assert!(!rows.is_empty());
             for r in rows {
                 let j: String = r.get("j");
-                assert!(!j.contains(secret), "plaintext secret in sso_connections: {j}");
+                assert!(
+                    !j.contains(secret),
+                    "plaintext secret in sso_connections: {j}"
+                );
                 assert!(j.contains("v1:"), "secret is not sealed: {j}");
             }
         }
@@ -218,7 +462,13 @@ async fn serve_answers_health_probes_and_stops_on_sigterm() {
         let port = support::free_port();
         let mut child = Command::new(tessera_bin())
             .current_dir(dir.path())
-            .args(["--database-url", &db.url, "--bind", &format!("127.0.0.1:{port}"), "serve"])
+            .args([
+                "--database-url",
+                &db.url,
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "serve",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -243,9 +493,18 @@ async fn serve_answers_health_probes_and_stops_on_sigterm() {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
             let pid = child.id().to_string();
-            assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+            assert!(
+                Command::new("kill")
+                    .args(["-TERM", &pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
             let status = child.wait().unwrap();
             assert!(status.success(), "exit after SIGTERM: {status:?}");
         }
@@ -263,6 +522,10 @@ async fn default_database_is_a_sqlite_file_under_data() {
         .args(["migrate"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("data/tessera.db").is_file());
 }

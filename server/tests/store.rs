@@ -24,12 +24,25 @@ async fn one_issuer_belongs_to_one_org() {
         let a = store.create_org("a", "A").await.unwrap();
         let b = store.create_org("b", "B").await.unwrap();
         assert!(store.create_org("a", "again").await.is_err());
-        store.set_sso_connection(&a, "https://a.okta.com", "id", "v1:x").await.unwrap();
+        store
+            .set_sso_connection(&a, "https://a.okta.com", "id", "v1:x")
+            .await
+            .unwrap();
         // Replacing your own connection is fine; taking another org's issuer is not.
-        store.set_sso_connection(&a, "https://a.okta.com", "id2", "v1:y").await.unwrap();
-        let err = store.set_sso_connection(&b, "https://a.okta.com", "id", "v1:x").await.unwrap_err();
+        store
+            .set_sso_connection(&a, "https://a.okta.com", "id2", "v1:y")
+            .await
+            .unwrap();
+        let err = store
+            .set_sso_connection(&b, "https://a.okta.com", "id", "v1:x")
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("already connected"), "{err}");
-        let (org, sso) = store.sso_by_issuer("https://a.okta.com").await.unwrap().unwrap();
+        let (org, sso) = store
+            .sso_by_issuer("https://a.okta.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(org.slug, "a");
         assert_eq!(sso.client_id, "id2");
         assert!(!sso.enabled);
@@ -48,7 +61,14 @@ async fn twenty_concurrent_first_members_yield_exactly_one_owner() {
                 let (store, org_id) = (store.clone(), org.id.clone());
                 tokio::spawn(async move {
                     store
-                        .insert_member(&org_id, "https://race.okta.com", &format!("sub{i}"), &format!("u{i}@x.com"), "U", Role::Member)
+                        .insert_member(
+                            &org_id,
+                            "https://race.okta.com",
+                            &format!("sub{i}"),
+                            &format!("u{i}@x.com"),
+                            "U",
+                            Role::Member,
+                        )
                         .await
                 })
             })
@@ -64,7 +84,14 @@ async fn twenty_concurrent_first_members_yield_exactly_one_owner() {
         assert_eq!(store.count_members(&org.id).await.unwrap(), 20);
         // The same subject again is the same member, never a second row.
         let (again, created) = store
-            .insert_member(&org.id, "https://race.okta.com", "sub3", "new@x.com", "U", Role::Member)
+            .insert_member(
+                &org.id,
+                "https://race.okta.com",
+                "sub3",
+                "new@x.com",
+                "U",
+                Role::Member,
+            )
             .await
             .unwrap();
         assert!(!created);

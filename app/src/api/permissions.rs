@@ -127,10 +127,7 @@ pub fn may(actor: &impl Party, action: Action, target: &impl Party) -> Result<()
         }
         Role::Owner => match target.party_role() {
             // Unreachable with one owner per org (the actor is the owner), kept for safety.
-            Role::Owner => Err(format!(
-                "You cannot {} the owner.",
-                action.verb()
-            )),
+            Role::Owner => Err(format!("You cannot {} the owner.", action.verb())),
             Role::Admin | Role::Member => Ok(()),
         },
     }

@@ -27,7 +27,9 @@ fn Activity() -> impl IntoView {
     };
     let data = Resource::new(outcome, login_attempts);
     let filter = move |value: Option<&'static str>, label: &'static str| {
-        let href = value.map_or("/activity".to_string(), |v| format!("/activity?outcome={v}"));
+        let href = value.map_or("/activity".to_string(), |v| {
+            format!("/activity?outcome={v}")
+        });
         view! {
             <a href=href class="chip" aria-current=move || (outcome().as_deref() == value).then_some("page")>
                 {label}
@@ -92,7 +94,12 @@ fn Activity() -> impl IntoView {
 /// Successes and failures per day as an inline SVG bar chart.
 #[component]
 fn Chart(days: Vec<DailyCount>) -> impl IntoView {
-    let max = days.iter().map(|d| d.success.max(d.failure)).max().unwrap_or(0).max(1);
+    let max = days
+        .iter()
+        .map(|d| d.success.max(d.failure))
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let (w, h, pad) = (28.0_f64, 120.0_f64, 18.0_f64);
     let width = (days.len() as f64 * w).max(w);
     let summary = format!(

@@ -89,21 +89,37 @@ impl Op {
 
     async fn run(self, id: String) -> Result<String, ApiError> {
         Ok(match self {
-            Op::MakeAdmin => format!("{} is now an admin.", display(&change_member_role(id, "admin".into()).await?)),
-            Op::MakeMember => format!("{} is now a member.", display(&change_member_role(id, "member".into()).await?)),
+            Op::MakeAdmin => format!(
+                "{} is now an admin.",
+                display(&change_member_role(id, "admin".into()).await?)
+            ),
+            Op::MakeMember => format!(
+                "{} is now a member.",
+                display(&change_member_role(id, "member".into()).await?)
+            ),
             Op::Deactivate => format!("{} is deactivated.", display(&deactivate_member(id).await?)),
-            Op::Reactivate => format!("{} is active again.", display(&reactivate_member(id).await?)),
+            Op::Reactivate => format!(
+                "{} is active again.",
+                display(&reactivate_member(id).await?)
+            ),
             Op::Remove => {
                 remove_member(id).await?;
                 "The member was removed.".into()
             }
-            Op::Transfer => format!("{} is now the owner.", display(&transfer_ownership(id).await?)),
+            Op::Transfer => format!(
+                "{} is now the owner.",
+                display(&transfer_ownership(id).await?)
+            ),
         })
     }
 }
 
 fn display(m: &MemberView) -> String {
-    if m.name.is_empty() { m.email.clone() } else { m.name.clone() }
+    if m.name.is_empty() {
+        m.email.clone()
+    } else {
+        m.name.clone()
+    }
 }
 
 #[component]
@@ -147,11 +163,8 @@ fn Members() -> impl IntoView {
             execute(op, id);
         }
     };
-    let dialog = Signal::derive(move || {
-        pending
-            .get()
-            .and_then(|(op, _, who)| op.confirmation(&who))
-    });
+    let dialog =
+        Signal::derive(move || pending.get().and_then(|(op, _, who)| op.confirmation(&who)));
     let me_member = StoredValue::new(me.member.clone());
 
     view! {
@@ -271,12 +284,20 @@ fn MemberRow(
     busy: ReadSignal<bool>,
 ) -> impl IntoView {
     let who = display(&m);
-    let status_class = if m.status == MemberStatus::Active { "status active" } else { "status deactivated" };
+    let status_class = if m.status == MemberStatus::Active {
+        "status active"
+    } else {
+        "status deactivated"
+    };
     let buttons = ops
         .into_iter()
         .map(|op| {
             let (id, who) = (m.id.clone(), who.clone());
-            let class = if op.confirmation("").is_some() { "small danger" } else { "small" };
+            let class = if op.confirmation("").is_some() {
+                "small danger"
+            } else {
+                "small"
+            };
             view! {
                 <button
                     class=class

@@ -3,7 +3,10 @@
 
 use super::format_ms;
 use super::layout::{Authed, Notice, Section};
-use crate::api::{ConnectionReport, SsoView, rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings};
+use crate::api::{
+    ConnectionReport, SsoView, create_setup_link, rotate_client_secret, sso_settings,
+    test_sso_connection, update_sso_settings,
+};
 use crate::model::Role;
 use leptos::prelude::*;
 
@@ -204,7 +207,11 @@ fn OwnerSettings(
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_busy.set(true);
-        let (e, j, r) = (enabled.get_untracked(), jit.get_untracked(), role.get_untracked());
+        let (e, j, r) = (
+            enabled.get_untracked(),
+            jit.get_untracked(),
+            role.get_untracked(),
+        );
         leptos::task::spawn_local(async move {
             match update_sso_settings(e, j, r.as_str().to_string()).await {
                 Ok(_) => {
@@ -220,7 +227,10 @@ fn OwnerSettings(
         ev.prevent_default();
         let value = secret.get_untracked();
         if value.trim().is_empty() {
-            set_notice.set(Some((false, "Paste the new client secret from Okta first.".into())));
+            set_notice.set(Some((
+                false,
+                "Paste the new client secret from Okta first.".into(),
+            )));
             return;
         }
         set_busy.set(true);
@@ -229,7 +239,10 @@ fn OwnerSettings(
                 Ok(report) => {
                     set_report.set(Some(report));
                     set_secret.set(String::new());
-                    set_notice.set(Some((true, "The new client secret passed the test and is saved.".into())));
+                    set_notice.set(Some((
+                        true,
+                        "The new client secret passed the test and is saved.".into(),
+                    )));
                     set_version.update(|v| *v += 1);
                 }
                 Err(err) => {
@@ -274,6 +287,46 @@ fn OwnerSettings(
                 <input type="password" id="new-secret" autocomplete="off" prop:value=secret on:input=move |ev| set_secret.set(event_target_value(&ev)) />
                 <button type="submit" class="primary" disabled=move || busy.get()>"Test and save"</button>
             </form>
+        </section>
+        <SetupLinkCard />
+    }
+}
+
+/// Lets the owner hand their Okta admin a one-time setup link instead of a secret by email.
+#[component]
+fn SetupLinkCard() -> impl IntoView {
+    let (link, set_link) = signal(None::<Result<(String, i64), String>>);
+    let (busy, set_busy) = signal(false);
+    let create = move |_| {
+        set_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = create_setup_link(Some("72h".into())).await;
+            set_link.set(Some(
+                result
+                    .map(|l| (l.url, l.expires_at))
+                    .map_err(|e| e.message()),
+            ));
+            set_busy.set(false);
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"Setup link for your Okta admin"</h2>
+            <p class="muted">
+                "A one-time link (valid 72 hours) to a guided page where your Okta admin enters the new Okta values, tests them and saves. No secret travels by email."
+            </p>
+            <button id="create-setup-link" on:click=create disabled=move || busy.get()>
+                "Create setup link"
+            </button>
+            {move || link.get().map(|r| match r {
+                Ok((url, expires)) => view! {
+                    <p>
+                        <CopyValue id="setup-link" value=url />
+                        <span class="muted">{format!(" expires {}", format_ms(expires))}</span>
+                    </p>
+                }.into_any(),
+                Err(msg) => view! { <p class="error" role="alert">{msg}</p> }.into_any(),
+            })}
         </section>
     }
 }

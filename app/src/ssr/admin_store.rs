@@ -91,7 +91,10 @@ fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
         .bind(g.actor_role.as_str())
 }
 
-async fn insert_audit(conn: &mut AnyConnection, a: &NewAudit) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    a: &NewAudit,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -125,10 +128,10 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
-const SEARCH: &str = "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')";
+const SEARCH: &str =
+    "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')";
 
-const ATTEMPT_COLUMNS: &str =
-    "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
+const ATTEMPT_COLUMNS: &str = "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
 
 fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
     let outcome: String = row.try_get("outcome")?;
@@ -565,11 +568,18 @@ impl Store {
         let at: i64 = row.try_get("at")?;
         let email: Option<String> = row.try_get("email")?;
         let name: Option<String> = row.try_get("name")?;
-        Ok(Some((at, email.unwrap_or_default(), name.unwrap_or_default())))
+        Ok(Some((
+            at,
+            email.unwrap_or_default(),
+            name.unwrap_or_default(),
+        )))
     }
 
     /// The latest failed sign-in attempt.
-    pub async fn last_login_failure(&self, org_id: &str) -> Result<Option<LoginAttempt>, StoreError> {
+    pub async fn last_login_failure(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<LoginAttempt>, StoreError> {
         let row = sqlx::query(&format!(
             "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = 'failure' ORDER BY at DESC, id DESC LIMIT 1"
         ))

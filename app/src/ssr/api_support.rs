@@ -92,9 +92,7 @@ pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
             .parse::<u32>()
             .ok()
             .filter(|&n| (1..=1_000_000).contains(&n))
-            .ok_or_else(|| {
-                ApiError::Invalid(format!("page must be a number from 1, not {p:?}."))
-            }),
+            .ok_or_else(|| ApiError::Invalid(format!("page must be a number from 1, not {p:?}."))),
     }
 }
 

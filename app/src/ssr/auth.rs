@@ -14,9 +14,9 @@ pub const ABSOLUTE_EXPIRY_KEY: &str = "absolute_expiry";
 /// The signed-in member and org, or `None`. A member who has been deactivated (or removed)
 /// since signing in is signed out here, on their very next request.
 pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionInfo>, StoreError> {
-    let member_id: Option<String> = session.get(MEMBER_KEY).await.ok().flatten();
-    let org_id: Option<String> = session.get(ORG_KEY).await.ok().flatten();
-    let deadline: Option<i64> = session.get(ABSOLUTE_EXPIRY_KEY).await.ok().flatten();
+    let member_id: Option<String> = get(session, MEMBER_KEY).await?;
+    let org_id: Option<String> = get(session, ORG_KEY).await?;
+    let deadline: Option<i64> = get(session, ABSOLUTE_EXPIRY_KEY).await?;
     let (Some(member_id), Some(org_id)) = (member_id, org_id) else {
         return Ok(None);
     };
@@ -45,5 +45,22 @@ pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionI
             let _ = session.flush().await;
             Ok(None)
         }
+    }
+}
+
+/// A session value. The session store failing (the database is unreachable) is an error, not
+/// "signed out": a signed-in person must see "temporarily unavailable", never "sign in first".
+async fn get<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    use tower_sessions::session::Error;
+    use tower_sessions::session_store::Error as StoreFailure;
+    match session.get(key).await {
+        Ok(v) => Ok(v),
+        Err(Error::Store(StoreFailure::Backend(e))) => {
+            Err(StoreError::Unavailable(format!("session store: {e}")))
+        }
+        Err(_) => Ok(None),
     }
 }

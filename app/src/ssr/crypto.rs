@@ -17,7 +17,9 @@ pub const KEY_LEN: usize = 32;
 pub enum CryptoError {
     #[error("secret key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
-    #[error("a stored client secret could not be decrypted: wrong secret key, or the value was tampered with")]
+    #[error(
+        "a stored client secret could not be decrypted: wrong secret key, or the value was tampered with"
+    )]
     Open,
 }
 
@@ -38,6 +40,22 @@ impl SecretKey {
         Self {
             cipher: XChaCha20Poly1305::new(bytes.into()),
         }
+    }
+
+    /// Reads an existing key file; never creates one (key rotation must not invent a key).
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = std::fs::read(path).map_err(|e| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let key: [u8; KEY_LEN] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::KeyFile {
+                path: path.display().to_string(),
+                reason: format!("must hold exactly {KEY_LEN} bytes, found {}", bytes.len()),
+            })?;
+        Ok(Self::from_bytes(&key))
     }
 
     /// Reads the key file, or creates it with 32 random bytes and mode 0600 when it is absent.

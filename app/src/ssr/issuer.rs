@@ -112,7 +112,13 @@ mod tests {
             from_okta_domain("https://ACME.okta.com/").unwrap(),
             "https://acme.okta.com"
         );
-        for bad in ["", "acme", "acme.okta.com/path", "http://acme.okta.com", "a_b.okta.com"] {
+        for bad in [
+            "",
+            "acme",
+            "acme.okta.com/path",
+            "http://acme.okta.com",
+            "a_b.okta.com",
+        ] {
             assert!(from_okta_domain(bad).is_err(), "{bad}");
         }
     }

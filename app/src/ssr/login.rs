@@ -178,10 +178,10 @@ impl Store {
         let row = sqlx::query(
             "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
         )
-            .bind(id)
-            .bind(now_ms())
-            .fetch_optional(self.pool())
-            .await?;
+        .bind(id)
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("data")?, r.try_get("expiry_date")?)))
             .transpose()?)

@@ -185,7 +185,10 @@ async fn set_status(
     {
         return Err(DomainError::Conflict(CHANGED.into()));
     }
-    Ok(Member { status: to, ..target })
+    Ok(Member {
+        status: to,
+        ..target
+    })
 }
 
 /// Removes a member and their sessions. If they sign in through Okta again, just-in-time
@@ -513,7 +516,11 @@ pub async fn login_activity(
 }
 
 /// One page (1-based) of the audit log, newest first. Owner and admins.
-pub async fn audit_page(store: &Store, actor: &Member, page: u32) -> Result<AuditPage, DomainError> {
+pub async fn audit_page(
+    store: &Store,
+    actor: &Member,
+    page: u32,
+) -> Result<AuditPage, DomainError> {
     allow(may_org(actor, OrgAction::ViewAudit))?;
     let page = page.max(1);
     let offset = i64::from(page - 1) * i64::from(PER_PAGE);

@@ -47,7 +47,11 @@ impl Checks {
 
     fn skip(&mut self, names: &[&str], why: &str) {
         for name in names {
-            self.fail(name, format!("Not checked: {why}."), "Fix the check above first.");
+            self.fail(
+                name,
+                format!("Not checked: {why}."),
+                "Fix the check above first.",
+            );
         }
     }
 
@@ -104,7 +108,12 @@ pub async fn check_connection(
                 "Contact the service operator.",
             );
             checks.skip(
-                &["issuer", "signing_keys", "client_credentials", "redirect_uri"],
+                &[
+                    "issuer",
+                    "signing_keys",
+                    "client_credentials",
+                    "redirect_uri",
+                ],
                 "no HTTP client",
             );
             return checks.report();
@@ -122,7 +131,12 @@ pub async fn check_connection(
         Err((message, fix)) => {
             checks.fail("discovery", message, fix);
             checks.skip(
-                &["issuer", "signing_keys", "client_credentials", "redirect_uri"],
+                &[
+                    "issuer",
+                    "signing_keys",
+                    "client_credentials",
+                    "redirect_uri",
+                ],
                 "Okta's configuration could not be read",
             );
             return checks.report();
@@ -172,8 +186,14 @@ pub async fn check_connection(
             FIX_DOMAIN,
         ),
         Some(token_endpoint) => {
-            match credentials(&client, token_endpoint, client_id, client_secret, redirect_uri)
-                .await
+            match credentials(
+                &client,
+                token_endpoint,
+                client_id,
+                client_secret,
+                redirect_uri,
+            )
+            .await
             {
                 Ok(message) => checks.pass("client_credentials", message),
                 Err((message, fix)) => checks.fail("client_credentials", message, fix),
@@ -302,12 +322,7 @@ async fn credentials(
         ])
         .send()
         .await
-        .map_err(|e| {
-            (
-                describe(&e, token_endpoint),
-                FIX_DOMAIN.to_string(),
-            )
-        })?;
+        .map_err(|e| (describe(&e, token_endpoint), FIX_DOMAIN.to_string()))?;
     let status = resp.status().as_u16();
     let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
     let error = str_field(&body, "error").unwrap_or_default().to_string();
@@ -413,7 +428,9 @@ async fn redirect(
         ));
     }
     Err((
-        format!("Okta's authorization endpoint answered HTTP {status} for this app and redirect URI."),
+        format!(
+            "Okta's authorization endpoint answered HTTP {status} for this app and redirect URI."
+        ),
         fix,
     ))
 }

@@ -27,18 +27,31 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when the database could not be reached at all (as opposed to refusing a query).
+    /// True when the database could not be reached at all (as opposed to refusing a query):
+    /// no connection, a connection lost mid-query, or a server shutting down or starting up
+    /// (PostgreSQL SQLSTATE classes 08 and 57P, e.g. `57P01` after `pg_ctl stop -m fast`, and
+    /// `53300` too many connections).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Unavailable(_)
-                | StoreError::Database(
-                    sqlx::Error::PoolTimedOut
-                        | sqlx::Error::Io(_)
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::Tls(_)
-                )
-        )
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// See [`StoreError::is_unavailable`].
+pub fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
     }
 }
 
@@ -105,6 +118,15 @@ pub struct OrgOverview {
 impl Store {
     /// Connects; a SQLite file and its directory are created when absent.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Like [`Store::connect`], with at most `max_connections` in the pool (default: 16 on
+    /// PostgreSQL, 8 on SQLite).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let kind = DbKind::of_url(url)?;
         let mut url = url.to_string();
@@ -135,22 +157,23 @@ impl Store {
                     url.push_str(if url.contains('?') { "&" } else { "?" });
                     url.push_str("mode=rwc");
                 }
-                options = options
-                    .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            use sqlx::Executor as _;
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                            Ok(())
-                        })
-                    });
+                options = options.max_connections(8).after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        use sqlx::Executor as _;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                });
             }
             DbKind::Postgres => {
                 options = options.max_connections(16);
             }
+        }
+        if let Some(n) = max_connections {
+            options = options.max_connections(n.max(1));
         }
         let pool = options.connect(&url).await.map_err(|e| {
             StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(&url)))
@@ -186,13 +209,14 @@ impl Store {
             name: name.to_string(),
             created_at: now_ms(),
         };
-        let result = sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&org.id)
-            .bind(&org.slug)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&self.pool)
-            .await;
+        let result =
+            sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(&org.id)
+                .bind(&org.slug)
+                .bind(&org.name)
+                .bind(org.created_at)
+                .execute(&self.pool)
+                .await;
         match result {
             Ok(_) => Ok(org),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(

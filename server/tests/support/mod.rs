@@ -23,14 +23,18 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg_admin.take() {
             // Best effort: drop the per-test database on a separate thread/runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         use sqlx::Connection as _;
                         if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
                         }
                     });
                 }
@@ -40,10 +44,27 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// A database at `url` that this test does not own (nothing is dropped afterwards).
+    pub fn external(kind: &'static str, url: &str) -> TestDb {
+        TestDb {
+            kind,
+            url: url.to_string(),
+            _dir: None,
+            pg_admin: None,
+        }
+    }
+}
+
 pub fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-    TestDb { kind: "sqlite", url, _dir: Some(dir), pg_admin: None }
+    TestDb {
+        kind: "sqlite",
+        url,
+        _dir: Some(dir),
+        pg_admin: None,
+    }
 }
 
 /// A fresh PostgreSQL database, or `None` (said loudly) when no server answers. With
@@ -61,7 +82,9 @@ pub async fn postgres() -> Option<TestDb> {
             if required {
                 panic!("TESSERA_REQUIRE_POSTGRES=1 but PostgreSQL at {admin} is unreachable: {e}");
             }
-            eprintln!("!!!!! SKIPPING the PostgreSQL leg of this test: {admin} is unreachable ({e}) !!!!!");
+            eprintln!(
+                "!!!!! SKIPPING the PostgreSQL leg of this test: {admin} is unreachable ({e}) !!!!!"
+            );
             return None;
         }
     };
@@ -72,7 +95,12 @@ pub async fn postgres() -> Option<TestDb> {
         .expect("create test database");
     let mut url = url::Url::parse(&admin).expect("postgres url");
     url.set_path(&format!("/{name}"));
-    Some(TestDb { kind: "postgres", url: url.to_string(), _dir: None, pg_admin: Some((admin, name)) })
+    Some(TestDb {
+        kind: "postgres",
+        url: url.to_string(),
+        _dir: None,
+        pg_admin: Some((admin, name)),
+    })
 }
 
 /// SQLite always, plus PostgreSQL when reachable: run a test body on each.
@@ -111,12 +139,16 @@ pub struct OktaDev {
 impl OktaDev {
     /// Starts okta-dev with the given clients (JSON array, see end2end/okta-dev/README.md).
     pub async fn start(clients: serde_json::Value) -> OktaDev {
+        Self::start_on(free_port(), clients).await
+    }
+
+    /// Starts okta-dev on `port` (e.g. again on the port of a stopped one: same issuer).
+    pub async fn start_on(port: u16, clients: serde_json::Value) -> OktaDev {
         let root = repo_root().join("end2end");
         assert!(
             root.join("node_modules/oidc-provider").is_dir(),
             "end2end/node_modules is missing: run `npm ci` in end2end/ (make test does)"
         );
-        let port = free_port();
         let mut child = tokio::process::Command::new("node")
             .arg(root.join("okta-dev/server.mjs"))
             .env("PORT", port.to_string())
@@ -142,12 +174,37 @@ impl OktaDev {
         .expect("okta-dev did not become ready");
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        OktaDev { issuer: ready, child }
+        OktaDev {
+            issuer: ready,
+            child,
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("issuer port")
+    }
+
+    /// Kills it and waits until it has exited (its port is closed afterwards).
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+        let _ = self.child.wait().await;
     }
 
     pub async fn rotate_keys(&self, drop_old: bool) {
-        let url = format!("{}/__dev/rotate-keys{}", self.issuer, if drop_old { "?drop_old=1" } else { "" });
-        let r = reqwest::Client::new().post(url).send().await.expect("rotate keys");
+        let url = format!(
+            "{}/__dev/rotate-keys{}",
+            self.issuer,
+            if drop_old { "?drop_old=1" } else { "" }
+        );
+        let r = reqwest::Client::new()
+            .post(url)
+            .send()
+            .await
+            .expect("rotate keys");
         assert!(r.status().is_success());
     }
 
@@ -185,12 +242,34 @@ impl TestServer {
 
     /// Starts Tessera with extra global flags, e.g. `["--session-idle-timeout", "2s"]`.
     pub async fn start_with(db: &TestDb, extra: &[&str]) -> TestServer {
+        Self::start_on(db, 0, None, extra).await
+    }
+
+    /// Starts Tessera on 127.0.0.1:`port` (0: any free port; a port just released is retried
+    /// for a few seconds) with the secret key in `key_file` (default: a new one in a temp dir).
+    pub async fn start_on(
+        db: &TestDb,
+        port: u16,
+        key_file: Option<PathBuf>,
+        extra: &[&str],
+    ) -> TestServer {
         use clap::Parser as _;
         let dir = tempfile::tempdir().expect("temp dir");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("bind 127.0.0.1:{port}: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("bind 127.0.0.1:{port}: {e}"),
+            }
+        };
         let addr = listener.local_addr().expect("addr");
         let url = format!("http://{addr}");
-        let key_file = dir.path().join("secret.key");
+        let key_file = key_file.unwrap_or_else(|| dir.path().join("secret.key"));
         let mut args: Vec<String> = vec![
             "tessera".into(),
             "--database-url".into(),
@@ -202,9 +281,10 @@ impl TestServer {
             "--secret-key-file".into(),
             key_file.display().to_string(),
             "--allow-http-issuers".into(),
-            "--idp-timeout".into(),
-            "5s".into(),
         ];
+        if !extra.contains(&"--idp-timeout") {
+            args.extend(["--idp-timeout".into(), "5s".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         args.push("serve".into());
         let cli = tessera::config::Cli::try_parse_from(&args).expect("test config");
@@ -219,7 +299,13 @@ impl TestServer {
             })
             .await;
         });
-        TestServer { url, store, config, dir, shutdown: Some(tx) }
+        TestServer {
+            url,
+            store,
+            config,
+            dir,
+            shutdown: Some(tx),
+        }
     }
 
     /// The `tessera` binary as a real process with this server's database, key and public URL.
@@ -238,10 +324,26 @@ impl TestServer {
 
     /// Registers org `slug` with an Okta connection to `issuer` and enables SSO (via the CLI).
     pub fn register_org(&self, slug: &str, issuer: &str, client_id: &str, secret: &str) {
-        run_ok(self.cli().args(["org", "create", slug, "--name", &format!("{slug} Inc")]));
+        run_ok(
+            self.cli()
+                .args(["org", "create", slug, "--name", &format!("{slug} Inc")]),
+        );
         let secret_file = self.dir.path().join(format!("{slug}.secret"));
         std::fs::write(&secret_file, secret).expect("write secret");
-        run_ok(self.cli().args(["sso", "set", slug, "--issuer", issuer, "--client-id", client_id, "--client-secret-file"]).arg(&secret_file));
+        run_ok(
+            self.cli()
+                .args([
+                    "sso",
+                    "set",
+                    slug,
+                    "--issuer",
+                    issuer,
+                    "--client-id",
+                    client_id,
+                    "--client-secret-file",
+                ])
+                .arg(&secret_file),
+        );
         run_ok(self.cli().args(["sso", "enable", slug]));
     }
 }
@@ -373,14 +475,46 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Browser {
+        Self::with_timeout(Duration::from_secs(30))
+    }
+
+    /// A browser whose every request gives up after `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone())
-            .timeout(Duration::from_secs(30))
+            .timeout(timeout)
+            // Below okta-dev's (Node's) 5 s keep-alive timeout: never reuse a closing connection.
+            .pool_idle_timeout(Duration::from_secs(4))
             .build()
             .expect("client");
         Browser { client, jar }
+    }
+
+    /// Like [`Browser::send`], but a transport failure (e.g. a timeout) is an `Err`, not a panic.
+    pub async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Resp, String> {
+        let request = request.build().map_err(|e| e.to_string())?;
+        let method = request.method().to_string();
+        let url = request.url().clone();
+        let r = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| format!("{method} {url}: {e:?}"))?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r
+            .text()
+            .await
+            .map_err(|e| format!("{method} {url}: reading the body: {e:?}"))?;
+        Ok(Resp {
+            method,
+            url,
+            status,
+            headers,
+            body,
+        })
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {

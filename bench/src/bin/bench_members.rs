@@ -1,0 +1,325 @@
+//! Benchmark 4: the members API of an org with 100,000 members.
+//!
+//! A release `tessera serve` on a fresh database; 100,000 members inserted with SQL in batches
+//! of 10,000 into a fresh org (names `User N`, emails `userN@bulk.test`, every tenth
+//! deactivated, as in server/tests/admin_api.rs), plus its owner, signed in through a session
+//! row as the sign-in stores it. Then, per query, `GET /api/v1/members...` at concurrency
+//! `BENCH_MEMBERS_CONCURRENCY` (16) for `BENCH_MEMBERS_REQUESTS` (3000) requests or
+//! `BENCH_MEMBERS_SECONDS` (12) seconds, whichever comes first, after 20 unmeasured requests.
+//!
+//! Environment: `TESSERA_BIN`, `BENCH_DATABASES`, `BENCH_POSTGRES_URL`, the three above,
+//! `BENCH_TESSERA_WRAPPER`.
+
+use bench::db::Db;
+use bench::proc_stats::CpuMeter;
+use bench::report::{at_least, at_most, exactly, md, md_row, md_table, summary};
+use bench::tessera::Tessera;
+use bench::{Latency, env_num, ms, run_pool};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MEMBERS: i64 = 100_000;
+const BATCH: i64 = 10_000;
+const TARGET_P99_MS: f64 = 10.0;
+const TARGET_RPS: f64 = 5000.0;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Fills org `org_id` with 100,000 members and an owner; returns the owner's session id.
+async fn populate(pool: &sqlx::AnyPool, org_id: &str, postgres: bool) -> Result<String, String> {
+    let t = Instant::now();
+    let mut first = 1;
+    while first <= MEMBERS {
+        let last = (first + BATCH - 1).min(MEMBERS);
+        let sql = format!(
+            "WITH RECURSIVE seq(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM seq WHERE n < {last})
+             INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at)
+             SELECT 'bulk-' || n, $1, 'https://big.okta.test', 'sub-' || n, 'user' || n || '@bulk.test',
+                    'User ' || n, 'member', CASE WHEN n % 10 = 0 THEN 'deactivated' ELSE 'active' END, 0
+             FROM seq"
+        );
+        sqlx::query(&sql)
+            .bind(org_id)
+            .execute(pool)
+            .await
+            .map_err(|e| format!("bulk insert: {e}"))?;
+        first = last + 1;
+    }
+    sqlx::query(
+        "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at)
+         VALUES ('owner-1', $1, 'https://big.okta.test', 'sub-owner', 'owner@bulk.test', 'Olivia Owner', 'owner', 'active', 0)",
+    )
+    .bind(org_id)
+    .execute(pool)
+    .await
+    .map_err(|e| format!("owner insert: {e}"))?;
+    if postgres {
+        sqlx::query("ANALYZE members")
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    println!(
+        "inserted {} members in {:.1}s",
+        MEMBERS + 1,
+        t.elapsed().as_secs_f64()
+    );
+    let sid = tower_sessions::session::Id::default().to_string();
+    let data = serde_json::json!({"member_id": "owner-1", "org_id": org_id, "absolute_expiry": now_ms() + 3_600_000});
+    sqlx::query("INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)")
+        .bind(&sid)
+        .bind(data.to_string())
+        .bind(now_ms() + 3_600_000)
+        .bind("owner-1")
+        .execute(pool)
+        .await
+        .map_err(|e| format!("session insert: {e}"))?;
+    Ok(sid)
+}
+
+/// Median time of the store calls one `GET /api/v1/members` makes, each run alone on
+/// Tessera's own store code (`app::ssr`), to show which of them bounds a request.
+async fn store_calls(url: &str, org_id: &str, label: &str) -> Result<(), String> {
+    use app::ssr::admin_store::like_pattern;
+    let store = app::ssr::store::Store::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let search = like_pattern("user12345");
+    let mut rows = vec![];
+    for (name, pattern, offset) in [
+        ("members_page (first page: rows + total)", None, 0),
+        ("members_page (page 1500: rows + total)", None, 1499 * 50),
+        (
+            "members_page (q=user12345: rows + total)",
+            Some(search.as_str()),
+            0,
+        ),
+    ] {
+        let mut times = vec![];
+        for _ in 0..10 {
+            let t = Instant::now();
+            store
+                .members_page(org_id, pattern, 50, offset)
+                .await
+                .map_err(|e| e.to_string())?;
+            times.push(t.elapsed());
+        }
+        rows.push((name, Latency::of(&times).p50));
+    }
+    let mut times = vec![];
+    for _ in 0..10 {
+        let t = Instant::now();
+        store
+            .member_counts(org_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        times.push(t.elapsed());
+    }
+    rows.push((
+        "member_counts (org-wide counts, every request)",
+        Latency::of(&times).p50,
+    ));
+    store.pool().close().await;
+    md(format!(
+        "{label}: the store calls behind one request, each run alone on Tessera's store code (median of 10, ms):"
+    ));
+    md("");
+    md_table(&["store call", "median (ms)"]);
+    for (name, d) in rows {
+        println!("[{label}] {name}: {} ms", ms(d));
+        md_row(&[format!("`{name}`"), ms(d)]);
+    }
+    md("");
+    Ok(())
+}
+
+struct Measured {
+    latency: Latency,
+    rps: f64,
+    errors: usize,
+    cpu_ms: f64,
+}
+
+async fn measure(
+    http: &reqwest::Client,
+    url: &str,
+    pid: u32,
+    requests: usize,
+    seconds: u64,
+    concurrency: usize,
+) -> Measured {
+    for _ in 0..20 {
+        if let Ok(r) = http.get(url).send().await {
+            let _ = r.bytes().await;
+        }
+    }
+    let (http, url) = (http.clone(), Arc::new(url.to_string()));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    bench::callgrind_control(pid, "--zero");
+    let cpu = CpuMeter::start(pid);
+    let t = Instant::now();
+    let results = run_pool(requests, concurrency, move |_| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            if Instant::now() > deadline {
+                return None;
+            }
+            let t = Instant::now();
+            let ok = match http.get(url.as_str()).send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            Some((t.elapsed(), ok))
+        }
+    })
+    .await;
+    let wall = t.elapsed();
+    let cpu_s = cpu.elapsed();
+    let done: Vec<(Duration, bool)> = results.into_iter().flatten().collect();
+    let lat: Vec<Duration> = done.iter().map(|(d, _)| *d).collect();
+    Measured {
+        latency: Latency::of(&lat),
+        rps: done.len() as f64 / wall.as_secs_f64(),
+        errors: done.iter().filter(|(_, ok)| !ok).count(),
+        cpu_ms: 1000.0 * cpu_s / done.len().max(1) as f64,
+    }
+}
+
+async fn bench_db(
+    kind: &str,
+    requests: usize,
+    seconds: u64,
+    concurrency: usize,
+) -> Result<(), String> {
+    let db = Db::open(kind).await?;
+    let label = db.label();
+    let mut t = Tessera::new(db.url());
+    let result = async {
+        t.cli(&["org", "create", "big", "--name", "Big Inc"])?;
+        t.start().await?;
+        let pool = db.pool().await;
+        let org_id: String = {
+            use sqlx::Row as _;
+            sqlx::query("SELECT id FROM orgs WHERE slug = 'big'")
+                .fetch_one(&pool)
+                .await
+                .and_then(|r| r.try_get("id"))
+                .map_err(|e| e.to_string())?
+        };
+        let sid = populate(&pool, &org_id, kind == "postgres").await?;
+        pool.close().await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::COOKIE,
+            format!("tessera_session={sid}").parse().map_err(|_| "cookie header")?,
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let queries = [
+            ("first page", "/api/v1/members".to_string(), MEMBERS + 1, 50),
+            ("deep page (page=1500)", "/api/v1/members?page=1500".to_string(), MEMBERS + 1, 50),
+            ("search (q=user12345)", "/api/v1/members?q=user12345".to_string(), 1, 1),
+        ];
+        md(format!(
+            "**{label}** — {} members, concurrency {concurrency}, up to {requests} requests or {seconds} s per query:",
+            MEMBERS + 1
+        ));
+        md("");
+        md_table(&["query", "check", "p50 (ms)", "p99 (ms)", "target p99 < 10 ms", "requests/s", "target ≥ 5,000/s", "errors", "Tessera CPU per request (ms)"]);
+        for (name, path, want_total, want_len) in queries {
+            let url = format!("{}{path}", t.url);
+            let r = http.get(&url).send().await.map_err(|e| e.to_string())?;
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            let total = body["total"].as_i64().unwrap_or(-1);
+            let len = body["members"].as_array().map_or(-1, |a| a.len() as i64);
+            let check = if status == 200 && total == want_total && len == want_len {
+                format!("total {total}, {len} rows")
+            } else {
+                format!("**unexpected**: {status}, total {total}, {len} rows (want {want_total}, {want_len})")
+            };
+            let m = measure(&http, &url, t.pid, requests, seconds, concurrency).await;
+            let tag: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+            bench::callgrind_control(t.pid, &format!("--dump=members-{kind}-{tag}-{}", m.latency.count));
+            println!(
+                "[{label}] {name}: {} requests, p50 {} ms, p90 {} ms, p99 {} ms, {:.0} req/s, {} errors, Tessera CPU {:.3} ms/request ({check})",
+                m.latency.count,
+                ms(m.latency.p50),
+                ms(m.latency.p90),
+                ms(m.latency.p99),
+                m.rps,
+                m.errors,
+                m.cpu_ms,
+            );
+            let p99 = m.latency.p99.as_secs_f64() * 1000.0;
+            summary(
+                "4. members API",
+                &format!("p99, {name}, {label}"),
+                &format!("{} ms", ms(m.latency.p99)),
+                &format!("< {TARGET_P99_MS} ms"),
+                &at_most(p99, TARGET_P99_MS),
+            );
+            summary(
+                "4. members API",
+                &format!("requests/s, {name}, {label}"),
+                &format!("{:.0}", m.rps),
+                &format!("≥ {TARGET_RPS:.0}"),
+                &at_least(m.rps, TARGET_RPS),
+            );
+            md_row(&[
+                name.to_string(),
+                check,
+                ms(m.latency.p50),
+                ms(m.latency.p99),
+                at_most(m.latency.p99.as_secs_f64() * 1000.0, TARGET_P99_MS),
+                format!("{:.0}", m.rps),
+                at_least(m.rps, TARGET_RPS),
+                format!("{} ({})", m.errors, exactly(m.errors as i64, 0)),
+                format!("{:.3}", m.cpu_ms),
+            ]);
+        }
+        md("");
+        md(format!("Tessera peak RSS: {:.1} MiB.", t.peak_rss_mib()));
+        md("");
+        if bench::wrapper().is_none() {
+            store_calls(db.url(), &org_id, label).await?;
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    t.stop().await;
+    db.cleanup().await;
+    result
+}
+
+#[tokio::main]
+async fn main() {
+    let requests: usize = env_num("BENCH_MEMBERS_REQUESTS", 3000);
+    let seconds: u64 = env_num("BENCH_MEMBERS_SECONDS", 12);
+    let concurrency: usize = env_num("BENCH_MEMBERS_CONCURRENCY", 16);
+    println!("tessera binary: {}", bench::tessera::binary().display());
+    md("## 4. Members API with 100,000 members (`bench-members`)");
+    md("");
+    md(
+        "A release `tessera serve` on a fresh database; 100,000 members inserted with SQL (batches of 10,000) into a \
+         fresh org, plus its owner, signed in with a session row. `GET /api/v1/members` with the owner's cookie \
+         (each answer also carries the org-wide counts), after 20 unmeasured requests.",
+    );
+    md("");
+    for kind in bench::databases() {
+        if let Err(e) = bench_db(&kind, requests, seconds, concurrency).await {
+            println!("!! {kind}: {e}");
+            md(format!("**{kind}: not run** — {e}"));
+            md("");
+        }
+    }
+}

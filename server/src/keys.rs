@@ -1,0 +1,198 @@
+//! `tessera secret-key rotate|check`: moving the stored client secrets to a new secret key.
+//!
+//! Rotation decrypts every client secret with the current key first and refuses, changing
+//! nothing, if any of them does not open. Only then is the new key file created (or read), and
+//! every secret re-encrypted in one database transaction; each row is updated only while it still
+//! holds the value that was decrypted, so a concurrent change aborts the whole rotation.
+
+use crate::cli::CliError;
+use crate::config::{Config, SecretKeyCommand};
+use app::ssr::crypto::SecretKey;
+use app::ssr::store::{Store, StoreError};
+use sqlx::Row as _;
+use std::path::{Path, PathBuf};
+
+pub async fn secret_key(
+    config: &Config,
+    store: &Store,
+    command: SecretKeyCommand,
+) -> Result<(), CliError> {
+    match command {
+        SecretKeyCommand::Rotate { new_key_file } => {
+            let new_path =
+                new_key_file.unwrap_or_else(|| default_new_key_file(&config.secret_key_file));
+            let n = rotate(store, &config.secret_key_file, &new_path).await?;
+            let current = config.secret_key_file.display();
+            let new = new_path.display();
+            println!("Re-encrypted {n} client secret(s) with the new key {new}.");
+            println!("Now, on every node:");
+            println!(
+                "  1. keep a copy of the old key until every node runs with the new one: cp {current} {current}.old"
+            );
+            println!("  2. put the new key in place (same file on every node): cp {new} {current}");
+            println!("  3. restart tessera.");
+            println!(
+                "Until a node restarts with the new key, Okta sign-ins through it fail (reason secret_unreadable); signed-in sessions are not affected."
+            );
+            println!(
+                "Then `tessera secret-key check` confirms every stored secret opens with {current}."
+            );
+        }
+        SecretKeyCommand::Check => {
+            let key = load_current(&config.secret_key_file)?;
+            let rows = sealed_secrets(store.pool()).await?;
+            let bad = unreadable(&key, &rows);
+            if !bad.is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "the client secrets of {} do not open with {}: wrong key file, or register them again with `tessera sso set`",
+                    bad.join(", "),
+                    config.secret_key_file.display()
+                )));
+            }
+            println!(
+                "All {} stored client secret(s) open with {}.",
+                rows.len(),
+                config.secret_key_file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `<file>.new` next to the current key file.
+pub fn default_new_key_file(current: &Path) -> PathBuf {
+    let mut name = current.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// One stored connection: org id, slug and sealed secret.
+struct Sealed {
+    org_id: String,
+    slug: String,
+    sealed: String,
+}
+
+async fn sealed_secrets<'e, E>(executor: E) -> Result<Vec<Sealed>, CliError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT s.org_id, o.slug, s.client_secret_enc FROM sso_connections s
+         JOIN orgs o ON o.id = s.org_id ORDER BY o.slug",
+    )
+    .fetch_all(executor)
+    .await
+    .map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| {
+            Ok(Sealed {
+                org_id: r.try_get("org_id").map_err(StoreError::from)?,
+                slug: r.try_get("slug").map_err(StoreError::from)?,
+                sealed: r.try_get("client_secret_enc").map_err(StoreError::from)?,
+            })
+        })
+        .collect()
+}
+
+fn unreadable(key: &SecretKey, rows: &[Sealed]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| key.open(&r.org_id, &r.sealed).is_err())
+        .map(|r| r.slug.clone())
+        .collect()
+}
+
+fn load_current(path: &Path) -> Result<SecretKey, CliError> {
+    if !path.exists() {
+        return Err(CliError::Invalid(format!(
+            "no secret key file at {}: give the key the nodes run with (--secret-key-file)",
+            path.display()
+        )));
+    }
+    Ok(SecretKey::load(path)?)
+}
+
+/// Re-encrypts every stored client secret from the key in `current` to the key in `new`
+/// (created when absent). Returns how many secrets were re-encrypted.
+pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, CliError> {
+    let old_key = load_current(current)?;
+    if same_file(current, new) {
+        return Err(CliError::Invalid(format!(
+            "the new key file must differ from the current one ({})",
+            current.display()
+        )));
+    }
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let rows = sealed_secrets(&mut *tx).await?;
+    let mut plain = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    for r in &rows {
+        match old_key.open(&r.org_id, &r.sealed) {
+            Ok(secret) => plain.push(secret),
+            Err(_) => bad.push(r.slug.clone()),
+        }
+    }
+    if !bad.is_empty() {
+        // Dropping the transaction rolls it back; no key file has been created yet.
+        return Err(CliError::Invalid(format!(
+            "refusing to rotate: the client secrets of {} do not open with {} (wrong key file, or a tampered value). Nothing was changed. Use the key the nodes run with, or register those secrets again with `tessera sso set`.",
+            bad.join(", "),
+            current.display()
+        )));
+    }
+    if new.exists() && std::fs::read(new).ok() == std::fs::read(current).ok() {
+        return Err(CliError::Invalid(format!(
+            "{} holds the same key as {}: nothing to rotate to",
+            new.display(),
+            current.display()
+        )));
+    }
+    let new_key = SecretKey::load_or_create(new)?;
+    for (r, secret) in rows.iter().zip(&plain) {
+        let sealed = new_key.seal(&r.org_id, secret);
+        if new_key.open(&r.org_id, &sealed).ok().as_deref() != Some(secret.as_str()) {
+            return Err(CliError::Invalid(format!(
+                "re-encrypting the client secret of {} did not round-trip: nothing was changed",
+                r.slug
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE sso_connections SET client_secret_enc = $1 WHERE org_id = $2 AND client_secret_enc = $3",
+        )
+        .bind(&sealed)
+        .bind(&r.org_id)
+        .bind(&r.sealed)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        if done.rows_affected() != 1 {
+            return Err(CliError::Invalid(format!(
+                "the client secret of {} changed during the rotation: nothing was changed, run it again",
+                r.slug
+            )));
+        }
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(count = rows.len(), new_key_file = %new.display(), "re-encrypted the client secrets");
+    Ok(rows.len())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_new_key_file_sits_next_to_the_key() {
+        assert_eq!(
+            default_new_key_file(Path::new("data/secret.key")),
+            PathBuf::from("data/secret.key.new")
+        );
+    }
+}

@@ -1,0 +1,373 @@
+//! Operations, on SQLite and PostgreSQL: the Prometheus metrics at `/metrics` after real
+//! sign-ins through the local Okta, turning them off, and `tessera secret-key rotate|check`
+//! (re-encryption under a new key, refusal with the wrong key, and a sign-in after the swap).
+
+mod support;
+
+use app::ssr::crypto::SecretKey;
+use serde_json::json;
+use std::path::Path;
+use support::{Browser, OktaDev, TestDb, TestServer, initiate_url};
+
+const CLIENT_ID: &str = "tessera-ops";
+const SECRET: &str = "ops-secret-0123456789";
+
+fn client(tessera: &str) -> serde_json::Value {
+    json!([{
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+        "redirect_uris": [format!("{tessera}/sso/callback")],
+        "initiate_login_uri": format!("{tessera}/sso/initiate"),
+        "name": "Tessera (Ops)",
+    }])
+}
+
+/// The value of the exposition line for exactly `series` (name with labels), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(series)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}
+
+#[track_caller]
+fn assert_sample(text: &str, series: &str, value: f64, db: &str) {
+    assert_eq!(
+        sample(text, series),
+        Some(value),
+        "[{db}] {series} in:\n{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sign_ins_idp_fetches_sessions_and_responses() {
+    for db in support::databases().await {
+        let kind = db.kind;
+        let server = TestServer::start_with(&db, &["--database-max-connections", "5"]).await;
+        let okta = OktaDev::start(client(&server.url)).await;
+        server.register_org("ops", &okta.issuer, CLIENT_ID, SECRET);
+        let start = initiate_url(&server.url, &okta.issuer);
+
+        let alice = Browser::new();
+        assert!(
+            alice
+                .sign_in(&server.url, &start, "alice", "password")
+                .await
+                .landed()
+        );
+        let mallory = Browser::new();
+        let refused = mallory
+            .sign_in(&server.url, &start, "mallory", "password")
+            .await;
+        refused.response.assert_status(403);
+
+        let r = Browser::new().get(&format!("{}/metrics", server.url)).await;
+        r.assert_status(200);
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
+        let text = &r.body;
+        assert_sample(
+            text,
+            "tessera_login_attempts_total{outcome=\"success\",reason=\"success\"}",
+            1.0,
+            kind,
+        );
+        assert_sample(
+            text,
+            "tessera_login_attempts_total{outcome=\"failure\",reason=\"idp_error\"}",
+            1.0,
+            kind,
+        );
+        assert_sample(text, "tessera_callback_duration_seconds_count", 2.0, kind);
+        assert_sample(
+            text,
+            "tessera_callback_duration_seconds_bucket{le=\"+Inf\"}",
+            2.0,
+            kind,
+        );
+        // Discovery (with its JWKS) once, then from the cache.
+        assert_sample(
+            text,
+            "tessera_idp_fetches_total{kind=\"discovery\",result=\"ok\"}",
+            1.0,
+            kind,
+        );
+        assert_sample(
+            text,
+            "tessera_idp_fetches_total{kind=\"jwks\",result=\"ok\"}",
+            1.0,
+            kind,
+        );
+        assert_sample(text, "tessera_active_sessions", 1.0, kind);
+        assert_sample(text, "tessera_database_up", 1.0, kind);
+        assert_sample(text, "tessera_db_pool_max_connections", 5.0, kind);
+        let max = 5.0;
+        let idle = sample(text, "tessera_db_pool_connections{state=\"idle\"}").expect("idle");
+        let in_use = sample(text, "tessera_db_pool_connections{state=\"in_use\"}").expect("in use");
+        assert!(
+            max >= 1.0 && idle >= 0.0 && in_use >= 0.0 && idle + in_use <= max,
+            "[{kind}] {text}"
+        );
+        // Initiate and callback redirects (3xx), okta's refusal page (4xx) at least.
+        assert!(
+            sample(text, "tessera_http_requests_total{status_class=\"3xx\"}").unwrap_or(0.0) >= 3.0
+        );
+        assert!(
+            sample(text, "tessera_http_requests_total{status_class=\"4xx\"}").unwrap_or(0.0) >= 1.0
+        );
+        for help in [
+            "# TYPE tessera_login_attempts_total counter",
+            "# TYPE tessera_callback_duration_seconds histogram",
+            "# TYPE tessera_idp_fetches_total counter",
+            "# TYPE tessera_db_pool_connections gauge",
+            "# TYPE tessera_active_sessions gauge",
+        ] {
+            assert!(text.lines().any(|l| l == help), "[{kind}] missing {help}");
+        }
+
+        // Signing out ends the session: the gauge follows at the next scrape.
+        let out = alice
+            .send(alice.post(&server.url, &format!("{}/logout", server.url)))
+            .await;
+        assert!(out.is_redirect(), "{out:?}");
+        let text = Browser::new()
+            .get(&format!("{}/metrics", server.url))
+            .await
+            .body;
+        assert_sample(&text, "tessera_active_sessions", 0.0, kind);
+    }
+}
+
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let db = support::sqlite();
+    let server = TestServer::start_with(&db, &["--metrics", "off"]).await;
+    let r = Browser::new().get(&format!("{}/metrics", server.url)).await;
+    r.assert_status(404);
+    assert!(!r.body.contains("tessera_"));
+    Browser::new()
+        .get(&format!("{}/healthz", server.url))
+        .await
+        .assert_status(200);
+    // Anything but on/off (or true/false, yes/no, 1/0) is refused.
+    let out = std::process::Command::new(support::tessera_bin())
+        .args(["--metrics", "maybe", "migrate"])
+        .env_remove("TESSERA_METRICS")
+        .output()
+        .expect("run tessera");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use on or off"));
+}
+
+fn sealed(rows: &[(String, String)], org_id: &str) -> String {
+    rows.iter()
+        .find(|(id, _)| id == org_id)
+        .map(|(_, s)| s.clone())
+        .expect("sealed secret")
+}
+
+async fn sealed_secrets(store: &app::ssr::store::Store) -> Vec<(String, String)> {
+    use sqlx::Row as _;
+    sqlx::query("SELECT org_id, client_secret_enc FROM sso_connections ORDER BY org_id")
+        .fetch_all(store.pool())
+        .await
+        .expect("sealed secrets")
+        .iter()
+        .map(|r| (r.get("org_id"), r.get("client_secret_enc")))
+        .collect()
+}
+
+/// The CLI on the server's database with another key file.
+fn cli_with_key(server: &TestServer, key: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(support::tessera_bin());
+    cmd.arg("--database-url")
+        .arg(&server.config.database_url)
+        .arg("--secret-key-file")
+        .arg(key)
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_SECRET_KEY_FILE");
+    cmd
+}
+
+fn run(cmd: &mut std::process::Command) -> (bool, String, String) {
+    let out = cmd.output().expect("run tessera");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_key_rotation_re_encrypts_every_client_secret() {
+    for db in support::databases().await {
+        rotation_on(&db).await;
+    }
+}
+
+async fn rotation_on(db: &TestDb) {
+    let kind = db.kind;
+    let keys = tempfile::tempdir().expect("temp dir");
+    let key_file = keys.path().join("secret.key");
+    let port = support::free_port();
+    let tessera = format!("http://127.0.0.1:{port}");
+    let okta = OktaDev::start(client(&tessera)).await;
+    let server = TestServer::start_on(db, port, Some(key_file.clone()), &[]).await;
+    server.register_org("ops", &okta.issuer, CLIENT_ID, SECRET);
+    server.register_org(
+        "beta",
+        "https://beta.okta.test",
+        "0oabeta",
+        "beta-secret-abcdef",
+    );
+    let ops = support::org(&server.store, "ops").await;
+    let beta = support::org(&server.store, "beta").await;
+    let start = initiate_url(&tessera, &okta.issuer);
+    assert!(
+        Browser::new()
+            .sign_in(&tessera, &start, "alice", "password")
+            .await
+            .landed()
+    );
+    let before = sealed_secrets(&server.store).await;
+    assert_eq!(before.len(), 2);
+
+    // The wrong current key: refused, nothing written, no new key file made.
+    let wrong = keys.path().join("wrong.key");
+    std::fs::write(&wrong, [9u8; 32]).unwrap();
+    let refused_key = keys.path().join("refused.key");
+    let (ok, _, err) = run(cli_with_key(&server, &wrong)
+        .args(["secret-key", "rotate", "--new-key-file"])
+        .arg(&refused_key));
+    assert!(!ok, "[{kind}] rotation with the wrong key must fail");
+    assert!(
+        err.contains("refusing to rotate") && err.contains("beta") && err.contains("ops"),
+        "[{kind}] {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "[{kind}] one line: {err}");
+    assert!(!refused_key.exists());
+    assert_eq!(
+        sealed_secrets(&server.store).await,
+        before,
+        "[{kind}] nothing changed"
+    );
+    // No key at all: refused too (rotation never invents the current key).
+    let (ok, _, err) =
+        run(cli_with_key(&server, &keys.path().join("absent.key")).args(["secret-key", "rotate"]));
+    assert!(!ok && err.contains("no secret key file"), "[{kind}] {err}");
+    assert!(!keys.path().join("absent.key").exists());
+
+    // The rotation.
+    let new_key_file = keys.path().join("new.key");
+    let (ok, out, err) = run(server
+        .cli()
+        .args(["secret-key", "rotate", "--new-key-file"])
+        .arg(&new_key_file));
+    assert!(ok, "[{kind}] rotate failed: {out}{err}");
+    assert!(
+        out.contains("Re-encrypted 2 client secret(s)") && out.contains("restart"),
+        "{out}"
+    );
+    assert_key_file(&new_key_file);
+    let old_key = SecretKey::load(&key_file).unwrap();
+    let new_key = SecretKey::load(&new_key_file).unwrap();
+    let after = sealed_secrets(&server.store).await;
+    for (org, secret) in [(&ops, SECRET), (&beta, "beta-secret-abcdef")] {
+        let s = sealed(&after, &org.id);
+        assert_ne!(s, sealed(&before, &org.id));
+        assert_eq!(
+            new_key.open(&org.id, &s).unwrap(),
+            secret,
+            "[{kind}] opens with the new key"
+        );
+        assert!(
+            old_key.open(&org.id, &s).is_err(),
+            "[{kind}] not with the old key"
+        );
+    }
+    // `check` tells which key the database now needs.
+    let (ok, _, err) = run(server.cli().args(["secret-key", "check"]));
+    assert!(!ok && err.contains("do not open"), "[{kind}] {err}");
+    let (ok, out, _) = run(cli_with_key(&server, &new_key_file).args(["secret-key", "check"]));
+    assert!(
+        ok && out.contains("All 2 stored client secret(s) open"),
+        "[{kind}] {out}"
+    );
+
+    // A node still running with the old key cannot read the secret: a clear page, not a crash.
+    let stale = Browser::new().get(&start).await;
+    stale.assert_status(500);
+    assert_eq!(stale.reason().as_deref(), Some("secret_unreadable"));
+
+    // Swap the files and restart the node: sign-in through the real local Okta works again.
+    std::fs::copy(&new_key_file, &key_file).unwrap();
+    drop(server);
+    let server = TestServer::start_on(db, port, Some(key_file.clone()), &[]).await;
+    let bob = Browser::new();
+    let flow = bob.sign_in(&tessera, &start, "bob", "password").await;
+    assert!(
+        flow.landed(),
+        "[{kind}] sign-in after the swap: {:#?}",
+        flow.hops
+    );
+    bob.session(&tessera).await.assert_status(200);
+
+    // Without --new-key-file the new key goes next to the current one.
+    let (ok, out, err) = run(server.cli().args(["secret-key", "rotate"]));
+    assert!(ok, "[{kind}] {out}{err}");
+    let default_new = keys.path().join("secret.key.new");
+    assert_key_file(&default_new);
+    let newest = SecretKey::load(&default_new).unwrap();
+    let s = sealed(&sealed_secrets(&server.store).await, &ops.id);
+    assert_eq!(newest.open(&ops.id, &s).unwrap(), SECRET);
+    // Rotating "to" the key already in use is refused.
+    let (ok, _, err) = run(cli_with_key(&server, &default_new)
+        .args(["secret-key", "rotate", "--new-key-file"])
+        .arg(&default_new));
+    assert!(!ok && err.contains("must differ"), "[{kind}] {err}");
+}
+
+fn assert_key_file(path: &Path) {
+    assert_eq!(std::fs::read(path).unwrap().len(), 32, "{}", path.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+}
+
+/// Production databases are reached over TLS (`?sslmode=require`): the build has a TLS stack.
+/// Runs when the test PostgreSQL server offers TLS (Debian's does, with its snakeoil certificate).
+#[tokio::test]
+async fn postgres_connections_can_use_tls() {
+    use sqlx::Row as _;
+    let Some(db) = support::postgres().await else {
+        return;
+    };
+    let plain = app::ssr::store::Store::connect(&db.url)
+        .await
+        .expect("connect");
+    let ssl: String = sqlx::query("SHOW ssl")
+        .fetch_one(plain.pool())
+        .await
+        .expect("show ssl")
+        .get(0);
+    if ssl != "on" {
+        eprintln!("!!!!! SKIPPING the TLS check: the test PostgreSQL server has ssl = {ssl} !!!!!");
+        return;
+    }
+    let mut url = url::Url::parse(&db.url).expect("url");
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    let store = app::ssr::store::Store::connect(url.as_str())
+        .await
+        .expect("connect with sslmode=require");
+    let encrypted: bool = sqlx::query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .expect("pg_stat_ssl")
+        .get(0);
+    assert!(encrypted, "the connection is encrypted");
+}

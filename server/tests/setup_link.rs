@@ -1,0 +1,1121 @@
+//! Self-service SSO setup links, on SQLite and PostgreSQL: the token life-cycle (expiry,
+//! single use, revocation, hash-only storage), the CLI, the setup page against the local Okta
+//! (test, save, sign-in), bad input, the rate limit shared across nodes, the audit log, and
+//! the owner's `POST /api/v1/sso/setup-link`.
+
+mod support;
+
+use app::model::{Member, Org, Role};
+use app::ssr::crypto::SecretKey;
+use app::ssr::setup_links::{TEST_LIMIT, token_hash};
+use app::ssr::store::{Store, now_ms};
+use serde_json::{Value, json};
+use sqlx::Row as _;
+use support::{Browser, OktaDev, Resp, TestDb, TestServer, databases, initiate_url};
+
+const SECRET: &str = "globex-secret-Zq8wX1c4v7b2n5m8";
+const WRONG_SECRET: &str = "not-the-globex-secret-31415";
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// Runs the CLI of `server`; returns (success, stdout, stderr).
+fn cli(server: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let out = server.cli().args(args).output().expect("run tessera");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[track_caller]
+fn cli_ok(server: &TestServer, args: &[&str]) -> String {
+    let (ok, out, err) = cli(server, args);
+    assert!(ok, "{args:?} failed: {out}{err}");
+    out
+}
+
+/// Must fail with one line on stderr containing `needle`.
+#[track_caller]
+fn cli_refused(server: &TestServer, args: &[&str], needle: &str) {
+    let (ok, out, err) = cli(server, args);
+    assert!(!ok, "{args:?} should fail: {out}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err:?}");
+    assert!(lines[0].starts_with("error:"), "{err}");
+    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+}
+
+/// `tessera org setup-link <slug> [extra]`: the URL from the first line of stdout.
+#[track_caller]
+fn new_link(server: &TestServer, slug: &str, extra: &[&str]) -> String {
+    let mut args = vec!["org", "setup-link", slug];
+    args.extend_from_slice(extra);
+    let out = cli_ok(server, &args);
+    let url = out.lines().next().expect("a first line").trim().to_string();
+    assert!(
+        url.starts_with(&format!("{}/setup/", server.url)),
+        "first line is the URL: {out}"
+    );
+    url
+}
+
+fn token_of(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_string()
+}
+
+async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
+    sqlx::query(sql)
+        .bind(arg)
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
+async fn links_of(store: &Store, org: &Org) -> i64 {
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1",
+        &org.id,
+    )
+    .await
+}
+
+async fn connections_of(store: &Store, org: &Org) -> i64 {
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM sso_connections WHERE org_id = $1",
+        &org.id,
+    )
+    .await
+}
+
+/// (action, actor_email, after) of an org's audit entries with `action`.
+async fn audit(store: &Store, org: &Org, action: &str) -> Vec<(String, Option<String>, Value)> {
+    sqlx::query(
+        "SELECT actor_email, actor_id, after FROM audit_log WHERE org_id = $1 AND action = $2 ORDER BY at, id",
+    )
+    .bind(&org.id)
+    .bind(action)
+    .fetch_all(store.pool())
+    .await
+    .expect("audit")
+    .iter()
+    .map(|r| {
+        let after: String = r.get("after");
+        (
+            r.get("actor_email"),
+            r.get("actor_id"),
+            serde_json::from_str(&after).unwrap_or(Value::Null),
+        )
+    })
+    .collect()
+}
+
+async fn link_row(store: &Store, token: &str) -> app::ssr::setup_links::SetupLink {
+    let id: String = sqlx::query("SELECT id FROM setup_links WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .fetch_one(store.pool())
+        .await
+        .expect("link by hash")
+        .get("id");
+    store.setup_link(&id).await.expect("link").expect("exists")
+}
+
+/// Does `needle` appear anywhere in the database (every table and column; for SQLite every
+/// byte of the files, freed pages and the WAL included)?
+async fn stored(db: &TestDb, needle: &str) -> bool {
+    match db.kind {
+        "sqlite" => {
+            // Read the files in another process: opening and closing the database file in this
+            // one (which runs the server) would drop SQLite's POSIX locks on it.
+            let path = db.url.trim_start_matches("sqlite://");
+            let mut found = false;
+            for suffix in ["", "-wal", "-shm"] {
+                let file = format!("{path}{suffix}");
+                let status = std::process::Command::new("grep")
+                    .args(["-q", "-a", "-F", "--", needle, &file])
+                    .status()
+                    .expect("run grep");
+                match status.code() {
+                    Some(0) => found = true,
+                    Some(1) => {}
+                    _ => assert!(!suffix.is_empty(), "grep failed on {file}"),
+                }
+            }
+            found
+        }
+        _ => {
+            use sqlx::Connection as _;
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let tables: Vec<String> = sqlx::query(
+                "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("t"))
+            .collect();
+            assert!(tables.iter().any(|t| t == "setup_links"));
+            for t in tables {
+                let rows = sqlx::query(&format!("SELECT row_to_json(x)::text AS j FROM \"{t}\" x"))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+                if rows
+                    .iter()
+                    .any(|r| r.get::<String, _>("j").contains(needle))
+                {
+                    return true;
+                }
+            }
+            false
+        }
+    }
+}
+
+async fn assert_not_stored(db: &TestDb, needle: &str, what: &str) {
+    assert!(
+        !stored(db, needle).await,
+        "[{}] {what} is stored in the clear",
+        db.kind
+    );
+}
+
+/// Is the page's Save button enabled?
+fn save_enabled(body: &str) -> bool {
+    let start = body.find("id=\"save\"").expect("a Save button");
+    let end = start + body[start..].find('>').expect("end of tag");
+    !body[start..end].contains("disabled")
+}
+
+/// The `data-check` items of a test report: (name, ok).
+fn checks(body: &str) -> Vec<(String, bool)> {
+    body.match_indices("<li class=\"check ")
+        .map(|(i, _)| {
+            let rest = &body[i + "<li class=\"check ".len()..];
+            let ok = rest.starts_with("ok");
+            let n = rest.find("data-check=\"").unwrap() + "data-check=\"".len();
+            let name = &rest[n..n + rest[n..].find('"').unwrap()];
+            (name.to_string(), ok)
+        })
+        .collect()
+}
+
+fn form<'a>(domain: &'a str, client_id: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("okta_domain", domain),
+        ("client_id", client_id),
+        ("client_secret", secret),
+    ]
+}
+
+/// An issuer nobody listens on (connections are refused at once).
+fn dead_issuer() -> String {
+    format!("http://127.0.0.1:{}", support::free_port())
+}
+
+#[track_caller]
+fn assert_gone(r: &Resp) {
+    r.assert_status(410);
+    assert!(
+        r.body
+            .contains("This setup link has expired or was already used: ask your Tessera contact for a new one."),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.reason().as_deref(), Some("setup_link_invalid"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+/// A session row for `m`, as the sign-in would have stored it; returns the cookie value.
+async fn session_for(store: &Store, m: &Member) -> String {
+    let id = tower_sessions::session::Id::default().to_string();
+    let data =
+        json!({"member_id": m.id, "org_id": m.org_id, "absolute_expiry": now_ms() + 3_600_000});
+    assert!(
+        store
+            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .await
+            .expect("session insert")
+    );
+    id
+}
+
+async fn api_post(server: &TestServer, sid: Option<&str>, origin: &str, body: Value) -> Resp {
+    let b = Browser::new();
+    if let Some(sid) = sid {
+        b.set_cookie(&server.url, "tessera_session", sid);
+    }
+    let req = b
+        .client
+        .post(format!("{}/api/v1/sso/setup-link", server.url))
+        .header("origin", origin)
+        .json(&body);
+    b.send(req).await
+}
+
+// ---- the CLI and the token life-cycle ----------------------------------------------------------
+
+#[tokio::test]
+async fn cli_creates_lists_expires_and_revokes_links() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        cli_ok(
+            &server,
+            &["org", "create", "globex", "--name", "Globex Corp"],
+        );
+        let org = support::org(store, "globex").await;
+
+        // Text: the URL alone on the first line, then a short explanation.
+        let (ok, out, _) = cli(&server, &["org", "setup-link", "globex"]);
+        assert!(ok);
+        let first = out.lines().next().unwrap();
+        let token = token_of(first);
+        assert_eq!(first, format!("{}/setup/{token}", server.url));
+        assert_eq!(token.len(), 43, "32 random bytes, URL-safe base64");
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert!(out.contains("Globex Corp"), "{out}");
+        assert!(out.contains("Older open links"), "{out}");
+        assert!(out.contains("--revoke"), "{out}");
+        let link = link_row(store, &token).await;
+        let ttl = link.expires_at - link.created_at;
+        assert_eq!(ttl, 72 * 3600 * 1000, "default 72h");
+        assert_eq!(link.created_by, "operator (CLI)");
+
+        // JSON.
+        let j: Value = serde_json::from_str(&cli_ok(
+            &server,
+            &["org", "setup-link", "globex", "--expires", "30m", "--json"],
+        ))
+        .unwrap();
+        let json_token = token_of(j["url"].as_str().unwrap());
+        assert_eq!(j.as_object().unwrap().len(), 2, "{j}");
+        let l = link_row(store, &json_token).await;
+        assert_eq!(l.expires_at - l.created_at, 30 * 60 * 1000);
+        let expires_at = j["expires_at"].as_str().unwrap();
+        assert!(
+            expires_at.ends_with('Z') && expires_at.contains('T'),
+            "{expires_at}"
+        );
+        let seven = new_link(&server, "globex", &["--expires", "7d"]);
+        let l = link_row(store, &token_of(&seven)).await;
+        assert_eq!(l.expires_at - l.created_at, 7 * 86_400 * 1000);
+        new_link(&server, "globex", &["--expires", "30d"]);
+        assert_eq!(links_of(store, &org).await, 4);
+
+        // Refused input: one line, nothing written.
+        let before = (
+            links_of(store, &org).await,
+            count(
+                store,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+                &org.id,
+            )
+            .await,
+        );
+        for (args, needle) in [
+            (
+                vec!["org", "setup-link", "globex", "--expires", "31d"],
+                "at most 30 days",
+            ),
+            (
+                vec!["org", "setup-link", "globex", "--expires", "0h"],
+                "more than zero",
+            ),
+            (
+                vec!["org", "setup-link", "globex", "--expires", "soon"],
+                "invalid duration",
+            ),
+            (
+                vec!["org", "setup-link", "globex", "--expires", ""],
+                "invalid duration",
+            ),
+            (vec!["org", "setup-link", "nope"], "no org"),
+            (vec!["org", "setup-link", "Bad_Slug"], "invalid org slug"),
+            (vec!["org", "setup-link", "nope", "--revoke"], "no org"),
+        ] {
+            cli_refused(&server, &args, needle);
+        }
+        let after = (
+            links_of(store, &org).await,
+            count(
+                store,
+                "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+                &org.id,
+            )
+            .await,
+        );
+        assert_eq!(
+            before, after,
+            "[{}] refused commands wrote nothing",
+            db.kind
+        );
+
+        // Creating a new link did not revoke the older ones.
+        let b = Browser::new();
+        b.get(first).await.assert_status(200);
+        b.get(&seven).await.assert_status(200);
+
+        // Only hashes are stored.
+        assert_eq!(link.id.len(), 36);
+        assert!(
+            stored(&db, &token_hash(&token)).await,
+            "the scan finds what is stored"
+        );
+        assert_not_stored(&db, &token, "the token").await;
+        assert_not_stored(&db, &json_token, "the token").await;
+
+        // Expiry: past its expires_at the link is gone, with the same message as any other.
+        let short = new_link(&server, "globex", &["--expires", "1h"]);
+        sqlx::query("UPDATE setup_links SET expires_at = $1 WHERE token_hash = $2")
+            .bind(now_ms() - 1)
+            .bind(token_hash(&token_of(&short)))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_gone(&b.get(&short).await);
+        assert_gone(
+            &b.post_form(&format!("{short}/test"), &form("x.okta.com", "id", "s"))
+                .await,
+        );
+        let expired = audit(store, &org, "setup_link_expired").await;
+        assert_eq!(expired.len(), 2, "{expired:?}");
+        assert!(expired.iter().all(|(actor, _, _)| actor == "setup link"));
+        let onesec = new_link(&server, "globex", &["--expires", "1s"]);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_gone(&b.get(&onesec).await);
+
+        // Unknown tokens look exactly the same.
+        let unknown = format!(
+            "{}/setup/{}",
+            server.url,
+            app::ssr::setup_links::new_token()
+        );
+        assert_gone(&b.get(&unknown).await);
+        assert_gone(&b.get(&format!("{}/setup/short", server.url)).await);
+        assert_gone(&b.get(&format!("{}/setup/%ZZ%00", server.url)).await);
+
+        // Revocation: every open link (the four above; two have expired), once.
+        let open_links = 4;
+        let out = cli_ok(&server, &["org", "setup-link", "globex", "--revoke"]);
+        assert!(
+            out.contains(&format!("Revoked {open_links} open setup link(s)")),
+            "{out}"
+        );
+        assert_eq!(
+            cli_ok(
+                &server,
+                &["org", "setup-link", "globex", "--revoke", "--json"]
+            )
+            .trim(),
+            r#"{"revoked":0}"#
+        );
+        assert_gone(&b.get(first).await);
+        assert_gone(&b.get(&seven).await);
+
+        // The audit log has it all, with the operator as the actor.
+        let created = audit(store, &org, "setup_link_created").await;
+        assert_eq!(created.len(), 6);
+        assert!(created.iter().all(|(a, id, after)| a == "operator (CLI)"
+            && id.is_none()
+            && after["link_id"].is_string()
+            && after["expires_at"].is_i64()));
+        let revoked = audit(store, &org, "setup_link_revoked").await;
+        assert_eq!(revoked.len() as i64, open_links);
+        assert!(revoked.iter().all(|(a, _, _)| a == "operator (CLI)"));
+        assert_eq!(audit(store, &org, "setup_link_opened").await.len(), 2);
+    }
+}
+
+// ---- the setup page against the local Okta ---------------------------------------------------
+
+#[tokio::test]
+async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = OktaDev::start(json!([{
+            "client_id": "tessera-globex",
+            "client_secret": SECRET,
+            "redirect_uris": [format!("{}/sso/callback", server.url)],
+            "initiate_login_uri": format!("{}/sso/initiate", server.url),
+            "name": "Tessera (Globex)",
+        }]))
+        .await;
+        cli_ok(
+            &server,
+            &["org", "create", "globex", "--name", "Globex Corp"],
+        );
+        let org = support::org(store, "globex").await;
+        let url = new_link(&server, "globex", &[]);
+        let token = token_of(&url);
+        let b = Browser::new();
+
+        // The page: steps in Okta's words and the values to paste.
+        let page = b.get(&url).await;
+        page.assert_status(200);
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        assert!(
+            page.header("content-security-policy")
+                .is_some_and(|c| c.contains("frame-ancestors 'none'"))
+        );
+        assert!(
+            page.header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        for text in [
+            "Connect Globex Corp to Okta",
+            "Applications → Applications",
+            "Create App Integration",
+            "OIDC - OpenID Connect",
+            "Web Application",
+            &format!("{}/sso/callback", server.url),
+            &format!("{}/sso/initiate", server.url),
+            "Either Okta or App",
+            "Display application icon to users",
+            "Redirect to app to initiate login (OIDC Compliant)",
+            "Assign to People",
+            "Client Credentials",
+            "Test connection",
+            &format!("action=\"/setup/{token}/test\""),
+            &format!("formaction=\"/setup/{token}/save\""),
+        ] {
+            assert!(page.body.contains(text), "page lacks {text:?}");
+        }
+        assert!(!save_enabled(&page.body), "Save waits for a passing test");
+        assert!(page.body.contains("type=\"password\""));
+
+        // A wrong secret: the credentials check fails with what to fix; nothing is saved.
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
+            )
+            .await;
+        r.assert_status(200);
+        let c = checks(&r.body);
+        assert_eq!(c.len(), 5, "{c:?}");
+        assert!(c.contains(&("discovery".into(), true)), "{c:?}");
+        assert!(c.contains(&("client_credentials".into(), false)), "{c:?}");
+        assert!(r.body.contains("Client Credentials"), "fix text");
+        assert!(
+            r.body.contains("paste both into the form below"),
+            "fix speaks to the form"
+        );
+        assert!(!r.body.contains("tessera sso set"));
+        assert!(!r.body.contains(WRONG_SECRET), "the secret is never echoed");
+        assert!(
+            r.body.contains("value=\"tessera-globex\""),
+            "values are kept"
+        );
+        assert!(r.body.contains("Leave empty to reuse"));
+        assert!(!save_enabled(&r.body));
+        assert_eq!(connections_of(store, &org).await, 0);
+
+        // Saving what failed (or was never tested) is refused.
+        for secret in [WRONG_SECRET, "", SECRET] {
+            let r = b
+                .post_form(
+                    &format!("{url}/save"),
+                    &form(&okta.issuer, "tessera-globex", secret),
+                )
+                .await;
+            r.assert_status(409);
+            assert!(r.body.contains("Test the connection first"), "{}", r.body);
+            assert!(!r.body.contains(SECRET) && !r.body.contains(WRONG_SECRET));
+        }
+        assert_eq!(connections_of(store, &org).await, 0);
+
+        // The right values pass every check.
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form(&format!("{}/", okta.issuer), " tessera-globex ", SECRET),
+            )
+            .await;
+        r.assert_status(200);
+        let c = checks(&r.body);
+        assert_eq!(c.len(), 5);
+        assert!(c.iter().all(|(_, ok)| *ok), "{c:?}\n{}", r.body);
+        assert!(r.body.contains("All checks passed"));
+        assert!(!r.body.contains(SECRET), "the secret is never echoed");
+        assert!(save_enabled(&r.body));
+        let link = link_row(store, &token).await;
+        assert!(link.last_test_ok_at.is_some() && link.passed_hash.is_some());
+        assert_eq!(link.test_attempts, 2);
+        let sealed = link.pending_secret_enc.clone().expect("kept, sealed");
+        assert!(sealed.starts_with("v1:") && !sealed.contains(SECRET));
+        assert_eq!(
+            connections_of(store, &org).await,
+            0,
+            "testing saves nothing"
+        );
+
+        // Different values than the passing test cannot be saved.
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
+            )
+            .await;
+        r.assert_status(409);
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-other", ""),
+            )
+            .await;
+        r.assert_status(409);
+        assert_eq!(connections_of(store, &org).await, 0);
+
+        // Save (the secret field left empty reuses the tested one): stored, enabled, consumed.
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-globex", ""),
+            )
+            .await;
+        r.assert_status(200);
+        assert!(
+            r.body.contains("Click the app's tile in your Okta dashboard now: the first person to sign in becomes the owner"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("id=\"setup-done\""));
+        let sso = store
+            .sso_connection(&org.id)
+            .await
+            .unwrap()
+            .expect("connection");
+        assert_eq!(sso.issuer, okta.issuer);
+        assert_eq!(sso.client_id, "tessera-globex");
+        assert!(sso.enabled && sso.jit_enabled);
+        let key = SecretKey::load_or_create(&server.config.secret_key_file).unwrap();
+        let stored = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
+        assert_eq!(key.open(&org.id, &stored).unwrap(), SECRET);
+        let link = link_row(store, &token).await;
+        assert!(link.used_at.is_some());
+        assert!(
+            link.pending_secret_enc.is_none(),
+            "the kept secret is dropped"
+        );
+
+        // Single use: the link is gone for good.
+        assert_gone(&b.get(&url).await);
+        assert_gone(
+            &b.post_form(
+                &format!("{url}/test"),
+                &form(&okta.issuer, "tessera-globex", SECRET),
+            )
+            .await,
+        );
+        assert_gone(
+            &b.post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-globex", SECRET),
+            )
+            .await,
+        );
+
+        // The Okta tile now signs people in: the first one becomes the owner.
+        let person = Browser::new();
+        let flow = person
+            .sign_in(
+                &server.url,
+                &initiate_url(&server.url, &okta.issuer),
+                "user9001",
+                "password",
+            )
+            .await;
+        assert!(flow.landed(), "{flow:#?}");
+        let s = person.session(&server.url).await;
+        s.assert_status(200);
+        assert_eq!(s.json()["member"]["role"], "owner");
+        assert_eq!(s.json()["org"]["slug"], "globex");
+
+        // Audit: created by the operator, everything else by the setup link.
+        let actors = |v: Vec<(String, Option<String>, Value)>| {
+            v.into_iter().map(|(a, _, _)| a).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            actors(audit(store, &org, "setup_link_created").await),
+            ["operator (CLI)"]
+        );
+        assert_eq!(
+            actors(audit(store, &org, "setup_link_opened").await),
+            ["setup link"]
+        );
+        let failed = audit(store, &org, "setup_link_test_failed").await;
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, "setup link");
+        assert_eq!(failed[0].2["failed"], json!(["client_credentials"]));
+        assert_eq!(failed[0].2["client_id"], "tessera-globex");
+        let passed = audit(store, &org, "setup_link_test_passed").await;
+        assert_eq!(passed.len(), 1);
+        assert_eq!(passed[0].2["issuer"], okta.issuer);
+        let saved = audit(store, &org, "setup_link_saved").await;
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].0, "setup link");
+        assert_eq!(saved[0].2["enabled"], true);
+        assert_eq!(saved[0].2["client_id"], "tessera-globex");
+
+        // Neither the token nor the secret is stored in the clear anywhere.
+        assert_not_stored(&db, &token, "the token").await;
+        assert_not_stored(&db, SECRET, "the client secret").await;
+        assert_not_stored(&db, WRONG_SECRET, "the wrong client secret").await;
+    }
+}
+
+type Snapshot = (i64, Option<String>, Option<String>, i64, i64);
+
+/// What bad input must not change.
+async fn snapshot(store: &Store, token: &str, org: &Org) -> Snapshot {
+    let l = link_row(store, token).await;
+    (
+        l.test_attempts,
+        l.pending_issuer,
+        l.passed_hash,
+        connections_of(store, org).await,
+        count(
+            store,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+            &org.id,
+        )
+        .await,
+    )
+}
+
+// ---- bad input -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_page_and_changes_nothing() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let taken = dead_issuer();
+        server.register_org("acme", &taken, "acme-client", "acme-secret");
+        cli_ok(
+            &server,
+            &["org", "create", "globex", "--name", "Globex <Corp>"],
+        );
+        let org = support::org(store, "globex").await;
+        let url = new_link(&server, "globex", &[]);
+        let token = token_of(&url);
+        let b = Browser::new();
+        let page = b.get(&url).await;
+        page.assert_status(200);
+        assert!(
+            page.body.contains("Globex &lt;Corp&gt;"),
+            "the org name is escaped"
+        );
+
+        let before = snapshot(store, &token, &org).await;
+
+        let long_id = "x".repeat(300);
+        let long_secret = "s".repeat(1100);
+        let long_domain = format!("{}.okta.com", "a".repeat(400));
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![], "Enter your Okta domain"),
+            (form("", "id", "secret"), "Enter your Okta domain"),
+            (
+                form("not a domain", "id", "secret"),
+                "is not an Okta domain",
+            ),
+            (
+                form("<script>alert(1)</script>", "id", "secret"),
+                "is not an Okta domain",
+            ),
+            (
+                form("ftp://acme.okta.com", "id", "secret"),
+                "is not an Okta domain",
+            ),
+            (
+                form("https://acme.okta.com/?q=1", "id", "secret"),
+                "is not an Okta domain",
+            ),
+            (form(&long_domain, "id", "secret"), "too long"),
+            (form("acme.okta.com", "", "secret"), "Enter the Client ID"),
+            (
+                form("acme.okta.com", "has space", "secret"),
+                "is not a Client ID",
+            ),
+            (
+                form("acme.okta.com", &long_id, "secret"),
+                "is not a Client ID",
+            ),
+            (form("acme.okta.com", "id", ""), "Paste the Client secret"),
+            (
+                form("acme.okta.com", "id", &long_secret),
+                "is not a Client secret",
+            ),
+            (
+                vec![("okta_domain", "acme.okta.com"), ("client_id", "id")],
+                "Paste the Client secret",
+            ),
+        ];
+        for (fields, needle) in &cases {
+            for step in ["test", "save"] {
+                let r = b.post_form(&format!("{url}/{step}"), fields).await;
+                r.assert_status(400);
+                assert!(
+                    r.body.contains("id=\"form-error\""),
+                    "{step} {fields:?}: {}",
+                    r.body
+                );
+                assert!(
+                    r.body.contains(needle),
+                    "{step} {fields:?} lacks {needle:?}: {}",
+                    r.body
+                );
+                assert!(!r.body.contains("<script>alert"), "input is escaped");
+                assert!(!r.body.contains(&long_secret));
+            }
+        }
+        // The rejected domain is shown again, escaped, for correcting.
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form("<script>alert(1)</script>", "id", "s"),
+            )
+            .await;
+        assert!(
+            r.body
+                .contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"")
+        );
+
+        // Not a form, too large, cross-site.
+        let r = b
+            .send(
+                b.post(&url, &format!("{url}/test"))
+                    .json(&json!({"okta_domain": "acme.okta.com"})),
+            )
+            .await;
+        r.assert_status(415);
+        assert_eq!(r.reason().as_deref(), Some("bad_request"));
+        let huge = "a".repeat(64 * 1024);
+        let r = b
+            .post_form(&format!("{url}/test"), &form("acme.okta.com", "id", &huge))
+            .await;
+        r.assert_status(413);
+        assert_eq!(r.reason().as_deref(), Some("too_large"));
+        let r = b
+            .post_form_from(
+                "https://evil.example/",
+                &format!("{url}/save"),
+                &form("acme.okta.com", "id", "s"),
+            )
+            .await;
+        r.assert_status(403);
+        assert_eq!(r.json()["error"], "cross_site");
+        // Chromium's form POST under `Referrer-Policy: no-referrer`: `Origin: null`, and the
+        // browser's own Sec-Fetch-Site decides.
+        let null_origin = |site: &'static str| {
+            b.client
+                .post(format!("{url}/test"))
+                .header("origin", "null")
+                .header("sec-fetch-site", site)
+                .form(&form("not a domain", "id", "s"))
+        };
+        b.send(null_origin("same-origin")).await.assert_status(400);
+        for site in ["cross-site", "same-site"] {
+            let r = b.send(null_origin(site)).await;
+            r.assert_status(403);
+            assert_eq!(r.json()["error"], "cross_site");
+        }
+        // A reload of a POST result lands on the page.
+        let r = b.get(&format!("{url}/test")).await;
+        r.assert_status(303);
+        assert_eq!(r.location_raw(), Some(format!("/setup/{token}").as_str()));
+
+        assert_eq!(
+            snapshot(store, &token, &org).await,
+            before,
+            "[{}] bad input changed nothing",
+            db.kind
+        );
+
+        // An issuer that belongs to another org is refused (the test counts, nothing is saved).
+        let r = b
+            .post_form(&format!("{url}/test"), &form(&taken, "id", "some-secret"))
+            .await;
+        r.assert_status(409);
+        assert!(
+            r.body.contains("already connected to another organization"),
+            "{}",
+            r.body
+        );
+        assert!(!r.body.contains("acme Inc"), "the other org is not named");
+        assert!(!save_enabled(&r.body));
+        let r = b
+            .post_form(&format!("{url}/save"), &form(&taken, "id", "some-secret"))
+            .await;
+        r.assert_status(409);
+        assert_eq!(connections_of(store, &org).await, 0);
+        let failed = audit(store, &org, "setup_link_test_failed").await;
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].2["failed"], json!(["issuer_in_use"]));
+
+        // An unreachable Okta fails discovery with the fix, nothing else happens.
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form(&dead_issuer(), "id", "some-secret"),
+            )
+            .await;
+        r.assert_status(200);
+        let c = checks(&r.body);
+        assert_eq!(c[0], ("discovery".to_string(), false));
+        assert!(r.body.contains("the Okta domain you entered"), "{}", r.body);
+        assert_eq!(connections_of(store, &org).await, 0);
+        assert!(link_row(store, &token).await.used_at.is_none());
+    }
+}
+
+// ---- the rate limit --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn connection_tests_are_rate_limited_per_link_across_nodes() {
+    for db in databases().await {
+        let a = TestServer::start(&db).await;
+        let b_node = TestServer::start(&db).await;
+        cli_ok(&a, &["org", "create", "globex", "--name", "Globex"]);
+        let org = support::org(&a.store, "globex").await;
+        let url_a = new_link(&a, "globex", &[]);
+        let token = token_of(&url_a);
+        let url_b = format!("{}/setup/{token}", b_node.url);
+        let other = new_link(&a, "globex", &[]);
+        let dead = dead_issuer();
+        let browser = Browser::new();
+        for i in 0..TEST_LIMIT {
+            let url = if i % 2 == 0 { &url_a } else { &url_b };
+            let r = browser
+                .post_form(&format!("{url}/test"), &form(&dead, "id", "secret"))
+                .await;
+            r.assert_status(200);
+        }
+        for url in [&url_a, &url_b] {
+            let r = browser
+                .post_form(&format!("{url}/test"), &form(&dead, "id", "secret"))
+                .await;
+            r.assert_status(429);
+            assert_eq!(r.reason().as_deref(), Some("rate_limited"));
+            assert!(r.body.contains("Too many connection tests"));
+            assert!(r.body.contains("10 connection tests per 10 minutes"));
+            assert!(r.body.contains(&format!("href=\"/setup/{token}\"")));
+            let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=600).contains(&retry), "{retry}");
+        }
+        let link = link_row(&a.store, &token).await;
+        assert_eq!(link.test_attempts, TEST_LIMIT, "refused tests are not run");
+        assert_eq!(
+            audit(&a.store, &org, "setup_link_test_failed").await.len() as i64,
+            TEST_LIMIT
+        );
+        // The page and other links are not affected.
+        browser.get(&url_a).await.assert_status(200);
+        browser
+            .post_form(&format!("{other}/test"), &form(&dead, "id", "secret"))
+            .await
+            .assert_status(200);
+        // A new window.
+        sqlx::query("UPDATE setup_links SET test_window_start = $1 WHERE id = $2")
+            .bind(now_ms() - 11 * 60 * 1000)
+            .bind(&link.id)
+            .execute(a.store.pool())
+            .await
+            .unwrap();
+        browser
+            .post_form(&format!("{url_b}/test"), &form(&dead, "id", "secret"))
+            .await
+            .assert_status(200);
+        assert_eq!(
+            link_row(&a.store, &token).await.test_attempts,
+            TEST_LIMIT + 1
+        );
+    }
+}
+
+// ---- the owner's API ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = OktaDev::start(json!([
+            {
+                "client_id": "tessera-acme",
+                "client_secret": "acme-old-secret-0123456789",
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Acme)",
+            },
+            {
+                "client_id": "tessera-acme-2",
+                "client_secret": "acme-new-secret-9876543210",
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Acme, new)",
+            },
+        ]))
+        .await;
+        server.register_org(
+            "acme",
+            &okta.issuer,
+            "tessera-acme",
+            "acme-old-secret-0123456789",
+        );
+        let org = support::org(store, "acme").await;
+        let alice = Browser::new();
+        let flow = alice
+            .sign_in(
+                &server.url,
+                &initiate_url(&server.url, &okta.issuer),
+                "alice",
+                "password",
+            )
+            .await;
+        assert!(flow.landed());
+        let owner = store
+            .member_by_subject(&org.id, &okta.issuer, "00u1alice")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(owner.role, Role::Owner);
+        let (admin, _) = store
+            .insert_member(
+                &org.id,
+                &okta.issuer,
+                "00u-admin",
+                "adam@example.com",
+                "Adam",
+                Role::Admin,
+            )
+            .await
+            .unwrap();
+        let sid = session_for(store, &owner).await;
+        let admin_sid = session_for(store, &admin).await;
+        let origin = server.url.clone();
+
+        // Who may.
+        let r = api_post(&server, None, &origin, json!({})).await;
+        r.assert_status(401);
+        assert_eq!(r.json()["error"], "unauthenticated");
+        let r = api_post(&server, Some(&admin_sid), &origin, json!({})).await;
+        r.assert_status(403);
+        assert_eq!(r.json()["error"], "forbidden");
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("Only the owner")
+        );
+        let r = api_post(&server, Some(&sid), "https://evil.example", json!({})).await;
+        r.assert_status(403);
+        assert_eq!(r.json()["error"], "cross_site");
+        for bad in ["31d", "soon", "0m"] {
+            let r = api_post(&server, Some(&sid), &origin, json!({"expires": bad})).await;
+            r.assert_status(400);
+            assert_eq!(r.json()["error"], "invalid", "{bad}");
+        }
+        assert_eq!(links_of(store, &org).await, 0);
+
+        // The owner's links.
+        let t0 = now_ms();
+        let r = api_post(&server, Some(&sid), &origin, json!({"expires": "30m"})).await;
+        r.assert_status(200);
+        let j = r.json();
+        let short_url = j["url"].as_str().unwrap().to_string();
+        assert!(short_url.starts_with(&format!("{}/setup/", server.url)));
+        let expires = j["expires_at"].as_i64().unwrap();
+        assert!((t0 + 30 * 60_000..=now_ms() + 30 * 60_000).contains(&expires));
+        let r = api_post(&server, Some(&sid), &origin, json!({})).await;
+        r.assert_status(200);
+        let url = r.json()["url"].as_str().unwrap().to_string();
+        let expires = r.json()["expires_at"].as_i64().unwrap();
+        assert!(expires - now_ms() > 71 * 3_600_000 && expires - now_ms() <= 72 * 3_600_000);
+        let created = audit(store, &org, "setup_link_created").await;
+        assert_eq!(created.len(), 2);
+        assert!(
+            created
+                .iter()
+                .all(|(a, id, _)| a == "alice@example.com"
+                    && id.as_deref() == Some(owner.id.as_str()))
+        );
+        assert_eq!(
+            link_row(store, &token_of(&url)).await.created_by,
+            "alice@example.com"
+        );
+
+        // The Okta administrator connects the new app.
+        let b = Browser::new();
+        b.get(&url).await.assert_status(200);
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
+            )
+            .await;
+        assert!(checks(&r.body).iter().all(|(_, ok)| *ok), "{}", r.body);
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
+            )
+            .await;
+        r.assert_status(200);
+        assert!(
+            r.body.contains("Single sign-on for acme Inc is updated"),
+            "{}",
+            r.body
+        );
+        assert!(!r.body.contains("becomes the owner"));
+        let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
+        assert_eq!(sso.client_id, "tessera-acme-2");
+        assert!(sso.enabled);
+        let saved = audit(store, &org, "setup_link_saved").await;
+        assert_eq!(saved.len(), 1);
+        let before: Value = serde_json::from_str(
+            &sqlx::query(
+                "SELECT before FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'",
+            )
+            .bind(&org.id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get::<String, _>("before"),
+        )
+        .unwrap();
+        assert_eq!(before["client_id"], "tessera-acme");
+
+        // The other (older) link is still open; alice signs in again with the new app.
+        b.get(&short_url).await.assert_status(200);
+        let again = Browser::new();
+        let flow = again
+            .sign_in(
+                &server.url,
+                &initiate_url(&server.url, &okta.issuer),
+                "alice",
+                "password",
+            )
+            .await;
+        assert!(flow.landed(), "{flow:#?}");
+        assert_eq!(
+            again.session(&server.url).await.json()["member"]["role"],
+            "owner"
+        );
+        assert_gone(&b.get(&url).await);
+    }
+}
