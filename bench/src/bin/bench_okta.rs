@@ -10,7 +10,8 @@
 //! before and after the measured batch) and peak RSS (VmHWM).
 //!
 //! Environment: `TESSERA_BIN`, `BENCH_OKTA_LOGINS` (500), `BENCH_OKTA_CONCURRENCY` (8),
-//! `BENCH_OKTA_WARMUP` (30).
+//! `BENCH_OKTA_WARMUP` (30), `BENCH_OKTA_ROUNDS` (4: the batch is split into rounds that
+//! alternate between the two relying parties).
 
 use bench::proc_stats::{CpuMeter, peak_rss_mib};
 use bench::report::{at_most, md, md_row, md_table, summary};
@@ -175,13 +176,30 @@ async fn ready_line(child: &mut tokio::process::Child, prefix: &str) -> Result<S
     Ok(found)
 }
 
+#[derive(Default)]
 struct Run {
     ok: usize,
     errors: Vec<String>,
     wall: Duration,
-    latency: Latency,
+    samples: Vec<Duration>,
     cpu: f64,
     okta_cpu: f64,
+}
+
+impl Run {
+    /// Adds another measured batch of the same relying party.
+    fn add(&mut self, r: Run) {
+        self.ok += r.ok;
+        self.errors.extend(r.errors);
+        self.wall += r.wall;
+        self.samples.extend(r.samples);
+        self.cpu += r.cpu;
+        self.okta_cpu += r.okta_cpu;
+    }
+
+    fn latency(&self) -> Latency {
+        Latency::of(&self.samples)
+    }
 }
 
 async fn drive(
@@ -226,7 +244,7 @@ async fn drive(
         ok: lat.len(),
         errors,
         wall,
-        latency: Latency::of(&lat),
+        samples: lat,
         cpu,
         okta_cpu,
     }
@@ -236,6 +254,7 @@ async fn run() -> Result<(), String> {
     let logins: usize = env_num("BENCH_OKTA_LOGINS", 500);
     let concurrency: usize = env_num("BENCH_OKTA_CONCURRENCY", 8);
     let warmup: usize = env_num("BENCH_OKTA_WARMUP", 30);
+    let rounds: usize = env_num::<usize>("BENCH_OKTA_ROUNDS", 4).max(1);
     let root = repo_root();
     let e2e = root.join("end2end");
     if !e2e.join("node_modules/oidc-provider").is_dir() {
@@ -313,30 +332,42 @@ async fn run() -> Result<(), String> {
     let vus = Arc::new(Mutex::new(
         (0..concurrency).map(|_| Vu::new()).collect::<Vec<_>>(),
     ));
-    let mut runs = vec![];
+    // Warm-up (not measured): discovery and JWKS fetched, JIT compiled, connections open.
     for (name, start, callback, pid) in &sides {
-        // Warm-up (not measured): discovery and JWKS fetched, JIT compiled, connections open.
-        let w = drive(
-            &vus,
-            start,
-            callback,
-            (0..warmup)
-                .map(|i| format!("user{}", 900_000 + i))
-                .collect(),
-            concurrency,
-            *pid,
-            okta_pid,
-        )
-        .await;
+        let users = (0..warmup)
+            .map(|i| format!("user{}", 900_000 + i))
+            .collect();
+        let w = drive(&vus, start, callback, users, concurrency, *pid, okta_pid).await;
         println!(
             "[{name}] warm-up: {} sign-ins, {} errors {:?}",
             w.ok,
             w.errors.len(),
             w.errors.first()
         );
-        let users = (0..logins).map(|i| format!("user{i}")).collect();
-        let r = drive(&vus, start, callback, users, concurrency, *pid, okta_pid).await;
+    }
+    // Measured in alternating rounds, so that load from elsewhere on the shared machine falls on
+    // both relying parties alike.
+    let mut totals: Vec<Run> = sides.iter().map(|_| Run::default()).collect();
+    for round in 0..rounds {
+        let (from, to) = (logins * round / rounds, logins * (round + 1) / rounds);
+        for ((name, start, callback, pid), total) in sides.iter().zip(totals.iter_mut()) {
+            let users = (from..to).map(|i| format!("user{i}")).collect();
+            let r = drive(&vus, start, callback, users, concurrency, *pid, okta_pid).await;
+            println!(
+                "[{name}] round {}: {} sign-ins ({} errors) in {:.2}s, CPU {:.3} ms/sign-in",
+                round + 1,
+                r.ok,
+                r.errors.len(),
+                r.wall.as_secs_f64(),
+                1000.0 * r.cpu / r.ok.max(1) as f64
+            );
+            total.add(r);
+        }
+    }
+    let mut runs = vec![];
+    for ((name, _, _, pid), r) in sides.iter().zip(totals) {
         let rss = peak_rss_mib(*pid);
+        let l = r.latency();
         println!(
             "[{name}] {} sign-ins ({} errors) in {:.2}s: CPU {:.3} ms/sign-in ({:.2} s total), peak RSS {rss:.1} MiB; \
              sign-in p50 {} ms p99 {} ms; okta-dev CPU {:.2} ms/sign-in",
@@ -345,8 +376,8 @@ async fn run() -> Result<(), String> {
             r.wall.as_secs_f64(),
             1000.0 * r.cpu / r.ok.max(1) as f64,
             r.cpu,
-            ms(r.latency.p50),
-            ms(r.latency.p99),
+            ms(l.p50),
+            ms(l.p99),
             1000.0 * r.okta_cpu / r.ok.max(1) as f64,
         );
         if let Some(e) = r.errors.first() {
@@ -369,8 +400,9 @@ async fn run() -> Result<(), String> {
          processes. The same Rust load generator (reqwest, a fresh cookie jar per sign-in, manual redirects) signs \
          in {logins} distinct `user<N>` (first sign-in each: JIT creates the member) through initiate → authorize → \
          okta-dev's sign-in form → callback → token exchange → JWKS (cached) → userinfo → upsert → session, at \
-         concurrency {concurrency}, after {warmup} unmeasured warm-up sign-ins. CPU = utime+stime of the relying \
-         party's process over the measured batch, ÷ sign-ins."
+         concurrency {concurrency}, after {warmup} unmeasured warm-up sign-ins each, in {rounds} alternating rounds \
+         (Tessera, peer, Tessera, …) summed. CPU = utime+stime of the relying \
+         party's process over the measured rounds, ÷ sign-ins."
     ));
     md("");
     md_table(&[
@@ -389,7 +421,7 @@ async fn run() -> Result<(), String> {
             r.errors.len().to_string(),
             format!("{:.3}", per(r)),
             format!("{rss:.1}"),
-            format!("{} / {}", ms(r.latency.p50), ms(r.latency.p99)),
+            format!("{} / {}", ms(r.latency().p50), ms(r.latency().p99)),
             format!("{:.2}", 1000.0 * r.okta_cpu / r.ok.max(1) as f64),
         ]);
     }

@@ -285,6 +285,20 @@ async fn throughput(
     if !b.errors.is_empty() {
         println!("[{label}] errors: {}", error_summary(&b.errors));
     }
+    summary(
+        "2. stub provider",
+        &format!("logins/s, {label}"),
+        &format!("{rate:.0}"),
+        &format!("≥ {TARGET_LOGINS_PER_S:.0}"),
+        &at_least(rate, TARGET_LOGINS_PER_S),
+    );
+    summary(
+        "2. stub provider",
+        &format!("callback p99, {label}"),
+        &format!("{} ms", ms(b.callback.p99)),
+        &format!("< {TARGET_P99_MS} ms"),
+        &at_most(b.callback.p99.as_secs_f64() * 1000.0, TARGET_P99_MS),
+    );
     md(format!(
         "**{label}** — {} sign-ins of {pool} returning members, concurrency {concurrency}:",
         b.ok
