@@ -176,20 +176,22 @@ analysis() {
   cat <<EOF
 ## What bounds the missed targets
 
-**Sign-in CPU (benchmarks 1 and 2).** In the sign-in profile, ${rsa:-?}% of Tessera's instructions go to
-verifying the ID token's RS256 signature: openidconnect's default verifier runs RSA-2048 on the pure-Rust
+**Sign-in CPU (benchmarks 1 and 2).** In the sign-in profile (benchmark 2's flow on SQLite), ${rsa:-?}% of
+Tessera's instructions go to verifying the ID token's RS256 signature: openidconnect's default verifier runs RSA-2048 on the pure-Rust
 \`rsa\` crate (\`num-bigint-dig\` Montgomery multiplication), far slower than the OpenSSL verification
 the Node peer gets from WebCrypto. SQLite (\`sqlite3_step\`: about a dozen statements per sign-in, about
 five of them writes) takes ${sql:-?}%; the rest is HTTP to the provider, JSON, the session and the log line.
-Removing the RSA share alone would bring benchmark 1's CPU ratio from ${ratio:-?} to about ${est}: the
+Removing the RSA share alone would bring benchmark 1's CPU ratio from ${ratio:-?} to about ${est} (the
+ratio × (1 − that share), taking benchmark 1 to spend the same share), still above 0.1: the
 peer keeps sessions in memory (express-session's MemoryStore) and does not log, while Tessera also writes
 the flow, the session and a login attempt to SQLite. Meeting 0.1 needs a fast verifier (ring or
 aws-lc-rs, already in the dependency tree through rustls, plugged in behind openidconnect's
 \`JsonWebKey\` trait in \`server/src/oidc.rs\`) *and* fewer statements per sign-in.
 
 **Throughput and callback p99 (benchmark 2).** Tessera needs ${cpu:-?} ms of CPU per sign-in on SQLite,
-so on $(nproc) cores it cannot pass about ${cap} sign-ins/s even with the machine to itself; here it also shares the cores with the load generator, the stub and whatever else runs
-(see the load average). The callback p99 is queueing: with 8 sign-ins in flight on $(nproc) cores a callback
+so on $(nproc) cores it cannot pass about ${cap} sign-ins/s even with the machine to itself; here it
+also shares the cores with the load generator, the stub and whatever else runs (see the load average;
+CPU times also grow when other processes compete for the same cores and caches). The callback p99 is queueing: with 8 sign-ins in flight on $(nproc) cores a callback
 waits for the others' RSA verifications. On PostgreSQL every statement is a round trip to a server
 process on the same cores, whose CPU is not in Tessera's figure. 2,000/s at p99 < 5 ms needs well
 under 1 ms of CPU per sign-in: the fast verifier first, then fewer and cheaper statements.
