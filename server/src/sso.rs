@@ -354,7 +354,13 @@ async fn simplified_mode(state: &AppState, org: Option<&Org>) -> Response {
 pub fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
     let base = url::Url::parse(public_url).ok()?;
     let t = base.join(target).ok()?;
-    if t.origin() != base.origin() || target.starts_with("//") || target.contains('\\') {
+    // The path is checked too: `.//evil.example` joins to the path `//evil.example`, which a
+    // browser would read as another host (found by the callback_params fuzz target).
+    if t.origin() != base.origin()
+        || target.starts_with("//")
+        || target.contains('\\')
+        || t.path().starts_with("//")
+    {
         tracing::info!(target, "ignoring target_link_uri outside Tessera's origin");
         return None;
     }
@@ -797,6 +803,11 @@ mod tests {
         assert_eq!(same_origin_target(base, "//evil.example/"), None);
         assert_eq!(same_origin_target(base, "/\\evil.example"), None);
         assert_eq!(same_origin_target(base, "http://127.0.0.1:3001/"), None);
+        // Fuzz regression (fuzz/artifacts/callback_params/crash-03e8cf32…): `.//` must not
+        // become the scheme-relative `//evil.example`.
+        assert_eq!(same_origin_target(base, ".//"), None);
+        assert_eq!(same_origin_target(base, ".//evil.example/x"), None);
+        assert_eq!(same_origin_target(base, "/a//b").as_deref(), Some("/a//b"));
     }
 
     #[test]
