@@ -24,6 +24,11 @@ CLIENTS="[{\"client_id\":\"tessera-acme\",\"client_secret\":\"$SECRET\",\"redire
 PORT="$OKTA_PORT" OKTA_DEV_CLIENTS="$CLIENTS" node end2end/okta-dev/server.mjs &
 OKTA_PID=$!
 trap 'kill $OKTA_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "$ISSUER/.well-known/openid-configuration" && break
+  kill -0 "$OKTA_PID" 2>/dev/null || { echo "okta-dev did not start (is port $OKTA_PORT free?)" >&2; exit 1; }
+  sleep 0.2
+done
 
 "$TESSERA" org show acme >/dev/null 2>&1 || "$TESSERA" org create acme --name "Acme Inc"
 "$TESSERA" sso set acme --issuer "$ISSUER" --client-id tessera-acme --client-secret-file "$SECRET_FILE"
