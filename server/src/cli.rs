@@ -121,10 +121,7 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                     println!(
                         "{}  {:<7}  {:<26} {:<28} {}",
                         format_time(e.at),
-                        match e.outcome {
-                            app::ssr::login::Outcome::Success => "success",
-                            app::ssr::login::Outcome::Failure => "failure",
-                        },
+                        e.outcome.as_str(),
                         e.reason,
                         e.email.as_deref().or(e.subject.as_deref()).unwrap_or("-"),
                         e.detail

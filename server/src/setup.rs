@@ -10,6 +10,7 @@
 
 use crate::http::AppState;
 use crate::pages::{escape, page, page_in};
+use crate::sso::{is_form, params};
 use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;
@@ -394,25 +395,12 @@ fn rate_limited(token: &str, retry_after_ms: i64) -> Response {
 
 // ---- input -----------------------------------------------------------------------------------
 
-/// Form parameters; the first value of a repeated name wins.
-fn params(raw: &[u8]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    out
-}
-
 async fn read_form(
     token: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<HashMap<String, String>, Response> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(headers) {
         return Err(setup_problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "bad_request",
@@ -574,6 +562,45 @@ fn form_with_error(link: &SetupLink, p: &HashMap<String, String>, error: String)
 
 const ISSUER_TAKEN: &str = "This Okta org is already connected to another organization on Tessera, and one Okta org can be connected to only one. Check the Okta domain, or ask your Tessera contact.";
 
+/// A setup form POST whose link is open and whose values passed validation.
+struct Submission {
+    token: String,
+    link: SetupLink,
+    org: Org,
+    entered: Entered,
+}
+
+/// What `test` and `save` both check first: the link, the form and the entered values.
+async fn submission(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Submission, Response> {
+    let token = token_of(path).ok_or_else(gone)?;
+    let (link, org) = open_link(state, &token).await?;
+    let form = read_form(&token, headers, body).await?;
+    match validate(state, &link, &form) {
+        Ok(entered) => Ok(Submission {
+            token,
+            link,
+            org,
+            entered,
+        }),
+        Err(msg) => {
+            let shown = form_with_error(&link, &form, msg);
+            Err(setup_page(
+                state,
+                StatusCode::BAD_REQUEST,
+                &token,
+                &org,
+                &link,
+                &shown,
+            ))
+        }
+    }
+}
+
 /// `POST /setup/<token>/test`.
 async fn test(
     State(state): State<AppState>,
@@ -581,23 +608,14 @@ async fn test(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(token) = token_of(path) else {
-        return gone();
-    };
-    let (link, org) = match open_link(&state, &token).await {
-        Ok(v) => v,
+    let Submission {
+        token,
+        link,
+        org,
+        entered,
+    } = match submission(&state, path, &headers, body).await {
+        Ok(sub) => sub,
         Err(resp) => return resp,
-    };
-    let p = match read_form(&token, &headers, body).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let entered = match validate(&state, &link, &p) {
-        Ok(e) => e,
-        Err(msg) => {
-            let form = form_with_error(&link, &p, msg);
-            return setup_page(&state, StatusCode::BAD_REQUEST, &token, &org, &link, &form);
-        }
     };
     match state.store.take_setup_test_slot(&link.id).await {
         Ok(TestSlot::Granted) => {}
@@ -675,23 +693,14 @@ async fn save(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(token) = token_of(path) else {
-        return gone();
-    };
-    let (link, org) = match open_link(&state, &token).await {
-        Ok(v) => v,
+    let Submission {
+        token,
+        link,
+        org,
+        entered,
+    } = match submission(&state, path, &headers, body).await {
+        Ok(sub) => sub,
         Err(resp) => return resp,
-    };
-    let p = match read_form(&token, &headers, body).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let entered = match validate(&state, &link, &p) {
-        Ok(e) => e,
-        Err(msg) => {
-            let form = form_with_error(&link, &p, msg);
-            return setup_page(&state, StatusCode::BAD_REQUEST, &token, &org, &link, &form);
-        }
     };
     let not_tested = |link: &SetupLink| {
         let form = FormView {

@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Query or form parameters; the first value of a repeated name wins.
-fn params(raw: &[u8]) -> HashMap<String, String> {
+pub(crate) fn params(raw: &[u8]) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw) {
         out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
@@ -226,7 +226,8 @@ async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: 
     initiate(state, &body).await
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+/// True for an `application/x-www-form-urlencoded` body.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

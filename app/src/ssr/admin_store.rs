@@ -153,13 +153,6 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
     })
 }
 
-fn outcome_str(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Success => "success",
-        Outcome::Failure => "failure",
-    }
-}
-
 impl Store {
     // ---- the members directory ------------------------------------------------------------
 
@@ -502,7 +495,7 @@ impl Store {
                     "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = $2 ORDER BY at DESC, id DESC LIMIT $3"
                 ))
                 .bind(org_id)
-                .bind(outcome_str(o))
+                .bind(o.as_str())
                 .bind(limit)
                 .fetch_all(self.pool())
                 .await?

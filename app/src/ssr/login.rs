@@ -38,6 +38,15 @@ pub struct LoginAttempt {
     pub member_id: Option<String>,
 }
 
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
 impl LoginAttempt {
     pub fn new(org_id: Option<&str>, outcome: Outcome, reason: &str, detail: &str) -> Self {
         LoginAttempt {
@@ -119,10 +128,7 @@ impl Store {
         .bind(&a.id)
         .bind(a.org_id.as_deref())
         .bind(a.at)
-        .bind(match a.outcome {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-        })
+        .bind(a.outcome.as_str())
         .bind(&a.reason)
         .bind(&a.detail)
         .bind(a.issuer.as_deref())
@@ -140,35 +146,7 @@ impl Store {
         org_id: &str,
         limit: i64,
     ) -> Result<Vec<LoginAttempt>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id
-             FROM login_attempts WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(org_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let outcome: String = row.try_get("outcome")?;
-                Ok(LoginAttempt {
-                    id: row.try_get("id")?,
-                    org_id: row.try_get("org_id")?,
-                    at: row.try_get("at")?,
-                    outcome: if outcome == "success" {
-                        Outcome::Success
-                    } else {
-                        Outcome::Failure
-                    },
-                    reason: row.try_get("reason")?,
-                    detail: row.try_get("detail")?,
-                    issuer: row.try_get("issuer")?,
-                    subject: row.try_get("subject")?,
-                    email: row.try_get("email")?,
-                    member_id: row.try_get("member_id")?,
-                })
-            })
-            .collect()
+        self.login_attempts_of(org_id, None, limit).await
     }
 
     // ---- session records (the tower-sessions store lives in the server crate) ----

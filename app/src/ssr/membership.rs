@@ -483,10 +483,7 @@ pub async fn login_activity(
         .into_iter()
         .map(|a| AttemptView {
             at: a.at,
-            outcome: match a.outcome {
-                Outcome::Success => "success".into(),
-                Outcome::Failure => "failure".into(),
-            },
+            outcome: a.outcome.as_str().into(),
             advice: advice(&a.reason, &a.detail),
             reason: a.reason,
             detail: a.detail,
