@@ -156,48 +156,47 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
 impl Store {
     // ---- the members directory ------------------------------------------------------------
 
-    /// One page of an org's members ordered by name, email, id, and how many match. `q`
-    /// (already a LIKE pattern, see [`like_pattern`]) filters on name or email.
+    /// One page of an org's members ordered by name, email, id. With a `pattern` (already a
+    /// LIKE pattern, see [`like_pattern`]) on name or email, also how many match; without one
+    /// the total is the org-wide count the caller gets from [`Store::member_counts`].
     pub async fn members_page(
         &self,
         org_id: &str,
         pattern: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Member>, i64), StoreError> {
-        let filter = if pattern.is_some() {
-            format!(" AND {SEARCH}")
-        } else {
-            String::new()
+    ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
+        let Some(p) = pattern else {
+            let rows = sqlx::query(&format!(
+                "{MEMBER_COLUMNS} WHERE org_id = $1 ORDER BY name, email, id LIMIT $2 OFFSET $3"
+            ))
+            .bind(org_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+            let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+            return Ok((members, None));
         };
-        let (page_sql, count_sql) = if pattern.is_some() {
-            (
-                format!(
-                    "{MEMBER_COLUMNS} WHERE org_id = $1{filter} ORDER BY name, email, id LIMIT $3 OFFSET $4"
-                ),
-                format!("SELECT COUNT(*) AS n FROM members WHERE org_id = $1{filter}"),
-            )
-        } else {
-            (
-                format!(
-                    "{MEMBER_COLUMNS} WHERE org_id = $1 ORDER BY name, email, id LIMIT $2 OFFSET $3"
-                ),
-                "SELECT COUNT(*) AS n FROM members WHERE org_id = $1".to_string(),
-            )
-        };
-        let mut page = sqlx::query(&page_sql).bind(org_id);
-        let mut count = sqlx::query(&count_sql).bind(org_id);
-        if let Some(p) = pattern {
-            page = page.bind(p);
-            count = count.bind(p);
-        }
-        let rows = page.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let members = rows
-            .iter()
-            .map(member_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
-        Ok((members, total))
+        let rows = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND {SEARCH} ORDER BY name, email, id LIMIT $3 OFFSET $4"
+        ))
+        .bind(org_id)
+        .bind(p)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {SEARCH}"
+        ))
+        .bind(org_id)
+        .bind(p)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
+        Ok((members, Some(total)))
     }
 
     /// How many members an org has, by status and by role.

@@ -110,6 +110,8 @@ pub async fn list_members(
         )
         .await?;
     let counts = store.member_counts(&actor.org_id).await?;
+    // Unfiltered, the total is the org-wide count already in `counts`.
+    let total = total.unwrap_or(counts.active + counts.deactivated);
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
