@@ -489,8 +489,9 @@ pub async fn sso_settings() -> Result<SsoView, ApiError> {
     use crate::ssr::membership;
     finish(
         async move {
-            let cx = signed_in().await?;
+            // Contexts are read before the first await: they belong to the request's owner.
             let (key, url) = (secret_key()?, public_url()?);
+            let cx = signed_in().await?;
             Ok(membership::sso_view(&cx.store, &key, &url, &cx.me).await?)
         }
         .await,
@@ -508,8 +509,9 @@ pub async fn update_sso_settings(
     use crate::ssr::membership;
     finish(
         async move {
-            let cx = signed_in().await?;
+            // Contexts are read before the first await: they belong to the request's owner.
             let (key, url) = (secret_key()?, public_url()?);
+            let cx = signed_in().await?;
             let role = parse_role(&default_role)?;
             membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, role).await?;
             Ok(membership::sso_view(&cx.store, &key, &url, &cx.me).await?)
@@ -525,8 +527,9 @@ pub async fn test_sso_connection() -> Result<ConnectionReport, ApiError> {
     use crate::ssr::membership;
     finish(
         async move {
-            let cx = signed_in().await?;
+            // Contexts are read before the first await: they belong to the request's owner.
             let (key, url) = (secret_key()?, public_url()?);
+            let cx = signed_in().await?;
             Ok(membership::test_connection(&cx.store, &key, &url, &cx.me).await?)
         }
         .await,
@@ -541,8 +544,9 @@ pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionRep
     use crate::ssr::membership;
     finish(
         async move {
-            let cx = signed_in().await?;
+            // Contexts are read before the first await: they belong to the request's owner.
             let (key, url) = (secret_key()?, public_url()?);
+            let cx = signed_in().await?;
             Ok(
                 membership::rotate_client_secret(&cx.store, &key, &url, &cx.me, &client_secret)
                     .await?,
@@ -561,8 +565,8 @@ pub async fn create_setup_link(expires: Option<String>) -> Result<SetupLinkCreat
     use crate::ssr::setup_links;
     finish(
         async move {
-            let cx = signed_in().await?;
             let url = public_url()?;
+            let cx = signed_in().await?;
             Ok(setup_links::create_for_owner(&cx.store, &url, &cx.me, expires.as_deref()).await?)
         }
         .await,

@@ -99,3 +99,133 @@ async fn twenty_concurrent_first_members_yield_exactly_one_owner() {
         assert_eq!(store.count_members(&org.id).await.unwrap(), 20);
     }
 }
+
+/// The org-wide counts (kept by triggers) against a fresh count of the members table.
+async fn assert_counts_exact(store: &Store, org_id: &str, kind: &str) {
+    let counted = sqlx::query(
+        "SELECT
+            SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owners,
+            SUM(CASE WHEN role = 'admin' THEN 1 ELSE 0 END) AS admins,
+            SUM(CASE WHEN role = 'member' THEN 1 ELSE 0 END) AS members,
+            SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
+            SUM(CASE WHEN status = 'deactivated' THEN 1 ELSE 0 END) AS deactivated
+         FROM members WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    use sqlx::Row as _;
+    let get = |c: &str| -> i64 {
+        // SUM over no rows is NULL; PostgreSQL sums to NUMERIC, so read through text.
+        counted
+            .try_get::<Option<i64>, _>(c)
+            .ok()
+            .flatten()
+            .or_else(|| {
+                counted
+                    .try_get::<Option<String>, _>(c)
+                    .ok()
+                    .flatten()
+                    .map(|s| s.parse().unwrap())
+            })
+            .unwrap_or(0)
+    };
+    let c = store.member_counts(org_id).await.unwrap();
+    assert_eq!(
+        (c.owner, c.admin, c.member, c.active, c.deactivated),
+        (
+            get("owners"),
+            get("admins"),
+            get("members"),
+            get("active"),
+            get("deactivated")
+        ),
+        "[{kind}] kept counts differ from the members table"
+    );
+}
+
+#[tokio::test]
+async fn member_counts_stay_exact_through_every_kind_of_change() {
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let org = store.create_org("counted", "Counted").await.unwrap();
+        let other = store.create_org("other", "Other").await.unwrap();
+        let c = store.member_counts(&org.id).await.unwrap();
+        assert_eq!((c.active, c.owner), (0, 0), "[{}] a new org", db.kind);
+        // Concurrent first sign-ins, including a race for the owner and repeated subjects.
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let (store, org_id) = (store.clone(), org.id.clone());
+                tokio::spawn(async move {
+                    store
+                        .insert_member(
+                            &org_id,
+                            "https://counted.okta.test",
+                            &format!("sub-{}", i % 30),
+                            &format!("u{i}@counted.test"),
+                            &format!("User {i}"),
+                            Role::Member,
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        store
+            .insert_member(&other.id, "https://other.okta.test", "x", "", "", Role::Admin)
+            .await
+            .unwrap();
+        let c = store.member_counts(&org.id).await.unwrap();
+        assert_eq!(
+            (c.owner, c.member, c.active),
+            (1, 29, 30),
+            "[{}] after the first sign-ins",
+            db.kind
+        );
+        assert_counts_exact(&store, &org.id, db.kind).await;
+        // Many rows at once, a role change, status changes, deletions, a transaction.
+        for sql in [
+            "UPDATE members SET role = 'admin' WHERE org_id = $1 AND subject IN ('sub-3', 'sub-4', 'sub-5')",
+            "UPDATE members SET status = 'deactivated' WHERE org_id = $1 AND role = 'member' AND subject LIKE 'sub-1%'",
+            "UPDATE members SET status = 'active' WHERE org_id = $1 AND subject = 'sub-12'",
+            "UPDATE members SET name = 'Renamed', last_login_at = 1 WHERE org_id = $1",
+            "DELETE FROM members WHERE org_id = $1 AND subject IN ('sub-20', 'sub-3', 'sub-13')",
+        ] {
+            sqlx::query(sql)
+                .bind(&org.id)
+                .execute(store.pool())
+                .await
+                .unwrap();
+            assert_counts_exact(&store, &org.id, db.kind).await;
+        }
+        let mut tx = store.pool().begin().await.unwrap();
+        for sql in [
+            "UPDATE members SET role = 'admin' WHERE org_id = $1 AND role = 'owner'",
+            "UPDATE members SET role = 'owner' WHERE org_id = $1 AND subject = 'sub-4'",
+        ] {
+            sqlx::query(sql)
+                .bind(&org.id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_counts_exact(&store, &org.id, db.kind).await;
+        // A rolled-back change leaves the counts alone.
+        let mut tx = store.pool().begin().await.unwrap();
+        sqlx::query("DELETE FROM members WHERE org_id = $1")
+            .bind(&org.id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_counts_exact(&store, &org.id, db.kind).await;
+        let c = store.member_counts(&other.id).await.unwrap();
+        assert_eq!((c.owner, c.active), (1, 1), "[{}] the other org", db.kind);
+    }
+}

@@ -7,7 +7,7 @@
 //! and status it was checked with, so concurrent admin actions cannot slip past the rules.
 
 use super::login::{LoginAttempt, Outcome};
-use super::store::{MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
+use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
 use crate::api::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use sqlx::any::AnyRow;
@@ -128,8 +128,18 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
-const SEARCH: &str =
-    "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')";
+/// The search condition on name or email, `$2` being a [`like_pattern`]: case-insensitive on
+/// both databases. SQLite's LIKE already ignores (ASCII) case, as its LOWER() only folds ASCII,
+/// so the columns are compared as they are; PostgreSQL compares `LOWER(column)`, the expression
+/// its trigram indexes (`members_name_trgm`, `members_email_trgm`) are built on.
+fn search_condition(kind: DbKind) -> &'static str {
+    match kind {
+        DbKind::Sqlite => "(name LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')",
+        DbKind::Postgres => {
+            "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')"
+        }
+    }
+}
 
 const ATTEMPT_COLUMNS: &str = "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
 
@@ -159,6 +169,9 @@ impl Store {
     /// One page of an org's members ordered by name, email, id. With a `pattern` (already a
     /// LIKE pattern, see [`like_pattern`]) on name or email, also how many match; without one
     /// the total is the org-wide count the caller gets from [`Store::member_counts`].
+    ///
+    /// The page is picked from the `(org_id, name, email, id)` index alone and only its rows
+    /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
     pub async fn members_page(
         &self,
         org_id: &str,
@@ -166,30 +179,27 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
+        let search = search_condition(self.kind());
+        let (filter, limits) = match pattern {
+            None => (String::new(), "LIMIT $2 OFFSET $3"),
+            Some(_) => (format!(" AND {search}"), "LIMIT $3 OFFSET $4"),
+        };
+        let sql = format!(
+            "{MEMBER_COLUMNS} WHERE id IN (
+                 SELECT id FROM members WHERE org_id = $1{filter} ORDER BY name, email, id {limits}
+             ) ORDER BY name, email, id"
+        );
+        let mut query = sqlx::query(&sql).bind(org_id);
+        if let Some(p) = pattern {
+            query = query.bind(p);
+        }
+        let rows = query.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         let Some(p) = pattern else {
-            let rows = sqlx::query(&format!(
-                "{MEMBER_COLUMNS} WHERE org_id = $1 ORDER BY name, email, id LIMIT $2 OFFSET $3"
-            ))
-            .bind(org_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
-            let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
             return Ok((members, None));
         };
-        let rows = sqlx::query(&format!(
-            "{MEMBER_COLUMNS} WHERE org_id = $1 AND {SEARCH} ORDER BY name, email, id LIMIT $3 OFFSET $4"
-        ))
-        .bind(org_id)
-        .bind(p)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {SEARCH}"
+            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {search}"
         ))
         .bind(org_id)
         .bind(p)
@@ -199,32 +209,25 @@ impl Store {
         Ok((members, Some(total)))
     }
 
-    /// How many members an org has, by status and by role.
+    /// How many members an org has, by status and by role: one row of `member_stats`, which
+    /// triggers keep exact (migrations `20261127000005`/`6`).
     pub async fn member_counts(&self, org_id: &str) -> Result<MemberCounts, StoreError> {
-        let rows = sqlx::query(
-            "SELECT role, status, COUNT(*) AS n FROM members WHERE org_id = $1 GROUP BY role, status",
+        let row = sqlx::query(
+            "SELECT owners, admins, members, active, deactivated FROM member_stats WHERE org_id = $1",
         )
         .bind(org_id)
-        .fetch_all(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        let mut c = MemberCounts::default();
-        for row in rows {
-            let role: String = row.try_get("role")?;
-            let status: String = row.try_get("status")?;
-            let n: i64 = row.try_get("n")?;
-            match Role::parse(&role) {
-                Some(Role::Owner) => c.owner += n,
-                Some(Role::Admin) => c.admin += n,
-                Some(Role::Member) => c.member += n,
-                None => {}
-            }
-            match MemberStatus::parse(&status) {
-                Some(MemberStatus::Active) => c.active += n,
-                Some(MemberStatus::Deactivated) => c.deactivated += n,
-                None => {}
-            }
-        }
-        Ok(c)
+        let Some(row) = row else {
+            return Ok(MemberCounts::default());
+        };
+        Ok(MemberCounts {
+            owner: row.try_get("owners")?,
+            admin: row.try_get("admins")?,
+            member: row.try_get("members")?,
+            active: row.try_get("active")?,
+            deactivated: row.try_get("deactivated")?,
+        })
     }
 
     // ---- guarded member updates -------------------------------------------------------------
@@ -317,6 +320,19 @@ impl Store {
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
+        if self.kind() == DbKind::Postgres {
+            // Both members first, in id order: the counter trigger locks the org's
+            // member_stats row at the end of each statement, and a concurrent single-member
+            // update must not hold one of our rows while waiting for that counter row.
+            sqlx::query(
+                "SELECT id FROM members WHERE org_id = $1 AND id IN ($2, $3) ORDER BY id FOR UPDATE",
+            )
+            .bind(org_id)
+            .bind(owner_id)
+            .bind(new_owner_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        }
         let demoted = sqlx::query(
             "UPDATE members SET role = 'admin'
              WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",

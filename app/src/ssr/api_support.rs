@@ -7,7 +7,7 @@ use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::store::{Store, StoreError};
 use crate::api::ApiError;
-use crate::model::{Member, MemberStatus, Org, Role};
+use crate::model::{Member, Org, Role};
 use leptos::prelude::use_context;
 
 /// A signed-in request: the store and the active member with their org.
@@ -29,20 +29,9 @@ pub async fn signed_in() -> Result<Ctx, ApiError> {
         ApiError::Internal
     })?;
     // The same rules as every page: absolute expiry, deactivated or removed members.
-    let Some(info) = auth::current(&session, &store).await? else {
+    let Some((me, org)) = auth::signed_in_member(&session, &store).await? else {
         return Err(ApiError::Unauthenticated);
     };
-    let org_id: Option<String> = session.get(auth::ORG_KEY).await.ok().flatten();
-    let org_id = org_id.ok_or(ApiError::Unauthenticated)?;
-    let me = store
-        .member_by_id(&org_id, &info.member.id)
-        .await?
-        .filter(|m| m.status == MemberStatus::Active)
-        .ok_or(ApiError::Unauthenticated)?;
-    let org = store
-        .org_by_id(&org_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
     Ok(Ctx {
         store,
         session,

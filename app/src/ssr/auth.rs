@@ -1,7 +1,7 @@
 //! Who is signed in: the session keys and the lookup every page and API call goes through.
 
 use super::store::{Store, StoreError};
-use crate::model::{MemberStatus, SessionInfo, SessionMember, SessionOrg};
+use crate::model::{Member, MemberStatus, Org, SessionInfo, SessionMember, SessionOrg};
 use tower_sessions::Session;
 
 /// Session key holding the signed-in member's id.
@@ -14,6 +14,27 @@ pub const ABSOLUTE_EXPIRY_KEY: &str = "absolute_expiry";
 /// The signed-in member and org, or `None`. A member who has been deactivated (or removed)
 /// since signing in is signed out here, on their very next request.
 pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionInfo>, StoreError> {
+    Ok(signed_in_member(session, store)
+        .await?
+        .map(|(member, org)| SessionInfo {
+            member: SessionMember {
+                id: member.id,
+                email: member.email,
+                name: member.name,
+                role: member.role,
+            },
+            org: SessionOrg {
+                slug: org.slug,
+                name: org.name,
+            },
+        }))
+}
+
+/// Like [`current`], with the whole active member and org as stored.
+pub async fn signed_in_member(
+    session: &Session,
+    store: &Store,
+) -> Result<Option<(Member, Org)>, StoreError> {
     let member_id: Option<String> = get(session, MEMBER_KEY).await?;
     let org_id: Option<String> = get(session, ORG_KEY).await?;
     let deadline: Option<i64> = get(session, ABSOLUTE_EXPIRY_KEY).await?;
@@ -28,18 +49,7 @@ pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionI
     let org = store.org_by_id(&org_id).await?;
     match (member, org) {
         (Some(member), Some(org)) if member.status == MemberStatus::Active => {
-            Ok(Some(SessionInfo {
-                member: SessionMember {
-                    id: member.id,
-                    email: member.email,
-                    name: member.name,
-                    role: member.role,
-                },
-                org: SessionOrg {
-                    slug: org.slug,
-                    name: org.name,
-                },
-            }))
+            Ok(Some((member, org)))
         }
         _ => {
             let _ = session.flush().await;

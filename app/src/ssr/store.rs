@@ -5,10 +5,30 @@
 
 use crate::model::{Member, MemberStatus, Org, Role, SsoConnection};
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationSource, Migrator};
 use sqlx::{AnyPool, Row};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// Migrations in portable SQL, for both databases.
+static PORTABLE: Migrator = sqlx::migrate!("../migrations");
+/// Migrations only one dialect can express (triggers, indexes), numbered among the portable ones.
+static SQLITE_ONLY: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_ONLY: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The portable migrations and one dialect's, as one ordered set.
+#[derive(Debug)]
+struct Migrations(Vec<Migration>);
+
+impl MigrationSource<'static> for Migrations {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
+    {
+        Box::pin(std::future::ready(Ok(self.0)))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -191,7 +211,13 @@ impl Store {
 
     /// Applies pending migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        let dialect = match self.kind {
+            DbKind::Sqlite => &SQLITE_ONLY,
+            DbKind::Postgres => &POSTGRES_ONLY,
+        };
+        let mut all: Vec<Migration> = PORTABLE.iter().chain(dialect.iter()).cloned().collect();
+        all.sort_by_key(|m| m.version);
+        Migrator::new(Migrations(all)).await?.run(&self.pool).await?;
         Ok(())
     }
 
