@@ -193,7 +193,11 @@ impl Store {
         if let Some(p) = pattern {
             query = query.bind(p);
         }
-        let rows = query.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let rows = query
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
         let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         let Some(p) = pattern else {
             return Ok((members, None));
