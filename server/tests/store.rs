@@ -177,7 +177,14 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
             t.await.unwrap();
         }
         store
-            .insert_member(&other.id, "https://other.okta.test", "x", "", "", Role::Admin)
+            .insert_member(
+                &other.id,
+                "https://other.okta.test",
+                "x",
+                "",
+                "",
+                Role::Admin,
+            )
             .await
             .unwrap();
         let c = store.member_counts(&org.id).await.unwrap();

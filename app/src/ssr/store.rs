@@ -217,7 +217,10 @@ impl Store {
         };
         let mut all: Vec<Migration> = PORTABLE.iter().chain(dialect.iter()).cloned().collect();
         all.sort_by_key(|m| m.version);
-        Migrator::new(Migrations(all)).await?.run(&self.pool).await?;
+        Migrator::new(Migrations(all))
+            .await?
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
