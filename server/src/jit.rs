@@ -30,13 +30,36 @@ pub async fn provision_member(
     sso: &SsoConnection,
     identity: &Identity,
 ) -> Result<Member, Refusal> {
+    // A returning member: one statement.
+    if let Some(member) = store
+        .touch_active_member(
+            &org.id,
+            &sso.issuer,
+            &identity.subject,
+            &identity.email,
+            &identity.name,
+        )
+        .await?
+    {
+        return Ok(member);
+    }
     let existing = store
         .member_by_subject(&org.id, &sso.issuer, &identity.subject)
         .await?;
-    let mut member = match existing {
-        Some(m) if m.status == MemberStatus::Deactivated => return Err(Refusal::Deactivated),
-        Some(m) => m,
-        None if !sso.jit_enabled => return Err(Refusal::JitDisabled),
+    match existing {
+        Some(m) if m.status == MemberStatus::Deactivated => Err(Refusal::Deactivated),
+        // Reactivated, or created by a concurrent first sign-in, since the update above.
+        Some(_) => Ok(store
+            .touch_active_member(
+                &org.id,
+                &sso.issuer,
+                &identity.subject,
+                &identity.email,
+                &identity.name,
+            )
+            .await?
+            .ok_or(Refusal::Deactivated)?),
+        None if !sso.jit_enabled => Err(Refusal::JitDisabled),
         None => {
             let (m, created) = store
                 .insert_member(
@@ -52,16 +75,17 @@ pub async fn provision_member(
                 tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "provisioned a new member");
                 return Ok(m);
             }
-            if m.status == MemberStatus::Deactivated {
-                return Err(Refusal::Deactivated);
-            }
-            m
+            // A concurrent first sign-in of the same person created them first.
+            store
+                .touch_active_member(
+                    &org.id,
+                    &sso.issuer,
+                    &identity.subject,
+                    &identity.email,
+                    &identity.name,
+                )
+                .await?
+                .ok_or(Refusal::Deactivated)
         }
-    };
-    store
-        .touch_member_login(&member.id, &identity.email, &identity.name)
-        .await?;
-    member.email.clone_from(&identity.email);
-    member.name.clone_from(&identity.name);
-    Ok(member)
+    }
 }

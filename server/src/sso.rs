@@ -311,11 +311,11 @@ async fn initiate(state: AppState, raw: &[u8]) -> Response {
             .await;
         }
     };
-    let found = match state.store.sso_by_issuer(&normalized).await {
+    let found = match state.store.org_with_sso_by_issuer(&normalized).await {
         Ok(f) => f,
         Err(e) => return fail(&state, None, Some(&normalized), Failure::store(e)).await,
     };
-    let Some((org, sso)) = found else {
+    let Some((org, Some((sso, sealed)))) = found else {
         return fail(
             &state,
             None,
@@ -331,7 +331,7 @@ async fn initiate(state: AppState, raw: &[u8]) -> Response {
         )
         .await;
     };
-    begin(&state, &org, &sso, login_hint.as_deref(), target).await
+    begin(&state, &org, &sso, &sealed, login_hint.as_deref(), target).await
 }
 
 /// Okta "Simplified" mode posts an unsolicited ID token; OIN requires the OIDC-compliant mode.
@@ -392,8 +392,8 @@ async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response
             Some("/login"),
         );
     }
-    let org = match state.store.org_by_slug(&raw).await {
-        Ok(Some(o)) => o,
+    let (org, sso) = match state.store.org_with_sso_by_slug(&raw).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             return problem(
                 StatusCode::NOT_FOUND,
@@ -406,11 +406,7 @@ async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response
         }
         Err(e) => return fail(&state, None, None, Failure::store(e)).await,
     };
-    let sso = match state.store.sso_connection(&org.id).await {
-        Ok(s) => s,
-        Err(e) => return fail(&state, Some(&org), None, Failure::store(e)).await,
-    };
-    let Some(sso) = sso else {
+    let Some((sso, sealed)) = sso else {
         return fail(
             &state,
             Some(&org),
@@ -423,7 +419,7 @@ async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response
         .or(param(&p, "next"))
         .and_then(|t| same_origin_target(&state.config.public_url, t));
     let login_hint = param(&p, "login_hint").map(|h| truncate(h, 256));
-    begin(&state, &org, &sso, login_hint.as_deref(), target).await
+    begin(&state, &org, &sso, &sealed, login_hint.as_deref(), target).await
 }
 
 fn sso_disabled_failure(org: &Org, detail: &str) -> Failure {
@@ -442,6 +438,7 @@ async fn begin(
     state: &AppState,
     org: &Org,
     sso: &SsoConnection,
+    sealed_secret: &str,
     login_hint: Option<&str>,
     target: Option<String>,
 ) -> Response {
@@ -454,7 +451,7 @@ async fn begin(
         )
         .await;
     }
-    let secret = match client_secret(state, org).await {
+    let secret = match client_secret(state, org, sealed_secret) {
         Ok(s) => s,
         Err(f) => return fail(state, Some(org), Some(&sso.issuer), f).await,
     };
@@ -488,14 +485,8 @@ async fn begin(
     resp
 }
 
-async fn client_secret(state: &AppState, org: &Org) -> Result<String, Failure> {
-    let sealed = state
-        .store
-        .sealed_client_secret(&org.id)
-        .await
-        .map_err(Failure::store)?;
-    let sealed = sealed.ok_or_else(|| sso_disabled_failure(org, "no client secret"))?;
-    state.key.open(&org.id, &sealed).map_err(|e| {
+fn client_secret(state: &AppState, org: &Org, sealed: &str) -> Result<String, Failure> {
+    state.key.open(&org.id, sealed).map_err(|e| {
         tracing::error!(org = %org.slug, error = %e, "cannot decrypt the client secret");
         Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -557,7 +548,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         }
         Err(e) => return fail(&state, None, None, Failure::store(e)).await,
     };
-    let (org, sso) = match load_org(&state, &flow.org_id).await {
+    let (org, sso, sealed) = match load_org(&state, &flow.org_id).await {
         Ok(v) => v,
         Err(f) => return fail(&state, None, None, f).await,
     };
@@ -612,7 +603,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         )
         .await;
     };
-    let secret = match client_secret(&state, &org).await {
+    let secret = match client_secret(&state, &org, &sealed) {
         Ok(s) => s,
         Err(f) => return fail(&state, org_ref, iss, f).await,
     };
@@ -713,20 +704,17 @@ fn idp_error(error: &str, description: &str) -> Failure {
     }
 }
 
-async fn load_org(state: &AppState, org_id: &str) -> Result<(Org, SsoConnection), Failure> {
-    let org = state
+/// The flow's org, its connection and the connection's sealed client secret.
+async fn load_org(state: &AppState, org_id: &str) -> Result<(Org, SsoConnection, String), Failure> {
+    let found = state
         .store
-        .org_by_id(org_id)
+        .org_with_sso(org_id)
         .await
         .map_err(Failure::store)?;
-    let org = org.ok_or_else(|| state_failure("org of the flow no longer exists"))?;
-    let sso = state
-        .store
-        .sso_connection(&org.id)
-        .await
-        .map_err(Failure::store)?;
-    let sso = sso.ok_or_else(|| sso_disabled_failure(&org, "connection removed during sign-in"))?;
-    Ok((org, sso))
+    let (org, sso) = found.ok_or_else(|| state_failure("org of the flow no longer exists"))?;
+    let (sso, sealed) =
+        sso.ok_or_else(|| sso_disabled_failure(&org, "connection removed during sign-in"))?;
+    Ok((org, sso, sealed))
 }
 
 // ---- session and sign-out -------------------------------------------------------------------

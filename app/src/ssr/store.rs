@@ -127,6 +127,9 @@ pub struct Store {
     kind: DbKind,
 }
 
+/// An org, and its Okta connection with the sealed client secret when it has one.
+pub type OrgWithSso = (Org, Option<(SsoConnection, String)>);
+
 /// An org with its connection state, as listed by the CLI.
 #[derive(Clone, Debug)]
 pub struct OrgOverview {
@@ -320,16 +323,54 @@ impl Store {
         &self,
         issuer: &str,
     ) -> Result<Option<(Org, SsoConnection)>, StoreError> {
-        let row = sqlx::query(&format!("{SSO_COLUMNS} WHERE issuer = $1"))
-            .bind(issuer)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{ORG_WITH_SSO_COLUMNS} FROM sso_connections c JOIN orgs o ON o.id = c.org_id
+             WHERE c.issuer = $1"
+        ))
+        .bind(issuer)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let sso = sso_from_row(&row)?;
-        let org = self
-            .org_by_id(&sso.org_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound("org of connection vanished".into()))?;
+        Ok(Some((org_from_row(&row)?, sso_from_row(&row)?)))
+    }
+
+    /// An org with its connection (if any) and that connection's sealed client secret, in one
+    /// statement: what a sign-in needs.
+    pub async fn org_with_sso(&self, org_id: &str) -> Result<Option<OrgWithSso>, StoreError> {
+        self.org_with_sso_where("o.id = $1", org_id).await
+    }
+
+    /// Like [`Store::org_with_sso`], by the org's slug.
+    pub async fn org_with_sso_by_slug(&self, slug: &str) -> Result<Option<OrgWithSso>, StoreError> {
+        self.org_with_sso_where("o.slug = $1", slug).await
+    }
+
+    /// Like [`Store::org_with_sso`], by the connection's (normalized) issuer.
+    pub async fn org_with_sso_by_issuer(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<OrgWithSso>, StoreError> {
+        self.org_with_sso_where("c.issuer = $1", issuer).await
+    }
+
+    async fn org_with_sso_where(
+        &self,
+        condition: &str,
+        value: &str,
+    ) -> Result<Option<OrgWithSso>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{ORG_WITH_SSO_COLUMNS}, c.client_secret_enc
+             FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id WHERE {condition}"
+        ))
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let org = org_from_row(&row)?;
+        let sso = match row.try_get::<Option<String>, _>("client_secret_enc")? {
+            Some(sealed) => Some((sso_from_row(&row)?, sealed)),
+            None => None,
+        };
         Ok(Some((org, sso)))
     }
 
@@ -522,24 +563,36 @@ impl Store {
         ))
     }
 
-    /// Records a successful sign-in: refreshes profile claims and the last-login time.
-    pub async fn touch_member_login(
+    /// Records a returning active member's sign-in in one statement: refreshes the profile
+    /// claims and the last-login time, and returns the member as stored. `None` when there is
+    /// no such member or they are deactivated.
+    pub async fn touch_active_member(
         &self,
-        member_id: &str,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
         email: &str,
         name: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE members SET email = $1, name = $2, last_login_at = $3 WHERE id = $4")
-            .bind(email)
-            .bind(name)
-            .bind(now_ms())
-            .bind(member_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE members SET email = $1, name = $2, last_login_at = $3
+             WHERE org_id = $4 AND issuer = $5 AND subject = $6 AND status = 'active'
+             RETURNING id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(now_ms())
+        .bind(org_id)
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
     }
 }
 
+/// An org (`o`) and its connection (`c`), for [`org_from_row`] and [`sso_from_row`].
+const ORG_WITH_SSO_COLUMNS: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at";
 const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
 pub(crate) const MEMBER_COLUMNS: &str = "SELECT id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at FROM members";
 
