@@ -1,19 +1,73 @@
 //! The tower-sessions store, kept in Tessera's own database so any node can serve any session.
 
 use app::ssr::auth::MEMBER_KEY;
-use app::ssr::store::Store;
+use app::ssr::store::{Store, now_ms};
 use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+
+/// The idle expiry slides with every signed-in request (`auth::signed_in_member` marks the
+/// session for saving), but the row is rewritten only when the expiry moved by more than a tenth of the idle timeout,
+/// at most [`MAX_EXPIRY_SLACK_MS`], or the data changed: reads stay reads.
+const MAX_EXPIRY_SLACK_MS: i64 = 60_000;
+/// Sessions remembered for that comparison; the memory is dropped when it grows past this.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// A session as this node last read or wrote it.
+#[derive(Debug)]
+struct Stored {
+    data: HashMap<String, serde_json::Value>,
+    expiry_ms: i64,
+}
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     store: Store,
+    recent: Arc<Recent>,
 }
 
 impl DbSessionStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            recent: Arc::default(),
+        }
+    }
+}
+
+/// What this node last read or wrote per session, to skip rewriting what the database has.
+#[derive(Debug, Default)]
+struct Recent(Mutex<HashMap<Id, Stored>>);
+
+impl Recent {
+    fn remember(&self, record: &Record, expiry_ms: i64) {
+        let mut stored = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if stored.len() >= MAX_REMEMBERED {
+            stored.clear();
+        }
+        stored.insert(
+            record.id,
+            Stored {
+                data: record.data.clone(),
+                expiry_ms,
+            },
+        );
+    }
+
+    fn forget(&self, id: &Id) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// True when the database already holds this data with an expiry close enough to
+    /// `expiry_ms` (within a tenth of the time left, at most [`MAX_EXPIRY_SLACK_MS`]).
+    fn unchanged(&self, record: &Record, expiry_ms: i64, now_ms: i64) -> bool {
+        let slack = ((expiry_ms - now_ms) / 10).clamp(0, MAX_EXPIRY_SLACK_MS);
+        let stored = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        stored
+            .get(&record.id)
+            .is_some_and(|s| s.data == record.data && expiry_ms - s.expiry_ms < slack)
     }
 }
 
@@ -46,15 +100,21 @@ impl SessionStore for DbSessionStore {
         {
             record.id = Id::default();
         }
+        self.recent.remember(record, expiry);
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let (data, expiry, member) = encode(record)?;
+        if self.recent.unchanged(record, expiry, now_ms()) {
+            return Ok(());
+        }
         self.store
             .session_upsert(&record.id.to_string(), &data, expiry, member.as_deref())
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.recent.remember(record, expiry);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -71,14 +131,17 @@ impl SessionStore for DbSessionStore {
         let expiry_date =
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry_ms) * 1_000_000)
                 .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
+        let record = Record {
             id: *id,
             data,
             expiry_date,
-        }))
+        };
+        self.recent.remember(&record, expiry_ms);
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.recent.forget(id);
         self.store
             .session_delete(&id.to_string())
             .await
@@ -121,5 +184,45 @@ pub async fn unavailable_when_store_fails(
             "Wait a moment and try again. If this persists, contact the service operator.",
             Some("/login"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: Id, member: &str) -> Record {
+        Record {
+            id,
+            data: HashMap::from([(MEMBER_KEY.to_string(), serde_json::json!(member))]),
+            expiry_date: time::OffsetDateTime::now_utc(),
+        }
+    }
+
+    #[test]
+    fn rewrites_only_changed_data_or_an_expiry_that_moved_enough() {
+        let recent = Recent::default();
+        let now = 1_000_000_000;
+        let hour = 3_600_000;
+        let r = record(Id::default(), "m1");
+        // Never seen: write.
+        assert!(!recent.unchanged(&r, now + hour, now));
+        recent.remember(&r, now + hour);
+        // The same data, the expiry moved by under a minute: skip.
+        assert!(recent.unchanged(&r, now + hour + 59_000, now + 59_000));
+        // Moved by a minute or more: write.
+        assert!(!recent.unchanged(&r, now + hour + 60_000, now + 60_000));
+        // Changed data: write, however recent.
+        let mut changed = r.clone();
+        changed.data.insert("x".into(), serde_json::json!(1));
+        assert!(!recent.unchanged(&changed, now + hour, now));
+        // A short idle timeout: the slack is a tenth of it (3 s -> 300 ms).
+        let short = record(Id::default(), "m2");
+        recent.remember(&short, now + 3_000);
+        assert!(recent.unchanged(&short, now + 3_200, now + 200));
+        assert!(!recent.unchanged(&short, now + 3_400, now + 400));
+        // Forgotten (deleted): write again.
+        recent.forget(&r.id);
+        assert!(!recent.unchanged(&r, now + hour, now));
     }
 }

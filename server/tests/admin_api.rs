@@ -541,6 +541,45 @@ async fn authorization_matrix_for_views_and_sso_actions() {
     }
 }
 
+/// The idle timeout counts from the last request, not from sign-in.
+#[tokio::test]
+async fn idle_expiry_slides_with_use_and_ends_after_a_quiet_spell() {
+    for db in databases().await {
+        let server = TestServer::start_with(&db, &["--session-idle-timeout", "3s"]).await;
+        let store = &server.store;
+        let fx = fixture(store, "idle").await;
+        let id = tower_sessions::session::Id::default().to_string();
+        let data = json!({"member_id": fx.owner.id, "org_id": fx.owner.org_id,
+                          "absolute_expiry": now_ms() + 3_600_000});
+        let first_expiry = now_ms() + 3_000;
+        assert!(
+            store
+                .session_insert(&id, &data.to_string(), first_expiry, Some(&fx.owner.id))
+                .await
+                .unwrap()
+        );
+        let me = As::with_cookie(&server, &id);
+        // Busy for twice the idle timeout: still signed in.
+        for _ in 0..6 {
+            me.get("/api/v1/me").await.assert_status(200);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let expiry: i64 = sqlx::query_scalar("SELECT expiry_date FROM sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            expiry > first_expiry + 4_000,
+            "[{}] the stored expiry slid ({expiry} vs {first_expiry})",
+            db.kind
+        );
+        // Quiet for longer than the timeout: signed out.
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        assert_error(&me.get("/api/v1/me").await, 401, "unauthenticated");
+    }
+}
+
 #[tokio::test]
 async fn requests_without_a_valid_session_get_401() {
     for db in databases().await {

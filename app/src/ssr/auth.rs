@@ -49,6 +49,9 @@ pub async fn signed_in_member(
     let org = store.org_by_id(&org_id).await?;
     match (member, org) {
         (Some(member), Some(org)) if member.status == MemberStatus::Active => {
+            // In use: the idle expiry slides (the session is saved after the response; the
+            // store skips the write while only seconds of expiry would change).
+            session.set_expiry(session.expiry());
             Ok(Some((member, org)))
         }
         _ => {
