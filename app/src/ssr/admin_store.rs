@@ -128,17 +128,37 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
-/// The search condition on name or email, `$2` being a [`like_pattern`]: case-insensitive on
-/// both databases. SQLite's LIKE already ignores (ASCII) case, as its LOWER() only folds ASCII,
-/// so the columns are compared as they are; PostgreSQL compares `LOWER(column)`, the expression
-/// its trigram indexes (`members_name_trgm`, `members_email_trgm`) are built on.
-fn search_condition(kind: DbKind) -> &'static str {
+/// The search condition on name or email (case-insensitive substring) and the value bound to
+/// `$2` for the query `q`.
+///
+/// - SQLite, `q` of 3 or more characters: the FTS5 trigram index `members_fts` (migration
+///   `20261127000007`), `$2` a quoted phrase, so every character matches literally.
+/// - SQLite, shorter: a scan with LIKE, which already ignores (ASCII) case as SQLite's LOWER()
+///   only folds ASCII, so the columns are compared as they are.
+/// - PostgreSQL: `LOWER(column) LIKE`, the expression its trigram indexes
+///   (`members_name_trgm`, `members_email_trgm`) are built on; they serve 3 or more characters.
+fn search_condition(kind: DbKind, q: &str) -> (&'static str, String) {
     match kind {
-        DbKind::Sqlite => "(name LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')",
-        DbKind::Postgres => {
-            "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')"
-        }
+        DbKind::Sqlite if q.chars().count() >= 3 => (
+            "id IN (SELECT member_id FROM member_search_keys WHERE k IN (
+                 SELECT rowid FROM members_fts WHERE members_fts MATCH $2))",
+            fts_phrase(q),
+        ),
+        DbKind::Sqlite => (
+            "(name LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')",
+            like_pattern(q),
+        ),
+        DbKind::Postgres => (
+            "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')",
+            like_pattern(q),
+        ),
     }
+}
+
+/// An FTS5 query matching `q` as one literal string: a phrase in double quotes, inner quotes
+/// doubled.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
 }
 
 const ATTEMPT_COLUMNS: &str = "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
@@ -166,23 +186,23 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
 impl Store {
     // ---- the members directory ------------------------------------------------------------
 
-    /// One page of an org's members ordered by name, email, id. With a `pattern` (already a
-    /// LIKE pattern, see [`like_pattern`]) on name or email, also how many match; without one
-    /// the total is the org-wide count the caller gets from [`Store::member_counts`].
+    /// One page of an org's members ordered by name, email, id. With a `search` (a substring
+    /// of name or email, any case), also how many match; without one the total is the org-wide
+    /// count the caller gets from [`Store::member_counts`].
     ///
     /// The page is picked from the `(org_id, name, email, id)` index alone and only its rows
     /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
     pub async fn members_page(
         &self,
         org_id: &str,
-        pattern: Option<&str>,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
-        let search = search_condition(self.kind());
-        let (filter, limits) = match pattern {
+        let search = search.map(|q| search_condition(self.kind(), q));
+        let (filter, limits) = match &search {
             None => (String::new(), "LIMIT $2 OFFSET $3"),
-            Some(_) => (format!(" AND {search}"), "LIMIT $3 OFFSET $4"),
+            Some((condition, _)) => (format!(" AND {condition}"), "LIMIT $3 OFFSET $4"),
         };
         let sql = format!(
             "{MEMBER_COLUMNS} WHERE id IN (
@@ -190,8 +210,8 @@ impl Store {
              ) ORDER BY name, email, id"
         );
         let mut query = sqlx::query(&sql).bind(org_id);
-        if let Some(p) = pattern {
-            query = query.bind(p);
+        if let Some((_, value)) = &search {
+            query = query.bind(value);
         }
         let rows = query
             .bind(limit)
@@ -199,14 +219,14 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
-        let Some(p) = pattern else {
+        let Some((condition, value)) = search else {
             return Ok((members, None));
         };
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {search}"
+            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {condition}"
         ))
         .bind(org_id)
-        .bind(p)
+        .bind(value)
         .fetch_one(self.pool())
         .await?
         .try_get("n")?;
@@ -604,11 +624,13 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::like_pattern;
+    use super::{fts_phrase, like_pattern};
 
     #[test]
     fn like_patterns_take_wildcards_literally() {
         assert_eq!(like_pattern("ann"), "%ann%");
+        assert_eq!(fts_phrase("ann"), "\"ann\"");
+        assert_eq!(fts_phrase("a\"b OR c*"), "\"a\"\"b OR c*\"");
         assert_eq!(like_pattern("100%"), "%100\\%%");
         assert_eq!(like_pattern("a_b"), "%a\\_b%");
         assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");

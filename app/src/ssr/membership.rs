@@ -8,7 +8,7 @@
 pub use crate::api::permissions::{Action, OrgAction, Party, may, may_org};
 
 use super::PublicUrl;
-use super::admin_store::{Guard, NewAudit, like_pattern};
+use super::admin_store::{Guard, NewAudit};
 use super::crypto::SecretKey;
 use super::login::Outcome;
 use super::sso_check;
@@ -99,12 +99,11 @@ pub async fn list_members(
         )));
     }
     let page = page.max(1);
-    let pattern = (!q.is_empty()).then(|| like_pattern(q));
     let offset = i64::from(page - 1) * i64::from(PER_PAGE);
     let (members, total) = store
         .members_page(
             &actor.org_id,
-            pattern.as_deref(),
+            (!q.is_empty()).then_some(q),
             i64::from(PER_PAGE),
             offset,
         )
