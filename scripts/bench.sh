@@ -166,44 +166,46 @@ section() { grep '^MD ' "$LOGS/$1.txt" | sed 's/^MD //' || true; }
 # The share (%) of a function in a kept callgrind listing (empty when absent).
 share() { grep -m1 -E "  $2\$" "$LOGS/annotate-$1.txt" 2>/dev/null | sed -E 's/.*\( *([0-9.]+)%\).*/\1/' || true; }
 analysis() {
-  local ratio rsa sql est="?" cpu cap="?"
+  local ratio rsa sql cpu cap="?"
   ratio="$(sed -n 's/.*peer CPU per sign-in = \([0-9.]*\).*/\1/p' "$LOGS/bench-okta.txt" | head -n1)"
-  rsa="$(share logins-sqlite 'openidconnect::core::crypto::verify_rsa_signature')"
+  rsa="$(share logins-sqlite '.*FastJwk as .*verify_signature')"
   sql="$(share logins-sqlite 'sqlite3_step')"
   cpu="$(sed -n 's/^\[SQLite\] [0-9]* sign-ins (.*Tessera CPU \([0-9.]*\) ms\/login.*/\1/p' "$LOGS/bench-stub.txt" | head -n1)"
   if [ -n "$cpu" ]; then cap="$(awk -v c="$cpu" -v n="$(nproc)" 'BEGIN { printf "%.0f", n * 1000 / c }')"; fi
-  if [ -n "$ratio" ] && [ -n "$rsa" ]; then est="$(awk -v r="$ratio" -v s="$rsa" 'BEGIN { printf "%.2f", r * (1 - s / 100) }')"; fi
   cat <<EOF
 ## What bounds the missed targets
 
-**Sign-in CPU (benchmarks 1 and 2).** In the sign-in profile (benchmark 2's flow on SQLite), ${rsa:-?}% of
-Tessera's instructions go to verifying the ID token's RS256 signature: openidconnect's default verifier runs RSA-2048 on the pure-Rust
-\`rsa\` crate (\`num-bigint-dig\` Montgomery multiplication), far slower than the OpenSSL verification
-the Node peer gets from WebCrypto. SQLite (\`sqlite3_step\`: about a dozen statements per sign-in, about
-five of them writes) takes ${sql:-?}%; the rest is HTTP to the provider, JSON, the session and the log line.
-Removing the RSA share alone would bring benchmark 1's CPU ratio from ${ratio:-?} to about ${est} (the
-ratio × (1 − that share), taking benchmark 1 to spend the same share), still above 0.1: the
-peer keeps sessions in memory (express-session's MemoryStore) and does not log, while Tessera also writes
-the flow, the session and a login attempt to SQLite. Meeting 0.1 needs a fast verifier (ring or
-aws-lc-rs, already in the dependency tree through rustls, plugged in behind openidconnect's
-\`JsonWebKey\` trait in \`server/src/oidc.rs\`) *and* fewer statements per sign-in.
+**Sign-in CPU (benchmarks 1 and 2).** ID-token signatures are verified with \`ring\` (\`FastJwk\` in
+\`server/src/oidc.rs\`): ${rsa:-?}% of Tessera's instructions in the sign-in profile (benchmark 2's
+flow on SQLite). With openidconnect's default verifier on the pure-Rust \`rsa\` crate it was 59.6%
+(2.47 million instructions per verification; ring needs 0.40 million). SQLite (\`sqlite3_step\`)
+takes ${sql:-?}%: a sign-in is 2 statements at initiate (org with connection and sealed secret in one
+join; the flow) and 5 at the callback (take the flow, org with connection, refresh-and-return the
+member, the session, the login attempt). The rest is HTTP to the provider and its JSON, sqlx's
+\`Any\` driver, the session and the log line. The CPU ratio of benchmark 1 is ${ratio:-?}: the Node peer
+keeps sessions in memory (express-session's MemoryStore), writes no login attempt and logs nothing,
+while every Tessera sign-in is durable in the database (flow, member, session, attempt) so that any
+node can finish it; those writes, not the cryptography, now dominate. Going further means
+fewer writes per sign-in (e.g. flows kept in a signed cookie instead of a row), which trades away
+the single-use server-side flow state the login issue asks for.
 
 **Throughput and callback p99 (benchmark 2).** Tessera needs ${cpu:-?} ms of CPU per sign-in on SQLite,
 so on $(nproc) cores it cannot pass about ${cap} sign-ins/s even with the machine to itself; here it
-also shares the cores with the load generator, the stub and whatever else runs (see the load average;
-CPU times also grow when other processes compete for the same cores and caches). The callback p99 is queueing: with 8 sign-ins in flight on $(nproc) cores a callback
-waits for the others' RSA verifications. On PostgreSQL every statement is a round trip to a server
-process on the same cores, whose CPU is not in Tessera's figure. 2,000/s at p99 < 5 ms needs well
-under 1 ms of CPU per sign-in: the fast verifier first, then fewer and cheaper statements.
+also shares the cores with the load generator, the stub and whatever else runs (see the load average).
+The callback p99 is queueing: 8 sign-ins in flight on $(nproc) cores. SQLite has one writer at a time
+(each sign-in writes 4 rows); on PostgreSQL every statement is a round trip to a server process on
+the same cores, whose CPU is not in Tessera's figure.
 
-**Members API (benchmark 4).** Every \`GET /api/v1/members\` runs, besides its 50-row page, a
-\`COUNT(*)\` of the matching members and the org-wide \`GROUP BY role, status\` counts; each walks all
-100,000 index entries (the store-call tables show what each costs alone), so the 2 cores serve only a
-few dozen requests a second, and at concurrency 16 the latency is that work queued. Page 1500 adds an \`OFFSET\` walk of 74,950 entries; the search evaluates
-\`LOWER(name) LIKE …\` and \`LOWER(email) LIKE …\` on every row, twice (page and total: \`likeFunc\`
-and \`lowerFunc\` in the profile). Fixes belong in \`app/src/ssr/admin_store.rs\`: per-org counts kept
-up to date by the write paths (or cached briefly), keyset pagination (or a cached total), and an index
-for search (SQLite FTS5 trigram, PostgreSQL \`pg_trgm\`).
+**Members API (benchmark 4).** A request reads the session, the member and org (one statement
+each), the page and the counts. The counts are one row of \`member_stats\`, kept exact by
+triggers (migrations \`20261127000005\`/\`6\`), not a \`GROUP BY\` over the org. The page is picked
+from the \`(org_id, name, email, id)\` index alone and only its 50 rows are read from the table, but
+\`OFFSET\` still steps over every earlier index entry, so page 1500 costs more than page 1. Search
+uses trigram indexes: FTS5 on SQLite, \`pg_trgm\` GIN on PostgreSQL. A query whose trigrams are common
+to most members (\`user…\` here, where every member is \`User N\`, \`userN@…\`) still intersects long
+posting lists, and the page's total is a second pass (\`COUNT(*)\`). What remains is per-request
+work on $(nproc) cores shared with the load generator and, for PostgreSQL, the database server. Keyset
+paging (\`after=<last name, email, id>\`) would make deep pages cost what page 1 costs.
 
 **Bundle (benchmark 5).** By the breakdown, Leptos's renderer and reactive system (\`tachys\`,
 \`reactive_graph\`, \`leptos_router\`) are over two fifths of the code, \`serde_json\` (server-function

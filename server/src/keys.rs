@@ -172,9 +172,46 @@ pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, 
             )));
         }
     }
+    let pending = reseal_pending_setup_secrets(&mut tx, &old_key, &new_key).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    tracing::info!(count = rows.len(), new_key_file = %new.display(), "re-encrypted the client secrets");
+    tracing::info!(count = rows.len(), pending, new_key_file = %new.display(), "re-encrypted the client secrets");
     Ok(rows.len())
+}
+
+/// Setup links hold the client secret of their last passing test until it is saved: re-seal
+/// those too, so an Okta administrator half-way through a setup can still press "Save". One
+/// that does not open is dropped (the administrator runs "Test connection" again).
+async fn reseal_pending_setup_secrets(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    old_key: &SecretKey,
+    new_key: &SecretKey,
+) -> Result<usize, CliError> {
+    let rows = sqlx::query(
+        "SELECT id, pending_secret_enc FROM setup_links WHERE pending_secret_enc IS NOT NULL",
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(StoreError::from)?;
+    let mut count = 0;
+    for row in &rows {
+        let id: String = row.try_get("id").map_err(StoreError::from)?;
+        let sealed: String = row
+            .try_get("pending_secret_enc")
+            .map_err(StoreError::from)?;
+        let context = app::ssr::setup_links::seal_context(&id);
+        let resealed = old_key
+            .open(&context, &sealed)
+            .ok()
+            .map(|secret| new_key.seal(&context, &secret));
+        sqlx::query("UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2")
+            .bind(&resealed)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::from)?;
+        count += usize::from(resealed.is_some());
+    }
+    Ok(count)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -5,8 +5,10 @@
 mod support;
 
 use app::ssr::crypto::SecretKey;
+use app::ssr::setup_links::Actor;
 use serde_json::json;
 use std::path::Path;
+use std::time::Duration;
 use support::{Browser, OktaDev, TestDb, TestServer, initiate_url};
 
 const CLIENT_ID: &str = "tessera-ops";
@@ -259,6 +261,23 @@ async fn rotation_on(db: &TestDb) {
     assert!(!ok && err.contains("no secret key file"), "[{kind}] {err}");
     assert!(!keys.path().join("absent.key").exists());
 
+    // An Okta administrator half-way through a setup link: the secret of their passing test
+    // waits on the link, sealed with the current key.
+    let (_, link) = server
+        .store
+        .create_setup_link(&beta, Duration::from_secs(3600), &Actor::cli())
+        .await
+        .unwrap();
+    let pending = SecretKey::load(&key_file)
+        .unwrap()
+        .seal(&link.seal_context(), "pending-secret-123456");
+    sqlx::query("UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2")
+        .bind(&pending)
+        .bind(&link.id)
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+
     // The rotation.
     let new_key_file = keys.path().join("new.key");
     let (ok, out, err) = run(server
@@ -287,6 +306,18 @@ async fn rotation_on(db: &TestDb) {
             "[{kind}] not with the old key"
         );
     }
+    let resealed: String =
+        sqlx::query_scalar("SELECT pending_secret_enc FROM setup_links WHERE id = $1")
+            .bind(&link.id)
+            .fetch_one(server.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        new_key.open(&link.seal_context(), &resealed).unwrap(),
+        "pending-secret-123456",
+        "[{kind}] the pending setup secret opens with the new key"
+    );
+    assert!(old_key.open(&link.seal_context(), &resealed).is_err());
     // `check` tells which key the database now needs.
     let (ok, _, err) = run(server.cli().args(["secret-key", "check"]));
     assert!(!ok && err.contains("do not open"), "[{kind}] {err}");

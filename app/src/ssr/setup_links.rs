@@ -77,8 +77,13 @@ impl SetupLink {
 
     /// The associated data sealing the pending secret to this link.
     pub fn seal_context(&self) -> String {
-        format!("setup-link:{}", self.id)
+        seal_context(&self.id)
     }
+}
+
+/// The associated data a link's pending client secret is sealed with.
+pub fn seal_context(link_id: &str) -> String {
+    format!("setup-link:{link_id}")
 }
 
 /// What a token leads to.
