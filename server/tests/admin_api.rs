@@ -1339,6 +1339,43 @@ async fn members_search_and_paging() {
         // Page 2 of a search.
         let r = c.get("/api/v1/members?q=person&page=3").await.json();
         assert_eq!(r["members"].as_array().unwrap().len(), 21);
+        // Search syntax of the index (SQLite FTS5) is literal text, quotes included.
+        for q in [
+            "\"",
+            "per\"son",
+            "person OR x",
+            "pers*",
+            "NEAR(per son)",
+            "^per",
+            "name:person",
+            "((",
+        ] {
+            let (n, names, _) = search(q).await;
+            assert_eq!((n, names.len()), (0, 0), "[{}] {q:?} is literal", db.kind);
+        }
+        // The index follows renames and removals.
+        store
+            .touch_active_member(
+                &fx.org.id,
+                &by_mail.issuer,
+                &by_mail.subject,
+                &by_mail.email,
+                "Renamed Zebra",
+            )
+            .await
+            .unwrap()
+            .expect("active member");
+        let (n, names, _) = search("zebra").await;
+        assert_eq!((n, names), (1, vec!["Renamed Zebra".to_string()]));
+        let (n, _, _) = search("quiet person").await;
+        assert_eq!(n, 0, "[{}] the old name is gone from the index", db.kind);
+        sqlx::query("DELETE FROM members WHERE id = $1")
+            .bind(&by_mail.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (n, _, _) = search("zebra").await;
+        assert_eq!(n, 0, "[{}] a removed member is not found", db.kind);
     }
 }
 

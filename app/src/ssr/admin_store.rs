@@ -128,8 +128,8 @@ pub fn like_pattern(q: &str) -> String {
     out
 }
 
-/// The search condition on name or email (case-insensitive substring) and the value bound to
-/// `$2` for the query `q`.
+/// The members of org `$1` whose name or email contains `q` (any case), as a condition and
+/// the value bound to `$2`.
 ///
 /// - SQLite, `q` of 3 or more characters: the FTS5 trigram index `members_fts` (migration
 ///   `20261127000007`), `$2` a quoted phrase, so every character matches literally.
@@ -137,19 +137,23 @@ pub fn like_pattern(q: &str) -> String {
 ///   only folds ASCII, so the columns are compared as they are.
 /// - PostgreSQL: `LOWER(column) LIKE`, the expression its trigram indexes
 ///   (`members_name_trgm`, `members_email_trgm`) are built on; they serve 3 or more characters.
+///
+/// The condition includes the org filter (`$1`). With the FTS index, SQLite must be steered to
+/// start from the matches: `+org_id` keeps it from walking the whole org in name order instead
+/// (its planner cannot tell how few rows a MATCH yields).
 fn search_condition(kind: DbKind, q: &str) -> (&'static str, String) {
     match kind {
         DbKind::Sqlite if q.chars().count() >= 3 => (
-            "id IN (SELECT member_id FROM member_search_keys WHERE k IN (
+            "+org_id = $1 AND id IN (SELECT member_id FROM member_search_keys WHERE k IN (
                  SELECT rowid FROM members_fts WHERE members_fts MATCH $2))",
             fts_phrase(q),
         ),
         DbKind::Sqlite => (
-            "(name LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')",
+            "org_id = $1 AND (name LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')",
             like_pattern(q),
         ),
         DbKind::Postgres => (
-            "(LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')",
+            "org_id = $1 AND (LOWER(name) LIKE LOWER($2) ESCAPE '\\' OR LOWER(email) LIKE LOWER($2) ESCAPE '\\')",
             like_pattern(q),
         ),
     }
@@ -200,13 +204,13 @@ impl Store {
         offset: i64,
     ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
         let search = search.map(|q| search_condition(self.kind(), q));
-        let (filter, limits) = match &search {
-            None => (String::new(), "LIMIT $2 OFFSET $3"),
-            Some((condition, _)) => (format!(" AND {condition}"), "LIMIT $3 OFFSET $4"),
+        let (condition, limits) = match &search {
+            None => ("org_id = $1", "LIMIT $2 OFFSET $3"),
+            Some((condition, _)) => (*condition, "LIMIT $3 OFFSET $4"),
         };
         let sql = format!(
             "{MEMBER_COLUMNS} WHERE id IN (
-                 SELECT id FROM members WHERE org_id = $1{filter} ORDER BY name, email, id {limits}
+                 SELECT id FROM members WHERE {condition} ORDER BY name, email, id {limits}
              ) ORDER BY name, email, id"
         );
         let mut query = sqlx::query(&sql).bind(org_id);
@@ -223,7 +227,7 @@ impl Store {
             return Ok((members, None));
         };
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND {condition}"
+            "SELECT COUNT(*) AS n FROM members WHERE {condition}"
         ))
         .bind(org_id)
         .bind(value)
