@@ -30,17 +30,17 @@ pub async fn provision_member(
     sso: &SsoConnection,
     identity: &Identity,
 ) -> Result<Member, Refusal> {
-    // A returning member: one statement.
-    if let Some(member) = store
-        .touch_active_member(
+    let touch = || {
+        store.touch_active_member(
             &org.id,
             &sso.issuer,
             &identity.subject,
             &identity.email,
             &identity.name,
         )
-        .await?
-    {
+    };
+    // A returning member: one statement.
+    if let Some(member) = touch().await? {
         return Ok(member);
     }
     let existing = store
@@ -49,16 +49,7 @@ pub async fn provision_member(
     match existing {
         Some(m) if m.status == MemberStatus::Deactivated => Err(Refusal::Deactivated),
         // Reactivated, or created by a concurrent first sign-in, since the update above.
-        Some(_) => Ok(store
-            .touch_active_member(
-                &org.id,
-                &sso.issuer,
-                &identity.subject,
-                &identity.email,
-                &identity.name,
-            )
-            .await?
-            .ok_or(Refusal::Deactivated)?),
+        Some(_) => touch().await?.ok_or(Refusal::Deactivated),
         None if !sso.jit_enabled => Err(Refusal::JitDisabled),
         None => {
             let (m, created) = store
@@ -76,16 +67,7 @@ pub async fn provision_member(
                 return Ok(m);
             }
             // A concurrent first sign-in of the same person created them first.
-            store
-                .touch_active_member(
-                    &org.id,
-                    &sso.issuer,
-                    &identity.subject,
-                    &identity.email,
-                    &identity.name,
-                )
-                .await?
-                .ok_or(Refusal::Deactivated)
+            touch().await?.ok_or(Refusal::Deactivated)
         }
     }
 }

@@ -11,6 +11,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+/// The columns [`member_from_row`] reads.
+macro_rules! member_fields {
+    () => {
+        "id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at"
+    };
+}
+
 /// Migrations in portable SQL, for both databases.
 static PORTABLE: Migrator = sqlx::migrate!("../migrations");
 /// Migrations only one dialect can express (triggers, indexes), numbered among the portable ones.
@@ -574,11 +581,12 @@ impl Store {
         email: &str,
         name: &str,
     ) -> Result<Option<Member>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE members SET email = $1, name = $2, last_login_at = $3
              WHERE org_id = $4 AND issuer = $5 AND subject = $6 AND status = 'active'
-             RETURNING id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at",
-        )
+             RETURNING ",
+            member_fields!()
+        ))
         .bind(email)
         .bind(name)
         .bind(now_ms())
@@ -594,7 +602,7 @@ impl Store {
 /// An org (`o`) and its connection (`c`), for [`org_from_row`] and [`sso_from_row`].
 const ORG_WITH_SSO_COLUMNS: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at";
 const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
-pub(crate) const MEMBER_COLUMNS: &str = "SELECT id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at FROM members";
+pub(crate) const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");
 
 fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
     Ok(Org {
