@@ -50,32 +50,49 @@ async fn one_issuer_belongs_to_one_org() {
     }
 }
 
+/// `n` concurrent first sign-ins into `org_id` of subjects `sub0` .. `sub{subjects - 1}`
+/// (repeating when `n` is larger): what each got back from `insert_member`.
+async fn first_sign_ins(
+    store: &Store,
+    org_id: &str,
+    issuer: &str,
+    n: usize,
+    subjects: usize,
+) -> Vec<(app::model::Member, bool)> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (store, org_id, issuer) = (store.clone(), org_id.to_string(), issuer.to_string());
+            tokio::spawn(async move {
+                store
+                    .insert_member(
+                        &org_id,
+                        &issuer,
+                        &format!("sub{}", i % subjects),
+                        &format!("u{i}@x.com"),
+                        "U",
+                        Role::Member,
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 #[tokio::test]
 async fn twenty_concurrent_first_members_yield_exactly_one_owner() {
     for db in databases().await {
         let store = Store::connect(&db.url).await.unwrap();
         store.migrate().await.unwrap();
         let org = store.create_org("race", "Race").await.unwrap();
-        let tasks: Vec<_> = (0..20)
-            .map(|i| {
-                let (store, org_id) = (store.clone(), org.id.clone());
-                tokio::spawn(async move {
-                    store
-                        .insert_member(
-                            &org_id,
-                            "https://race.okta.com",
-                            &format!("sub{i}"),
-                            &format!("u{i}@x.com"),
-                            "U",
-                            Role::Member,
-                        )
-                        .await
-                })
-            })
-            .collect();
+        let results = first_sign_ins(&store, &org.id, "https://race.okta.com", 20, 20).await;
         let mut owners = 0;
-        for t in tasks {
-            let (m, created) = t.await.unwrap().unwrap();
+        for (m, created) in results {
             assert!(created);
             assert_eq!(m.status, MemberStatus::Active);
             owners += usize::from(m.role == Role::Owner);
@@ -155,27 +172,7 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
         let c = store.member_counts(&org.id).await.unwrap();
         assert_eq!((c.active, c.owner), (0, 0), "[{}] a new org", db.kind);
         // Concurrent first sign-ins, including a race for the owner and repeated subjects.
-        let tasks: Vec<_> = (0..40)
-            .map(|i| {
-                let (store, org_id) = (store.clone(), org.id.clone());
-                tokio::spawn(async move {
-                    store
-                        .insert_member(
-                            &org_id,
-                            "https://counted.okta.test",
-                            &format!("sub-{}", i % 30),
-                            &format!("u{i}@counted.test"),
-                            &format!("User {i}"),
-                            Role::Member,
-                        )
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
+        first_sign_ins(&store, &org.id, "https://counted.okta.test", 40, 30).await;
         store
             .insert_member(
                 &other.id,
@@ -197,11 +194,11 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
         assert_counts_exact(&store, &org.id, db.kind).await;
         // Many rows at once, a role change, status changes, deletions, a transaction.
         for sql in [
-            "UPDATE members SET role = 'admin' WHERE org_id = $1 AND subject IN ('sub-3', 'sub-4', 'sub-5')",
-            "UPDATE members SET status = 'deactivated' WHERE org_id = $1 AND role = 'member' AND subject LIKE 'sub-1%'",
-            "UPDATE members SET status = 'active' WHERE org_id = $1 AND subject = 'sub-12'",
+            "UPDATE members SET role = 'admin' WHERE org_id = $1 AND subject IN ('sub3', 'sub4', 'sub5')",
+            "UPDATE members SET status = 'deactivated' WHERE org_id = $1 AND role = 'member' AND subject LIKE 'sub1%'",
+            "UPDATE members SET status = 'active' WHERE org_id = $1 AND subject = 'sub12'",
             "UPDATE members SET name = 'Renamed', last_login_at = 1 WHERE org_id = $1",
-            "DELETE FROM members WHERE org_id = $1 AND subject IN ('sub-20', 'sub-3', 'sub-13')",
+            "DELETE FROM members WHERE org_id = $1 AND subject IN ('sub20', 'sub3', 'sub13')",
         ] {
             sqlx::query(sql)
                 .bind(&org.id)
@@ -213,7 +210,7 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
         let mut tx = store.pool().begin().await.unwrap();
         for sql in [
             "UPDATE members SET role = 'admin' WHERE org_id = $1 AND role = 'owner'",
-            "UPDATE members SET role = 'owner' WHERE org_id = $1 AND subject = 'sub-4'",
+            "UPDATE members SET role = 'owner' WHERE org_id = $1 AND subject = 'sub4'",
         ] {
             sqlx::query(sql)
                 .bind(&org.id)
