@@ -3,9 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use std::sync::OnceLock;
-use tessera::oidc::{ClientConfig, verify_id_token};
+use tessera::oidc::{ClientConfig, FastJsonWebKeySet, FastProviderMetadata, verify_id_token};
 
 const DISCOVERY: &str = r#"{
   "issuer": "https://acme.okta.com",
@@ -22,11 +21,11 @@ const DISCOVERY: &str = r#"{
 const JWKS: &str = r#"{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","e":"AQAB",
  "n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw"}]}"#;
 
-fn metadata() -> CoreProviderMetadata {
-    static META: OnceLock<CoreProviderMetadata> = OnceLock::new();
+fn metadata() -> FastProviderMetadata {
+    static META: OnceLock<FastProviderMetadata> = OnceLock::new();
     META.get_or_init(|| {
-        let jwks: CoreJsonWebKeySet = serde_json::from_str(JWKS).expect("jwks");
-        serde_json::from_str::<CoreProviderMetadata>(DISCOVERY)
+        let jwks: FastJsonWebKeySet = serde_json::from_str(JWKS).expect("jwks");
+        serde_json::from_str::<FastProviderMetadata>(DISCOVERY)
             .expect("discovery")
             .set_jwks(jwks)
     })

@@ -9,8 +9,8 @@ use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
     CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreIdTokenClaims,
     CoreJsonWebKey, CoreJsonWebKeyType, CoreJsonWebKeyUse, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseMode,
-    CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse, CoreSubjectIdentifierType,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreSubjectIdentifierType,
     CoreTokenIntrospectionResponse, CoreTokenResponse, CoreUserInfoClaims,
 };
 use openidconnect::{
@@ -480,7 +480,7 @@ fn merge_identity(id: &CoreIdTokenClaims, info: &CoreUserInfoClaims) -> Identity
 /// Verifies a compact ID token exactly as the callback does (RS256 only, iss, aud, exp/iat with
 /// skew, nonce) against `metadata`'s keys; returns the subject. Used by the fuzz target.
 pub fn verify_id_token(
-    metadata: CoreProviderMetadata,
+    metadata: FastProviderMetadata,
     client: &ClientConfig<'_>,
     id_token: &str,
     nonce: &str,
@@ -488,26 +488,10 @@ pub fn verify_id_token(
     let token: openidconnect::core::CoreIdToken = id_token
         .parse()
         .map_err(|e| OidcError::TokenInvalid(format!("malformed ID token: {e}")))?;
-    let oidc = build_client(with_fast_keys(metadata)?, client)?;
+    let oidc = build_client(metadata, client)?;
     verify(&oidc, &token, &Nonce::new(nonce.to_string()))
         .map(|claims| claims.subject().as_str().to_string())
         .map_err(Retry::into_error)
-}
-
-/// `metadata` (openidconnect's own type, as the fuzz target builds it) re-typed for [`FastJwk`].
-/// The JWKS is not part of the serialized document, so it is carried over key by key.
-fn with_fast_keys(metadata: CoreProviderMetadata) -> Result<FastProviderMetadata, OidcError> {
-    let keys = metadata
-        .jwks()
-        .keys()
-        .iter()
-        .cloned()
-        .map(FastJwk::from)
-        .collect();
-    let document = serde_json::to_value(&metadata)
-        .and_then(serde_json::from_value::<FastProviderMetadata>)
-        .map_err(|e| OidcError::Discovery(format!("unusable provider metadata: {e}")))?;
-    Ok(document.set_jwks(FastJsonWebKeySet::new(keys)))
 }
 
 // ---- ID-token signatures through ring -----------------------------------------------------------
@@ -540,7 +524,7 @@ pub type FastClient<
     HasUserInfoUrl,
 >;
 
-/// openidconnect's [`CoreProviderMetadata`] with [`FastJwk`] keys.
+/// openidconnect's [`openidconnect::core::CoreProviderMetadata`] with [`FastJwk`] keys.
 pub type FastProviderMetadata = openidconnect::ProviderMetadata<
     EmptyAdditionalProviderMetadata,
     CoreAuthDisplay,
@@ -809,9 +793,9 @@ mod tests {
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
-    /// Discovery document publishing `keys`, as openidconnect's own metadata type.
-    fn metadata(keys: Vec<CoreJsonWebKey>) -> CoreProviderMetadata {
-        serde_json::from_value::<CoreProviderMetadata>(json!({
+    /// Discovery document publishing `keys`.
+    fn metadata(keys: Vec<CoreJsonWebKey>) -> FastProviderMetadata {
+        serde_json::from_value::<FastProviderMetadata>(json!({
             "issuer": ISSUER,
             "authorization_endpoint": format!("{ISSUER}/oauth2/v1/authorize"),
             "token_endpoint": format!("{ISSUER}/oauth2/v1/token"),
@@ -822,7 +806,9 @@ mod tests {
             "id_token_signing_alg_values_supported": ["RS256"],
         }))
         .expect("discovery")
-        .set_jwks(CoreJsonWebKeySet::new(keys))
+        .set_jwks(FastJsonWebKeySet::new(
+            keys.into_iter().map(FastJwk::from).collect(),
+        ))
     }
 
     fn verify_with(keys: Vec<CoreJsonWebKey>, token: &str) -> Result<String, String> {
