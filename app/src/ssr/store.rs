@@ -330,15 +330,10 @@ impl Store {
         &self,
         issuer: &str,
     ) -> Result<Option<(Org, SsoConnection)>, StoreError> {
-        let row = sqlx::query(&format!(
-            "{ORG_WITH_SSO_COLUMNS} FROM sso_connections c JOIN orgs o ON o.id = c.org_id
-             WHERE c.issuer = $1"
-        ))
-        .bind(issuer)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some((org_from_row(&row)?, sso_from_row(&row)?)))
+        Ok(self
+            .org_with_sso_by_issuer(issuer)
+            .await?
+            .and_then(|(org, sso)| sso.map(|(sso, _sealed)| (org, sso))))
     }
 
     /// An org with its connection (if any) and that connection's sealed client secret, in one
@@ -365,13 +360,10 @@ impl Store {
         condition: &str,
         value: &str,
     ) -> Result<Option<OrgWithSso>, StoreError> {
-        let row = sqlx::query(&format!(
-            "{ORG_WITH_SSO_COLUMNS}, c.client_secret_enc
-             FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id WHERE {condition}"
-        ))
-        .bind(value)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("{ORG_WITH_SSO} WHERE {condition}"))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let org = org_from_row(&row)?;
         let sso = match row.try_get::<Option<String>, _>("client_secret_enc")? {
@@ -599,8 +591,9 @@ impl Store {
     }
 }
 
-/// An org (`o`) and its connection (`c`), for [`org_from_row`] and [`sso_from_row`].
-const ORG_WITH_SSO_COLUMNS: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at";
+/// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
+/// [`sso_from_row`], with the sealed client secret.
+const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
 const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
 pub(crate) const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");
 
