@@ -135,33 +135,29 @@ CLIENT_SECRET="acme-secret-$(node -e 'console.log(require("node:crypto").randomB
 echo "run.sh: okta-dev $OKTA_URL, tessera $TESSERA_URL, tmp $TMP"
 
 # --- okta-dev ----------------------------------------------------------------
-OKTA_DEV_CLIENTS="$(node -e '
-  const [id, secret, base] = process.argv.slice(1);
-  console.log(JSON.stringify([{
-    client_id: id,
-    client_secret: secret,
-    redirect_uris: [`${base}/sso/callback`],
-    initiate_login_uri: `${base}/sso/initiate`,
-    post_logout_redirect_uris: [`${base}/`],
-    name: "Tessera (Acme)",
-  }]));' "$CLIENT_ID" "$CLIENT_SECRET" "$TESSERA_URL")"
-
-PORT="$OPORT" OKTA_DEV_ISSUER="$OKTA_URL" OKTA_DEV_CLIENTS="$OKTA_DEV_CLIENTS" \
-  node "$HERE/okta-dev/server.mjs" >"$TMP/okta-dev.log" 2>&1 &
-OKTA_PID=$!
-
-GLOBEX_OKTA_DEV_CLIENTS="$(node -e '
-  const [id, secret, base] = process.argv.slice(1);
-  console.log(JSON.stringify([{
-    client_id: id,
-    client_secret: secret,
-    redirect_uris: [`${base}/sso/callback`],
-    initiate_login_uri: `${base}/sso/initiate`,
-    name: "Tessera (Globex)",
-  }]));' "$GLOBEX_CLIENT_ID" "$GLOBEX_CLIENT_SECRET" "$TESSERA_URL")"
-PORT="$GPORT" OKTA_DEV_ISSUER="$GLOBEX_OKTA_URL" OKTA_DEV_CLIENTS="$GLOBEX_OKTA_DEV_CLIENTS" \
-  node "$HERE/okta-dev/server.mjs" >"$TMP/okta-dev-globex.log" 2>&1 &
-GLOBEX_OKTA_PID=$!
+# okta_dev NAME CLIENT_ID CLIENT_SECRET PORT ISSUER LOG: starts an okta-dev with one client for
+# Tessera (app tile NAME) in the background; its pid goes to $OKTA_DEV_PID.
+okta_dev() {
+  local clients
+  clients="$(node -e '
+    const [name, id, secret, base] = process.argv.slice(1);
+    console.log(JSON.stringify([{
+      client_id: id,
+      client_secret: secret,
+      redirect_uris: [`${base}/sso/callback`],
+      initiate_login_uri: `${base}/sso/initiate`,
+      post_logout_redirect_uris: [`${base}/`],
+      name,
+    }]));' "$1" "$2" "$3" "$TESSERA_URL")"
+  PORT="$4" OKTA_DEV_ISSUER="$5" OKTA_DEV_CLIENTS="$clients" \
+    node "$HERE/okta-dev/server.mjs" >"$6" 2>&1 &
+  OKTA_DEV_PID=$!
+}
+okta_dev "Tessera (Acme)" "$CLIENT_ID" "$CLIENT_SECRET" "$OPORT" "$OKTA_URL" "$TMP/okta-dev.log"
+OKTA_PID=$OKTA_DEV_PID
+okta_dev "Tessera (Globex)" "$GLOBEX_CLIENT_ID" "$GLOBEX_CLIENT_SECRET" "$GPORT" "$GLOBEX_OKTA_URL" \
+  "$TMP/okta-dev-globex.log"
+GLOBEX_OKTA_PID=$OKTA_DEV_PID
 
 for i in $(seq 1 150); do
   if grep -q '^okta-dev ready ' "$TMP/okta-dev.log" 2>/dev/null \

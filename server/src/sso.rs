@@ -167,6 +167,10 @@ impl Failure {
     }
 }
 
+/// What to do after a sign-in that cannot go on.
+const START_AGAIN: &str = "Start again from the Tessera tile in your Okta dashboard.";
+const START_AGAIN_OR_LOG_IN: &str = "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.";
+
 /// Records the attempt (and one structured log line), then renders the failure page.
 async fn fail(state: &AppState, org: Option<&Org>, issuer: Option<&str>, f: Failure) -> Response {
     let mut attempt = LoginAttempt::new(
@@ -219,7 +223,7 @@ async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: 
             "bad_request",
             "Unsupported request",
             "The sign-in request must be a form submission.",
-            "Start again from the Tessera tile in your Okta dashboard.",
+            START_AGAIN,
             Some("/login"),
         );
     }
@@ -287,7 +291,7 @@ async fn initiate(state: AppState, raw: &[u8]) -> Response {
                     "iss_missing",
                     "This sign-in link is incomplete",
                     "The request did not say which Okta organization it came from (the iss parameter is missing).",
-                    "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+                    START_AGAIN_OR_LOG_IN,
                 )
                 .retry(),
             )
@@ -303,7 +307,7 @@ async fn initiate(state: AppState, raw: &[u8]) -> Response {
                     "iss_invalid",
                     "This sign-in link is not valid",
                     "The iss parameter is not a valid issuer URL.",
-                    "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.",
+                    START_AGAIN_OR_LOG_IN,
                 )
                 .detail(iss)
                 .retry(),
@@ -523,7 +527,7 @@ async fn callback_post(State(state): State<AppState>, body: Bytes) -> Response {
         "bad_request",
         "Unsupported request",
         "Okta must redirect here with GET.",
-        "Start again from the Tessera tile in your Okta dashboard.",
+        START_AGAIN,
         Some("/login"),
     )
 }
@@ -571,7 +575,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
                 "issuer_mismatch",
                 "The sign-in came back from the wrong place",
                 "The response names a different Okta organization than the one the sign-in was sent to.",
-                "Start again from the Tessera tile in your Okta dashboard.",
+                START_AGAIN,
             )
             .detail(format!("iss parameter {} differs from {}", truncate(returned, 200), sso.issuer))
             .retry(),
@@ -597,7 +601,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
                 "code_missing",
                 "The sign-in response is incomplete",
                 "Okta's answer did not contain an authorization code.",
-                "Start again from the Tessera tile in your Okta dashboard.",
+                START_AGAIN,
             )
             .retry(),
         )
