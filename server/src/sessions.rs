@@ -75,10 +75,15 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// The record's expiry in unix ms, as the `sessions` table keeps it.
+fn expiry_ms(record: &Record) -> i64 {
+    (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 fn encode(record: &Record) -> Result<(String, i64, Option<String>), session_store::Error> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    let expiry = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+    let expiry = expiry_ms(record);
     let member = record
         .data
         .get(MEMBER_KEY)
@@ -105,10 +110,11 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (data, expiry, member) = encode(record)?;
-        if self.recent.unchanged(record, expiry, now_ms()) {
+        // Most saves only slide the expiry a little: decide before encoding anything.
+        if self.recent.unchanged(record, expiry_ms(record), now_ms()) {
             return Ok(());
         }
+        let (data, expiry, member) = encode(record)?;
         self.store
             .session_upsert(&record.id.to_string(), &data, expiry, member.as_deref())
             .await
