@@ -215,6 +215,34 @@ fn ctx(t: &Tessera, stub: &Stub) -> Arc<Ctx> {
     })
 }
 
+/// A fresh `kind` database with Tessera serving org `slug` on it; when either cannot be had,
+/// says so on stdout and in the report (`not_run(what, why)`) and gives `None`.
+async fn open_and_start(
+    kind: &str,
+    stub: &Stub,
+    slug: &str,
+    not_run: impl Fn(&str, &str),
+) -> Option<(Db, Tessera)> {
+    let db = match Db::open(kind).await {
+        Ok(db) => db,
+        Err(e) => {
+            println!("!! skipping {kind}: {e}");
+            not_run(kind, &e.to_string());
+            return None;
+        }
+    };
+    match start_tessera(&db, stub, slug).await {
+        Ok(t) => Some((db, t)),
+        Err(e) => {
+            let label = db.label();
+            println!("!! {label}: {e}");
+            not_run(label, &e);
+            db.cleanup().await;
+            None
+        }
+    }
+}
+
 async fn throughput(
     kind: &str,
     stub: &Stub,
@@ -223,25 +251,15 @@ async fn throughput(
     concurrency: usize,
     cores: usize,
 ) {
-    let db = match Db::open(kind).await {
-        Ok(db) => db,
-        Err(e) => {
-            println!("!! skipping {kind}: {e}");
-            md(format!("**{kind}: not run** — {e}"));
-            md("");
-            return;
-        }
+    let Some((db, mut t)) = open_and_start(kind, stub, "bench", |what, e| {
+        md(format!("**{what}: not run** — {e}"));
+        md("");
+    })
+    .await
+    else {
+        return;
     };
     let label = db.label();
-    let mut t = match start_tessera(&db, stub, "bench").await {
-        Ok(t) => t,
-        Err(e) => {
-            println!("!! {label}: {e}");
-            md(format!("**{label}: not run** — {e}"));
-            db.cleanup().await;
-            return;
-        }
-    };
     let cx = ctx(&t, stub);
     // Warm-up, not measured: every member of the pool signs in once (JIT creates them; the
     // discovery document and JWKS get cached; connections open).
@@ -359,24 +377,14 @@ async fn throughput(
 }
 
 async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
-    let db = match Db::open(kind).await {
-        Ok(db) => db,
-        Err(e) => {
-            println!("!! skipping {kind}: {e}");
-            md(format!("| {kind} | not run: {e} | | | |"));
-            return;
-        }
+    let Some((db, mut t)) = open_and_start(kind, stub, "burst", |what, e| {
+        md(format!("| {what} | not run: {e} | | | |"));
+    })
+    .await
+    else {
+        return;
     };
     let label = db.label();
-    let mut t = match start_tessera(&db, stub, "burst").await {
-        Ok(t) => t,
-        Err(e) => {
-            println!("!! {label}: {e}");
-            md(format!("| {label} | not run: {e} | | | |"));
-            db.cleanup().await;
-            return;
-        }
-    };
     let cx = ctx(&t, stub);
     let users: Vec<String> = (0..logins).map(|i| format!("burst{i}")).collect();
     let b = sign_in_batch(&cx, stub, t.pid, users, concurrency).await;
