@@ -485,14 +485,12 @@ pub async fn get_me() -> Result<Me, ApiError> {
 /// `GET /api/v1/sso`: the Okta connection, policy and last sign-ins (owner and admins).
 #[server(prefix = "/api", endpoint = "v1/sso", input = GetUrl)]
 pub async fn sso_settings() -> Result<SsoView, ApiError> {
-    use crate::ssr::api_support::{finish, public_url, secret_key, signed_in};
+    use crate::ssr::api_support::{finish, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
-            // Contexts are read before the first await: they belong to the request's owner.
-            let (key, url) = (secret_key()?, public_url()?);
             let cx = signed_in().await?;
-            Ok(membership::sso_view(&cx.store, &key, &url, &cx.me).await?)
+            Ok(membership::sso_view(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
         }
         .await,
     )
@@ -505,16 +503,14 @@ pub async fn update_sso_settings(
     jit_enabled: bool,
     default_role: String,
 ) -> Result<SsoView, ApiError> {
-    use crate::ssr::api_support::{finish, parse_role, public_url, secret_key, signed_in};
+    use crate::ssr::api_support::{finish, parse_role, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
-            // Contexts are read before the first await: they belong to the request's owner.
-            let (key, url) = (secret_key()?, public_url()?);
             let cx = signed_in().await?;
             let role = parse_role(&default_role)?;
             membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, role).await?;
-            Ok(membership::sso_view(&cx.store, &key, &url, &cx.me).await?)
+            Ok(membership::sso_view(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
         }
         .await,
     )
@@ -523,14 +519,12 @@ pub async fn update_sso_settings(
 /// `POST /api/v1/sso/test` `{}`: "Test connection" with the stored credentials (owner, admins).
 #[server(prefix = "/api", endpoint = "v1/sso/test", input = Json)]
 pub async fn test_sso_connection() -> Result<ConnectionReport, ApiError> {
-    use crate::ssr::api_support::{finish, public_url, secret_key, signed_in};
+    use crate::ssr::api_support::{finish, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
-            // Contexts are read before the first await: they belong to the request's owner.
-            let (key, url) = (secret_key()?, public_url()?);
             let cx = signed_in().await?;
-            Ok(membership::test_connection(&cx.store, &key, &url, &cx.me).await?)
+            Ok(membership::test_connection(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
         }
         .await,
     )
@@ -540,17 +534,19 @@ pub async fn test_sso_connection() -> Result<ConnectionReport, ApiError> {
 /// connection" passes with it; otherwise 400 `connection_test_failed` with the report.
 #[server(prefix = "/api", endpoint = "v1/sso/rotate-secret", input = Json)]
 pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionReport, ApiError> {
-    use crate::ssr::api_support::{finish, public_url, secret_key, signed_in};
+    use crate::ssr::api_support::{finish, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
-            // Contexts are read before the first await: they belong to the request's owner.
-            let (key, url) = (secret_key()?, public_url()?);
             let cx = signed_in().await?;
-            Ok(
-                membership::rotate_client_secret(&cx.store, &key, &url, &cx.me, &client_secret)
-                    .await?,
+            Ok(membership::rotate_client_secret(
+                &cx.store,
+                &cx.key,
+                &cx.public_url,
+                &cx.me,
+                &client_secret,
             )
+            .await?)
         }
         .await,
     )
@@ -561,13 +557,20 @@ pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionRep
 /// connects (or replaces) the Okta app. Older links stay valid until used, expired or revoked.
 #[server(prefix = "/api", endpoint = "v1/sso/setup-link", input = Json)]
 pub async fn create_setup_link(expires: Option<String>) -> Result<SetupLinkCreated, ApiError> {
-    use crate::ssr::api_support::{finish, public_url, signed_in};
+    use crate::ssr::api_support::{finish, signed_in};
     use crate::ssr::setup_links;
     finish(
         async move {
-            let url = public_url()?;
             let cx = signed_in().await?;
-            Ok(setup_links::create_for_owner(&cx.store, &url, &cx.me, expires.as_deref()).await?)
+            Ok(
+                setup_links::create_for_owner(
+                    &cx.store,
+                    &cx.public_url,
+                    &cx.me,
+                    expires.as_deref(),
+                )
+                .await?,
+            )
         }
         .await,
     )

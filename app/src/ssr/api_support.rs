@@ -10,20 +10,25 @@ use crate::api::ApiError;
 use crate::model::{Member, Org, Role};
 use leptos::prelude::use_context;
 
-/// A signed-in request: the store and the active member with their org.
+/// A signed-in request: the server's store, key and public URL, and the active member with
+/// their org.
 pub struct Ctx {
     pub store: Store,
+    pub key: SecretKey,
+    pub public_url: PublicUrl,
     pub session: tower_sessions::Session,
     pub me: Member,
     pub org: Org,
 }
 
 /// Resolves the signed-in member; 401 when there is none or they are no longer active.
+///
+/// The server's context values are all read before the first await: they live with the
+/// request's reactive owner, which a server function called during rendering may outlive.
 pub async fn signed_in() -> Result<Ctx, ApiError> {
-    let store = use_context::<Store>().ok_or_else(|| {
-        tracing::error!("the store is not provided to server functions");
-        ApiError::Internal
-    })?;
+    let store = provided::<Store>("store")?;
+    let key = provided::<SecretKey>("secret key")?;
+    let public_url = provided::<PublicUrl>("public URL")?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|e| {
         tracing::error!(error = %e, "no session layer in front of server functions");
         ApiError::Internal
@@ -34,24 +39,18 @@ pub async fn signed_in() -> Result<Ctx, ApiError> {
     };
     Ok(Ctx {
         store,
+        key,
+        public_url,
         session,
         me,
         org,
     })
 }
 
-/// The instance secret key (provided by the server's context).
-pub fn secret_key() -> Result<SecretKey, ApiError> {
-    use_context::<SecretKey>().ok_or_else(|| {
-        tracing::error!("the secret key is not provided to server functions");
-        ApiError::Internal
-    })
-}
-
-/// The public URL (provided by the server's context).
-pub fn public_url() -> Result<PublicUrl, ApiError> {
-    use_context::<PublicUrl>().ok_or_else(|| {
-        tracing::error!("the public URL is not provided to server functions");
+/// A value the server provides to server functions (see `server/src/http.rs`).
+fn provided<T: Clone + Send + Sync + 'static>(what: &str) -> Result<T, ApiError> {
+    use_context::<T>().ok_or_else(|| {
+        tracing::error!("the {what} is not provided to server functions");
         ApiError::Internal
     })
 }
