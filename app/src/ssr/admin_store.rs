@@ -115,7 +115,7 @@ pub(crate) async fn insert_audit(
 }
 
 /// `%` and `_` (and the escape character itself) match literally in a LIKE pattern.
-pub fn like_pattern(q: &str) -> String {
+fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.chars() {
