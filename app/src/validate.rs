@@ -4,6 +4,26 @@
 /// Longest accepted org slug.
 pub const MAX_SLUG_LEN: usize = 63;
 
+/// Longest value from outside (a claim, a query parameter, an IdP's error text) that is
+/// stored or logged, in characters; longer values are cut.
+pub const MAX_STORED_CHARS: usize = 512;
+
+/// A value from outside made safe to store, log or print: control characters (terminal
+/// escapes, NUL, newlines) removed, at most `max_chars` characters kept, with `…` marking a cut.
+pub fn bounded(input: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(input.len().min(max_chars * 4));
+    let mut kept = 0;
+    for c in input.chars().filter(|c| !c.is_control()) {
+        if kept == max_chars {
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        kept += 1;
+    }
+    out
+}
+
 /// An org slug: lowercase letters, digits and hyphens, starting and ending with a letter or digit.
 pub fn slug(input: &str) -> Result<&str, String> {
     let ok_chars = input
@@ -130,5 +150,13 @@ mod tests {
         for bad in ["", "0s", "8x", "h", "-1h", "99999999999999999999d", "1.5h"] {
             assert!(duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn outside_values_are_bounded_and_stripped() {
+        assert_eq!(bounded("a\u{1b}[31mb\0c\nd", 10), "a[31mbcd");
+        assert_eq!(bounded("abcdef", 3), "abc…");
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded(&"é".repeat(2_000_000), 5).chars().count(), 6);
     }
 }

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod issuer;
 pub mod login;
 pub mod membership;
+pub mod outbound;
 pub mod setup_links;
 pub mod sso_check;
 pub mod store;
