@@ -10,4 +10,4 @@ ALTER TABLE login_flows ADD COLUMN browser_hash TEXT;
 --    to one org. Existing rows were stored normalized, so their key is their issuer.
 ALTER TABLE sso_connections ADD COLUMN issuer_key TEXT;
 UPDATE sso_connections SET issuer_key = issuer;
-CREATE UNIQUE INDEX sso_connections_issuer_key ON sso_connections (issuer_key);
+CREATE UNIQUE INDEX sso_connections_unique_issuer_key ON sso_connections (issuer_key);
