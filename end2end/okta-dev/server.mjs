@@ -84,7 +84,7 @@ const users = new Map(); // lowercase username -> user
 const usersBySub = new Map(); // sub -> user
 
 function addUser({
-  username, sub, email, name, given_name: givenName, family_name: familyName, assigned = true,
+  username, sub, email, name, given_name: givenName, family_name: familyName, assigned = true, claims = {},
 }) {
   if (!username || typeof username !== 'string') throw new Error('username is required');
   const key = username.toLowerCase();
@@ -100,6 +100,9 @@ function addUser({
     family_name: familyName || (parts.length > 1 ? parts.slice(1).join(' ') : ''),
     // true (every app), false (no app) or an array of client_ids
     assigned,
+    // Claim overrides for /userinfo, as real IdPs send them (e.g. "email_verified": "true");
+    // null removes a claim (e.g. a user without email or name).
+    claims: claims && typeof claims === 'object' ? claims : {},
     updated_at: Math.floor(Date.now() / 1000),
   };
   const previous = users.get(key);
@@ -338,7 +341,7 @@ async function findAccount(ctx, sub) {
     async claims() {
       // The provider filters these by granted scope; with conformIdTokenClaims
       // the ID token of the code flow only carries sub (+ protocol claims).
-      return {
+      const out = {
         sub: user.sub,
         email: user.email,
         email_verified: user.email_verified,
@@ -350,6 +353,11 @@ async function findAccount(ctx, sub) {
         zoneinfo: 'America/Los_Angeles',
         updated_at: user.updated_at,
       };
+      for (const [k, v] of Object.entries(user.claims)) {
+        if (k === 'sub') continue;
+        if (v === null) delete out[k]; else out[k] = v;
+      }
+      return out;
     },
   };
 }
