@@ -26,13 +26,14 @@ pub fn normalize(input: &str, allow_http: bool) -> Result<String, String> {
 }
 
 /// The issuer as published: validated like [`normalize`], scheme and host lowercased and the
-/// default port dropped, but the path kept exactly as given (`https://idp.example/o/ts/` keeps
-/// its slash; `https://acme.okta.com` gains none).
+/// default port dropped, and a path kept exactly as given (`https://idp.example/o/ts/` keeps
+/// its slash). A bare origin is written without one (`https://acme.okta.com`, as Okta names
+/// its org issuers); an IdP naming itself `https://idp.example/` still signs in, since
+/// discovery matches issuers by [`key`] and then uses the form the IdP states.
 pub fn published(input: &str, allow_http: bool) -> Result<String, String> {
     let url = parse(input, allow_http)?;
     let mut out = url.as_str().to_string();
-    // `Url` writes an empty path as `/`: keep the issuer as it was given.
-    if url.path() == "/" && !input.trim().ends_with('/') {
+    if url.path() == "/" {
         out.pop();
     }
     Ok(out)
@@ -154,7 +155,11 @@ mod tests {
         );
         assert_eq!(
             published("https://acme.okta.com/", false).unwrap(),
-            "https://acme.okta.com/"
+            "https://acme.okta.com"
+        );
+        assert_eq!(
+            published("https://idp.example//", false).unwrap(),
+            "https://idp.example//"
         );
         assert_eq!(key("https://idp.example/o/ts/"), "https://idp.example/o/ts");
         assert!(same_key("https://IDP.example:443/o/ts/", "https://idp.example/o/ts"));
