@@ -29,9 +29,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     ClientId, ClientSecret, CsrfToken, EmptyAdditionalClaims, EmptyAdditionalProviderMetadata,
-    EndpointNotSet, IdTokenVerifier, JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyId,
-    JsonWebKeySet, JsonWebKeyUse as _, JwsSigningAlgorithm as _, LoginHint, Nonce,
-    PkceCodeChallenge, RedirectUrl, Scope, SignatureVerificationError, StandardErrorResponse,
+    EndpointNotSet, IdTokenVerifier, JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyId, JsonWebKeySet,
+    JsonWebKeyUse as _, JwsSigningAlgorithm as _, LoginHint, Nonce, PkceCodeChallenge, RedirectUrl,
+    Scope, SignatureVerificationError, StandardErrorResponse,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -432,7 +432,10 @@ impl OidcCache {
             Ok(c) => c,
             Err(Retry::UnknownKey(msg)) => {
                 // Okta rotated its keys: refetch the JWKS once (rate-limited) and try again.
-                match self.refresh_jwks(client.issuer, client.allow_private).await? {
+                match self
+                    .refresh_jwks(client.issuer, client.allow_private)
+                    .await?
+                {
                     Some(fresh) => verify_jwt(&fresh, client, &tokens.id_token, nonce)
                         .map_err(Retry::into_error)?,
                     None => return Err(OidcError::TokenInvalid(msg)),
@@ -463,7 +466,8 @@ impl OidcCache {
             .append_pair("redirect_uri", client.redirect_uri)
             .finish();
         // RFC 6749 §2.3.1: both halves of the Basic credentials are form-urlencoded first.
-        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let http = self.http(client.allow_private);
         let request = http
             .request(reqwest::Method::POST, url.as_str())
@@ -521,7 +525,9 @@ fn parse_token_response(reply: &Reply) -> Result<Tokens, OidcError> {
     let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
     if !reply.status.is_success() {
         let error = body.as_ref().and_then(|b| str_member(b, "error"));
-        let description = body.as_ref().and_then(|b| str_member(b, "error_description"));
+        let description = body
+            .as_ref()
+            .and_then(|b| str_member(b, "error_description"));
         return Err(OidcError::TokenExchange(match error {
             Some(error) => format!(
                 "the token endpoint answered {}{}",
@@ -698,7 +704,9 @@ fn verify_jwt(
         let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
         let typ = typ.strip_prefix("application/").unwrap_or(&typ);
         if typ != "jwt" && typ != "jose" {
-            return Err(invalid("Unsupported: unexpected or unsupported JWT type".into()));
+            return Err(invalid(
+                "Unsupported: unexpected or unsupported JWT type".into(),
+            ));
         }
     }
     if header_json.get("cty").is_some() || header_json.get("crit").is_some() {
@@ -709,7 +717,11 @@ fn verify_jwt(
     let kid = match header_json.get("kid") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => Some(JsonWebKeyId::new(k.clone())),
-        Some(_) => return Err(invalid("malformed ID token header: kid is not a string".into())),
+        Some(_) => {
+            return Err(invalid(
+                "malformed ID token header: kid is not a string".into(),
+            ));
+        }
     };
     let keys: Vec<&FastJwk> = metadata
         .jwks()
@@ -735,8 +747,8 @@ fn verify_jwt(
             )));
         }
     };
-    let signature =
-        decode_part(signature).map_err(|e| invalid(format!("malformed ID token signature: {e}")))?;
+    let signature = decode_part(signature)
+        .map_err(|e| invalid(format!("malformed ID token signature: {e}")))?;
     let signing_input = &token[..header.len() + 1 + payload.len()];
     key.verify_signature(&RS256, signing_input.as_bytes(), &signature)
         .map_err(|e| invalid(format!("Signature verification failed: {e}")))?;

@@ -565,8 +565,11 @@ async fn begin(
         Ok(r) => r,
         Err(e) => return fail(state, Some(org), Some(&sso.issuer), Failure::oidc(e)).await,
     };
-    let binding = flow_cookie(headers)
-        .unwrap_or_else(|| openidconnect::CsrfToken::new_random_len(32).secret().clone());
+    let binding = flow_cookie(headers).unwrap_or_else(|| {
+        openidconnect::CsrfToken::new_random_len(32)
+            .secret()
+            .clone()
+    });
     let flow = LoginFlow {
         state: request.state,
         org_id: org.id.clone(),
@@ -658,7 +661,11 @@ async fn callback(
     // from the store only for that browser, so a callback opened elsewhere consumes nothing.
     let flow = match (known, flow_cookie(headers)) {
         (Some(s), Some(binding)) => {
-            match state.store.take_login_flow(s, &binding_hash(&binding)).await {
+            match state
+                .store
+                .take_login_flow(s, &binding_hash(&binding))
+                .await
+            {
                 Ok(f) => f,
                 Err(e) => return fail(&state, None, None, Failure::store(e)).await,
             }
@@ -865,15 +872,22 @@ fn oauth_error_advice(error: &str) -> Option<(&'static str, &'static str, &'stat
             "Okta refused the sign-in (access_denied). Usually this means your Okta account is not assigned to the Tessera app, or an Okta policy denies it.",
             ASSIGN,
         ),
-        "login_required" | "interaction_required" | "consent_required"
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
         | "account_selection_required" => (
             "login_required",
             "Okta needs you to sign in there first.",
             "Sign in to your Okta dashboard, then click the Tessera tile.",
         ),
-        "invalid_request" | "unauthorized_client" | "unsupported_response_type"
-        | "invalid_scope" | "invalid_request_uri" | "invalid_request_object"
-        | "request_not_supported" | "request_uri_not_supported"
+        "invalid_request"
+        | "unauthorized_client"
+        | "unsupported_response_type"
+        | "invalid_scope"
+        | "invalid_request_uri"
+        | "invalid_request_object"
+        | "request_not_supported"
+        | "request_uri_not_supported"
         | "registration_not_supported" => (
             "invalid_request",
             "Okta refused Tessera's sign-in request: the Tessera app in Okta is not set up as Tessera expects.",

@@ -1090,7 +1090,10 @@ async fn a_callback_from_another_browser_is_refused_without_touching_it() {
         for want in ["httponly", "samesite=lax", "path=/sso", "max-age=600"] {
             assert!(attrs.iter().any(|a| a == want), "{want} in {bound}");
         }
-        assert!(!attrs.iter().any(|a| a == "secure"), "http public URL: {bound}");
+        assert!(
+            !attrs.iter().any(|a| a == "secure"),
+            "http public URL: {bound}"
+        );
         let flow = attacker
             .drive_to_callback(env.url(), first, "alice", PASSWORD)
             .await;
@@ -1099,16 +1102,31 @@ async fn a_callback_from_another_browser_is_refused_without_touching_it() {
         // The victim's browser opens it: refused, session untouched.
         let r = victim.get(callback.as_str()).await;
         assert_problem(&r, 403, "browser_mismatch");
-        assert!(r.body.contains("another browser"), "[{}] {}", db.kind, r.body);
         assert!(
-            r.set_cookies().iter().all(|c| !c.starts_with("tessera_session=")),
+            r.body.contains("another browser"),
+            "[{}] {}",
+            db.kind,
+            r.body
+        );
+        assert!(
+            r.set_cookies()
+                .iter()
+                .all(|c| !c.starts_with("tessera_session=")),
             "[{}] the victim's session cookie is not touched",
             db.kind
         );
-        assert_eq!(victim.session_cookie(env.url()).as_deref(), Some(victim_session.as_str()));
+        assert_eq!(
+            victim.session_cookie(env.url()).as_deref(),
+            Some(victim_session.as_str())
+        );
         let me = victim.session(env.url()).await;
         me.assert_status(200);
-        assert_eq!(me.json()["member"]["email"], "bob@example.com", "[{}]", db.kind);
+        assert_eq!(
+            me.json()["member"]["email"],
+            "bob@example.com",
+            "[{}]",
+            db.kind
+        );
         // A browser with no cookies at all: refused too, and no session.
         let fresh = Browser::new();
         assert_problem(&fresh.get(callback.as_str()).await, 403, "browser_mismatch");
@@ -1133,12 +1151,16 @@ async fn two_tabs_in_one_browser_both_complete() {
         let b = Browser::new();
         let first = b.get(&env.initiate()).await;
         let cookie1 = b.cookie(&format!("{}/sso/", env.url()), "tessera_flow");
-        let tab1 = b.drive_to_callback(env.url(), first, "alice", PASSWORD).await;
+        let tab1 = b
+            .drive_to_callback(env.url(), first, "alice", PASSWORD)
+            .await;
         // The second tab (Okta now has a session: no form) before the first one returns.
         let mut start = url::Url::parse(&format!("{}/sso/start", env.url())).unwrap();
         start.query_pairs_mut().append_pair("org", SLUG);
         let second = b.get(start.as_str()).await;
-        let tab2 = b.drive_to_callback(env.url(), second, "alice", PASSWORD).await;
+        let tab2 = b
+            .drive_to_callback(env.url(), second, "alice", PASSWORD)
+            .await;
         assert!(cookie1.is_some());
         assert_eq!(
             b.cookie(&format!("{}/sso/", env.url()), "tessera_flow"),
@@ -1194,15 +1216,36 @@ async fn control_characters_and_huge_values_get_a_clear_4xx() {
     for db in support::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
-        let iss = url::form_urlencoded::byte_serialize(env.okta.issuer.as_bytes()).collect::<String>();
+        let iss =
+            url::form_urlencoded::byte_serialize(env.okta.issuer.as_bytes()).collect::<String>();
         let u = env.url();
         let cases = [
-            (format!("{u}/sso/callback?state=a%00b"), 400, "state_missing_or_expired"),
-            (format!("{u}/sso/callback?state=a%00b&code=c%00d&iss=x%00"), 400, "state_missing_or_expired"),
-            (format!("{u}/sso/callback?state=%1b%5B2J&code=x"), 400, "state_missing_or_expired"),
-            (format!("{u}/sso/callback?code=x&state={}", "s".repeat(5000)), 400, "state_missing_or_expired"),
+            (
+                format!("{u}/sso/callback?state=a%00b"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?state=a%00b&code=c%00d&iss=x%00"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?state=%1b%5B2J&code=x"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?code=x&state={}", "s".repeat(5000)),
+                400,
+                "state_missing_or_expired",
+            ),
             (format!("{u}/sso/initiate?iss={iss}%00"), 400, "iss_invalid"),
-            (format!("{u}/sso/initiate?iss=https%3A%2F%2Fa.example%2F%00x"), 400, "iss_invalid"),
+            (
+                format!("{u}/sso/initiate?iss=https%3A%2F%2Fa.example%2F%00x"),
+                400,
+                "iss_invalid",
+            ),
             (format!("{u}/sso/start?org=ac%00me"), 400, "org_invalid"),
         ];
         for (url, status, reason) in &cases {
@@ -1218,16 +1261,29 @@ async fn control_characters_and_huge_values_get_a_clear_4xx() {
             let r = b.get(&url).await;
             r.assert_status(303);
             let to = r.location().expect("to Okta");
-            assert!(to.as_str().starts_with(&env.okta.issuer), "[{}] {to}", db.kind);
+            assert!(
+                to.as_str().starts_with(&env.okta.issuer),
+                "[{}] {to}",
+                db.kind
+            );
             assert!(!to.as_str().contains("%00"), "[{}] {to}", db.kind);
         }
         // A 1.9 MB iss is refused, neither stored nor echoed whole.
         let huge = "https://acme.okta.com/".to_string() + &"a".repeat(1_900_000);
         let r = b
-            .post_form_from(&env.okta.issuer, &format!("{u}/sso/initiate"), &[("iss", huge.as_str())])
+            .post_form_from(
+                &env.okta.issuer,
+                &format!("{u}/sso/initiate"),
+                &[("iss", huge.as_str())],
+            )
             .await;
         assert_problem(&r, 400, "iss_invalid");
-        assert!(r.body.len() < 20_000, "[{}] page of {} bytes", db.kind, r.body.len());
+        assert!(
+            r.body.len() < 20_000,
+            "[{}] page of {} bytes",
+            db.kind,
+            r.body.len()
+        );
         use sqlx::Row as _;
         let longest: i64 = sqlx::query(
             "SELECT COALESCE(MAX(LENGTH(detail) + COALESCE(LENGTH(issuer), 0)), 0) AS n FROM login_attempts",
@@ -1237,7 +1293,11 @@ async fn control_characters_and_huge_values_get_a_clear_4xx() {
         .unwrap()
         .try_get("n")
         .unwrap();
-        assert!(longest < 2_000, "[{}] a stored attempt of {longest} chars", db.kind);
+        assert!(
+            longest < 2_000,
+            "[{}] a stored attempt of {longest} chars",
+            db.kind
+        );
         let nul: i64 = sqlx::query("SELECT COUNT(*) AS n FROM login_attempts WHERE detail LIKE $1")
             .bind("%\u{1b}%")
             .fetch_one(env.server.store.pool())
@@ -1312,6 +1372,10 @@ async fn unused_claims_of_any_type_and_blank_profiles_do_not_break_okta_sign_in(
         let b = Browser::new();
         let me = env.signed_in(&b, "erin").await;
         assert_eq!(me["member"]["email"], "", "[{}]", db.kind);
-        assert_eq!(me["member"]["name"], "00u-erin", "[{}] named by sub", db.kind);
+        assert_eq!(
+            me["member"]["name"], "00u-erin",
+            "[{}] named by sub",
+            db.kind
+        );
     }
 }

@@ -1029,7 +1029,11 @@ async fn badly_typed_claims_tessera_does_not_use_are_ignored() {
 async fn an_empty_or_control_character_sub_is_refused() {
     refused_token(|b| b.id_token = Box::new(|c| c["sub"] = json!("")), "sub").await;
     refused_token(|b| b.id_token = Box::new(|c| c["sub"] = json!("  ")), "sub").await;
-    refused_token(|b| b.id_token = Box::new(|c| c["sub"] = json!(12345)), "sub").await;
+    refused_token(
+        |b| b.id_token = Box::new(|c| c["sub"] = json!(12345)),
+        "sub",
+    )
+    .await;
     refused_token(
         |b| b.id_token = Box::new(|c| c["sub"] = json!("00u\u{0}pat")),
         "control",
@@ -1118,7 +1122,15 @@ async fn an_issuer_with_a_trailing_slash_signs_in_and_is_found_either_way() {
         assert!(out.status.success());
         let mut set = server
             .cli()
-            .args(["sso", "set", "other", "--issuer", without, "--client-id", "x"])
+            .args([
+                "sso",
+                "set",
+                "other",
+                "--issuer",
+                without,
+                "--client-id",
+                "x",
+            ])
             .args(["--client-secret-file", "-"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -1126,7 +1138,11 @@ async fn an_issuer_with_a_trailing_slash_signs_in_and_is_found_either_way() {
             .spawn()
             .unwrap();
         use std::io::Write as _;
-        set.stdin.take().unwrap().write_all(b"some-secret-value-123").unwrap();
+        set.stdin
+            .take()
+            .unwrap()
+            .write_all(b"some-secret-value-123")
+            .unwrap();
         let out = set.wait_with_output().unwrap();
         assert!(!out.status.success(), "[{}]", db.kind);
         assert!(String::from_utf8_lossy(&out.stderr).contains("already connected"));
@@ -1135,7 +1151,12 @@ async fn an_issuer_with_a_trailing_slash_signs_in_and_is_found_either_way() {
     for db in support::databases().await {
         let server = TestServer::start(&db).await;
         let op = FakeOp::start(|b| b.issuer_path = "/o/ts/").await;
-        server.register_org(SLUG, op.issuer.trim_end_matches('/'), CLIENT_ID, CLIENT_SECRET);
+        server.register_org(
+            SLUG,
+            op.issuer.trim_end_matches('/'),
+            CLIENT_ID,
+            CLIENT_SECRET,
+        );
         let flow = Browser::new()
             .sign_in(&server.url, &initiate_url(&server.url, &op.issuer), "", "")
             .await;
@@ -1151,12 +1172,18 @@ async fn discovery_endpoints_off_the_issuers_origin_are_refused() {
         "data:text/html,hi",
     ] {
         for db in support::databases().await {
-            let case = sign_in_with(&db, |b| b.authorization_endpoint = Some(bad.to_string())).await;
+            let case =
+                sign_in_with(&db, |b| b.authorization_endpoint = Some(bad.to_string())).await;
             // Never a redirect from Tessera's origin to it.
             assert!(case.flow.authorize_url.is_none(), "[{}] {bad}", db.kind);
             assert!(case.flow.hops.iter().all(|h| h.location_raw().is_none()));
             let a = case.assert_refused(502, "idp_misconfigured").await;
-            assert!(a.detail.contains("authorization_endpoint"), "[{}] {}", db.kind, a.detail);
+            assert!(
+                a.detail.contains("authorization_endpoint"),
+                "[{}] {}",
+                db.kind,
+                a.detail
+            );
         }
     }
 }
@@ -1199,7 +1226,8 @@ async fn endless_idp() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
                 let chunk = vec![b' '; 64 * 1024];
                 // Up to 256 MiB, unless the client stops reading first.
                 for _ in 0..4096 {
-                    let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                    let frame =
+                        [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
                     if s.write_all(&frame).await.is_err() {
                         return;
                     }
@@ -1221,10 +1249,19 @@ async fn an_endless_discovery_answer_is_cut_at_the_cap() {
             .get(&initiate_url(&server.url, &issuer))
             .await;
         r.assert_status(502);
-        assert_eq!(r.reason().as_deref(), Some("idp_misconfigured"), "{}", r.body);
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("idp_misconfigured"),
+            "{}",
+            r.body
+        );
         // Tessera stopped reading at 1 MiB: the listener could not push its 256 MiB.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let sent = written.load(std::sync::atomic::Ordering::Relaxed);
-        assert!(sent < 32 * 1024 * 1024, "[{}] {sent} bytes were read", db.kind);
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "[{}] {sent} bytes were read",
+            db.kind
+        );
     }
 }

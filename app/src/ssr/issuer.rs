@@ -162,8 +162,14 @@ mod tests {
             "https://idp.example//"
         );
         assert_eq!(key("https://idp.example/o/ts/"), "https://idp.example/o/ts");
-        assert!(same_key("https://IDP.example:443/o/ts/", "https://idp.example/o/ts"));
-        assert!(!same_key("https://idp.example/o/ts", "https://idp.example/o/t"));
+        assert!(same_key(
+            "https://IDP.example:443/o/ts/",
+            "https://idp.example/o/ts"
+        ));
+        assert!(!same_key(
+            "https://idp.example/o/ts",
+            "https://idp.example/o/t"
+        ));
     }
 
     #[test]

@@ -120,11 +120,12 @@ impl Store {
 
     /// True when an unexpired flow with this `state` is pending (whichever browser started it).
     pub async fn login_flow_pending(&self, state: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
-            .bind(state)
-            .bind(now_ms())
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
+                .bind(state)
+                .bind(now_ms())
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.is_some())
     }
 

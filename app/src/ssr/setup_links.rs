@@ -540,12 +540,13 @@ impl Store {
                 _ => SaveOutcome::Closed,
             });
         }
-        let taken =
-            sqlx::query("SELECT org_id FROM sso_connections WHERE issuer_key = $1 AND org_id <> $2")
-                .bind(super::issuer::key(issuer))
-                .bind(&link.org_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let taken = sqlx::query(
+            "SELECT org_id FROM sso_connections WHERE issuer_key = $1 AND org_id <> $2",
+        )
+        .bind(super::issuer::key(issuer))
+        .bind(&link.org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if taken.is_some() {
             tx.rollback().await?;
             return Ok(SaveOutcome::IssuerTaken);
