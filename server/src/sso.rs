@@ -1100,6 +1100,79 @@ mod tests {
     }
 
     #[test]
+    fn okta_errors_without_state_use_fixed_words_only() {
+        let f = unverified_idp_error("access_denied");
+        assert_eq!(f.reason, "idp_error");
+        assert!(f.title.contains("refused"));
+        assert!(f.advice.contains("Assignments"));
+        assert!(f.detail.starts_with("access_denied"));
+        for code in ["login_required", "invalid_scope", "temporarily_unavailable"] {
+            assert!(oauth_error_advice(code).is_some(), "{code}");
+        }
+        // Unknown codes are not echoed anywhere.
+        let f = unverified_idp_error("<b>pwned</b>\u{1b}[2J");
+        let all = format!("{}{}{}{}", f.title, f.what, f.advice, f.detail);
+        assert!(!all.contains("pwned"), "{all}");
+        assert!(f.detail.contains("unrecognized"));
+    }
+
+    #[test]
+    fn only_states_we_could_have_issued_are_looked_up() {
+        assert!(well_formed_state("q8Zt3l0-Vd2_fGx9hYk1Ab"));
+        for bad in [
+            "a\u{0}b",
+            "a b",
+            "a%00b",
+            "\u{1b}[2J",
+            "é",
+            &"s".repeat(129),
+        ] {
+            assert!(!well_formed_state(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_binding_cookie_is_read_only_when_well_formed() {
+        let good = "A".repeat(FLOW_COOKIE_CHARS);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("tessera_session=x; {FLOW_COOKIE}={good}")
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(flow_cookie(&h).as_deref(), Some(good.as_str()));
+        for bad in ["short", &format!("{good}A"), &"A;".repeat(22)] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::COOKIE,
+                format!("{FLOW_COOKIE}={bad}").parse().unwrap(),
+            );
+            assert_eq!(flow_cookie(&h), None, "{bad}");
+        }
+        assert_eq!(binding_hash("x").len(), 64);
+        assert_ne!(binding_hash("x"), binding_hash("y"));
+        let set = binding_set_cookie(&good, true).unwrap();
+        let set = set.to_str().unwrap();
+        for attr in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/sso",
+            "Max-Age=600",
+            "Secure",
+        ] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(
+            !binding_set_cookie(&good, false)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+
+    #[test]
     fn unassigned_users_get_specific_advice() {
         let f = idp_error(
             "access_denied",
