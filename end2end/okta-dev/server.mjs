@@ -29,7 +29,13 @@ const { default: Provider, errors } = await import('oidc-provider');
 
 const HOST = process.env.OKTA_DEV_HOST || '127.0.0.1';
 const PORT = Number.parseInt(process.env.PORT || process.env.OKTA_DEV_PORT || '4000', 10);
-const ISSUER = (process.env.OKTA_DEV_ISSUER || `http://${HOST}:${PORT}`).replace(/\/+$/, '');
+const ORIGIN = (process.env.OKTA_DEV_ISSUER || `http://${HOST}:${PORT}`).replace(/\/+$/, '');
+// OKTA_DEV_ISSUER_PATH (e.g. "/o/ts/") publishes the issuer under a path, kept exactly as given
+// (a trailing slash included), like custom authorization servers of some IdPs; the provider's
+// routes then live under that path too. /app/UserHome, /interaction and /__dev stay at the root.
+const ISSUER_PATH = (process.env.OKTA_DEV_ISSUER_PATH || '').trim();
+const ISSUER = ISSUER_PATH ? `${ORIGIN}${ISSUER_PATH.startsWith('/') ? '' : '/'}${ISSUER_PATH}` : ORIGIN;
+const MOUNT = ISSUER_PATH ? new URL(ISSUER).pathname.replace(/\/+$/, '') : '';
 const VERBOSE = /^(1|true|yes)$/i.test(process.env.OKTA_DEV_VERBOSE || '');
 const PASSWORD = 'password';
 const NOT_ASSIGNED = 'User is not assigned to the client application.';
@@ -678,7 +684,7 @@ async function handleDev(req, res, url) {
 }
 
 async function route(req, res) {
-  const url = new URL(req.url, ISSUER);
+  const url = new URL(req.url, ORIGIN);
   const path = url.pathname;
 
   if (path === '/' && req.method === 'GET') {
@@ -702,6 +708,15 @@ async function route(req, res) {
   if (m && req.method === 'POST') {
     await handleLogin(req, res, m[1]);
     return;
+  }
+  if (MOUNT) {
+    if (path !== MOUNT && !path.startsWith(`${MOUNT}/`)) {
+      send(res, 404, errorPage(404, 'not_found', `the issuer lives at ${ISSUER}`));
+      return;
+    }
+    // Mounted like a sub-app: oidc-provider reads its mount path from originalUrl.
+    req.originalUrl = req.url;
+    req.url = req.url.slice(MOUNT.length) || '/';
   }
   current.callback(req, res);
 }

@@ -1379,3 +1379,50 @@ async fn unused_claims_of_any_type_and_blank_profiles_do_not_break_okta_sign_in(
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_issuer_published_with_a_trailing_slash_signs_in() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let okta = OktaDev::start_on_with_env(
+            support::free_port(),
+            json!([{
+                "client_id": CLIENT_ID,
+                "client_secret": SECRET,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+            }]),
+            &[("OKTA_DEV_ISSUER_PATH", "/o/ts/")],
+        )
+        .await;
+        assert!(okta.issuer.ends_with("/o/ts/"), "{}", okta.issuer);
+        server.register_org(SLUG, &okta.issuer, CLIENT_ID, SECRET);
+        let org = support::org(&server.store, SLUG).await;
+        let json: serde_json::Value = serde_json::from_str(&support::run_ok(
+            server.cli().args(["org", "show", SLUG, "--json"]),
+        ))
+        .unwrap();
+        assert_eq!(
+            json["sso"]["issuer"],
+            okta.issuer.as_str(),
+            "[{}] stored as published",
+            db.kind
+        );
+        // The dashboard's tile (?iss= with the slash) and a hand-made link without it.
+        for (iss, user) in [
+            (okta.issuer.as_str(), "alice"),
+            (okta.issuer.trim_end_matches('/'), "bob"),
+        ] {
+            let b = Browser::new();
+            let flow = b
+                .sign_in(&server.url, &initiate_url(&server.url, iss), user, PASSWORD)
+                .await;
+            assert_landed(&flow, "/", db.kind);
+            assert_eq!(
+                b.session(&server.url).await.json()["member"]["email"],
+                format!("{user}@example.com")
+            );
+        }
+        assert_eq!(server.store.count_members(&org.id).await.unwrap(), 2);
+    }
+}
