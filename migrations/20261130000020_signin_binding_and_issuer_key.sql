@@ -11,3 +11,7 @@ ALTER TABLE login_flows ADD COLUMN browser_hash TEXT;
 ALTER TABLE sso_connections ADD COLUMN issuer_key TEXT;
 UPDATE sso_connections SET issuer_key = issuer;
 CREATE UNIQUE INDEX sso_connections_unique_issuer_key ON sso_connections (issuer_key);
+
+-- 3. No blank members: those created from an IdP that sent neither email nor name are named by
+--    their subject, as new sign-ins now do.
+UPDATE members SET name = subject WHERE name = '' AND email = '';
