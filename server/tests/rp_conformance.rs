@@ -1265,3 +1265,45 @@ async fn an_endless_discovery_answer_is_cut_at_the_cap() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_from_another_browser_never_reaches_the_provider() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let op = FakeOp::start(|_| {}).await;
+        server.register_org(SLUG, &op.issuer, CLIENT_ID, CLIENT_SECRET);
+        let org = support::org(&server.store, SLUG).await;
+        let attacker = Browser::new();
+        let first = attacker.get(&initiate_url(&server.url, &op.issuer)).await;
+        let flow = attacker.drive_to_callback(&server.url, first, "", "").await;
+        let callback = flow.callback_url.expect("the provider redirects back");
+        let victim = Browser::new();
+        let r = victim.get(callback.as_str()).await;
+        r.assert_status(403);
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("browser_mismatch"),
+            "[{}]",
+            db.kind
+        );
+        // Tessera neither used the org's credentials nor wrote to the org.
+        assert!(
+            op.seen_at(TOKEN).is_empty(),
+            "[{}] token endpoint called",
+            db.kind
+        );
+        assert!(op.seen_at(USERINFO).is_empty());
+        assert!(
+            server
+                .store
+                .recent_login_attempts(&org.id, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{}] org activity written",
+            db.kind
+        );
+        assert_eq!(server.store.count_members(&org.id).await.unwrap(), 0);
+        victim.session(&server.url).await.assert_status(401);
+    }
+}
