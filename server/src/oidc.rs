@@ -791,8 +791,15 @@ fn check_claims(claims: &Value, issuer: &str, client_id: &str, nonce: &str) -> R
     }
     let audiences: Vec<&str> = match claims.get("aud") {
         Some(Value::String(a)) => vec![a.as_str()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        _ => return Err("Invalid audiences: missing audiences claim".into()),
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => {
+            list.iter().filter_map(Value::as_str).collect()
+        }
+        Some(_) => {
+            return Err(
+                "Invalid audiences: the aud claim is not a string or list of strings".into(),
+            );
+        }
+        None => return Err("Invalid audiences: missing audiences claim".into()),
     };
     if !audiences.contains(&client_id) {
         return Err(format!(
@@ -1404,6 +1411,29 @@ mod tests {
                 other => panic!("{why}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn profile_claims_are_read_leniently_and_never_leave_a_blank_member() {
+        let id = IdClaims {
+            subject: SUB.into(),
+            claims: json!({"sub": SUB, "name": 5, "email": ["x@y.z"], "email_verified": "yes"}),
+        };
+        let info = json!({"sub": SUB, "email_verified": "true", "given_name": "Pat\u{0}", "family_name": {"x": 1}});
+        let i = merge_identity(&id, &info);
+        assert_eq!((i.name.as_str(), i.email.as_str()), ("Pat", ""));
+        // Nothing usable: named by the sub.
+        assert_eq!(merge_identity(&id, &json!({"sub": SUB})).name, SUB);
+        // preferred_username before the sub; with an email the name may stay empty (the
+        // pages then show the email).
+        let i = merge_identity(&id, &json!({"sub": SUB, "preferred_username": "pat"}));
+        assert_eq!(i.name, "pat");
+        let i = merge_identity(&id, &json!({"sub": SUB, "email": " pat@example.com "}));
+        assert_eq!((i.name.as_str(), i.email.as_str()), ("", "pat@example.com"));
+        // Profile values are bounded.
+        let long = "n".repeat(10_000);
+        let i = merge_identity(&id, &json!({"sub": SUB, "name": long}));
+        assert!(i.name.chars().count() <= MAX_PROFILE_CHARS + 1);
     }
 
     #[test]
