@@ -13,7 +13,6 @@ pub mod sessions;
 pub mod setup;
 pub mod sso;
 
-use app::ssr::crypto::SecretKey;
 use app::ssr::store::Store;
 use config::{Cli, Command, Config, LogFormat};
 
@@ -26,8 +25,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let store = open_store(&config).await?;
     match command {
         Command::Serve => {
-            let key =
-                SecretKey::load_or_create(&config.secret_key_file).map_err(|e| e.to_string())?;
+            let key = keys::checked_key(&store, &config.secret_key_file, |w| {
+                tracing::warn!("{w}");
+            })
+            .await
+            .map_err(|e| format!("refusing to start: {e}"))?;
             http::serve(config, store, key)
                 .await
                 .map_err(|e| e.to_string())
