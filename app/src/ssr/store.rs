@@ -853,3 +853,61 @@ pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
         last_login_at: row.try_get("last_login_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_printed_without_credentials() {
+        for (url, secrets) in [
+            ("postgres://tessera:hunter2@db.internal:5432/tessera", &["hunter2"][..]),
+            (
+                "postgres://tessera@db/tessera?sslmode=require&password=hunter2&sslpassword=s3cr3t",
+                &["hunter2", "s3cr3t"],
+            ),
+            (
+                "postgresql://u:p%40ss@db/t?passfile=/etc/pgpass&application_name=tessera",
+                &["p%40ss", "p@ss", "/etc/pgpass"],
+            ),
+            ("postgres://u:hunter2@db/t?PASSWORD=again", &["hunter2", "again"]),
+            ("host=db user=u password=hunter2 dbname=t", &["hunter2"]),
+            ("postgres://u:hun ter2@db:notaport/t", &["hun ter2", "hun"]),
+            ("sqlite://data/x.db?password=hunter2", &["hunter2"]),
+        ] {
+            let shown = redact_url(url);
+            for s in secrets {
+                assert!(!shown.contains(s), "{url} -> {shown}");
+            }
+            assert!(shown.contains("***"), "{url} -> {shown}");
+        }
+        let plain = "postgres://tessera@db.internal/tessera?sslmode=require";
+        assert_eq!(redact_url(plain), plain);
+        assert_eq!(redact_url("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
+        assert!(!redact_url("postgres://u@db/t\u{1b}[2J").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn database_error_codes_are_classified() {
+        // PostgreSQL SQLSTATEs.
+        assert_eq!(classify_code("22021"), Cause::BadInput);
+        assert_eq!(classify_code("22P05"), Cause::BadInput);
+        assert_eq!(classify_code("22001"), Cause::BadInput);
+        assert_eq!(classify_code("54000"), Cause::BadInput);
+        assert_eq!(classify_code("57P01"), Cause::Unavailable);
+        assert_eq!(classify_code("08006"), Cause::Unavailable);
+        assert_eq!(classify_code("53100"), Cause::Unavailable);
+        assert_eq!(classify_code("25006"), Cause::Unavailable);
+        assert_eq!(classify_code("23505"), Cause::Other);
+        assert_eq!(classify_code("42P01"), Cause::Other);
+        // SQLite result codes, primary and extended.
+        assert_eq!(classify_code("5"), Cause::Unavailable);
+        assert_eq!(classify_code("517"), Cause::Unavailable); // SQLITE_BUSY_SNAPSHOT
+        assert_eq!(classify_code("6"), Cause::Unavailable);
+        assert_eq!(classify_code("13"), Cause::Unavailable);
+        assert_eq!(classify_code("3338"), Cause::Unavailable); // SQLITE_IOERR_*
+        assert_eq!(classify_code("18"), Cause::BadInput);
+        assert_eq!(classify_code("2067"), Cause::Other); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(classify_code("1"), Cause::Other);
+    }
+}
