@@ -491,7 +491,7 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
                 panic!("[{kind}] serve started with {}", key.display());
             };
             assert!(!ok, "[{kind}]");
-            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
             assert_eq!(lines.len(), 1, "[{kind}] {stderr}");
             assert!(lines[0].contains("refusing to start") && lines[0].contains(says), "[{kind}] {stderr}");
             assert!(lines[0].contains("--secret-key-file"), "[{kind}] says what to do: {stderr}");
