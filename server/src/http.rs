@@ -208,7 +208,10 @@ async fn limit_request(req: Request, next: Next) -> Response {
             StatusCode::URI_TOO_LONG,
             "uri_too_long",
             "The address is too long",
-            &format!("Tessera accepts addresses of at most {} KiB.", MAX_URI_BYTES / 1024),
+            &format!(
+                "Tessera accepts addresses of at most {} KiB.",
+                MAX_URI_BYTES / 1024
+            ),
         );
     }
     let header_bytes: usize = req
@@ -272,7 +275,8 @@ async fn limit_request(req: Request, next: Next) -> Response {
             "The request contains a NUL character, which no value may contain.",
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The whole body if it has at most `limit` bytes, `None` when it has more.
@@ -311,7 +315,8 @@ fn body_has_nul(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if content_type.starts_with("application/x-www-form-urlencoded") {
-        return url::form_urlencoded::parse(body).any(|(k, v)| k.contains('\0') || v.contains('\0'));
+        return url::form_urlencoded::parse(body)
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'));
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => json_has_nul(&v),
@@ -424,7 +429,8 @@ const RETENTION_BATCH: i64 = 1000;
 /// Deletes login attempts older than `attempts` and audit entries older than `audit`.
 pub async fn purge_retention(store: &Store, attempts: Duration, audit: Duration) {
     let before = |keep: Duration| {
-        app::ssr::store::now_ms().saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+        app::ssr::store::now_ms()
+            .saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
     };
     match store
         .purge_retention(before(attempts), before(audit), RETENTION_BATCH)
@@ -432,7 +438,11 @@ pub async fn purge_retention(store: &Store, attempts: Duration, audit: Duration)
     {
         Ok((0, 0)) => {}
         Ok((attempts, audit)) => {
-            tracing::info!(attempts, audit, "deleted login attempts and audit entries past their retention");
+            tracing::info!(
+                attempts,
+                audit,
+                "deleted login attempts and audit entries past their retention"
+            );
         }
         Err(e) => tracing::warn!(error = %e, "purging old login attempts and audit entries failed"),
     }

@@ -652,13 +652,27 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     let org = server.store.create_org("locked", "Locked").await.unwrap();
     let owner = server
         .store
-        .insert_member(&org.id, "https://idp.example", "o", "o@example.com", "Owner", app::model::Role::Member)
+        .insert_member(
+            &org.id,
+            "https://idp.example",
+            "o",
+            "o@example.com",
+            "Owner",
+            app::model::Role::Member,
+        )
         .await
         .unwrap()
         .0;
     let other = server
         .store
-        .insert_member(&org.id, "https://idp.example", "m", "m@example.com", "Member", app::model::Role::Member)
+        .insert_member(
+            &org.id,
+            "https://idp.example",
+            "m",
+            "m@example.com",
+            "Member",
+            app::model::Role::Member,
+        )
         .await
         .unwrap()
         .0;
@@ -667,13 +681,20 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     Browser::new().get(&ready).await.assert_status(200);
 
     let mut holder = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
 
     let started = std::time::Instant::now();
     let r = Browser::with_timeout(CLIENT_TIMEOUT).get(&ready).await;
     r.assert_status(503);
     assert_eq!(r.json()["status"], "unavailable");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 
     let role = format!("{}/api/v1/members/role", server.url);
     let body = json!({"member_id": other.id, "role": "admin"});
@@ -686,7 +707,11 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     let r = b.send(b.post(&server.url, &role).json(&body)).await;
     r.assert_status(200);
     assert_eq!(r.json()["role"], "admin");
-    assert_eq!(SERVER_PANICS.load(Ordering::SeqCst), 0, "the server panicked");
+    assert_eq!(
+        SERVER_PANICS.load(Ordering::SeqCst),
+        0,
+        "the server panicked"
+    );
 }
 
 /// A full SQLite database (`SQLITE_FULL`, here by a page limit on the only connection) is an
@@ -694,7 +719,9 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
 #[tokio::test]
 async fn a_full_sqlite_database_is_unavailable() {
     let db = support::sqlite();
-    let store = app::ssr::store::Store::connect_with(&db.url, Some(1)).await.unwrap();
+    let store = app::ssr::store::Store::connect_with(&db.url, Some(1))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let pages: i64 = sqlx::query("PRAGMA page_count")
         .fetch_one(store.pool())
@@ -707,7 +734,10 @@ async fn a_full_sqlite_database_is_unavailable() {
         .unwrap();
     let mut full = None;
     for i in 0..200 {
-        if let Err(e) = store.create_org(&format!("org-{i}"), &"n".repeat(190)).await {
+        if let Err(e) = store
+            .create_org(&format!("org-{i}"), &"n".repeat(190))
+            .await
+        {
             full = Some(e);
             break;
         }
@@ -732,13 +762,27 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
         let org = support::org(&server.store, "slow").await;
         let owner = server
             .store
-            .insert_member(&org.id, &slow, "o", "o@example.com", "Owner", app::model::Role::Member)
+            .insert_member(
+                &org.id,
+                &slow,
+                "o",
+                "o@example.com",
+                "Owner",
+                app::model::Role::Member,
+            )
             .await
             .unwrap()
             .0;
         let admin = server
             .store
-            .insert_member(&org.id, &slow, "a", "a@example.com", "Admin", app::model::Role::Admin)
+            .insert_member(
+                &org.id,
+                &slow,
+                "a",
+                "a@example.com",
+                "Admin",
+                app::model::Role::Admin,
+            )
             .await
             .unwrap()
             .0;
@@ -753,7 +797,10 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
             tokio::spawn(async move { b.try_send(req).await })
         };
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert!(!slow_request.is_finished(), "[{kind}] the slow request was not slow");
+        assert!(
+            !slow_request.is_finished(),
+            "[{kind}] the slow request was not slow"
+        );
         let out = b
             .send(b.post(&server.url, &format!("{}/logout", server.url)))
             .await;
@@ -764,7 +811,11 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
         let done = slow_request.await.unwrap().expect("slow request answered");
         assert!(done.status < 500 || done.status == 502, "[{kind}] {done:?}");
         stale.session(&server.url).await.assert_status(401);
-        assert_eq!(session_rows(&server, &sid).await, 0, "[{kind}] the session row came back");
+        assert_eq!(
+            session_rows(&server, &sid).await,
+            0,
+            "[{kind}] the session row came back"
+        );
 
         // Deactivation of the member while their slow request runs.
         let (a, sid) = support::signed_in_as(&server, &admin).await;
@@ -774,9 +825,20 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
             tokio::spawn(async move { a.try_send(req).await })
         };
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert!(server.store.delete_member_sessions(&admin.id).await.unwrap() >= 1);
+        assert!(
+            server
+                .store
+                .delete_member_sessions(&admin.id)
+                .await
+                .unwrap()
+                >= 1
+        );
         let _ = slow_request.await.unwrap();
-        assert_eq!(session_rows(&server, &sid).await, 0, "[{kind}] the session row came back");
+        assert_eq!(
+            session_rows(&server, &sid).await,
+            0,
+            "[{kind}] the session row came back"
+        );
         let stale = Browser::new();
         stale.set_cookie(&server.url, "tessera_session", &sid);
         stale.session(&server.url).await.assert_status(401);

@@ -481,7 +481,12 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
         assert!(matches!(served, Served::Up(_)), "[{kind}] {served:?}");
         assert!(fresh.is_file());
 
-        server.register_org("keyed", "http://127.0.0.1:9", "0oakeyed", "keyed-secret-012345");
+        server.register_org(
+            "keyed",
+            "http://127.0.0.1:9",
+            "0oakeyed",
+            "keyed-secret-012345",
+        );
         let org = support::org(&server.store, "keyed").await;
         let before = sealed_secrets(&server.store).await;
 
@@ -493,15 +498,28 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             assert!(!ok, "[{kind}]");
             let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
             assert_eq!(lines.len(), 1, "[{kind}] {stderr}");
-            assert!(lines[0].contains("refusing to start") && lines[0].contains(says), "[{kind}] {stderr}");
-            assert!(lines[0].contains("--secret-key-file"), "[{kind}] says what to do: {stderr}");
+            assert!(
+                lines[0].contains("refusing to start") && lines[0].contains(says),
+                "[{kind}] {stderr}"
+            );
+            assert!(
+                lines[0].contains("--secret-key-file"),
+                "[{kind}] says what to do: {stderr}"
+            );
         }
         assert!(!missing.exists(), "[{kind}] no key was invented");
 
         // sso set with the wrong key path: refused, nothing written, no key file created.
         for key in [&missing, &wrong] {
             let (ok, _, err) = run(cli_with_key(&server, key)
-                .args(["sso", "set", "keyed", "--issuer", "http://127.0.0.1:9", "--allow-http-issuers"])
+                .args([
+                    "sso",
+                    "set",
+                    "keyed",
+                    "--issuer",
+                    "http://127.0.0.1:9",
+                    "--allow-http-issuers",
+                ])
                 .args(["--client-id", "0oakeyed", "--client-secret-file"])
                 .arg(&secret_file));
             assert!(!ok, "[{kind}] sso set with {} succeeded", key.display());
@@ -509,7 +527,11 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             assert!(err.contains("--secret-key-file"), "[{kind}] {err}");
         }
         assert!(!missing.exists(), "[{kind}]");
-        assert_eq!(sealed_secrets(&server.store).await, before, "[{kind}] a secret was rewritten");
+        assert_eq!(
+            sealed_secrets(&server.store).await,
+            before,
+            "[{kind}] a secret was rewritten"
+        );
 
         // The right key, readable by others: starts, and says so.
         let exposed = keys.path().join("exposed.key");
@@ -521,30 +543,58 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             let Served::Up(log) = serve_with_key(&server, &exposed).await else {
                 panic!("[{kind}] serve refused the right key");
             };
-            assert!(log.contains("accessible to other users") && log.contains("chmod 600"), "[{kind}] {log}");
+            assert!(
+                log.contains("accessible to other users") && log.contains("chmod 600"),
+                "[{kind}] {log}"
+            );
             let (ok, _, err) = run(cli_with_key(&server, &exposed).args(["secret-key", "check"]));
             assert!(ok, "[{kind}] {err}");
-            assert!(err.starts_with("warning:") && err.contains("chmod 600"), "[{kind}] {err}");
+            assert!(
+                err.starts_with("warning:") && err.contains("chmod 600"),
+                "[{kind}] {err}"
+            );
         }
 
         // The key is lost for good: drop what does not open, then register again.
-        let (ok, _, err) = run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable"]));
-        assert!(!ok && err.contains("keyed") && err.contains("--yes"), "[{kind}] {err}");
+        let (ok, _, err) =
+            run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable"]));
+        assert!(
+            !ok && err.contains("keyed") && err.contains("--yes"),
+            "[{kind}] {err}"
+        );
         assert_eq!(sealed_secrets(&server.store).await, before, "[{kind}]");
         let (ok, out, err) =
             run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable", "--yes"]));
         assert!(ok && out.contains("keyed"), "[{kind}] {out}{err}");
-        assert_eq!(sealed(&sealed_secrets(&server.store).await, &org.id), "", "[{kind}]");
+        assert_eq!(
+            sealed(&sealed_secrets(&server.store).await, &org.id),
+            "",
+            "[{kind}]"
+        );
         let (ok, _, err) = run(cli_with_key(&server, &wrong)
-            .args(["sso", "set", "keyed", "--issuer", "http://127.0.0.1:9", "--allow-http-issuers"])
+            .args([
+                "sso",
+                "set",
+                "keyed",
+                "--issuer",
+                "http://127.0.0.1:9",
+                "--allow-http-issuers",
+            ])
             .args(["--client-id", "0oakeyed", "--client-secret-file"])
             .arg(&secret_file));
         assert!(ok, "[{kind}] {err}");
         let key = SecretKey::load(&wrong).unwrap();
         let s = sealed(&sealed_secrets(&server.store).await, &org.id);
-        assert_eq!(key.open(&org.id, &s).unwrap(), "another-secret-0123456789", "[{kind}]");
+        assert_eq!(
+            key.open(&org.id, &s).unwrap(),
+            "another-secret-0123456789",
+            "[{kind}]"
+        );
         let served = serve_with_key(&server, &wrong).await;
-        assert!(matches!(served, Served::Up(_)), "[{kind}] serve with the new key: {served:?}");
+        assert!(
+            matches!(served, Served::Up(_)),
+            "[{kind}] serve with the new key: {served:?}"
+        );
     }
 }
 
@@ -558,7 +608,14 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
         let org = server.store.create_org("limits", "Limits").await.unwrap();
         let owner = server
             .store
-            .insert_member(&org.id, "https://idp.example", "o", "o@example.com", "Owner", app::model::Role::Member)
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "o",
+                "o@example.com",
+                "Owner",
+                app::model::Role::Member,
+            )
             .await
             .unwrap()
             .0;
@@ -566,44 +623,88 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
         let url = |p: &str| format!("{}{p}", server.url);
 
         // Signed-in pages and API answers are never cached; static assets may be.
-        for path in ["/", "/members", "/api/v1/me", "/api/v1/members", "/api/v1/session", "/login"] {
+        for path in [
+            "/",
+            "/members",
+            "/api/v1/me",
+            "/api/v1/members",
+            "/api/v1/session",
+            "/login",
+        ] {
             let r = b.get(&url(path)).await;
-            assert_eq!(r.header("cache-control"), Some("no-store"), "[{kind}] {path}: {r:?}");
+            assert_eq!(
+                r.header("cache-control"),
+                Some("no-store"),
+                "[{kind}] {path}: {r:?}"
+            );
         }
         let css = b.get(&url("/pkg/tessera.css")).await;
-        assert_ne!(css.header("cache-control"), Some("no-store"), "[{kind}] {css:?}");
+        assert_ne!(
+            css.header("cache-control"),
+            Some("no-store"),
+            "[{kind}] {css:?}"
+        );
 
         // A 2 MB body: 413 with JSON for the API and server functions, a page elsewhere.
         let big = "x".repeat(2 * 1024 * 1024);
         let json_body = json!({"member_id": big, "role": "admin"}).to_string();
         for path in ["/api/v1/members/role", "/api/whoami"] {
             let r = b
-                .send(b.post(&server.url, &url(path)).header("content-type", "application/json").body(json_body.clone()))
+                .send(
+                    b.post(&server.url, &url(path))
+                        .header("content-type", "application/json")
+                        .body(json_body.clone()),
+                )
                 .await;
             r.assert_status(413);
             assert_eq!(r.json()["error"], "payload_too_large", "[{kind}] {path}");
-            assert!(r.json()["message"].as_str().unwrap().contains("64 KiB"), "[{kind}]");
+            assert!(
+                r.json()["message"].as_str().unwrap().contains("64 KiB"),
+                "[{kind}]"
+            );
         }
         // Streamed without a length, too.
-        assert_eq!(chunked_post(&server.url, "/api/v1/members/role", 80 * 1024).await, 413, "[{kind}]");
+        assert_eq!(
+            chunked_post(&server.url, "/api/v1/members/role", 80 * 1024).await,
+            413,
+            "[{kind}]"
+        );
         let r = b
-            .send(b.post(&server.url, &url("/sso/initiate")).form(&[("iss", big.as_str())]))
+            .send(
+                b.post(&server.url, &url("/sso/initiate"))
+                    .form(&[("iss", big.as_str())]),
+            )
             .await;
         r.assert_status(413);
-        assert!(r.header("content-type").unwrap_or("").starts_with("text/html"), "[{kind}]");
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "[{kind}]"
+        );
         assert_eq!(r.reason().as_deref(), Some("payload_too_large"), "[{kind}]");
         // A small body still works.
-        let r = b.send(b.post(&server.url, &url("/api/whoami")).json(&json!({}))).await;
+        let r = b
+            .send(b.post(&server.url, &url("/api/whoami")).json(&json!({})))
+            .await;
         assert!(r.status < 400, "[{kind}] {r:?}");
 
         // Targets and headers are bounded too.
-        let r = b.get(&url(&format!("/sso/initiate?iss={}", "i".repeat(10_000)))).await;
+        let r = b
+            .get(&url(&format!("/sso/initiate?iss={}", "i".repeat(10_000))))
+            .await;
         r.assert_status(414);
-        let r = b.get(&url(&format!("/api/v1/members?q={}", "q".repeat(10_000)))).await;
+        let r = b
+            .get(&url(&format!("/api/v1/members?q={}", "q".repeat(10_000))))
+            .await;
         r.assert_status(414);
         assert_eq!(r.json()["error"], "uri_too_long");
         let r = b
-            .send(b.client.get(url("/api/v1/me")).header("x-filler", "h".repeat(40_000)))
+            .send(
+                b.client
+                    .get(url("/api/v1/me"))
+                    .header("x-filler", "h".repeat(40_000)),
+            )
             .await;
         r.assert_status(431);
     }
@@ -630,7 +731,10 @@ async fn chunked_post(base: &str, path: &str, size: usize) -> u16 {
     let mut answer = vec![0u8; 64];
     let n = conn.read(&mut answer).await.unwrap();
     let line = String::from_utf8_lossy(&answer[..n]).to_string();
-    line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
 }
 
 // ---- credentials in the database URL ----------------------------------------------------------
@@ -658,7 +762,11 @@ async fn database_passwords_are_never_printed() {
         .env_remove("TESSERA_DATABASE_URL"));
     assert!(!ok2);
     let (ok3, out3, err3) = run(std::process::Command::new(support::tessera_bin())
-        .args(["--database-url", "host=db user=u password=hunter5", "migrate"])
+        .args([
+            "--database-url",
+            "host=db user=u password=hunter5",
+            "migrate",
+        ])
         .env_remove("TESSERA_DATABASE_URL"));
     assert!(!ok3);
     let all = format!("{out}{err}{out2}{err2}{out3}{err3}");

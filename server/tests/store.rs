@@ -279,9 +279,17 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         .unwrap();
         for col in ["detail", "issuer", "subject", "email"] {
             let v: String = row.get(col);
-            assert!(v.chars().count() <= 513, "[{kind}] {col}: {} chars", v.len());
+            assert!(
+                v.chars().count() <= 513,
+                "[{kind}] {col}: {} chars",
+                v.len()
+            );
             assert!(!has_control(&v), "[{kind}] {col} holds control characters");
-            assert!(v.starts_with("[31mred[0m xxx"), "[{kind}] {col}: {}", &v[..20]);
+            assert!(
+                v.starts_with("[31mred[0m xxx"),
+                "[{kind}] {col}: {}",
+                &v[..20]
+            );
         }
         let row = sqlx::query(
             "SELECT actor_email, target_email, before, after FROM audit_log WHERE org_id = $1",
@@ -292,7 +300,11 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         .unwrap();
         for col in ["actor_email", "target_email", "before", "after"] {
             let v: String = row.get(col);
-            assert!(v.chars().count() <= 2049, "[{kind}] {col}: {} chars", v.len());
+            assert!(
+                v.chars().count() <= 2049,
+                "[{kind}] {col}: {} chars",
+                v.len()
+            );
             assert!(!has_control(&v), "[{kind}] {col} holds control characters");
         }
         // A row written before this change, raw: shown without control characters anyway.
@@ -314,16 +326,29 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
             }
             let out = support::run_ok(&mut cmd);
             assert!(out.contains("evil]0;pwned[2J done"), "[{kind}] {out:.300}");
-            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "[{kind}] raw escapes printed");
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "[{kind}] raw escapes printed"
+            );
             assert!(out.len() < 8 * 1024, "[{kind}] {} bytes printed", out.len());
             if json {
                 // JSON escapes would spell a control character as \u001b: none either.
-                assert!(!out.to_ascii_lowercase().contains("\\u001b"), "[{kind}] {out:.300}");
+                assert!(
+                    !out.to_ascii_lowercase().contains("\\u001b"),
+                    "[{kind}] {out:.300}"
+                );
             }
         }
         // The API (and the activity and audit pages it feeds) shows the same safe text.
         let owner = store
-            .insert_member(&org.id, "https://idp.example", "owner-1", "o@example.com", "Owner", Role::Member)
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "owner-1",
+                "o@example.com",
+                "Owner",
+                Role::Member,
+            )
             .await
             .unwrap()
             .0;
@@ -331,18 +356,39 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         for path in ["/api/v1/login-attempts", "/api/v1/audit"] {
             let r = b.get(&format!("{}{path}", server.url)).await;
             r.assert_status(200);
-            assert!(!has_control(&r.body), "[{kind}] {path} carries control characters");
-            assert!(!r.body.to_ascii_lowercase().contains("\\u001b"), "[{kind}] {path}: {:.300}", r.body);
-            assert!(r.body.len() < 64 * 1024, "[{kind}] {path}: {} bytes", r.body.len());
+            assert!(
+                !has_control(&r.body),
+                "[{kind}] {path} carries control characters"
+            );
+            assert!(
+                !r.body.to_ascii_lowercase().contains("\\u001b"),
+                "[{kind}] {path}: {:.300}",
+                r.body
+            );
+            assert!(
+                r.body.len() < 64 * 1024,
+                "[{kind}] {path}: {} bytes",
+                r.body.len()
+            );
         }
         // Claims are stored the same way.
         let m = store
-            .insert_member(&org.id, "https://idp.example", "sub-2", &huge, "Bad\0\u{1b}Name", Role::Member)
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "sub-2",
+                &huge,
+                "Bad\0\u{1b}Name",
+                Role::Member,
+            )
             .await
             .unwrap()
             .0;
         assert_eq!(m.name, "BadName", "[{kind}]");
-        assert!(m.email.chars().count() <= 513 && !has_control(&m.email), "[{kind}]");
+        assert!(
+            m.email.chars().count() <= 513 && !has_control(&m.email),
+            "[{kind}]"
+        );
     }
 }
 
@@ -391,7 +437,11 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        assert_eq!(seen, (2, 1), "[{kind}] attempts and audit entries left after start-up");
+        assert_eq!(
+            seen,
+            (2, 1),
+            "[{kind}] attempts and audit entries left after start-up"
+        );
         let ages: Vec<i64> = sqlx::query("SELECT at FROM login_attempts")
             .fetch_all(server.store.pool())
             .await
@@ -447,8 +497,14 @@ async fn retention_flags_parse_like_other_durations() {
     let defaults = tessera::config::Cli::try_parse_from(["tessera", "migrate"]).unwrap();
     assert_eq!(defaults.config.attempt_retention.as_secs(), 90 * 86_400);
     assert_eq!(defaults.config.audit_retention.as_secs(), 400 * 86_400);
-    assert!(tessera::config::Cli::try_parse_from(["tessera", "--audit-retention", "0d", "migrate"]).is_err());
-    assert!(tessera::config::Cli::try_parse_from(["tessera", "--attempt-retention", "soon", "migrate"]).is_err());
+    assert!(
+        tessera::config::Cli::try_parse_from(["tessera", "--audit-retention", "0d", "migrate"])
+            .is_err()
+    );
+    assert!(
+        tessera::config::Cli::try_parse_from(["tessera", "--attempt-retention", "soon", "migrate"])
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -467,13 +523,22 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
             assert!(e.is_bad_input(), "[{kind}] {e:?}");
         }
         let owner = store
-            .insert_member(&org.id, "https://idp.example", "o", "o@example.com", "Owner", Role::Member)
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "o",
+                "o@example.com",
+                "Owner",
+                Role::Member,
+            )
             .await
             .unwrap()
             .0;
         let (b, _) = support::signed_in_as(&server, &owner).await;
         // The same 400 on both databases, for the API's query values and JSON bodies.
-        let r = b.get(&format!("{}/api/v1/members?q=a%00b", server.url)).await;
+        let r = b
+            .get(&format!("{}/api/v1/members?q=a%00b", server.url))
+            .await;
         r.assert_status(400);
         assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
         for body in [
@@ -481,13 +546,20 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
             serde_json::json!({"member_id": owner.id, "role": "ad\u{0}min"}),
         ] {
             let r = b
-                .send(b.post(&server.url, &format!("{}/api/v1/members/role", server.url)).json(&body))
+                .send(
+                    b.post(&server.url, &format!("{}/api/v1/members/role", server.url))
+                        .json(&body),
+                )
                 .await;
             r.assert_status(400);
             assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
         }
         // Nothing changed.
-        let again = store.member_by_id(&org.id, &owner.id).await.unwrap().unwrap();
+        let again = store
+            .member_by_id(&org.id, &owner.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(again.role, Role::Owner);
     }
 }

@@ -241,9 +241,17 @@ pub fn redact_url(url: &str) -> String {
 /// A query parameter or connection setting whose value is (or leads to) a credential.
 fn sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["pass", "pwd", "secret", "token", "key", "auth", "credential"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 /// [`redact_url`] for text the URL parser refuses: everything before the last `@` of the
@@ -358,11 +366,8 @@ impl Store {
                     Box::pin(async move {
                         use sqlx::Executor as _;
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(concat!(
-                            "PRAGMA busy_timeout = ",
-                            sqlite_busy_timeout_ms!()
-                        ))
-                        .await?;
+                        conn.execute(concat!("PRAGMA busy_timeout = ", sqlite_busy_timeout_ms!()))
+                            .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         Ok(())
@@ -861,7 +866,10 @@ mod tests {
     #[test]
     fn database_urls_are_printed_without_credentials() {
         for (url, secrets) in [
-            ("postgres://tessera:hunter2@db.internal:5432/tessera", &["hunter2"][..]),
+            (
+                "postgres://tessera:hunter2@db.internal:5432/tessera",
+                &["hunter2"][..],
+            ),
             (
                 "postgres://tessera@db/tessera?sslmode=require&password=hunter2&sslpassword=s3cr3t",
                 &["hunter2", "s3cr3t"],
@@ -870,7 +878,10 @@ mod tests {
                 "postgresql://u:p%40ss@db/t?passfile=/etc/pgpass&application_name=tessera",
                 &["p%40ss", "p@ss", "/etc/pgpass"],
             ),
-            ("postgres://u:hunter2@db/t?PASSWORD=again", &["hunter2", "again"]),
+            (
+                "postgres://u:hunter2@db/t?PASSWORD=again",
+                &["hunter2", "again"],
+            ),
             ("host=db user=u password=hunter2 dbname=t", &["hunter2"]),
             ("postgres://u:hun ter2@db:notaport/t", &["hun ter2", "hun"]),
             ("sqlite://data/x.db?password=hunter2", &["hunter2"]),
@@ -883,7 +894,10 @@ mod tests {
         }
         let plain = "postgres://tessera@db.internal/tessera?sslmode=require";
         assert_eq!(redact_url(plain), plain);
-        assert_eq!(redact_url("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
+        assert_eq!(
+            redact_url("sqlite://data/tessera.db"),
+            "sqlite://data/tessera.db"
+        );
         assert!(!redact_url("postgres://u@db/t\u{1b}[2J").contains('\u{1b}'));
     }
 
