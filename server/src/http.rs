@@ -235,7 +235,7 @@ async fn limit_request(req: Request, next: Next) -> Response {
         refuse(
             api,
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            "too_large",
             "The request is too large",
             &format!(
                 "Tessera accepts request bodies of at most {} KiB.",

@@ -805,12 +805,11 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
             .send(b.post(&server.url, &format!("{}/logout", server.url)))
             .await;
         assert!(out.status < 400, "[{kind}] logout: {out:?}");
-        let stale = Browser::new();
-        stale.set_cookie(&server.url, "tessera_session", &sid);
-        stale.session(&server.url).await.assert_status(401);
+        // (A fresh browser each time: a refused cookie is removed from the jar that sent it.)
+        stale(&server, &sid).await.assert_status(401);
         let done = slow_request.await.unwrap().expect("slow request answered");
         assert!(done.status < 500 || done.status == 502, "[{kind}] {done:?}");
-        stale.session(&server.url).await.assert_status(401);
+        stale(&server, &sid).await.assert_status(401);
         assert_eq!(
             session_rows(&server, &sid).await,
             0,
@@ -839,10 +838,15 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
             0,
             "[{kind}] the session row came back"
         );
-        let stale = Browser::new();
-        stale.set_cookie(&server.url, "tessera_session", &sid);
-        stale.session(&server.url).await.assert_status(401);
+        stale(&server, &sid).await.assert_status(401);
     }
+}
+
+/// `GET /api/v1/session` with the cookie of session `sid`, from a browser that has no other.
+async fn stale(server: &TestServer, sid: &str) -> Resp {
+    let b = Browser::new();
+    b.set_cookie(&server.url, "tessera_session", sid);
+    b.session(&server.url).await
 }
 
 async fn session_rows(server: &TestServer, id: &str) -> i64 {

@@ -657,7 +657,7 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
                 )
                 .await;
             r.assert_status(413);
-            assert_eq!(r.json()["error"], "payload_too_large", "[{kind}] {path}");
+            assert_eq!(r.json()["error"], "too_large", "[{kind}] {path}");
             assert!(
                 r.json()["message"].as_str().unwrap().contains("64 KiB"),
                 "[{kind}]"
@@ -682,7 +682,7 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
                 .starts_with("text/html"),
             "[{kind}]"
         );
-        assert_eq!(r.reason().as_deref(), Some("payload_too_large"), "[{kind}]");
+        assert_eq!(r.reason().as_deref(), Some("too_large"), "[{kind}]");
         // A small body still works.
         let r = b
             .send(b.post(&server.url, &url("/api/whoami")).json(&json!({})))
