@@ -197,8 +197,9 @@ fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str)
 
 /// Bounds every request: target at most [`MAX_URI_BYTES`] (414), headers at most
 /// [`MAX_HEADER_BYTES`] (431), body at most [`MAX_BODY_BYTES`] (413, whether announced by
-/// `Content-Length` or streamed). Under `/api/`, a NUL character in the query or in a JSON or
-/// form body answers 400 `invalid`, the same on both databases.
+/// `Content-Length` or streamed). A NUL character in the query or in a JSON or form body
+/// answers 400 (`invalid` under `/api/`, a `bad_request` page elsewhere), the same on both
+/// databases; `/sso/` and `/setup/` check their values themselves.
 async fn limit_request(req: Request, next: Next) -> Response {
     let api = is_api(req.uri().path());
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
@@ -266,11 +267,15 @@ async fn limit_request(req: Request, next: Next) -> Response {
             );
         }
     };
-    if api && (query_has_nul(parts.uri.query()) || body_has_nul(&parts.headers, &bytes)) {
+    // The sign-in and setup routes answer bad values with their own pages and reason codes.
+    let own_pages = ["/sso/", "/setup/"]
+        .iter()
+        .any(|p| parts.uri.path().starts_with(p));
+    if !own_pages && (query_has_nul(parts.uri.query()) || body_has_nul(&parts.headers, &bytes)) {
         return refuse(
-            true,
+            api,
             StatusCode::BAD_REQUEST,
-            "invalid",
+            if api { "invalid" } else { "bad_request" },
             "Invalid request",
             "The request contains a NUL character, which no value may contain.",
         );

@@ -554,6 +554,10 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
             r.assert_status(400);
             assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
         }
+        // A page with such a query answers 400 too (a page, not JSON).
+        let r = b.get(&format!("{}/members?q=a%00b", server.url)).await;
+        r.assert_status(400);
+        assert_eq!(r.reason().as_deref(), Some("bad_request"), "[{kind}]");
         // Nothing changed.
         let again = store
             .member_by_id(&org.id, &owner.id)
