@@ -189,7 +189,7 @@ fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str)
             code,
             title,
             message,
-            "Go back and try again with less data. If this persists, contact the service operator.",
+            "Go back, correct what was sent and try again. If this persists, contact the service operator.",
             None,
         )
     }
