@@ -567,3 +567,64 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
         assert_eq!(again.role, Role::Owner);
     }
 }
+
+/// `/readyz` checks that the database takes writes: a PostgreSQL that only reads (as a replica
+/// after a failover does; here `default_transaction_read_only`) makes the node not ready, and
+/// it is ready again as soon as writes work, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_not_ready_while_postgres_only_reads() {
+    let Some(db) = support::postgres().await else {
+        return;
+    };
+    let server = TestServer::start(&db).await;
+    let ready = format!("{}/readyz", server.url);
+    let b = support::Browser::new();
+    b.get(&ready).await.assert_status(200);
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let admin_url = std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| support::DEFAULT_POSTGRES_URL.to_string());
+    let admin = Store::connect(&admin_url).await.unwrap();
+    let set = |on: bool| {
+        let (admin, name) = (admin.clone(), name.clone());
+        async move {
+            let sql = if on {
+                format!("ALTER DATABASE \"{name}\" SET default_transaction_read_only = on")
+            } else {
+                format!("ALTER DATABASE \"{name}\" RESET default_transaction_read_only")
+            };
+            sqlx::query(&sql).execute(admin.pool()).await.unwrap();
+            // The pool's connections reconnect and pick the setting up.
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(&name)
+            .execute(admin.pool())
+            .await
+            .unwrap();
+        }
+    };
+    set(true).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(b.get(&ready).await.status);
+    }
+    assert_eq!(statuses, vec![503, 503, 503]);
+    let r = b.get(&ready).await;
+    assert_eq!(r.json()["status"], "unavailable");
+    set(false).await;
+    let mut back = false;
+    for _ in 0..50 {
+        if b.get(&ready).await.status == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "ready again once writes work");
+}
