@@ -371,6 +371,21 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
                 r.body.len()
             );
         }
+        for (path, shown) in [
+            ("/activity", "evil]0;pwned[2J done"),
+            ("/audit", "[31mred[0m"),
+        ] {
+            let r = b.get(&format!("{}{path}", server.url)).await;
+            r.assert_status(200);
+            assert!(
+                r.body.contains(shown),
+                "[{kind}] {path} does not show {shown}"
+            );
+            assert!(
+                !r.body.contains(['\u{1b}', '\u{7}', '\0']),
+                "[{kind}] {path} carries control characters"
+            );
+        }
         // Claims are stored the same way.
         let m = store
             .insert_member(
