@@ -79,6 +79,13 @@ pub async fn secret_key(
                     config.secret_key_file.display()
                 )));
             }
+            let dropped = dropped_secrets(store).await?;
+            if !dropped.is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "the client secrets of {} were dropped (`secret-key drop-unreadable`): register them again with `tessera sso set`",
+                    dropped.join(", ")
+                )));
+            }
             println!(
                 "All {} stored client secret(s) open with {}.",
                 rows.len(),
@@ -87,6 +94,20 @@ pub async fn secret_key(
         }
     }
     Ok(())
+}
+
+/// The orgs whose client secret was dropped with `secret-key drop-unreadable`.
+async fn dropped_secrets(store: &Store) -> Result<Vec<String>, CliError> {
+    let rows = sqlx::query(
+        "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
+         WHERE s.client_secret_enc = '' ORDER BY o.slug",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| Ok(r.try_get("slug").map_err(StoreError::from)?))
+        .collect()
 }
 
 /// The secret key for `serve` and for commands that seal client secrets, checked against the

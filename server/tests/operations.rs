@@ -571,6 +571,11 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             "",
             "[{kind}]"
         );
+        let (ok, _, err) = run(cli_with_key(&server, &wrong).args(["secret-key", "check"]));
+        assert!(
+            !ok && err.contains("keyed") && err.contains("sso set"),
+            "[{kind}] {err}"
+        );
         let (ok, _, err) = run(cli_with_key(&server, &wrong)
             .args([
                 "sso",
