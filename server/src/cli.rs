@@ -2,7 +2,6 @@
 
 use crate::config::{Config, OrgCommand, SsoCommand};
 use app::model::{Org, Role, SsoConnection};
-use app::ssr::crypto::SecretKey;
 use app::ssr::issuer;
 use app::ssr::store::{Store, StoreError};
 use app::validate;
@@ -159,7 +158,10 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let raw_secret = read_secret(&client_secret_file)?;
             let secret = validate::client_secret(&raw_secret).map_err(invalid)?;
             let org = store.require_org(slug).await?;
-            let key = SecretKey::load_or_create(&config.secret_key_file)?;
+            let key = crate::keys::checked_key(store, &config.secret_key_file, |w| {
+                eprintln!("warning: {w}");
+            })
+            .await?;
             let sealed = key.seal(&org.id, secret);
             let sso = store
                 .set_sso_connection(&org, &issuer, client_id, &sealed)

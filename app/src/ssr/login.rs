@@ -145,7 +145,13 @@ impl Store {
         Ok(flows + sessions)
     }
 
+    /// Records a login attempt. Every text that may come from outside (the reason's detail,
+    /// an IdP's `error_description`, the issuer, subject and email of a request or a token) is
+    /// stored bounded with control characters removed ([`crate::validate::bounded`]), whatever
+    /// the caller passes.
     pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<(), StoreError> {
+        let text = |v: &str| crate::validate::bounded(v, crate::validate::MAX_STORED_CHARS);
+        let optional = |v: Option<&str>| v.map(text);
         sqlx::query(
             "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -154,15 +160,60 @@ impl Store {
         .bind(a.org_id.as_deref())
         .bind(a.at)
         .bind(a.outcome.as_str())
-        .bind(&a.reason)
-        .bind(&a.detail)
-        .bind(a.issuer.as_deref())
-        .bind(a.subject.as_deref())
-        .bind(a.email.as_deref())
+        .bind(crate::validate::bounded(&a.reason, 64))
+        .bind(text(&a.detail))
+        .bind(optional(a.issuer.as_deref()))
+        .bind(optional(a.subject.as_deref()))
+        .bind(optional(a.email.as_deref()))
         .bind(a.member_id.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Deletes login attempts recorded before `attempts_before` and audit entries written
+    /// before `audit_before` (unix ms), in batches of at most `batch` rows, each its own short
+    /// statement, so neither database holds a long lock on a large table. Returns the numbers
+    /// of attempts and audit entries deleted.
+    pub async fn purge_retention(
+        &self,
+        attempts_before: i64,
+        audit_before: i64,
+        batch: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let attempts = self
+            .delete_older_in_batches("login_attempts", attempts_before, batch)
+            .await?;
+        let audit = self
+            .delete_older_in_batches("audit_log", audit_before, batch)
+            .await?;
+        Ok((attempts, audit))
+    }
+
+    async fn delete_older_in_batches(
+        &self,
+        table: &'static str,
+        before: i64,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE at < $1 LIMIT $2)"
+        );
+        let mut total = 0;
+        loop {
+            let n = sqlx::query(&sql)
+                .bind(before)
+                .bind(batch.max(1))
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+            total += n;
+            if n < batch.max(1) as u64 {
+                return Ok(total);
+            }
+            // Let other writers in between batches.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Most recent login attempts of an org, newest first.
@@ -211,25 +262,27 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn session_upsert(
+    /// Updates a live session record; false when there is none (deleted by a sign-out, a
+    /// deactivation or a removal, or expired): a session that is gone is never written back.
+    pub async fn session_update(
         &self,
         id: &str,
         data: &str,
         expiry: i64,
         member_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date,
-                                            member_id = excluded.member_id",
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET data = $1, expiry_date = $2, member_id = $3
+             WHERE id = $4 AND expiry_date > $5",
         )
-        .bind(id)
         .bind(data)
         .bind(expiry)
         .bind(member_id)
+        .bind(id)
+        .bind(now_ms())
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn session_delete(&self, id: &str) -> Result<(), StoreError> {

@@ -761,3 +761,23 @@ pub async fn org(store: &app::ssr::store::Store, slug: &str) -> app::model::Org 
         .expect("org lookup")
         .expect("org exists")
 }
+
+/// A browser signed in as `m`: a session row as the sign-in stores it (no Okta round trip),
+/// with its cookie planted. Returns the browser and the session id.
+pub async fn signed_in_as(server: &TestServer, m: &app::model::Member) -> (Browser, String) {
+    use app::ssr::store::now_ms;
+    let id = tower_sessions::session::Id::default().to_string();
+    let data = serde_json::json!({
+        "member_id": m.id, "org_id": m.org_id, "absolute_expiry": now_ms() + 3_600_000,
+    });
+    assert!(
+        server
+            .store
+            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .await
+            .expect("session insert")
+    );
+    let b = Browser::new();
+    b.set_cookie(&server.url, "tessera_session", &id);
+    (b, id)
+}
