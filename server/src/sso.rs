@@ -111,25 +111,41 @@ impl Failure {
     }
 
     fn store(e: StoreError) -> Failure {
-        tracing::error!(error = %e, "store failure during sign-in");
-        if e.is_unavailable() {
-            Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "Tessera is temporarily unavailable",
-                "Tessera cannot reach its database right now.",
-                "Wait a moment and try again. If this persists, contact the service operator.",
-            )
-            .retry()
-        } else {
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Something went wrong",
-                "Tessera could not complete the sign-in.",
-                "Try again. If this persists, contact the service operator.",
-            )
-            .retry()
+        let (status, reason) = crate::pages::store_failure_status(&e);
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::error!(error = %e, "store failure during sign-in");
+                Failure::new(
+                    status,
+                    reason,
+                    "Tessera is temporarily unavailable",
+                    "Tessera cannot reach its database right now.",
+                    "Wait a moment and try again. If this persists, contact the service operator.",
+                )
+                .retry()
+            }
+            StatusCode::BAD_REQUEST => {
+                tracing::info!(error = %e, "the database refused a value of this sign-in");
+                Failure::new(
+                    status,
+                    reason,
+                    "This sign-in could not be completed",
+                    "The sign-in carried a value Tessera cannot accept (for example a control character).",
+                    START_AGAIN,
+                )
+                .retry()
+            }
+            _ => {
+                tracing::error!(error = %e, "store failure during sign-in");
+                Failure::new(
+                    status,
+                    reason,
+                    "Something went wrong",
+                    "Tessera could not complete the sign-in.",
+                    "Try again. If this persists, contact the service operator.",
+                )
+                .retry()
+            }
         }
     }
 
