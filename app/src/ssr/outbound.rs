@@ -38,7 +38,15 @@ impl OutboundError {
     pub fn is_refused(&self) -> bool {
         matches!(self, OutboundError::Refused(_))
     }
+
+    /// True when the IdP did not answer (connect or whole request) within the timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, OutboundError::Transport(m) if m.starts_with(TIMED_OUT))
+    }
 }
+
+/// How [`OutboundError::Transport`] messages of timed-out requests start.
+const TIMED_OUT: &str = "timed out";
 
 /// A whole, size-capped response.
 #[derive(Debug, Clone)]
@@ -54,6 +62,7 @@ pub struct Outbound {
     client: reqwest::Client,
     allow_private: bool,
     max_bytes: usize,
+    timeout: Duration,
 }
 
 impl Outbound {
@@ -79,7 +88,13 @@ impl Outbound {
             client: builder.build().unwrap_or_default(),
             allow_private,
             max_bytes: MAX_RESPONSE_BYTES,
+            timeout,
         }
+    }
+
+    /// The timeout of each request (`--idp-timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The same client with another body cap (tests).
@@ -109,11 +124,13 @@ impl Outbound {
             .map_err(|e| OutboundError::Refused(format!("not a valid request: {e}")))?;
         check_url(request.url(), self.allow_private)?;
         let host = request.url().host_str().unwrap_or_default().to_string();
-        let mut response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| OutboundError::Transport(describe(&e)))?;
+        let mut response = self.client.execute(request).await.map_err(|e| {
+            // A name that resolves only to refused addresses is the policy, not the network.
+            match refused_by_resolver(&e) {
+                Some(why) => OutboundError::Refused(why),
+                None => OutboundError::Transport(describe(&e)),
+            }
+        })?;
         let too_large = || OutboundError::TooLarge {
             host: host.clone(),
             limit: self.max_bytes,
@@ -148,7 +165,7 @@ impl Outbound {
 /// A reqwest error with its sources, without the URL's query (it may carry a code).
 fn describe(e: &reqwest::Error) -> String {
     let mut out = if e.is_timeout() {
-        "timed out".to_string()
+        TIMED_OUT.to_string()
     } else if e.is_connect() {
         "could not connect".to_string()
     } else {
@@ -168,6 +185,30 @@ fn describe(e: &reqwest::Error) -> String {
     }
     out
 }
+
+/// The policy's reason when `e` failed because [`PublicOnly`] refused every address of the name.
+fn refused_by_resolver(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<NonPublicName>() {
+            return Some(r.0.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A name resolving only to non-public addresses (raised by [`PublicOnly`]).
+#[derive(Debug)]
+struct NonPublicName(String);
+
+impl std::fmt::Display for NonPublicName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NonPublicName {}
 
 /// Checks an endpoint named by an issuer's discovery document (OpenID Connect Discovery 1.0
 /// §3): it must be on the issuer's own origin (same scheme, host and port), so a document
@@ -310,19 +351,17 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
-            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
                 let shown = all.first().map(|a| a.ip().to_string()).unwrap_or_default();
                 let e: Box<dyn std::error::Error + Send + Sync> = if all.is_empty() {
                     format!("{host} does not resolve").into()
                 } else {
-                    format!(
+                    Box::new(NonPublicName(format!(
                         "{host} resolves to {shown}, a loopback, private, link-local or otherwise non-public address"
-                    )
-                    .into()
+                    )))
                 };
                 return Err(e);
             }
@@ -384,7 +423,12 @@ mod tests {
 
     #[test]
     fn only_https_unless_private_is_allowed() {
-        for url in ["http://acme.okta.com/", "javascript:alert(1)", "file:///etc/passwd", "ftp://a.example/"] {
+        for url in [
+            "http://acme.okta.com/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "ftp://a.example/",
+        ] {
             assert!(refused(url), "{url}");
         }
         let local = url::Url::parse("http://127.0.0.1:8080/").expect("url");
@@ -395,7 +439,12 @@ mod tests {
     #[test]
     fn endpoints_must_be_on_the_issuers_origin() {
         let iss = "https://acme.okta.com";
-        let ok = check_endpoint(iss, "authorization_endpoint", "https://acme.okta.com/oauth2/v1/authorize", false);
+        let ok = check_endpoint(
+            iss,
+            "authorization_endpoint",
+            "https://acme.okta.com/oauth2/v1/authorize",
+            false,
+        );
         assert!(ok.is_ok());
         for bad in [
             "javascript:alert(1)",
@@ -406,11 +455,18 @@ mod tests {
             "//evil.example/x",
             "",
         ] {
-            assert!(check_endpoint(iss, "authorization_endpoint", bad, false).is_err(), "{bad}");
+            assert!(
+                check_endpoint(iss, "authorization_endpoint", bad, false).is_err(),
+                "{bad}"
+            );
         }
         let local = "http://127.0.0.1:9000/o/ts/";
-        assert!(check_endpoint(local, "token_endpoint", "http://127.0.0.1:9000/token", true).is_ok());
-        assert!(check_endpoint(local, "token_endpoint", "http://127.0.0.1:9001/token", true).is_err());
+        assert!(
+            check_endpoint(local, "token_endpoint", "http://127.0.0.1:9000/token", true).is_ok()
+        );
+        assert!(
+            check_endpoint(local, "token_endpoint", "http://127.0.0.1:9001/token", true).is_err()
+        );
     }
 
     #[tokio::test]
@@ -420,17 +476,24 @@ mod tests {
             .execute(out.request(reqwest::Method::GET, "https://localhost:1/"))
             .await
             .expect_err("localhost must be refused");
-        assert!(e.to_string().contains("non-public"), "{e}");
+        assert!(
+            e.is_refused() && e.to_string().contains("non-public"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
     async fn bodies_over_the_cap_are_refused() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             for chunked in [false, true] {
-                let Ok((mut s, _)) = listener.accept().await else { return };
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = [0u8; 1024];
                 let _ = s.read(&mut buf).await;
                 let body = vec![b'x'; 4096];
@@ -458,7 +521,10 @@ mod tests {
                 .execute(out.request(reqwest::Method::GET, &format!("http://{addr}/")))
                 .await
                 .expect_err("over the cap");
-            assert!(matches!(e, OutboundError::TooLarge { limit: 2048, .. }), "{e}");
+            assert!(
+                matches!(e, OutboundError::TooLarge { limit: 2048, .. }),
+                "{e}"
+            );
         }
     }
 }
