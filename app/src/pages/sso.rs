@@ -1,9 +1,9 @@
 //! SSO: the org's Okta connection, its health, the values to paste into Okta, and the owner's
 //! controls (settings, client-secret rotation). Owners and admins only.
 //!
-//! The SSO switch is read-only for the owner while SSO is on: turning it off signs everyone out
-//! (the owner included) and only the operator can turn it back on, so it is the operator's
-//! (`tessera sso disable`). The owner can turn a disabled connection on.
+//! The SSO switch is read-only: turning it off signs everyone out (the owner included) and only
+//! the operator can turn it back on, so it is the operator's (`tessera sso disable`). The page
+//! says so, with the commands.
 
 use super::format_ms;
 use super::layout::{Authed, Notice, Section};
@@ -203,7 +203,6 @@ fn OwnerSettings(
     set_notice: WriteSignal<Option<(bool, String)>>,
     set_report: WriteSignal<Option<ConnectionReport>>,
 ) -> impl IntoView {
-    let (turn_on, set_turn_on) = signal(false);
     let (jit, set_jit) = signal(view.jit_enabled);
     let (role, set_role) = signal(view.default_role);
     let (secret, set_secret) = signal(String::new());
@@ -211,11 +210,7 @@ fn OwnerSettings(
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_busy.set(true);
-        let (e, j, r) = (
-            turn_on.get_untracked().then_some(true),
-            jit.get_untracked(),
-            role.get_untracked(),
-        );
+        let (e, j, r) = (None, jit.get_untracked(), role.get_untracked());
         leptos::task::spawn_local(async move {
             match update_sso_settings(e, j, r.as_str().to_string()).await {
                 Ok(_) => {
@@ -263,7 +258,7 @@ fn OwnerSettings(
         <section class="card">
             <h2>"Settings (owner)"</h2>
             <form class="stack" on:submit=save id="sso-settings">
-                <SsoSwitch enabled=view.enabled set_turn_on />
+                <SsoSwitch enabled=view.enabled />
                 <label class="check">
                     <input type="checkbox" id="sso-jit" prop:checked=jit on:change=move |ev| set_jit.set(event_target_checked(&ev)) />
                     " Create members on their first Okta sign-in (just-in-time)"
@@ -293,45 +288,27 @@ fn OwnerSettings(
     }
 }
 
-/// The SSO switch as the owner sees it: read-only while on (with what turning it off does and
-/// who can), a checkbox to turn it on while off.
+/// The SSO switch as the owner sees it: read-only, with what turning it off does and who can.
 #[component]
-fn SsoSwitch(enabled: bool, set_turn_on: WriteSignal<bool>) -> impl IntoView {
+fn SsoSwitch(enabled: bool) -> impl IntoView {
     let slug = use_context::<SessionInfo>()
         .map(|i| i.org.slug)
         .unwrap_or_else(|| "<org>".into());
-    if enabled {
-        view! {
-            <div id="sso-switch">
-                <p>
-                    "Single sign-on: "
-                    <span class="status enabled" id="sso-enabled-state">"enabled"</span>
-                </p>
-                <p class="muted" id="sso-disable-note">
-                    "Only the service operator can turn single sign-on off, with "
-                    <span class="code">{format!("tessera sso disable {slug}")}</span>
-                    ". Turning it off signs everyone in your organization out at once, you included, and nobody can sign in until the operator runs "
-                    <span class="code">{format!("tessera sso enable {slug}")}</span>
-                    "."
-                </p>
-            </div>
-        }
-        .into_any()
-    } else {
-        view! {
-            <div id="sso-switch">
-                <p>
-                    "Single sign-on: "
-                    <span class="status disabled" id="sso-enabled-state">"disabled"</span>
-                    " — nobody can sign in."
-                </p>
-                <label class="check">
-                    <input type="checkbox" id="sso-enable" on:change=move |ev| set_turn_on.set(event_target_checked(&ev)) />
-                    " Turn single sign-on on"
-                </label>
-            </div>
-        }
-        .into_any()
+    let state = if enabled { "enabled" } else { "disabled" };
+    view! {
+        <div id="sso-switch">
+            <p>
+                "Single sign-on: "
+                <span class=format!("status {state}") id="sso-enabled-state">{state}</span>
+            </p>
+            <p class="muted" id="sso-disable-note">
+                "Only the service operator can turn single sign-on off, with "
+                <span class="code">{format!("tessera sso disable {slug}")}</span>
+                ". Turning it off signs everyone in your organization out at once, you included, and nobody can sign in until the operator runs "
+                <span class="code">{format!("tessera sso enable {slug}")}</span>
+                "."
+            </p>
+        </div>
     }
 }
 

@@ -77,6 +77,7 @@ impl Checks {
 /// What a failed request means, for the report. A refused destination gets the same sentence
 /// whatever is (or is not) listening there: nothing was sent.
 fn describe(e: &OutboundError, url: &str, timeout: Duration) -> String {
+    let url = &bounded(url, MAX_QUOTED);
     match e {
         OutboundError::Refused(_) => refused(url),
         OutboundError::TooLarge { limit, .. } => format!(
@@ -182,12 +183,12 @@ pub async fn check_connection(
     // 3. signing keys
     match fetch.endpoint(&doc, "jwks_uri") {
         Err(message) => checks.fail("signing_keys", message, FIX_DOMAIN),
-        Ok(jwks_uri) => match fetch.signing_keys(&jwks_uri).await {
-            Ok(n) if n > 0 => checks.pass(
+        Ok(jwks_uri) => match fetch.signing_keys(&jwks_uri).await.map(|n| (n, bounded(jwks_uri.as_str(), MAX_QUOTED))) {
+            Ok((n, jwks_uri)) if n > 0 => checks.pass(
                 "signing_keys",
                 format!("Okta publishes {n} RSA signing key(s) for RS256 at {jwks_uri}."),
             ),
-            Ok(_) => checks.fail(
+            Ok((_, jwks_uri)) => checks.fail(
                 "signing_keys",
                 format!("{jwks_uri} lists no RSA key usable for RS256 signatures."),
                 "Tessera verifies ID tokens signed with RS256. In Okta, Applications -> Tessera -> Sign On must not require another algorithm; Okta's org authorization server publishes RS256 keys by default. If this persists, contact Okta support.",
@@ -305,11 +306,13 @@ impl Fetch<'_> {
     }
 
     /// How many keys of the JWKS at `url` are RSA keys usable to verify RS256 signatures.
-    async fn signing_keys(&self, url: &url::Url) -> Result<usize, String> {
+    async fn signing_keys(&self, jwks_uri: &url::Url) -> Result<usize, String> {
+        let url = bounded(jwks_uri.as_str(), MAX_QUOTED);
         let resp = self
             .send(
-                self.outbound.request(reqwest::Method::GET, url.as_str()),
-                url.as_str(),
+                self.outbound
+                    .request(reqwest::Method::GET, jwks_uri.as_str()),
+                &url,
             )
             .await?;
         if !resp.status.is_success() {
@@ -388,7 +391,8 @@ impl Fetch<'_> {
             )),
             "" => Err((
                 format!(
-                    "The token endpoint {token_endpoint} answered HTTP {status} without an OAuth error."
+                    "The token endpoint {} answered HTTP {status} without an OAuth error.",
+                    bounded(token_endpoint.as_str(), MAX_QUOTED)
                 ),
                 FIX_DOMAIN.to_string(),
             )),
@@ -410,7 +414,7 @@ impl Fetch<'_> {
         let fix = format!(
             "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and add {redirect_uri} to Sign-in redirect URIs (it must match exactly, including http/https and the port)."
         );
-        let endpoint = url.to_string();
+        let endpoint = bounded(url.as_str(), MAX_QUOTED);
         url.query_pairs_mut().extend_pairs([
             ("client_id", client_id),
             ("redirect_uri", redirect_uri),
