@@ -32,6 +32,9 @@ enum Reply {
     Silent,
 }
 
+/// How a listener picks its reply: from its own port and the request path.
+type Route = dyn Fn(u16, &str) -> Reply + Send + Sync;
+
 /// A TCP listener on a loopback address that counts connections and records request paths.
 struct Listener {
     port: u16,
@@ -97,7 +100,7 @@ impl Listener {
 async fn answer(
     mut socket: tokio::net::TcpStream,
     port: u16,
-    route: Arc<dyn Fn(u16, &str) -> Reply + Send + Sync>,
+    route: Arc<Route>,
     paths: Arc<Mutex<Vec<String>>>,
 ) {
     let mut head = Vec::new();
