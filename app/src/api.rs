@@ -191,7 +191,7 @@ pub struct AuditView {
     pub actor_email: String,
     /// `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
-    /// `sso_connection_tested`; setup links: `setup_link_created`, `setup_link_opened`,
+    /// `sso_connection_tested`, `sso_disabled` (by the operator); setup links: `setup_link_created`, `setup_link_opened`,
     /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
     /// `setup_link_expired`, `setup_link_revoked`.
     pub action: String,

@@ -1861,6 +1861,16 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         assert!(out.contains("SSO disabled for offorg"), "{out}");
         assert!(out.contains("Signed out 4 sessions"), "{out}");
         assert!(out.contains("tessera sso enable offorg"), "{out}");
+        let row = sqlx::query(
+            "SELECT actor_email, after FROM audit_log WHERE org_id = $1 AND action = 'sso_disabled'",
+        )
+        .bind(&fx.org.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("sso_disabled audited");
+        assert_eq!(row.get::<String, _>("actor_email"), "operator (CLI)");
+        let after: Value = serde_json::from_str(&row.get::<String, _>("after")).unwrap();
+        assert_eq!(after, json!({"enabled": false, "sessions_ended": 4}));
         assert!(
             !store
                 .sso_connection(&fx.org.id)

@@ -452,7 +452,8 @@ impl Store {
 
     /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,
     /// deletes every session of the org's members: nobody stays signed in to an org nobody can
-    /// sign in to. Returns how many sessions ended.
+    /// sign in to. Audited as `sso_disabled` (actor `operator (CLI)`, after
+    /// `{"enabled":false,"sessions_ended":n}`). Returns how many sessions ended.
     pub async fn disable_sso(&self, org: &Org) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -473,6 +474,17 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        let audit = super::admin_store::NewAudit {
+            org_id: org.id.clone(),
+            actor_id: None,
+            actor_email: super::setup_links::ACTOR_CLI.into(),
+            action: "sso_disabled".into(),
+            target_id: None,
+            target_email: String::new(),
+            before: String::new(),
+            after: serde_json::json!({"enabled": false, "sessions_ended": ended}).to_string(),
+        };
+        super::admin_store::insert_audit(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ended)
     }
