@@ -147,7 +147,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let issuer = match (okta_domain, issuer) {
                 (Some(domain), None) => issuer::from_okta_domain(&domain).map_err(invalid)?,
                 (None, Some(url)) => {
-                    issuer::normalize(&url, config.allow_http_issuers).map_err(invalid)?
+                    issuer::published(&url, config.allow_http_issuers).map_err(invalid)?
                 }
                 _ => {
                     return Err(invalid(

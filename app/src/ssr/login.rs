@@ -11,7 +11,11 @@ pub struct LoginFlow {
     pub org_id: String,
     pub nonce: String,
     pub pkce_verifier: String,
+    /// Where to land after sign-in: a path on Tessera's own origin.
     pub target: Option<String>,
+    /// SHA-256 (lowercase hex) of the browser-binding cookie of the browser that started the
+    /// flow; only a callback presenting that cookie may complete it (login CSRF).
+    pub browser_hash: String,
     pub expires_at: i64,
 }
 
@@ -67,8 +71,8 @@ impl LoginAttempt {
 impl Store {
     pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&flow.state)
         .bind(&flow.org_id)
@@ -77,19 +81,28 @@ impl Store {
         .bind(flow.target.as_deref())
         .bind(now_ms())
         .bind(flow.expires_at)
+        .bind(&flow.browser_hash)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// Removes and returns the flow for `state`: a state can be used once, by one callback,
-    /// even when two arrive at once on different nodes. Expired flows are not returned.
-    pub async fn take_login_flow(&self, state: &str) -> Result<Option<LoginFlow>, StoreError> {
+    /// Removes and returns the flow for `state` started by the browser whose binding cookie
+    /// hashes to `browser_hash`: a state can be used once, by one callback, even when two
+    /// arrive at once on different nodes, and only from the browser that started it — another
+    /// browser's callback leaves the flow in place for its owner. Expired flows are not
+    /// returned.
+    pub async fn take_login_flow(
+        &self,
+        state: &str,
+        browser_hash: &str,
+    ) -> Result<Option<LoginFlow>, StoreError> {
         let row = sqlx::query(
-            "DELETE FROM login_flows WHERE state = $1
-             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at",
+            "DELETE FROM login_flows WHERE state = $1 AND browser_hash = $2
+             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at, browser_hash",
         )
         .bind(state)
+        .bind(browser_hash)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -99,9 +112,21 @@ impl Store {
             nonce: row.try_get("nonce")?,
             pkce_verifier: row.try_get("pkce_verifier")?,
             target: row.try_get("target")?,
+            browser_hash: row.try_get("browser_hash")?,
             expires_at: row.try_get("expires_at")?,
         };
         Ok((flow.expires_at > now_ms()).then_some(flow))
+    }
+
+    /// True when an unexpired flow with this `state` is pending (whichever browser started it).
+    pub async fn login_flow_pending(&self, state: &str) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
+                .bind(state)
+                .bind(now_ms())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.is_some())
     }
 
     /// Deletes expired flows and sessions; returns how many rows went.

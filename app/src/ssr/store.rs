@@ -347,12 +347,14 @@ impl Store {
         self.org_with_sso_where("o.slug = $1", slug).await
     }
 
-    /// Like [`Store::org_with_sso`], by the connection's (normalized) issuer.
+    /// Like [`Store::org_with_sso`], by the connection's issuer in any form with the same
+    /// [`super::issuer::key`] (with or without a trailing slash).
     pub async fn org_with_sso_by_issuer(
         &self,
         issuer: &str,
     ) -> Result<Option<OrgWithSso>, StoreError> {
-        self.org_with_sso_where("c.issuer = $1", issuer).await
+        self.org_with_sso_where("c.issuer_key = $1", &super::issuer::key(issuer))
+            .await
     }
 
     async fn org_with_sso_where(
@@ -401,10 +403,11 @@ impl Store {
         }
         let now = now_ms();
         let result = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)
+            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
+             VALUES ($1, $2, $6, $3, $4, $5, $5)
              ON CONFLICT (org_id) DO UPDATE SET
                 issuer = excluded.issuer,
+                issuer_key = excluded.issuer_key,
                 client_id = excluded.client_id,
                 client_secret_enc = excluded.client_secret_enc,
                 updated_at = excluded.updated_at",
@@ -414,6 +417,7 @@ impl Store {
         .bind(client_id)
         .bind(sealed_secret)
         .bind(now)
+        .bind(super::issuer::key(issuer))
         .execute(&self.pool)
         .await;
         match result {

@@ -144,6 +144,15 @@ impl OktaDev {
 
     /// Starts okta-dev on `port` (e.g. again on the port of a stopped one: same issuer).
     pub async fn start_on(port: u16, clients: serde_json::Value) -> OktaDev {
+        Self::start_on_with_env(port, clients, &[]).await
+    }
+
+    /// Like [`OktaDev::start_on`], with extra environment (e.g. `OKTA_DEV_ISSUER_PATH`).
+    pub async fn start_on_with_env(
+        port: u16,
+        clients: serde_json::Value,
+        env: &[(&str, &str)],
+    ) -> OktaDev {
         let root = repo_root().join("end2end");
         assert!(
             root.join("node_modules/oidc-provider").is_dir(),
@@ -153,6 +162,7 @@ impl OktaDev {
             .arg(root.join("okta-dev/server.mjs"))
             .env("PORT", port.to_string())
             .env("OKTA_DEV_CLIENTS", clients.to_string())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
