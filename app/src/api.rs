@@ -191,7 +191,7 @@ pub struct AuditView {
     pub actor_email: String,
     /// `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
-    /// `sso_connection_tested`; setup links: `setup_link_created`, `setup_link_opened`,
+    /// `sso_connection_tested`, `sso_disabled` (by the operator); setup links: `setup_link_created`, `setup_link_opened`,
     /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
     /// `setup_link_expired`, `setup_link_revoked`.
     pub action: String,
@@ -239,6 +239,8 @@ pub enum ApiError {
     Conflict(String),
     /// 400: the new client secret failed "Test connection" and was not saved.
     ConnectionTestFailed(ConnectionReport),
+    /// 429: the org's connection tests are used up for now; the message says when to retry.
+    RateLimited(String),
     /// 503: the database does not answer.
     Unavailable,
     /// 500.
@@ -254,6 +256,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::Conflict(_) => "conflict",
             ApiError::ConnectionTestFailed(_) => "connection_test_failed",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -264,7 +267,10 @@ impl ApiError {
             ApiError::Unauthenticated => {
                 "Sign in first: click the Tessera tile in your Okta dashboard.".into()
             }
-            ApiError::Forbidden(m) | ApiError::Invalid(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::Forbidden(m)
+            | ApiError::Invalid(m)
+            | ApiError::Conflict(m)
+            | ApiError::RateLimited(m) => m.clone(),
             ApiError::NotFound => "Not found in your organization.".into(),
             ApiError::ConnectionTestFailed(_) => {
                 "The connection test failed with this client secret, so it was not saved: see the report.".into()
@@ -285,6 +291,7 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::Invalid(_) | ApiError::ConnectionTestFailed(_) => 400,
             ApiError::Conflict(_) => 409,
+            ApiError::RateLimited(_) => 429,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,
         }
@@ -332,6 +339,7 @@ impl From<ErrorBody> for ApiError {
             ("invalid", _) => ApiError::Invalid(b.message),
             ("conflict", _) => ApiError::Conflict(b.message),
             ("connection_test_failed", Some(r)) => ApiError::ConnectionTestFailed(r),
+            ("rate_limited", _) => ApiError::RateLimited(b.message),
             ("unavailable", _) => ApiError::Unavailable,
             _ => ApiError::Internal,
         }
@@ -497,9 +505,11 @@ pub async fn sso_settings() -> Result<SsoView, ApiError> {
 }
 
 /// `POST /api/v1/sso/settings` `{"enabled", "jit_enabled", "default_role"}` (owner).
+/// `enabled` is optional: `true` turns SSO on, absent leaves it; `false` while SSO is on is
+/// refused with 403 `forbidden` (only the operator turns SSO off: `tessera sso disable`).
 #[server(prefix = "/api", endpoint = "v1/sso/settings", input = Json)]
 pub async fn update_sso_settings(
-    enabled: bool,
+    #[server(default)] enabled: Option<bool>,
     jit_enabled: bool,
     default_role: String,
 ) -> Result<SsoView, ApiError> {
@@ -517,6 +527,7 @@ pub async fn update_sso_settings(
 }
 
 /// `POST /api/v1/sso/test` `{}`: "Test connection" with the stored credentials (owner, admins).
+/// 429 `rate_limited` (with `Retry-After`) when the org's connection tests are used up.
 #[server(prefix = "/api", endpoint = "v1/sso/test", input = Json)]
 pub async fn test_sso_connection() -> Result<ConnectionReport, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
@@ -524,14 +535,22 @@ pub async fn test_sso_connection() -> Result<ConnectionReport, ApiError> {
     finish(
         async move {
             let cx = signed_in().await?;
-            Ok(membership::test_connection(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
+            Ok(membership::test_connection(
+                &cx.store,
+                &cx.key,
+                &cx.public_url,
+                &cx.outbound,
+                &cx.me,
+            )
+            .await?)
         }
         .await,
     )
 }
 
 /// `POST /api/v1/sso/rotate-secret` `{"client_secret"}` (owner): saved only when "Test
-/// connection" passes with it; otherwise 400 `connection_test_failed` with the report.
+/// connection" passes with it; otherwise 400 `connection_test_failed` with the report. The test
+/// counts against the org's connection-test budget (429 `rate_limited`).
 #[server(prefix = "/api", endpoint = "v1/sso/rotate-secret", input = Json)]
 pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionReport, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
@@ -543,6 +562,7 @@ pub async fn rotate_client_secret(client_secret: String) -> Result<ConnectionRep
                 &cx.store,
                 &cx.key,
                 &cx.public_url,
+                &cx.outbound,
                 &cx.me,
                 &client_secret,
             )
@@ -638,6 +658,7 @@ mod tests {
             ApiError::Invalid("bad".into()),
             ApiError::Conflict("later".into()),
             ApiError::ConnectionTestFailed(report),
+            ApiError::RateLimited("Too many connection tests: try again in 3 minutes.".into()),
             ApiError::Unavailable,
             ApiError::Internal,
         ] {

@@ -92,6 +92,9 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await expect(page.locator('#initiate-uri')).toHaveText(`${TESSERA_URL}/sso/initiate`);
   await expect(page.locator('#redirect-uri')).toHaveText(`${TESSERA_URL}/sso/callback`);
   await expect(page.locator('#secret-hint')).toContainText('••••');
+  // Turning SSO off would lock everyone out: the owner sees the switch read-only.
+  await expect(page.locator('#sso-enabled-state')).toHaveText('enabled');
+  await expect(page.locator('#sso-disable-note')).toContainText('tessera sso disable acme');
   await page.locator('#test-connection').click();
   await expect(page.locator('#connection-report')).toContainText('Connection works');
   // The owner can hand the Okta admin a one-time setup link (e.g. for a secret rotation).

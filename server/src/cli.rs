@@ -191,8 +191,13 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let org = store
                 .require_org(validate::slug(&slug).map_err(invalid)?)
                 .await?;
-            store.set_sso_enabled(&org, false).await?;
-            println!("SSO disabled for {}.", org.slug);
+            let ended = store.disable_sso(&org).await?;
+            println!("SSO disabled for {}: nobody can sign in to it.", org.slug);
+            println!(
+                "Signed out {ended} session{} of its members. Turn it back on with `tessera sso enable {}`.",
+                if ended == 1 { "" } else { "s" },
+                org.slug
+            );
         }
         SsoCommand::Policy {
             slug,

@@ -29,6 +29,9 @@ pub struct AppState {
     pub key: SecretKey,
     pub oidc: Arc<crate::oidc::OidcCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The client for connection checks (`--idp-timeout`; private destinations only with
+    /// `--allow-http-issuers`), built once per node.
+    pub outbound: app::ssr::outbound::Outbound,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,10 +60,12 @@ pub fn router(state: AppState) -> Router {
         let store = state.store.clone();
         let key = state.key.clone();
         let public_url = app::ssr::PublicUrl(state.config.public_url.clone());
+        let outbound = state.outbound.clone();
         move || {
             provide_context(store.clone());
             provide_context(key.clone());
             provide_context(public_url.clone());
+            provide_context(outbound.clone());
             // Leptos pages carry inline hydration scripts: allow exactly those, by nonce.
             leptos::nonce::provide_nonce();
             if let (Some(nonce), Some(resp)) =
@@ -363,6 +368,7 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let oidc =
         Arc::new(crate::oidc::OidcCache::new(config.idp_timeout).with_metrics(metrics.clone()));
+    let outbound = app::ssr::outbound::Outbound::new(config.idp_timeout, config.allow_http_issuers);
     AppState {
         leptos_options,
         config: Arc::new(config),
@@ -370,6 +376,7 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
         key,
         oidc,
         metrics,
+        outbound,
     }
 }
 

@@ -14,6 +14,7 @@ use crate::sso::{is_form, params};
 use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;
+use app::ssr::rate_limit::{Budget, limited_message};
 use app::ssr::setup_links::{
     self, GONE_MESSAGE, Lookup, SaveOutcome, SetupLink, TEST_LIMIT, TEST_WINDOW_MS, TestSlot,
     link_audit,
@@ -371,16 +372,20 @@ fn done_page(org: &Org, issuer: &str, client_id: &str, had_owner: bool) -> Respo
     page(StatusCode::OK, "Okta is connected", &body)
 }
 
-fn rate_limited(token: &str, retry_after_ms: i64) -> Response {
+fn link_limit() -> String {
+    format!(
+        "This setup link allows {TEST_LIMIT} connection tests per {} minutes; nothing was tested or changed.",
+        TEST_WINDOW_MS / 60_000
+    )
+}
+
+fn rate_limited(token: &str, retry_after_ms: i64, why: &str) -> Response {
     let minutes = ((retry_after_ms + 59_999) / 60_000).max(1);
     let mut resp = setup_problem(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         "Too many connection tests",
-        &format!(
-            "This setup link allows {TEST_LIMIT} connection tests per {} minutes; nothing was tested or changed.",
-            TEST_WINDOW_MS / 60_000
-        ),
+        why,
         &format!(
             "Wait {minutes} minute{s}, then test again. Meanwhile, compare the app's settings in Okta with the steps on the setup page.",
             s = if minutes == 1 { "" } else { "s" }
@@ -619,8 +624,18 @@ async fn test(
     };
     match state.store.take_setup_test_slot(&link.id).await {
         Ok(TestSlot::Granted) => {}
-        Ok(TestSlot::Limited { retry_after_ms }) => return rate_limited(&token, retry_after_ms),
+        Ok(TestSlot::Limited { retry_after_ms }) => {
+            return rate_limited(&token, retry_after_ms, &link_limit());
+        }
         Ok(TestSlot::Closed) => return gone(),
+        Err(e) => return store_failure(e),
+    }
+    // The org's budget, shared with the SSO page and the org's other links.
+    match state.store.take_connection_test(&org.id).await {
+        Ok(Budget::Granted) => {}
+        Ok(Budget::Limited { retry_after_ms }) => {
+            return rate_limited(&token, retry_after_ms, &limited_message(retry_after_ms));
+        }
         Err(e) => return store_failure(e),
     }
     let form_values = FormView {
@@ -665,6 +680,7 @@ async fn test(
         &state.store,
         &state.key,
         &public,
+        &state.outbound,
         &link,
         &entered.issuer,
         &entered.client_id,

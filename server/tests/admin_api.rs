@@ -499,7 +499,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
             let r = c
                 .post(
                     "/api/v1/sso/settings",
-                    json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+                    json!({"enabled": true, "jit_enabled": false, "default_role": "admin"}),
                 )
                 .await;
             let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
@@ -507,7 +507,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 r.assert_status(200);
                 assert_eq!(
                     (sso.enabled, sso.jit_enabled, sso.default_role),
-                    (false, false, Role::Admin)
+                    (true, false, Role::Admin)
                 );
                 assert_eq!(r.json()["default_role"], "admin");
                 assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
@@ -915,7 +915,7 @@ async fn every_admin_action_is_audited_with_before_and_after() {
             (
                 &owner,
                 "/api/v1/sso/settings",
-                json!({"enabled": false, "jit_enabled": true, "default_role": "admin"}),
+                json!({"jit_enabled": true, "default_role": "admin"}),
             ),
             (&admin, "/api/v1/sso/test", json!({})),
             (
@@ -993,7 +993,7 @@ async fn every_admin_action_is_audited_with_before_and_after() {
                 &o,
                 "",
                 json!({"enabled": true, "jit_enabled": true, "default_role": "member"}),
-                json!({"enabled": false, "jit_enabled": true, "default_role": "admin"}),
+                json!({"enabled": true, "jit_enabled": true, "default_role": "admin"}),
             ),
             (
                 "member_removed",
@@ -1732,10 +1732,38 @@ async fn sso_view_and_settings() {
             )
             .await;
         assert_error(&r, 400, "invalid");
+        // Turning SSO off locks everyone out, the owner included: only the operator may.
+        for body in [
+            json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+            json!({"enabled": false, "jit_enabled": true, "default_role": "member"}),
+        ] {
+            let r = owner.post("/api/v1/sso/settings", body).await;
+            assert_error(&r, 403, "forbidden");
+            let m = r.json()["message"].as_str().unwrap_or_default().to_string();
+            assert!(
+                m.contains("Only the service operator can turn single sign-on off"),
+                "{m}"
+            );
+            assert!(m.contains("tessera sso disable"), "{m}");
+            assert!(m.contains("signs everyone in your organization out"), "{m}");
+        }
+        let unchanged = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                unchanged.enabled,
+                unchanged.jit_enabled,
+                unchanged.default_role
+            ),
+            (true, true, Role::Member)
+        );
+        assert_eq!(audits(store, &fx.org.id).await, 0, "nothing changed");
+        owner.get("/api/v1/sso").await.assert_status(200);
+
+        // The policy without the switch (`enabled` is optional), and `enabled: true` while on.
         let r = owner
             .post(
                 "/api/v1/sso/settings",
-                json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+                json!({"jit_enabled": false, "default_role": "admin"}),
             )
             .await;
         r.assert_status(200);
@@ -1746,18 +1774,18 @@ async fn sso_view_and_settings() {
                 j["jit_enabled"].as_bool(),
                 j["default_role"].as_str()
             ),
-            (Some(false), Some(false), Some("admin"))
+            (Some(true), Some(false), Some("admin"))
         );
         let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
         assert_eq!(
             (sso.enabled, sso.jit_enabled, sso.default_role),
-            (false, false, Role::Admin)
+            (true, false, Role::Admin)
         );
         // The same settings again: no change, no audit entry.
         owner
             .post(
                 "/api/v1/sso/settings",
-                json!({"enabled": false, "jit_enabled": false, "default_role": "admin"}),
+                json!({"enabled": true, "jit_enabled": false, "default_role": "admin"}),
             )
             .await
             .assert_status(200);
@@ -1773,6 +1801,121 @@ async fn sso_view_and_settings() {
             store.sso_connection(&fx.org.id).await.unwrap().unwrap(),
             sso
         );
+
+        // The owner's page shows the switch read-only, with the consequence and the command.
+        let page = owner.get("/sso").await;
+        page.assert_status(200);
+        assert!(
+            page.body
+                .contains("Only the service operator can turn single sign-on off"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("tessera sso disable ssov"),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("id=\"sso-enabled\""),
+            "no checkbox to turn it off"
+        );
+    }
+}
+
+/// `tessera sso disable` (the operator) ends every session of the org at once; a session that
+/// comes back (e.g. written by a request in flight) is refused while SSO is off.
+#[tokio::test]
+async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "offorg").await;
+        let other = fixture(store, "stayon").await;
+        connect(
+            &server,
+            &fx.org,
+            "https://offorg.okta.test",
+            "0oa1",
+            "secret-1234",
+        )
+        .await;
+        connect(
+            &server,
+            &other.org,
+            "https://stayon.okta.test",
+            "0oa2",
+            "secret-5678",
+        )
+        .await;
+        let owner = As::new(&server, &fx.owner).await;
+        let admin = As::new(&server, &fx.admin).await;
+        let member = As::new(&server, &fx.member).await;
+        let _second_owner_session = session_for(store, &fx.owner).await;
+        let outsider = As::new(&server, &other.owner).await;
+        for c in [&owner, &admin, &member, &outsider] {
+            c.get("/api/v1/me").await.assert_status(200);
+        }
+
+        let out = support::run_ok(server.cli().args(["sso", "disable", "offorg"]));
+        assert!(out.contains("SSO disabled for offorg"), "{out}");
+        assert!(out.contains("Signed out 4 sessions"), "{out}");
+        assert!(out.contains("tessera sso enable offorg"), "{out}");
+        let row = sqlx::query(
+            "SELECT actor_email, after FROM audit_log WHERE org_id = $1 AND action = 'sso_disabled'",
+        )
+        .bind(&fx.org.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("sso_disabled audited");
+        assert_eq!(row.get::<String, _>("actor_email"), "operator (CLI)");
+        let after: Value = serde_json::from_str(&row.get::<String, _>("after")).unwrap();
+        assert_eq!(after, json!({"enabled": false, "sessions_ended": 4}));
+        assert!(
+            !store
+                .sso_connection(&fx.org.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .enabled
+        );
+        for m in [&fx.owner, &fx.admin, &fx.member] {
+            assert_eq!(sessions_of(store, &m.id).await, 0, "{}", m.email);
+        }
+        for c in [&owner, &admin, &member] {
+            assert_error(&c.get("/api/v1/me").await, 401, "unauthenticated");
+        }
+        // Pages too: the sign-in card, not the member list.
+        let page = owner.get("/members").await;
+        assert!(!page.body.contains("Mia Member"), "{}", page.body);
+        // Another org is untouched.
+        outsider.get("/api/v1/me").await.assert_status(200);
+        assert_eq!(sessions_of(store, &other.owner.id).await, 1);
+
+        // A session that reappears while SSO is off is refused (and deleted).
+        let back = As::new(&server, &fx.owner).await;
+        assert_error(&back.get("/api/v1/me").await, 401, "unauthenticated");
+        assert_error(
+            &back
+                .post(
+                    "/api/v1/sso/settings",
+                    json!({"enabled": true, "jit_enabled": true, "default_role": "member"}),
+                )
+                .await,
+            401,
+            "unauthenticated",
+        );
+        assert_eq!(sessions_of(store, &fx.owner.id).await, 0);
+
+        // Turning it on again does not bring the old sessions back; new sign-ins work.
+        let out = support::run_ok(server.cli().args(["sso", "enable", "offorg"]));
+        assert!(out.contains("SSO enabled for offorg"), "{out}");
+        assert_error(&owner.get("/api/v1/me").await, 401, "unauthenticated");
+        As::new(&server, &fx.owner)
+            .await
+            .get("/api/v1/me")
+            .await
+            .assert_status(200);
     }
 }
 

@@ -1,5 +1,9 @@
 //! SSO: the org's Okta connection, its health, the values to paste into Okta, and the owner's
 //! controls (settings, client-secret rotation). Owners and admins only.
+//!
+//! The SSO switch is read-only: turning it off signs everyone out (the owner included) and only
+//! the operator can turn it back on, so it is the operator's (`tessera sso disable`). The page
+//! says so, with the commands.
 
 use super::format_ms;
 use super::layout::{Authed, Notice, Section};
@@ -7,7 +11,7 @@ use crate::api::{
     ConnectionReport, SsoView, create_setup_link, rotate_client_secret, sso_settings,
     test_sso_connection, update_sso_settings,
 };
-use crate::model::Role;
+use crate::model::{Role, SessionInfo};
 use leptos::prelude::*;
 
 #[component]
@@ -199,7 +203,6 @@ fn OwnerSettings(
     set_notice: WriteSignal<Option<(bool, String)>>,
     set_report: WriteSignal<Option<ConnectionReport>>,
 ) -> impl IntoView {
-    let (enabled, set_enabled) = signal(view.enabled);
     let (jit, set_jit) = signal(view.jit_enabled);
     let (role, set_role) = signal(view.default_role);
     let (secret, set_secret) = signal(String::new());
@@ -207,11 +210,7 @@ fn OwnerSettings(
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_busy.set(true);
-        let (e, j, r) = (
-            enabled.get_untracked(),
-            jit.get_untracked(),
-            role.get_untracked(),
-        );
+        let (e, j, r) = (None, jit.get_untracked(), role.get_untracked());
         leptos::task::spawn_local(async move {
             match update_sso_settings(e, j, r.as_str().to_string()).await {
                 Ok(_) => {
@@ -259,10 +258,7 @@ fn OwnerSettings(
         <section class="card">
             <h2>"Settings (owner)"</h2>
             <form class="stack" on:submit=save id="sso-settings">
-                <label class="check">
-                    <input type="checkbox" id="sso-enabled" prop:checked=enabled on:change=move |ev| set_enabled.set(event_target_checked(&ev)) />
-                    " Single sign-on enabled"
-                </label>
+                <SsoSwitch enabled=view.enabled />
                 <label class="check">
                     <input type="checkbox" id="sso-jit" prop:checked=jit on:change=move |ev| set_jit.set(event_target_checked(&ev)) />
                     " Create members on their first Okta sign-in (just-in-time)"
@@ -289,6 +285,30 @@ fn OwnerSettings(
             </form>
         </section>
         <SetupLinkCard />
+    }
+}
+
+/// The SSO switch as the owner sees it: read-only, with what turning it off does and who can.
+#[component]
+fn SsoSwitch(enabled: bool) -> impl IntoView {
+    let slug = use_context::<SessionInfo>()
+        .map(|i| i.org.slug)
+        .unwrap_or_else(|| "<org>".into());
+    let state = if enabled { "enabled" } else { "disabled" };
+    view! {
+        <div id="sso-switch">
+            <p>
+                "Single sign-on: "
+                <span class=format!("status {state}") id="sso-enabled-state">{state}</span>
+            </p>
+            <p class="muted" id="sso-disable-note">
+                "Only the service operator can turn single sign-on off, with "
+                <span class="code">{format!("tessera sso disable {slug}")}</span>
+                ". Turning it off signs everyone in your organization out at once, you included, and nobody can sign in until the operator runs "
+                <span class="code">{format!("tessera sso enable {slug}")}</span>
+                "."
+            </p>
+        </div>
     }
 }
 

@@ -417,13 +417,15 @@ impl Store {
 
     // ---- SSO settings ----------------------------------------------------------------------
 
-    /// Sets the SSO switch and JIT policy, while `owner_id` is still the org's active owner.
-    /// False when the org has no connection or the guard no longer holds.
+    /// Sets the JIT policy and, when `turn_on`, turns SSO on (otherwise the switch stays as it
+    /// is: an owner never turns it off, see `membership::update_sso_settings`),
+    /// while `owner_id` is still the org's active owner. False when the org has no connection
+    /// or the guard no longer holds.
     pub async fn update_sso_settings(
         &self,
         org_id: &str,
         owner_id: &str,
-        enabled: bool,
+        turn_on: bool,
         jit_enabled: bool,
         default_role: Role,
         audit: &NewAudit,
@@ -435,12 +437,13 @@ impl Store {
         }
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
-            "UPDATE sso_connections SET enabled = $1, jit_enabled = $2, default_role = $3, updated_at = $4
+            "UPDATE sso_connections SET enabled = CASE WHEN $1 = 1 THEN 1 ELSE enabled END,
+                    jit_enabled = $2, default_role = $3, updated_at = $4
              WHERE org_id = $5
                AND EXISTS (SELECT 1 FROM members a
                            WHERE a.org_id = $5 AND a.id = $6 AND a.role = 'owner' AND a.status = 'active')",
         )
-        .bind(i64::from(enabled))
+        .bind(i64::from(turn_on))
         .bind(i64::from(jit_enabled))
         .bind(default_role.as_str())
         .bind(now_ms())

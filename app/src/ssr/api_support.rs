@@ -5,17 +5,20 @@ use super::PublicUrl;
 use super::auth;
 use super::crypto::SecretKey;
 use super::membership::DomainError;
+use super::outbound::Outbound;
 use super::store::{Store, StoreError};
 use crate::api::ApiError;
 use crate::model::{Member, Org, Role};
 use leptos::prelude::use_context;
 
-/// A signed-in request: the server's store, key and public URL, and the active member with
+/// A signed-in request: the server's store, key, public URL and outbound client, and the active member with
 /// their org.
 pub struct Ctx {
     pub store: Store,
     pub key: SecretKey,
     pub public_url: PublicUrl,
+    /// The one client for requests to IdPs (connection checks).
+    pub outbound: Outbound,
     pub session: tower_sessions::Session,
     pub me: Member,
     pub org: Org,
@@ -29,6 +32,7 @@ pub async fn signed_in() -> Result<Ctx, ApiError> {
     let store = provided::<Store>("store")?;
     let key = provided::<SecretKey>("secret key")?;
     let public_url = provided::<PublicUrl>("public URL")?;
+    let outbound = provided::<Outbound>("outbound client")?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|e| {
         tracing::error!(error = %e, "no session layer in front of server functions");
         ApiError::Internal
@@ -41,6 +45,7 @@ pub async fn signed_in() -> Result<Ctx, ApiError> {
         store,
         key,
         public_url,
+        outbound,
         session,
         me,
         org,
@@ -61,6 +66,16 @@ pub fn set_status(e: &ApiError) {
         && let Ok(status) = axum::http::StatusCode::from_u16(e.status())
     {
         resp.set_status(status);
+    }
+}
+
+/// Sets `Retry-After` (whole seconds) on the response of the current server function.
+fn set_retry_after(retry_after_ms: i64) {
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(v) =
+            axum::http::HeaderValue::from_str(&((retry_after_ms + 999) / 1000).to_string())
+    {
+        resp.insert_header(axum::http::header::RETRY_AFTER, v);
     }
 }
 
@@ -125,6 +140,10 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(m) => ApiError::Invalid(m),
             DomainError::Conflict(m) => ApiError::Conflict(m),
             DomainError::ConnectionTestFailed(r) => ApiError::ConnectionTestFailed(r),
+            DomainError::RateLimited { retry_after_ms } => {
+                set_retry_after(retry_after_ms);
+                ApiError::RateLimited(super::rate_limit::limited_message(retry_after_ms))
+            }
             DomainError::Store(e) => e.into(),
         }
     }

@@ -12,7 +12,8 @@ pub const ORG_KEY: &str = "org_id";
 pub const ABSOLUTE_EXPIRY_KEY: &str = "absolute_expiry";
 
 /// The signed-in member and org, or `None`. A member who has been deactivated (or removed)
-/// since signing in is signed out here, on their very next request.
+/// since signing in, or whose org's SSO the operator turned off, is signed out here, on their
+/// very next request.
 pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionInfo>, StoreError> {
     Ok(signed_in_member(session, store)
         .await?
@@ -46,9 +47,14 @@ pub async fn signed_in_member(
         return Ok(None);
     }
     let member = store.member_by_id(&org_id, &member_id).await?;
-    let org = store.org_by_id(&org_id).await?;
+    let org = store.org_with_sso(&org_id).await?;
     match (member, org) {
-        (Some(member), Some(org)) if member.status == MemberStatus::Active => {
+        // SSO turned off by the operator ends the org's sessions (they are deleted with the
+        // switch; this also ends one that was being written back at that moment).
+        (Some(member), Some((org, sso)))
+            if member.status == MemberStatus::Active
+                && sso.as_ref().is_none_or(|(c, _)| c.enabled) =>
+        {
             // In use: the idle expiry slides (the session is saved after the response; the
             // store skips the write while only seconds of expiry would change).
             session.set_expiry(session.expiry());

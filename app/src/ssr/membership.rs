@@ -11,6 +11,8 @@ use super::PublicUrl;
 use super::admin_store::{Guard, NewAudit};
 use super::crypto::SecretKey;
 use super::login::Outcome;
+use super::outbound::Outbound;
+use super::rate_limit::Budget;
 use super::sso_check;
 use super::store::{Store, StoreError, now_ms};
 use crate::api::advice::advice;
@@ -35,6 +37,9 @@ pub enum DomainError {
     /// A new client secret failed "Test connection" and was not saved.
     #[error("the connection test failed")]
     ConnectionTestFailed(ConnectionReport),
+    /// The org's connection tests are used up for now ([`super::rate_limit`]).
+    #[error("too many connection tests")]
+    RateLimited { retry_after_ms: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -325,11 +330,18 @@ pub async fn sso_view(
     })
 }
 
-/// Owner: turns SSO on or off and sets the just-in-time policy. Unchanged settings: a no-op.
+/// What the owner is told when asking to turn SSO off: only the operator can.
+pub const DISABLE_IS_OPERATOR_ONLY: &str = "Only the service operator can turn single sign-on off: it signs everyone in your organization out at once, you included, and nobody can sign in again until the operator turns it back on. If that is what you want, ask the service operator to run `tessera sso disable <org>`.";
+
+/// Owner: sets the just-in-time policy and may turn SSO on (`enabled: Some(true)`); `None`
+/// leaves the switch as it is. Turning SSO off is the operator's (`tessera sso disable`):
+/// it locks everyone out, the owner included, so an owner asking for it is
+/// [`DomainError::Forbidden`] with [`DISABLE_IS_OPERATOR_ONLY`] and nothing changes.
+/// Unchanged settings: a no-op.
 pub async fn update_sso_settings(
     store: &Store,
     actor: &Member,
-    enabled: bool,
+    enabled: Option<bool>,
     jit_enabled: bool,
     default_role: Role,
 ) -> Result<SsoConnection, DomainError> {
@@ -340,6 +352,11 @@ pub async fn update_sso_settings(
         ));
     }
     let sso = connection(store, &actor.org_id).await?;
+    if sso.enabled && enabled == Some(false) {
+        return Err(DomainError::Forbidden(DISABLE_IS_OPERATOR_ONLY.into()));
+    }
+    let turn_on = enabled == Some(true);
+    let enabled = sso.enabled || turn_on;
     if (sso.enabled, sso.jit_enabled, sso.default_role) == (enabled, jit_enabled, default_role) {
         return Ok(sso);
     }
@@ -347,11 +364,13 @@ pub async fn update_sso_settings(
         json!({"enabled": sso.enabled, "jit_enabled": sso.jit_enabled, "default_role": sso.default_role}),
         json!({"enabled": enabled, "jit_enabled": jit_enabled, "default_role": default_role}),
     );
+    // The switch is written only from off to on: a concurrent `tessera sso disable` is never
+    // undone by a policy change made from a page loaded before it.
     if !store
         .update_sso_settings(
             &actor.org_id,
             &actor.id,
-            enabled,
+            turn_on,
             jit_enabled,
             default_role,
             &audit,
@@ -370,11 +389,23 @@ pub async fn update_sso_settings(
     })
 }
 
+/// Counts one connection test against the org's budget ([`super::rate_limit`]).
+async fn take_test(store: &Store, org_id: &str) -> Result<(), DomainError> {
+    match store.take_connection_test(org_id).await? {
+        Budget::Granted => Ok(()),
+        Budget::Limited { retry_after_ms } => Err(DomainError::RateLimited { retry_after_ms }),
+    }
+}
+
 /// "Test connection" with the stored credentials. Owner and admins.
+///
+/// Through `outbound` (destination policy, `--idp-timeout`, size cap); counted against the
+/// org's connection-test budget ([`DomainError::RateLimited`] when it is used up).
 pub async fn test_connection(
     store: &Store,
     key: &SecretKey,
     public_url: &PublicUrl,
+    outbound: &Outbound,
     actor: &Member,
 ) -> Result<ConnectionReport, DomainError> {
     allow(may_org(actor, OrgAction::TestConnection))?;
@@ -384,7 +415,9 @@ pub async fn test_connection(
             "The stored client secret cannot be read with this server's secret key: the owner should rotate the client secret.".into(),
         ));
     };
+    take_test(store, &actor.org_id).await?;
     let report = sso_check::check_connection(
+        outbound,
         &sso.issuer,
         &sso.client_id,
         &secret,
@@ -405,10 +438,12 @@ pub async fn test_connection(
 
 /// Owner: replaces the client secret, but only when "Test connection" passes with the new one;
 /// otherwise [`DomainError::ConnectionTestFailed`] with the report, and the old one stays.
+/// The test counts against the org's connection-test budget like [`test_connection`].
 pub async fn rotate_client_secret(
     store: &Store,
     key: &SecretKey,
     public_url: &PublicUrl,
+    outbound: &Outbound,
     actor: &Member,
     new_secret: &str,
 ) -> Result<ConnectionReport, DomainError> {
@@ -429,7 +464,9 @@ pub async fn rotate_client_secret(
         .sealed_client_secret(&actor.org_id)
         .await?
         .ok_or_else(|| DomainError::Conflict(NO_CONNECTION.into()))?;
+    take_test(store, &actor.org_id).await?;
     let report = sso_check::check_connection(
+        outbound,
         &sso.issuer,
         &sso.client_id,
         secret,

@@ -8,6 +8,7 @@ pub mod issuer;
 pub mod login;
 pub mod membership;
 pub mod outbound;
+pub mod rate_limit;
 pub mod setup_links;
 pub mod sso_check;
 pub mod store;

@@ -38,7 +38,15 @@ impl OutboundError {
     pub fn is_refused(&self) -> bool {
         matches!(self, OutboundError::Refused(_))
     }
+
+    /// True when the IdP did not answer (connect or whole request) within the timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, OutboundError::Transport(m) if m.starts_with(TIMED_OUT))
+    }
 }
+
+/// How [`OutboundError::Transport`] messages of timed-out requests start.
+const TIMED_OUT: &str = "timed out";
 
 /// A whole, size-capped response.
 #[derive(Debug, Clone)]
@@ -54,6 +62,7 @@ pub struct Outbound {
     client: reqwest::Client,
     allow_private: bool,
     max_bytes: usize,
+    timeout: Duration,
 }
 
 impl Outbound {
@@ -79,7 +88,13 @@ impl Outbound {
             client: builder.build().unwrap_or_default(),
             allow_private,
             max_bytes: MAX_RESPONSE_BYTES,
+            timeout,
         }
+    }
+
+    /// The timeout of each request (`--idp-timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The same client with another body cap (tests).
@@ -109,11 +124,13 @@ impl Outbound {
             .map_err(|e| OutboundError::Refused(format!("not a valid request: {e}")))?;
         check_url(request.url(), self.allow_private)?;
         let host = request.url().host_str().unwrap_or_default().to_string();
-        let mut response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| OutboundError::Transport(describe(&e)))?;
+        let mut response = self.client.execute(request).await.map_err(|e| {
+            // A name that resolves only to refused addresses is the policy, not the network.
+            match refused_by_resolver(&e) {
+                Some(why) => OutboundError::Refused(why),
+                None => OutboundError::Transport(describe(&e)),
+            }
+        })?;
         let too_large = || OutboundError::TooLarge {
             host: host.clone(),
             limit: self.max_bytes,
@@ -148,7 +165,7 @@ impl Outbound {
 /// A reqwest error with its sources, without the URL's query (it may carry a code).
 fn describe(e: &reqwest::Error) -> String {
     let mut out = if e.is_timeout() {
-        "timed out".to_string()
+        TIMED_OUT.to_string()
     } else if e.is_connect() {
         "could not connect".to_string()
     } else {
@@ -168,6 +185,30 @@ fn describe(e: &reqwest::Error) -> String {
     }
     out
 }
+
+/// The policy's reason when `e` failed because [`PublicOnly`] refused every address of the name.
+fn refused_by_resolver(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<NonPublicName>() {
+            return Some(r.0.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A name resolving only to non-public addresses (raised by [`PublicOnly`]).
+#[derive(Debug)]
+struct NonPublicName(String);
+
+impl std::fmt::Display for NonPublicName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NonPublicName {}
 
 /// Checks an endpoint named by an issuer's discovery document (OpenID Connect Discovery 1.0
 /// §3): it must be on the issuer's own origin (same scheme, host and port), so a document
@@ -318,10 +359,9 @@ impl reqwest::dns::Resolve for PublicOnly {
                 let e: Box<dyn std::error::Error + Send + Sync> = if all.is_empty() {
                     format!("{host} does not resolve").into()
                 } else {
-                    format!(
+                    Box::new(NonPublicName(format!(
                         "{host} resolves to {shown}, a loopback, private, link-local or otherwise non-public address"
-                    )
-                    .into()
+                    )))
                 };
                 return Err(e);
             }
@@ -436,7 +476,10 @@ mod tests {
             .execute(out.request(reqwest::Method::GET, "https://localhost:1/"))
             .await
             .expect_err("localhost must be refused");
-        assert!(e.to_string().contains("non-public"), "{e}");
+        assert!(
+            e.is_refused() && e.to_string().contains("non-public"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

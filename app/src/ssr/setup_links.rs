@@ -615,19 +615,27 @@ pub struct TestOutcome {
     pub kept: bool,
 }
 
-/// Runs "Test connection" for a link with these values and keeps the outcome on the link.
+/// Runs "Test connection" for a link with these values, through `outbound` (destination
+/// policy, `--idp-timeout`, size cap), and keeps the outcome on the link.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_test(
     store: &Store,
     key: &SecretKey,
     public_url: &PublicUrl,
+    outbound: &super::outbound::Outbound,
     link: &SetupLink,
     issuer: &str,
     client_id: &str,
     secret: &str,
 ) -> Result<TestOutcome, StoreError> {
-    let report =
-        super::sso_check::check_connection(issuer, client_id, secret, &public_url.redirect_uri())
-            .await;
+    let report = super::sso_check::check_connection(
+        outbound,
+        issuer,
+        client_id,
+        secret,
+        &public_url.redirect_uri(),
+    )
+    .await;
     let failed: Vec<&str> = report
         .checks
         .iter()

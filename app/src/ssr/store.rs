@@ -648,8 +648,12 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
     }
 
-    /// Turns SSO on or off for an org that has a connection.
+    /// Turns SSO on or off for an org that has a connection. Turning it off also ends every
+    /// session of the org's members (see [`Store::disable_sso`]).
     pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
+        if !enabled {
+            return self.disable_sso(org).await.map(|_| ());
+        }
         let done = sqlx::query(
             "UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3",
         )
@@ -659,12 +663,48 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!(
-                "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
-                org.slug, org.slug
-            )));
+            return Err(no_connection(org));
         }
         Ok(())
+    }
+
+    /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,
+    /// deletes every session of the org's members: nobody stays signed in to an org nobody can
+    /// sign in to. Audited as `sso_disabled` (actor `operator (CLI)`, after
+    /// `{"enabled":false,"sessions_ended":n}`). Returns how many sessions ended.
+    pub async fn disable_sso(&self, org: &Org) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2",
+        )
+        .bind(now_ms())
+        .bind(&org.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(no_connection(org));
+        }
+        let ended = sqlx::query(
+            "DELETE FROM sessions WHERE member_id IN (SELECT id FROM members WHERE org_id = $1)",
+        )
+        .bind(&org.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let audit = super::admin_store::NewAudit {
+            org_id: org.id.clone(),
+            actor_id: None,
+            actor_email: super::setup_links::ACTOR_CLI.into(),
+            action: "sso_disabled".into(),
+            target_id: None,
+            target_email: String::new(),
+            before: String::new(),
+            after: serde_json::json!({"enabled": false, "sessions_ended": ended}).to_string(),
+        };
+        super::admin_store::insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// Sets the just-in-time provisioning policy of an org's connection.
@@ -818,6 +858,13 @@ fn bounded_claim(value: &str) -> String {
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
+fn no_connection(org: &Org) -> StoreError {
+    StoreError::NotFound(format!(
+        "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
+        org.slug, org.slug
+    ))
+}
+
 const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
 const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
 pub(crate) const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");

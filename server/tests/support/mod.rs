@@ -236,6 +236,11 @@ impl Drop for OktaDev {
 }
 
 /// The real Tessera router and store, in-process on a free port, with its own secret key.
+/// In the flags of [`TestServer::start_on`]: start without `--allow-http-issuers` (not a flag
+/// of `tessera`; see [`TestServer::start_strict`]).
+#[allow(dead_code)]
+pub const STRICT: &str = "<strict>";
+
 pub struct TestServer {
     pub url: String,
     pub store: app::ssr::store::Store,
@@ -253,6 +258,14 @@ impl TestServer {
     /// Starts Tessera with extra global flags, e.g. `["--session-idle-timeout", "2s"]`.
     pub async fn start_with(db: &TestDb, extra: &[&str]) -> TestServer {
         Self::start_on(db, 0, None, extra).await
+    }
+
+    /// Starts Tessera as in production: http issuers and non-public destinations refused
+    /// (no `--allow-http-issuers`).
+    pub async fn start_strict(db: &TestDb, extra: &[&str]) -> TestServer {
+        let mut flags = vec![STRICT];
+        flags.extend_from_slice(extra);
+        Self::start_on(db, 0, None, &flags).await
     }
 
     /// Starts Tessera on 127.0.0.1:`port` (0: any free port; a port just released is retried
@@ -290,8 +303,11 @@ impl TestServer {
             addr.to_string(),
             "--secret-key-file".into(),
             key_file.display().to_string(),
-            "--allow-http-issuers".into(),
         ];
+        if !extra.contains(&STRICT) {
+            args.push("--allow-http-issuers".into());
+        }
+        let extra: Vec<&str> = extra.iter().copied().filter(|f| *f != STRICT).collect();
         if !extra.contains(&"--idp-timeout") {
             args.extend(["--idp-timeout".into(), "5s".into()]);
         }
