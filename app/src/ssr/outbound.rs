@@ -310,10 +310,9 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
-            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
                 let shown = all.first().map(|a| a.ip().to_string()).unwrap_or_default();
                 let e: Box<dyn std::error::Error + Send + Sync> = if all.is_empty() {
@@ -384,7 +383,12 @@ mod tests {
 
     #[test]
     fn only_https_unless_private_is_allowed() {
-        for url in ["http://acme.okta.com/", "javascript:alert(1)", "file:///etc/passwd", "ftp://a.example/"] {
+        for url in [
+            "http://acme.okta.com/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "ftp://a.example/",
+        ] {
             assert!(refused(url), "{url}");
         }
         let local = url::Url::parse("http://127.0.0.1:8080/").expect("url");
@@ -395,7 +399,12 @@ mod tests {
     #[test]
     fn endpoints_must_be_on_the_issuers_origin() {
         let iss = "https://acme.okta.com";
-        let ok = check_endpoint(iss, "authorization_endpoint", "https://acme.okta.com/oauth2/v1/authorize", false);
+        let ok = check_endpoint(
+            iss,
+            "authorization_endpoint",
+            "https://acme.okta.com/oauth2/v1/authorize",
+            false,
+        );
         assert!(ok.is_ok());
         for bad in [
             "javascript:alert(1)",
@@ -406,11 +415,18 @@ mod tests {
             "//evil.example/x",
             "",
         ] {
-            assert!(check_endpoint(iss, "authorization_endpoint", bad, false).is_err(), "{bad}");
+            assert!(
+                check_endpoint(iss, "authorization_endpoint", bad, false).is_err(),
+                "{bad}"
+            );
         }
         let local = "http://127.0.0.1:9000/o/ts/";
-        assert!(check_endpoint(local, "token_endpoint", "http://127.0.0.1:9000/token", true).is_ok());
-        assert!(check_endpoint(local, "token_endpoint", "http://127.0.0.1:9001/token", true).is_err());
+        assert!(
+            check_endpoint(local, "token_endpoint", "http://127.0.0.1:9000/token", true).is_ok()
+        );
+        assert!(
+            check_endpoint(local, "token_endpoint", "http://127.0.0.1:9001/token", true).is_err()
+        );
     }
 
     #[tokio::test]
@@ -426,11 +442,15 @@ mod tests {
     #[tokio::test]
     async fn bodies_over_the_cap_are_refused() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             for chunked in [false, true] {
-                let Ok((mut s, _)) = listener.accept().await else { return };
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = [0u8; 1024];
                 let _ = s.read(&mut buf).await;
                 let body = vec![b'x'; 4096];
@@ -458,7 +478,10 @@ mod tests {
                 .execute(out.request(reqwest::Method::GET, &format!("http://{addr}/")))
                 .await
                 .expect_err("over the cap");
-            assert!(matches!(e, OutboundError::TooLarge { limit: 2048, .. }), "{e}");
+            assert!(
+                matches!(e, OutboundError::TooLarge { limit: 2048, .. }),
+                "{e}"
+            );
         }
     }
 }
