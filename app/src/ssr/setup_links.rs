@@ -580,7 +580,9 @@ impl Store {
         Ok((token, link))
     }
 
-    /// The link a token leads to. A link whose creator is no longer the owner is closed.
+    /// The link a token leads to. A link whose creator is no longer the owner is closed, and
+    /// revoked for good the first time this is noticed (so it stays dead even if they became
+    /// the owner again).
     pub async fn setup_link_by_token(&self, token: &str) -> Result<Lookup, StoreError> {
         if !well_formed(token) {
             return Ok(Lookup::Closed);
@@ -592,6 +594,23 @@ impl Store {
         let Some(link) = row.map(|r| link_from_row(&r)).transpose()? else {
             return Ok(Lookup::Closed);
         };
+        if !link.creator_ok && link.used_at.is_none() && link.revoked_at.is_none() {
+            let mut tx = self.pool().begin().await?;
+            let actor = Actor {
+                id: None,
+                label: ACTOR_LINK.into(),
+            };
+            revoke_in(
+                &mut tx,
+                &link.org_id,
+                "id = $3",
+                &link.id,
+                &actor,
+                "creator_no_longer_owner",
+            )
+            .await?;
+            tx.commit().await?;
+        }
         Ok(
             if link.used_at.is_some() || link.revoked_at.is_some() || !link.creator_ok {
                 Lookup::Closed
