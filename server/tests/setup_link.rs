@@ -1605,3 +1605,106 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         assert_eq!(audit_rows(store, &org).await, before + 1);
     }
 }
+
+// ---- no token in any log line -----------------------------------------------------------------
+
+#[tokio::test]
+async fn no_log_line_contains_a_setup_link_token() {
+    for db in databases().await {
+        for format in ["human", "json"] {
+            let dir = tempfile::tempdir().unwrap();
+            let port = support::free_port();
+            let base = format!("http://127.0.0.1:{port}");
+            let key = dir.path().join("secret.key");
+            let log_path = dir.path().join("stderr.log");
+            let common = |c: &mut std::process::Command| {
+                c.current_dir(dir.path())
+                    .env_remove("TESSERA_DATABASE_URL")
+                    .args(["--database-url", &db.url, "--public-url", &base])
+                    .arg("--secret-key-file")
+                    .arg(&key)
+                    .arg("--allow-http-issuers");
+            };
+            let mut serve = std::process::Command::new(support::tessera_bin());
+            common(&mut serve);
+            let mut child = serve
+                .args([
+                    "--bind",
+                    &format!("127.0.0.1:{port}"),
+                    "--log-format",
+                    format,
+                ])
+                .env("TESSERA_LOG", "debug")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log_path).unwrap())
+                .arg("serve")
+                .spawn()
+                .unwrap();
+            let b = Browser::new();
+            let mut up = false;
+            for _ in 0..100 {
+                if b.client.get(format!("{base}/healthz")).send().await.is_ok() {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert!(up, "tessera serve did not come up");
+            let run = |args: &[&str]| {
+                let mut c = std::process::Command::new(support::tessera_bin());
+                common(&mut c);
+                let out = c.args(args).output().unwrap();
+                assert!(out.status.success(), "{args:?}: {out:?}");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            };
+            let slug = format!("globex-{format}");
+            run(&["org", "create", &slug, "--name", "Globex"]);
+            let url = run(&["org", "setup-link", &slug])
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
+            let token = token_of(&url);
+            b.get(&url).await.assert_status(200);
+            // Refused cross-site POSTs are logged with their path (at info).
+            for step in ["test", "save"] {
+                let r = b
+                    .post_form_from(
+                        "https://evil.example/",
+                        &format!("{url}/{step}"),
+                        &form("acme.okta.com", "id", "s"),
+                    )
+                    .await;
+                r.assert_status(403);
+            }
+            b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
+                .await
+                .assert_status(200);
+            b.post_form(&format!("{url}/save"), &form(&dead_issuer(), "id", "s"))
+                .await
+                .assert_status(409);
+            b.get(&format!("{url}/test")).await.assert_status(303);
+            b.get(&format!("{}/setup/{}", base, token.to_uppercase()))
+                .await
+                .assert_status(410);
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap();
+            assert!(
+                log.contains("refused a cross-site request"),
+                "[{} {format}] the refusal is logged:\n{log}",
+                db.kind
+            );
+            assert!(
+                log.contains("/setup/…/test"),
+                "[{} {format}]\n{log}",
+                db.kind
+            );
+            assert!(
+                !log.contains(&token) && !log.contains(&token.to_uppercase()),
+                "[{} {format}] a token is in the log:\n{log}",
+                db.kind
+            );
+        }
+    }
+}
