@@ -999,3 +999,108 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
         assert_eq!(role(alice.id.clone()).await, Role::Owner);
     }
 }
+
+#[tokio::test]
+async fn after_a_confirmed_issuer_change_rekeyed_members_sign_in_as_themselves() {
+    use support::{Browser, OktaDev, TestServer, initiate_url};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let client = |id: &str| {
+            serde_json::json!([{
+                "client_id": id,
+                "client_secret": SECRET,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Acme)",
+            }])
+        };
+        let old = OktaDev::start(client("tessera-old")).await;
+        let new = OktaDev::start(client("tessera-new")).await;
+        server.register_org("acme", &old.issuer, "tessera-old", SECRET);
+        let org = support::org(&server.store, "acme").await;
+        for user in ["alice", "bob"] {
+            let b = Browser::new();
+            assert!(
+                b.sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &old.issuer),
+                    user,
+                    "password"
+                )
+                .await
+                .landed()
+            );
+        }
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), SECRET).unwrap();
+        let set = |confirm: bool| {
+            let mut c = server.cli();
+            c.args([
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                &new.issuer,
+                "--client-id",
+                "tessera-new",
+                "--client-secret-file",
+            ])
+            .arg(secret.path());
+            if confirm {
+                c.arg("--confirm-issuer-change");
+            }
+            c.output().unwrap()
+        };
+        let refused = set(false);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("2 member(s) keyed to issuer"), "{err}");
+        assert_eq!(
+            server
+                .store
+                .sso_connection(&org.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .issuer,
+            old.issuer
+        );
+        assert!(set(true).status.success());
+        let out = support::run_ok(server.cli().args([
+            "org",
+            "rekey-members",
+            "acme",
+            "--from-issuer",
+            &old.issuer,
+        ]));
+        assert!(out.contains("Moved 2 member(s)"), "{out}");
+        for (user, role) in [("alice", "owner"), ("bob", "member")] {
+            let b = Browser::new();
+            assert!(
+                b.sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &new.issuer),
+                    user,
+                    "password"
+                )
+                .await
+                .landed()
+            );
+            assert_eq!(
+                b.session(&server.url).await.json()["member"]["role"],
+                role,
+                "{user}"
+            );
+        }
+        assert_eq!(
+            server.store.count_members(&org.id).await.unwrap(),
+            2,
+            "[{}] no duplicates",
+            server_kind(&db)
+        );
+    }
+}
+
+fn server_kind(db: &TestDb) -> &'static str {
+    db.kind
+}

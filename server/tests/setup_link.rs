@@ -1708,3 +1708,149 @@ async fn no_log_line_contains_a_setup_link_token() {
         }
     }
 }
+
+// ---- a different Okta org needs the explicit confirmation ---------------------------------------
+
+#[tokio::test]
+async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let client = |id: &str, secret: &str| {
+            json!([{
+                "client_id": id,
+                "client_secret": secret,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Acme)",
+            }])
+        };
+        let okta_a = OktaDev::start(client("tessera-acme", "acme-a-secret-0123456789")).await;
+        let okta_b = OktaDev::start(client("tessera-acme-b", "acme-b-secret-0123456789")).await;
+        server.register_org(
+            "acme",
+            &okta_a.issuer,
+            "tessera-acme",
+            "acme-a-secret-0123456789",
+        );
+        let org = support::org(store, "acme").await;
+        let alice = Browser::new();
+        assert!(
+            alice
+                .sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &okta_a.issuer),
+                    "alice",
+                    "password"
+                )
+                .await
+                .landed()
+        );
+
+        // The Okta admin tests the other Okta org: it passes, and the page spells out what
+        // saving it would do, with the confirmation checkbox.
+        let url = new_link(&server, "acme", &[]);
+        let b = Browser::new();
+        let page = b.get(&url).await;
+        assert!(!page.body.contains("issuer-change-warning"));
+        let values = form(&okta_b.issuer, "tessera-acme-b", "acme-b-secret-0123456789");
+        let r = b.post_form(&format!("{url}/test"), &values).await;
+        r.assert_status(200);
+        assert!(checks(&r.body).iter().all(|(_, ok)| *ok), "{}", r.body);
+        assert!(save_enabled(&r.body));
+        for text in [
+            "id=\"issuer-change-warning\"",
+            "data-members=\"1\"",
+            "This is a different Okta org than the one acme Inc uses now",
+            "1 member of acme Inc",
+            "name=\"confirm_issuer_change\"",
+            "I understand: connect acme Inc to the new Okta org",
+        ] {
+            assert!(r.body.contains(text), "lacks {text:?}: {}", r.body);
+        }
+        // Reopened, the page warns again (the tested values are kept).
+        assert!(
+            b.get(&url)
+                .await
+                .body
+                .contains("id=\"issuer-change-warning\"")
+        );
+
+        // Save without the checkbox: 409, nothing saved, the link stays usable.
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta_b.issuer, "tessera-acme-b", ""),
+            )
+            .await;
+        r.assert_status(409);
+        assert!(r.body.contains("Tick the box below"), "{}", r.body);
+        assert!(r.body.contains("id=\"issuer-change-warning\""));
+        let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
+        assert_eq!(sso.issuer, okta_a.issuer);
+        assert!(link_row(store, &token_of(&url)).await.used_at.is_none());
+        assert!(audit(store, &org, "setup_link_saved").await.is_empty());
+
+        // With it: saved, the consequence stated, the change audited.
+        let mut confirmed = form(&okta_b.issuer, "tessera-acme-b", "");
+        confirmed.push(("confirm_issuer_change", "yes"));
+        let r = b.post_form(&format!("{url}/save"), &confirmed).await;
+        r.assert_status(200);
+        assert!(r.body.contains("id=\"setup-done\""));
+        assert!(r.body.contains("data-members=\"1\""), "{}", r.body);
+        assert!(
+            r.body
+                .contains("are not recognised until your Tessera contact moves them")
+        );
+        let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
+        assert_eq!(
+            (sso.issuer.as_str(), sso.client_id.as_str()),
+            (okta_b.issuer.as_str(), "tessera-acme-b")
+        );
+        let saved = audit(store, &org, "setup_link_saved").await;
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].2["issuer_changed"], true);
+        assert_eq!(saved[0].2["members_on_previous_issuer"], 1);
+
+        // The same Okta org again needs no confirmation.
+        let url2 = new_link(&server, "acme", &[]);
+        let r = b.post_form(&format!("{url2}/test"), &values).await;
+        r.assert_status(200);
+        assert!(!r.body.contains("issuer-change-warning"), "{}", r.body);
+
+        // The operator moves alice over; her next sign-in through the new Okta org finds her.
+        let out = cli_ok(
+            &server,
+            &[
+                "org",
+                "rekey-members",
+                "acme",
+                "--from-issuer",
+                &okta_a.issuer,
+            ],
+        );
+        assert!(out.contains("Moved 1 member(s)"), "{out}");
+        let again = Browser::new();
+        assert!(
+            again
+                .sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &okta_b.issuer),
+                    "alice",
+                    "password"
+                )
+                .await
+                .landed()
+        );
+        assert_eq!(
+            again.session(&server.url).await.json()["member"]["role"],
+            "owner"
+        );
+        assert_eq!(
+            store.count_members(&org.id).await.unwrap(),
+            1,
+            "[{}] no duplicate",
+            db.kind
+        );
+    }
+}
