@@ -12,14 +12,12 @@ pub const MAX_STORED_CHARS: usize = 512;
 /// escapes, NUL, newlines) removed, at most `max_chars` characters kept, with `…` marking a cut.
 pub fn bounded(input: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(input.len().min(max_chars * 4));
-    let mut kept = 0;
-    for c in input.chars().filter(|c| !c.is_control()) {
+    for (kept, c) in input.chars().filter(|c| !c.is_control()).enumerate() {
         if kept == max_chars {
             out.push('…');
             return out;
         }
         out.push(c);
-        kept += 1;
     }
     out
 }
