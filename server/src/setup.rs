@@ -175,8 +175,8 @@ fn issuer_change_html(org: &Org, change: &IssuerChange, highlight: bool) -> Stri
         "<section class=\"notice{cls}\" id=\"issuer-change-warning\" data-members=\"{n}\" role=\"alert\">\
          <p><strong>This is a different Okta org than the one {org} uses now ({from}).</strong> \
          {members} of {org} are known by their identity in that Okta org. After saving, their next sign-in \
-         creates a new, separate member instead, and the current owner loses their role, until your Tessera \
-         contact moves the existing members over to the new Okta org.</p>\
+         creates a new, separate member instead (the owner included, who then can no longer manage {org}), \
+         until your Tessera contact moves the existing members over to the new Okta org.</p>\
          <label class=\"check\"><input type=\"checkbox\" id=\"confirm-issuer-change\" name=\"confirm_issuer_change\" value=\"yes\"> \
          I understand: connect {org} to the new Okta org ({to}) anyway.</label></section>",
         cls = if highlight { " error" } else { "" },
