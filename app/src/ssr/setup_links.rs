@@ -100,6 +100,12 @@ pub struct SetupLink {
     pub pending_client_id: Option<String>,
     pub pending_secret_enc: Option<String>,
     pub passed_hash: Option<String>,
+    /// When `setup_link_opened` was last written.
+    pub opened_noted_at: Option<i64>,
+    /// When `setup_link_expired` was written (once per link).
+    pub expired_noted_at: Option<i64>,
+    /// Audit entries the setup page has written for this link (see [`PAGE_AUDIT_BUDGET`]).
+    pub page_audit_rows: i64,
 }
 
 impl SetupLink {
@@ -389,7 +395,8 @@ fn link_columns() -> String {
             created_by_member_id,
             CAST(CASE WHEN {CREATOR_IS_OWNER} THEN 1 ELSE 0 END AS BIGINT) AS creator_ok,
             test_attempts, last_test_ok_at, test_window_start, test_window_attempts,
-            pending_issuer, pending_client_id, pending_secret_enc, passed_hash
+            pending_issuer, pending_client_id, pending_secret_enc, passed_hash,
+            opened_noted_at, expired_noted_at, page_audit_rows
          FROM setup_links"
     )
 }
@@ -413,6 +420,9 @@ fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
         pending_client_id: r.try_get("pending_client_id")?,
         pending_secret_enc: r.try_get("pending_secret_enc")?,
         passed_hash: r.try_get("passed_hash")?,
+        opened_noted_at: r.try_get("opened_noted_at")?,
+        expired_noted_at: r.try_get("expired_noted_at")?,
+        page_audit_rows: r.try_get("page_audit_rows")?,
     })
 }
 
@@ -541,6 +551,9 @@ impl Store {
             pending_client_id: None,
             pending_secret_enc: None,
             passed_hash: None,
+            opened_noted_at: None,
+            expired_noted_at: None,
+            page_audit_rows: 0,
         };
         let mut tx = self.pool().begin().await?;
         // A member makes links only while they are the active owner (checked with the insert).
@@ -764,6 +777,15 @@ impl Store {
     /// [`OPEN_NOTE_INTERVAL_MS`], within the link's page budget. True when it was written.
     pub async fn note_setup_link_opened(&self, link: &SetupLink) -> Result<bool, StoreError> {
         let now = now_ms();
+        // Decided from the link as read: most opens write nothing, not even an UPDATE (the
+        // conditional UPDATE below settles races between nodes).
+        if link.page_audit_rows >= PAGE_AUDIT_BUDGET
+            || link
+                .opened_noted_at
+                .is_some_and(|at| at > now - OPEN_NOTE_INTERVAL_MS)
+        {
+            return Ok(false);
+        }
         let audit = link_audit(link, "setup_link_opened", json!({"link_id": link.id}));
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
@@ -789,6 +811,9 @@ impl Store {
     /// `setup_link_expired` (someone used an expired link), written once per link; the kept
     /// secret is dropped at the same time.
     pub async fn note_setup_link_expired(&self, link: &SetupLink) -> Result<(), StoreError> {
+        if link.expired_noted_at.is_some() {
+            return Ok(());
+        }
         let audit = link_audit(
             link,
             "setup_link_expired",
@@ -1166,6 +1191,9 @@ mod tests {
             pending_client_id: None,
             pending_secret_enc: None,
             passed_hash: None,
+            opened_noted_at: None,
+            expired_noted_at: None,
+            page_audit_rows: 0,
         };
         assert_eq!(
             kept_secret_for(&key, &link, "https://a.okta.com", "id"),
