@@ -341,7 +341,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_audit(&mut tx, audit).await?;
-        revoke_links_of_creator(&mut tx, g.org_id, g.target_id, &audit_actor(audit)).await?;
+        revoke_links_of_creator(
+            &mut tx,
+            g.org_id,
+            g.target_id,
+            &audit_actor(audit),
+            "creator_removed",
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -439,7 +446,14 @@ impl Store {
         }
         insert_audit(&mut tx, audit).await?;
         if let Some(owner_id) = owner_id {
-            revoke_links_of_creator(&mut tx, org_id, owner_id, &audit_actor(audit)).await?;
+            revoke_links_of_creator(
+                &mut tx,
+                org_id,
+                owner_id,
+                &audit_actor(audit),
+                "creator_no_longer_owner",
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -503,11 +503,14 @@ async fn revoke_in(
 /// Inside a membership change's transaction: revokes the open links made by `member_id`, who
 /// is no longer the owner (ownership transferred) or no longer a member (removed). `actor` is
 /// whoever made the change.
+/// `reason` goes into each entry's `after.reason`: `creator_no_longer_owner` or
+/// `creator_removed`.
 pub(crate) async fn revoke_links_of_creator(
     tx: &mut AnyConnection,
     org_id: &str,
     member_id: &str,
     actor: &Actor,
+    reason: &str,
 ) -> Result<u64, sqlx::Error> {
     revoke_in(
         tx,
@@ -515,7 +518,7 @@ pub(crate) async fn revoke_links_of_creator(
         "created_by_member_id = $3",
         member_id,
         actor,
-        "creator_no_longer_owner",
+        reason,
     )
     .await
 }
