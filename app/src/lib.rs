@@ -87,8 +87,28 @@ fn LoginPage() -> impl IntoView {
 }
 
 /// The sign-in form: the org slug leads into that org's Okta sign-in (`/sso/start`).
+///
+/// It carries `next`, where the person was going (a signed-out visitor of `/members?q=x` gets
+/// this card in place; on `/login` it is the page's own `?next=`), so the sign-in lands there.
+/// The server keeps it only when it is on Tessera's own origin.
 #[component]
 pub(crate) fn SignInCard() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let next = move || {
+        let path = location.pathname.get();
+        let next = if path == "/login" {
+            location.query.get().get("next").unwrap_or_default()
+        } else {
+            let search = location.search.get();
+            let search = search.trim_start_matches('?');
+            if search.is_empty() {
+                path
+            } else {
+                format!("{path}?{search}")
+            }
+        };
+        (next.starts_with('/') && next != "/").then_some(next)
+    };
     let (slug, set_slug) = signal(String::new());
     let label = move || {
         let s = slug.get();
@@ -127,6 +147,7 @@ pub(crate) fn SignInCard() -> impl IntoView {
                         on:input=move |ev| set_slug.set(event_target_value(&ev).trim().to_lowercase())
                     />
                     <p class="field-hint" aria-live="polite">{hint}</p>
+                    {move || next().map(|n| view! { <input type="hidden" name="next" value=n /> })}
                     <button id="continue" type="submit" class="primary">{label}</button>
                 </form>
             </section>

@@ -29,7 +29,13 @@ const { default: Provider, errors } = await import('oidc-provider');
 
 const HOST = process.env.OKTA_DEV_HOST || '127.0.0.1';
 const PORT = Number.parseInt(process.env.PORT || process.env.OKTA_DEV_PORT || '4000', 10);
-const ISSUER = (process.env.OKTA_DEV_ISSUER || `http://${HOST}:${PORT}`).replace(/\/+$/, '');
+const ORIGIN = (process.env.OKTA_DEV_ISSUER || `http://${HOST}:${PORT}`).replace(/\/+$/, '');
+// OKTA_DEV_ISSUER_PATH (e.g. "/o/ts/") publishes the issuer under a path, kept exactly as given
+// (a trailing slash included), like custom authorization servers of some IdPs; the provider's
+// routes then live under that path too. /app/UserHome, /interaction and /__dev stay at the root.
+const ISSUER_PATH = (process.env.OKTA_DEV_ISSUER_PATH || '').trim();
+const ISSUER = ISSUER_PATH ? `${ORIGIN}${ISSUER_PATH.startsWith('/') ? '' : '/'}${ISSUER_PATH}` : ORIGIN;
+const MOUNT = ISSUER_PATH ? new URL(ISSUER).pathname.replace(/\/+$/, '') : '';
 const VERBOSE = /^(1|true|yes)$/i.test(process.env.OKTA_DEV_VERBOSE || '');
 const PASSWORD = 'password';
 const NOT_ASSIGNED = 'User is not assigned to the client application.';
@@ -84,7 +90,7 @@ const users = new Map(); // lowercase username -> user
 const usersBySub = new Map(); // sub -> user
 
 function addUser({
-  username, sub, email, name, given_name: givenName, family_name: familyName, assigned = true,
+  username, sub, email, name, given_name: givenName, family_name: familyName, assigned = true, claims = {},
 }) {
   if (!username || typeof username !== 'string') throw new Error('username is required');
   const key = username.toLowerCase();
@@ -100,6 +106,9 @@ function addUser({
     family_name: familyName || (parts.length > 1 ? parts.slice(1).join(' ') : ''),
     // true (every app), false (no app) or an array of client_ids
     assigned,
+    // Claim overrides for /userinfo, as real IdPs send them (e.g. "email_verified": "true");
+    // null removes a claim (e.g. a user without email or name).
+    claims: claims && typeof claims === 'object' ? claims : {},
     updated_at: Math.floor(Date.now() / 1000),
   };
   const previous = users.get(key);
@@ -338,7 +347,7 @@ async function findAccount(ctx, sub) {
     async claims() {
       // The provider filters these by granted scope; with conformIdTokenClaims
       // the ID token of the code flow only carries sub (+ protocol claims).
-      return {
+      const out = {
         sub: user.sub,
         email: user.email,
         email_verified: user.email_verified,
@@ -350,6 +359,11 @@ async function findAccount(ctx, sub) {
         zoneinfo: 'America/Los_Angeles',
         updated_at: user.updated_at,
       };
+      for (const [k, v] of Object.entries(user.claims)) {
+        if (k === 'sub') continue;
+        if (v === null) delete out[k]; else out[k] = v;
+      }
+      return out;
     },
   };
 }
@@ -670,7 +684,7 @@ async function handleDev(req, res, url) {
 }
 
 async function route(req, res) {
-  const url = new URL(req.url, ISSUER);
+  const url = new URL(req.url, ORIGIN);
   const path = url.pathname;
 
   if (path === '/' && req.method === 'GET') {
@@ -694,6 +708,15 @@ async function route(req, res) {
   if (m && req.method === 'POST') {
     await handleLogin(req, res, m[1]);
     return;
+  }
+  if (MOUNT) {
+    if (path !== MOUNT && !path.startsWith(`${MOUNT}/`)) {
+      send(res, 404, errorPage(404, 'not_found', `the issuer lives at ${ISSUER}`));
+      return;
+    }
+    // Mounted like a sub-app: oidc-provider reads its mount path from originalUrl.
+    req.originalUrl = req.url;
+    req.url = req.url.slice(MOUNT.length) || '/';
   }
   current.callback(req, res);
 }

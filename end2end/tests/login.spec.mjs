@@ -79,3 +79,18 @@ test('after Okta rotates its signing key, carol still signs in', async ({ page, 
   await expect(page.locator('#signed-in-member')).toContainText('carol@example.com');
   await shot(page, testInfo, 'login-carol.png');
 });
+
+test('a signed-out deep link lands where it pointed after sign-in', async ({ page }) => {
+  await page.goto(`${TESSERA_URL}/activity?outcome=failure`);
+  const slug = page.locator('#org-slug');
+  await expect(slug).toBeVisible();
+  await slug.fill('acme');
+  await page.locator('#continue').click();
+  const user = page.locator('#okta-signin-username');
+  await expect(user).toBeVisible();
+  await user.fill('alice');
+  await page.locator('#okta-signin-password').fill('password');
+  await page.locator('#okta-signin-submit').click();
+  await page.waitForURL((url) => url.origin === new URL(TESSERA_URL).origin && url.pathname === '/activity', { timeout: 20_000 });
+  expect(new URL(page.url()).search).toBe('?outcome=failure');
+});

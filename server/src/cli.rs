@@ -4,7 +4,6 @@
 use crate::config::{Config, OrgCommand, SsoCommand};
 use app::model::{Member, Org, Role, SsoConnection};
 use app::ssr::connection::{IssuerChange, OperatorSet};
-use app::ssr::crypto::SecretKey;
 use app::ssr::issuer;
 use app::ssr::store::{Store, StoreError};
 use app::validate;
@@ -178,7 +177,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let issuer = match (okta_domain, issuer) {
                 (Some(domain), None) => issuer::from_okta_domain(&domain).map_err(invalid)?,
                 (None, Some(url)) => {
-                    issuer::normalize(&url, config.allow_http_issuers).map_err(invalid)?
+                    issuer::published(&url, config.allow_http_issuers).map_err(invalid)?
                 }
                 _ => {
                     return Err(invalid(
@@ -195,7 +194,10 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             {
                 return Err(needs_confirmation(&org, &c));
             }
-            let key = SecretKey::load_or_create(&config.secret_key_file)?;
+            let key = crate::keys::checked_key(store, &config.secret_key_file, |w| {
+                eprintln!("warning: {w}");
+            })
+            .await?;
             let sealed = key.seal(&org.id, secret);
             let sso = match store
                 .set_sso_connection_as_operator(

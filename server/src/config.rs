@@ -73,6 +73,12 @@ pub struct Config {
     /// Defaults to `LEPTOS_SITE_ROOT` (set by cargo-leptos) or `target/site`.
     #[arg(long, env = "TESSERA_SITE_ROOT", default_value_t = default_site_root(), global = true)]
     pub site_root: String,
+    /// Login attempts older than this are deleted (at start-up and every 5 minutes), e.g. 90d.
+    #[arg(long, env = "TESSERA_ATTEMPT_RETENTION", default_value = "90d", value_parser = parse_duration, global = true)]
+    pub attempt_retention: Duration,
+    /// Audit log entries older than this are deleted (at start-up and every 5 minutes), e.g. 400d.
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION", default_value = "400d", value_parser = parse_duration, global = true)]
+    pub audit_retention: Duration,
     /// Serve Prometheus metrics at `GET /metrics` (`on` or `off`). Unauthenticated: keep the
     /// path off the public internet (block it at the load balancer) or turn it off.
     #[arg(long, env = "TESSERA_METRICS", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set, global = true)]
@@ -129,6 +135,13 @@ pub enum SecretKeyCommand {
     },
     /// Check that every stored client secret opens with the current key (--secret-key-file).
     Check,
+    /// After the key was lost: forget the client secrets that do not open with the current key
+    /// (--secret-key-file), so they can be registered again with `tessera sso set`.
+    DropUnreadable {
+        /// Really drop them (without it, only list them).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

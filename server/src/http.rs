@@ -5,9 +5,11 @@ use crate::sessions::DbSessionStore;
 use app::ssr::crypto::SecretKey;
 use app::ssr::store::{Store, redact_url};
 use app::{App, shell};
-use axum::extract::{FromRef, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
@@ -103,6 +105,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             crate::sessions::unavailable_when_store_fails,
         ))
+        // Oversized requests are answered before any session or handler sees them.
+        .layer(axum::middleware::from_fn(limit_request))
+        .layer(axum::middleware::from_fn(no_store))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP_STRICT),
@@ -134,20 +139,217 @@ async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, Json(serde_json::json!({"status": "ok"})))
 }
 
+/// Ready when the database can take a write within 2 s ([`Store::check_writable`]): a
+/// database that is down, read-only, or (SQLite) locked by another process answers 503.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = tokio::time::timeout(Duration::from_secs(2), state.store.ping())
-        .await
-        .unwrap_or(false);
-    if ok {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
-    } else {
+    let reason = match tokio::time::timeout(READY_WITHIN, state.store.check_writable()).await {
+        Ok(Ok(())) => return (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: the database cannot take a write");
+            "database cannot take a write"
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within 2 s");
+            "database does not answer"
+        }
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({"status": "unavailable", "reason": reason})),
+    )
+}
+
+/// How long `/readyz` waits for the database.
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
+/// Largest request body accepted on any route, in bytes (forms, server functions, the JSON
+/// API, Okta's form posts); larger answers 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest request target (path and query) accepted, in bytes; longer answers 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest total size of the request headers (names and values), in bytes; larger answers 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Whether an answer is JSON (the API and server functions, all under `/api/`) or a page.
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// An error answer for a request refused before any handler: JSON under `/api/`, else a page.
+fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str) -> Response {
+    if api {
         (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                serde_json::json!({"status": "unavailable", "reason": "database does not answer"}),
-            ),
+            status,
+            Json(serde_json::json!({"error": code, "message": message})),
+        )
+            .into_response()
+    } else {
+        crate::pages::problem(
+            status,
+            code,
+            title,
+            message,
+            "Go back, correct what was sent and try again. If this persists, contact the service operator.",
+            None,
         )
     }
+}
+
+/// Bounds every request: target at most [`MAX_URI_BYTES`] (414), headers at most
+/// [`MAX_HEADER_BYTES`] (431), body at most [`MAX_BODY_BYTES`] (413, whether announced by
+/// `Content-Length` or streamed). A NUL character in the query or in a JSON or form body
+/// answers 400 (`invalid` under `/api/`, a `bad_request` page elsewhere), the same on both
+/// databases; `/sso/` and `/setup/` check their values themselves.
+async fn limit_request(req: Request, next: Next) -> Response {
+    let api = is_api(req.uri().path());
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return refuse(
+            api,
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "The address is too long",
+            &format!(
+                "Tessera accepts addresses of at most {} KiB.",
+                MAX_URI_BYTES / 1024
+            ),
+        );
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return refuse(
+            api,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "The request headers are too large",
+            &format!(
+                "Tessera accepts at most {} KiB of request headers.",
+                MAX_HEADER_BYTES / 1024
+            ),
+        );
+    }
+    let too_large = || {
+        refuse(
+            api,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The request is too large",
+            &format!(
+                "Tessera accepts request bodies of at most {} KiB.",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match read_bounded(body, MAX_BODY_BYTES).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return too_large(),
+        Err(e) => {
+            tracing::debug!(error = %e, "the request body could not be read");
+            return refuse(
+                api,
+                StatusCode::BAD_REQUEST,
+                if api { "invalid" } else { "bad_request" },
+                "The request could not be read",
+                "The request body was cut off or malformed.",
+            );
+        }
+    };
+    // The sign-in and setup routes answer bad values with their own pages and reason codes.
+    let own_pages = ["/sso/", "/setup/"]
+        .iter()
+        .any(|p| parts.uri.path().starts_with(p));
+    if !own_pages && (query_has_nul(parts.uri.query()) || body_has_nul(&parts.headers, &bytes)) {
+        return refuse(
+            api,
+            StatusCode::BAD_REQUEST,
+            if api { "invalid" } else { "bad_request" },
+            "Invalid request",
+            "The request contains a NUL character, which no value may contain.",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The whole body if it has at most `limit` bytes, `None` when it has more.
+async fn read_bounded(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
+    use axum::body::HttpBody as _;
+    let mut buf = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame?.into_data() {
+            if buf.len() + data.len() > limit {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(Bytes::from(buf)))
+}
+
+fn query_has_nul(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    })
+}
+
+/// A NUL in a JSON body's strings (`\u0000`), in a form body's values, or raw in any body.
+fn body_has_nul(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    if body.is_empty() {
+        return false;
+    }
+    if body.contains(&0) {
+        return true;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return url::form_urlencoded::parse(body)
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => json_has_nul(&v),
+        Err(_) => false,
+    }
+}
+
+fn json_has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(json_has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
+    }
+}
+
+/// `Cache-Control: no-store` on every answer except the static site under `/pkg/` (and the
+/// favicon): a signed-in page or API answer must not come back from the browser's cache, e.g.
+/// with Back after signing out.
+async fn no_store(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let cacheable = path.starts_with("/pkg/") || path == "/favicon.ico";
+    let mut resp = next.run(req).await;
+    if !cacheable {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// Builds the state for `config`.
@@ -195,6 +397,8 @@ pub async fn serve_on(
         session_idle_timeout_s = config.session_idle_timeout.as_secs(),
         session_absolute_timeout_s = config.session_absolute_timeout.as_secs(),
         idp_timeout_s = config.idp_timeout.as_secs(),
+        attempt_retention_s = config.attempt_retention.as_secs(),
+        audit_retention_s = config.audit_retention.as_secs(),
         metrics = config.metrics,
         site_root = %config.site_root,
         "starting tessera"
@@ -203,13 +407,16 @@ pub async fn serve_on(
         tracing::warn!(site_root = %config.site_root, "no built site (pkg/) here: pages will not hydrate; build with `cargo leptos build` or set --site-root");
     }
     let purge_store = store.clone();
+    let (attempt_retention, audit_retention) = (config.attempt_retention, config.audit_retention);
     let purger = tokio::spawn(async move {
+        // The first tick is immediate: the purge also runs at start-up.
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
             if let Err(e) = purge_store.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired flows and sessions failed");
             }
+            purge_retention(&purge_store, attempt_retention, audit_retention).await;
         }
     });
     let app = router(state(config, store, key));
@@ -219,6 +426,31 @@ pub async fn serve_on(
         .await;
     purger.abort();
     result
+}
+
+/// Rows deleted per statement by the retention purge.
+const RETENTION_BATCH: i64 = 1000;
+
+/// Deletes login attempts older than `attempts` and audit entries older than `audit`.
+pub async fn purge_retention(store: &Store, attempts: Duration, audit: Duration) {
+    let before = |keep: Duration| {
+        app::ssr::store::now_ms()
+            .saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+    };
+    match store
+        .purge_retention(before(attempts), before(audit), RETENTION_BATCH)
+        .await
+    {
+        Ok((0, 0)) => {}
+        Ok((attempts, audit)) => {
+            tracing::info!(
+                attempts,
+                audit,
+                "deleted login attempts and audit entries past their retention"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "purging old login attempts and audit entries failed"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,8 +1,11 @@
 //! Just-in-time provisioning: the member behind a verified Okta identity, created on first
-//! sign-in, keyed by (org, issuer, subject) and never by email.
+//! sign-in, keyed by (org, issuer key, subject) and never by email. The issuer key
+//! ([`issuer::key`]) ignores a trailing slash, so registering the same issuer with or without
+//! one never makes second members.
 
 use crate::oidc::Identity;
 use app::model::{Member, MemberStatus, Org, SsoConnection};
+use app::ssr::issuer;
 use app::ssr::store::{Store, StoreError};
 
 /// Why a verified person is still not let in.
@@ -30,10 +33,12 @@ pub async fn provision_member(
     sso: &SsoConnection,
     identity: &Identity,
 ) -> Result<Member, Refusal> {
+    let issuer = issuer::key(&sso.issuer);
+    let issuer = issuer.as_str();
     let touch = || {
         store.touch_active_member(
             &org.id,
-            &sso.issuer,
+            issuer,
             &identity.subject,
             &identity.email,
             &identity.name,
@@ -44,7 +49,7 @@ pub async fn provision_member(
         return Ok(member);
     }
     let existing = store
-        .member_by_subject(&org.id, &sso.issuer, &identity.subject)
+        .member_by_subject(&org.id, issuer, &identity.subject)
         .await?;
     match existing {
         Some(m) if m.status == MemberStatus::Deactivated => Err(Refusal::Deactivated),
@@ -55,7 +60,7 @@ pub async fn provision_member(
             let (m, created) = store
                 .insert_member(
                     &org.id,
-                    &sso.issuer,
+                    issuer,
                     &identity.subject,
                     &identity.email,
                     &identity.name,

@@ -1,4 +1,6 @@
-//! `tessera secret-key rotate|check`: moving the stored client secrets to a new secret key.
+//! The secret key against the data: `serve` and the commands that write client secrets refuse
+//! a key that opens none of the stored secrets (a missing key file is created only while no
+//! secret is stored), and `tessera secret-key rotate|check|drop-unreadable`.
 //!
 //! Rotation decrypts every client secret with the current key first and refuses, changing
 //! nothing, if any of them does not open. Only then is the new key file created (or read), and
@@ -17,6 +19,9 @@ pub async fn secret_key(
     store: &Store,
     command: SecretKeyCommand,
 ) -> Result<(), CliError> {
+    if let Some(w) = exposed(&config.secret_key_file) {
+        eprintln!("warning: {w}");
+    }
     match command {
         SecretKeyCommand::Rotate { new_key_file } => {
             let new_path =
@@ -38,6 +43,31 @@ pub async fn secret_key(
                 "Then `tessera secret-key check` confirms every stored secret opens with {current}."
             );
         }
+        SecretKeyCommand::DropUnreadable { yes } => {
+            let path = &config.secret_key_file;
+            let slugs = drop_unreadable(store, path, yes).await?;
+            if slugs.is_empty() {
+                println!(
+                    "Every stored client secret opens with {}: nothing to drop.",
+                    path.display()
+                );
+            } else if yes {
+                println!(
+                    "Dropped the client secrets of {} (they did not open with {}).",
+                    slugs.join(", "),
+                    path.display()
+                );
+                println!(
+                    "Register each again: tessera sso set <org> --okta-domain … --client-id … --client-secret-file …"
+                );
+            } else {
+                return Err(CliError::Invalid(format!(
+                    "the client secrets of {} do not open with {}: if the key they were sealed with is lost, run `tessera secret-key drop-unreadable --yes` to drop them (their sign-ins stop until `tessera sso set` registers them again)",
+                    slugs.join(", "),
+                    path.display()
+                )));
+            }
+        }
         SecretKeyCommand::Check => {
             let key = load_current(&config.secret_key_file)?;
             let rows = sealed_secrets(store.pool()).await?;
@@ -49,6 +79,13 @@ pub async fn secret_key(
                     config.secret_key_file.display()
                 )));
             }
+            let dropped = dropped_secrets(store).await?;
+            if !dropped.is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "the client secrets of {} were dropped (`secret-key drop-unreadable`): register them again with `tessera sso set`",
+                    dropped.join(", ")
+                )));
+            }
             println!(
                 "All {} stored client secret(s) open with {}.",
                 rows.len(),
@@ -57,6 +94,123 @@ pub async fn secret_key(
         }
     }
     Ok(())
+}
+
+/// The orgs whose client secret was dropped with `secret-key drop-unreadable`.
+async fn dropped_secrets(store: &Store) -> Result<Vec<String>, CliError> {
+    let rows = sqlx::query(
+        "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
+         WHERE s.client_secret_enc = '' ORDER BY o.slug",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| Ok(r.try_get("slug").map_err(StoreError::from)?))
+        .collect()
+}
+
+/// The secret key for `serve` and for commands that seal client secrets, checked against the
+/// database first:
+///
+/// - no key file: created (32 random bytes, mode 0600) only while no client secret is stored;
+///   otherwise refused, since a new key could open none of them;
+/// - a key that opens none of the stored secrets: refused (a wrong `--secret-key-file`);
+/// - a key that opens some but not all: accepted, with a warning naming the orgs whose secrets
+///   do not open (their sign-ins fail with `secret_unreadable` until registered again).
+///
+/// A key file readable by group or others is warned about (`warn` is given the sentence: a
+/// log line for `serve`, stderr for the CLI).
+pub async fn checked_key(
+    store: &Store,
+    path: &Path,
+    warn: impl Fn(&str),
+) -> Result<SecretKey, CliError> {
+    let rows = sealed_secrets(store.pool()).await?;
+    if !path.exists() {
+        if !rows.is_empty() {
+            return Err(CliError::Invalid(format!(
+                "no secret key file at {}, but the database holds {} client secret(s) sealed with a key: point --secret-key-file (TESSERA_SECRET_KEY_FILE) at the key they were sealed with (nothing was changed)",
+                path.display(),
+                rows.len()
+            )));
+        }
+        return Ok(SecretKey::load_or_create(path)?);
+    }
+    if let Some(w) = exposed(path) {
+        warn(&w);
+    }
+    let key = SecretKey::load(path)?;
+    let bad = unreadable(&key, &rows);
+    if !rows.is_empty() && bad.len() == rows.len() {
+        return Err(CliError::Invalid(format!(
+            "the secret key in {} opens none of the {} stored client secret(s) ({}): point --secret-key-file at the key they were sealed with (`tessera secret-key check` confirms it); if that key is lost, see `tessera secret-key drop-unreadable` (nothing was changed)",
+            path.display(),
+            rows.len(),
+            bad.join(", ")
+        )));
+    }
+    if !bad.is_empty() {
+        warn(&format!(
+            "the client secrets of {} do not open with the secret key in {}: their sign-ins fail (secret_unreadable) until they are registered again with `tessera sso set`",
+            bad.join(", "),
+            path.display()
+        ));
+    }
+    Ok(key)
+}
+
+/// A warning when the key file can be read by its group or by others (Unix permissions).
+pub fn exposed(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "the secret key file {} is accessible to other users (mode {:o}): restrict it with `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
+/// Forgets the client secrets that do not open with the current key (after the key they were
+/// sealed with was lost): each becomes empty, so its org's sign-ins fail with
+/// `secret_unreadable` until `tessera sso set` registers it again. Returns the orgs' slugs.
+/// Without `yes` nothing changes and the slugs are only listed.
+pub async fn drop_unreadable(
+    store: &Store,
+    path: &Path,
+    yes: bool,
+) -> Result<Vec<String>, CliError> {
+    let key = load_current(path)?;
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let rows = sealed_secrets(&mut *tx).await?;
+    let bad: Vec<&Sealed> = rows
+        .iter()
+        .filter(|r| key.open(&r.org_id, &r.sealed).is_err())
+        .collect();
+    if !yes {
+        return Ok(bad.iter().map(|r| r.slug.clone()).collect());
+    }
+    for r in &bad {
+        sqlx::query(
+            "UPDATE sso_connections SET client_secret_enc = '' WHERE org_id = $1 AND client_secret_enc = $2",
+        )
+        .bind(&r.org_id)
+        .bind(&r.sealed)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(bad.iter().map(|r| r.slug.clone()).collect())
 }
 
 /// `<file>.new` next to the current key file.
@@ -77,9 +231,10 @@ async fn sealed_secrets<'e, E>(executor: E) -> Result<Vec<Sealed>, CliError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    // An empty value is a secret dropped with `secret-key drop-unreadable`: nothing to open.
     let rows = sqlx::query(
         "SELECT s.org_id, o.slug, s.client_secret_enc FROM sso_connections s
-         JOIN orgs o ON o.id = s.org_id ORDER BY o.slug",
+         JOIN orgs o ON o.id = s.org_id WHERE s.client_secret_enc <> '' ORDER BY o.slug",
     )
     .fetch_all(executor)
     .await

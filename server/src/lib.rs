@@ -14,7 +14,6 @@ pub mod sessions;
 pub mod setup;
 pub mod sso;
 
-use app::ssr::crypto::SecretKey;
 use app::ssr::store::Store;
 use config::{Cli, Command, Config, LogFormat};
 
@@ -27,8 +26,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let store = open_store(&config).await?;
     match command {
         Command::Serve => {
-            let key =
-                SecretKey::load_or_create(&config.secret_key_file).map_err(|e| e.to_string())?;
+            let key = keys::checked_key(&store, &config.secret_key_file, |w| {
+                tracing::warn!("{w}");
+            })
+            .await
+            .map_err(|e| format!("refusing to start: {e}"))?;
             http::serve(config, store, key)
                 .await
                 .map_err(|e| e.to_string())
@@ -64,7 +66,19 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
 fn init_tracing(format: LogFormat, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if serving { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter =
+        EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // sqlx warns about connection parameters it does not know *with their values* (e.g.
+    // `sslpassword=…` from the database URL), and reports PostgreSQL's notices (e.g. "relation
+    // _sqlx_migrations already exists, skipping" at every start) at info.
+    for directive in [
+        "sqlx_postgres::options::parse=error",
+        "sqlx::postgres::notice=warn",
+    ] {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

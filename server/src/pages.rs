@@ -72,3 +72,17 @@ pub fn problem(
     );
     page(status, title, &body)
 }
+
+/// How a page answers a store failure: the status and reason code. The one mapping for pages
+/// (the JSON API's is `From<StoreError> for ApiError` in `app::ssr::api_support`): the database
+/// unreachable, busy, locked or full is `503 service_unavailable`; a value it refuses (a NUL
+/// character on PostgreSQL) is bad input, `400 bad_request`; anything else `500 internal_error`.
+pub fn store_failure_status(e: &app::ssr::store::StoreError) -> (StatusCode, &'static str) {
+    if e.is_unavailable() {
+        (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+    } else if e.is_bad_input() {
+        (StatusCode::BAD_REQUEST, "bad_request")
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+    }
+}

@@ -1,4 +1,7 @@
 //! The tower-sessions store, kept in Tessera's own database so any node can serve any session.
+//!
+//! `create` inserts and `save` only updates a live row: a session deleted while a request that
+//! loaded it was still running (sign-out, deactivation, removal) stays deleted.
 
 use app::ssr::auth::MEMBER_KEY;
 use app::ssr::store::{Store, now_ms};
@@ -115,11 +118,19 @@ impl SessionStore for DbSessionStore {
             return Ok(());
         }
         let (data, expiry, member) = encode(record)?;
-        self.store
-            .session_upsert(&record.id.to_string(), &data, expiry, member.as_deref())
+        // Update only: `create` is the one insert. A request that loaded the session before a
+        // sign-out (or a deactivation) deleted it must not write the row back when it ends,
+        // or the old cookie would work again.
+        let live = self
+            .store
+            .session_update(&record.id.to_string(), &data, expiry, member.as_deref())
             .await
             .map_err(backend)?;
-        self.recent.remember(record, expiry);
+        if live {
+            self.recent.remember(record, expiry);
+        } else {
+            self.recent.forget(&record.id);
+        }
         Ok(())
     }
 

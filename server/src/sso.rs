@@ -9,6 +9,7 @@ use app::ssr::auth::{self, ABSOLUTE_EXPIRY_KEY, MEMBER_KEY, ORG_KEY};
 use app::ssr::issuer;
 use app::ssr::login::{LoginAttempt, LoginFlow, Outcome};
 use app::ssr::store::{StoreError, now_ms};
+use app::validate::bounded;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -20,6 +21,21 @@ use tower_sessions::Session;
 
 /// How long a started sign-in may take before its state expires.
 const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// The browser-binding cookie (login CSRF defence): a random value set by `/sso/initiate` and
+/// `/sso/start`, whose SHA-256 is stored with each flow; the callback completes a flow only for
+/// the browser presenting it. One per browser (reused while it lives), so two tabs signing in
+/// at once both complete. `HttpOnly`, `SameSite=Lax` (sent on Okta's top-level redirect back),
+/// `Path=/sso`, `Secure` with an https public URL, and as short-lived as a flow.
+pub const FLOW_COOKIE: &str = "tessera_flow";
+/// Length of a binding value: 32 random bytes, URL-safe base64 without padding.
+const FLOW_COOKIE_CHARS: usize = 43;
+/// Longest `state` Tessera could have issued (it issues 22 characters).
+const MAX_STATE_CHARS: usize = 128;
+/// Longest `target_link_uri`/`next` kept.
+const MAX_TARGET_CHARS: usize = 2048;
+/// Longest `login_hint` passed on to Okta.
+const MAX_LOGIN_HINT_CHARS: usize = 256;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -212,8 +228,12 @@ async fn record(state: &AppState, org: Option<&Org>, attempt: &LoginAttempt) {
 
 // ---- initiate (IdP-initiated, OIDC Core §4) -------------------------------------------------
 
-async fn initiate_get(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    initiate(state, q.unwrap_or_default().as_bytes()).await
+async fn initiate_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    initiate(state, &headers, q.unwrap_or_default().as_bytes()).await
 }
 
 async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -227,7 +247,7 @@ async fn initiate_post(State(state): State<AppState>, headers: HeaderMap, body: 
             Some("/login"),
         );
     }
-    initiate(state, &body).await
+    initiate(state, &headers, &body).await
 }
 
 /// True for an `application/x-www-form-urlencoded` body.
@@ -263,17 +283,26 @@ pub fn parse_initiate(raw: &[u8], public_url: &str) -> InitiateRequest {
     let Some(iss) = param(&p, "iss") else {
         return InitiateRequest::MissingIss;
     };
+    // `normalize` refuses control characters and anything over 512 characters, so neither a
+    // NUL nor a 2 MB `iss` reaches the database, a log line or the page whole.
     match issuer::normalize(iss, true) {
-        Err(_) => InitiateRequest::InvalidIss(truncate(iss, 200)),
+        Err(_) => InitiateRequest::InvalidIss(bounded(iss, 200)),
         Ok(issuer) => InitiateRequest::Login {
             issuer,
-            login_hint: param(&p, "login_hint").map(|h| truncate(h, 256)),
+            login_hint: login_hint(&p),
             target: param(&p, "target_link_uri").and_then(|t| same_origin_target(public_url, t)),
         },
     }
 }
 
-async fn initiate(state: AppState, raw: &[u8]) -> Response {
+/// `login_hint`, bounded and without control characters; dropped when nothing is left.
+fn login_hint(p: &HashMap<String, String>) -> Option<String> {
+    param(p, "login_hint")
+        .map(|h| bounded(h, MAX_LOGIN_HINT_CHARS))
+        .filter(|h| !h.trim().is_empty())
+}
+
+async fn initiate(state: AppState, headers: &HeaderMap, raw: &[u8]) -> Response {
     let (normalized, login_hint, target) = match parse_initiate(raw, &state.config.public_url) {
         InitiateRequest::Login {
             issuer,
@@ -335,7 +364,16 @@ async fn initiate(state: AppState, raw: &[u8]) -> Response {
         )
         .await;
     };
-    begin(&state, &org, &sso, &sealed, login_hint.as_deref(), target).await
+    begin(
+        &state,
+        headers,
+        &org,
+        &sso,
+        &sealed,
+        login_hint.as_deref(),
+        target,
+    )
+    .await
 }
 
 /// Okta "Simplified" mode posts an unsolicited ID token; OIN requires the OIDC-compliant mode.
@@ -357,6 +395,9 @@ async fn simplified_mode(state: &AppState, org: Option<&Org>) -> Response {
 
 /// Keeps a `target_link_uri` only when it points at Tessera itself (never an open redirect).
 pub fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
+    if target.chars().count() > MAX_TARGET_CHARS || target.chars().any(char::is_control) {
+        return None;
+    }
     let base = url::Url::parse(public_url).ok()?;
     let t = base.join(target).ok()?;
     // The path is checked too: `.//evil.example` joins to the path `//evil.example`, which a
@@ -366,7 +407,10 @@ pub fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
         || target.contains('\\')
         || t.path().starts_with("//")
     {
-        tracing::info!(target, "ignoring target_link_uri outside Tessera's origin");
+        tracing::info!(
+            target = %bounded(target, 200),
+            "ignoring target_link_uri outside Tessera's origin"
+        );
         return None;
     }
     let mut out = t.path().to_string();
@@ -377,13 +421,52 @@ pub fn same_origin_target(public_url: &str, target: &str) -> Option<String> {
     Some(out)
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(max).collect()
+// ---- the browser-binding cookie ------------------------------------------------------------
+
+/// This browser's binding value, when it presents a well-formed one.
+fn flow_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| {
+            *name == FLOW_COOKIE
+                && value.len() == FLOW_COOKIE_CHARS
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(|(_, value)| value.to_string())
+}
+
+/// SHA-256 of a binding value, lowercase hex: what a flow stores.
+fn binding_hash(value: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `Set-Cookie` value that (re)sets the binding for the length of a flow.
+fn binding_set_cookie(value: &str, secure: bool) -> Option<header::HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    header::HeaderValue::from_str(&format!(
+        "{FLOW_COOKIE}={value}; Path=/sso; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        FLOW_TTL_MS / 1000
+    ))
+    .ok()
 }
 
 // ---- start (SP-initiated, from Tessera's login page) --------------------------------------
 
-async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
     let raw = param(&p, "org").unwrap_or_default().to_lowercase();
     if let Err(msg) = app::validate::slug(&raw) {
@@ -422,8 +505,17 @@ async fn start(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response
     let target = param(&p, "target_link_uri")
         .or(param(&p, "next"))
         .and_then(|t| same_origin_target(&state.config.public_url, t));
-    let login_hint = param(&p, "login_hint").map(|h| truncate(h, 256));
-    begin(&state, &org, &sso, &sealed, login_hint.as_deref(), target).await
+    let login_hint = login_hint(&p);
+    begin(
+        &state,
+        &headers,
+        &org,
+        &sso,
+        &sealed,
+        login_hint.as_deref(),
+        target,
+    )
+    .await
 }
 
 fn sso_disabled_failure(org: &Org, detail: &str) -> Failure {
@@ -437,9 +529,11 @@ fn sso_disabled_failure(org: &Org, detail: &str) -> Failure {
     .detail(detail)
 }
 
-/// Starts the authorization-code flow: saves state, nonce and PKCE verifier, redirects to Okta.
+/// Starts the authorization-code flow: saves state, nonce, PKCE verifier and the browser
+/// binding, sets the binding cookie (reusing the browser's own) and redirects to Okta.
 async fn begin(
     state: &AppState,
+    headers: &HeaderMap,
     org: &Org,
     sso: &SsoConnection,
     sealed_secret: &str,
@@ -465,17 +559,24 @@ async fn begin(
         client_id: &sso.client_id,
         client_secret: &secret,
         redirect_uri: &redirect_uri,
+        allow_private: state.config.allow_http_issuers,
     };
     let request = match state.oidc.authorization_request(&client, login_hint).await {
         Ok(r) => r,
         Err(e) => return fail(state, Some(org), Some(&sso.issuer), Failure::oidc(e)).await,
     };
+    let binding = flow_cookie(headers).unwrap_or_else(|| {
+        openidconnect::CsrfToken::new_random_len(32)
+            .secret()
+            .clone()
+    });
     let flow = LoginFlow {
         state: request.state,
         org_id: org.id.clone(),
         nonce: request.nonce,
         pkce_verifier: request.pkce_verifier,
         target,
+        browser_hash: binding_hash(&binding),
         expires_at: now_ms() + FLOW_TTL_MS,
     };
     if let Err(e) = state.store.save_login_flow(&flow).await {
@@ -486,6 +587,9 @@ async fn begin(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    if let Some(cookie) = binding_set_cookie(&binding, state.config.secure_cookies()) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     resp
 }
 
@@ -507,11 +611,12 @@ fn client_secret(state: &AppState, org: &Org, sealed: &str) -> Result<String, Fa
 async fn callback_get(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
     let (metrics, started) = (state.metrics.clone(), std::time::Instant::now());
-    let resp = callback(state, session, p).await;
+    let resp = callback(state, session, &headers, p).await;
     metrics.callback_finished(started.elapsed());
     resp
 }
@@ -532,25 +637,43 @@ async fn callback_post(State(state): State<AppState>, body: Bytes) -> Response {
     )
 }
 
-async fn callback(state: AppState, session: Session, p: HashMap<String, String>) -> Response {
-    let Some(state_param) = param(&p, "state") else {
-        if param(&p, "id_token").is_some() {
-            return simplified_mode(&state, None).await;
+/// A `state` Tessera could have issued: short, URL-safe characters only. Anything else (a NUL,
+/// a megabyte) is unknown without asking the database, so both databases answer alike.
+fn well_formed_state(state: &str) -> bool {
+    state.len() <= MAX_STATE_CHARS
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
+async fn callback(
+    state: AppState,
+    session: Session,
+    headers: &HeaderMap,
+    p: HashMap<String, String>,
+) -> Response {
+    let state_param = param(&p, "state");
+    if state_param.is_none() && param(&p, "id_token").is_some() {
+        return simplified_mode(&state, None).await;
+    }
+    let known = state_param.filter(|s| well_formed_state(s));
+    // Only the browser that started the flow can complete it (login CSRF); the flow is taken
+    // from the store only for that browser, so a callback opened elsewhere consumes nothing.
+    let flow = match (known, flow_cookie(headers)) {
+        (Some(s), Some(binding)) => {
+            match state
+                .store
+                .take_login_flow(s, &binding_hash(&binding))
+                .await
+            {
+                Ok(f) => f,
+                Err(e) => return fail(&state, None, None, Failure::store(e)).await,
+            }
         }
-        return fail(&state, None, None, state_failure("no state parameter")).await;
+        _ => None,
     };
-    let flow = match state.store.take_login_flow(state_param).await {
-        Ok(Some(f)) => f,
-        Ok(None) => {
-            return fail(
-                &state,
-                None,
-                None,
-                state_failure("unknown, used or expired state"),
-            )
-            .await;
-        }
-        Err(e) => return fail(&state, None, None, Failure::store(e)).await,
+    let Some(flow) = flow else {
+        return unbound_callback(&state, &session, &p, state_param, known).await;
     };
     let (org, sso, sealed) = match load_org(&state, &flow.org_id).await {
         Ok(v) => v,
@@ -564,7 +687,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
     }
     // RFC 9207: when the IdP names itself, it must be the issuer this flow was sent to.
     if let Some(returned) = param(&p, "iss")
-        && issuer::normalize(returned, true).ok().as_deref() != Some(sso.issuer.as_str())
+        && !issuer::same_key(returned, &sso.issuer)
     {
         return fail(
             &state,
@@ -577,7 +700,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
                 "The response names a different Okta organization than the one the sign-in was sent to.",
                 START_AGAIN,
             )
-            .detail(format!("iss parameter {} differs from {}", truncate(returned, 200), sso.issuer))
+            .detail(format!("iss parameter {} differs from {}", bounded(returned, 200), sso.issuer))
             .retry(),
         )
         .await;
@@ -617,6 +740,7 @@ async fn callback(state: AppState, session: Session, p: HashMap<String, String>)
         client_id: &sso.client_id,
         client_secret: &secret,
         redirect_uri: &redirect_uri,
+        allow_private: state.config.allow_http_issuers,
     };
     let identity = match state
         .oidc
@@ -682,8 +806,131 @@ fn state_failure(detail: &str) -> Failure {
     .retry()
 }
 
+/// A callback this browser cannot complete: no state, an unknown, used, expired or malformed
+/// one, or a flow another browser started. Nothing here touches an org: no flow is consumed,
+/// no org's Okta is called and no org's login activity grows (the attempt is recorded without
+/// an org, with Tessera's own words only).
+async fn unbound_callback(
+    state: &AppState,
+    session: &Session,
+    p: &HashMap<String, String>,
+    state_param: Option<&str>,
+    known: Option<&str>,
+) -> Response {
+    // Okta's error redirect, with no usable state: the error code is from a fixed list and the
+    // advice is ours; the unauthenticated description is neither shown nor stored.
+    if let Some(error) = param(p, "error") {
+        return fail(state, None, None, unverified_idp_error(error)).await;
+    }
+    if let Some(s) = known {
+        match state.store.login_flow_pending(s).await {
+            Ok(true) => return fail(state, None, None, browser_mismatch()).await,
+            Ok(false) => {}
+            Err(e) => return fail(state, None, None, Failure::store(e)).await,
+        }
+    }
+    // Back to Okta after signing in: a fresh code with a used state. The session is valid,
+    // so go into the app instead of saying the sign-in expired.
+    if let Ok(Some(_)) = auth::current(session, &state.store).await {
+        let mut resp = Redirect::to("/").into_response();
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        return resp;
+    }
+    let detail = match (state_param, known) {
+        (None, _) => "no state parameter",
+        (Some(_), None) => "malformed state parameter",
+        (Some(_), Some(_)) => "unknown, used or expired state",
+    };
+    fail(state, None, None, state_failure(detail)).await
+}
+
+/// A callback for a flow started in another browser: refused (login CSRF), session untouched.
+fn browser_mismatch() -> Failure {
+    Failure::new(
+        StatusCode::FORBIDDEN,
+        "browser_mismatch",
+        "This sign-in was started in another browser",
+        "The sign-in link you opened belongs to a sign-in that was started in a different browser (or its cookies were cleared), so Tessera did not sign you in. If someone sent you this link, close this page.",
+        "To sign in, click the Tessera tile in your Okta dashboard in this browser, or use the button below.",
+    )
+    .detail("state bound to another browser")
+    .retry()
+}
+
+/// The OAuth 2.0 / OpenID Connect error codes an authorization endpoint may return
+/// (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6), each with Tessera's own explanation.
+/// `None` for anything else.
+fn oauth_error_advice(error: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    const ASSIGN: &str = "Ask your Okta administrator to assign you (or a group you belong to) to the Tessera app: in the Okta Admin Console, Applications -> Tessera -> Assignments.";
+    const APP_SETTINGS: &str = "Ask your Okta administrator to check the Tessera app in Okta (General -> Login): the sign-in redirect URI, \"Authorization Code\" as grant type and \"Either Okta or App\" as login initiator.";
+    Some(match error {
+        "access_denied" => (
+            "access_denied",
+            "Okta refused the sign-in (access_denied). Usually this means your Okta account is not assigned to the Tessera app, or an Okta policy denies it.",
+            ASSIGN,
+        ),
+        "login_required"
+        | "interaction_required"
+        | "consent_required"
+        | "account_selection_required" => (
+            "login_required",
+            "Okta needs you to sign in there first.",
+            "Sign in to your Okta dashboard, then click the Tessera tile.",
+        ),
+        "invalid_request"
+        | "unauthorized_client"
+        | "unsupported_response_type"
+        | "invalid_scope"
+        | "invalid_request_uri"
+        | "invalid_request_object"
+        | "request_not_supported"
+        | "request_uri_not_supported"
+        | "registration_not_supported" => (
+            "invalid_request",
+            "Okta refused Tessera's sign-in request: the Tessera app in Okta is not set up as Tessera expects.",
+            APP_SETTINGS,
+        ),
+        "server_error" | "temporarily_unavailable" => (
+            "server_error",
+            "Okta had a problem and could not sign you in.",
+            "Try again in a few minutes from your Okta dashboard.",
+        ),
+        _ => return None,
+    })
+}
+
+/// Okta's error redirect without a state Tessera can verify: the code is looked up in a fixed
+/// list, the advice is Tessera's, and nothing from the request is quoted.
+fn unverified_idp_error(error: &str) -> Failure {
+    let code = oauth_error_advice(error).map(|(code, _, _)| code);
+    let (what, advice) = match oauth_error_advice(error) {
+        Some((_, what, advice)) => (what, advice),
+        None => (
+            "Okta sent back an error instead of a sign-in.",
+            "Try again from the Tessera tile in your Okta dashboard. If it keeps failing, tell your Okta administrator the time and the reason code below.",
+        ),
+    };
+    let title = if code == Some("access_denied") {
+        "Okta refused the sign-in"
+    } else {
+        "Okta did not sign you in"
+    };
+    Failure::new(StatusCode::FORBIDDEN, "idp_error", title, what, advice)
+        .detail(format!(
+            "{} (callback without a valid sign-in state)",
+            code.unwrap_or("unrecognized error code")
+        ))
+        .retry()
+}
+
+/// Okta's error redirect for a flow this browser started (the state is verified and bound).
 fn idp_error(error: &str, description: &str) -> Failure {
-    let detail = format!("{}: {}", truncate(error, 100), truncate(description, 300));
+    let (error, description) = (bounded(error, 100), bounded(description, 300));
+    let (error, description) = (error.as_str(), description.as_str());
+    let detail = format!("{error}: {description}");
     let not_assigned =
         error == "access_denied" && description.to_lowercase().contains("not assigned");
     if not_assigned {
@@ -850,6 +1097,79 @@ mod tests {
         let p = params(b"iss=a&iss=b&x=%20y");
         assert_eq!(p["iss"], "a");
         assert_eq!(param(&p, "x"), Some("y"));
+    }
+
+    #[test]
+    fn okta_errors_without_state_use_fixed_words_only() {
+        let f = unverified_idp_error("access_denied");
+        assert_eq!(f.reason, "idp_error");
+        assert!(f.title.contains("refused"));
+        assert!(f.advice.contains("Assignments"));
+        assert!(f.detail.starts_with("access_denied"));
+        for code in ["login_required", "invalid_scope", "temporarily_unavailable"] {
+            assert!(oauth_error_advice(code).is_some(), "{code}");
+        }
+        // Unknown codes are not echoed anywhere.
+        let f = unverified_idp_error("<b>pwned</b>\u{1b}[2J");
+        let all = format!("{}{}{}{}", f.title, f.what, f.advice, f.detail);
+        assert!(!all.contains("pwned"), "{all}");
+        assert!(f.detail.contains("unrecognized"));
+    }
+
+    #[test]
+    fn only_states_we_could_have_issued_are_looked_up() {
+        assert!(well_formed_state("q8Zt3l0-Vd2_fGx9hYk1Ab"));
+        for bad in [
+            "a\u{0}b",
+            "a b",
+            "a%00b",
+            "\u{1b}[2J",
+            "é",
+            &"s".repeat(129),
+        ] {
+            assert!(!well_formed_state(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_binding_cookie_is_read_only_when_well_formed() {
+        let good = "A".repeat(FLOW_COOKIE_CHARS);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("tessera_session=x; {FLOW_COOKIE}={good}")
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(flow_cookie(&h).as_deref(), Some(good.as_str()));
+        for bad in ["short", &format!("{good}A"), &"A;".repeat(22)] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::COOKIE,
+                format!("{FLOW_COOKIE}={bad}").parse().unwrap(),
+            );
+            assert_eq!(flow_cookie(&h), None, "{bad}");
+        }
+        assert_eq!(binding_hash("x").len(), 64);
+        assert_ne!(binding_hash("x"), binding_hash("y"));
+        let set = binding_set_cookie(&good, true).unwrap();
+        let set = set.to_str().unwrap();
+        for attr in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/sso",
+            "Max-Age=600",
+            "Secure",
+        ] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(
+            !binding_set_cookie(&good, false)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
     }
 
     #[test]

@@ -637,3 +637,223 @@ async fn okta_down_killed_or_slow_gives_idp_unreachable_pages_in_bounded_time() 
         "the server panicked"
     );
 }
+
+// ---- a locked or full SQLite database ---------------------------------------------------------
+
+/// Another process holds SQLite's write lock (`BEGIN EXCLUSIVE` on a second connection):
+/// `/readyz` says not ready within its 2 s bound, a write answers 503 `unavailable` (never
+/// 500), and both recover as soon as the lock goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
+    use sqlx::Connection as _;
+    count_server_panics();
+    let db = support::sqlite();
+    let server = TestServer::start(&db).await;
+    let org = server.store.create_org("locked", "Locked").await.unwrap();
+    let owner = server
+        .store
+        .insert_member(
+            &org.id,
+            "https://idp.example",
+            "o",
+            "o@example.com",
+            "Owner",
+            app::model::Role::Member,
+        )
+        .await
+        .unwrap()
+        .0;
+    let other = server
+        .store
+        .insert_member(
+            &org.id,
+            "https://idp.example",
+            "m",
+            "m@example.com",
+            "Member",
+            app::model::Role::Member,
+        )
+        .await
+        .unwrap()
+        .0;
+    let (b, _) = support::signed_in_as(&server, &owner).await;
+    let ready = format!("{}/readyz", server.url);
+    Browser::new().get(&ready).await.assert_status(200);
+
+    let mut holder = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let r = Browser::with_timeout(CLIENT_TIMEOUT).get(&ready).await;
+    r.assert_status(503);
+    assert_eq!(r.json()["status"], "unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let role = format!("{}/api/v1/members/role", server.url);
+    let body = json!({"member_id": other.id, "role": "admin"});
+    let r = b.send(b.post(&server.url, &role).json(&body)).await;
+    r.assert_status(503);
+    assert_eq!(r.json()["error"], "unavailable", "{}", r.body);
+
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    Browser::new().get(&ready).await.assert_status(200);
+    let r = b.send(b.post(&server.url, &role).json(&body)).await;
+    r.assert_status(200);
+    assert_eq!(r.json()["role"], "admin");
+    assert_eq!(
+        SERVER_PANICS.load(Ordering::SeqCst),
+        0,
+        "the server panicked"
+    );
+}
+
+/// A full SQLite database (`SQLITE_FULL`, here by a page limit on the only connection) is an
+/// outage (503), not a server fault.
+#[tokio::test]
+async fn a_full_sqlite_database_is_unavailable() {
+    let db = support::sqlite();
+    let store = app::ssr::store::Store::connect_with(&db.url, Some(1))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let pages: i64 = sqlx::query("PRAGMA page_count")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let mut full = None;
+    for i in 0..200 {
+        if let Err(e) = store
+            .create_org(&format!("org-{i}"), &"n".repeat(190))
+            .await
+        {
+            full = Some(e);
+            break;
+        }
+    }
+    let e = full.expect("the database never filled up");
+    assert!(e.is_unavailable(), "{e:?}");
+    assert!(!e.is_bad_input());
+}
+
+// ---- a signed-out session stays signed out ----------------------------------------------------
+
+/// `POST /logout` while a slow request with the same cookie runs (a "Test connection" against
+/// an IdP that does not answer): when the slow request ends, the session is not written back,
+/// and the old cookie stays signed out. The same for a deactivation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_ended_during_a_slow_request_stays_ended() {
+    for db in support::databases().await {
+        let kind = db.kind;
+        let server = TestServer::start_with(&db, &["--idp-timeout", "3s"]).await;
+        let slow = slow_idp().await;
+        server.register_org("slow", &slow, "0oaslow", "slow-secret-000000");
+        let org = support::org(&server.store, "slow").await;
+        let owner = server
+            .store
+            .insert_member(
+                &org.id,
+                &slow,
+                "o",
+                "o@example.com",
+                "Owner",
+                app::model::Role::Member,
+            )
+            .await
+            .unwrap()
+            .0;
+        let admin = server
+            .store
+            .insert_member(
+                &org.id,
+                &slow,
+                "a",
+                "a@example.com",
+                "Admin",
+                app::model::Role::Admin,
+            )
+            .await
+            .unwrap()
+            .0;
+
+        // Sign-out.
+        let (b, sid) = support::signed_in_as(&server, &owner).await;
+        b.session(&server.url).await.assert_status(200);
+        let test_url = format!("{}/api/v1/sso/test", server.url);
+        let slow_request = {
+            let b = b.clone();
+            let req = b.post(&server.url, &test_url).json(&json!({}));
+            tokio::spawn(async move { b.try_send(req).await })
+        };
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(
+            !slow_request.is_finished(),
+            "[{kind}] the slow request was not slow"
+        );
+        let out = b
+            .send(b.post(&server.url, &format!("{}/logout", server.url)))
+            .await;
+        assert!(out.status < 400, "[{kind}] logout: {out:?}");
+        // (A fresh browser each time: a refused cookie is removed from the jar that sent it.)
+        stale(&server, &sid).await.assert_status(401);
+        let done = slow_request.await.unwrap().expect("slow request answered");
+        assert!(done.status < 500 || done.status == 502, "[{kind}] {done:?}");
+        stale(&server, &sid).await.assert_status(401);
+        assert_eq!(
+            session_rows(&server, &sid).await,
+            0,
+            "[{kind}] the session row came back"
+        );
+
+        // Deactivation of the member while their slow request runs.
+        let (a, sid) = support::signed_in_as(&server, &admin).await;
+        let slow_request = {
+            let a = a.clone();
+            let req = a.post(&server.url, &test_url).json(&json!({}));
+            tokio::spawn(async move { a.try_send(req).await })
+        };
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(
+            server
+                .store
+                .delete_member_sessions(&admin.id)
+                .await
+                .unwrap()
+                >= 1
+        );
+        let _ = slow_request.await.unwrap();
+        assert_eq!(
+            session_rows(&server, &sid).await,
+            0,
+            "[{kind}] the session row came back"
+        );
+        stale(&server, &sid).await.assert_status(401);
+    }
+}
+
+/// `GET /api/v1/session` with the cookie of session `sid`, from a browser that has no other.
+async fn stale(server: &TestServer, sid: &str) -> Resp {
+    let b = Browser::new();
+    b.set_cookie(&server.url, "tessera_session", sid);
+    b.session(&server.url).await
+}
+
+async fn session_rows(server: &TestServer, id: &str) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1")
+        .bind(id)
+        .fetch_one(server.store.pool())
+        .await
+        .unwrap()
+        .get("n")
+}

@@ -386,8 +386,15 @@ async fn replayed_state_is_refused() {
         let callback = flow.callback_url.unwrap();
         let before =
             support::attempts_with_reason(&env.server.store, "state_missing_or_expired").await;
-        // The back button, or an attacker who saw the URL: same code, same state.
-        for browser in [&b, &Browser::new()] {
+        // The back button in the signed-in browser: into the app, the session kept.
+        let session = b.session_cookie(env.url());
+        let again = b.get(callback.as_str()).await;
+        again.assert_status(303);
+        assert_eq!(again.location_raw(), Some("/"), "[{}]", db.kind);
+        assert_eq!(b.session_cookie(env.url()), session);
+        b.session(env.url()).await.assert_status(200);
+        // Another browser (an attacker who saw the URL): same code, same state, refused.
+        for browser in [&Browser::new()] {
             let again = browser.get(callback.as_str()).await;
             assert_problem(&again, 400, "state_missing_or_expired");
             assert!(
@@ -404,7 +411,7 @@ async fn replayed_state_is_refused() {
         }
         assert_eq!(
             support::attempts_with_reason(&env.server.store, "state_missing_or_expired").await,
-            before + 2
+            before + 1
         );
         assert_eq!(env.member_count().await, 1);
     }
@@ -1050,5 +1057,372 @@ async fn org_events_json_lists_attempts() {
             text.contains("idp_error") && text.contains("success"),
             "{text}"
         );
+    }
+}
+
+// ---- browser binding (login CSRF), unbound callbacks, bounded parameters, deep links ------------
+
+/// The `tessera_flow` cookie a response sets, with its attributes, if any.
+fn flow_cookie_set(r: &Resp) -> Option<String> {
+    r.set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("tessera_flow="))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_from_another_browser_is_refused_without_touching_it() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        // The victim is signed in as bob.
+        let victim = Browser::new();
+        env.signed_in(&victim, "bob").await;
+        let victim_session = victim.session_cookie(env.url()).expect("victim's session");
+        let attempts_before = env.attempts().await.len();
+        // The attacker starts a sign-in as alice and stops before Tessera's callback.
+        let attacker = Browser::new();
+        let first = attacker.get(&env.initiate()).await;
+        let bound = flow_cookie_set(&first).expect("initiate sets the binding cookie");
+        let attrs: Vec<String> = bound
+            .split(';')
+            .skip(1)
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect();
+        for want in ["httponly", "samesite=lax", "path=/sso", "max-age=600"] {
+            assert!(attrs.iter().any(|a| a == want), "{want} in {bound}");
+        }
+        assert!(
+            !attrs.iter().any(|a| a == "secure"),
+            "http public URL: {bound}"
+        );
+        let flow = attacker
+            .drive_to_callback(env.url(), first, "alice", PASSWORD)
+            .await;
+        let callback = flow.callback_url.expect("Okta redirects to the callback");
+
+        // The victim's browser opens it: refused, session untouched.
+        let r = victim.get(callback.as_str()).await;
+        assert_problem(&r, 403, "browser_mismatch");
+        assert!(
+            r.body.contains("another browser"),
+            "[{}] {}",
+            db.kind,
+            r.body
+        );
+        assert!(
+            r.set_cookies()
+                .iter()
+                .all(|c| !c.starts_with("tessera_session=")),
+            "[{}] the victim's session cookie is not touched",
+            db.kind
+        );
+        assert_eq!(
+            victim.session_cookie(env.url()).as_deref(),
+            Some(victim_session.as_str())
+        );
+        let me = victim.session(env.url()).await;
+        me.assert_status(200);
+        assert_eq!(
+            me.json()["member"]["email"],
+            "bob@example.com",
+            "[{}]",
+            db.kind
+        );
+        // A browser with no cookies at all: refused too, and no session.
+        let fresh = Browser::new();
+        assert_problem(&fresh.get(callback.as_str()).await, 403, "browser_mismatch");
+        fresh.session(env.url()).await.assert_status(401);
+        // Nothing was written to the org: no attempt, no member for alice.
+        assert_eq!(env.attempts().await.len(), attempts_before, "[{}]", db.kind);
+        assert_eq!(env.member_count().await, 1);
+        // The flow was not consumed: the browser that started it can still finish.
+        let own = attacker.get(callback.as_str()).await;
+        own.assert_status(303);
+        assert_eq!(
+            attacker.session(env.url()).await.json()["member"]["email"],
+            "alice@example.com"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_in_one_browser_both_complete() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        let first = b.get(&env.initiate()).await;
+        let cookie1 = b.cookie(&format!("{}/sso/", env.url()), "tessera_flow");
+        let tab1 = b
+            .drive_to_callback(env.url(), first, "alice", PASSWORD)
+            .await;
+        // The second tab (Okta now has a session: no form) before the first one returns.
+        let mut start = url::Url::parse(&format!("{}/sso/start", env.url())).unwrap();
+        start.query_pairs_mut().append_pair("org", SLUG);
+        let second = b.get(start.as_str()).await;
+        let tab2 = b
+            .drive_to_callback(env.url(), second, "alice", PASSWORD)
+            .await;
+        assert!(cookie1.is_some());
+        assert_eq!(
+            b.cookie(&format!("{}/sso/", env.url()), "tessera_flow"),
+            cookie1,
+            "[{}] one binding per browser, reused",
+            db.kind
+        );
+        for tab in [tab2, tab1] {
+            let r = b.get(tab.callback_url.expect("callback").as_str()).await;
+            r.assert_status(303);
+            assert_eq!(r.location_raw(), Some("/"), "[{}] {}", db.kind, r.body);
+        }
+        b.session(env.url()).await.assert_status(200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_error_without_a_usable_state_says_what_okta_refused() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        let desc = "User is not assigned to the client application.";
+        for query in [
+            format!("error=access_denied&error_description={desc}"),
+            format!("error=access_denied&error_description={desc}&state=not-a-state-we-issued"),
+        ] {
+            let r = b.get(&format!("{}/sso/callback?{query}", env.url())).await;
+            assert_problem(&r, 403, "idp_error");
+            assert!(!r.body.contains("expired"), "[{}] {}", db.kind, r.body);
+            assert!(r.body.contains("Okta refused"), "[{}] {}", db.kind, r.body);
+            assert!(r.body.contains("Assignments"), "[{}] {}", db.kind, r.body);
+            // The unauthenticated text is not quoted as if Okta said it.
+            assert!(!r.body.contains(desc), "[{}] {}", db.kind, r.body);
+        }
+        // An unknown code with markup: generic advice, nothing echoed.
+        let r = b
+            .get(&format!(
+                "{}/sso/callback?error=%3Cscript%3Ex%3C%2Fscript%3E&error_description=%1b%5B31mred",
+                env.url()
+            ))
+            .await;
+        assert_problem(&r, 403, "idp_error");
+        assert!(!r.body.contains("script>x"), "[{}] {}", db.kind, r.body);
+        assert!(!r.body.contains("red"), "[{}] {}", db.kind, r.body);
+        // None of this grew the org's login activity.
+        assert!(env.attempts().await.is_empty(), "[{}]", db.kind);
+        assert_no_session(&env, &b).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_and_huge_values_get_a_clear_4xx() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        let iss =
+            url::form_urlencoded::byte_serialize(env.okta.issuer.as_bytes()).collect::<String>();
+        let u = env.url();
+        let cases = [
+            (
+                format!("{u}/sso/callback?state=a%00b"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?state=a%00b&code=c%00d&iss=x%00"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?state=%1b%5B2J&code=x"),
+                400,
+                "state_missing_or_expired",
+            ),
+            (
+                format!("{u}/sso/callback?code=x&state={}", "s".repeat(5000)),
+                400,
+                "state_missing_or_expired",
+            ),
+            (format!("{u}/sso/initiate?iss={iss}%00"), 400, "iss_invalid"),
+            (
+                format!("{u}/sso/initiate?iss=https%3A%2F%2Fa.example%2F%00x"),
+                400,
+                "iss_invalid",
+            ),
+            (format!("{u}/sso/start?org=ac%00me"), 400, "org_invalid"),
+        ];
+        for (url, status, reason) in &cases {
+            let r = b.get(url).await;
+            assert_problem(&r, *status, reason);
+            assert!(!r.body.contains('\u{0}'), "[{}] {url}", db.kind);
+        }
+        // Values with control characters that are merely dropped still start a sign-in.
+        for url in [
+            format!("{u}/sso/initiate?iss={iss}&login_hint=al%00ice&target_link_uri=%2Fmem%00bers"),
+            format!("{u}/sso/start?org={SLUG}&next=%2Fa%00b&login_hint=%1b%5B31m"),
+        ] {
+            let r = b.get(&url).await;
+            r.assert_status(303);
+            let to = r.location().expect("to Okta");
+            assert!(
+                to.as_str().starts_with(&env.okta.issuer),
+                "[{}] {to}",
+                db.kind
+            );
+            assert!(!to.as_str().contains("%00"), "[{}] {to}", db.kind);
+        }
+        // A 1.9 MB iss is refused, neither stored nor echoed whole.
+        let huge = "https://acme.okta.com/".to_string() + &"a".repeat(1_900_000);
+        let r = b
+            .post_form_from(
+                &env.okta.issuer,
+                &format!("{u}/sso/initiate"),
+                &[("iss", huge.as_str())],
+            )
+            .await;
+        assert_problem(&r, 400, "iss_invalid");
+        assert!(
+            r.body.len() < 20_000,
+            "[{}] page of {} bytes",
+            db.kind,
+            r.body.len()
+        );
+        use sqlx::Row as _;
+        let longest: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(LENGTH(detail) + COALESCE(LENGTH(issuer), 0)), 0) AS n FROM login_attempts",
+        )
+        .fetch_one(env.server.store.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+        assert!(
+            longest < 2_000,
+            "[{}] a stored attempt of {longest} chars",
+            db.kind
+        );
+        let nul: i64 = sqlx::query("SELECT COUNT(*) AS n FROM login_attempts WHERE detail LIKE $1")
+            .bind("%\u{1b}%")
+            .fetch_one(env.server.store.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        assert_eq!(nul, 0, "[{}] no escape characters stored", db.kind);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_links_survive_the_sign_in() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        for (page, next) in [
+            ("/members", "/members"),
+            ("/activity?outcome=failure", "/activity?outcome=failure"),
+            ("/login?next=%2Faudit", "/audit"),
+        ] {
+            let r = b.get(&format!("{}{page}", env.url())).await;
+            r.assert_status(200);
+            assert!(
+                r.body.contains(&format!("name=\"next\" value=\"{next}\"")),
+                "[{}] {page}: {}",
+                db.kind,
+                r.body
+            );
+        }
+        // The form's submission (GET /sso/start?org=acme&next=...) lands where they were going.
+        for (next, landing) in [
+            ("/activity?outcome=failure", "/activity?outcome=failure"),
+            ("/members", "/members"),
+            ("https://evil.example.com/", "/"),
+            ("//evil.example.com/x", "/"),
+        ] {
+            let mut start = url::Url::parse(&format!("{}/sso/start", env.url())).unwrap();
+            start
+                .query_pairs_mut()
+                .append_pair("org", SLUG)
+                .append_pair("next", next);
+            let flow = Browser::new()
+                .sign_in(env.url(), start.as_str(), "alice", PASSWORD)
+                .await;
+            assert_landed(&flow, landing, db.kind);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_claims_of_any_type_and_blank_profiles_do_not_break_okta_sign_in() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let http = reqwest::Client::new();
+        for user in [
+            json!({"username": "dana", "name": "Dana Diaz", "claims": {"email_verified": "true", "updated_at": "recently"}}),
+            json!({"username": "erin", "claims": {"email": null, "name": null, "given_name": null, "family_name": null, "preferred_username": null}}),
+        ] {
+            let r = http
+                .post(format!("{}/__dev/users", env.okta.issuer))
+                .json(&user)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+        let b = Browser::new();
+        let me = env.signed_in(&b, "dana").await;
+        assert_eq!(me["member"]["email"], "dana@example.com", "[{}]", db.kind);
+        assert_eq!(me["member"]["name"], "Dana Diaz");
+        let b = Browser::new();
+        let me = env.signed_in(&b, "erin").await;
+        assert_eq!(me["member"]["email"], "", "[{}]", db.kind);
+        assert_eq!(
+            me["member"]["name"], "00u-erin",
+            "[{}] named by sub",
+            db.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_issuer_published_with_a_trailing_slash_signs_in() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let okta = OktaDev::start_on_with_env(
+            support::free_port(),
+            json!([{
+                "client_id": CLIENT_ID,
+                "client_secret": SECRET,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+            }]),
+            &[("OKTA_DEV_ISSUER_PATH", "/o/ts/")],
+        )
+        .await;
+        assert!(okta.issuer.ends_with("/o/ts/"), "{}", okta.issuer);
+        server.register_org(SLUG, &okta.issuer, CLIENT_ID, SECRET);
+        let org = support::org(&server.store, SLUG).await;
+        let json: serde_json::Value = serde_json::from_str(&support::run_ok(
+            server.cli().args(["org", "show", SLUG, "--json"]),
+        ))
+        .unwrap();
+        assert_eq!(
+            json["sso"]["issuer"],
+            okta.issuer.as_str(),
+            "[{}] stored as published",
+            db.kind
+        );
+        // The dashboard's tile (?iss= with the slash) and a hand-made link without it.
+        for (iss, user) in [
+            (okta.issuer.as_str(), "alice"),
+            (okta.issuer.trim_end_matches('/'), "bob"),
+        ] {
+            let b = Browser::new();
+            let flow = b
+                .sign_in(&server.url, &initiate_url(&server.url, iss), user, PASSWORD)
+                .await;
+            assert_landed(&flow, "/", db.kind);
+            assert_eq!(
+                b.session(&server.url).await.json()["member"]["email"],
+                format!("{user}@example.com")
+            );
+        }
+        assert_eq!(server.store.count_members(&org.id).await.unwrap(), 2);
     }
 }

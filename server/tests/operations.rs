@@ -248,7 +248,9 @@ async fn rotation_on(db: &TestDb) {
         err.contains("refusing to rotate") && err.contains("beta") && err.contains("ops"),
         "[{kind}] {err}"
     );
-    assert_eq!(err.trim().lines().count(), 1, "[{kind}] one line: {err}");
+    // One error line (a key file readable by others is also warned about, on its own line).
+    let errors = err.lines().filter(|l| !l.starts_with("warning:")).count();
+    assert_eq!(errors, 1, "[{kind}] one line: {err}");
     assert!(!refused_key.exists());
     assert_eq!(
         sealed_secrets(&server.store).await,
@@ -401,4 +403,382 @@ async fn postgres_connections_can_use_tls() {
         .expect("pg_stat_ssl")
         .get(0);
     assert!(encrypted, "the connection is encrypted");
+}
+
+// ---- the secret key against the data ----------------------------------------------------------
+
+/// How `tessera serve` (the binary) ended up: exited by itself (success, stderr), or up and
+/// ready (stderr so far; then stopped).
+#[derive(Debug)]
+enum Served {
+    Exited(bool, String),
+    Up(String),
+}
+
+/// Starts `tessera serve` with `key` on `server`'s database and waits until it exits or is
+/// ready (at most 20 s).
+async fn serve_with_key(server: &TestServer, key: &Path) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr");
+    let port = support::free_port();
+    let mut child = tokio::process::Command::new(support::tessera_bin())
+        .arg("--database-url")
+        .arg(&server.config.database_url)
+        .arg("--secret-key-file")
+        .arg(key)
+        .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_SECRET_KEY_FILE")
+        .env_remove("TESSERA_LOG_FORMAT")
+        .env_remove("TESSERA_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Served::Exited(status.success(), std::fs::read_to_string(&log).unwrap());
+        }
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            && r.status() == 200
+        {
+            let _ = child.kill().await;
+            return Served::Up(std::fs::read_to_string(&log).unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tessera serve neither started nor exited");
+}
+
+fn write_key(path: &Path, mode: u32) {
+    use rand::RngCore as _;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    std::fs::write(path, key).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
+    for db in support::databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let keys = tempfile::tempdir().unwrap();
+        let missing = keys.path().join("missing.key");
+        let wrong = keys.path().join("wrong.key");
+        write_key(&wrong, 0o600);
+        let secret_file = keys.path().join("secret.txt");
+        std::fs::write(&secret_file, "another-secret-0123456789").unwrap();
+
+        // No secret stored yet: a missing key is created and serve starts.
+        let fresh = keys.path().join("fresh.key");
+        let served = serve_with_key(&server, &fresh).await;
+        assert!(matches!(served, Served::Up(_)), "[{kind}] {served:?}");
+        assert!(fresh.is_file());
+
+        server.register_org(
+            "keyed",
+            "http://127.0.0.1:9",
+            "0oakeyed",
+            "keyed-secret-012345",
+        );
+        let org = support::org(&server.store, "keyed").await;
+        let before = sealed_secrets(&server.store).await;
+
+        // serve: a missing key file, or a key that opens nothing, refuses to start in one line.
+        for (key, says) in [(&missing, "no secret key file"), (&wrong, "opens none")] {
+            let Served::Exited(ok, stderr) = serve_with_key(&server, key).await else {
+                panic!("[{kind}] serve started with {}", key.display());
+            };
+            assert!(!ok, "[{kind}]");
+            let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+            assert_eq!(lines.len(), 1, "[{kind}] {stderr}");
+            assert!(
+                lines[0].contains("refusing to start") && lines[0].contains(says),
+                "[{kind}] {stderr}"
+            );
+            assert!(
+                lines[0].contains("--secret-key-file"),
+                "[{kind}] says what to do: {stderr}"
+            );
+        }
+        assert!(!missing.exists(), "[{kind}] no key was invented");
+
+        // sso set with the wrong key path: refused, nothing written, no key file created.
+        for key in [&missing, &wrong] {
+            let (ok, _, err) = run(cli_with_key(&server, key)
+                .args([
+                    "sso",
+                    "set",
+                    "keyed",
+                    "--issuer",
+                    "http://127.0.0.1:9",
+                    "--allow-http-issuers",
+                ])
+                .args(["--client-id", "0oakeyed", "--client-secret-file"])
+                .arg(&secret_file));
+            assert!(!ok, "[{kind}] sso set with {} succeeded", key.display());
+            assert_eq!(err.trim().lines().count(), 1, "[{kind}] {err}");
+            assert!(err.contains("--secret-key-file"), "[{kind}] {err}");
+        }
+        assert!(!missing.exists(), "[{kind}]");
+        assert_eq!(
+            sealed_secrets(&server.store).await,
+            before,
+            "[{kind}] a secret was rewritten"
+        );
+
+        // The right key, readable by others: starts, and says so.
+        let exposed = keys.path().join("exposed.key");
+        std::fs::copy(&server.config.secret_key_file, &exposed).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&exposed, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let Served::Up(log) = serve_with_key(&server, &exposed).await else {
+                panic!("[{kind}] serve refused the right key");
+            };
+            assert!(
+                log.contains("accessible to other users") && log.contains("chmod 600"),
+                "[{kind}] {log}"
+            );
+            let (ok, _, err) = run(cli_with_key(&server, &exposed).args(["secret-key", "check"]));
+            assert!(ok, "[{kind}] {err}");
+            assert!(
+                err.starts_with("warning:") && err.contains("chmod 600"),
+                "[{kind}] {err}"
+            );
+        }
+
+        // The key is lost for good: drop what does not open, then register again.
+        let (ok, _, err) =
+            run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable"]));
+        assert!(
+            !ok && err.contains("keyed") && err.contains("--yes"),
+            "[{kind}] {err}"
+        );
+        assert_eq!(sealed_secrets(&server.store).await, before, "[{kind}]");
+        let (ok, out, err) =
+            run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable", "--yes"]));
+        assert!(ok && out.contains("keyed"), "[{kind}] {out}{err}");
+        assert_eq!(
+            sealed(&sealed_secrets(&server.store).await, &org.id),
+            "",
+            "[{kind}]"
+        );
+        let (ok, _, err) = run(cli_with_key(&server, &wrong).args(["secret-key", "check"]));
+        assert!(
+            !ok && err.contains("keyed") && err.contains("sso set"),
+            "[{kind}] {err}"
+        );
+        let (ok, _, err) = run(cli_with_key(&server, &wrong)
+            .args([
+                "sso",
+                "set",
+                "keyed",
+                "--issuer",
+                "http://127.0.0.1:9",
+                "--allow-http-issuers",
+            ])
+            .args(["--client-id", "0oakeyed", "--client-secret-file"])
+            .arg(&secret_file));
+        assert!(ok, "[{kind}] {err}");
+        let key = SecretKey::load(&wrong).unwrap();
+        let s = sealed(&sealed_secrets(&server.store).await, &org.id);
+        assert_eq!(
+            key.open(&org.id, &s).unwrap(),
+            "another-secret-0123456789",
+            "[{kind}]"
+        );
+        let served = serve_with_key(&server, &wrong).await;
+        assert!(
+            matches!(served, Served::Up(_)),
+            "[{kind}] serve with the new key: {served:?}"
+        );
+    }
+}
+
+// ---- HTTP-wide limits and caching ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
+    for db in support::databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let org = server.store.create_org("limits", "Limits").await.unwrap();
+        let owner = server
+            .store
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "o",
+                "o@example.com",
+                "Owner",
+                app::model::Role::Member,
+            )
+            .await
+            .unwrap()
+            .0;
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let url = |p: &str| format!("{}{p}", server.url);
+
+        // Signed-in pages and API answers are never cached; static assets may be.
+        for path in [
+            "/",
+            "/members",
+            "/api/v1/me",
+            "/api/v1/members",
+            "/api/v1/session",
+            "/login",
+        ] {
+            let r = b.get(&url(path)).await;
+            assert_eq!(
+                r.header("cache-control"),
+                Some("no-store"),
+                "[{kind}] {path}: {r:?}"
+            );
+        }
+        let css = b.get(&url("/pkg/tessera.css")).await;
+        assert_ne!(
+            css.header("cache-control"),
+            Some("no-store"),
+            "[{kind}] {css:?}"
+        );
+
+        // A 2 MB body: 413 with JSON for the API and server functions, a page elsewhere.
+        let big = "x".repeat(2 * 1024 * 1024);
+        let json_body = json!({"member_id": big, "role": "admin"}).to_string();
+        for path in ["/api/v1/members/role", "/api/whoami"] {
+            let r = b
+                .send(
+                    b.post(&server.url, &url(path))
+                        .header("content-type", "application/json")
+                        .body(json_body.clone()),
+                )
+                .await;
+            r.assert_status(413);
+            assert_eq!(r.json()["error"], "too_large", "[{kind}] {path}");
+            assert!(
+                r.json()["message"].as_str().unwrap().contains("64 KiB"),
+                "[{kind}]"
+            );
+        }
+        // Streamed without a length, too.
+        assert_eq!(
+            chunked_post(&server.url, "/api/v1/members/role", 80 * 1024).await,
+            413,
+            "[{kind}]"
+        );
+        let r = b
+            .send(
+                b.post(&server.url, &url("/sso/initiate"))
+                    .form(&[("iss", big.as_str())]),
+            )
+            .await;
+        r.assert_status(413);
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "[{kind}]"
+        );
+        assert_eq!(r.reason().as_deref(), Some("too_large"), "[{kind}]");
+        // A small body still works.
+        let r = b
+            .send(b.post(&server.url, &url("/api/whoami")).json(&json!({})))
+            .await;
+        assert!(r.status < 400, "[{kind}] {r:?}");
+
+        // Targets and headers are bounded too.
+        let r = b
+            .get(&url(&format!("/sso/initiate?iss={}", "i".repeat(10_000))))
+            .await;
+        r.assert_status(414);
+        let r = b
+            .get(&url(&format!("/api/v1/members?q={}", "q".repeat(10_000))))
+            .await;
+        r.assert_status(414);
+        assert_eq!(r.json()["error"], "uri_too_long");
+        let r = b
+            .send(
+                b.client
+                    .get(url("/api/v1/me"))
+                    .header("x-filler", "h".repeat(40_000)),
+            )
+            .await;
+        r.assert_status(431);
+    }
+}
+
+/// POSTs `size` bytes with `Transfer-Encoding: chunked` (no `Content-Length`) over a raw
+/// connection; returns the answer's status.
+async fn chunked_post(base: &str, path: &str, size: usize) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {base}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, "z".repeat(16 * 1024));
+    for _ in 0..size / (16 * 1024) {
+        // The server may answer and close before everything is sent.
+        if conn.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = conn.write_all(b"0\r\n\r\n").await;
+    let mut answer = vec![0u8; 64];
+    let n = conn.read(&mut answer).await.unwrap();
+    let line = String::from_utf8_lossy(&answer[..n]).to_string();
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
+}
+
+// ---- credentials in the database URL ----------------------------------------------------------
+
+#[tokio::test]
+async fn database_passwords_are_never_printed() {
+    let Some(db) = support::postgres().await else {
+        return;
+    };
+    let mut u = url::Url::parse(&db.url).unwrap();
+    u.set_password(Some("hunter2")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("password", "hunter3")
+        .append_pair("sslpassword", "hunter4");
+    // Trust authentication ignores the password: migrate succeeds and prints the URL.
+    let (ok, out, err) = run(std::process::Command::new(support::tessera_bin())
+        .args(["--database-url", u.as_str(), "migrate"])
+        .env_remove("TESSERA_DATABASE_URL"));
+    assert!(ok, "{err}");
+    // Unreachable, and not even a URL: the errors do not print it either.
+    let mut down = u.clone();
+    down.set_port(Some(support::free_port())).unwrap();
+    let (ok2, out2, err2) = run(std::process::Command::new(support::tessera_bin())
+        .args(["--database-url", down.as_str(), "migrate"])
+        .env_remove("TESSERA_DATABASE_URL"));
+    assert!(!ok2);
+    let (ok3, out3, err3) = run(std::process::Command::new(support::tessera_bin())
+        .args([
+            "--database-url",
+            "host=db user=u password=hunter5",
+            "migrate",
+        ])
+        .env_remove("TESSERA_DATABASE_URL"));
+    assert!(!ok3);
+    let all = format!("{out}{err}{out2}{err2}{out3}{err3}");
+    for secret in ["hunter2", "hunter3", "hunter4", "hunter5"] {
+        assert!(!all.contains(secret), "{secret} printed: {all}");
+    }
+    assert!(out.contains("***"), "{out}");
 }

@@ -68,6 +68,12 @@ struct Behavior {
     jwks: Vec<usize>,
     /// Whether the published keys carry their `kid`.
     jwks_kids: bool,
+    /// The issuer's path (e.g. `/o/ts/`, trailing slash included); discovery lives under it.
+    issuer_path: &'static str,
+    /// Replaces the discovery document's `authorization_endpoint`.
+    authorization_endpoint: Option<String>,
+    /// The path (one of the provider's) that answers a 2 MiB JSON document instead.
+    oversize: Option<&'static str>,
 }
 
 impl Default for Behavior {
@@ -79,6 +85,9 @@ impl Default for Behavior {
             discovery_issuer: None,
             jwks: vec![0],
             jwks_kids: true,
+            issuer_path: "",
+            authorization_endpoint: None,
+            oversize: None,
         }
     }
 }
@@ -121,7 +130,17 @@ impl FakeOp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let mut behavior = Behavior::default();
+        configure(&mut behavior);
+        let issuer = format!(
+            "http://{}{}",
+            listener.local_addr().unwrap(),
+            behavior.issuer_path
+        );
+        let discovery_path = format!(
+            "{}/.well-known/openid-configuration",
+            behavior.issuer_path.trim_end_matches('/')
+        );
         let keys = KEY_PEMS
             .iter()
             .zip(KIDS)
@@ -130,8 +149,6 @@ impl FakeOp {
                     .expect("test key")
             })
             .collect();
-        let mut behavior = Behavior::default();
-        configure(&mut behavior);
         let state = Arc::new(Mutex::new(OpState {
             issuer: issuer.clone(),
             keys,
@@ -141,7 +158,7 @@ impl FakeOp {
             seen: vec![],
         }));
         let app = Router::new()
-            .route("/.well-known/openid-configuration", get(discovery))
+            .route(&discovery_path, get(discovery))
             .route(AUTHORIZE, get(authorize))
             .route(TOKEN, post(token))
             .route(USERINFO, get(userinfo))
@@ -200,6 +217,14 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A 2 MiB JSON answer when the test made `path` oversize.
+fn oversize(s: &OpState, path: &str) -> Option<Response> {
+    (s.behavior.oversize == Some(path)).then(|| {
+        let pad = "x".repeat(2 * 1024 * 1024);
+        Json(json!({ "sub": SUB, "keys": [], "access_token": "a", "pad": pad })).into_response()
+    })
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -214,10 +239,15 @@ async fn discovery(State(state): State<Shared>, headers: HeaderMap) -> Response 
         b"",
     );
     let s = state.lock().unwrap();
+    if let Some(big) = oversize(&s, "/.well-known/openid-configuration") {
+        return big;
+    }
     let iss = &s.issuer;
+    let origin = url::Url::parse(iss).unwrap().origin().ascii_serialization();
+    let iss = &origin;
     Json(json!({
-        "issuer": s.behavior.discovery_issuer.clone().unwrap_or_else(|| iss.clone()),
-        "authorization_endpoint": format!("{iss}{AUTHORIZE}"),
+        "issuer": s.behavior.discovery_issuer.clone().unwrap_or_else(|| s.issuer.clone()),
+        "authorization_endpoint": s.behavior.authorization_endpoint.clone().unwrap_or_else(|| format!("{iss}{AUTHORIZE}")),
         "token_endpoint": format!("{iss}{TOKEN}"),
         "userinfo_endpoint": format!("{iss}{USERINFO}"),
         "jwks_uri": format!("{iss}{JWKS}"),
@@ -238,6 +268,9 @@ async fn discovery(State(state): State<Shared>, headers: HeaderMap) -> Response 
 async fn jwks(State(state): State<Shared>, headers: HeaderMap) -> Response {
     note(&state, "GET", JWKS, None, &headers, b"");
     let s = state.lock().unwrap();
+    if let Some(big) = oversize(&s, JWKS) {
+        return big;
+    }
     let keys: Vec<Value> = s
         .behavior
         .jwks
@@ -324,6 +357,9 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "");
     }
     let mut s = state.lock().unwrap();
+    if let Some(big) = oversize(&s, TOKEN) {
+        return big;
+    }
     let Some(pending) = p.get("code").and_then(|c| s.codes.remove(c)) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -425,6 +461,9 @@ async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
             [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
         )
             .into_response();
+    }
+    if let Some(big) = oversize(&s, USERINFO) {
+        return big;
     }
     let mut info = json!({
         "sub": SUB, "email": "pat@example.com", "email_verified": true,
@@ -951,5 +990,320 @@ async fn rp_discovery_issuer_not_matching_config() {
             a.detail
         );
         assert!(case.op.seen_at(AUTHORIZE).is_empty());
+    }
+}
+
+// ---- lenient profile claims, empty identities, trailing-slash issuers, bounded answers ----------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badly_typed_claims_tessera_does_not_use_are_ignored() {
+    for db in support::databases().await {
+        let case = sign_in_with(&db, |b| {
+            b.id_token = Box::new(|c| {
+                c["email_verified"] = json!("true");
+                c["auth_time"] = json!("yesterday");
+                c["updated_at"] = json!("2026-01-01");
+                c["amr"] = json!("pwd");
+                c["address"] = json!(5);
+                c["name"] = json!(["not", "a", "string"]);
+            });
+            b.userinfo = Box::new(|u| {
+                u["email_verified"] = json!("true");
+                u["phone_number_verified"] = json!("no");
+                u["updated_at"] = json!("last tuesday");
+                u["locale"] = json!({"lang": "en"});
+                u["zoneinfo"] = json!([1, 2]);
+                u["address"] = json!("Main Street 1");
+                // A claim Tessera uses, wrongly typed: treated as absent (given + family win).
+                u["name"] = json!(42);
+            })
+        })
+        .await;
+        let me = case.assert_signed_in().await;
+        assert_eq!(me["member"]["email"], "pat@example.com", "[{}]", db.kind);
+        assert_eq!(me["member"]["name"], "Pat Doe", "[{}]", db.kind);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_or_control_character_sub_is_refused() {
+    refused_token(|b| b.id_token = Box::new(|c| c["sub"] = json!("")), "sub").await;
+    refused_token(|b| b.id_token = Box::new(|c| c["sub"] = json!("  ")), "sub").await;
+    refused_token(
+        |b| b.id_token = Box::new(|c| c["sub"] = json!(12345)),
+        "sub",
+    )
+    .await;
+    refused_token(
+        |b| b.id_token = Box::new(|c| c["sub"] = json!("00u\u{0}pat")),
+        "control",
+    )
+    .await;
+    // /userinfo naming an empty or non-string sub disagrees with the ID token.
+    for bad in [json!(""), json!(null), json!(7)] {
+        for db in support::databases().await {
+            let bad = bad.clone();
+            let case = sign_in_with(&db, |b| {
+                b.userinfo = Box::new(move |u| u["sub"] = bad.clone())
+            })
+            .await;
+            let a = case.assert_refused(401, "userinfo_invalid").await;
+            assert!(a.detail.contains("sub"), "[{}] {}", db.kind, a.detail);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_without_email_or_name_is_named_by_username_then_sub() {
+    for db in support::databases().await {
+        // Nothing but sub anywhere: the member is named by the sub, never blank.
+        let case = sign_in_with(&db, |b| {
+            b.userinfo = Box::new(|u| *u = json!({"sub": SUB}));
+        })
+        .await;
+        let me = case.assert_signed_in().await;
+        assert_eq!(me["member"]["name"], SUB, "[{}]", db.kind);
+        assert_eq!(me["member"]["email"], "");
+        assert_eq!(me["member"]["role"], "owner");
+        let m = case
+            .server
+            .store
+            .member_by_subject(&case.org.id, &case.op.issuer, SUB)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.name, SUB);
+    }
+    // preferred_username comes before the sub.
+    for db in support::databases().await {
+        let case = sign_in_with(&db, |b| {
+            b.userinfo = Box::new(|u| *u = json!({"sub": SUB, "preferred_username": "pat.doe"}));
+        })
+        .await;
+        assert_eq!(
+            case.assert_signed_in().await["member"]["name"],
+            "pat.doe",
+            "[{}]",
+            db.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_with_a_trailing_slash_signs_in_and_is_found_either_way() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let op = FakeOp::start(|b| b.issuer_path = "/o/ts/").await;
+        assert!(op.issuer.ends_with("/o/ts/"));
+        server.register_org(SLUG, &op.issuer, CLIENT_ID, CLIENT_SECRET);
+        let org = support::org(&server.store, SLUG).await;
+        // Stored as published, slash included.
+        let sso = server.store.sso_connection(&org.id).await.unwrap().unwrap();
+        assert_eq!(sso.issuer, op.issuer, "[{}]", db.kind);
+        let without = op.issuer.trim_end_matches('/');
+        for (i, iss) in [op.issuer.as_str(), without].into_iter().enumerate() {
+            let flow = Browser::new()
+                .sign_in(&server.url, &initiate_url(&server.url, iss), "", "")
+                .await;
+            assert!(flow.landed(), "[{}] iss {iss}: {:#?}", db.kind, flow.hops);
+            assert_eq!(server.store.count_members(&org.id).await.unwrap(), 1);
+            if i == 0 {
+                // Okta's RFC 9207 `iss` on the callback is the published issuer.
+                let cb = flow.callback_url.unwrap();
+                assert_eq!(query_param(&cb, "iss").as_deref(), Some(op.issuer.as_str()));
+            }
+        }
+        // Another org cannot take the same issuer without the slash.
+        let out = server
+            .cli()
+            .args(["org", "create", "other", "--name", "Other"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut set = server
+            .cli()
+            .args([
+                "sso",
+                "set",
+                "other",
+                "--issuer",
+                without,
+                "--client-id",
+                "x",
+            ])
+            .args(["--client-secret-file", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        set.stdin
+            .take()
+            .unwrap()
+            .write_all(b"some-secret-value-123")
+            .unwrap();
+        let out = set.wait_with_output().unwrap();
+        assert!(!out.status.success(), "[{}]", db.kind);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already connected"));
+    }
+    // Registered without the slash, the IdP publishing it with one: discovery's form is used.
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let op = FakeOp::start(|b| b.issuer_path = "/o/ts/").await;
+        server.register_org(
+            SLUG,
+            op.issuer.trim_end_matches('/'),
+            CLIENT_ID,
+            CLIENT_SECRET,
+        );
+        let flow = Browser::new()
+            .sign_in(&server.url, &initiate_url(&server.url, &op.issuer), "", "")
+            .await;
+        assert!(flow.landed(), "[{}] {:#?}", db.kind, flow.hops);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_endpoints_off_the_issuers_origin_are_refused() {
+    for bad in [
+        "javascript:alert(document.domain)",
+        "https://evil.example.com/op/v9/authorize",
+        "data:text/html,hi",
+    ] {
+        for db in support::databases().await {
+            let case =
+                sign_in_with(&db, |b| b.authorization_endpoint = Some(bad.to_string())).await;
+            // Never a redirect from Tessera's origin to it.
+            assert!(case.flow.authorize_url.is_none(), "[{}] {bad}", db.kind);
+            assert!(case.flow.hops.iter().all(|h| h.location_raw().is_none()));
+            let a = case.assert_refused(502, "idp_misconfigured").await;
+            assert!(
+                a.detail.contains("authorization_endpoint"),
+                "[{}] {}",
+                db.kind,
+                a.detail
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idp_answers_over_one_mebibyte_fail_the_sign_in() {
+    for path in ["/.well-known/openid-configuration", JWKS, TOKEN, USERINFO] {
+        for db in support::databases().await {
+            let case = sign_in_with(&db, |b| b.oversize = Some(path)).await;
+            let a = case.assert_refused(502, "idp_misconfigured").await;
+            assert!(
+                a.detail.contains("larger than"),
+                "[{}] {path}: {}",
+                db.kind,
+                a.detail
+            );
+            assert!(a.detail.len() < 600, "[{}] bounded detail", db.kind);
+        }
+    }
+}
+
+/// A raw listener answering every request with a never-ending chunked body; returns its issuer
+/// and a counter of the bytes it managed to write before the client hung up.
+async fn endless_idp() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if s.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                // Up to 256 MiB, unless the client stops reading first.
+                for _ in 0..4096 {
+                    let frame =
+                        [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                    if s.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                    count.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (issuer, written)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_discovery_answer_is_cut_at_the_cap() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let (issuer, written) = endless_idp().await;
+        server.register_org(SLUG, &issuer, CLIENT_ID, CLIENT_SECRET);
+        let r = Browser::new()
+            .get(&initiate_url(&server.url, &issuer))
+            .await;
+        r.assert_status(502);
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("idp_misconfigured"),
+            "{}",
+            r.body
+        );
+        // Tessera stopped reading at 1 MiB: the listener could not push its 256 MiB.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let sent = written.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "[{}] {sent} bytes were read",
+            db.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_from_another_browser_never_reaches_the_provider() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let op = FakeOp::start(|_| {}).await;
+        server.register_org(SLUG, &op.issuer, CLIENT_ID, CLIENT_SECRET);
+        let org = support::org(&server.store, SLUG).await;
+        let attacker = Browser::new();
+        let first = attacker.get(&initiate_url(&server.url, &op.issuer)).await;
+        let flow = attacker.drive_to_callback(&server.url, first, "", "").await;
+        let callback = flow.callback_url.expect("the provider redirects back");
+        let victim = Browser::new();
+        let r = victim.get(callback.as_str()).await;
+        r.assert_status(403);
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("browser_mismatch"),
+            "[{}]",
+            db.kind
+        );
+        // Tessera neither used the org's credentials nor wrote to the org.
+        assert!(
+            op.seen_at(TOKEN).is_empty(),
+            "[{}] token endpoint called",
+            db.kind
+        );
+        assert!(op.seen_at(USERINFO).is_empty());
+        assert!(
+            server
+                .store
+                .recent_login_attempts(&org.id, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{}] org activity written",
+            db.kind
+        );
+        assert_eq!(server.store.count_members(&org.id).await.unwrap(), 0);
+        victim.session(&server.url).await.assert_status(401);
     }
 }

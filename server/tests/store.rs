@@ -1,10 +1,15 @@
-//! Store behaviour on SQLite and PostgreSQL: migrations, uniqueness rules, the one-owner rule.
+//! Store behaviour on SQLite and PostgreSQL: migrations, uniqueness rules, the one-owner rule,
+//! values from outside stored bounded, retention of login attempts and audit entries, and values
+//! the database refuses answered as bad input.
 
 mod support;
 
 use app::model::{MemberStatus, Role};
-use app::ssr::store::Store;
-use support::databases;
+use app::ssr::admin_store::NewAudit;
+use app::ssr::login::{LoginAttempt, Outcome};
+use app::ssr::store::{Store, StoreError, now_ms};
+use sqlx::Row as _;
+use support::{TestServer, databases};
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_readyz_follows_the_database() {
@@ -232,4 +237,409 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
         let c = store.member_counts(&other.id).await.unwrap();
         assert_eq!((c.owner, c.active), (1, 1), "[{}] the other org", db.kind);
     }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+#[tokio::test]
+async fn values_from_outside_are_stored_bounded_and_printed_without_control_characters() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("bound", "Bound").await.unwrap();
+        let huge = format!("\u{1b}[31mred\u{1b}[0m {}\0\n", "x".repeat(5 * 1024 * 1024));
+        let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", &huge);
+        a.issuer = Some(huge.clone());
+        a.subject = Some(huge.clone());
+        a.email = Some(huge.clone());
+        store.record_login_attempt(&a).await.unwrap();
+        let audit = NewAudit {
+            org_id: org.id.clone(),
+            actor_id: None,
+            actor_email: huge.clone(),
+            action: "setup_link_opened".into(),
+            target_id: None,
+            target_email: huge.clone(),
+            before: huge.clone(),
+            after: huge.clone(),
+        };
+        store.record_audit(&audit).await.unwrap();
+        // What a row holds, whatever the caller passed.
+        let row = sqlx::query(
+            "SELECT detail, issuer, subject, email FROM login_attempts WHERE org_id = $1",
+        )
+        .bind(&org.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        for col in ["detail", "issuer", "subject", "email"] {
+            let v: String = row.get(col);
+            assert!(
+                v.chars().count() <= 513,
+                "[{kind}] {col}: {} chars",
+                v.len()
+            );
+            assert!(!has_control(&v), "[{kind}] {col} holds control characters");
+            assert!(
+                v.starts_with("[31mred[0m xxx"),
+                "[{kind}] {col}: {}",
+                &v[..20]
+            );
+        }
+        let row = sqlx::query(
+            "SELECT actor_email, target_email, before, after FROM audit_log WHERE org_id = $1",
+        )
+        .bind(&org.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        for col in ["actor_email", "target_email", "before", "after"] {
+            let v: String = row.get(col);
+            assert!(
+                v.chars().count() <= 2049,
+                "[{kind}] {col}: {} chars",
+                v.len()
+            );
+            assert!(!has_control(&v), "[{kind}] {col} holds control characters");
+        }
+        // A row written before this change, raw: shown without control characters anyway.
+        sqlx::query(
+            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email)
+             VALUES ('old-raw', $1, $2, 'failure', 'idp_error', $3, $3, $3, $3)",
+        )
+        .bind(&org.id)
+        .bind(now_ms())
+        .bind("evil\u{1b}]0;pwned\u{7}\u{1b}[2J done")
+        .execute(store.pool())
+        .await
+        .unwrap();
+        for json in [false, true] {
+            let mut cmd = server.cli();
+            cmd.args(["org", "events", "bound"]);
+            if json {
+                cmd.arg("--json");
+            }
+            let out = support::run_ok(&mut cmd);
+            assert!(out.contains("evil]0;pwned[2J done"), "[{kind}] {out:.300}");
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "[{kind}] raw escapes printed"
+            );
+            assert!(out.len() < 8 * 1024, "[{kind}] {} bytes printed", out.len());
+            if json {
+                // JSON escapes would spell a control character as \u001b: none either.
+                assert!(
+                    !out.to_ascii_lowercase().contains("\\u001b"),
+                    "[{kind}] {out:.300}"
+                );
+            }
+        }
+        // The API (and the activity and audit pages it feeds) shows the same safe text.
+        let owner = store
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "owner-1",
+                "o@example.com",
+                "Owner",
+                Role::Member,
+            )
+            .await
+            .unwrap()
+            .0;
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        for path in ["/api/v1/login-attempts", "/api/v1/audit"] {
+            let r = b.get(&format!("{}{path}", server.url)).await;
+            r.assert_status(200);
+            assert!(
+                !has_control(&r.body),
+                "[{kind}] {path} carries control characters"
+            );
+            assert!(
+                !r.body.to_ascii_lowercase().contains("\\u001b"),
+                "[{kind}] {path}: {:.300}",
+                r.body
+            );
+            assert!(
+                r.body.len() < 64 * 1024,
+                "[{kind}] {path}: {} bytes",
+                r.body.len()
+            );
+        }
+        for (path, shown) in [
+            ("/activity", "evil]0;pwned[2J done"),
+            ("/audit", "[31mred[0m"),
+        ] {
+            let r = b.get(&format!("{}{path}", server.url)).await;
+            r.assert_status(200);
+            assert!(
+                r.body.contains(shown),
+                "[{kind}] {path} does not show {shown}"
+            );
+            assert!(
+                !r.body.contains(['\u{1b}', '\u{7}', '\0']),
+                "[{kind}] {path} carries control characters"
+            );
+        }
+        // Claims are stored the same way.
+        let m = store
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "sub-2",
+                &huge,
+                "Bad\0\u{1b}Name",
+                Role::Member,
+            )
+            .await
+            .unwrap()
+            .0;
+        assert_eq!(m.name, "BadName", "[{kind}]");
+        assert!(
+            m.email.chars().count() <= 513 && !has_control(&m.email),
+            "[{kind}]"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones() {
+    for db in databases().await {
+        let kind = db.kind;
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let org = store.create_org("keep", "Keep").await.unwrap();
+        let now = now_ms();
+        // Attempts 100 and 10 days old, audit entries 500 and 100 days old.
+        for (i, age) in [100, 100, 100, 100, 100, 10, 10].iter().enumerate() {
+            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", "x");
+            a.at = now - age * DAY_MS;
+            a.id = format!("a{i}-{age}");
+            store.record_login_attempt(&a).await.unwrap();
+        }
+        for age in [500, 500, 500, 100] {
+            let audit = NewAudit {
+                org_id: org.id.clone(),
+                actor_id: None,
+                actor_email: "operator (CLI)".into(),
+                action: format!("aged_{age}"),
+                target_id: None,
+                target_email: String::new(),
+                before: String::new(),
+                after: String::new(),
+            };
+            store.record_audit(&audit).await.unwrap();
+            sqlx::query("UPDATE audit_log SET at = $1 WHERE action = $2")
+                .bind(now - age * DAY_MS)
+                .bind(format!("aged_{age}"))
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        drop(store);
+        // Applied at start-up with the defaults (90 days, 400 days).
+        let server = TestServer::start(&db).await;
+        let mut seen = (0, 0);
+        for _ in 0..100 {
+            seen = counts(&server.store).await;
+            if seen == (2, 1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            seen,
+            (2, 1),
+            "[{kind}] attempts and audit entries left after start-up"
+        );
+        let ages: Vec<i64> = sqlx::query("SELECT at FROM login_attempts")
+            .fetch_all(server.store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (now - r.get::<i64, _>("at")) / DAY_MS)
+            .collect();
+        assert_eq!(ages, vec![10, 10], "[{kind}]");
+        // In batches: a batch of 2 still deletes all 5 rows past a 5-day retention.
+        for i in 0..3 {
+            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
+            a.at = now - 6 * DAY_MS;
+            a.id = format!("b{i}");
+            server.store.record_login_attempt(&a).await.unwrap();
+        }
+        let (attempts, audit) = server
+            .store
+            .purge_retention(now - 5 * DAY_MS, now - 5 * DAY_MS, 2)
+            .await
+            .unwrap();
+        assert_eq!((attempts, audit), (5, 1), "[{kind}]");
+        assert_eq!(counts(&server.store).await, (0, 0), "[{kind}]");
+    }
+}
+
+/// Login attempts and audit entries, all orgs.
+async fn counts(store: &Store) -> (i64, i64) {
+    let mut out = [0i64; 2];
+    for (i, table) in ["login_attempts", "audit_log"].iter().enumerate() {
+        out[i] = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get("n");
+    }
+    (out[0], out[1])
+}
+
+#[tokio::test]
+async fn retention_flags_parse_like_other_durations() {
+    use clap::Parser as _;
+    let cli = tessera::config::Cli::try_parse_from([
+        "tessera",
+        "--attempt-retention",
+        "30d",
+        "--audit-retention",
+        "12h",
+        "migrate",
+    ])
+    .unwrap();
+    assert_eq!(cli.config.attempt_retention.as_secs(), 30 * 86_400);
+    assert_eq!(cli.config.audit_retention.as_secs(), 12 * 3_600);
+    let defaults = tessera::config::Cli::try_parse_from(["tessera", "migrate"]).unwrap();
+    assert_eq!(defaults.config.attempt_retention.as_secs(), 90 * 86_400);
+    assert_eq!(defaults.config.audit_retention.as_secs(), 400 * 86_400);
+    assert!(
+        tessera::config::Cli::try_parse_from(["tessera", "--audit-retention", "0d", "migrate"])
+            .is_err()
+    );
+    assert!(
+        tessera::config::Cli::try_parse_from(["tessera", "--attempt-retention", "soon", "migrate"])
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("nul", "Nul").await.unwrap();
+        // PostgreSQL refuses a NUL byte in text (SQLSTATE 22021): a bad-input store error.
+        if kind == "postgres" {
+            let e = store.create_org("nul-2", "a\0b").await.unwrap_err();
+            assert!(matches!(e, StoreError::BadInput(_)), "[{kind}] {e:?}");
+            assert!(e.is_bad_input() && !e.is_unavailable());
+            let e = store.org_by_slug("a\0b").await.unwrap_err();
+            assert!(e.is_bad_input(), "[{kind}] {e:?}");
+        }
+        let owner = store
+            .insert_member(
+                &org.id,
+                "https://idp.example",
+                "o",
+                "o@example.com",
+                "Owner",
+                Role::Member,
+            )
+            .await
+            .unwrap()
+            .0;
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        // The same 400 on both databases, for the API's query values and JSON bodies.
+        let r = b
+            .get(&format!("{}/api/v1/members?q=a%00b", server.url))
+            .await;
+        r.assert_status(400);
+        assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
+        for body in [
+            serde_json::json!({"member_id": "a\u{0}b", "role": "admin"}),
+            serde_json::json!({"member_id": owner.id, "role": "ad\u{0}min"}),
+        ] {
+            let r = b
+                .send(
+                    b.post(&server.url, &format!("{}/api/v1/members/role", server.url))
+                        .json(&body),
+                )
+                .await;
+            r.assert_status(400);
+            assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
+        }
+        // A page with such a query answers 400 too (a page, not JSON).
+        let r = b.get(&format!("{}/members?q=a%00b", server.url)).await;
+        r.assert_status(400);
+        assert_eq!(r.reason().as_deref(), Some("bad_request"), "[{kind}]");
+        // Nothing changed.
+        let again = store
+            .member_by_id(&org.id, &owner.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.role, Role::Owner);
+    }
+}
+
+/// `/readyz` checks that the database takes writes: a PostgreSQL that only reads (as a replica
+/// after a failover does; here `default_transaction_read_only`) makes the node not ready, and
+/// it is ready again as soon as writes work, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_not_ready_while_postgres_only_reads() {
+    let Some(db) = support::postgres().await else {
+        return;
+    };
+    let server = TestServer::start(&db).await;
+    let ready = format!("{}/readyz", server.url);
+    let b = support::Browser::new();
+    b.get(&ready).await.assert_status(200);
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let admin_url = std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| support::DEFAULT_POSTGRES_URL.to_string());
+    let admin = Store::connect(&admin_url).await.unwrap();
+    let set = |on: bool| {
+        let (admin, name) = (admin.clone(), name.clone());
+        async move {
+            let sql = if on {
+                format!("ALTER DATABASE \"{name}\" SET default_transaction_read_only = on")
+            } else {
+                format!("ALTER DATABASE \"{name}\" RESET default_transaction_read_only")
+            };
+            sqlx::query(&sql).execute(admin.pool()).await.unwrap();
+            // The pool's connections reconnect and pick the setting up.
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(&name)
+            .execute(admin.pool())
+            .await
+            .unwrap();
+        }
+    };
+    set(true).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(b.get(&ready).await.status);
+    }
+    assert_eq!(statuses, vec![503, 503, 503]);
+    let r = b.get(&ready).await;
+    assert_eq!(r.json()["status"], "unavailable");
+    set(false).await;
+    let mut back = false;
+    for _ in 0..50 {
+        if b.get(&ready).await.status == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "ready again once writes work");
 }

@@ -11,6 +11,7 @@ use super::setup_links::{Actor, revoke_links_of_creator};
 use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
 use crate::api::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
+use crate::validate::{MAX_STORED_CHARS, bounded};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -92,6 +93,17 @@ fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
         .bind(g.actor_role.as_str())
 }
 
+/// Longest `before`/`after` of an audit entry that is stored, in characters (short JSON; the
+/// values in it may come from outside, e.g. an issuer typed into a setup link).
+const MAX_AUDIT_CHANGE_CHARS: usize = 2048;
+
+/// A text from outside as it is stored and shown: control characters removed, bounded.
+fn stored_text(v: &str) -> String {
+    bounded(v, MAX_STORED_CHARS)
+}
+
+/// Writes an audit entry. Emails and before/after are stored bounded with control characters
+/// removed, whatever the caller passes.
 pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     a: &NewAudit,
@@ -104,12 +116,12 @@ pub(crate) async fn insert_audit(
     .bind(&a.org_id)
     .bind(now_ms())
     .bind(a.actor_id.as_deref())
-    .bind(&a.actor_email)
-    .bind(&a.action)
+    .bind(stored_text(&a.actor_email))
+    .bind(bounded(&a.action, 64))
     .bind(a.target_id.as_deref())
-    .bind(&a.target_email)
-    .bind(&a.before)
-    .bind(&a.after)
+    .bind(stored_text(&a.target_email))
+    .bind(bounded(&a.before, MAX_AUDIT_CHANGE_CHARS))
+    .bind(bounded(&a.after, MAX_AUDIT_CHANGE_CHARS))
     .execute(conn)
     .await?;
     Ok(())
@@ -176,6 +188,10 @@ fn fts_phrase(q: &str) -> String {
 
 const ATTEMPT_COLUMNS: &str = "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
 
+fn optional_text(v: Option<String>) -> Option<String> {
+    v.map(|v| stored_text(&v))
+}
+
 fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
     let outcome: String = row.try_get("outcome")?;
     Ok(LoginAttempt {
@@ -187,11 +203,12 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
         } else {
             Outcome::Failure
         },
-        reason: row.try_get("reason")?,
-        detail: row.try_get("detail")?,
-        issuer: row.try_get("issuer")?,
-        subject: row.try_get("subject")?,
-        email: row.try_get("email")?,
+        // Rows written before values were bounded on the way in are made safe on the way out.
+        reason: bounded(&row.try_get::<String, _>("reason")?, 64),
+        detail: stored_text(&row.try_get::<String, _>("detail")?),
+        issuer: optional_text(row.try_get("issuer")?),
+        subject: optional_text(row.try_get("subject")?),
+        email: optional_text(row.try_get("email")?),
         member_id: row.try_get("member_id")?,
     })
 }
@@ -567,12 +584,13 @@ impl Store {
                     org_id: r.try_get("org_id")?,
                     at: r.try_get("at")?,
                     actor_id: r.try_get("actor_id")?,
-                    actor_email: r.try_get("actor_email")?,
-                    action: r.try_get("action")?,
+                    // Older rows were stored unbounded: made safe on the way out too.
+                    actor_email: stored_text(&r.try_get::<String, _>("actor_email")?),
+                    action: bounded(&r.try_get::<String, _>("action")?, 64),
                     target_id: r.try_get("target_id")?,
-                    target_email: r.try_get("target_email")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
+                    target_email: stored_text(&r.try_get::<String, _>("target_email")?),
+                    before: bounded(&r.try_get::<String, _>("before")?, MAX_AUDIT_CHANGE_CHARS),
+                    after: bounded(&r.try_get::<String, _>("after")?, MAX_AUDIT_CHANGE_CHARS),
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -667,8 +685,8 @@ impl Store {
         let name: Option<String> = row.try_get("name")?;
         Ok(Some((
             at,
-            email.unwrap_or_default(),
-            name.unwrap_or_default(),
+            stored_text(&email.unwrap_or_default()),
+            stored_text(&name.unwrap_or_default()),
         )))
     }
 

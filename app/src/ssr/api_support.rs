@@ -97,11 +97,19 @@ pub fn parse_role(role: &str) -> Result<Role, ApiError> {
     }
 }
 
+/// The one mapping of store failures to API errors: unavailable (unreachable, busy, locked,
+/// full) 503, a value the database refuses 400, anything else 500.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             ApiError::Unavailable
+        } else if e.is_bad_input() {
+            tracing::info!(error = %e, "the database refused a value of the request");
+            ApiError::Invalid(
+                "A value in this request cannot be stored (for example it contains a NUL character): correct it and try again."
+                    .into(),
+            )
         } else {
             tracing::error!(error = %e, "store error");
             ApiError::Internal

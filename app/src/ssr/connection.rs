@@ -9,6 +9,7 @@
 //! ([`Store::rekey_members`], `tessera org rekey-members`).
 
 use super::admin_store::{NewAudit, insert_audit};
+use super::issuer::{key, same_key};
 use super::setup_links::ACTOR_CLI;
 use super::store::{SSO_COLUMNS, Store, StoreError, now_ms, sso_from_row};
 use crate::model::{Org, SsoConnection};
@@ -60,7 +61,7 @@ pub(crate) async fn connection_in(
     row.map(|r| sso_from_row(&r)).transpose()
 }
 
-/// How many members of the org are keyed to `issuer`.
+/// How many members of the org are keyed to `issuer` (members carry the issuer's key).
 pub(crate) async fn members_keyed_to(
     conn: &mut AnyConnection,
     org_id: &str,
@@ -69,7 +70,7 @@ pub(crate) async fn members_keyed_to(
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
             .bind(org_id)
-            .bind(issuer)
+            .bind(key(issuer))
             .fetch_one(&mut *conn)
             .await?
             .try_get("n")?,
@@ -88,13 +89,6 @@ fn operator_audit(org_id: &str, action: &str) -> NewAudit {
         before: String::new(),
         after: String::new(),
     }
-}
-
-/// `a` and `b` name the same issuer as far as an operator's typing goes (a trailing slash or
-/// the case of scheme and host aside).
-fn loosely_equal(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/')
-        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
 impl Store {
@@ -124,7 +118,7 @@ impl Store {
         let Some(current) = connection_in(&mut conn, org_id).await? else {
             return Ok(None);
         };
-        if current.issuer == issuer {
+        if same_key(&current.issuer, issuer) {
             return Ok(None);
         }
         let members = members_keyed_to(&mut conn, org_id, &current.issuer).await?;
@@ -153,7 +147,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let previous = connection_in(&mut tx, &org.id).await?;
         let change = match &previous {
-            Some(p) if p.issuer != issuer => Some(IssuerChange {
+            Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
                 from: p.issuer.clone(),
                 to: issuer.to_string(),
                 members: members_keyed_to(&mut tx, &org.id, &p.issuer).await?,
@@ -169,9 +163,9 @@ impl Store {
         }
         let taken = sqlx::query(
             "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
-             WHERE s.issuer = $1 AND s.org_id <> $2",
+             WHERE s.issuer_key = $1 AND s.org_id <> $2",
         )
-        .bind(issuer)
+        .bind(key(issuer))
         .bind(&org.id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -183,10 +177,11 @@ impl Store {
             )));
         }
         let upsert = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)
+            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
+             VALUES ($1, $2, $6, $3, $4, $5, $5)
              ON CONFLICT (org_id) DO UPDATE SET
                 issuer = excluded.issuer,
+                issuer_key = excluded.issuer_key,
                 client_id = excluded.client_id,
                 client_secret_enc = excluded.client_secret_enc,
                 updated_at = excluded.updated_at",
@@ -196,6 +191,7 @@ impl Store {
         .bind(client_id)
         .bind(sealed_secret)
         .bind(now_ms())
+        .bind(key(issuer))
         .execute(&mut *tx)
         .await;
         match upsert {
@@ -231,10 +227,10 @@ impl Store {
     }
 
     /// `tessera org rekey-members <org> --from-issuer <old>`: moves every member keyed to the
-    /// old issuer onto the org's current issuer, keeping their `sub`, in one transaction with
-    /// a `members_rekeyed` audit entry (actor `operator (CLI)`). `from_issuer` is matched
-    /// against the issuers members are keyed to (exactly, else ignoring a trailing slash and
-    /// case). Refused with [`StoreError::Invalid`], writing nothing, when the org has no
+    /// old issuer onto the org's current issuer (its key, as sign-in looks members up), keeping
+    /// their `sub`, in one transaction with a `members_rekeyed` audit entry (actor
+    /// `operator (CLI)`). `from_issuer` is matched against the issuers members are keyed to
+    /// (exactly, else by issuer key: case of scheme and host, default port, trailing slash). Refused with [`StoreError::Invalid`], writing nothing, when the org has no
     /// connection, no member is keyed to that issuer, it is the current issuer, or a member
     /// with the same `sub` is already keyed to the current issuer (an (issuer, sub) collision).
     pub async fn rekey_members(&self, org: &Org, from_issuer: &str) -> Result<Rekeyed, StoreError> {
@@ -257,10 +253,7 @@ impl Store {
         .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()?;
         let exact = issuers.iter().find(|(i, _)| i == input);
-        let loose: Vec<_> = issuers
-            .iter()
-            .filter(|(i, _)| loosely_equal(i, input))
-            .collect();
+        let loose: Vec<_> = issuers.iter().filter(|(i, _)| same_key(i, input)).collect();
         let Some((from, _)) = exact.or(match loose.as_slice() {
             [one] => Some(*one),
             _ => None,
@@ -278,7 +271,8 @@ impl Store {
             )));
         };
         let from = from.clone();
-        if from == current.issuer {
+        let to_key = key(&current.issuer);
+        if from == to_key {
             return Err(StoreError::Invalid(format!(
                 "the members keyed to {from} already sign in with {}'s current issuer: nothing to move",
                 org.slug
@@ -291,7 +285,7 @@ impl Store {
         )
         .bind(&org.id)
         .bind(&from)
-        .bind(&current.issuer)
+        .bind(&to_key)
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -317,7 +311,7 @@ impl Store {
         let moved = sqlx::query("UPDATE members SET issuer = $3 WHERE org_id = $1 AND issuer = $2")
             .bind(&org.id)
             .bind(&from)
-            .bind(&current.issuer)
+            .bind(&to_key)
             .execute(&mut *tx)
             .await;
         let moved = match moved {
@@ -341,24 +335,5 @@ impl Store {
             to: current.issuer,
             moved,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::loosely_equal;
-
-    #[test]
-    fn issuers_match_loosely_only_on_slash_and_case() {
-        assert!(loosely_equal("https://a.okta.com", "https://A.okta.com/"));
-        assert!(loosely_equal(
-            "https://a.okta.com/o/ts/",
-            "https://a.okta.com/o/ts"
-        ));
-        assert!(!loosely_equal("https://a.okta.com", "https://b.okta.com"));
-        assert!(!loosely_equal(
-            "https://a.okta.com",
-            "https://a.okta.com/oauth2/default"
-        ));
     }
 }

@@ -1,11 +1,66 @@
-//! Issuer URLs: parsing, normalization and the https rule.
+//! Issuer URLs: parsing, the https rule, and the two forms Tessera keeps.
+//!
+//! - The **published** form ([`published`]) is the issuer as the IdP names itself (as entered,
+//!   or as its discovery document states it), trailing slash included: OpenID Connect compares
+//!   issuers as exact strings (Discovery 1.0 §4.3, Core §3.1.3.7), so this is the form used for
+//!   requests and comparisons.
+//! - The **key** ([`key`], the same as [`normalize`]) drops what does not tell two issuers apart
+//!   (scheme and host case, the default port, trailing slashes): used only to find an org by
+//!   issuer and to keep one issuer to one org (`sso_connections.issuer_key`).
 
 use url::Url;
 
-/// Normalizes an issuer URL: lowercase scheme and host, default port dropped, no trailing slash.
-/// Refuses query strings, fragments, credentials and (unless `allow_http`) plain http.
+/// The longest issuer accepted, in characters (Okta's are under 100).
+pub const MAX_ISSUER_CHARS: usize = 512;
+
+/// Normalizes an issuer URL into its lookup key: lowercase scheme and host, default port
+/// dropped, no trailing slash. Refuses query strings, fragments, credentials, control
+/// characters, more than [`MAX_ISSUER_CHARS`] characters and (unless `allow_http`) plain http.
 pub fn normalize(input: &str, allow_http: bool) -> Result<String, String> {
+    let url = parse(input, allow_http)?;
+    let mut out = url.as_str().to_string();
+    while out.ends_with('/') {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// The issuer as published: validated like [`normalize`], scheme and host lowercased and the
+/// default port dropped, and a path kept exactly as given (`https://idp.example/o/ts/` keeps
+/// its slash). A bare origin is written without one (`https://acme.okta.com`, as Okta names
+/// its org issuers); an IdP naming itself `https://idp.example/` still signs in, since
+/// discovery matches issuers by [`key`] and then uses the form the IdP states.
+pub fn published(input: &str, allow_http: bool) -> Result<String, String> {
+    let url = parse(input, allow_http)?;
+    let mut out = url.as_str().to_string();
+    if url.path() == "/" {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// The lookup key of an issuer already stored or published (see the module docs). Never
+/// fails: a value that is not a valid issuer keys to itself without trailing slashes.
+pub fn key(issuer: &str) -> String {
+    normalize(issuer, true).unwrap_or_else(|_| issuer.trim().trim_end_matches('/').to_string())
+}
+
+/// True when `a` and `b` name the same issuer up to case of scheme and host, default port and
+/// trailing slashes.
+pub fn same_key(a: &str, b: &str) -> bool {
+    key(a) == key(b)
+}
+
+fn parse(input: &str, allow_http: bool) -> Result<Url, String> {
     let input = input.trim();
+    if input.chars().count() > MAX_ISSUER_CHARS {
+        return Err(format!(
+            "invalid issuer URL: longer than {MAX_ISSUER_CHARS} characters"
+        ));
+    }
+    if input.chars().any(char::is_control) {
+        return Err("invalid issuer URL: it contains control characters".to_string());
+    }
     let url = Url::parse(input).map_err(|e| format!("invalid issuer URL {input:?}: {e}"))?;
     match url.scheme() {
         "https" => {}
@@ -34,11 +89,7 @@ pub fn normalize(input: &str, allow_http: bool) -> Result<String, String> {
             "invalid issuer URL {input:?}: it must not have a query or fragment"
         ));
     }
-    let mut out = url.as_str().to_string();
-    while out.ends_with('/') {
-        out.pop();
-    }
-    Ok(out)
+    Ok(url)
 }
 
 /// Turns an Okta domain (`acme.okta.com`, optionally with `https://`) into its org issuer.
@@ -89,7 +140,42 @@ mod tests {
     }
 
     #[test]
+    fn published_keeps_the_path_and_keys_drop_the_slash() {
+        assert_eq!(
+            published("https://IDP.example/o/ts/", false).unwrap(),
+            "https://idp.example/o/ts/"
+        );
+        assert_eq!(
+            published("https://idp.example/o/ts", false).unwrap(),
+            "https://idp.example/o/ts"
+        );
+        assert_eq!(
+            published(" https://Acme.okta.com:443 ", false).unwrap(),
+            "https://acme.okta.com"
+        );
+        assert_eq!(
+            published("https://acme.okta.com/", false).unwrap(),
+            "https://acme.okta.com"
+        );
+        assert_eq!(
+            published("https://idp.example//", false).unwrap(),
+            "https://idp.example//"
+        );
+        assert_eq!(key("https://idp.example/o/ts/"), "https://idp.example/o/ts");
+        assert!(same_key(
+            "https://IDP.example:443/o/ts/",
+            "https://idp.example/o/ts"
+        ));
+        assert!(!same_key(
+            "https://idp.example/o/ts",
+            "https://idp.example/o/t"
+        ));
+    }
+
+    #[test]
     fn refuses_bad_issuers() {
+        assert!(normalize("https://a.example/\u{0}", true).is_err());
+        assert!(normalize(&format!("https://a.example/{}", "x".repeat(600)), true).is_err());
         assert!(normalize("http://127.0.0.1:4000", false).is_err());
         for bad in [
             "not a url",

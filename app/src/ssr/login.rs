@@ -11,7 +11,11 @@ pub struct LoginFlow {
     pub org_id: String,
     pub nonce: String,
     pub pkce_verifier: String,
+    /// Where to land after sign-in: a path on Tessera's own origin.
     pub target: Option<String>,
+    /// SHA-256 (lowercase hex) of the browser-binding cookie of the browser that started the
+    /// flow; only a callback presenting that cookie may complete it (login CSRF).
+    pub browser_hash: String,
     pub expires_at: i64,
 }
 
@@ -67,8 +71,8 @@ impl LoginAttempt {
 impl Store {
     pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&flow.state)
         .bind(&flow.org_id)
@@ -77,19 +81,28 @@ impl Store {
         .bind(flow.target.as_deref())
         .bind(now_ms())
         .bind(flow.expires_at)
+        .bind(&flow.browser_hash)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// Removes and returns the flow for `state`: a state can be used once, by one callback,
-    /// even when two arrive at once on different nodes. Expired flows are not returned.
-    pub async fn take_login_flow(&self, state: &str) -> Result<Option<LoginFlow>, StoreError> {
+    /// Removes and returns the flow for `state` started by the browser whose binding cookie
+    /// hashes to `browser_hash`: a state can be used once, by one callback, even when two
+    /// arrive at once on different nodes, and only from the browser that started it — another
+    /// browser's callback leaves the flow in place for its owner. Expired flows are not
+    /// returned.
+    pub async fn take_login_flow(
+        &self,
+        state: &str,
+        browser_hash: &str,
+    ) -> Result<Option<LoginFlow>, StoreError> {
         let row = sqlx::query(
-            "DELETE FROM login_flows WHERE state = $1
-             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at",
+            "DELETE FROM login_flows WHERE state = $1 AND browser_hash = $2
+             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at, browser_hash",
         )
         .bind(state)
+        .bind(browser_hash)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -99,9 +112,21 @@ impl Store {
             nonce: row.try_get("nonce")?,
             pkce_verifier: row.try_get("pkce_verifier")?,
             target: row.try_get("target")?,
+            browser_hash: row.try_get("browser_hash")?,
             expires_at: row.try_get("expires_at")?,
         };
         Ok((flow.expires_at > now_ms()).then_some(flow))
+    }
+
+    /// True when an unexpired flow with this `state` is pending (whichever browser started it).
+    pub async fn login_flow_pending(&self, state: &str) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
+                .bind(state)
+                .bind(now_ms())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.is_some())
     }
 
     /// Deletes expired flows and sessions; returns how many rows went.
@@ -120,7 +145,13 @@ impl Store {
         Ok(flows + sessions)
     }
 
+    /// Records a login attempt. Every text that may come from outside (the reason's detail,
+    /// an IdP's `error_description`, the issuer, subject and email of a request or a token) is
+    /// stored bounded with control characters removed ([`crate::validate::bounded`]), whatever
+    /// the caller passes.
     pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<(), StoreError> {
+        let text = |v: &str| crate::validate::bounded(v, crate::validate::MAX_STORED_CHARS);
+        let optional = |v: Option<&str>| v.map(text);
         sqlx::query(
             "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -129,15 +160,60 @@ impl Store {
         .bind(a.org_id.as_deref())
         .bind(a.at)
         .bind(a.outcome.as_str())
-        .bind(&a.reason)
-        .bind(&a.detail)
-        .bind(a.issuer.as_deref())
-        .bind(a.subject.as_deref())
-        .bind(a.email.as_deref())
+        .bind(crate::validate::bounded(&a.reason, 64))
+        .bind(text(&a.detail))
+        .bind(optional(a.issuer.as_deref()))
+        .bind(optional(a.subject.as_deref()))
+        .bind(optional(a.email.as_deref()))
         .bind(a.member_id.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Deletes login attempts recorded before `attempts_before` and audit entries written
+    /// before `audit_before` (unix ms), in batches of at most `batch` rows, each its own short
+    /// statement, so neither database holds a long lock on a large table. Returns the numbers
+    /// of attempts and audit entries deleted.
+    pub async fn purge_retention(
+        &self,
+        attempts_before: i64,
+        audit_before: i64,
+        batch: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let attempts = self
+            .delete_older_in_batches("login_attempts", attempts_before, batch)
+            .await?;
+        let audit = self
+            .delete_older_in_batches("audit_log", audit_before, batch)
+            .await?;
+        Ok((attempts, audit))
+    }
+
+    async fn delete_older_in_batches(
+        &self,
+        table: &'static str,
+        before: i64,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE at < $1 LIMIT $2)"
+        );
+        let mut total = 0;
+        loop {
+            let n = sqlx::query(&sql)
+                .bind(before)
+                .bind(batch.max(1))
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+            total += n;
+            if n < batch.max(1) as u64 {
+                return Ok(total);
+            }
+            // Let other writers in between batches.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Most recent login attempts of an org, newest first.
@@ -186,25 +262,27 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn session_upsert(
+    /// Updates a live session record; false when there is none (deleted by a sign-out, a
+    /// deactivation or a removal, or expired): a session that is gone is never written back.
+    pub async fn session_update(
         &self,
         id: &str,
         data: &str,
         expiry: i64,
         member_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date,
-                                            member_id = excluded.member_id",
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET data = $1, expiry_date = $2, member_id = $3
+             WHERE id = $4 AND expiry_date > $5",
         )
-        .bind(id)
         .bind(data)
         .bind(expiry)
         .bind(member_id)
+        .bind(id)
+        .bind(now_ms())
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn session_delete(&self, id: &str) -> Result<(), StoreError> {

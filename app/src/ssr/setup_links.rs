@@ -378,7 +378,7 @@ pub fn issuer_from_input(input: &str, allow_http: bool) -> Result<String, String
         );
     }
     let result = if lower.contains("://") {
-        super::issuer::normalize(s, allow_http)
+        super::issuer::published(s, allow_http)
     } else {
         super::issuer::from_okta_domain(s)
     };
@@ -874,7 +874,7 @@ impl Store {
         }
         let previous = super::connection::connection_in(&mut tx, &link.org_id).await?;
         let change = match &previous {
-            Some(p) if p.issuer != issuer => Some(IssuerChange {
+            Some(p) if !super::issuer::same_key(&p.issuer, issuer) => Some(IssuerChange {
                 from: p.issuer.clone(),
                 to: issuer.to_string(),
                 members: members_keyed_to(&mut tx, &link.org_id, &p.issuer).await?,
@@ -888,21 +888,23 @@ impl Store {
             tx.rollback().await?;
             return Ok(SaveOutcome::NeedsIssuerConfirmation(c.clone()));
         }
-        let taken =
-            sqlx::query("SELECT org_id FROM sso_connections WHERE issuer = $1 AND org_id <> $2")
-                .bind(issuer)
-                .bind(&link.org_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let taken = sqlx::query(
+            "SELECT org_id FROM sso_connections WHERE issuer_key = $1 AND org_id <> $2",
+        )
+        .bind(super::issuer::key(issuer))
+        .bind(&link.org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if taken.is_some() {
             tx.rollback().await?;
             return Ok(SaveOutcome::IssuerTaken);
         }
         let upsert = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, client_id, client_secret_enc, enabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 1, $5, $5)
+            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, enabled, created_at, updated_at)
+             VALUES ($1, $2, $6, $3, $4, 1, $5, $5)
              ON CONFLICT (org_id) DO UPDATE SET
                 issuer = excluded.issuer,
+                issuer_key = excluded.issuer_key,
                 client_id = excluded.client_id,
                 client_secret_enc = excluded.client_secret_enc,
                 enabled = 1,
@@ -913,6 +915,7 @@ impl Store {
         .bind(client_id)
         .bind(sealed_secret)
         .bind(now)
+        .bind(super::issuer::key(issuer))
         .execute(&mut *tx)
         .await;
         match upsert {

@@ -18,6 +18,13 @@ macro_rules! member_fields {
     };
 }
 
+/// How long a SQLite statement waits for a lock held by another connection, in ms.
+macro_rules! sqlite_busy_timeout_ms {
+    () => {
+        "10000"
+    };
+}
+
 /// Migrations in portable SQL, for both databases.
 static PORTABLE: Migrator = sqlx::migrate!("../migrations");
 /// Migrations only one dialect can express (triggers, indexes), numbered among the portable ones.
@@ -37,6 +44,11 @@ impl MigrationSource<'static> for Migrations {
     }
 }
 
+/// A store failure. Database errors are classified once, when they are converted
+/// (`From<sqlx::Error>`): the database being unreachable, busy, locked or full becomes
+/// [`StoreError::Unavailable`] (503), a value the database refuses (a NUL byte in text on
+/// PostgreSQL, a value out of range or too big) becomes [`StoreError::BadInput`] (400); what is
+/// left is [`StoreError::Database`] (500).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
@@ -47,17 +59,33 @@ pub enum StoreError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database refused a value of the request (PostgreSQL SQLSTATE class `22`, e.g.
+    /// `22021` for a NUL byte in text, and `54000`; SQLite `SQLITE_TOOBIG`, `SQLITE_MISMATCH`,
+    /// `SQLITE_RANGE`): bad input, never a server fault.
+    #[error("the database refused a value: {0}")]
+    BadInput(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match classify(&e) {
+            Cause::Unavailable => StoreError::Unavailable(e.to_string()),
+            Cause::BadInput => StoreError::BadInput(e.to_string()),
+            Cause::Other => StoreError::Database(e),
+        }
+    }
+}
+
 impl StoreError {
-    /// True when the database could not be reached at all (as opposed to refusing a query):
-    /// no connection, a connection lost mid-query, or a server shutting down or starting up
-    /// (PostgreSQL SQLSTATE classes 08 and 57P, e.g. `57P01` after `pg_ctl stop -m fast`, and
-    /// `53300` too many connections).
+    /// True when the database could not serve the request at all (as opposed to refusing a
+    /// query): no connection, a connection lost mid-query, a server shutting down or starting
+    /// up (PostgreSQL SQLSTATE classes 08, 53 and 57P, e.g. `57P01` after `pg_ctl stop -m
+    /// fast`, `53300` too many connections, `53100` disk full, `25006` a read-only server),
+    /// or SQLite busy, locked, full, read-only or failing I/O. Answered with 503.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Unavailable(_) => true,
@@ -65,21 +93,95 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// True when the database refused a value of the request ([`StoreError::BadInput`]):
+    /// answered with 400.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, StoreError::BadInput(_))
+    }
 }
 
-/// See [`StoreError::is_unavailable`].
-pub fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+/// What a database error says about its cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    Unavailable,
+    BadInput,
+    Other,
+}
+
+/// Classifies a database error by PostgreSQL SQLSTATE (five characters) or SQLite result code
+/// (a number; the primary code is its low byte), with SQLite's messages as a fallback.
+fn classify(e: &sqlx::Error) -> Cause {
     match e {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::Io(_)
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
-        _ => false,
+        | sqlx::Error::WorkerCrashed => Cause::Unavailable,
+        sqlx::Error::Database(db) => {
+            let by_code = db.code().map_or(Cause::Other, |c| classify_code(&c));
+            if by_code != Cause::Other {
+                return by_code;
+            }
+            let message = db.message().to_ascii_lowercase();
+            if [
+                "database is locked",
+                "database table is locked",
+                "database or disk is full",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+            {
+                Cause::Unavailable
+            } else if message.contains("invalid byte sequence")
+                || message.contains("has no equivalent in encoding")
+            {
+                Cause::BadInput
+            } else {
+                Cause::Other
+            }
+        }
+        _ => Cause::Other,
     }
+}
+
+/// SQLSTATEs have exactly five characters; SQLite's codes are numbers below 10,000.
+fn classify_code(code: &str) -> Cause {
+    if code.len() == 5 {
+        return classify_sqlstate(code);
+    }
+    code.parse::<u32>().map_or(Cause::Other, classify_sqlite)
+}
+
+/// PostgreSQL SQLSTATE codes (Appendix A of the PostgreSQL manual).
+fn classify_sqlstate(code: &str) -> Cause {
+    if code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || matches!(code, "57014" | "25006" | "55P03")
+    {
+        Cause::Unavailable
+    } else if code.starts_with("22") || code == "54000" {
+        Cause::BadInput
+    } else {
+        Cause::Other
+    }
+}
+
+/// SQLite (extended) result codes, <https://www.sqlite.org/rescode.html>.
+fn classify_sqlite(code: u32) -> Cause {
+    match code & 0xff {
+        // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+        5 | 6 | 7 | 8 | 10 | 13 | 14 | 15 => Cause::Unavailable,
+        // TOOBIG, MISMATCH, RANGE
+        18 | 20 | 25 => Cause::BadInput,
+        _ => Cause::Other,
+    }
+}
+
+/// See [`StoreError::is_unavailable`].
+pub fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    classify(e) == Cause::Unavailable
 }
 
 /// Which database a URL names.
@@ -104,15 +206,88 @@ impl DbKind {
     }
 }
 
-/// A URL with any password replaced, for logs and errors.
+/// A database URL safe to log or print: the password of `user:password@` and the values of
+/// sensitive query parameters (`password`, `sslpassword`, `passfile`, anything naming a
+/// password, secret, token or key) replaced by `***`. Text that is not a URL (e.g. libpq's
+/// `host=… password=…`) gets the same treatment for `key=value` pairs and anything before an
+/// `@`. Control characters are removed.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+    let url = crate::validate::bounded(url, 2048);
+    match url::Url::parse(&url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            if u.query_pairs().any(|(k, _)| sensitive_key(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if sensitive_key(&k) {
+                            "***".to_string()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
-        _ => url.to_string(),
+        Err(_) => redact_loosely(&url),
     }
+}
+
+/// A query parameter or connection setting whose value is (or leads to) a credential.
+fn sensitive_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// [`redact_url`] for text the URL parser refuses: everything before the last `@` of the
+/// authority and every sensitive `key=value` value becomes `***`.
+fn redact_loosely(text: &str) -> String {
+    let (scheme, rest) = match text.find("://") {
+        Some(i) => text.split_at(i + 3),
+        None => ("", text),
+    };
+    let rest = match rest.rfind('@') {
+        Some(at) if !scheme.is_empty() => format!("***{}", &rest[at..]),
+        _ => rest.to_string(),
+    };
+    let mut out = String::with_capacity(scheme.len() + rest.len());
+    out.push_str(scheme);
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        match token.split_once('=') {
+            Some((k, _)) if sensitive_key(k) => {
+                out.push_str(k);
+                out.push_str("=***");
+            }
+            _ => out.push_str(token),
+        }
+        token.clear();
+    };
+    for c in rest.chars() {
+        if matches!(c, '&' | '?' | ' ' | ';') {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
 }
 
 /// Current time in unix milliseconds.
@@ -191,7 +366,8 @@ impl Store {
                     Box::pin(async move {
                         use sqlx::Executor as _;
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute(concat!("PRAGMA busy_timeout = ", sqlite_busy_timeout_ms!()))
+                            .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         Ok(())
@@ -237,6 +413,44 @@ impl Store {
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Checks that the database can take a write now, changing nothing: on SQLite it takes
+    /// the write lock (`BEGIN IMMEDIATE`, waiting at most 1 s instead of the usual busy
+    /// timeout) and rolls back; on PostgreSQL it runs a write statement that matches no row
+    /// in a transaction it rolls back (a read-only server or transaction refuses it; lock and
+    /// statement timeouts 1 s). The caller bounds the whole check in time.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        use sqlx::Executor as _;
+        let mut conn = self.pool.acquire().await?;
+        match self.kind {
+            DbKind::Sqlite => {
+                conn.execute("PRAGMA busy_timeout = 1000").await?;
+                let result = match conn.execute("BEGIN IMMEDIATE").await {
+                    Ok(_) => conn.execute("ROLLBACK").await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                // Restore the connection's busy timeout (see `connect_with`) before it goes
+                // back to the pool; a connection that cannot be restored is closed instead.
+                if conn
+                    .execute(concat!("PRAGMA busy_timeout = ", sqlite_busy_timeout_ms!()))
+                    .await
+                    .is_err()
+                {
+                    conn.close_on_drop();
+                }
+                result?;
+            }
+            DbKind::Postgres => {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                tx.execute("SET LOCAL lock_timeout = '1s'").await?;
+                tx.execute("SET LOCAL statement_timeout = '1s'").await?;
+                tx.execute("UPDATE orgs SET name = name WHERE id = ''")
+                    .await?;
+                tx.rollback().await?;
+            }
+        }
+        Ok(())
     }
 
     // ---- orgs ------------------------------------------------------------------------------
@@ -347,12 +561,14 @@ impl Store {
         self.org_with_sso_where("o.slug = $1", slug).await
     }
 
-    /// Like [`Store::org_with_sso`], by the connection's (normalized) issuer.
+    /// Like [`Store::org_with_sso`], by the connection's issuer in any form with the same
+    /// [`super::issuer::key`] (with or without a trailing slash).
     pub async fn org_with_sso_by_issuer(
         &self,
         issuer: &str,
     ) -> Result<Option<OrgWithSso>, StoreError> {
-        self.org_with_sso_where("c.issuer = $1", issuer).await
+        self.org_with_sso_where("c.issuer_key = $1", &super::issuer::key(issuer))
+            .await
     }
 
     async fn org_with_sso_where(
@@ -401,10 +617,11 @@ impl Store {
         }
         let now = now_ms();
         let result = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)
+            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
+             VALUES ($1, $2, $6, $3, $4, $5, $5)
              ON CONFLICT (org_id) DO UPDATE SET
                 issuer = excluded.issuer,
+                issuer_key = excluded.issuer_key,
                 client_id = excluded.client_id,
                 client_secret_enc = excluded.client_secret_enc,
                 updated_at = excluded.updated_at",
@@ -414,6 +631,7 @@ impl Store {
         .bind(client_id)
         .bind(sealed_secret)
         .bind(now)
+        .bind(super::issuer::key(issuer))
         .execute(&self.pool)
         .await;
         match result {
@@ -524,6 +742,7 @@ impl Store {
         default_role: Role,
     ) -> Result<(Member, bool), StoreError> {
         let now = now_ms();
+        let (email, name) = (bounded_claim(email), bounded_claim(name));
         for _ in 0..8 {
             let id = new_id();
             let result = sqlx::query(
@@ -538,8 +757,8 @@ impl Store {
             .bind(org_id)
             .bind(issuer)
             .bind(subject)
-            .bind(email)
-            .bind(name)
+            .bind(&email)
+            .bind(&name)
             .bind(default_role.as_str())
             .bind(now)
             .execute(&self.pool)
@@ -579,8 +798,8 @@ impl Store {
              RETURNING ",
             member_fields!()
         ))
-        .bind(email)
-        .bind(name)
+        .bind(bounded_claim(email))
+        .bind(bounded_claim(name))
         .bind(now_ms())
         .bind(org_id)
         .bind(issuer)
@@ -589,6 +808,12 @@ impl Store {
         .await?;
         row.map(|r| member_from_row(&r)).transpose()
     }
+}
+
+/// A profile claim from the IdP as stored: control characters removed, at most
+/// [`crate::validate::MAX_STORED_CHARS`] characters.
+fn bounded_claim(value: &str) -> String {
+    crate::validate::bounded(value, crate::validate::MAX_STORED_CHARS)
 }
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
@@ -636,4 +861,71 @@ pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_printed_without_credentials() {
+        for (url, secrets) in [
+            (
+                "postgres://tessera:hunter2@db.internal:5432/tessera",
+                &["hunter2"][..],
+            ),
+            (
+                "postgres://tessera@db/tessera?sslmode=require&password=hunter2&sslpassword=s3cr3t",
+                &["hunter2", "s3cr3t"],
+            ),
+            (
+                "postgresql://u:p%40ss@db/t?passfile=/etc/pgpass&application_name=tessera",
+                &["p%40ss", "p@ss", "/etc/pgpass"],
+            ),
+            (
+                "postgres://u:hunter2@db/t?PASSWORD=again",
+                &["hunter2", "again"],
+            ),
+            ("host=db user=u password=hunter2 dbname=t", &["hunter2"]),
+            ("postgres://u:hun ter2@db:notaport/t", &["hun ter2", "hun"]),
+            ("sqlite://data/x.db?password=hunter2", &["hunter2"]),
+        ] {
+            let shown = redact_url(url);
+            for s in secrets {
+                assert!(!shown.contains(s), "{url} -> {shown}");
+            }
+            assert!(shown.contains("***"), "{url} -> {shown}");
+        }
+        let plain = "postgres://tessera@db.internal/tessera?sslmode=require";
+        assert_eq!(redact_url(plain), plain);
+        assert_eq!(
+            redact_url("sqlite://data/tessera.db"),
+            "sqlite://data/tessera.db"
+        );
+        assert!(!redact_url("postgres://u@db/t\u{1b}[2J").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn database_error_codes_are_classified() {
+        // PostgreSQL SQLSTATEs.
+        assert_eq!(classify_code("22021"), Cause::BadInput);
+        assert_eq!(classify_code("22P05"), Cause::BadInput);
+        assert_eq!(classify_code("22001"), Cause::BadInput);
+        assert_eq!(classify_code("54000"), Cause::BadInput);
+        assert_eq!(classify_code("57P01"), Cause::Unavailable);
+        assert_eq!(classify_code("08006"), Cause::Unavailable);
+        assert_eq!(classify_code("53100"), Cause::Unavailable);
+        assert_eq!(classify_code("25006"), Cause::Unavailable);
+        assert_eq!(classify_code("23505"), Cause::Other);
+        assert_eq!(classify_code("42P01"), Cause::Other);
+        // SQLite result codes, primary and extended.
+        assert_eq!(classify_code("5"), Cause::Unavailable);
+        assert_eq!(classify_code("517"), Cause::Unavailable); // SQLITE_BUSY_SNAPSHOT
+        assert_eq!(classify_code("6"), Cause::Unavailable);
+        assert_eq!(classify_code("13"), Cause::Unavailable);
+        assert_eq!(classify_code("3338"), Cause::Unavailable); // SQLITE_IOERR_*
+        assert_eq!(classify_code("18"), Cause::BadInput);
+        assert_eq!(classify_code("2067"), Cause::Other); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(classify_code("1"), Cause::Other);
+    }
 }

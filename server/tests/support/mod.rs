@@ -144,6 +144,15 @@ impl OktaDev {
 
     /// Starts okta-dev on `port` (e.g. again on the port of a stopped one: same issuer).
     pub async fn start_on(port: u16, clients: serde_json::Value) -> OktaDev {
+        Self::start_on_with_env(port, clients, &[]).await
+    }
+
+    /// Like [`OktaDev::start_on`], with extra environment (e.g. `OKTA_DEV_ISSUER_PATH`).
+    pub async fn start_on_with_env(
+        port: u16,
+        clients: serde_json::Value,
+        env: &[(&str, &str)],
+    ) -> OktaDev {
         let root = repo_root().join("end2end");
         assert!(
             root.join("node_modules/oidc-provider").is_dir(),
@@ -153,6 +162,7 @@ impl OktaDev {
             .arg(root.join("okta-dev/server.mjs"))
             .env("PORT", port.to_string())
             .env("OKTA_DEV_CLIENTS", clients.to_string())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -750,4 +760,24 @@ pub async fn org(store: &app::ssr::store::Store, slug: &str) -> app::model::Org 
         .await
         .expect("org lookup")
         .expect("org exists")
+}
+
+/// A browser signed in as `m`: a session row as the sign-in stores it (no Okta round trip),
+/// with its cookie planted. Returns the browser and the session id.
+pub async fn signed_in_as(server: &TestServer, m: &app::model::Member) -> (Browser, String) {
+    use app::ssr::store::now_ms;
+    let id = tower_sessions::session::Id::default().to_string();
+    let data = serde_json::json!({
+        "member_id": m.id, "org_id": m.org_id, "absolute_expiry": now_ms() + 3_600_000,
+    });
+    assert!(
+        server
+            .store
+            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .await
+            .expect("session insert")
+    );
+    let b = Browser::new();
+    b.set_cookie(&server.url, "tessera_session", &id);
+    (b, id)
 }
