@@ -808,6 +808,24 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
             err.contains("no member of acme is keyed to issuer"),
             "{err}"
         );
+
+        // The same issuer spelled differently (case, trailing slash) is no change at all.
+        cli.ok(
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                "HTTPS://B.okta.com/",
+                "--client-id",
+                "client-b2",
+                "--client-secret-file",
+                "-",
+            ],
+            SECRET,
+        );
+        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        assert!(set.last().unwrap().2.get("issuer_changed").is_none());
     }
 }
 
