@@ -193,7 +193,8 @@ pub struct AuditView {
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
     /// `sso_connection_tested`, `sso_disabled` (by the operator); setup links: `setup_link_created`, `setup_link_opened`,
     /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
-    /// `setup_link_expired`, `setup_link_revoked`.
+    /// `setup_link_expired`, `setup_link_revoked`; the operator: `sso_connection_set`,
+    /// `members_rekeyed` (and `ownership_transferred` by `tessera org transfer-owner`).
     pub action: String,
     pub target_id: Option<String>,
     pub target_email: String,
@@ -218,6 +219,32 @@ pub struct SetupLinkCreated {
     pub url: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+}
+
+/// One setup link as its org's owner sees it (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkView {
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    /// `operator (CLI)` or the creating owner's email.
+    pub created_by: String,
+    /// `open`, `used`, `revoked` (also when its creator is no longer the owner) or `expired`.
+    pub state: String,
+}
+
+/// `GET /api/v1/sso/setup-links`: the org's latest 100 links, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkList {
+    pub links: Vec<SetupLinkView>,
+}
+
+/// `POST /api/v1/sso/setup-links/revoke`: how many open links were revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinksRevoked {
+    pub revoked: u64,
 }
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -591,6 +618,38 @@ pub async fn create_setup_link(expires: Option<String>) -> Result<SetupLinkCreat
                 )
                 .await?,
             )
+        }
+        .await,
+    )
+}
+
+/// `GET /api/v1/sso/setup-links` (owner): the org's latest 100 setup links, newest first, with
+/// id, created_at, expires_at, created_by and state (`open`, `used`, `revoked`, `expired`);
+/// never a token.
+#[server(prefix = "/api", endpoint = "v1/sso/setup-links", input = GetUrl)]
+pub async fn list_setup_links() -> Result<SetupLinkList, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::setup_links;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            Ok(setup_links::list_for_owner(&cx.store, &cx.me).await?)
+        }
+        .await,
+    )
+}
+
+/// `POST /api/v1/sso/setup-links/revoke` `{}` or `{"id"}` (owner) -> `{"revoked": n}`: revokes
+/// every open setup link of the org, or the one with `id` (404 when the org has none with that
+/// id). Audited as `setup_link_revoked`, one entry per link.
+#[server(prefix = "/api", endpoint = "v1/sso/setup-links/revoke", input = Json)]
+pub async fn revoke_setup_links(id: Option<String>) -> Result<SetupLinksRevoked, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::setup_links;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            Ok(setup_links::revoke_for_owner(&cx.store, &cx.me, id.as_deref()).await?)
         }
         .await,
     )

@@ -1,7 +1,9 @@
 //! The operator commands: orgs and their Okta connections, straight against the store.
+//! Bad input gets one line on stderr and a non-zero exit, and writes nothing.
 
 use crate::config::{Config, OrgCommand, SsoCommand};
-use app::model::{Org, Role, SsoConnection};
+use app::model::{Member, Org, Role, SsoConnection};
+use app::ssr::connection::{IssuerChange, OperatorSet};
 use app::ssr::issuer;
 use app::ssr::store::{Store, StoreError};
 use app::validate;
@@ -105,6 +107,34 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
             revoke,
             json,
         } => setup_link(config, store, &slug, expires.as_deref(), revoke, json).await?,
+        OrgCommand::RekeyMembers {
+            slug,
+            from_issuer,
+            json,
+        } => {
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            if from_issuer.trim().is_empty() {
+                return Err(invalid(
+                    "give the old issuer: --from-issuer https://<old-okta-org>".into(),
+                ));
+            }
+            let org = store.require_org(slug).await?;
+            let r = store.rekey_members(&org, &from_issuer).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"org": org.slug, "from_issuer": r.from, "to_issuer": r.to, "moved": r.moved})
+                );
+            } else {
+                println!(
+                    "Moved {} member(s) of {} from issuer {} to {}: they sign in as before.",
+                    r.moved, org.slug, r.from, r.to
+                );
+            }
+        }
+        OrgCommand::TransferOwner { slug, member, json } => {
+            transfer_owner(store, &slug, &member, json).await?;
+        }
         OrgCommand::Events { slug, limit, json } => {
             let slug = validate::slug(&slug).map_err(invalid)?;
             let org = store.require_org(slug).await?;
@@ -140,6 +170,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             issuer,
             client_id,
             client_secret_file,
+            confirm_issuer_change,
         } => {
             // Validate everything before touching the store: bad input writes nothing.
             let slug = validate::slug(&slug).map_err(invalid)?;
@@ -158,14 +189,41 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let raw_secret = read_secret(&client_secret_file)?;
             let secret = validate::client_secret(&raw_secret).map_err(invalid)?;
             let org = store.require_org(slug).await?;
+            // Refused before anything is written (the key file included).
+            if !confirm_issuer_change && let Some(c) = store.issuer_change(&org.id, &issuer).await?
+            {
+                return Err(needs_confirmation(&org, &c));
+            }
             let key = crate::keys::checked_key(store, &config.secret_key_file, |w| {
                 eprintln!("warning: {w}");
             })
             .await?;
             let sealed = key.seal(&org.id, secret);
-            let sso = store
-                .set_sso_connection(&org, &issuer, client_id, &sealed)
-                .await?;
+            let sso = match store
+                .set_sso_connection_as_operator(
+                    &org,
+                    &issuer,
+                    client_id,
+                    &sealed,
+                    confirm_issuer_change,
+                )
+                .await?
+            {
+                OperatorSet::NeedsConfirmation(c) => return Err(needs_confirmation(&org, &c)),
+                OperatorSet::Saved {
+                    connection,
+                    issuer_change,
+                    ..
+                } => {
+                    if let Some(c) = issuer_change.filter(|c| c.members > 0) {
+                        println!(
+                            "Issuer changed from {} to {}: the {} member(s) keyed to the old issuer are not recognised at their next sign-in. When the same people arrive with the same sub, move them: tessera org rekey-members {} --from-issuer {}",
+                            c.from, c.to, c.members, org.slug, c.from
+                        );
+                    }
+                    connection
+                }
+            };
             println!(
                 "Saved the Okta connection of {}: issuer {}, client ID {}.",
                 org.slug, sso.issuer, sso.client_id
@@ -224,6 +282,75 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
                 org.slug,
                 if jit { "on" } else { "off" },
                 role
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The one line refusing an unconfirmed issuer change.
+fn needs_confirmation(org: &Org, c: &IssuerChange) -> CliError {
+    invalid(format!(
+        "org {} has {} member(s) keyed to issuer {}: with issuer {} their next sign-in creates new members and the owner loses access; to change it anyway add --confirm-issuer-change, then move them with `tessera org rekey-members {} --from-issuer {}`",
+        org.slug, c.members, c.from, c.to, org.slug, c.from
+    ))
+}
+
+/// `tessera org transfer-owner <slug> <member id or email> [--json]`.
+async fn transfer_owner(
+    store: &Store,
+    slug: &str,
+    member: &str,
+    json: bool,
+) -> Result<(), CliError> {
+    use app::ssr::membership::{self, DomainError};
+    let slug = validate::slug(slug).map_err(invalid)?;
+    let org = store.require_org(slug).await?;
+    let shown = validate::bounded(member.trim(), 200);
+    let domain = |e: DomainError| match e {
+        DomainError::NotFound => invalid(format!(
+            "no member {shown:?} in org {}: give a member id or email (see the members page or /api/v1/members)",
+            org.slug
+        )),
+        DomainError::Store(e) => CliError::Store(e),
+        other => invalid(other.to_string()),
+    };
+    let target = membership::member_named(store, &org.id, member)
+        .await
+        .map_err(domain)?;
+    let (owner, previous) = membership::transfer_ownership_by_operator(store, &org.id, target)
+        .await
+        .map_err(domain)?;
+    let person = |m: &Member| json!({"id": m.id, "email": m.email, "name": m.name});
+    if json {
+        println!(
+            "{}",
+            json!({
+                "org": org.slug,
+                "owner": person(&owner),
+                "previous_owner": previous.as_ref().map(person),
+            })
+        );
+    } else {
+        println!(
+            "{} ({}) now owns {}.",
+            if owner.email.is_empty() {
+                &owner.name
+            } else {
+                &owner.email
+            },
+            owner.id,
+            org.slug
+        );
+        if let Some(p) = &previous {
+            println!(
+                "The previous owner {} ({}) is now an admin; their open setup links are revoked.",
+                if p.email.is_empty() {
+                    &p.name
+                } else {
+                    &p.email
+                },
+                p.id
             );
         }
     }

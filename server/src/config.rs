@@ -180,6 +180,27 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Move the members keyed to an old Okta issuer onto the org's current issuer, matched by
+    /// their `sub` (after `sso set --confirm-issuer-change`, when the same people arrive through
+    /// the new issuer with the same `sub`). Refused, writing nothing, when a member with the
+    /// same `sub` is already keyed to the current issuer.
+    RekeyMembers {
+        slug: String,
+        /// The issuer the members are keyed to now (the old one), e.g. https://acme.okta.com.
+        #[arg(long)]
+        from_issuer: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a member the org's owner (by member id or email); the current owner becomes an
+    /// admin. For recovery, e.g. when the owner cannot sign in any more.
+    TransferOwner {
+        slug: String,
+        /// Member id, or email (refused when several members share it: give the id).
+        member: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Recent login attempts of an org, newest first.
     Events {
         slug: String,
@@ -207,6 +228,10 @@ pub enum SsoCommand {
         /// File holding the client secret, or `-` for standard input. Never pass it on argv.
         #[arg(long)]
         client_secret_file: PathBuf,
+        /// Change the issuer although members are keyed to the current one (their next
+        /// sign-in creates new members until `tessera org rekey-members` moves them).
+        #[arg(long)]
+        confirm_issuer_change: bool,
     },
     /// Turn SSO on for an org.
     Enable { slug: String },

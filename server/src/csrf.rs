@@ -56,7 +56,7 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
     }
     tracing::info!(
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %app::ssr::setup_links::redact_tokens(req.uri().path()),
         origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-"),
         "refused a cross-site request"
     );

@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod http;
 pub mod jit;
 pub mod keys;
+pub mod logs;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;
@@ -81,7 +82,7 @@ fn init_tracing(format: LogFormat, serving: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(logs::RedactedStderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

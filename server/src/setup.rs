@@ -4,9 +4,12 @@
 //! Client ID and Client Secret, runs "Test connection" and saves.
 //!
 //! Plain server-rendered HTML: the forms work without JavaScript. The secret is never echoed
-//! into the page: after a test it stays on the link, sealed with the instance key, until the
-//! link closes. "Save" is accepted only with exactly the values of the latest passing test.
-//! Every event goes to the org's audit log (see [`app::ssr::setup_links`]).
+//! into the page: after a test it stays on the link, sealed with the instance key together
+//! with the issuer and Client ID it was entered with, until the link closes; an empty secret
+//! field reuses it only for exactly those values. "Save" is accepted only with exactly the
+//! values of the latest passing test, and a different Okta org than the one the org's
+//! members sign in with needs the explicit confirmation checkbox. Events go to the org's audit
+//! log, bounded per link (see [`app::ssr::setup_links`]).
 
 use crate::http::AppState;
 use crate::pages::{escape, page, page_in};
@@ -15,9 +18,10 @@ use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;
 use app::ssr::rate_limit::{Budget, limited_message};
+use app::ssr::connection::IssuerChange;
 use app::ssr::setup_links::{
-    self, GONE_MESSAGE, Lookup, SaveOutcome, SetupLink, TEST_LIMIT, TEST_WINDOW_MS, TestSlot,
-    link_audit,
+    self, GONE_MESSAGE, KeptSecret, Lookup, SaveOutcome, SetupLink, TEST_LIMIT, TEST_WINDOW_MS,
+    TestSlot, link_audit,
 };
 use app::ssr::store::StoreError;
 use axum::Router;
@@ -139,6 +143,8 @@ struct FormView {
     can_save: bool,
     error: Option<String>,
     report: Option<ConnectionReport>,
+    /// The Okta org in the form differs from the one the org's members sign in with.
+    issuer_change: Option<IssuerChange>,
 }
 
 impl FormView {
@@ -156,6 +162,30 @@ impl FormView {
             ..FormView::default()
         }
     }
+}
+
+/// The warning and confirmation checkbox shown when the form's Okta org is not the one the
+/// org's members are keyed to.
+fn issuer_change_html(org: &Org, change: &IssuerChange, highlight: bool) -> String {
+    let members = if change.members == 1 {
+        "1 member".to_string()
+    } else {
+        format!("{} members", change.members)
+    };
+    format!(
+        "<section class=\"notice{cls}\" id=\"issuer-change-warning\" data-members=\"{n}\" role=\"alert\">\
+         <p><strong>This is a different Okta org than the one {org} uses now ({from}).</strong> \
+         {members} of {org} are known by their identity in that Okta org. After saving, their next sign-in \
+         creates a new, separate member instead (the owner included, who then can no longer manage {org}), \
+         until your Tessera contact moves the existing members over to the new Okta org.</p>\
+         <label class=\"check\"><input type=\"checkbox\" id=\"confirm-issuer-change\" name=\"confirm_issuer_change\" value=\"yes\"> \
+         I understand: connect {org} to the new Okta org ({to}) anyway.</label></section>",
+        cls = if highlight { " error" } else { "" },
+        n = change.members,
+        org = escape(&org.name),
+        from = escape(&domain_for_form(&change.from)),
+        to = escape(&domain_for_form(&change.to)),
+    )
 }
 
 /// `acme.okta.com` for a plain Okta org issuer, the issuer URL otherwise.
@@ -255,8 +285,13 @@ fn setup_page(
         })
         .unwrap_or_default();
     let report = form.report.as_ref().map(report_html).unwrap_or_default();
+    let issuer_change = form
+        .issuer_change
+        .as_ref()
+        .map(|c| issuer_change_html(org, c, form.error.is_some()))
+        .unwrap_or_default();
     let secret_hint = if form.secret_kept {
-        "Leave empty to reuse the Client secret of your last test."
+        "Leave empty to reuse the Client secret of your last test (only with the same Okta domain and Client ID)."
     } else {
         "Okta shows it once under Client Credentials → Client secrets: copy it with the copy icon."
     };
@@ -322,6 +357,7 @@ and add everyone who should use Tessera. Include yourself to try it: the first p
 <input type="password" id="client-secret" name="client_secret" value="" maxlength="{max_secret}" autocomplete="new-password"{secret_required}>
 <p class="muted" id="client-secret-hint">{secret_hint}</p>
 {report}
+{issuer_change}
 <div class="row">
 <button type="submit" class="{test_class}" id="test-connection">Test connection</button>
 <button type="submit" class="{save_class}" id="save" formaction="{base}/save"{save_disabled}>Save</button>
@@ -348,9 +384,23 @@ and add everyone who should use Tessera. Include yourself to try it: the first p
     )
 }
 
-fn done_page(org: &Org, issuer: &str, client_id: &str, had_owner: bool) -> Response {
+fn done_page(
+    org: &Org,
+    issuer: &str,
+    client_id: &str,
+    had_owner: bool,
+    change: Option<&IssuerChange>,
+) -> Response {
     let org_name = escape(&org.name);
-    let next = if had_owner {
+    let next = if let Some(c) = change.filter(|c| c.members > 0) {
+        format!(
+            "<p class=\"notice error\" id=\"setup-next\" data-members=\"{n}\">Single sign-on for {org_name} now uses this Okta org. \
+             The {n} existing member(s), who signed in through {from}, are not recognised until your Tessera contact moves them \
+             to the new Okta org: ask them to do it now, before people sign in.</p>",
+            n = c.members,
+            from = escape(&domain_for_form(&c.from)),
+        )
+    } else if had_owner {
         format!(
             "<p class=\"notice ok\" id=\"setup-next\">Single sign-on for {org_name} is updated: it now uses this Okta app. Members sign in from its tile in their Okta dashboard, as before.</p>"
         )
@@ -441,6 +491,9 @@ fn shown(p: &HashMap<String, String>, name: &str, max: usize) -> String {
         .unwrap_or_default()
 }
 
+/// An empty secret field with another Okta domain or Client ID than the kept secret's.
+const SECRET_AGAIN: &str = "You changed the Okta domain or the Client ID since the last test: paste the Client secret again. Tessera reuses a Client secret only with the Okta domain and Client ID it was entered with. Nothing was tested or saved.";
+
 /// Validated form values.
 struct Entered {
     issuer: String,
@@ -467,13 +520,15 @@ fn validate(
     }
     let typed = p.get("client_secret").map(|s| s.trim()).unwrap_or("");
     let secret = if typed.is_empty() {
-        let kept = link
-            .pending_secret_enc
-            .as_deref()
-            .and_then(|sealed| state.key.open(&link.seal_context(), sealed).ok());
-        kept.ok_or_else(|| {
-            "Paste the Client secret: in Okta, the app's General tab → Client Credentials → Client secrets.".to_string()
-        })?
+        // A kept secret is used only for exactly the issuer and Client ID it was entered with:
+        // it must never reach another host, or another client.
+        match setup_links::kept_secret_for(&state.key, link, &issuer, client_id) {
+            KeptSecret::Usable(secret) => secret,
+            KeptSecret::OtherValues => return Err(SECRET_AGAIN.into()),
+            KeptSecret::Missing => return Err(
+                "Paste the Client secret: in Okta, the app's General tab → Client Credentials → Client secrets.".into(),
+            ),
+        }
     } else {
         if typed.len() > MAX_SECRET || typed.chars().any(char::is_control) {
             return Err("That is not a Client secret: copy it again from Okta with the copy icon (one line, at most 1024 characters).".into());
@@ -494,12 +549,8 @@ async fn open_link(state: &AppState, token: &str) -> Result<(SetupLink, Org), Re
     let link = match state.store.setup_link_by_token(token).await {
         Ok(Lookup::Open(link)) => link,
         Ok(Lookup::Expired(link)) => {
-            let audit = link_audit(
-                &link,
-                "setup_link_expired",
-                json!({"link_id": link.id, "expires_at": link.expires_at}),
-            );
-            if let Err(e) = state.store.note_setup_link(&link, &audit).await {
+            // Written once per link, however often it is requested.
+            if let Err(e) = state.store.note_setup_link_expired(&link).await {
                 tracing::warn!(error = %e, "could not record an expired setup link");
             }
             return Err(gone());
@@ -539,18 +590,32 @@ async fn open(
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let audit = link_audit(&link, "setup_link_opened", json!({"link_id": link.id}));
-    if let Err(e) = state.store.record_audit(&audit).await {
+    // At most once an hour per link (and within its audit budget): reloading, or a thousand
+    // anonymous requests, do not grow the org's audit log.
+    if let Err(e) = state.store.note_setup_link_opened(&link).await {
         return store_failure(e);
     }
-    setup_page(
-        &state,
-        StatusCode::OK,
-        &token,
-        &org,
-        &link,
-        &FormView::from_link(&link),
-    )
+    let mut form = FormView::from_link(&link);
+    if let Some(issuer) = &link.pending_issuer {
+        form.issuer_change = match issuer_change(&state, &org, issuer).await {
+            Ok(c) => c,
+            Err(resp) => return resp,
+        };
+    }
+    setup_page(&state, StatusCode::OK, &token, &org, &link, &form)
+}
+
+/// What saving `issuer` would do to the org's members (see [`app::ssr::store::Store::issuer_change`]).
+async fn issuer_change(
+    state: &AppState,
+    org: &Org,
+    issuer: &str,
+) -> Result<Option<IssuerChange>, Response> {
+    state
+        .store
+        .issuer_change(&org.id, issuer)
+        .await
+        .map_err(store_failure)
 }
 
 /// The form as typed, to show again with `error`.
@@ -562,6 +627,7 @@ fn form_with_error(link: &SetupLink, p: &HashMap<String, String>, error: String)
         can_save: false,
         error: Some(error),
         report: None,
+        issuer_change: None,
     }
 }
 
@@ -573,6 +639,14 @@ struct Submission {
     link: SetupLink,
     org: Org,
     entered: Entered,
+    /// The whole form (e.g. the issuer-change confirmation).
+    form: HashMap<String, String>,
+}
+
+/// Did the person tick "I understand: connect … to the new Okta org anyway"?
+fn form_confirms_issuer_change(form: &HashMap<String, String>) -> bool {
+    form.get("confirm_issuer_change")
+        .is_some_and(|v| matches!(v.trim(), "yes" | "on" | "true" | "1"))
 }
 
 /// What `test` and `save` both check first: the link, the form and the entered values.
@@ -591,6 +665,7 @@ async fn submission(
             link,
             org,
             entered,
+            form,
         }),
         Err(msg) => {
             let shown = form_with_error(&link, &form, msg);
@@ -618,6 +693,7 @@ async fn test(
         link,
         org,
         entered,
+        ..
     } = match submission(&state, path, &headers, body).await {
         Ok(sub) => sub,
         Err(resp) => return resp,
@@ -652,7 +728,13 @@ async fn test(
                 "setup_link_test_failed",
                 json!({"link_id": link.id, "issuer": entered.issuer, "client_id": entered.client_id, "failed": ["issuer_in_use"]}),
             );
-            let sealed = state.key.seal(&link.seal_context(), &entered.secret);
+            let sealed = setup_links::seal_kept_secret(
+                &state.key,
+                &link.id,
+                &entered.issuer,
+                &entered.client_id,
+                &entered.secret,
+            );
             if let Err(e) = state
                 .store
                 .record_setup_test(
@@ -694,9 +776,14 @@ async fn test(
     if !outcome.kept {
         return gone();
     }
+    let change = match issuer_change(&state, &org, &entered.issuer).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
     let form = FormView {
         can_save: outcome.report.ok,
         report: Some(outcome.report),
+        issuer_change: change,
         ..form_values
     };
     setup_page(&state, StatusCode::OK, &token, &org, &link, &form)
@@ -714,10 +801,12 @@ async fn save(
         link,
         org,
         entered,
+        form,
     } = match submission(&state, path, &headers, body).await {
         Ok(sub) => sub,
         Err(resp) => return resp,
     };
+    let confirmed = form_confirms_issuer_change(&form);
     let not_tested = |link: &SetupLink| {
         let form = FormView {
             domain: domain_for_form(&entered.issuer),
@@ -726,6 +815,7 @@ async fn save(
             can_save: false,
             error: Some("Test the connection first: Save works only after Test connection passed with exactly the values in the form. Nothing was saved.".into()),
             report: None,
+            issuer_change: None,
         };
         setup_page(&state, StatusCode::CONFLICT, &token, &org, link, &form)
     };
@@ -741,16 +831,45 @@ async fn save(
     let sealed = state.key.seal(&org.id, &entered.secret);
     match state
         .store
-        .save_setup(&link, &entered.issuer, &entered.client_id, &hash, &sealed)
+        .save_setup(
+            &link,
+            &entered.issuer,
+            &entered.client_id,
+            &hash,
+            &sealed,
+            confirmed,
+        )
         .await
     {
         Ok(SaveOutcome::Saved {
             connection,
             had_owner,
+            issuer_change,
             ..
         }) => {
             tracing::info!(org = %org.slug, issuer = %connection.issuer, "SSO connected with a setup link");
-            done_page(&org, &connection.issuer, &connection.client_id, had_owner)
+            done_page(
+                &org,
+                &connection.issuer,
+                &connection.client_id,
+                had_owner,
+                issuer_change.as_ref(),
+            )
+        }
+        Ok(SaveOutcome::NeedsIssuerConfirmation(change)) => {
+            let form = FormView {
+                domain: domain_for_form(&entered.issuer),
+                client_id: entered.client_id.clone(),
+                secret_kept: link.pending_secret_enc.is_some(),
+                can_save: true,
+                error: Some(format!(
+                    "Tick the box below to confirm that {} should move to this Okta org, then click Save again. Nothing was saved.",
+                    org.name
+                )),
+                report: None,
+                issuer_change: Some(change),
+            };
+            setup_page(&state, StatusCode::CONFLICT, &token, &org, &link, &form)
         }
         Ok(SaveOutcome::NotTested) => not_tested(&link),
         Ok(SaveOutcome::IssuerTaken) => {

@@ -2222,3 +2222,218 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         assert_eq!(me["member"]["role"], "admin");
     }
 }
+
+// ---- setup links: the owner lists and revokes -------------------------------------------------
+
+#[tokio::test]
+async fn owners_list_and_revoke_their_orgs_setup_links() {
+    use app::ssr::setup_links::{Actor, token_hash};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "acme").await;
+        let other = fixture(store, "other").await;
+        let owner = As::new(&server, &fx.owner).await;
+        let admin = As::new(&server, &fx.admin).await;
+        let member = As::new(&server, &fx.member).await;
+        let other_owner = As::new(&server, &other.owner).await;
+
+        // Three links: two by the owner (API), one by the operator; one of the other org.
+        let mut tokens = vec![];
+        for _ in 0..2 {
+            let r = owner.post("/api/v1/sso/setup-link", json!({})).await;
+            r.assert_status(200);
+            tokens.push(
+                r.json()["url"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let (op_token, op_link) = store
+            .create_setup_link(&fx.org, Duration::from_secs(3600), &Actor::cli())
+            .await
+            .unwrap();
+        let (_, foreign) = store
+            .create_setup_link(&other.org, Duration::from_secs(3600), &Actor::cli())
+            .await
+            .unwrap();
+
+        // Who may list.
+        As::anonymous(&server)
+            .get("/api/v1/sso/setup-links")
+            .await
+            .assert_status(401);
+        for who in [&admin, &member] {
+            let r = who.get("/api/v1/sso/setup-links").await;
+            r.assert_status(403);
+            assert_eq!(r.json()["error"], "forbidden");
+            assert!(
+                r.json()["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Only the owner")
+            );
+        }
+        let r = owner.get("/api/v1/sso/setup-links").await;
+        r.assert_status(200);
+        let links = r.json()["links"].as_array().unwrap().clone();
+        assert_eq!(links.len(), 3, "{links:?}");
+        for l in &links {
+            let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                ["created_at", "created_by", "expires_at", "id", "state"],
+                "{l}"
+            );
+            assert_eq!(l["state"], "open");
+        }
+        let at: Vec<i64> = links
+            .iter()
+            .map(|l| l["created_at"].as_i64().unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+        let by_id = |id: &str| links.iter().find(|l| l["id"] == id).cloned().unwrap();
+        assert_eq!(by_id(&op_link.id)["created_by"], "operator (CLI)");
+        let id_of = |token: &str| {
+            let hash = token_hash(token);
+            async move {
+                sqlx::query("SELECT id FROM setup_links WHERE token_hash = $1")
+                    .bind(hash)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap()
+                    .get::<String, _>("id")
+            }
+        };
+        let first_id = id_of(&tokens[0]).await;
+        assert_eq!(by_id(&first_id)["created_by"], fx.owner.email);
+        for t in tokens.iter().chain([&op_token]) {
+            assert!(!r.body.contains(t.as_str()), "a token is listed");
+            assert!(!r.body.contains(&token_hash(t)), "a token hash is listed");
+        }
+        assert!(
+            !r.body.contains(&foreign.id),
+            "another org's link is listed"
+        );
+
+        // Revoke one by id: refused for admins, members, other orgs, unknown ids, cross-site.
+        let one = first_id.clone();
+        let before = audits(store, &fx.org.id).await;
+        for (who, status) in [(&admin, 403), (&member, 403), (&other_owner, 404)] {
+            who.post("/api/v1/sso/setup-links/revoke", json!({"id": one}))
+                .await
+                .assert_status(status);
+        }
+        owner
+            .post("/api/v1/sso/setup-links/revoke", json!({"id": foreign.id}))
+            .await
+            .assert_status(404);
+        owner
+            .post(
+                "/api/v1/sso/setup-links/revoke",
+                json!({"id": "no-such-link"}),
+            )
+            .await
+            .assert_status(404);
+        owner
+            .post("/api/v1/sso/setup-links/revoke", json!({"id": 7}))
+            .await
+            .assert_status(400);
+        let cross = owner
+            .b
+            .send(
+                owner
+                    .b
+                    .client
+                    .post(format!("{}/api/v1/sso/setup-links/revoke", server.url))
+                    .header("origin", "https://evil.example")
+                    .json(&json!({})),
+            )
+            .await;
+        cross.assert_status(403);
+        assert_eq!(cross.json()["error"], "cross_site");
+        assert_eq!(
+            audits(store, &fx.org.id).await,
+            before,
+            "refusals changed nothing"
+        );
+        assert!(
+            store
+                .setup_link(&foreign.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        );
+
+        let r = owner
+            .post("/api/v1/sso/setup-links/revoke", json!({"id": one}))
+            .await;
+        r.assert_status(200);
+        assert_eq!(r.json(), json!({"revoked": 1}));
+        let r = owner
+            .post("/api/v1/sso/setup-links/revoke", json!({"id": one}))
+            .await;
+        r.assert_status(200);
+        assert_eq!(r.json(), json!({"revoked": 0}), "already revoked");
+        let b = Browser::new();
+        b.get(&format!("{}/setup/{}", server.url, tokens[0]))
+            .await
+            .assert_status(410);
+        b.get(&format!("{}/setup/{}", server.url, tokens[1]))
+            .await
+            .assert_status(200);
+
+        // Revoke all the rest.
+        let r = owner
+            .post("/api/v1/sso/setup-links/revoke", json!({}))
+            .await;
+        r.assert_status(200);
+        assert_eq!(r.json(), json!({"revoked": 2}));
+        for t in tokens.iter().chain([&op_token]) {
+            b.get(&format!("{}/setup/{t}", server.url))
+                .await
+                .assert_status(410);
+        }
+        let states: Vec<String> = owner.get("/api/v1/sso/setup-links").await.json()["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["state"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(states, ["revoked", "revoked", "revoked"]);
+        // One audit entry per revoked link, by the owner.
+        let revoked: Vec<(Option<String>, String)> = sqlx::query(
+            "SELECT actor_id, actor_email FROM audit_log WHERE org_id = $1 AND action = 'setup_link_revoked'",
+        )
+        .bind(&fx.org.id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("actor_id"), r.get("actor_email")))
+        .collect();
+        assert_eq!(revoked.len(), 3);
+        assert!(
+            revoked
+                .iter()
+                .all(|(id, email)| id.as_deref() == Some(fx.owner.id.as_str())
+                    && email == &fx.owner.email)
+        );
+        // The other org's link is untouched.
+        assert!(
+            store
+                .setup_link(&foreign.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        );
+    }
+}

@@ -529,3 +529,596 @@ async fn default_database_is_a_sqlite_file_under_data() {
     );
     assert!(dir.path().join("data/tessera.db").is_file());
 }
+
+// ---- deliberate issuer changes, re-keying and the operator's transfer -------------------------
+
+/// Everything the commands below may change, as one comparable value.
+async fn fingerprint(store: &app::ssr::store::Store, org_id: &str) -> String {
+    use sqlx::Row as _;
+    let members: Vec<String> = sqlx::query(
+        "SELECT id, issuer, subject, role, status FROM members WHERE org_id = $1 ORDER BY id",
+    )
+    .bind(org_id)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        format!(
+            "{} {} {} {} {}",
+            r.get::<String, _>("id"),
+            r.get::<String, _>("issuer"),
+            r.get::<String, _>("subject"),
+            r.get::<String, _>("role"),
+            r.get::<String, _>("status")
+        )
+    })
+    .collect();
+    let audits: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("n");
+    let sso = store.sso_connection(org_id).await.unwrap();
+    let revoked: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND revoked_at IS NOT NULL",
+    )
+    .bind(org_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+    .get("n");
+    format!(
+        "{members:?} audits={audits} sso={:?} revoked={revoked}",
+        sso.map(|s| (s.issuer, s.client_id))
+    )
+}
+
+/// The after-JSON of an org's audit entries with `action`, oldest first, with their actor.
+async fn audit_of(
+    store: &app::ssr::store::Store,
+    org_id: &str,
+    action: &str,
+) -> Vec<(String, Option<String>, serde_json::Value)> {
+    use sqlx::Row as _;
+    sqlx::query(
+        "SELECT actor_email, actor_id, after FROM audit_log WHERE org_id = $1 AND action = $2 ORDER BY at, id",
+    )
+    .bind(org_id)
+    .bind(action)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get("actor_email"),
+            r.get("actor_id"),
+            serde_json::from_str(&r.get::<String, _>("after")).unwrap_or_default(),
+        )
+    })
+    .collect()
+}
+
+fn set_args<'a>(slug: &'a str, domain: &'a str, client_id: &'a str) -> Vec<&'a str> {
+    vec![
+        "sso",
+        "set",
+        slug,
+        "--okta-domain",
+        domain,
+        "--client-id",
+        client_id,
+        "--client-secret-file",
+        "-",
+    ]
+}
+
+#[tokio::test]
+async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
+    use app::model::Role;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
+        cli.ok(&["org", "create", "empty", "--name", "Empty"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client-a"), SECRET);
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let org = store.org_by_slug("acme").await.unwrap().unwrap();
+        let a = "https://a.okta.com";
+        let b = "https://b.okta.com";
+        let (alice, _) = store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-alice",
+                "alice@example.com",
+                "Alice",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        assert_eq!(alice.role, Role::Owner);
+        let (bob, _) = store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-bob",
+                "bob@example.com",
+                "Bob",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+
+        // A new issuer strands both members: refused without the flag, in one line.
+        let before = fingerprint(&store, &org.id).await;
+        let err = cli.refused(&set_args("acme", "b.okta.com", "client-b"), SECRET);
+        for needle in [
+            "2 member(s) keyed to issuer https://a.okta.com",
+            "https://b.okta.com",
+            "--confirm-issuer-change",
+            "tessera org rekey-members acme --from-issuer https://a.okta.com",
+        ] {
+            assert!(err.contains(needle), "{err} lacks {needle:?}");
+        }
+        assert_eq!(
+            fingerprint(&store, &org.id).await,
+            before,
+            "nothing written"
+        );
+
+        // The same issuer (a new Client ID and secret) needs no confirmation.
+        cli.ok(&set_args("acme", "a.okta.com", "client-a2"), SECRET);
+        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        assert_eq!(set.len(), 2);
+        assert_eq!(set[1].0, "operator (CLI)");
+        assert_eq!(set[1].2["client_id"], "client-a2");
+        assert!(set[1].2.get("issuer_changed").is_none());
+
+        // Confirmed: saved, with the consequence and the way back printed and audited.
+        let mut args = set_args("acme", "b.okta.com", "client-b");
+        args.push("--confirm-issuer-change");
+        let out = cli.ok(&args, SECRET);
+        assert!(
+            out.contains("Issuer changed from https://a.okta.com to https://b.okta.com"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tessera org rekey-members acme --from-issuer https://a.okta.com"),
+            "{out}"
+        );
+        let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
+        assert_eq!(
+            (sso.issuer.as_str(), sso.client_id.as_str()),
+            (b, "client-b")
+        );
+        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        assert_eq!(set.len(), 3);
+        assert_eq!(set[2].2["issuer"], b);
+        assert_eq!(set[2].2["issuer_changed"], true);
+        assert_eq!(set[2].2["members_on_previous_issuer"], 2);
+
+        // Someone arrived twice meanwhile: alice's sub is also keyed to the new issuer.
+        let (dup, created) = store
+            .insert_member(
+                &org.id,
+                b,
+                "sub-alice",
+                "alice@example.com",
+                "Alice (new)",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        assert!(created);
+
+        // Bad input for rekey-members: one line, nothing written.
+        let before = fingerprint(&store, &org.id).await;
+        for (args, needle) in [
+            (
+                vec!["org", "rekey-members", "nope", "--from-issuer", a],
+                "no org",
+            ),
+            (
+                vec!["org", "rekey-members", "Bad_Slug", "--from-issuer", a],
+                "slug",
+            ),
+            (
+                vec!["org", "rekey-members", "acme", "--from-issuer", " "],
+                "--from-issuer",
+            ),
+            (
+                vec![
+                    "org",
+                    "rekey-members",
+                    "acme",
+                    "--from-issuer",
+                    "https://c.okta.com",
+                ],
+                "no member of acme is keyed to issuer",
+            ),
+            (
+                vec!["org", "rekey-members", "acme", "--from-issuer", b],
+                "already sign in with acme's current issuer",
+            ),
+            (
+                vec!["org", "rekey-members", "empty", "--from-issuer", a],
+                "no Okta connection",
+            ),
+            (
+                vec!["org", "rekey-members", "acme", "--from-issuer", a],
+                "1 member(s) keyed to https://a.okta.com have the same sub as a member already keyed to https://b.okta.com (e.g. alice@example.com)",
+            ),
+        ] {
+            let err = cli.refused(&args, "");
+            assert!(err.contains(needle), "{args:?}: {err}");
+            assert_eq!(fingerprint(&store, &org.id).await, before, "{args:?} wrote");
+        }
+        let err = cli.refused(
+            &[
+                "org",
+                "rekey-members",
+                "acme",
+                "--from-issuer",
+                "https://c.okta.com",
+            ],
+            "",
+        );
+        assert!(
+            err.contains("https://a.okta.com (2)") && err.contains("https://b.okta.com (1)"),
+            "{err}"
+        );
+
+        // Without the duplicate, everyone moves (the old issuer typed loosely), keeping sub.
+        sqlx::query("DELETE FROM members WHERE id = $1")
+            .bind(&dup.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let out = cli.ok(
+            &[
+                "org",
+                "rekey-members",
+                "acme",
+                "--from-issuer",
+                "HTTPS://A.okta.com/",
+                "--json",
+            ],
+            "",
+        );
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"org": "acme", "from_issuer": a, "to_issuer": b, "moved": 2})
+        );
+        for m in [&alice, &bob] {
+            let now = store.member_by_id(&org.id, &m.id).await.unwrap().unwrap();
+            assert_eq!(
+                (now.issuer.as_str(), now.subject.as_str(), now.role),
+                (b, m.subject.as_str(), m.role)
+            );
+        }
+        let rekeyed = audit_of(&store, &org.id, "members_rekeyed").await;
+        assert_eq!(rekeyed.len(), 1);
+        assert_eq!(rekeyed[0].0, "operator (CLI)");
+        assert_eq!(rekeyed[0].2, serde_json::json!({"issuer": b, "moved": 2}));
+        let err = cli.refused(&["org", "rekey-members", "acme", "--from-issuer", a], "");
+        assert!(
+            err.contains("no member of acme is keyed to issuer"),
+            "{err}"
+        );
+
+        // The same issuer spelled differently (case, trailing slash) is no change at all.
+        cli.ok(
+            &[
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                "HTTPS://B.okta.com/",
+                "--client-id",
+                "client-b2",
+                "--client-secret-file",
+                "-",
+            ],
+            SECRET,
+        );
+        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        assert!(set.last().unwrap().2.get("issuer_changed").is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_operator_transfers_ownership_through_the_membership_rules() {
+    use app::model::Role;
+    use app::ssr::setup_links::Actor;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client-a"), SECRET);
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let org = store.org_by_slug("acme").await.unwrap().unwrap();
+        let a = "https://a.okta.com";
+        let add = |key: &'static str, issuer: &'static str, role: Role| {
+            let store = store.clone();
+            let org_id = org.id.clone();
+            async move {
+                store
+                    .insert_member(
+                        &org_id,
+                        issuer,
+                        &format!("sub-{key}"),
+                        &format!("{key}@example.com"),
+                        key,
+                        role,
+                    )
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        let alice = add("alice", a, Role::Member).await;
+        assert_eq!(alice.role, Role::Owner);
+        let bob = add("bob", a, Role::Member).await;
+        let dora = add("dora", a, Role::Member).await;
+        sqlx::query("UPDATE members SET status = 'deactivated' WHERE id = $1")
+            .bind(&dora.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // Two members share an email (a duplicate keyed to another issuer).
+        let (carol, _) = store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-carol",
+                "carol@example.com",
+                "Carol",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        let (carol2, _) = store
+            .insert_member(
+                &org.id,
+                "https://b.okta.com",
+                "sub-carol",
+                "Carol@Example.com",
+                "Carol",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        // Alice's open setup link must die with her ownership.
+        let (_, link) = store
+            .create_setup_link(
+                &org,
+                std::time::Duration::from_secs(3600),
+                &Actor::member(&alice),
+            )
+            .await
+            .unwrap();
+
+        let before = fingerprint(&store, &org.id).await;
+        let dora_id = dora.id.clone();
+        let alice_id = alice.id.clone();
+        for (args, needle) in [
+            (
+                vec!["org", "transfer-owner", "nope", "bob@example.com"],
+                "no org",
+            ),
+            (
+                vec!["org", "transfer-owner", "Bad_Slug", "bob@example.com"],
+                "slug",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", "nobody@example.com"],
+                "no member \"nobody@example.com\" in org acme",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", "  "],
+                "member id or email",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", "alice@example.com"],
+                "already the owner",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", alice_id.as_str()],
+                "already the owner",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", dora_id.as_str()],
+                "deactivated",
+            ),
+            (
+                vec!["org", "transfer-owner", "acme", "carol@example.com"],
+                "2 members have the email",
+            ),
+        ] {
+            let err = cli.refused(&args, "");
+            assert!(err.contains(needle), "{args:?}: {err}");
+            assert_eq!(fingerprint(&store, &org.id).await, before, "{args:?} wrote");
+        }
+        let err = cli.refused(&["org", "transfer-owner", "acme", "carol@example.com"], "");
+        assert!(err.contains(&carol.id) && err.contains(&carol2.id), "{err}");
+        assert!(
+            store
+                .setup_link(&link.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        );
+
+        // By email (any case): Bob owns acme, Alice is an admin, her link is revoked.
+        let out = cli.ok(&["org", "transfer-owner", "acme", "BOB@example.com"], "");
+        assert!(
+            out.contains(&format!("bob@example.com ({}) now owns acme", bob.id)),
+            "{out}"
+        );
+        assert!(out.contains("alice@example.com"), "{out}");
+        let role = |id: String| {
+            let store = store.clone();
+            let org_id = org.id.clone();
+            async move {
+                store
+                    .member_by_id(&org_id, &id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .role
+            }
+        };
+        assert_eq!(role(bob.id.clone()).await, Role::Owner);
+        assert_eq!(role(alice.id.clone()).await, Role::Admin);
+        assert!(
+            store
+                .setup_link(&link.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+        let moved = audit_of(&store, &org.id, "ownership_transferred").await;
+        assert_eq!(moved.len(), 1);
+        assert_eq!(
+            (moved[0].0.as_str(), moved[0].1.as_deref()),
+            ("operator (CLI)", None)
+        );
+        assert_eq!(moved[0].2["owner"], "bob@example.com");
+        let revoked = audit_of(&store, &org.id, "setup_link_revoked").await;
+        assert_eq!(revoked.len(), 1);
+        assert_eq!(revoked[0].2["reason"], "creator_no_longer_owner");
+
+        // By id, JSON.
+        let out = cli.ok(&["org", "transfer-owner", "acme", &carol2.id, "--json"], "");
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(j["org"], "acme");
+        assert_eq!(j["owner"]["id"], carol2.id.as_str());
+        assert_eq!(j["previous_owner"]["id"], bob.id.as_str());
+        assert_eq!(role(bob.id.clone()).await, Role::Admin);
+        let counts = store.member_counts(&org.id).await.unwrap();
+        assert_eq!(counts.owner, 1);
+
+        // An org without an owner gets one.
+        sqlx::query("DELETE FROM members WHERE id = $1")
+            .bind(&carol2.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let out = cli.ok(&["org", "transfer-owner", "acme", &alice.id, "--json"], "");
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(j["owner"]["email"], "alice@example.com");
+        assert!(j["previous_owner"].is_null(), "{j}");
+        assert_eq!(role(alice.id.clone()).await, Role::Owner);
+    }
+}
+
+#[tokio::test]
+async fn after_a_confirmed_issuer_change_rekeyed_members_sign_in_as_themselves() {
+    use support::{Browser, OktaDev, TestServer, initiate_url};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let client = |id: &str| {
+            serde_json::json!([{
+                "client_id": id,
+                "client_secret": SECRET,
+                "redirect_uris": [format!("{}/sso/callback", server.url)],
+                "initiate_login_uri": format!("{}/sso/initiate", server.url),
+                "name": "Tessera (Acme)",
+            }])
+        };
+        let old = OktaDev::start(client("tessera-old")).await;
+        let new = OktaDev::start(client("tessera-new")).await;
+        server.register_org("acme", &old.issuer, "tessera-old", SECRET);
+        let org = support::org(&server.store, "acme").await;
+        for user in ["alice", "bob"] {
+            let b = Browser::new();
+            assert!(
+                b.sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &old.issuer),
+                    user,
+                    "password"
+                )
+                .await
+                .landed()
+            );
+        }
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), SECRET).unwrap();
+        let set = |confirm: bool| {
+            let mut c = server.cli();
+            c.args([
+                "sso",
+                "set",
+                "acme",
+                "--issuer",
+                &new.issuer,
+                "--client-id",
+                "tessera-new",
+                "--client-secret-file",
+            ])
+            .arg(secret.path());
+            if confirm {
+                c.arg("--confirm-issuer-change");
+            }
+            c.output().unwrap()
+        };
+        let refused = set(false);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("2 member(s) keyed to issuer"), "{err}");
+        assert_eq!(
+            server
+                .store
+                .sso_connection(&org.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .issuer,
+            old.issuer
+        );
+        assert!(set(true).status.success());
+        let out = support::run_ok(server.cli().args([
+            "org",
+            "rekey-members",
+            "acme",
+            "--from-issuer",
+            &old.issuer,
+        ]));
+        assert!(out.contains("Moved 2 member(s)"), "{out}");
+        for (user, role) in [("alice", "owner"), ("bob", "member")] {
+            let b = Browser::new();
+            assert!(
+                b.sign_in(
+                    &server.url,
+                    &initiate_url(&server.url, &new.issuer),
+                    user,
+                    "password"
+                )
+                .await
+                .landed()
+            );
+            assert_eq!(
+                b.session(&server.url).await.json()["member"]["role"],
+                role,
+                "{user}"
+            );
+        }
+        assert_eq!(
+            server.store.count_members(&org.id).await.unwrap(),
+            2,
+            "[{}] no duplicates",
+            server_kind(&db)
+        );
+    }
+}
+
+fn server_kind(db: &TestDb) -> &'static str {
+    db.kind
+}

@@ -7,6 +7,7 @@
 //! | see SSO page, login activity, audit| yes              | yes                 | no     |
 //! | run "Test connection"              | yes              | yes                 | no     |
 //! | edit SSO settings, rotate secret   | yes              | no                  | no     |
+//! | create, list, revoke setup links   | yes              | no                  | no     |
 //! | change role admin <-> member       | any non-owner    | member -> admin only| no     |
 //! | deactivate / reactivate / remove   | any non-owner    | members only        | no     |
 //! | transfer ownership                 | to an active non-owner | no            | no     |
@@ -67,6 +68,8 @@ pub enum OrgAction {
     ViewAudit,
     EditSsoSettings,
     RotateClientSecret,
+    /// Create, list and revoke the org's setup links.
+    ManageSetupLinks,
 }
 
 /// May `actor` do `action` to `target`? `Err` carries the reason, written for the actor.
@@ -156,14 +159,16 @@ pub fn may_org(actor: &impl Party, action: OrgAction) -> Result<(), String> {
                 }
             )),
         },
-        OrgAction::EditSsoSettings | OrgAction::RotateClientSecret => match role {
+        OrgAction::EditSsoSettings
+        | OrgAction::RotateClientSecret
+        | OrgAction::ManageSetupLinks => match role {
             Role::Owner => Ok(()),
             Role::Admin | Role::Member => Err(format!(
                 "Only the owner can {}.",
-                if action == OrgAction::EditSsoSettings {
-                    "change the SSO settings"
-                } else {
-                    "rotate the client secret"
+                match action {
+                    OrgAction::EditSsoSettings => "change the SSO settings",
+                    OrgAction::RotateClientSecret => "rotate the client secret",
+                    _ => "create, see or revoke setup links",
                 }
             )),
         },
@@ -323,6 +328,7 @@ mod tests {
             (ViewAudit, [true, true, false]),
             (EditSsoSettings, [true, false, false]),
             (RotateClientSecret, [true, false, false]),
+            (ManageSetupLinks, [true, false, false]),
         ];
         for (action, allowed) in table {
             for (role, ok) in [Owner, Admin, Mem].into_iter().zip(allowed) {

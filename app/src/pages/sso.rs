@@ -8,8 +8,8 @@
 use super::format_ms;
 use super::layout::{Authed, Notice, Section};
 use crate::api::{
-    ConnectionReport, SsoView, create_setup_link, rotate_client_secret, sso_settings,
-    test_sso_connection, update_sso_settings,
+    ConnectionReport, SsoView, create_setup_link, list_setup_links, revoke_setup_links,
+    rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings,
 };
 use crate::model::{Role, SessionInfo};
 use leptos::prelude::*;
@@ -312,11 +312,13 @@ fn SsoSwitch(enabled: bool) -> impl IntoView {
     }
 }
 
-/// Lets the owner hand their Okta admin a one-time setup link instead of a secret by email.
+/// Lets the owner hand their Okta admin a one-time setup link instead of a secret by email,
+/// and see and revoke the org's open links.
 #[component]
 fn SetupLinkCard() -> impl IntoView {
     let (link, set_link) = signal(None::<Result<(String, i64), String>>);
     let (busy, set_busy) = signal(false);
+    let (version, set_version) = signal(0u32);
     let create = move |_| {
         set_busy.set(true);
         leptos::task::spawn_local(async move {
@@ -326,14 +328,15 @@ fn SetupLinkCard() -> impl IntoView {
                     .map(|l| (l.url, l.expires_at))
                     .map_err(|e| e.message()),
             ));
+            set_version.update(|v| *v += 1);
             set_busy.set(false);
         });
     };
     view! {
-        <section class="card">
+        <section class="card" id="setup-links">
             <h2>"Setup link for your Okta admin"</h2>
             <p class="muted">
-                "A one-time link (valid 72 hours) to a guided page where your Okta admin enters the new Okta values, tests them and saves. No secret travels by email."
+                "A one-time link (valid 72 hours) to a guided page where your Okta admin enters the new Okta values, tests them and saves. No secret travels by email. Your links stop working when you are no longer the owner."
             </p>
             <button id="create-setup-link" on:click=create disabled=move || busy.get()>
                 "Create setup link"
@@ -347,6 +350,73 @@ fn SetupLinkCard() -> impl IntoView {
                 }.into_any(),
                 Err(msg) => view! { <p class="error" role="alert">{msg}</p> }.into_any(),
             })}
+            <OpenSetupLinks version set_version />
         </section>
+    }
+}
+
+/// The org's open setup links, each with "Revoke", and "Revoke all" (owner only).
+#[component]
+fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> impl IntoView {
+    let links = Resource::new(move || version.get(), |_| list_setup_links());
+    let (message, set_message) = signal(None::<(bool, String)>);
+    let revoke = move |id: Option<String>| {
+        leptos::task::spawn_local(async move {
+            match revoke_setup_links(id).await {
+                Ok(r) => set_message.set(Some((
+                    true,
+                    format!("Revoked {} setup link(s).", r.revoked),
+                ))),
+                Err(e) => set_message.set(Some((false, e.message()))),
+            }
+            set_version.update(|v| *v += 1);
+        });
+    };
+    view! {
+        <h3>"Open setup links"</h3>
+        <Notice notice=message />
+        <Suspense fallback=|| view! { <p class="muted">"Loading setup links…"</p> }>
+            {move || Suspend::new(async move {
+                match links.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(list) => {
+                        let open: Vec<_> = list.links.into_iter().filter(|l| l.state == "open").collect();
+                        if open.is_empty() {
+                            return view! { <p class="muted" id="no-open-setup-links">"No open setup links."</p> }.into_any();
+                        }
+                        let rows = open
+                            .into_iter()
+                            .map(|l| {
+                                let id = l.id.clone();
+                                view! {
+                                    <tr data-link-id=l.id.clone()>
+                                        <td>{format_ms(l.created_at)}</td>
+                                        <td>{l.created_by}</td>
+                                        <td>{format_ms(l.expires_at)}</td>
+                                        <td>
+                                            <button class="small" on:click=move |_| revoke(Some(id.clone()))>
+                                                "Revoke"
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <table id="open-setup-links">
+                                <thead>
+                                    <tr><th>"Created"</th><th>"By"</th><th>"Expires"</th><th></th></tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                            <button id="revoke-setup-links" on:click=move |_| revoke(None)>
+                                "Revoke all open links"
+                            </button>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
     }
 }

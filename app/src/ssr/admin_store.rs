@@ -7,6 +7,7 @@
 //! and status it was checked with, so concurrent admin actions cannot slip past the rules.
 
 use super::login::{LoginAttempt, Outcome};
+use super::setup_links::{Actor, revoke_links_of_creator};
 use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
 use crate::api::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
@@ -124,6 +125,14 @@ pub(crate) async fn insert_audit(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Who made a change, as its audit entry names them (for the entries it causes).
+fn audit_actor(audit: &NewAudit) -> Actor {
+    Actor {
+        id: audit.actor_id.clone(),
+        label: audit.actor_email.clone(),
+    }
 }
 
 /// `%` and `_` (and the escape character itself) match literally in a LIKE pattern.
@@ -334,7 +343,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes the target and all their sessions. False when the guard no longer holds.
+    /// Removes the target, all their sessions and the open setup links they made. False when
+    /// the guard no longer holds.
     pub async fn delete_member(&self, g: &Guard<'_>, audit: &NewAudit) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sql = format!("DELETE FROM members WHERE {GUARD}");
@@ -348,24 +358,63 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_audit(&mut tx, audit).await?;
+        revoke_links_of_creator(
+            &mut tx,
+            g.org_id,
+            g.target_id,
+            &audit_actor(audit),
+            "creator_removed",
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The org's members with this email (any case), oldest first.
+    pub async fn members_by_email(
+        &self,
+        org_id: &str,
+        email: &str,
+    ) -> Result<Vec<Member>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LOWER(email) = LOWER($2) ORDER BY created_at, id"
+        ))
+        .bind(org_id)
+        .bind(email)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    /// The org's owner, if it has one.
+    pub async fn owner_of(&self, org_id: &str) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND role = 'owner'"
+        ))
+        .bind(org_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
     }
 
     /// Makes `new_owner_id` (active, admin or member) the owner and the active owner
     /// `owner_id` an admin, in one transaction: the demotion runs first, so the partial
     /// unique index `members_one_owner` never sees two owners, and a failed promotion rolls
-    /// the demotion back, so the org is never without one. False when either step no longer
-    /// applies (nothing changed).
+    /// the demotion back, so the org is never without one. The old owner's open setup links
+    /// are revoked in the same transaction. `owner_id` is `None` only for an org without an
+    /// owner (the operator's `tessera org transfer-owner`); the index still allows only one.
+    /// False when either step no longer applies (nothing changed).
     pub async fn transfer_ownership(
         &self,
         org_id: &str,
-        owner_id: &str,
+        owner_id: Option<&str>,
         new_owner_id: &str,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
-        if self.kind() == DbKind::Postgres {
+        if let Some(owner_id) = owner_id
+            && self.kind() == DbKind::Postgres
+        {
             // Both members first, in id order: the counter trigger locks the org's
             // member_stats row at the end of each statement, and a concurrent single-member
             // update must not hold one of our rows while waiting for that counter row.
@@ -378,17 +427,19 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         }
-        let demoted = sqlx::query(
-            "UPDATE members SET role = 'admin'
-             WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
-        )
-        .bind(org_id)
-        .bind(owner_id)
-        .execute(&mut *tx)
-        .await?;
-        if demoted.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
+        if let Some(owner_id) = owner_id {
+            let demoted = sqlx::query(
+                "UPDATE members SET role = 'admin'
+                 WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+            )
+            .bind(org_id)
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
+            if demoted.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
         let promoted = sqlx::query(
             "UPDATE members SET role = 'owner'
@@ -411,6 +462,16 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         insert_audit(&mut tx, audit).await?;
+        if let Some(owner_id) = owner_id {
+            revoke_links_of_creator(
+                &mut tx,
+                org_id,
+                owner_id,
+                &audit_actor(audit),
+                "creator_no_longer_owner",
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -210,8 +210,8 @@ pub async fn remove(store: &Store, actor: &Member, target_id: &str) -> Result<Me
     Ok(target)
 }
 
-/// The owner hands the org to an active admin or member and becomes an admin, atomically.
-/// Returns the new owner.
+/// The owner hands the org to an active admin or member and becomes an admin, atomically;
+/// the setup links they made stop working. Returns the new owner.
 pub async fn transfer_ownership(
     store: &Store,
     actor: &Member,
@@ -219,18 +219,34 @@ pub async fn transfer_ownership(
 ) -> Result<Member, DomainError> {
     let target = target(store, actor, target_id).await?;
     allow(may(actor, Action::TransferOwnership, &target))?;
+    let mut audit = NewAudit::new(actor, "ownership_transferred", Some(&target));
+    hand_over(store, Some(actor), target, &mut audit).await
+}
+
+/// What both transfers share: the target must be active; the audit entry's before/after;
+/// the guarded store transfer. `owner` is `None` only for an org without an owner.
+async fn hand_over(
+    store: &Store,
+    owner: Option<&Member>,
+    target: Member,
+    audit: &mut NewAudit,
+) -> Result<Member, DomainError> {
     if target.status != MemberStatus::Active {
         return Err(DomainError::Conflict(format!(
             "{} is deactivated: reactivate them before transferring ownership to them.",
             who(&target)
         )));
     }
-    let audit = NewAudit::new(actor, "ownership_transferred", Some(&target)).change(
-        json!({"owner": actor.email, "role": target.role}),
-        json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": Role::Admin}),
-    );
+    let previous = owner.map_or(String::new(), |o| o.email.clone());
+    audit.before = json!({"owner": previous, "role": target.role}).to_string();
+    audit.after = json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": owner.map(|_| Role::Admin)}).to_string();
     if !store
-        .transfer_ownership(&actor.org_id, &actor.id, &target.id, &audit)
+        .transfer_ownership(
+            &target.org_id,
+            owner.map(|o| o.id.as_str()),
+            &target.id,
+            audit,
+        )
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
@@ -239,6 +255,70 @@ pub async fn transfer_ownership(
         role: Role::Owner,
         ..target
     })
+}
+
+/// The member of `org_id` an operator names: by id, or else by email (case-insensitive).
+/// An email shared by several members (e.g. duplicates after an issuer change) is refused
+/// with their ids.
+pub async fn member_named(
+    store: &Store,
+    org_id: &str,
+    id_or_email: &str,
+) -> Result<Member, DomainError> {
+    let wanted = id_or_email.trim();
+    if wanted.is_empty() {
+        return Err(DomainError::Invalid("give a member id or email".into()));
+    }
+    if let Some(m) = store.member_by_id(org_id, wanted).await? {
+        return Ok(m);
+    }
+    let found = store.members_by_email(org_id, wanted).await?;
+    match found.as_slice() {
+        [] => Err(DomainError::NotFound),
+        [one] => Ok(one.clone()),
+        many => Err(DomainError::Invalid(format!(
+            "{} members have the email {}: give the member id instead ({})",
+            many.len(),
+            crate::validate::bounded(wanted, 200),
+            many.iter()
+                .map(|m| format!("{} keyed to {}", m.id, m.issuer))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// `tessera org transfer-owner <org> <member>`: the operator makes `target` the owner; the
+/// current owner (if any) becomes an admin, exactly as with the owner's own transfer (one
+/// transaction, their setup links revoked), audited as `ownership_transferred` with actor
+/// `operator (CLI)`. Returns the new and the previous owner.
+pub async fn transfer_ownership_by_operator(
+    store: &Store,
+    org_id: &str,
+    target: Member,
+) -> Result<(Member, Option<Member>), DomainError> {
+    if target.org_id != org_id {
+        return Err(DomainError::NotFound);
+    }
+    if target.role == Role::Owner {
+        return Err(DomainError::Conflict(format!(
+            "{} is already the owner",
+            who(&target)
+        )));
+    }
+    let owner = store.owner_of(org_id).await?;
+    let mut audit = NewAudit {
+        org_id: org_id.to_string(),
+        actor_id: None,
+        actor_email: super::setup_links::ACTOR_CLI.into(),
+        action: "ownership_transferred".into(),
+        target_id: Some(target.id.clone()),
+        target_email: target.email.clone(),
+        before: String::new(),
+        after: String::new(),
+    };
+    let new_owner = hand_over(store, owner.as_ref(), target, &mut audit).await?;
+    Ok((new_owner, owner))
 }
 
 // ---- the Okta connection ---------------------------------------------------------------------

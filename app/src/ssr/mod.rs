@@ -3,6 +3,7 @@
 pub mod admin_store;
 pub mod api_support;
 pub mod auth;
+pub mod connection;
 pub mod crypto;
 pub mod issuer;
 pub mod login;

@@ -5,23 +5,38 @@
 //! A link is *open* until it expires, is revoked or is used (a successful save). Creating a new
 //! link does not revoke older ones (`tessera org setup-link <org> --revoke` closes them all).
 //!
+//! A link made by a member (the owner, `POST /api/v1/sso/setup-link`) is usable only while that
+//! member is still the org's active owner: every use (opening the page, Test, Save) checks it in
+//! the same SQL that reads or updates the link ([`CREATOR_IS_OWNER`]), so it holds across nodes;
+//! a transfer of ownership or a removal also revokes the member's open links. Links made by the
+//! operator (CLI) have no creator member and are unaffected.
+//!
 //! "Test connection" runs at most [`TEST_LIMIT`] times per [`TEST_WINDOW_MS`] per link, counted
 //! in the database by one conditional UPDATE, so the limit holds across nodes. The values of the
-//! latest test stay on the link (the secret sealed with the instance key), and "Save" is accepted
-//! only with exactly the values of the latest test, when it passed. Every event is written to
-//! the org's audit log.
+//! latest test stay on the link, the secret sealed with the instance key together with the
+//! issuer and Client ID it was entered with ([`seal_kept_secret`]): a kept secret is only ever
+//! used for exactly those two values, never sent to another host or with another Client ID.
+//! "Save" is accepted only with exactly the values of the latest test, when it passed.
+//!
+//! The setup page is unauthenticated, so what it writes to the org's audit log is bounded:
+//! `setup_link_opened` at most once per [`OPEN_NOTE_INTERVAL_MS`] per link, `setup_link_expired`
+//! once per link, and opened/test entries together at most [`PAGE_AUDIT_BUDGET`] per link (the
+//! link's own `test_attempts` still counts every test). A refused Save writes nothing.
 
 use super::PublicUrl;
 use super::admin_store::{NewAudit, insert_audit};
+use super::connection::{IssuerChange, members_keyed_to};
 use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::store::{Store, StoreError, new_id, now_ms};
 use crate::api::permissions::{OrgAction, may_org};
-use crate::api::{ConnectionReport, SetupLinkCreated};
+use crate::api::{
+    ConnectionReport, SetupLinkCreated, SetupLinkList, SetupLinkView, SetupLinksRevoked,
+};
 use crate::model::{Member, Org, SsoConnection};
 use serde_json::json;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use std::time::Duration;
 
 /// Random bytes in a token.
@@ -38,11 +53,25 @@ pub const TEST_LIMIT: i64 = 10;
 pub const TEST_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// Longest accepted Okta domain or issuer URL on the setup page.
 pub const MAX_ISSUER_INPUT: usize = 300;
+/// `setup_link_opened` is written at most once per this many milliseconds per link (1 hour).
+pub const OPEN_NOTE_INTERVAL_MS: i64 = 60 * 60 * 1000;
+/// Audit entries the setup page may write per link (opened, test passed, test failed); beyond
+/// it, tests still run (rate-limited) and are counted on the link, but write no entry. Save,
+/// creation, revocation and expiry are always written.
+pub const PAGE_AUDIT_BUDGET: i64 = 100;
+/// The most links `GET /api/v1/sso/setup-links` lists (newest first).
+pub const LINKS_LISTED: i64 = 100;
 
 /// Audit actor of links made with the CLI.
 pub const ACTOR_CLI: &str = "operator (CLI)";
 /// Audit actor of what happens on the setup page (the person holding the link).
 pub const ACTOR_LINK: &str = "setup link";
+
+/// SQL: the link's creator (if a member made it) is still the org's active owner. Written
+/// against the table name, so it fits every query and UPDATE of `setup_links`.
+pub const CREATOR_IS_OWNER: &str = "(setup_links.created_by_member_id IS NULL OR EXISTS (
+    SELECT 1 FROM members cm WHERE cm.id = setup_links.created_by_member_id
+      AND cm.org_id = setup_links.org_id AND cm.role = 'owner' AND cm.status = 'active'))";
 
 /// The one message for a link that cannot be used, whatever the reason: it does not tell an
 /// unknown token from an expired, used or revoked one.
@@ -59,6 +88,10 @@ pub struct SetupLink {
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub created_by: String,
+    /// The member who made the link; `None` for the operator (CLI).
+    pub created_by_member_id: Option<String>,
+    /// The creator (if a member) is still the org's active owner.
+    pub creator_ok: bool,
     pub test_attempts: i64,
     pub last_test_ok_at: Option<i64>,
     pub test_window_start: Option<i64>,
@@ -67,12 +100,34 @@ pub struct SetupLink {
     pub pending_client_id: Option<String>,
     pub pending_secret_enc: Option<String>,
     pub passed_hash: Option<String>,
+    /// When `setup_link_opened` was last written.
+    pub opened_noted_at: Option<i64>,
+    /// When `setup_link_expired` was written (once per link).
+    pub expired_noted_at: Option<i64>,
+    /// Audit entries the setup page has written for this link (see [`PAGE_AUDIT_BUDGET`]).
+    pub page_audit_rows: i64,
 }
 
 impl SetupLink {
-    /// Not used, not revoked and not expired at `now`.
+    /// Not used, not revoked, not expired at `now`, and its creator still the owner.
     pub fn is_open(&self, now: i64) -> bool {
-        self.used_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
+        self.used_at.is_none()
+            && self.revoked_at.is_none()
+            && self.expires_at > now
+            && self.creator_ok
+    }
+
+    /// `open`, `used`, `revoked` (also: its creator is no longer the owner) or `expired`.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.used_at.is_some() {
+            "used"
+        } else if self.revoked_at.is_some() || !self.creator_ok {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "open"
+        }
     }
 
     /// The associated data sealing the pending secret to this link.
@@ -84,6 +139,62 @@ impl SetupLink {
 /// The associated data a link's pending client secret is sealed with.
 pub fn seal_context(link_id: &str) -> String {
     format!("setup-link:{link_id}")
+}
+
+/// First line of a kept secret's plaintext: the issuer and Client ID follow it.
+const KEPT_V2: &str = "kept-v2";
+
+/// Seals `secret` for the link `link_id` together with the issuer and Client ID it was entered
+/// with (none of the three contains a line break: the form refuses control characters).
+pub fn seal_kept_secret(
+    key: &SecretKey,
+    link_id: &str,
+    issuer: &str,
+    client_id: &str,
+    secret: &str,
+) -> String {
+    key.seal(
+        &seal_context(link_id),
+        &format!("{KEPT_V2}\n{issuer}\n{client_id}\n{secret}"),
+    )
+}
+
+/// What an empty secret field may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeptSecret {
+    /// The kept secret, entered with exactly this issuer and Client ID.
+    Usable(String),
+    /// A secret is kept, but for another issuer or Client ID: it is not used.
+    OtherValues,
+    /// Nothing is kept (or it no longer opens, e.g. after a key rotation).
+    Missing,
+}
+
+/// The link's kept secret, if it was entered for exactly `issuer` and `client_id`.
+pub fn kept_secret_for(
+    key: &SecretKey,
+    link: &SetupLink,
+    issuer: &str,
+    client_id: &str,
+) -> KeptSecret {
+    let Some(sealed) = link.pending_secret_enc.as_deref() else {
+        return KeptSecret::Missing;
+    };
+    let Ok(plain) = key.open(&link.seal_context(), sealed) else {
+        return KeptSecret::Missing;
+    };
+    let mut parts = plain.splitn(4, '\n');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(KEPT_V2), Some(i), Some(c), Some(secret)) if !secret.is_empty() => {
+            if i == issuer && c == client_id {
+                KeptSecret::Usable(secret.to_string())
+            } else {
+                KeptSecret::OtherValues
+            }
+        }
+        // Kept before secrets were bound to their values: never reused.
+        _ => KeptSecret::Missing,
+    }
 }
 
 /// What a token leads to.
@@ -136,12 +247,16 @@ pub enum TestSlot {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SaveOutcome {
     /// Stored and enabled; `had_owner` tells whether the org already has an owner, `previous`
-    /// is the connection that was replaced.
+    /// is the connection that was replaced, `issuer_change` what an issuer change meant.
     Saved {
         connection: SsoConnection,
         had_owner: bool,
         previous: Option<SsoConnection>,
+        issuer_change: Option<IssuerChange>,
     },
+    /// The issuer differs from the current one and members are keyed to the current one:
+    /// saving needs the explicit confirmation (nothing was saved, the link stays open).
+    NeedsIssuerConfirmation(IssuerChange),
     /// The values differ from the latest passing test (or it did not pass).
     NotTested,
     /// The issuer belongs to another org.
@@ -187,6 +302,41 @@ pub fn token_hash(token: &str) -> String {
 /// Fingerprint of tested values (newlines cannot occur in any of them).
 pub fn values_hash(link_id: &str, issuer: &str, client_id: &str, secret: &str) -> String {
     sha256_hex(&["tessera-setup-test-v1", link_id, issuer, client_id, secret])
+}
+
+/// `text` with every setup-link token after `/setup/` (any case) replaced by `…`, e.g.
+/// `POST /setup/3q2-…/test` -> `POST /setup/…/test`: what may go into a log line. Percent
+/// escapes count as part of the token, so an escaped spelling is cut as well.
+pub fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &[u8] = b"/setup/";
+    let bytes = text.as_bytes();
+    let token_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'%');
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i + MARK.len() <= bytes.len() {
+        if bytes[i..i + MARK.len()].eq_ignore_ascii_case(MARK) {
+            let start = i + MARK.len();
+            let mut end = start;
+            while end < bytes.len() && token_byte(bytes[end]) {
+                end += 1;
+            }
+            if end > start {
+                // `start` and `end` sit next to ASCII bytes: both are char boundaries.
+                out.push_str(&text[copied..start]);
+                out.push('…');
+                copied = end;
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// `{public_url}/setup/<token>`.
@@ -239,10 +389,17 @@ pub fn issuer_from_input(input: &str, allow_http: bool) -> Result<String, String
     })
 }
 
-const LINK_COLUMNS: &str =
-    "SELECT id, org_id, created_at, expires_at, used_at, revoked_at, created_by,
-    test_attempts, last_test_ok_at, test_window_start, test_window_attempts,
-    pending_issuer, pending_client_id, pending_secret_enc, passed_hash FROM setup_links";
+fn link_columns() -> String {
+    format!(
+        "SELECT id, org_id, created_at, expires_at, used_at, revoked_at, created_by,
+            created_by_member_id,
+            CAST(CASE WHEN {CREATOR_IS_OWNER} THEN 1 ELSE 0 END AS BIGINT) AS creator_ok,
+            test_attempts, last_test_ok_at, test_window_start, test_window_attempts,
+            pending_issuer, pending_client_id, pending_secret_enc, passed_hash,
+            opened_noted_at, expired_noted_at, page_audit_rows
+         FROM setup_links"
+    )
+}
 
 fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
     Ok(SetupLink {
@@ -253,6 +410,8 @@ fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
         used_at: r.try_get("used_at")?,
         revoked_at: r.try_get("revoked_at")?,
         created_by: r.try_get("created_by")?,
+        created_by_member_id: r.try_get("created_by_member_id")?,
+        creator_ok: r.try_get::<i64, _>("creator_ok")? == 1,
         test_attempts: r.try_get("test_attempts")?,
         last_test_ok_at: r.try_get("last_test_ok_at")?,
         test_window_start: r.try_get("test_window_start")?,
@@ -261,6 +420,9 @@ fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
         pending_client_id: r.try_get("pending_client_id")?,
         pending_secret_enc: r.try_get("pending_secret_enc")?,
         passed_hash: r.try_get("passed_hash")?,
+        opened_noted_at: r.try_get("opened_noted_at")?,
+        expired_noted_at: r.try_get("expired_noted_at")?,
+        page_audit_rows: r.try_get("page_audit_rows")?,
     })
 }
 
@@ -278,9 +440,93 @@ pub fn link_audit(link: &SetupLink, action: &str, after: serde_json::Value) -> N
     }
 }
 
+/// Revokes, inside `tx`, the open links of `org_id` matching `filter` (SQL on `setup_links`;
+/// `$1` is the org id, `$2` now and `$3` the filter's `value`), one `setup_link_revoked` audit
+/// entry each (`reason`, when given, goes into `after`); returns how many.
+/// Filter of [`revoke_in`]: every link for an empty value, else the link with that id.
+const ALL_OR_ONE: &str = "(CAST($3 AS TEXT) = '' OR id = $3)";
+
+async fn revoke_in(
+    tx: &mut AnyConnection,
+    org_id: &str,
+    filter: &str,
+    value: &str,
+    actor: &Actor,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let now = now_ms();
+    let ids: Vec<String> = sqlx::query(&format!(
+        "SELECT id FROM setup_links
+         WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND {filter}
+         ORDER BY created_at, id"
+    ))
+    .bind(org_id)
+    .bind(now)
+    .bind(value)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    let mut revoked = 0;
+    for id in ids {
+        let done = sqlx::query(
+            "UPDATE setup_links SET revoked_at = $1, pending_secret_enc = NULL
+             WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            revoked += 1;
+            let mut after = json!({ "link_id": id });
+            if !reason.is_empty() {
+                after["reason"] = json!(reason);
+            }
+            let audit = NewAudit {
+                org_id: org_id.to_string(),
+                actor_id: actor.id.clone(),
+                actor_email: actor.label.clone(),
+                action: "setup_link_revoked".into(),
+                target_id: None,
+                target_email: String::new(),
+                before: String::new(),
+                after: after.to_string(),
+            };
+            insert_audit(&mut *tx, &audit).await?;
+        }
+    }
+    Ok(revoked)
+}
+
+/// Inside a membership change's transaction: revokes the open links made by `member_id`, who
+/// is no longer the owner (ownership transferred) or no longer a member (removed). `actor` is
+/// whoever made the change.
+/// `reason` goes into each entry's `after.reason`: `creator_no_longer_owner` or
+/// `creator_removed`.
+pub(crate) async fn revoke_links_of_creator(
+    tx: &mut AnyConnection,
+    org_id: &str,
+    member_id: &str,
+    actor: &Actor,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    revoke_in(
+        tx,
+        org_id,
+        "created_by_member_id = $3",
+        member_id,
+        actor,
+        reason,
+    )
+    .await
+}
+
 impl Store {
     /// Creates a link for `org` valid for `ttl`; returns the token (shown once) and the link.
-    /// The `setup_link_created` audit entry is written in the same transaction.
+    /// The `setup_link_created` audit entry is written in the same transaction. A link made by
+    /// a member records them as its creator: it works only while they are the active owner.
     pub async fn create_setup_link(
         &self,
         org: &Org,
@@ -298,6 +544,8 @@ impl Store {
             used_at: None,
             revoked_at: None,
             created_by: actor.label.clone(),
+            created_by_member_id: actor.id.clone(),
+            creator_ok: true,
             test_attempts: 0,
             last_test_ok_at: None,
             test_window_start: None,
@@ -306,11 +554,17 @@ impl Store {
             pending_client_id: None,
             pending_secret_enc: None,
             passed_hash: None,
+            opened_noted_at: None,
+            expired_noted_at: None,
+            page_audit_rows: 0,
         };
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO setup_links (id, org_id, token_hash, created_at, expires_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        // A member makes links only while they are the active owner (checked with the insert).
+        let inserted = sqlx::query(
+            "INSERT INTO setup_links (id, org_id, token_hash, created_at, expires_at, created_by, created_by_member_id)
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE CAST($7 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM members m
+                 WHERE m.id = $7 AND m.org_id = $2 AND m.role = 'owner' AND m.status = 'active')",
         )
         .bind(&link.id)
         .bind(&link.org_id)
@@ -318,8 +572,15 @@ impl Store {
         .bind(link.created_at)
         .bind(link.expires_at)
         .bind(&link.created_by)
+        .bind(link.created_by_member_id.as_deref())
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(
+                "Only the owner can create a setup link: your role changed meanwhile.".into(),
+            ));
+        }
         let audit = NewAudit {
             org_id: org.id.clone(),
             actor_id: actor.id.clone(),
@@ -335,42 +596,69 @@ impl Store {
         Ok((token, link))
     }
 
-    /// The link a token leads to.
+    /// The link a token leads to. A link whose creator is no longer the owner is closed, and
+    /// revoked for good the first time this is noticed (so it stays dead even if they became
+    /// the owner again).
     pub async fn setup_link_by_token(&self, token: &str) -> Result<Lookup, StoreError> {
         if !well_formed(token) {
             return Ok(Lookup::Closed);
         }
-        let row = sqlx::query(&format!("{LINK_COLUMNS} WHERE token_hash = $1"))
+        let row = sqlx::query(&format!("{} WHERE token_hash = $1", link_columns()))
             .bind(token_hash(token))
             .fetch_optional(self.pool())
             .await?;
         let Some(link) = row.map(|r| link_from_row(&r)).transpose()? else {
             return Ok(Lookup::Closed);
         };
-        Ok(if link.used_at.is_some() || link.revoked_at.is_some() {
-            Lookup::Closed
-        } else if link.expires_at <= now_ms() {
-            Lookup::Expired(link)
-        } else {
-            Lookup::Open(link)
-        })
+        if !link.creator_ok && link.used_at.is_none() && link.revoked_at.is_none() {
+            let mut tx = self.pool().begin().await?;
+            let actor = Actor {
+                id: None,
+                label: ACTOR_LINK.into(),
+            };
+            revoke_in(
+                &mut tx,
+                &link.org_id,
+                "id = $3",
+                &link.id,
+                &actor,
+                "creator_no_longer_owner",
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(
+            if link.used_at.is_some() || link.revoked_at.is_some() || !link.creator_ok {
+                Lookup::Closed
+            } else if link.expires_at <= now_ms() {
+                Lookup::Expired(link)
+            } else {
+                Lookup::Open(link)
+            },
+        )
     }
 
     /// A link by id (tests and reloads).
     pub async fn setup_link(&self, id: &str) -> Result<Option<SetupLink>, StoreError> {
-        let row = sqlx::query(&format!("{LINK_COLUMNS} WHERE id = $1"))
+        let row = sqlx::query(&format!("{} WHERE id = $1", link_columns()))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|r| link_from_row(&r)).transpose()?)
     }
 
-    /// All links of an org, newest first.
-    pub async fn setup_links_of(&self, org_id: &str) -> Result<Vec<SetupLink>, StoreError> {
+    /// The latest `limit` links of an org, newest first.
+    pub async fn setup_links_of(
+        &self,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<SetupLink>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{LINK_COLUMNS} WHERE org_id = $1 ORDER BY created_at DESC, id"
+            "{} WHERE org_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+            link_columns()
         ))
         .bind(org_id)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         Ok(rows
@@ -382,53 +670,44 @@ impl Store {
     /// Revokes every open link of `org`, one `setup_link_revoked` audit entry each; returns
     /// how many.
     pub async fn revoke_setup_links(&self, org: &Org, actor: &Actor) -> Result<u64, StoreError> {
-        let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        let ids: Vec<String> = sqlx::query(
-            "SELECT id FROM setup_links
-             WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(&org.id)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
-        let mut revoked = 0;
-        for id in ids {
-            let done = sqlx::query(
-                "UPDATE setup_links SET revoked_at = $1, pending_secret_enc = NULL
-                 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                revoked += 1;
-                let audit = NewAudit {
-                    org_id: org.id.clone(),
-                    actor_id: actor.id.clone(),
-                    actor_email: actor.label.clone(),
-                    action: "setup_link_revoked".into(),
-                    target_id: None,
-                    target_email: String::new(),
-                    before: String::new(),
-                    after: json!({"link_id": id}).to_string(),
-                };
-                insert_audit(&mut tx, &audit).await?;
-            }
-        }
+        let n = revoke_in(&mut tx, &org.id, ALL_OR_ONE, "", actor, "").await?;
         tx.commit().await?;
-        Ok(revoked)
+        Ok(n)
+    }
+
+    /// Revokes open links of `org` for its owner `actor`: all of them, or the one with id
+    /// `only`, while `actor` is still the org's active owner. `None` when they no longer are
+    /// (nothing changed).
+    pub async fn revoke_setup_links_as_owner(
+        &self,
+        org_id: &str,
+        actor: &Member,
+        only: Option<&str>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let owner = sqlx::query(
+            "SELECT id FROM members WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+        )
+        .bind(org_id)
+        .bind(&actor.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owner.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let who = Actor::member(actor);
+        let n = revoke_in(&mut tx, org_id, ALL_OR_ONE, only.unwrap_or(""), &who, "").await?;
+        tx.commit().await?;
+        Ok(Some(n))
     }
 
     /// Counts one connection test against the link's rate limit, atomically across nodes.
     pub async fn take_setup_test_slot(&self, link_id: &str) -> Result<TestSlot, StoreError> {
         let now = now_ms();
         let window_open_before = now - TEST_WINDOW_MS;
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE setup_links SET
                 test_attempts = test_attempts + 1,
                 test_window_attempts = CASE
@@ -438,8 +717,9 @@ impl Store {
                     WHEN test_window_start IS NULL OR test_window_start <= $2 THEN $3
                     ELSE test_window_start END
              WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-               AND (test_window_start IS NULL OR test_window_start <= $2 OR test_window_attempts < $4)",
-        )
+               AND {CREATOR_IS_OWNER}
+               AND (test_window_start IS NULL OR test_window_start <= $2 OR test_window_attempts < $4)"
+        ))
         .bind(link_id)
         .bind(window_open_before)
         .bind(now)
@@ -458,9 +738,10 @@ impl Store {
         })
     }
 
-    /// Keeps the values of a finished test on the link (the secret sealed to the link) and
-    /// writes its audit entry. `passed_hash` is the fingerprint of the values when the test
-    /// passed, `None` when it failed (which also forgets an earlier pass).
+    /// Keeps the values of a finished test on the link (the secret sealed with them, see
+    /// [`seal_kept_secret`]) and writes its audit entry while the link's page budget lasts.
+    /// `passed_hash` is the fingerprint of the values when the test passed, `None` when it
+    /// failed (which also forgets an earlier pass). False when the link closed meanwhile.
     pub async fn record_setup_test(
         &self,
         link_id: &str,
@@ -472,12 +753,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
+        let done = sqlx::query(&format!(
             "UPDATE setup_links SET pending_issuer = $2, pending_client_id = $3,
                 pending_secret_enc = $4, passed_hash = $5,
                 last_test_ok_at = COALESCE($6, last_test_ok_at)
-             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
+             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND {CREATOR_IS_OWNER}"
+        ))
         .bind(link_id)
         .bind(issuer)
         .bind(client_id)
@@ -486,32 +767,82 @@ impl Store {
         .bind(passed_hash.map(|_| now))
         .execute(&mut *tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit_within_budget(&mut tx, link_id, audit).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 
-    /// Writes an audit entry about a link and, for a closed one, forgets its pending secret.
-    pub async fn note_setup_link(
-        &self,
-        link: &SetupLink,
-        audit: &NewAudit,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        if !link.is_open(now_ms()) {
-            sqlx::query("UPDATE setup_links SET pending_secret_enc = NULL WHERE id = $1")
-                .bind(&link.id)
-                .execute(&mut *tx)
-                .await?;
+    /// `setup_link_opened`: written on the first open of a link and then at most once per
+    /// [`OPEN_NOTE_INTERVAL_MS`], within the link's page budget. True when it was written.
+    pub async fn note_setup_link_opened(&self, link: &SetupLink) -> Result<bool, StoreError> {
+        let now = now_ms();
+        // Decided from the link as read: most opens write nothing, not even an UPDATE (the
+        // conditional UPDATE below settles races between nodes).
+        if link.page_audit_rows >= PAGE_AUDIT_BUDGET
+            || link
+                .opened_noted_at
+                .is_some_and(|at| at > now - OPEN_NOTE_INTERVAL_MS)
+        {
+            return Ok(false);
         }
-        insert_audit(&mut tx, audit).await?;
+        let audit = link_audit(link, "setup_link_opened", json!({"link_id": link.id}));
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE setup_links SET opened_noted_at = $2
+             WHERE id = $1 AND (opened_noted_at IS NULL OR opened_noted_at <= $3)
+               AND page_audit_rows < $4",
+        )
+        .bind(&link.id)
+        .bind(now)
+        .bind(now - OPEN_NOTE_INTERVAL_MS)
+        .bind(PAGE_AUDIT_BUDGET)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let written = audit_within_budget(&mut tx, &link.id, &audit).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// `setup_link_expired` (someone used an expired link), written once per link; the kept
+    /// secret is dropped at the same time.
+    pub async fn note_setup_link_expired(&self, link: &SetupLink) -> Result<(), StoreError> {
+        if link.expired_noted_at.is_some() {
+            return Ok(());
+        }
+        let audit = link_audit(
+            link,
+            "setup_link_expired",
+            json!({"link_id": link.id, "expires_at": link.expires_at}),
+        );
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE setup_links SET expired_noted_at = $2, pending_secret_enc = NULL
+             WHERE id = $1 AND expired_noted_at IS NULL AND expires_at <= $2",
+        )
+        .bind(&link.id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            insert_audit(&mut tx, &audit).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// "Save": in one transaction, consumes the link (only while it is open and its latest
-    /// test passed with exactly `values_hash`), stores the connection with `sealed_secret`
-    /// (sealed to the org) and enables SSO, and writes `setup_link_saved`.
+    /// "Save": in one transaction, consumes the link (only while it is open, its creator is
+    /// still the owner and its latest test passed with exactly `values_hash`), stores the
+    /// connection with `sealed_secret` (sealed to the org) and enables SSO, and writes
+    /// `setup_link_saved`. A different issuer while members are keyed to the current one is
+    /// refused unless `confirm_issuer_change` ([`SaveOutcome::NeedsIssuerConfirmation`]).
     pub async fn save_setup(
         &self,
         link: &SetupLink,
@@ -519,15 +850,16 @@ impl Store {
         client_id: &str,
         values_hash: &str,
         sealed_secret: &str,
+        confirm_issuer_change: bool,
     ) -> Result<SaveOutcome, StoreError> {
-        let previous = self.sso_connection(&link.org_id).await?;
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        let consumed = sqlx::query(
+        let consumed = sqlx::query(&format!(
             "UPDATE setup_links SET used_at = $2, pending_secret_enc = NULL
              WHERE id = $1 AND passed_hash = $3
-               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-        )
+               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+               AND {CREATOR_IS_OWNER}"
+        ))
         .bind(&link.id)
         .bind(now)
         .bind(values_hash)
@@ -539,6 +871,22 @@ impl Store {
                 Some(l) if l.is_open(now_ms()) => SaveOutcome::NotTested,
                 _ => SaveOutcome::Closed,
             });
+        }
+        let previous = super::connection::connection_in(&mut tx, &link.org_id).await?;
+        let change = match &previous {
+            Some(p) if !super::issuer::same_key(&p.issuer, issuer) => Some(IssuerChange {
+                from: p.issuer.clone(),
+                to: issuer.to_string(),
+                members: members_keyed_to(&mut tx, &link.org_id, &p.issuer).await?,
+            }),
+            _ => None,
+        };
+        if let Some(c) = &change
+            && c.members > 0
+            && !confirm_issuer_change
+        {
+            tx.rollback().await?;
+            return Ok(SaveOutcome::NeedsIssuerConfirmation(c.clone()));
         }
         let taken = sqlx::query(
             "SELECT org_id FROM sso_connections WHERE issuer_key = $1 AND org_id <> $2",
@@ -578,11 +926,13 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        let mut audit = link_audit(
-            link,
-            "setup_link_saved",
-            json!({"link_id": link.id, "issuer": issuer, "client_id": client_id, "enabled": true}),
-        );
+        let mut after =
+            json!({"link_id": link.id, "issuer": issuer, "client_id": client_id, "enabled": true});
+        if let Some(c) = &change {
+            after["issuer_changed"] = json!(true);
+            after["members_on_previous_issuer"] = json!(c.members);
+        }
+        let mut audit = link_audit(link, "setup_link_saved", after);
         if let Some(p) = &previous {
             audit.before =
                 json!({"issuer": p.issuer, "client_id": p.client_id, "enabled": p.enabled})
@@ -604,8 +954,31 @@ impl Store {
             connection,
             had_owner: owners > 0,
             previous,
+            issuer_change: change,
         })
     }
+}
+
+/// Writes `audit` about link `link_id` inside `tx` while the link's page budget lasts
+/// ([`PAGE_AUDIT_BUDGET`]); true when written.
+async fn audit_within_budget(
+    tx: &mut AnyConnection,
+    link_id: &str,
+    audit: &NewAudit,
+) -> Result<bool, sqlx::Error> {
+    let counted = sqlx::query(
+        "UPDATE setup_links SET page_audit_rows = page_audit_rows + 1
+         WHERE id = $1 AND page_audit_rows < $2",
+    )
+    .bind(link_id)
+    .bind(PAGE_AUDIT_BUDGET)
+    .execute(&mut *tx)
+    .await?;
+    if counted.rows_affected() != 1 {
+        return Ok(false);
+    }
+    insert_audit(tx, audit).await?;
+    Ok(true)
 }
 
 /// The setup page's "Test connection" result, after the rate limit let it run.
@@ -655,7 +1028,7 @@ pub async fn run_test(
         action,
         json!({"link_id": link.id, "issuer": issuer, "client_id": client_id, "failed": failed}),
     );
-    let sealed = key.seal(&link.seal_context(), secret);
+    let sealed = seal_kept_secret(key, &link.id, issuer, client_id, secret);
     let kept = store
         .record_setup_test(
             &link.id,
@@ -684,7 +1057,7 @@ pub async fn create_for_owner(
     actor: &Member,
     expires: Option<&str>,
 ) -> Result<SetupLinkCreated, DomainError> {
-    may_org(actor, OrgAction::EditSsoSettings)
+    may_org(actor, OrgAction::ManageSetupLinks)
         .map_err(|_| DomainError::Forbidden("Only the owner can create a setup link.".into()))?;
     let expires = expires.map(str::trim).filter(|s| !s.is_empty());
     let ttl = parse_expiry(expires).map_err(|e| {
@@ -694,13 +1067,65 @@ pub async fn create_for_owner(
         .org_by_id(&actor.org_id)
         .await?
         .ok_or(DomainError::NotFound)?;
-    let (token, link) = store
+    let (token, link) = match store
         .create_setup_link(&org, ttl, &Actor::member(actor))
-        .await?;
+        .await
+    {
+        Ok(v) => v,
+        Err(StoreError::Conflict(m)) => return Err(DomainError::Conflict(m)),
+        Err(e) => return Err(e.into()),
+    };
     Ok(SetupLinkCreated {
         url: setup_url(&public_url.0, &token),
         expires_at: link.expires_at,
     })
+}
+
+/// `GET /api/v1/sso/setup-links`: the org's latest links (newest first, at most
+/// [`LINKS_LISTED`]) with their state; never a token. Owner only.
+pub async fn list_for_owner(store: &Store, actor: &Member) -> Result<SetupLinkList, DomainError> {
+    may_org(actor, OrgAction::ManageSetupLinks).map_err(DomainError::Forbidden)?;
+    let now = now_ms();
+    let links = store
+        .setup_links_of(&actor.org_id, LINKS_LISTED)
+        .await?
+        .into_iter()
+        .map(|l| SetupLinkView {
+            state: l.state(now).to_string(),
+            id: l.id,
+            created_at: l.created_at,
+            expires_at: l.expires_at,
+            created_by: l.created_by,
+        })
+        .collect();
+    Ok(SetupLinkList { links })
+}
+
+/// `POST /api/v1/sso/setup-links/revoke`: the owner revokes every open link of their org, or
+/// the one with `id` (404 when the org has no link with that id; one that is no longer open
+/// revokes nothing). One `setup_link_revoked` audit entry per revoked link.
+pub async fn revoke_for_owner(
+    store: &Store,
+    actor: &Member,
+    id: Option<&str>,
+) -> Result<SetupLinksRevoked, DomainError> {
+    may_org(actor, OrgAction::ManageSetupLinks).map_err(DomainError::Forbidden)?;
+    let id = id.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(id) = id {
+        let found = store.setup_link(id).await?;
+        if found.is_none_or(|l| l.org_id != actor.org_id) {
+            return Err(DomainError::NotFound);
+        }
+    }
+    match store
+        .revoke_setup_links_as_owner(&actor.org_id, actor, id)
+        .await?
+    {
+        Some(revoked) => Ok(SetupLinksRevoked { revoked }),
+        None => Err(DomainError::Conflict(
+            "Your role changed meanwhile: reload the page and try again.".into(),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -724,6 +1149,103 @@ mod tests {
         assert_ne!(
             values_hash("l", "i", "c", "s"),
             values_hash("l", "i", "c", "t")
+        );
+    }
+
+    #[test]
+    fn tokens_never_reach_a_log_line() {
+        let t = new_token();
+        for (input, want) in [
+            (format!("/setup/{t}"), "/setup/…".to_string()),
+            (format!("/setup/{t}/test"), "/setup/…/test".to_string()),
+            (
+                format!("path=/SETUP/{t}/save method=POST"),
+                "path=/SETUP/…/save method=POST".to_string(),
+            ),
+            (
+                format!("{{\"path\":\"http://h/setup/{t}?x=1\"}} /setup/{t}"),
+                "{\"path\":\"http://h/setup/…?x=1\"} /setup/…".to_string(),
+            ),
+            (format!("/setup/%41{t}/test"), "/setup/…/test".to_string()),
+            ("/setup/".to_string(), "/setup/".to_string()),
+            (
+                "/sso/initiate?iss=x".to_string(),
+                "/sso/initiate?iss=x".to_string(),
+            ),
+            ("é/setup/ab/é".to_string(), "é/setup/…/é".to_string()),
+        ] {
+            let got = redact_tokens(&input);
+            assert_eq!(got, want, "{input}");
+            assert!(!got.contains(&t));
+        }
+        assert!(matches!(
+            redact_tokens("nothing to cut"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn kept_secrets_serve_only_their_own_issuer_and_client() {
+        let key = SecretKey::from_bytes(&[7u8; 32]);
+        let mut link = SetupLink {
+            id: "link-1".into(),
+            org_id: "org".into(),
+            created_at: 0,
+            expires_at: i64::MAX,
+            used_at: None,
+            revoked_at: None,
+            created_by: ACTOR_CLI.into(),
+            created_by_member_id: None,
+            creator_ok: true,
+            test_attempts: 0,
+            last_test_ok_at: None,
+            test_window_start: None,
+            test_window_attempts: 0,
+            pending_issuer: None,
+            pending_client_id: None,
+            pending_secret_enc: None,
+            passed_hash: None,
+            opened_noted_at: None,
+            expired_noted_at: None,
+            page_audit_rows: 0,
+        };
+        assert_eq!(
+            kept_secret_for(&key, &link, "https://a.okta.com", "id"),
+            KeptSecret::Missing
+        );
+        link.pending_secret_enc = Some(seal_kept_secret(
+            &key,
+            "link-1",
+            "https://a.okta.com",
+            "id",
+            "s3cret",
+        ));
+        assert_eq!(
+            kept_secret_for(&key, &link, "https://a.okta.com", "id"),
+            KeptSecret::Usable("s3cret".into())
+        );
+        for (issuer, client) in [
+            ("http://127.0.0.1:9", "id"),
+            ("https://a.okta.com/", "id"),
+            ("https://a.okta.com", "id2"),
+            ("https://a.okta.com", ""),
+        ] {
+            assert_eq!(
+                kept_secret_for(&key, &link, issuer, client),
+                KeptSecret::OtherValues,
+                "{issuer} {client}"
+            );
+        }
+        // Sealed for another link, or in the old unbound form: never used.
+        link.id = "link-2".into();
+        assert_eq!(
+            kept_secret_for(&key, &link, "https://a.okta.com", "id"),
+            KeptSecret::Missing
+        );
+        link.pending_secret_enc = Some(key.seal(&seal_context("link-2"), "s3cret"));
+        assert_eq!(
+            kept_secret_for(&key, &link, "https://a.okta.com", "id"),
+            KeptSecret::Missing
         );
     }
 

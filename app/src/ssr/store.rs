@@ -866,7 +866,7 @@ fn no_connection(org: &Org) -> StoreError {
 }
 
 const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
-const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
+pub(crate) const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
 pub(crate) const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");
 
 fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
@@ -878,7 +878,7 @@ fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
     })
 }
 
-fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
+pub(crate) fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
     let role: String = row.try_get("default_role")?;
     Ok(SsoConnection {
         org_id: row.try_get("org_id")?,

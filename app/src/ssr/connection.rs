@@ -1,0 +1,339 @@
+//! Deliberate changes of an org's Okta connection.
+//!
+//! Members are keyed by (org, issuer, sub), so a connection with a new issuer strands everyone
+//! keyed to the old one: their next sign-in creates a second member and the owner becomes
+//! unreachable. Changing the issuer while members are keyed to the current one therefore needs
+//! an explicit confirmation (the operator's `tessera sso set --confirm-issuer-change`, a
+//! checkbox on the setup page), and is written to the org's audit log. Afterwards the operator
+//! can move the members keyed to the old issuer onto the current one, matched by `sub`
+//! ([`Store::rekey_members`], `tessera org rekey-members`).
+
+use super::admin_store::{NewAudit, insert_audit};
+use super::issuer::{key, same_key};
+use super::setup_links::ACTOR_CLI;
+use super::store::{SSO_COLUMNS, Store, StoreError, now_ms, sso_from_row};
+use crate::model::{Org, SsoConnection};
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+/// An issuer change and how many members it strands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerChange {
+    /// The current (old) issuer.
+    pub from: String,
+    /// The new issuer.
+    pub to: String,
+    /// Members keyed to `from`: none of them is recognised at their next sign-in through `to`.
+    pub members: i64,
+}
+
+/// How `tessera sso set` ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorSet {
+    /// Stored; `issuer_change` is `Some` when the issuer changed.
+    Saved {
+        connection: SsoConnection,
+        previous: Option<SsoConnection>,
+        issuer_change: Option<IssuerChange>,
+    },
+    /// The issuer would change while members are keyed to the current one, and the change was
+    /// not confirmed: nothing was written.
+    NeedsConfirmation(IssuerChange),
+}
+
+/// How many members moved from one issuer to another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rekeyed {
+    pub from: String,
+    pub to: String,
+    pub moved: i64,
+}
+
+/// The org's connection, read inside a transaction.
+pub(crate) async fn connection_in(
+    conn: &mut AnyConnection,
+    org_id: &str,
+) -> Result<Option<SsoConnection>, StoreError> {
+    let row = sqlx::query(&format!("{SSO_COLUMNS} WHERE org_id = $1"))
+        .bind(org_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| sso_from_row(&r)).transpose()
+}
+
+/// How many members of the org are keyed to `issuer` (members carry the issuer's key).
+pub(crate) async fn members_keyed_to(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    issuer: &str,
+) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
+            .bind(org_id)
+            .bind(key(issuer))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?,
+    )
+}
+
+/// The operator's audit entry.
+fn operator_audit(org_id: &str, action: &str) -> NewAudit {
+    NewAudit {
+        org_id: org_id.to_string(),
+        actor_id: None,
+        actor_email: ACTOR_CLI.into(),
+        action: action.into(),
+        target_id: None,
+        target_email: String::new(),
+        before: String::new(),
+        after: String::new(),
+    }
+}
+
+impl Store {
+    /// The issuers an org's members are keyed to, with how many members each, most first.
+    pub async fn member_issuers(&self, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
+             GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// What connecting `issuer` would do to the org's members: `Some` when it differs from the
+    /// current connection's issuer and members are keyed to that one (none of them would be
+    /// recognised at their next sign-in).
+    pub async fn issuer_change(
+        &self,
+        org_id: &str,
+        issuer: &str,
+    ) -> Result<Option<IssuerChange>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        let Some(current) = connection_in(&mut conn, org_id).await? else {
+            return Ok(None);
+        };
+        if same_key(&current.issuer, issuer) {
+            return Ok(None);
+        }
+        let members = members_keyed_to(&mut conn, org_id, &current.issuer).await?;
+        Ok((members > 0).then(|| IssuerChange {
+            from: current.issuer,
+            to: issuer.to_string(),
+            members,
+        }))
+    }
+
+    /// `tessera sso set`: creates or replaces the org's Okta connection, in one transaction
+    /// with its `sso_connection_set` audit entry (actor `operator (CLI)`; `before`/`after`:
+    /// issuer and Client ID, `after.issuer_changed` and `after.members_on_previous_issuer`
+    /// when the issuer changed). A new connection starts disabled; an existing one keeps its
+    /// enabled flag and policy. A changed issuer while members are keyed to the current one
+    /// needs `confirm_issuer_change`. An issuer connected to another org is
+    /// [`StoreError::Conflict`].
+    pub async fn set_sso_connection_as_operator(
+        &self,
+        org: &Org,
+        issuer: &str,
+        client_id: &str,
+        sealed_secret: &str,
+        confirm_issuer_change: bool,
+    ) -> Result<OperatorSet, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let previous = connection_in(&mut tx, &org.id).await?;
+        let change = match &previous {
+            Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
+                from: p.issuer.clone(),
+                to: issuer.to_string(),
+                members: members_keyed_to(&mut tx, &org.id, &p.issuer).await?,
+            }),
+            _ => None,
+        };
+        if let Some(c) = &change
+            && c.members > 0
+            && !confirm_issuer_change
+        {
+            tx.rollback().await?;
+            return Ok(OperatorSet::NeedsConfirmation(c.clone()));
+        }
+        let taken = sqlx::query(
+            "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
+             WHERE s.issuer_key = $1 AND s.org_id <> $2",
+        )
+        .bind(key(issuer))
+        .bind(&org.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = taken {
+            let slug: String = row.try_get("slug")?;
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "issuer {issuer} is already connected to org {slug:?}"
+            )));
+        }
+        let upsert = sqlx::query(
+            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
+             VALUES ($1, $2, $6, $3, $4, $5, $5)
+             ON CONFLICT (org_id) DO UPDATE SET
+                issuer = excluded.issuer,
+                issuer_key = excluded.issuer_key,
+                client_id = excluded.client_id,
+                client_secret_enc = excluded.client_secret_enc,
+                updated_at = excluded.updated_at",
+        )
+        .bind(&org.id)
+        .bind(issuer)
+        .bind(client_id)
+        .bind(sealed_secret)
+        .bind(now_ms())
+        .bind(key(issuer))
+        .execute(&mut *tx)
+        .await;
+        match upsert {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "issuer {issuer} is already connected to another org"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut audit = operator_audit(&org.id, "sso_connection_set");
+        if let Some(p) = &previous {
+            audit.before = json!({"issuer": p.issuer, "client_id": p.client_id}).to_string();
+        }
+        let mut after = json!({"issuer": issuer, "client_id": client_id});
+        if let Some(c) = &change {
+            after["issuer_changed"] = json!(true);
+            after["members_on_previous_issuer"] = json!(c.members);
+        }
+        audit.after = after.to_string();
+        insert_audit(&mut tx, &audit).await?;
+        let connection = connection_in(&mut tx, &org.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("connection vanished".into()))?;
+        tx.commit().await?;
+        Ok(OperatorSet::Saved {
+            connection,
+            previous,
+            issuer_change: change,
+        })
+    }
+
+    /// `tessera org rekey-members <org> --from-issuer <old>`: moves every member keyed to the
+    /// old issuer onto the org's current issuer (its key, as sign-in looks members up), keeping
+    /// their `sub`, in one transaction with a `members_rekeyed` audit entry (actor
+    /// `operator (CLI)`). `from_issuer` is matched against the issuers members are keyed to
+    /// (exactly, else by issuer key: case of scheme and host, default port, trailing slash). Refused with [`StoreError::Invalid`], writing nothing, when the org has no
+    /// connection, no member is keyed to that issuer, it is the current issuer, or a member
+    /// with the same `sub` is already keyed to the current issuer (an (issuer, sub) collision).
+    pub async fn rekey_members(&self, org: &Org, from_issuer: &str) -> Result<Rekeyed, StoreError> {
+        let input = from_issuer.trim();
+        let mut tx = self.pool().begin().await?;
+        let Some(current) = connection_in(&mut tx, &org.id).await? else {
+            return Err(StoreError::Invalid(format!(
+                "org {:?} has no Okta connection: run `tessera sso set {}` first",
+                org.slug, org.slug
+            )));
+        };
+        let issuers: Vec<(String, i64)> = sqlx::query(
+            "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
+             GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
+        )
+        .bind(&org.id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let exact = issuers.iter().find(|(i, _)| i == input);
+        let loose: Vec<_> = issuers.iter().filter(|(i, _)| same_key(i, input)).collect();
+        let Some((from, _)) = exact.or(match loose.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }) else {
+            let keyed: Vec<String> = issuers.iter().map(|(i, n)| format!("{i} ({n})")).collect();
+            return Err(StoreError::Invalid(format!(
+                "no member of {} is keyed to issuer {:?}; members are keyed to: {}",
+                org.slug,
+                crate::validate::bounded(input, 300),
+                if keyed.is_empty() {
+                    "nothing (the org has no members)".to_string()
+                } else {
+                    keyed.join(", ")
+                }
+            )));
+        };
+        let from = from.clone();
+        let to_key = key(&current.issuer);
+        if from == to_key {
+            return Err(StoreError::Invalid(format!(
+                "the members keyed to {from} already sign in with {}'s current issuer: nothing to move",
+                org.slug
+            )));
+        }
+        let clashes: Vec<String> = sqlx::query(
+            "SELECT a.email, a.subject FROM members a
+             JOIN members b ON b.org_id = a.org_id AND b.subject = a.subject AND b.issuer = $3
+             WHERE a.org_id = $1 AND a.issuer = $2 ORDER BY a.email, a.subject",
+        )
+        .bind(&org.id)
+        .bind(&from)
+        .bind(&to_key)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let email: String = r.try_get("email")?;
+            let sub: String = r.try_get("subject")?;
+            Ok(if email.is_empty() {
+                format!("sub {sub}")
+            } else {
+                email
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        if !clashes.is_empty() {
+            let shown: Vec<&str> = clashes.iter().take(3).map(String::as_str).collect();
+            return Err(StoreError::Invalid(format!(
+                "{} member(s) keyed to {from} have the same sub as a member already keyed to {} (e.g. {}): remove those newer duplicates first (`tessera org transfer-owner` if one is the owner), then run this again; nothing was changed",
+                clashes.len(),
+                current.issuer,
+                shown.join(", ")
+            )));
+        }
+        let moved = sqlx::query("UPDATE members SET issuer = $3 WHERE org_id = $1 AND issuer = $2")
+            .bind(&org.id)
+            .bind(&from)
+            .bind(&to_key)
+            .execute(&mut *tx)
+            .await;
+        let moved = match moved {
+            Ok(done) => i64::try_from(done.rows_affected()).unwrap_or(i64::MAX),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "a member with the same sub signed in through {} meanwhile: run this again; nothing was changed",
+                    current.issuer
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut audit = operator_audit(&org.id, "members_rekeyed");
+        audit.before = json!({"issuer": from}).to_string();
+        audit.after = json!({"issuer": current.issuer, "moved": moved}).to_string();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Rekeyed {
+            from,
+            to: current.issuer,
+            moved,
+        })
+    }
+}
