@@ -17,8 +17,8 @@ use crate::sso::{is_form, params};
 use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;
-use app::ssr::rate_limit::{Budget, limited_message};
 use app::ssr::connection::IssuerChange;
+use app::ssr::rate_limit::{Budget, limited_message};
 use app::ssr::setup_links::{
     self, GONE_MESSAGE, KeptSecret, Lookup, SaveOutcome, SetupLink, TEST_LIMIT, TEST_WINDOW_MS,
     TestSlot, link_audit,
