@@ -1,26 +1,16 @@
 //! The operator commands: orgs and their Okta connections, straight against the store.
 //! Bad input gets one line on stderr and a non-zero exit, and writes nothing.
 
+pub use crate::cli_error::CliError;
 use crate::config::{Config, OrgCommand, SsoCommand};
 use app::model::{Member, Org, Role, SsoConnection};
 use app::ssr::connection::{IssuerChange, OperatorSet};
 use app::ssr::issuer;
-use app::ssr::store::{Store, StoreError};
+use app::ssr::store::Store;
 use app::validate;
 use serde_json::json;
 use std::io::Read as _;
 use std::path::Path;
-
-/// A command failure: one line for the operator, exit status 1.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Crypto(#[from] app::ssr::crypto::CryptoError),
-}
 
 fn invalid(e: String) -> CliError {
     CliError::Invalid(e)

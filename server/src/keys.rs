@@ -7,7 +7,7 @@
 //! every secret re-encrypted in one database transaction; each row is updated only while it still
 //! holds the value that was decrypted, so a concurrent change aborts the whole rotation.
 
-use crate::cli::CliError;
+use crate::cli_error::CliError;
 use crate::config::{Config, SecretKeyCommand};
 use app::ssr::crypto::SecretKey;
 use app::ssr::store::{Store, StoreError};

@@ -1,6 +1,7 @@
 //! The `tessera` server: configuration, operator CLI, HTTP router, Okta sign-in and sessions.
 
 pub mod cli;
+pub mod cli_error;
 pub mod config;
 pub mod csrf;
 pub mod http;
