@@ -207,60 +207,13 @@ fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str)
 /// databases; `/sso/` and `/setup/` check their values themselves.
 async fn limit_request(req: Request, next: Next) -> Response {
     let api = is_api(req.uri().path());
-    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if target > MAX_URI_BYTES {
-        return refuse(
-            api,
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            "The address is too long",
-            &format!(
-                "Tessera accepts addresses of at most {} KiB.",
-                MAX_URI_BYTES / 1024
-            ),
-        );
-    }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return refuse(
-            api,
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            "The request headers are too large",
-            &format!(
-                "Tessera accepts at most {} KiB of request headers.",
-                MAX_HEADER_BYTES / 1024
-            ),
-        );
-    }
-    let too_large = || {
-        refuse(
-            api,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "The request is too large",
-            &format!(
-                "Tessera accepts request bodies of at most {} KiB.",
-                MAX_BODY_BYTES / 1024
-            ),
-        )
-    };
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
+    if let Some(refused) = oversized_head(&req, api) {
+        return refused;
     }
     let (parts, body) = req.into_parts();
     let bytes = match read_bounded(body, MAX_BODY_BYTES).await {
         Ok(Some(bytes)) => bytes,
-        Ok(None) => return too_large(),
+        Ok(None) => return body_too_large(api),
         Err(e) => {
             tracing::debug!(error = %e, "the request body could not be read");
             return refuse(
@@ -287,6 +240,62 @@ async fn limit_request(req: Request, next: Next) -> Response {
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The refusal for a request whose target, headers or announced body length is over its
+/// limit, before any of the body is read.
+fn oversized_head(req: &Request, api: bool) -> Option<Response> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some(refuse(
+            api,
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "The address is too long",
+            &format!(
+                "Tessera accepts addresses of at most {} KiB.",
+                MAX_URI_BYTES / 1024
+            ),
+        ));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some(refuse(
+            api,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "The request headers are too large",
+            &format!(
+                "Tessera accepts at most {} KiB of request headers.",
+                MAX_HEADER_BYTES / 1024
+            ),
+        ));
+    }
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    announced
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        .then(|| body_too_large(api))
+}
+
+fn body_too_large(api: bool) -> Response {
+    refuse(
+        api,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "The request is too large",
+        &format!(
+            "Tessera accepts request bodies of at most {} KiB.",
+            MAX_BODY_BYTES / 1024
+        ),
+    )
 }
 
 /// The whole body if it has at most `limit` bytes, `None` when it has more.
