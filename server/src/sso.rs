@@ -595,8 +595,12 @@ async fn begin(
         browser_hash: binding_hash(&binding),
         expires_at: now_ms() + FLOW_TTL_MS,
     };
-    if let Err(e) = state.store.save_login_flow(&flow).await {
-        return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await;
+    match state.store.save_login_flow(&flow).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return fail(state, Some(org), Some(&sso.issuer), too_many_pending(org)).await;
+        }
+        Err(e) => return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await,
     }
     let mut resp = Redirect::to(&request.url).into_response();
     resp.headers_mut().insert(
@@ -607,6 +611,26 @@ async fn begin(
         resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     resp
+}
+
+/// The org has [`app::ssr::login::MAX_PENDING_FLOWS_PER_ORG`] sign-ins in progress (someone
+/// may be starting sign-ins in bulk): nothing is stored and Okta is not visited.
+fn too_many_pending(org: &Org) -> Failure {
+    Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_signins",
+        "Too many sign-ins in progress",
+        format!(
+            "{} has too many sign-ins started and not finished right now, so Tessera did not start another.",
+            org.name
+        ),
+        "Try again in a few minutes. If this persists, contact the service operator.",
+    )
+    .detail(format!(
+        "{} unfinished sign-ins pending",
+        app::ssr::login::MAX_PENDING_FLOWS_PER_ORG
+    ))
+    .retry()
 }
 
 fn client_secret(state: &AppState, org: &Org, sealed: &str) -> Result<String, Failure> {
