@@ -485,12 +485,16 @@ async fn start(
 ) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
     let raw = param(&p, "org").unwrap_or_default().to_lowercase();
-    if let Err(msg) = app::validate::slug(&raw) {
+    // The typed value is not quoted back: a crafted link must not put its words on our page.
+    if app::validate::slug(&raw).is_err() {
         return problem(
             StatusCode::BAD_REQUEST,
             "org_invalid",
             "Check the organization name",
-            &msg,
+            &format!(
+                "That is not an organization name: names are 1 to {} lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+                app::validate::MAX_SLUG_LEN
+            ),
             "Enter your organization's short name as given by your administrator, e.g. acme.",
             Some("/login"),
         );

@@ -1532,3 +1532,24 @@ async fn started_sign_ins_are_capped_per_org() {
         env.signed_in(&Browser::new(), "bob").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_org_name_is_not_quoted_back() {
+    let db = support::sqlite();
+    let env = Env::start(&db).await;
+    let b = Browser::new();
+    for crafted in [
+        "Your account is locked. Call +1 555 0100",
+        "\"><img src=x onerror=alert(1)>",
+        &"x".repeat(7000),
+    ] {
+        let mut u = url::Url::parse(&format!("{}/sso/start", env.url())).unwrap();
+        u.query_pairs_mut().append_pair("org", crafted);
+        let r = b.get(u.as_str()).await;
+        assert_problem(&r, 400, "org_invalid");
+        assert!(r.body.contains("not an organization name"), "{}", r.body);
+        for echoed in ["locked", "onerror", "xxxxxxxxxx"] {
+            assert!(!r.body.contains(echoed), "{echoed} echoed: {}", r.body);
+        }
+    }
+}
