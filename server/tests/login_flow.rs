@@ -1492,24 +1492,24 @@ async fn anonymous_failures_cannot_grow_the_attempts_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn started_sign_ins_are_capped_per_org() {
-    use app::ssr::login::{LoginFlow, MAX_PENDING_FLOWS_PER_ORG as CAP};
+    use app::ssr::login::MAX_PENDING_FLOWS_PER_ORG as CAP;
     const FLOWS: &str = "SELECT COUNT(*) AS n FROM login_flows";
     for db in support::databases().await {
         let env = Env::start(&db).await;
         let u = env.url().to_string();
         // Someone started CAP - 1 sign-ins and never finished them.
-        for i in 0..CAP - 1 {
-            let flow = LoginFlow {
-                state: format!("abandoned-{i}"),
-                org_id: env.org.id.clone(),
-                nonce: "n".into(),
-                pkce_verifier: "v".into(),
-                target: None,
-                browser_hash: "h".into(),
-                expires_at: app::ssr::store::now_ms() + 600_000,
-            };
-            assert!(env.server.store.save_login_flow(&flow).await.unwrap());
-        }
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+             SELECT 'abandoned-' || i, $2, 'n', 'v', $3, $3 + 600000, 'h' FROM n",
+        )
+        .bind(CAP - 1)
+        .bind(&env.org.id)
+        .bind(app::ssr::store::now_ms())
+        .execute(env.server.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows(&env, FLOWS).await, CAP - 1, "[{}]", db.kind);
         // The last one is started; the next is refused, with nothing stored and Okta not
         // visited.
         let b = Browser::new();

@@ -10,8 +10,10 @@ use sqlx::Row;
 pub const FAILURES_STORED_PER_MINUTE: i64 = 30;
 
 /// Unexpired sign-ins an org may have pending at once (started, not yet back at the callback);
-/// more are refused until some finish or expire (10 minutes).
-pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 500;
+/// more are refused until some finish or expire (10 minutes). Room for a very large org's
+/// morning (people at Okta's sign-in and MFA pages at once), while bounding what anonymous
+/// starts can store: a few MB per org.
+pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 10_000;
 
 /// An authorization request in flight, kept server-side so the callback may land on any node.
 #[derive(Clone, Debug, PartialEq, Eq)]
