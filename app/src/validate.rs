@@ -81,7 +81,12 @@ pub fn client_secret(input: &str) -> Result<&str, String> {
     Ok(secret)
 }
 
-/// A duration: `90s`, `30m`, `8h`, `7d` (a bare number is seconds); more than zero.
+/// The longest duration [`duration`] accepts: 100 years (36,500 days), in seconds. Longer
+/// values would overflow the clocks they are added to (a session or a link would end at once).
+pub const MAX_DURATION_SECS: u64 = 36_500 * 86_400;
+
+/// A duration: `90s`, `30m`, `8h`, `7d` (a bare number is seconds); more than zero and at
+/// most [`MAX_DURATION_SECS`].
 pub fn duration(input: &str) -> Result<std::time::Duration, String> {
     let s = input.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -99,6 +104,12 @@ pub fn duration(input: &str) -> Result<std::time::Duration, String> {
     if secs == 0 {
         return Err(format!(
             "invalid duration {input:?}: must be more than zero"
+        ));
+    }
+    if secs > MAX_DURATION_SECS {
+        return Err(format!(
+            "invalid duration {input:?}: must be at most {}d",
+            MAX_DURATION_SECS / 86_400
         ));
     }
     Ok(std::time::Duration::from_secs(secs))

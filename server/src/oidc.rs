@@ -46,6 +46,10 @@ use std::time::{Duration, Instant};
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// At most one JWKS refetch per issuer this often, when a token names an unknown key.
 const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// After a failed discovery, the issuer's sign-ins get the same failure for this long without
+/// asking the IdP again: anyone can start sign-ins, and each must not become a request to a
+/// broken IdP.
+const DISCOVERY_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Clock skew tolerated on `exp` and `iat`.
 pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// The longest `sub` accepted (OpenID Connect Core §2: at most 255 ASCII characters).
@@ -55,7 +59,7 @@ const MAX_PROFILE_CHARS: usize = 256;
 const RS256: CoreJwsSigningAlgorithm = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
 
 /// Why talking to the IdP failed, with the reason code recorded on the login attempt.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum OidcError {
     /// The IdP could not be reached or timed out.
     #[error("{0}")]
@@ -91,7 +95,16 @@ pub struct OidcCache {
     /// Private destinations and `http` allowed too (`--allow-http-issuers`, local IdPs).
     private: Outbound,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Per issuer: the lock a discovery holds (one at a time; the others wait and reuse it)
+    /// and the last failed one, kept for [`DISCOVERY_RETRY_AFTER`].
+    discoveries: Mutex<HashMap<String, Discovery>>,
     metrics: Arc<Metrics>,
+}
+
+#[derive(Default)]
+struct Discovery {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    failed: Option<(Instant, OidcError)>,
 }
 
 /// openidconnect's HTTP client for IdP requests: [`Outbound`], counting each fetch in
@@ -198,6 +211,7 @@ impl OidcCache {
             public: Outbound::new(timeout, false),
             private: Outbound::new(timeout, true),
             entries: Mutex::new(HashMap::new()),
+            discoveries: Mutex::new(HashMap::new()),
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -238,6 +252,11 @@ impl OidcCache {
     /// [`issuer::key`], so a registered `https://idp.example/o/ts` finds an IdP publishing
     /// `https://idp.example/o/ts/`), and from then on the document's own `issuer` is the one
     /// ID tokens are compared with, exactly. Every endpoint must be on the issuer's origin.
+    ///
+    /// At most one discovery per issuer runs at a time on a node: concurrent sign-ins wait for
+    /// it and share its result, and a failure is answered again without a request for
+    /// [`DISCOVERY_RETRY_AFTER`], so a burst of sign-in starts (anyone can send them) is never
+    /// a burst of requests to the IdP.
     pub async fn metadata(
         &self,
         issuer: &str,
@@ -246,6 +265,41 @@ impl OidcCache {
         if let Some(m) = self.cached(issuer, METADATA_TTL) {
             return Ok(m);
         }
+        let turn = match self.discoveries.lock() {
+            Ok(mut d) => d.entry(issuer.to_string()).or_default().turn.clone(),
+            Err(_) => Arc::default(),
+        };
+        let _turn = turn.lock().await;
+        if let Some(m) = self.cached(issuer, METADATA_TTL) {
+            return Ok(m);
+        }
+        if let Ok(d) = self.discoveries.lock()
+            && let Some((at, e)) = d.get(issuer).and_then(|d| d.failed.as_ref())
+            && at.elapsed() < DISCOVERY_RETRY_AFTER
+        {
+            return Err(e.clone());
+        }
+        let result = self.discover(issuer, allow_private).await;
+        if let Ok(mut d) = self.discoveries.lock() {
+            match &result {
+                Err(e) => {
+                    d.entry(issuer.to_string()).or_default().failed =
+                        Some((Instant::now(), e.clone()));
+                }
+                // Success is in `entries` now; the issuer's bookkeeping can go.
+                Ok(_) => {
+                    d.remove(issuer);
+                }
+            }
+        }
+        result
+    }
+
+    async fn discover(
+        &self,
+        issuer: &str,
+        allow_private: bool,
+    ) -> Result<FastProviderMetadata, OidcError> {
         let http = self.http(allow_private);
         let url = format!(
             "{}/.well-known/openid-configuration",
@@ -348,6 +402,11 @@ impl OidcCache {
     pub fn forget(&self, issuer: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(issuer);
+        }
+        if let Ok(mut d) = self.discoveries.lock()
+            && let Some(d) = d.get_mut(issuer)
+        {
+            d.failed = None;
         }
     }
 

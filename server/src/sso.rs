@@ -485,12 +485,16 @@ async fn start(
 ) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
     let raw = param(&p, "org").unwrap_or_default().to_lowercase();
-    if let Err(msg) = app::validate::slug(&raw) {
+    // The typed value is not quoted back: a crafted link must not put its words on our page.
+    if app::validate::slug(&raw).is_err() {
         return problem(
             StatusCode::BAD_REQUEST,
             "org_invalid",
             "Check the organization name",
-            &msg,
+            &format!(
+                "That is not an organization name: names are 1 to {} lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+                app::validate::MAX_SLUG_LEN
+            ),
             "Enter your organization's short name as given by your administrator, e.g. acme.",
             Some("/login"),
         );
@@ -595,8 +599,12 @@ async fn begin(
         browser_hash: binding_hash(&binding),
         expires_at: now_ms() + FLOW_TTL_MS,
     };
-    if let Err(e) = state.store.save_login_flow(&flow).await {
-        return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await;
+    match state.store.save_login_flow(&flow).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return fail(state, Some(org), Some(&sso.issuer), too_many_pending(org)).await;
+        }
+        Err(e) => return fail(state, Some(org), Some(&sso.issuer), Failure::store(e)).await,
     }
     let mut resp = Redirect::to(&request.url).into_response();
     resp.headers_mut().insert(
@@ -607,6 +615,26 @@ async fn begin(
         resp.headers_mut().append(header::SET_COOKIE, cookie);
     }
     resp
+}
+
+/// The org has [`app::ssr::login::MAX_PENDING_FLOWS_PER_ORG`] sign-ins in progress (someone
+/// may be starting sign-ins in bulk): nothing is stored and Okta is not visited.
+fn too_many_pending(org: &Org) -> Failure {
+    Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_signins",
+        "Too many sign-ins in progress",
+        format!(
+            "{} has too many sign-ins started and not finished right now, so Tessera did not start another.",
+            org.name
+        ),
+        "Try again in a few minutes. If this persists, contact the service operator.",
+    )
+    .detail(format!(
+        "{} unfinished sign-ins pending",
+        app::ssr::login::MAX_PENDING_FLOWS_PER_ORG
+    ))
+    .retry()
 }
 
 fn client_secret(state: &AppState, org: &Org, sealed: &str) -> Result<String, Failure> {

@@ -857,3 +857,69 @@ async fn session_rows(server: &TestServer, id: &str) -> i64 {
         .unwrap()
         .get("n")
 }
+
+/// An IdP whose every answer is HTTP 500; returns its issuer and its request count.
+async fn broken_idp() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            // Slow enough that a burst arrives while the first discovery is under way.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down")
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_sign_in_starts_is_not_a_burst_at_a_broken_idp() {
+    for db in support::databases().await {
+        let server = TestServer::start(&db).await;
+        let (issuer, hits) = broken_idp().await;
+        server.register_org("broken", &issuer, "0oabroken", "broken-secret-000000");
+        // 100 anonymous sign-in starts at once: one discovery request reaches the IdP.
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let url = format!("{}/sso/start?org=broken", server.url);
+            burst.spawn(async move { Browser::with_timeout(CLIENT_TIMEOUT).get(&url).await });
+        }
+        while let Some(r) = burst.join_next().await {
+            let r = r.expect("request task");
+            r.assert_status(502);
+            assert_eq!(
+                r.reason().as_deref(),
+                Some("idp_misconfigured"),
+                "[{}]",
+                db.kind
+            );
+        }
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "[{}] requests at the IdP",
+            db.kind
+        );
+        // A few seconds later the IdP is asked again (it may have been fixed).
+        tokio::time::sleep(Duration::from_millis(5_500)).await;
+        let r = Browser::new()
+            .get(&format!("{}/sso/start?org=broken", server.url))
+            .await;
+        r.assert_status(502);
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            2,
+            "[{}] requests at the IdP",
+            db.kind
+        );
+    }
+}

@@ -1430,3 +1430,130 @@ async fn an_okta_issuer_published_with_a_trailing_slash_signs_in() {
         assert_eq!(server.store.count_members(&org.id).await.unwrap(), 2);
     }
 }
+
+/// Rows of `table` (all orgs, or only those without an org).
+async fn rows(env: &Env, sql: &str) -> i64 {
+    use sqlx::Row as _;
+    sqlx::query(sql)
+        .fetch_one(env.server.store.pool())
+        .await
+        .expect("count rows")
+        .try_get("n")
+        .expect("n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_failures_cannot_grow_the_attempts_table() {
+    use app::ssr::login::FAILURES_STORED_PER_MINUTE as CAP;
+    const ORGLESS: &str = "SELECT COUNT(*) AS n FROM login_attempts WHERE org_id IS NULL";
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let u = env.url().to_string();
+        let b = Browser::new();
+        // 100 requests naming no org, of every kind: only the first CAP are stored.
+        for i in 0..25 {
+            assert_problem(
+                &b.get(&format!("{u}/sso/initiate")).await,
+                400,
+                "iss_missing",
+            );
+            let unknown = initiate_url(&u, &format!("https://other{i}.okta.com"));
+            assert_problem(&b.get(&unknown).await, 404, "unknown_issuer");
+            let r = b.get(&format!("{u}/sso/callback?code=c&state=s{i}")).await;
+            assert_problem(&r, 400, "state_missing_or_expired");
+            let r = b
+                .get(&format!("{u}/sso/callback?error=access_denied&i={i}"))
+                .await;
+            assert_problem(&r, 403, "idp_error");
+        }
+        assert_eq!(rows(&env, ORGLESS).await, CAP, "[{}]", db.kind);
+        // An org's failures caused by anyone (SSO off, signed-out starts): CAP stored.
+        env.cli(&["sso", "disable", SLUG]);
+        for _ in 0..60 {
+            let r = b.get(&format!("{u}/sso/start?org={SLUG}")).await;
+            assert_problem(&r, 403, "sso_disabled");
+        }
+        let failures = env.attempts().await;
+        assert_eq!(failures.len() as i64, CAP, "[{}]", db.kind);
+        assert!(failures.iter().all(|a| a.reason == "sso_disabled"));
+        // Every one still reaches the log line's metric.
+        let metrics = b.get(&format!("{u}/metrics")).await.body;
+        assert!(
+            metrics.contains(
+                "tessera_login_attempts_total{outcome=\"failure\",reason=\"sso_disabled\"} 60"
+            ),
+            "[{}] {metrics}",
+            db.kind
+        );
+        // A real sign-in is always recorded, whatever the failures.
+        env.cli(&["sso", "enable", SLUG]);
+        env.signed_in(&Browser::new(), "alice").await;
+        let last = env.last_attempt().await;
+        assert_eq!(last.outcome, Outcome::Success, "[{}]", db.kind);
+        assert_eq!(rows(&env, ORGLESS).await, CAP, "[{}]", db.kind);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_sign_ins_are_capped_per_org() {
+    use app::ssr::login::MAX_PENDING_FLOWS_PER_ORG as CAP;
+    const FLOWS: &str = "SELECT COUNT(*) AS n FROM login_flows";
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let u = env.url().to_string();
+        // Someone started CAP - 1 sign-ins and never finished them.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+             SELECT 'abandoned-' || i, $2, 'n', 'v', $3, $3 + 600000, 'h' FROM n",
+        )
+        .bind(CAP - 1)
+        .bind(&env.org.id)
+        .bind(app::ssr::store::now_ms())
+        .execute(env.server.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows(&env, FLOWS).await, CAP - 1, "[{}]", db.kind);
+        // The last one is started; the next is refused, with nothing stored and Okta not
+        // visited.
+        let b = Browser::new();
+        let r = b.get(&format!("{u}/sso/start?org={SLUG}")).await;
+        r.assert_status(303);
+        assert_eq!(rows(&env, FLOWS).await, CAP, "[{}]", db.kind);
+        let r = Browser::new()
+            .get(&format!("{u}/sso/start?org={SLUG}"))
+            .await;
+        assert_problem(&r, 429, "too_many_signins");
+        assert!(r.body.contains("Try again in a few minutes"), "{}", r.body);
+        let r = Browser::new().get(&env.initiate()).await;
+        assert_problem(&r, 429, "too_many_signins");
+        assert_eq!(rows(&env, FLOWS).await, CAP, "[{}]", db.kind);
+        // Once the abandoned ones expire (here: go), sign-ins start again.
+        sqlx::query("DELETE FROM login_flows WHERE state LIKE 'abandoned-%'")
+            .execute(env.server.store.pool())
+            .await
+            .unwrap();
+        env.signed_in(&Browser::new(), "bob").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_org_name_is_not_quoted_back() {
+    let db = support::sqlite();
+    let env = Env::start(&db).await;
+    let b = Browser::new();
+    for crafted in [
+        "Your account is locked. Call +1 555 0100",
+        "\"><img src=x onerror=alert(1)>",
+        &"x".repeat(7000),
+    ] {
+        let mut u = url::Url::parse(&format!("{}/sso/start", env.url())).unwrap();
+        u.query_pairs_mut().append_pair("org", crafted);
+        let r = b.get(u.as_str()).await;
+        assert_problem(&r, 400, "org_invalid");
+        assert!(r.body.contains("not an organization name"), "{}", r.body);
+        for echoed in ["locked", "onerror", "xxxxxxxxxx"] {
+            assert!(!r.body.contains(echoed), "{echoed} echoed: {}", r.body);
+        }
+    }
+}

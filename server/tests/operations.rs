@@ -782,3 +782,35 @@ async fn database_passwords_are_never_printed() {
     }
     assert!(out.contains("***"), "{out}");
 }
+
+#[tokio::test]
+async fn durations_too_long_for_the_clock_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    for flag in [
+        "--session-idle-timeout",
+        "--session-absolute-timeout",
+        "--idp-timeout",
+        "--attempt-retention",
+        "--audit-retention",
+    ] {
+        // u64::MAX seconds used to wrap to a negative cookie Max-Age: every sign-in ended at once.
+        for value in ["18446744073709551615s", "9223372036854775807", "36501d"] {
+            let out = std::process::Command::new(support::tessera_bin())
+                .args(["--database-url", &db, flag, value, "migrate"])
+                .output()
+                .expect("run tessera");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{flag} {value} accepted");
+            assert!(
+                stderr.contains("must be at most 36500d"),
+                "{flag} {value}: {stderr}"
+            );
+        }
+        let out = std::process::Command::new(support::tessera_bin())
+            .args(["--database-url", &db, flag, "36500d", "migrate"])
+            .output()
+            .expect("run tessera");
+        assert!(out.status.success(), "{flag} 36500d refused");
+    }
+}

@@ -57,6 +57,9 @@ pub fn advice(reason: &str, detail: &str) -> String {
         "code_missing" => {
             "Okta's answer carried no authorization code: start again from the Tessera tile in the Okta dashboard."
         }
+        "too_many_signins" => {
+            "Too many sign-ins were started and not finished within 10 minutes (possibly someone starting them in bulk): new ones were refused until they expire; if it persists, contact the service operator."
+        }
         "service_unavailable" => {
             "Tessera's database did not answer: retry in a minute; if it persists, contact the service operator."
         }
@@ -90,6 +93,7 @@ mod tests {
             "iss_invalid",
             "code_missing",
             "service_unavailable",
+            "too_many_signins",
             "something_new",
         ] {
             let a = advice(reason, "");

@@ -4,6 +4,17 @@ use super::store::{Store, StoreError, new_id, now_ms};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+/// Failed login attempts stored per org per minute (and as many for requests naming no org);
+/// more are logged and counted (`tessera_login_attempts_total`) but not stored, so
+/// unauthenticated requests cannot grow the attempts table faster than this.
+pub const FAILURES_STORED_PER_MINUTE: i64 = 30;
+
+/// Unexpired sign-ins an org may have pending at once (started, not yet back at the callback);
+/// more are refused until some finish or expire (10 minutes). Room for a very large org's
+/// morning (people at Okta's sign-in and MFA pages at once), while bounding what anonymous
+/// starts can store: a few MB per org.
+pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 10_000;
+
 /// An authorization request in flight, kept server-side so the callback may land on any node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginFlow {
@@ -69,22 +80,29 @@ impl LoginAttempt {
 }
 
 impl Store {
-    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Saves a started sign-in unless its org already has [`MAX_PENDING_FLOWS_PER_ORG`]
+    /// unexpired flows (anyone can start sign-ins without signing in; each is a row until its
+    /// callback or its expiry). Returns whether it was saved.
+    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<bool, StoreError> {
+        let now = now_ms();
+        // One statement, so nodes share the cap (a race may let a few more through).
+        let done = sqlx::query(
             "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8
+             WHERE (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND expires_at > $6) < $9",
         )
         .bind(&flow.state)
         .bind(&flow.org_id)
         .bind(&flow.nonce)
         .bind(&flow.pkce_verifier)
         .bind(flow.target.as_deref())
-        .bind(now_ms())
+        .bind(now)
         .bind(flow.expires_at)
         .bind(&flow.browser_hash)
+        .bind(MAX_PENDING_FLOWS_PER_ORG)
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Removes and returns the flow for `state` started by the browser whose binding cookie
@@ -149,13 +167,28 @@ impl Store {
     /// an IdP's `error_description`, the issuer, subject and email of a request or a token) is
     /// stored bounded with control characters removed ([`crate::validate::bounded`]), whatever
     /// the caller passes.
-    pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<(), StoreError> {
+    ///
+    /// Failures are what anyone can cause without signing in, so at most
+    /// [`FAILURES_STORED_PER_MINUTE`] are stored per org in any minute, and as many again for
+    /// requests naming no org; the rest only reach the log line and the metric. Returns whether
+    /// the attempt was stored (successes always are).
+    pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<bool, StoreError> {
         let text = |v: &str| crate::validate::bounded(v, crate::validate::MAX_STORED_CHARS);
         let optional = |v: Option<&str>| v.map(text);
-        sqlx::query(
+        // One statement, so concurrent failures on any node share the budget (a race may let
+        // a few more through, never an unbounded number).
+        let same_org = if a.org_id.is_some() {
+            "org_id = $2"
+        } else {
+            "org_id IS NULL"
+        };
+        let done = sqlx::query(&format!(
             "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+             WHERE $4 = 'success'
+                OR (SELECT COUNT(*) FROM login_attempts
+                    WHERE {same_org} AND outcome = 'failure' AND at > $11 AND at <= $3) < $12",
+        ))
         .bind(&a.id)
         .bind(a.org_id.as_deref())
         .bind(a.at)
@@ -166,9 +199,11 @@ impl Store {
         .bind(optional(a.subject.as_deref()))
         .bind(optional(a.email.as_deref()))
         .bind(a.member_id.as_deref())
+        .bind(a.at - 60_000)
+        .bind(FAILURES_STORED_PER_MINUTE)
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Deletes login attempts recorded before `attempts_before` and audit entries written
