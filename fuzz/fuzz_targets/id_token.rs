@@ -39,7 +39,6 @@ fuzz_target!(|data: &[u8]| {
         client_id: "0oa-fuzz",
         client_secret: "fuzz-secret",
         redirect_uri: "https://sso.example.com/sso/callback",
-        allow_private: false,
     };
     // Without the private key no token can verify: success here would be a forgery.
     assert!(verify_id_token(metadata(), &client, token, "nonce").is_err());

@@ -375,9 +375,10 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
         .site_addr(config.bind)
         .build();
     let metrics = Arc::new(crate::metrics::Metrics::new());
-    let oidc =
-        Arc::new(crate::oidc::OidcCache::new(config.idp_timeout).with_metrics(metrics.clone()));
+    // One client for every request to an IdP: sign-in (through the cache) and connection tests.
     let outbound = app::ssr::outbound::Outbound::new(config.idp_timeout, config.allow_http_issuers);
+    let oidc =
+        Arc::new(crate::oidc::OidcCache::new(outbound.clone()).with_metrics(metrics.clone()));
     AppState {
         leptos_options,
         config: Arc::new(config),

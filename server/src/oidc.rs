@@ -90,10 +90,8 @@ struct Entry {
 /// Per-issuer cache of discovery documents and signing keys, shared by all requests of a node,
 /// and the node's HTTP clients for IdP requests.
 pub struct OidcCache {
-    /// Public destinations only (production).
-    public: Outbound,
-    /// Private destinations and `http` allowed too (`--allow-http-issuers`, local IdPs).
-    private: Outbound,
+    /// The node's client for IdP requests (destination policy, size cap, `--idp-timeout`).
+    outbound: Outbound,
     entries: Mutex<HashMap<String, Entry>>,
     /// Per issuer: the lock a discovery holds (one at a time; the others wait and reuse it)
     /// and the last failed one, kept for [`DISCOVERY_RETRY_AFTER`].
@@ -178,8 +176,6 @@ pub struct ClientConfig<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a str,
     pub redirect_uri: &'a str,
-    /// `--allow-http-issuers`: `http` and non-public destinations allowed (local IdPs).
-    pub allow_private: bool,
 }
 
 fn describe(e: &dyn std::error::Error) -> String {
@@ -205,11 +201,10 @@ fn fetch_error(what: &str, e: OutboundError) -> OidcError {
 }
 
 impl OidcCache {
-    /// IdP requests time out after `timeout` (connect and whole request).
-    pub fn new(timeout: Duration) -> Self {
+    /// A cache whose IdP requests all go through `outbound` (the node's one client).
+    pub fn new(outbound: Outbound) -> Self {
         Self {
-            public: Outbound::new(timeout, false),
-            private: Outbound::new(timeout, true),
+            outbound,
             entries: Mutex::new(HashMap::new()),
             discoveries: Mutex::new(HashMap::new()),
             metrics: Arc::new(Metrics::new()),
@@ -224,22 +219,17 @@ impl OidcCache {
 
     /// The same cache with another response size cap (tests).
     pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
-        self.public = self.public.with_max_bytes(max_bytes);
-        self.private = self.private.with_max_bytes(max_bytes);
+        self.outbound = self.outbound.with_max_bytes(max_bytes);
         self
     }
 
-    fn http(&self, allow_private: bool) -> &Outbound {
-        if allow_private {
-            &self.private
-        } else {
-            &self.public
-        }
+    fn http(&self) -> &Outbound {
+        &self.outbound
     }
 
-    fn idp_http(&self, allow_private: bool, kind: IdpFetch) -> IdpHttp<'_> {
+    fn idp_http(&self, kind: IdpFetch) -> IdpHttp<'_> {
         IdpHttp {
-            outbound: self.http(allow_private),
+            outbound: self.http(),
             metrics: &self.metrics,
             kind,
         }
@@ -257,11 +247,7 @@ impl OidcCache {
     /// it and share its result, and a failure is answered again without a request for
     /// [`DISCOVERY_RETRY_AFTER`], so a burst of sign-in starts (anyone can send them) is never
     /// a burst of requests to the IdP.
-    pub async fn metadata(
-        &self,
-        issuer: &str,
-        allow_private: bool,
-    ) -> Result<FastProviderMetadata, OidcError> {
+    pub async fn metadata(&self, issuer: &str) -> Result<FastProviderMetadata, OidcError> {
         if let Some(m) = self.cached(issuer, METADATA_TTL) {
             return Ok(m);
         }
@@ -279,7 +265,7 @@ impl OidcCache {
         {
             return Err(e.clone());
         }
-        let result = self.discover(issuer, allow_private).await;
+        let result = self.discover(issuer).await;
         if let Ok(mut d) = self.discoveries.lock() {
             match &result {
                 Err(e) => {
@@ -295,12 +281,8 @@ impl OidcCache {
         result
     }
 
-    async fn discover(
-        &self,
-        issuer: &str,
-        allow_private: bool,
-    ) -> Result<FastProviderMetadata, OidcError> {
-        let http = self.http(allow_private);
+    async fn discover(&self, issuer: &str) -> Result<FastProviderMetadata, OidcError> {
+        let http = self.http();
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
@@ -336,7 +318,7 @@ impl OidcCache {
             )));
         }
         let endpoint = |name: &str, value: &str| {
-            outbound::check_endpoint(issuer, name, value, allow_private)
+            outbound::check_endpoint(issuer, name, value, self.outbound.allows_private())
                 .map_err(|e| OidcError::Discovery(format!("discovery at {issuer} failed: {e}")))
         };
         endpoint(
@@ -355,7 +337,7 @@ impl OidcCache {
         if let Some(u) = metadata.userinfo_endpoint() {
             endpoint("userinfo_endpoint", u.as_str())?;
         }
-        let jwks = self.fetch_jwks(&metadata, allow_private).await?;
+        let jwks = self.fetch_jwks(&metadata).await?;
         let metadata = metadata.set_jwks(jwks);
         tracing::info!(issuer, "fetched discovery document and JWKS");
         if let Ok(mut entries) = self.entries.lock() {
@@ -374,9 +356,8 @@ impl OidcCache {
     async fn fetch_jwks(
         &self,
         metadata: &FastProviderMetadata,
-        allow_private: bool,
     ) -> Result<FastJsonWebKeySet, OidcError> {
-        let http = self.idp_http(allow_private, IdpFetch::Jwks);
+        let http = self.idp_http(IdpFetch::Jwks);
         FastJsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
             .await
             .map_err(|e| match e {
@@ -412,11 +393,7 @@ impl OidcCache {
 
     /// Refetches the issuer's JWKS after a token named a key we do not know (key rotation).
     /// Rate-limited per issuer; `None` when a refetch happened too recently.
-    async fn refresh_jwks(
-        &self,
-        issuer: &str,
-        allow_private: bool,
-    ) -> Result<Option<FastProviderMetadata>, OidcError> {
+    async fn refresh_jwks(&self, issuer: &str) -> Result<Option<FastProviderMetadata>, OidcError> {
         let mut metadata = {
             let Ok(entries) = self.entries.lock() else {
                 return Ok(None);
@@ -432,7 +409,7 @@ impl OidcCache {
                 None => return Ok(None),
             }
         };
-        let jwks = self.fetch_jwks(&metadata, allow_private).await?;
+        let jwks = self.fetch_jwks(&metadata).await?;
         tracing::info!(issuer, "refetched JWKS after an unknown signing key");
         metadata = metadata.set_jwks(jwks);
         if let Ok(mut entries) = self.entries.lock()
@@ -450,7 +427,7 @@ impl OidcCache {
         client: &ClientConfig<'_>,
         login_hint: Option<&str>,
     ) -> Result<AuthRequest, OidcError> {
-        let metadata = self.metadata(client.issuer, client.allow_private).await?;
+        let metadata = self.metadata(client.issuer).await?;
         let oidc = build_client(metadata, client)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = oidc
@@ -483,7 +460,7 @@ impl OidcCache {
         nonce: &str,
         pkce_verifier: &str,
     ) -> Result<Identity, OidcError> {
-        let metadata = self.metadata(client.issuer, client.allow_private).await?;
+        let metadata = self.metadata(client.issuer).await?;
         let tokens = self
             .exchange_code(&metadata, client, code, pkce_verifier)
             .await?;
@@ -491,10 +468,7 @@ impl OidcCache {
             Ok(c) => c,
             Err(Retry::UnknownKey(msg)) => {
                 // Okta rotated its keys: refetch the JWKS once (rate-limited) and try again.
-                match self
-                    .refresh_jwks(client.issuer, client.allow_private)
-                    .await?
-                {
+                match self.refresh_jwks(client.issuer).await? {
                     Some(fresh) => verify_jwt(&fresh, client, &tokens.id_token, nonce)
                         .map_err(Retry::into_error)?,
                     None => return Err(OidcError::TokenInvalid(msg)),
@@ -503,7 +477,7 @@ impl OidcCache {
             Err(e) => return Err(e.into_error()),
         };
         let userinfo = self
-            .userinfo(&metadata, client, &tokens.access_token, &claims.subject)
+            .userinfo(&metadata, &tokens.access_token, &claims.subject)
             .await?;
         Ok(merge_identity(&claims, &userinfo))
     }
@@ -527,7 +501,7 @@ impl OidcCache {
         // RFC 6749 §2.3.1: both halves of the Basic credentials are form-urlencoded first.
         let encode =
             |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let http = self.http(client.allow_private);
+        let http = self.http();
         let request = http
             .request(reqwest::Method::POST, url.as_str())
             .basic_auth(encode(client.client_id), Some(encode(client.client_secret)))
@@ -547,14 +521,13 @@ impl OidcCache {
     async fn userinfo(
         &self,
         metadata: &FastProviderMetadata,
-        client: &ClientConfig<'_>,
         access_token: &str,
         subject: &str,
     ) -> Result<Value, OidcError> {
         let url = metadata
             .userinfo_endpoint()
             .ok_or_else(|| OidcError::UserInfo("no userinfo endpoint in discovery".into()))?;
-        let http = self.http(client.allow_private);
+        let http = self.http();
         let reply = http
             .execute(
                 http.request(reqwest::Method::GET, url.as_str())
@@ -1182,7 +1155,6 @@ mod tests {
             client_id: "0oa-unit",
             client_secret: CLIENT_SECRET,
             redirect_uri: "https://sso.example.com/sso/callback",
-            allow_private: false,
         }
     }
 

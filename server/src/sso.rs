@@ -579,7 +579,6 @@ async fn begin(
         client_id: &sso.client_id,
         client_secret: &secret,
         redirect_uri: &redirect_uri,
-        allow_private: state.config.allow_http_issuers,
     };
     let request = match state.oidc.authorization_request(&client, login_hint).await {
         Ok(r) => r,
@@ -784,7 +783,6 @@ async fn callback(
         client_id: &sso.client_id,
         client_secret: &secret,
         redirect_uri: &redirect_uri,
-        allow_private: state.config.allow_http_issuers,
     };
     let identity = match state
         .oidc
