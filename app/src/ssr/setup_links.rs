@@ -1101,16 +1101,24 @@ pub async fn list_for_owner(store: &Store, actor: &Member) -> Result<SetupLinkLi
     Ok(SetupLinkList { links })
 }
 
-/// `POST /api/v1/sso/setup-links/revoke`: the owner revokes every open link of their org, or
-/// the one with `id` (404 when the org has no link with that id; one that is no longer open
-/// revokes nothing). One `setup_link_revoked` audit entry per revoked link.
+/// `POST /api/v1/sso/setup-links/revoke`: the owner revokes every open link of their org (no
+/// `id`), or the one with `id` (404 when the org has no link with that id; one that is no
+/// longer open revokes nothing). An `id` that is empty or blank is refused
+/// ([`DomainError::Invalid`]) and revokes nothing: only leaving `id` out means "all". One
+/// `setup_link_revoked` audit entry per revoked link.
 pub async fn revoke_for_owner(
     store: &Store,
     actor: &Member,
     id: Option<&str>,
 ) -> Result<SetupLinksRevoked, DomainError> {
     may_org(actor, OrgAction::ManageSetupLinks).map_err(DomainError::Forbidden)?;
-    let id = id.map(str::trim).filter(|s| !s.is_empty());
+    let id = id.map(str::trim);
+    if id.is_some_and(str::is_empty) {
+        return Err(DomainError::Invalid(
+            "Give the id of the setup link to revoke, or leave id out to revoke every open link."
+                .into(),
+        ));
+    }
     if let Some(id) = id {
         let found = store.setup_link(id).await?;
         if found.is_none_or(|l| l.org_id != actor.org_id) {
