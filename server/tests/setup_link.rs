@@ -1606,6 +1606,45 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
     }
 }
 
+/// A connection test that is still waiting on the IdP when its link expires keeps nothing: the
+/// secret is not stored on the expired link, no test entry is written, and the page says the
+/// link cannot be used.
+#[tokio::test]
+async fn a_test_outliving_its_link_keeps_no_secret() {
+    for db in databases().await {
+        let server = TestServer::start_with(&db, &["--idp-timeout", "4s"]).await;
+        let store = &server.store;
+        // An IdP that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hanging = format!("http://{}", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut socks = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                socks.push(sock);
+            }
+        });
+        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
+        let org = support::org(store, "globex").await;
+        let url = new_link(&server, "globex", &["--expires", "2s"]);
+        let token = token_of(&url);
+        let r = Browser::new()
+            .post_form(
+                &format!("{url}/test"),
+                &form(&hanging, "tessera-globex", "secret-of-an-expired-link"),
+            )
+            .await;
+        let link = link_row(store, &token).await;
+        assert!(link.expires_at <= now_ms(), "the test outlived the link");
+        assert_gone(&r);
+        assert!(link.pending_secret_enc.is_none(), "a secret was kept");
+        assert!(link.pending_issuer.is_none());
+        for action in ["setup_link_test_passed", "setup_link_test_failed"] {
+            assert!(audit(store, &org, action).await.is_empty(), "{action}");
+        }
+        held.abort();
+    }
+}
+
 // ---- no token in any log line -----------------------------------------------------------------
 
 #[tokio::test]
