@@ -1645,6 +1645,44 @@ async fn a_test_outliving_its_link_keeps_no_secret() {
     }
 }
 
+/// The secret kept by a test is dropped once its link expires, even when nobody opens the link
+/// again: the purge at start-up (and every few minutes) clears it.
+#[tokio::test]
+async fn an_expired_link_nobody_opens_keeps_no_secret() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let spy = Spy::start().await;
+        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
+        let url = new_link(&server, "globex", &["--expires", "2s"]);
+        let token = token_of(&url);
+        let r = Browser::new()
+            .post_form(
+                &format!("{url}/test"),
+                &form(&spy.url, "tessera-globex", "secret-kept-by-a-failed-test"),
+            )
+            .await;
+        r.assert_status(200);
+        assert!(link_row(store, &token).await.pending_secret_enc.is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        // Another node starts: its start-up purge drops the expired link's secret.
+        let _second = TestServer::start(&db).await;
+        let mut link = link_row(store, &token).await;
+        for _ in 0..50 {
+            if link.pending_secret_enc.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            link = link_row(store, &token).await;
+        }
+        assert!(link.expires_at <= now_ms());
+        assert!(
+            link.pending_secret_enc.is_none(),
+            "the secret outlived its link"
+        );
+    }
+}
+
 // ---- no token in any log line -----------------------------------------------------------------
 
 #[tokio::test]
