@@ -1754,6 +1754,16 @@ async fn no_log_line_contains_a_setup_link_token() {
                     .await;
                 r.assert_status(403);
             }
+            // A refusal with a 20,000-character Origin logs it bounded.
+            let long_origin = format!("https://{}.example", "o".repeat(20_000));
+            b.send(
+                b.client
+                    .post(format!("{url}/test"))
+                    .header("origin", &long_origin)
+                    .form(&form("acme.okta.com", "id", "s")),
+            )
+            .await
+            .assert_status(403);
             b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
                 .await
                 .assert_status(200);
@@ -1780,6 +1790,11 @@ async fn no_log_line_contains_a_setup_link_token() {
             assert!(
                 !log.contains(&token) && !log.contains(&token.to_uppercase()),
                 "[{} {format}] a token is in the log:\n{log}",
+                db.kind
+            );
+            assert!(
+                !log.contains(&"o".repeat(1_000)),
+                "[{} {format}] a log line carries the long Origin whole",
                 db.kind
             );
         }
