@@ -640,8 +640,9 @@ pub async fn list_setup_links() -> Result<SetupLinkList, ApiError> {
 }
 
 /// `POST /api/v1/sso/setup-links/revoke` `{}` or `{"id"}` (owner) -> `{"revoked": n}`: revokes
-/// every open setup link of the org, or the one with `id` (404 when the org has none with that
-/// id). Audited as `setup_link_revoked`, one entry per link.
+/// every open setup link of the org (no `id`), or the one with `id` (404 when the org has none
+/// with that id; an empty or blank `id` is 400 and revokes nothing). Audited as
+/// `setup_link_revoked`, one entry per link.
 #[server(prefix = "/api", endpoint = "v1/sso/setup-links/revoke", input = Json)]
 pub async fn revoke_setup_links(id: Option<String>) -> Result<SetupLinksRevoked, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};

@@ -48,16 +48,21 @@ pub fn allowed(method: &Method, path: &str, headers: &axum::http::HeaderMap, ori
     }
 }
 
+/// The most characters of a request's path or `Origin` a refusal logs.
+const LOGGED_CHARS: usize = 300;
+
 /// The middleware (`axum::middleware::from_fn_with_state`).
 pub async fn same_origin_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let origin = origin_of(&state.config.public_url).unwrap_or_default();
     if allowed(req.method(), req.uri().path(), req.headers(), &origin) {
         return next.run(req).await;
     }
+    // Both values come from outside: logged bounded (a header may be kilobytes long).
+    let shown = |v: &str| app::validate::bounded(v, LOGGED_CHARS);
     tracing::info!(
         method = %req.method(),
-        path = %app::ssr::setup_links::redact_tokens(req.uri().path()),
-        origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-"),
+        path = %shown(&app::ssr::setup_links::redact_tokens(req.uri().path())),
+        origin = %shown(req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-")),
         "refused a cross-site request"
     );
     (

@@ -2343,6 +2343,14 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             .post("/api/v1/sso/setup-links/revoke", json!({"id": 7}))
             .await
             .assert_status(400);
+        // An empty or blank id is a mistake, not "revoke everything".
+        for blank in ["", "   ", "\t"] {
+            let r = owner
+                .post("/api/v1/sso/setup-links/revoke", json!({"id": blank}))
+                .await;
+            r.assert_status(400);
+            assert_eq!(r.json()["error"], "invalid", "{blank:?}");
+        }
         let cross = owner
             .b
             .send(

@@ -829,6 +829,71 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
     }
 }
 
+/// A member named by email is found whatever the case of its letters, accented ones included,
+/// and the same on both databases.
+#[tokio::test]
+async fn transfer_owner_finds_an_email_in_any_case_on_both_databases() {
+    use app::model::Role;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client-a"), SECRET);
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let org = store.org_by_slug("acme").await.unwrap().unwrap();
+        let a = "https://a.okta.com";
+        let (alice, _) = store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-alice",
+                "alice@example.com",
+                "Alice",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        assert_eq!(alice.role, Role::Owner);
+        let (adam, _) = store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-adam",
+                "Ädam@Example.com",
+                "Ädam",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        // Another member whose email differs only beyond case is not a match.
+        store
+            .insert_member(
+                &org.id,
+                a,
+                "sub-adan",
+                "ädan@example.com",
+                "Ädan",
+                Role::Member,
+            )
+            .await
+            .unwrap();
+        let out = cli.ok(
+            &[
+                "org",
+                "transfer-owner",
+                "acme",
+                "äDAM@example.COM",
+                "--json",
+            ],
+            "",
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["owner"]["id"], adam.id.as_str(), "{}: {out}", cli.db.kind);
+        assert_eq!(v["previous_owner"]["id"], alice.id.as_str());
+        let err = cli.refused(&["org", "transfer-owner", "acme", "ädom@example.com"], "");
+        assert!(err.contains("no member"), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn the_operator_transfers_ownership_through_the_membership_rules() {
     use app::model::Role;

@@ -1606,6 +1606,83 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
     }
 }
 
+/// A connection test that is still waiting on the IdP when its link expires keeps nothing: the
+/// secret is not stored on the expired link, no test entry is written, and the page says the
+/// link cannot be used.
+#[tokio::test]
+async fn a_test_outliving_its_link_keeps_no_secret() {
+    for db in databases().await {
+        let server = TestServer::start_with(&db, &["--idp-timeout", "4s"]).await;
+        let store = &server.store;
+        // An IdP that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hanging = format!("http://{}", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut socks = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                socks.push(sock);
+            }
+        });
+        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
+        let org = support::org(store, "globex").await;
+        let url = new_link(&server, "globex", &["--expires", "2s"]);
+        let token = token_of(&url);
+        let r = Browser::new()
+            .post_form(
+                &format!("{url}/test"),
+                &form(&hanging, "tessera-globex", "secret-of-an-expired-link"),
+            )
+            .await;
+        let link = link_row(store, &token).await;
+        assert!(link.expires_at <= now_ms(), "the test outlived the link");
+        assert_gone(&r);
+        assert!(link.pending_secret_enc.is_none(), "a secret was kept");
+        assert!(link.pending_issuer.is_none());
+        for action in ["setup_link_test_passed", "setup_link_test_failed"] {
+            assert!(audit(store, &org, action).await.is_empty(), "{action}");
+        }
+        held.abort();
+    }
+}
+
+/// The secret kept by a test is dropped once its link expires, even when nobody opens the link
+/// again: the purge at start-up (and every few minutes) clears it.
+#[tokio::test]
+async fn an_expired_link_nobody_opens_keeps_no_secret() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let spy = Spy::start().await;
+        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
+        let url = new_link(&server, "globex", &["--expires", "2s"]);
+        let token = token_of(&url);
+        let r = Browser::new()
+            .post_form(
+                &format!("{url}/test"),
+                &form(&spy.url, "tessera-globex", "secret-kept-by-a-failed-test"),
+            )
+            .await;
+        r.assert_status(200);
+        assert!(link_row(store, &token).await.pending_secret_enc.is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        // Another node starts: its start-up purge drops the expired link's secret.
+        let _second = TestServer::start(&db).await;
+        let mut link = link_row(store, &token).await;
+        for _ in 0..50 {
+            if link.pending_secret_enc.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            link = link_row(store, &token).await;
+        }
+        assert!(link.expires_at <= now_ms());
+        assert!(
+            link.pending_secret_enc.is_none(),
+            "the secret outlived its link"
+        );
+    }
+}
+
 // ---- no token in any log line -----------------------------------------------------------------
 
 #[tokio::test]
@@ -1677,6 +1754,16 @@ async fn no_log_line_contains_a_setup_link_token() {
                     .await;
                 r.assert_status(403);
             }
+            // A refusal with a 20,000-character Origin logs it bounded.
+            let long_origin = format!("https://{}.example", "o".repeat(20_000));
+            b.send(
+                b.client
+                    .post(format!("{url}/test"))
+                    .header("origin", &long_origin)
+                    .form(&form("acme.okta.com", "id", "s")),
+            )
+            .await
+            .assert_status(403);
             b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
                 .await
                 .assert_status(200);
@@ -1703,6 +1790,11 @@ async fn no_log_line_contains_a_setup_link_token() {
             assert!(
                 !log.contains(&token) && !log.contains(&token.to_uppercase()),
                 "[{} {format}] a token is in the log:\n{log}",
+                db.kind
+            );
+            assert!(
+                !log.contains(&"o".repeat(1_000)),
+                "[{} {format}] a log line carries the long Origin whole",
                 db.kind
             );
         }

@@ -370,20 +370,30 @@ impl Store {
         Ok(true)
     }
 
-    /// The org's members with this email (any case), oldest first.
+    /// The org's members with this email (any case, Unicode included), oldest first. The case
+    /// is compared here, not in SQL: SQLite's `LOWER` folds only ASCII and PostgreSQL's all
+    /// letters, and both databases must find the same members (`Ädam@…` for `ädam@…`).
     pub async fn members_by_email(
         &self,
         org_id: &str,
         email: &str,
     ) -> Result<Vec<Member>, StoreError> {
+        let wanted = email.to_lowercase();
         let rows = sqlx::query(&format!(
-            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LOWER(email) = LOWER($2) ORDER BY created_at, id"
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) = LENGTH($2) ORDER BY created_at, id"
         ))
         .bind(org_id)
         .bind(email)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(member_from_row).collect()
+        let mut found = Vec::new();
+        for row in &rows {
+            let m = member_from_row(row)?;
+            if m.email.to_lowercase() == wanted {
+                found.push(m);
+            }
+        }
+        Ok(found)
     }
 
     /// The org's owner, if it has one.

@@ -147,9 +147,19 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Deletes expired flows and sessions; returns how many rows went.
+    /// Deletes expired flows and sessions, and drops the client secrets kept on expired setup
+    /// links (an expired link nobody opens again would otherwise keep one for good); returns
+    /// how many rows went or changed.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let now = now_ms();
+        let kept = sqlx::query(
+            "UPDATE setup_links SET pending_secret_enc = NULL
+             WHERE expires_at <= $1 AND pending_secret_enc IS NOT NULL",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
         let flows = sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
             .bind(now)
             .execute(self.pool())
@@ -160,7 +170,7 @@ impl Store {
             .execute(self.pool())
             .await?
             .rows_affected();
-        Ok(flows + sessions)
+        Ok(flows + sessions + kept)
     }
 
     /// Records a login attempt. Every text that may come from outside (the reason's detail,

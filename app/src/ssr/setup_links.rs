@@ -741,7 +741,9 @@ impl Store {
     /// Keeps the values of a finished test on the link (the secret sealed with them, see
     /// [`seal_kept_secret`]) and writes its audit entry while the link's page budget lasts.
     /// `passed_hash` is the fingerprint of the values when the test passed, `None` when it
-    /// failed (which also forgets an earlier pass). False when the link closed meanwhile.
+    /// failed (which also forgets an earlier pass). False when the link closed meanwhile (used,
+    /// revoked, its creator no longer the owner, or expired while the test ran): then nothing
+    /// is kept, so a secret never outlives its link.
     pub async fn record_setup_test(
         &self,
         link_id: &str,
@@ -757,7 +759,8 @@ impl Store {
             "UPDATE setup_links SET pending_issuer = $2, pending_client_id = $3,
                 pending_secret_enc = $4, passed_hash = $5,
                 last_test_ok_at = COALESCE($6, last_test_ok_at)
-             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND {CREATOR_IS_OWNER}"
+             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $7
+               AND {CREATOR_IS_OWNER}"
         ))
         .bind(link_id)
         .bind(issuer)
@@ -765,6 +768,7 @@ impl Store {
         .bind(sealed_secret)
         .bind(passed_hash)
         .bind(passed_hash.map(|_| now))
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -1101,16 +1105,24 @@ pub async fn list_for_owner(store: &Store, actor: &Member) -> Result<SetupLinkLi
     Ok(SetupLinkList { links })
 }
 
-/// `POST /api/v1/sso/setup-links/revoke`: the owner revokes every open link of their org, or
-/// the one with `id` (404 when the org has no link with that id; one that is no longer open
-/// revokes nothing). One `setup_link_revoked` audit entry per revoked link.
+/// `POST /api/v1/sso/setup-links/revoke`: the owner revokes every open link of their org (no
+/// `id`), or the one with `id` (404 when the org has no link with that id; one that is no
+/// longer open revokes nothing). An `id` that is empty or blank is refused
+/// ([`DomainError::Invalid`]) and revokes nothing: only leaving `id` out means "all". One
+/// `setup_link_revoked` audit entry per revoked link.
 pub async fn revoke_for_owner(
     store: &Store,
     actor: &Member,
     id: Option<&str>,
 ) -> Result<SetupLinksRevoked, DomainError> {
     may_org(actor, OrgAction::ManageSetupLinks).map_err(DomainError::Forbidden)?;
-    let id = id.map(str::trim).filter(|s| !s.is_empty());
+    let id = id.map(str::trim);
+    if id.is_some_and(str::is_empty) {
+        return Err(DomainError::Invalid(
+            "Give the id of the setup link to revoke, or leave id out to revoke every open link."
+                .into(),
+        ));
+    }
     if let Some(id) = id {
         let found = store.setup_link(id).await?;
         if found.is_none_or(|l| l.org_id != actor.org_id) {
