@@ -54,10 +54,15 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
     if allowed(req.method(), req.uri().path(), req.headers(), &origin) {
         return next.run(req).await;
     }
+    let origin_sent = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     tracing::info!(
         method = %req.method(),
-        path = %req.uri().path(),
-        origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-"),
+        path = %loggable_path(req.uri().path()),
+        origin = %app::validate::bounded(origin_sent, MAX_LOGGED),
         "refused a cross-site request"
     );
     (
@@ -70,9 +75,44 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
         .into_response()
 }
 
+/// Longest request value (path, `Origin`) written to a log line.
+const MAX_LOGGED: usize = 200;
+
+/// A request path as it may be logged: a setup link's token (`/setup/<token>/...`) is a
+/// credential and is replaced by `<token>`; at most [`MAX_LOGGED`] characters.
+fn loggable_path(path: &str) -> String {
+    let shown = match path.strip_prefix("/setup/") {
+        Some(rest) => match rest.find('/') {
+            Some(i) => format!("/setup/<token>{}", &rest[i..]),
+            None => "/setup/<token>".to_string(),
+        },
+        None => path.to_string(),
+    };
+    app::validate::bounded(&shown, MAX_LOGGED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_paths_hide_setup_tokens_and_are_bounded() {
+        assert_eq!(
+            loggable_path("/setup/abcDEF123/test"),
+            "/setup/<token>/test"
+        );
+        assert_eq!(loggable_path("/setup/abcDEF123"), "/setup/<token>");
+        assert_eq!(
+            loggable_path("/api/v1/members/role"),
+            "/api/v1/members/role"
+        );
+        assert!(
+            loggable_path(&format!("/{}", "a".repeat(5000)))
+                .chars()
+                .count()
+                <= MAX_LOGGED + 1
+        );
+    }
     use axum::http::{HeaderMap, HeaderValue};
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

