@@ -148,3 +148,96 @@ async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
         Browser::new().get(&link).await.assert_status(200);
     }
 }
+
+// ---- a locked database ------------------------------------------------------------------------
+
+/// Another process holding a lock: SQLite's write lock, or PostgreSQL's exclusive lock on the
+/// members table (e.g. an operator's `LOCK TABLE`, a stuck migration).
+async fn hold_lock(db: &TestDb) -> sqlx::AnyConnection {
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    if db.kind == "sqlite" {
+        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
+    } else {
+        conn.execute("BEGIN").await.expect("begin");
+        conn.execute("LOCK TABLE members IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+    }
+    conn
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
+    use app::model::{MemberStatus, Role};
+    use sqlx::Executor as _;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (admin, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-a",
+                "a@acme.test",
+                "A",
+                Role::Admin,
+            )
+            .await
+            .expect("admin");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let mut lock = hold_lock(&db).await;
+        let started = std::time::Instant::now();
+        let r = b
+            .send(
+                b.client
+                    .post(format!("{}/api/v1/members/deactivate", server.url))
+                    .header("origin", &server.url)
+                    .json(&serde_json::json!({"member_id": admin.id})),
+            )
+            .await;
+        r.assert_status(503);
+        assert_eq!(r.json()["error"], "unavailable", "[{kind}]");
+        // The lock wait is bounded (10 s), not the browser's patience.
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "[{kind}] answered after {:?}",
+            started.elapsed()
+        );
+        lock.execute("ROLLBACK").await.expect("unlock");
+        drop(lock);
+        let now = store
+            .member_by_id(&org.id, &admin.id)
+            .await
+            .expect("read")
+            .expect("admin");
+        assert_eq!(now.status, MemberStatus::Active, "[{kind}] nothing changed");
+        // Once the lock is gone the same request works.
+        let r = b
+            .send(
+                b.client
+                    .post(format!("{}/api/v1/members/deactivate", server.url))
+                    .header("origin", &server.url)
+                    .json(&serde_json::json!({"member_id": admin.id})),
+            )
+            .await;
+        r.assert_status(200);
+    }
+}
