@@ -241,3 +241,70 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
         r.assert_status(200);
     }
 }
+
+// ---- destinations the outbound policy refuses ------------------------------------------------
+
+#[tokio::test]
+async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connecting() {
+    use app::model::Role;
+    use app::ssr::crypto::SecretKey;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start_strict(&db, &[]).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let p = listener.local_addr().expect("addr").port();
+        for dest in [
+            // IPv4-translated (SIIT) loopback and metadata addresses.
+            format!("https://[::ffff:0:7f00:1]:{p}"),
+            format!("https://[::ffff:0:a9fe:a9fe]:{p}"),
+            // Local-use NAT64 into the operator's own network.
+            format!("https://[64:ff9b:1::7f00:1]:{p}"),
+            format!("https://[64:ff9b:1::a00:1]:{p}"),
+            // And the common ones, for comparison.
+            format!("https://[::127.0.0.1]:{p}"),
+            format!("https://[0:0:0:0:0:ffff:127.0.0.1]:{p}"),
+        ] {
+            let issuer = app::ssr::issuer::normalize(&dest, true).expect("issuer");
+            store
+                .set_sso_connection(&org, &issuer, "0oa-test", &key.seal(&org.id, "s"))
+                .await
+                .expect("connection");
+            store.set_sso_enabled(&org, true).await.expect("enable");
+            let r = b
+                .send(
+                    b.client
+                        .post(format!("{}/api/v1/sso/test", server.url))
+                        .header("origin", &server.url)
+                        .json(&serde_json::json!({})),
+                )
+                .await;
+            r.assert_status(200);
+            let report = r.json();
+            let discovery = &report["checks"][0];
+            assert_eq!(discovery["name"], "discovery", "[{kind}] {report}");
+            assert_eq!(discovery["ok"], false, "[{kind}] {dest}: {report}");
+            let m = discovery["message"].as_str().unwrap_or_default();
+            assert!(
+                m.contains("it is not a public internet address"),
+                "[{kind}] {dest}: {m}"
+            );
+        }
+        assert!(listener.accept().is_err(), "[{kind}] nothing connected");
+    }
+}

@@ -279,7 +279,8 @@ fn refused_address(ip: IpAddr) -> OutboundError {
 
 /// True for an address on the public internet: not loopback, private, link-local, shared
 /// (CGNAT), unspecified, multicast, broadcast, documentation or benchmarking space; IPv6
-/// forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by it.
+/// forms that embed an IPv4 address (mapped, compatible, translated, NAT64, 6to4) are judged
+/// by it, and local-use NAT64 (`64:ff9b:1::/48`) is never public.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -318,13 +319,20 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
             s[7] as u8,
         ));
     }
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+    // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765 SIIT) reaches the embedded address too.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
+        || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+    {
         return is_public_v4(Ipv4Addr::new(
             (s[6] >> 8) as u8,
             s[6] as u8,
             (s[7] >> 8) as u8,
             s[7] as u8,
         ));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48, RFC 8215) translates into the operator's own network.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return false;
     }
     if s[0] == 0x2002 {
         return is_public_v4(Ipv4Addr::new(
@@ -401,6 +409,12 @@ mod tests {
             "https://[fe80::1]/",
             "https://[fd00::1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::7f00:1]/",
+            "https://[64:ff9b:1:ffff::a00:1]/",
+            "https://[::ffff:0:7f00:1]/",
+            "https://[::ffff:0:a9fe:a9fe]/",
+            "https://[::127.0.0.1]/",
+            "https://[0:0:0:0:0:ffff:127.0.0.1]/",
             "https://[2002:7f00:1::]/",
             "https://255.255.255.255/",
             "https://224.0.0.1/",
@@ -415,7 +429,8 @@ mod tests {
             "https://acme.okta.com/",
             "https://93.184.215.14/",
             "https://[2606:4700::1111]/",
-            "https://localhost/", // names are checked after resolution
+            "https://[64:ff9b::5db8:d70e]/", // NAT64 of a public address
+            "https://localhost/",            // names are checked after resolution
         ] {
             assert!(!refused(url), "{url} should pass the literal check");
         }
