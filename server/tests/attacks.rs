@@ -308,3 +308,96 @@ async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connect
         assert!(listener.accept().is_err(), "[{kind}] nothing connected");
     }
 }
+
+// ---- refused values are not echoed whole -------------------------------------------------------
+
+#[tokio::test]
+async fn huge_refused_values_are_quoted_back_bounded() {
+    use app::model::Role;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (admin, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-a",
+                "a@acme.test",
+                "A",
+                Role::Admin,
+            )
+            .await
+            .expect("admin");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let huge = format!("\u{1b}[31m{}", "x".repeat(60_000));
+        let post = |path: &str, body: serde_json::Value| {
+            b.client
+                .post(format!("{}{path}", server.url))
+                .header("origin", &server.url)
+                .json(&body)
+        };
+        let answers = [
+            b.send(post(
+                "/api/v1/members/role",
+                serde_json::json!({"member_id": admin.id, "role": huge}),
+            ))
+            .await,
+            b.send(post(
+                "/api/v1/sso/setup-link",
+                serde_json::json!({"expires": huge}),
+            ))
+            .await,
+            b.get(&format!(
+                "{}/api/v1/members?page={}",
+                server.url,
+                "9".repeat(7000)
+            ))
+            .await,
+            b.get(&format!(
+                "{}/api/v1/login-attempts?outcome={}",
+                server.url,
+                "y".repeat(7000)
+            ))
+            .await,
+        ];
+        for r in &answers {
+            r.assert_status(400);
+            assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
+            assert!(
+                r.body.len() < 1000,
+                "[{kind}] {} {} echoes {} bytes",
+                r.method,
+                r.url.path(),
+                r.body.len()
+            );
+            assert!(!r.body.contains('\u{1b}'), "[{kind}] {}", r.body);
+        }
+        assert!(
+            answers[0]
+                .body
+                .contains("The role must be admin or member, not \\\"[31mxxx"),
+            "[{kind}] {}",
+            answers[0].body
+        );
+        // Nothing changed.
+        let a = store
+            .member_by_id(&org.id, &admin.id)
+            .await
+            .expect("read")
+            .expect("admin");
+        assert_eq!(a.role, Role::Admin, "[{kind}]");
+    }
+}
