@@ -401,3 +401,77 @@ async fn huge_refused_values_are_quoted_back_bounded() {
         assert_eq!(a.role, Role::Admin, "[{kind}]");
     }
 }
+
+// ---- retention flags ----------------------------------------------------------------------------
+
+#[test]
+fn bad_retention_values_are_one_clear_line_and_touch_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tessera.db");
+    let url = format!("sqlite://{}", db.display());
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut cmd = std::process::Command::new(support::tessera_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TESSERA_") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        cmd.args(["--database-url", &url]).args(args);
+        cmd.output().expect("run tessera")
+    };
+    for flag in ["--attempt-retention", "--audit-retention"] {
+        for value in [
+            "90x",
+            "0",
+            "0d",
+            "-1d",
+            "",
+            "1.5d",
+            "90 d",
+            "99999999999999999999d",
+        ] {
+            let out = run(&[flag, value, "migrate"], None);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{flag} {value:?}: {err}");
+            assert!(
+                err.starts_with("error: invalid value")
+                    && err.contains(flag)
+                    && err.contains("invalid duration"),
+                "{flag} {value:?}: {err}"
+            );
+            assert!(!db.exists(), "{flag} {value:?}: the database was created");
+        }
+    }
+    for var in ["TESSERA_ATTEMPT_RETENTION", "TESSERA_AUDIT_RETENTION"] {
+        let out = run(&["migrate"], Some((var, "soon")));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{var}: {err}");
+        assert!(err.contains("invalid duration \"soon\""), "{var}: {err}");
+    }
+    // A missing argument names what is missing, on one line too.
+    let out = run(&["org", "create"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("<SLUG>") && err.contains("--name"), "{err}");
+    // Good values work.
+    let out = run(
+        &[
+            "--attempt-retention",
+            "30d",
+            "--audit-retention",
+            "12h",
+            "migrate",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
