@@ -475,3 +475,95 @@ fn bad_retention_values_are_one_clear_line_and_touch_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---- an IdP answering huge bodies to a crowd of anonymous sign-ins ----------------------------
+
+/// An IdP that answers every request, after `delay`, with an endless chunked body, and tracks
+/// how many requests it is serving at once. Returns its port and the highest count seen.
+async fn crowded_idp(
+    delay: Duration,
+) -> (
+    u16,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = max.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (now, max) = (now.clone(), max.clone());
+            tokio::spawn(async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                tokio::time::sleep(delay).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_ok() {
+                    let chunk = vec![b' '; 64 * 1024];
+                    for _ in 0..64 {
+                        if socket.write_all(b"10000\r\n").await.is_err()
+                            || socket.write_all(&chunk).await.is_err()
+                            || socket.write_all(b"\r\n").await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+                now.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (port, seen, task)
+}
+
+#[tokio::test]
+async fn a_crowd_of_sign_ins_keeps_few_idp_answers_in_flight() {
+    use app::ssr::outbound::MAX_IN_FLIGHT_PER_HOST;
+    use std::sync::atomic::Ordering;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let (port, max, task) = crowded_idp(Duration::from_millis(500)).await;
+        let issuer = format!("http://127.0.0.1:{port}");
+        server.register_org("acme", &issuer, "0oa-crowd", "crowd-secret-1234");
+        // 120 anonymous sign-ins at once: each would make Tessera read an IdP answer.
+        let mut tasks = Vec::new();
+        for _ in 0..120 {
+            let url = support::initiate_url(&server.url, &issuer);
+            tasks.push(tokio::spawn(async move {
+                let b = Browser::new();
+                let r = b.get(&url).await;
+                (r.status, r.reason())
+            }));
+        }
+        for t in tasks {
+            let (status, reason) = t.await.expect("task");
+            assert_eq!(status, 502, "[{kind}] {reason:?}");
+            assert!(
+                matches!(
+                    reason.as_deref(),
+                    Some("idp_misconfigured" | "idp_unreachable")
+                ),
+                "[{kind}] {reason:?}"
+            );
+        }
+        let most = max.load(Ordering::SeqCst);
+        assert!(
+            (1..=MAX_IN_FLIGHT_PER_HOST).contains(&most),
+            "[{kind}] {most} requests were in flight to one IdP at once"
+        );
+        task.abort();
+        Browser::new()
+            .get(&format!("{}/healthz", server.url))
+            .await
+            .assert_status(200);
+    }
+}

@@ -10,14 +10,22 @@
 //!   destinations are allowed (the same `--allow-http-issuers` switch);
 //! - no redirects followed, no proxy from the environment;
 //! - every response body read at most [`MAX_RESPONSE_BYTES`];
-//! - every request bounded by the configured timeout (connect and whole request).
+//! - every request bounded by the configured timeout (connect and whole request);
+//! - at most [`MAX_IN_FLIGHT_PER_HOST`] requests in flight to one host, so the bodies being
+//!   read (anonymous sign-ins can start discovery at will) stay within a few tens of MiB per
+//!   IdP, however many requests arrive at once.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The largest IdP response body Tessera reads (1 MiB); larger answers fail the request.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Requests one client may have in flight to one host (`host:port`); one more fails at once
+/// with [`OutboundError::Transport`] ("too many requests ... at once") without being sent.
+pub const MAX_IN_FLIGHT_PER_HOST: usize = 32;
 
 /// Why an outbound request was not made or not completed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +71,27 @@ pub struct Outbound {
     allow_private: bool,
     max_bytes: usize,
     timeout: Duration,
+    /// Requests in flight per `host:port`, shared by clones.
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One request counted in [`Outbound::in_flight`]; uncounted when dropped.
+struct InFlight {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    key: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.counts.lock()
+            && let Some(n) = counts.get_mut(&self.key)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl Outbound {
@@ -89,7 +118,23 @@ impl Outbound {
             allow_private,
             max_bytes: MAX_RESPONSE_BYTES,
             timeout,
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Counts a request to `key` (`host:port`), or `None` when that host already has
+    /// [`MAX_IN_FLIGHT_PER_HOST`] requests in flight.
+    fn enter(&self, key: &str) -> Option<InFlight> {
+        let mut counts = self.in_flight.lock().ok()?;
+        let n = counts.entry(key.to_string()).or_insert(0);
+        if *n >= MAX_IN_FLIGHT_PER_HOST {
+            return None;
+        }
+        *n += 1;
+        Some(InFlight {
+            counts: self.in_flight.clone(),
+            key: key.to_string(),
+        })
     }
 
     /// The timeout of each request (`--idp-timeout`).
@@ -124,6 +169,16 @@ impl Outbound {
             .map_err(|e| OutboundError::Refused(format!("not a valid request: {e}")))?;
         check_url(request.url(), self.allow_private)?;
         let host = request.url().host_str().unwrap_or_default().to_string();
+        let key = format!(
+            "{host}:{}",
+            request.url().port_or_known_default().unwrap_or_default()
+        );
+        // Held until the body is read whole (or refused).
+        let _counted = self.enter(&key).ok_or_else(|| {
+            OutboundError::Transport(format!(
+                "too many requests to {host} at once (at most {MAX_IN_FLIGHT_PER_HOST}): try again shortly"
+            ))
+        })?;
         let mut response = self.client.execute(request).await.map_err(|e| {
             // A name that resolves only to refused addresses is the policy, not the network.
             match refused_by_resolver(&e) {
