@@ -567,3 +567,56 @@ async fn a_crowd_of_sign_ins_keeps_few_idp_answers_in_flight() {
             .assert_status(200);
     }
 }
+
+// ---- a body trickled byte by byte -------------------------------------------------------------
+
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = support::sqlite();
+    let server = support::TestServer::start(&db).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut tasks = Vec::new();
+    for path in [
+        "/api/whoami",
+        "/api/v1/members/role",
+        "/sso/callback",
+        "/logout",
+    ] {
+        let (addr, url) = (addr.clone(), server.url.clone());
+        tasks.push(tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\norigin: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\na",
+            url
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        let (mut reader, mut writer) = s.into_split();
+        // One more byte now and then, never the whole body.
+        let trickle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if writer.write_all(b"b").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0u8; 4096];
+        let answer = tokio::select! {
+            n = reader.read(&mut buf) => n.unwrap_or(0),
+            _ = tokio::time::sleep(Duration::from_secs(40)) => 0,
+        };
+        trickle.abort();
+        let text = String::from_utf8_lossy(&buf[..answer]);
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "{path}: no 408 within 40 s: {text:?}"
+        );
+        }));
+    }
+    for t in tasks {
+        t.await.expect("trickle");
+    }
+}
