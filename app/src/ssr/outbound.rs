@@ -11,9 +11,9 @@
 //! - no redirects followed, no proxy from the environment;
 //! - every response body read at most [`MAX_RESPONSE_BYTES`];
 //! - every request bounded by the configured timeout (connect and whole request);
-//! - at most [`MAX_IN_FLIGHT_PER_HOST`] requests in flight to one host, so the bodies being
-//!   read (anonymous sign-ins can start discovery at will) stay within a few tens of MiB per
-//!   IdP, however many requests arrive at once.
+//! - at most [`MAX_IN_FLIGHT_PER_HOST`] requests in flight to one host (the others wait their
+//!   turn within the timeout), so the bodies being read (anonymous sign-ins can start
+//!   discovery at will) stay within a few tens of MiB per IdP, however many requests arrive.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -23,8 +23,9 @@ use std::time::Duration;
 /// The largest IdP response body Tessera reads (1 MiB); larger answers fail the request.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// Requests one client may have in flight to one host (`host:port`); one more fails at once
-/// with [`OutboundError::Transport`] ("too many requests ... at once") without being sent.
+/// Requests one client may have in flight to one host (`host:port`); more wait for a free
+/// slot, at most the request timeout, and then fail with [`OutboundError::Transport`] ("too
+/// many requests ... at once") without being sent.
 pub const MAX_IN_FLIGHT_PER_HOST: usize = 32;
 
 /// Why an outbound request was not made or not completed.
@@ -71,25 +72,27 @@ pub struct Outbound {
     allow_private: bool,
     max_bytes: usize,
     timeout: Duration,
-    /// Requests in flight per `host:port`, shared by clones.
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    /// The slots of each `host:port` with requests in flight, shared by clones.
+    in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
-/// One request counted in [`Outbound::in_flight`]; uncounted when dropped.
+/// A slot of one host (see [`MAX_IN_FLIGHT_PER_HOST`]); freed when dropped, and the host's
+/// entry forgotten when nobody else uses it.
 struct InFlight {
-    counts: Arc<Mutex<HashMap<String, usize>>>,
+    slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
     key: String,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Ok(mut counts) = self.counts.lock()
-            && let Some(n) = counts.get_mut(&self.key)
+        drop(self.permit.take());
+        if let Ok(mut slots) = self.slots.lock()
+            && slots
+                .get(&self.key)
+                .is_some_and(|s| Arc::strong_count(s) == 1)
         {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                counts.remove(&self.key);
-            }
+            slots.remove(&self.key);
         }
     }
 }
@@ -122,19 +125,27 @@ impl Outbound {
         }
     }
 
-    /// Counts a request to `key` (`host:port`), or `None` when that host already has
-    /// [`MAX_IN_FLIGHT_PER_HOST`] requests in flight.
-    fn enter(&self, key: &str) -> Option<InFlight> {
-        let mut counts = self.in_flight.lock().ok()?;
-        let n = counts.entry(key.to_string()).or_insert(0);
-        if *n >= MAX_IN_FLIGHT_PER_HOST {
-            return None;
-        }
-        *n += 1;
-        Some(InFlight {
-            counts: self.in_flight.clone(),
+    /// Takes a slot of `key` (`host:port`), waiting at most the request timeout; `None` when
+    /// none became free in time.
+    async fn enter(&self, key: &str) -> Option<InFlight> {
+        // Cloned under the lock, so a host's entry is forgotten only when no request holds or
+        // waits for one of its slots.
+        let semaphore = {
+            let mut slots = self.in_flight.lock().ok()?;
+            slots
+                .entry(key.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT_PER_HOST)))
+                .clone()
+        };
+        let mut slot = InFlight {
+            slots: self.in_flight.clone(),
             key: key.to_string(),
-        })
+            permit: None,
+        };
+        let permit = tokio::time::timeout(self.timeout, semaphore.clone().acquire_owned()).await;
+        drop(semaphore);
+        slot.permit = Some(permit.ok()?.ok()?);
+        Some(slot)
     }
 
     /// The timeout of each request (`--idp-timeout`).
@@ -174,7 +185,7 @@ impl Outbound {
             request.url().port_or_known_default().unwrap_or_default()
         );
         // Held until the body is read whole (or refused).
-        let _counted = self.enter(&key).ok_or_else(|| {
+        let _slot = self.enter(&key).await.ok_or_else(|| {
             OutboundError::Transport(format!(
                 "too many requests to {host} at once (at most {MAX_IN_FLIGHT_PER_HOST}): try again shortly"
             ))
