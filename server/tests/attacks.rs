@@ -479,7 +479,8 @@ fn bad_retention_values_are_one_clear_line_and_touch_nothing() {
 // ---- an IdP answering huge bodies to a crowd of anonymous sign-ins ----------------------------
 
 /// An IdP that answers every request, after `delay`, with an endless chunked body, and tracks
-/// how many requests it is serving at once. Returns its port and the highest count seen.
+/// how many requests are waiting for its answer at once. Returns its port and the highest
+/// count seen.
 async fn crowded_idp(
     delay: Duration,
 ) -> (
@@ -500,11 +501,14 @@ async fn crowded_idp(
         while let Ok((mut socket, _)) = listener.accept().await {
             let (now, max) = (now.clone(), max.clone());
             tokio::spawn(async move {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                max.fetch_max(n, Ordering::SeqCst);
                 let mut buf = [0u8; 8192];
                 let _ = socket.read(&mut buf).await;
+                // Counted while Tessera surely waits for this answer: from its request to the
+                // first byte of the answer (the end of a cut-off body is seen late here).
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
                 tokio::time::sleep(delay).await;
+                now.fetch_sub(1, Ordering::SeqCst);
                 let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
                 if socket.write_all(head.as_bytes()).await.is_ok() {
                     let chunk = vec![b' '; 64 * 1024];
@@ -517,7 +521,6 @@ async fn crowded_idp(
                         }
                     }
                 }
-                now.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
