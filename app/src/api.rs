@@ -671,7 +671,8 @@ pub async fn login_attempts(outcome: Option<String>) -> Result<LoginActivity, Ap
                 "failure" => Some(Outcome::Failure),
                 other => {
                     return Err(ApiError::Invalid(format!(
-                        "outcome must be success, failure or empty, not {other:?}."
+                        "outcome must be success, failure or empty, not {}.",
+                        crate::validate::quoted(other)
                     )));
                 }
             };

@@ -8,6 +8,15 @@ pub const MAX_SLUG_LEN: usize = 63;
 /// stored or logged, in characters; longer values are cut.
 pub const MAX_STORED_CHARS: usize = 512;
 
+/// Longest piece of a refused value quoted back in an error message, in characters.
+pub const MAX_QUOTED_CHARS: usize = 100;
+
+/// A refused value as an error message quotes it: [`bounded`] to [`MAX_QUOTED_CHARS`] and in
+/// double quotes (`"xxxx…"`), so a 60 KB value is not echoed whole.
+pub fn quoted(input: &str) -> String {
+    format!("{:?}", bounded(input, MAX_QUOTED_CHARS))
+}
+
 /// A value from outside made safe to store, log or print: control characters (terminal
 /// escapes, NUL, newlines) removed, at most `max_chars` characters kept, with `…` marking a cut.
 pub fn bounded(input: &str, max_chars: usize) -> String {
@@ -34,7 +43,8 @@ pub fn slug(input: &str) -> Result<&str, String> {
         || input.ends_with('-')
     {
         return Err(format!(
-            "invalid org slug {input:?}: use 1 to {MAX_SLUG_LEN} lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+            "invalid org slug {}: use 1 to {MAX_SLUG_LEN} lowercase letters, digits and hyphens, starting and ending with a letter or digit",
+            quoted(input)
         ));
     }
     Ok(input)
@@ -63,7 +73,8 @@ pub fn client_id(input: &str) -> Result<&str, String> {
     }
     if id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(format!(
-            "invalid client ID {id:?}: use at most 255 visible ASCII characters without spaces"
+            "invalid client ID {}: use at most 255 visible ASCII characters without spaces",
+            quoted(id)
         ));
     }
     Ok(id)
@@ -91,7 +102,12 @@ pub fn duration(input: &str) -> Result<std::time::Duration, String> {
     let s = input.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let invalid = || format!("invalid duration {input:?}: use e.g. 30s, 15m, 8h or 7d");
+    let invalid = || {
+        format!(
+            "invalid duration {}: use e.g. 30s, 15m, 8h or 7d",
+            quoted(input)
+        )
+    };
     let n: u64 = digits.parse().map_err(|_| invalid())?;
     let secs = match unit {
         "" | "s" => Some(n),
@@ -103,7 +119,8 @@ pub fn duration(input: &str) -> Result<std::time::Duration, String> {
     .ok_or_else(invalid)?;
     if secs == 0 {
         return Err(format!(
-            "invalid duration {input:?}: must be more than zero"
+            "invalid duration {}: must be more than zero",
+            quoted(input)
         ));
     }
     if secs > MAX_DURATION_SECS {

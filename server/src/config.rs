@@ -74,10 +74,10 @@ pub struct Config {
     #[arg(long, env = "TESSERA_SITE_ROOT", default_value_t = default_site_root(), global = true)]
     pub site_root: String,
     /// Login attempts older than this are deleted (at start-up and every 5 minutes), e.g. 90d.
-    #[arg(long, env = "TESSERA_ATTEMPT_RETENTION", default_value = "90d", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "TESSERA_ATTEMPT_RETENTION", allow_hyphen_values = true, default_value = "90d", value_parser = parse_duration, global = true)]
     pub attempt_retention: Duration,
     /// Audit log entries older than this are deleted (at start-up and every 5 minutes), e.g. 400d.
-    #[arg(long, env = "TESSERA_AUDIT_RETENTION", default_value = "400d", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION", allow_hyphen_values = true, default_value = "400d", value_parser = parse_duration, global = true)]
     pub audit_retention: Duration,
     /// Serve Prometheus metrics at `GET /metrics` (`on` or `off`). Unauthenticated: keep the
     /// path off the public internet (block it at the load balancer) or turn it off.

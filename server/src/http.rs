@@ -175,6 +175,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest total size of the request headers (names and values), in bytes; larger answers 431.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
+/// How long a request body may take to arrive whole; slower answers 408 and frees the
+/// connection (a client trickling a body byte by byte must not hold it forever).
+pub const BODY_WITHIN: Duration = Duration::from_secs(15);
+
 /// Whether an answer is JSON (the API and server functions, all under `/api/`) or a page.
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
@@ -202,7 +206,7 @@ fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str)
 
 /// Bounds every request: target at most [`MAX_URI_BYTES`] (414), headers at most
 /// [`MAX_HEADER_BYTES`] (431), body at most [`MAX_BODY_BYTES`] (413, whether announced by
-/// `Content-Length` or streamed). A NUL character in the query or in a JSON or form body
+/// `Content-Length` or streamed) arriving within [`BODY_WITHIN`] (408). A NUL character in the query or in a JSON or form body
 /// answers 400 (`invalid` under `/api/`, a `bad_request` page elsewhere), the same on both
 /// databases; `/sso/` and `/setup/` check their values themselves.
 async fn limit_request(req: Request, next: Next) -> Response {
@@ -211,7 +215,20 @@ async fn limit_request(req: Request, next: Next) -> Response {
         return refused;
     }
     let (parts, body) = req.into_parts();
-    let bytes = match read_bounded(body, MAX_BODY_BYTES).await {
+    let read = tokio::time::timeout(BODY_WITHIN, read_bounded(body, MAX_BODY_BYTES)).await;
+    let Ok(read) = read else {
+        return refuse(
+            api,
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request took too long",
+            &format!(
+                "Tessera waits at most {} s for a request body.",
+                BODY_WITHIN.as_secs()
+            ),
+        );
+    };
+    let bytes = match read {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return body_too_large(api),
         Err(e) => {

@@ -4,7 +4,25 @@ use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = tessera::config::Cli::parse();
+    let cli = match tessera::config::Cli::try_parse() {
+        Ok(cli) => cli,
+        // A wrong flag or value is one line, like every other error (help, asked for or
+        // shown for a missing subcommand, and `--version` print as usual).
+        Err(e)
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{}", first.join(" "));
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     match tessera::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

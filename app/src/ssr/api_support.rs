@@ -95,7 +95,12 @@ pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
             .parse::<u32>()
             .ok()
             .filter(|&n| (1..=1_000_000).contains(&n))
-            .ok_or_else(|| ApiError::Invalid(format!("page must be a number from 1, not {p:?}."))),
+            .ok_or_else(|| {
+                ApiError::Invalid(format!(
+                    "page must be a number from 1, not {}.",
+                    crate::validate::quoted(p)
+                ))
+            }),
     }
 }
 
@@ -107,7 +112,8 @@ pub fn parse_role(role: &str) -> Result<Role, ApiError> {
         )),
         Some(r) => Ok(r),
         None => Err(ApiError::Invalid(format!(
-            "The role must be admin or member, not {role:?}."
+            "The role must be admin or member, not {}.",
+            crate::validate::quoted(role)
         ))),
     }
 }

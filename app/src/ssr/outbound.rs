@@ -10,14 +10,23 @@
 //!   destinations are allowed (the same `--allow-http-issuers` switch);
 //! - no redirects followed, no proxy from the environment;
 //! - every response body read at most [`MAX_RESPONSE_BYTES`];
-//! - every request bounded by the configured timeout (connect and whole request).
+//! - every request bounded by the configured timeout (connect and whole request);
+//! - at most [`MAX_IN_FLIGHT_PER_HOST`] requests in flight to one host (the others wait their
+//!   turn within the timeout), so the bodies being read (anonymous sign-ins can start
+//!   discovery at will) stay within a few tens of MiB per IdP, however many requests arrive.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The largest IdP response body Tessera reads (1 MiB); larger answers fail the request.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Requests one client may have in flight to one host (`host:port`); more wait for a free
+/// slot, at most the request timeout, and then fail with [`OutboundError::Transport`] ("too
+/// many requests ... at once") without being sent.
+pub const MAX_IN_FLIGHT_PER_HOST: usize = 32;
 
 /// Why an outbound request was not made or not completed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,29 @@ pub struct Outbound {
     allow_private: bool,
     max_bytes: usize,
     timeout: Duration,
+    /// The slots of each `host:port` with requests in flight, shared by clones.
+    in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+}
+
+/// A slot of one host (see [`MAX_IN_FLIGHT_PER_HOST`]); freed when dropped, and the host's
+/// entry forgotten when nobody else uses it.
+struct InFlight {
+    slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    key: String,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if let Ok(mut slots) = self.slots.lock()
+            && slots
+                .get(&self.key)
+                .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
+            slots.remove(&self.key);
+        }
+    }
 }
 
 impl Outbound {
@@ -89,7 +121,31 @@ impl Outbound {
             allow_private,
             max_bytes: MAX_RESPONSE_BYTES,
             timeout,
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Takes a slot of `key` (`host:port`), waiting at most the request timeout; `None` when
+    /// none became free in time.
+    async fn enter(&self, key: &str) -> Option<InFlight> {
+        // Cloned under the lock, so a host's entry is forgotten only when no request holds or
+        // waits for one of its slots.
+        let semaphore = {
+            let mut slots = self.in_flight.lock().ok()?;
+            slots
+                .entry(key.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT_PER_HOST)))
+                .clone()
+        };
+        let mut slot = InFlight {
+            slots: self.in_flight.clone(),
+            key: key.to_string(),
+            permit: None,
+        };
+        let permit = tokio::time::timeout(self.timeout, semaphore.clone().acquire_owned()).await;
+        drop(semaphore);
+        slot.permit = Some(permit.ok()?.ok()?);
+        Some(slot)
     }
 
     /// The timeout of each request (`--idp-timeout`).
@@ -124,6 +180,16 @@ impl Outbound {
             .map_err(|e| OutboundError::Refused(format!("not a valid request: {e}")))?;
         check_url(request.url(), self.allow_private)?;
         let host = request.url().host_str().unwrap_or_default().to_string();
+        let key = format!(
+            "{host}:{}",
+            request.url().port_or_known_default().unwrap_or_default()
+        );
+        // Held until the body is read whole (or refused).
+        let _slot = self.enter(&key).await.ok_or_else(|| {
+            OutboundError::Transport(format!(
+                "too many requests to {host} at once (at most {MAX_IN_FLIGHT_PER_HOST}): try again shortly"
+            ))
+        })?;
         let mut response = self.client.execute(request).await.map_err(|e| {
             // A name that resolves only to refused addresses is the policy, not the network.
             match refused_by_resolver(&e) {
@@ -279,7 +345,8 @@ fn refused_address(ip: IpAddr) -> OutboundError {
 
 /// True for an address on the public internet: not loopback, private, link-local, shared
 /// (CGNAT), unspecified, multicast, broadcast, documentation or benchmarking space; IPv6
-/// forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by it.
+/// forms that embed an IPv4 address (mapped, compatible, translated, NAT64, 6to4) are judged
+/// by it, and local-use NAT64 (`64:ff9b:1::/48`) is never public.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -318,13 +385,20 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
             s[7] as u8,
         ));
     }
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+    // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765 SIIT) reaches the embedded address too.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
+        || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+    {
         return is_public_v4(Ipv4Addr::new(
             (s[6] >> 8) as u8,
             s[6] as u8,
             (s[7] >> 8) as u8,
             s[7] as u8,
         ));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48, RFC 8215) translates into the operator's own network.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return false;
     }
     if s[0] == 0x2002 {
         return is_public_v4(Ipv4Addr::new(
@@ -401,6 +475,12 @@ mod tests {
             "https://[fe80::1]/",
             "https://[fd00::1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::7f00:1]/",
+            "https://[64:ff9b:1:ffff::a00:1]/",
+            "https://[::ffff:0:7f00:1]/",
+            "https://[::ffff:0:a9fe:a9fe]/",
+            "https://[::127.0.0.1]/",
+            "https://[0:0:0:0:0:ffff:127.0.0.1]/",
             "https://[2002:7f00:1::]/",
             "https://255.255.255.255/",
             "https://224.0.0.1/",
@@ -415,7 +495,8 @@ mod tests {
             "https://acme.okta.com/",
             "https://93.184.215.14/",
             "https://[2606:4700::1111]/",
-            "https://localhost/", // names are checked after resolution
+            "https://[64:ff9b::5db8:d70e]/", // NAT64 of a public address
+            "https://localhost/",            // names are checked after resolution
         ] {
             assert!(!refused(url), "{url} should pass the literal check");
         }

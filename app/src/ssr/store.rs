@@ -18,8 +18,10 @@ macro_rules! member_fields {
     };
 }
 
-/// How long a SQLite statement waits for a lock held by another connection, in ms.
-macro_rules! sqlite_busy_timeout_ms {
+/// How long a statement waits for a lock held by another connection, in ms: SQLite's
+/// `busy_timeout`, PostgreSQL's `lock_timeout`. Past it the statement fails as busy or locked
+/// (`SQLITE_BUSY`, SQLSTATE `55P03`): the request answers 503 instead of hanging.
+macro_rules! lock_wait_ms {
     () => {
         "10000"
     };
@@ -366,7 +368,7 @@ impl Store {
                     Box::pin(async move {
                         use sqlx::Executor as _;
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(concat!("PRAGMA busy_timeout = ", sqlite_busy_timeout_ms!()))
+                        conn.execute(concat!("PRAGMA busy_timeout = ", lock_wait_ms!()))
                             .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
@@ -375,7 +377,16 @@ impl Store {
                 });
             }
             DbKind::Postgres => {
-                options = options.max_connections(16);
+                options = options.max_connections(16).after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        use sqlx::Executor as _;
+                        // Without it a statement waits for a table or row lock forever (e.g.
+                        // behind `LOCK TABLE` or a stuck transaction): bound it like SQLite.
+                        conn.execute(concat!("SET lock_timeout = ", lock_wait_ms!()))
+                            .await?;
+                        Ok(())
+                    })
+                });
             }
         }
         if let Some(n) = max_connections {
@@ -403,10 +414,25 @@ impl Store {
         };
         let mut all: Vec<Migration> = PORTABLE.iter().chain(dialect.iter()).cloned().collect();
         all.sort_by_key(|m| m.version);
-        Migrator::new(Migrations(all))
-            .await?
-            .run(&self.pool)
-            .await?;
+        let migrator = Migrator::new(Migrations(all)).await?;
+        if self.kind == DbKind::Sqlite {
+            migrator.run(&self.pool).await?;
+            return Ok(());
+        }
+        // Nodes starting together wait for each other's migrations (an advisory lock), and a
+        // migration may wait for live traffic's locks: no lock timeout on this connection.
+        use sqlx::Executor as _;
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("SET lock_timeout = 0").await?;
+        let result = migrator.run(&mut *conn).await;
+        if conn
+            .execute(concat!("SET lock_timeout = ", lock_wait_ms!()))
+            .await
+            .is_err()
+        {
+            conn.close_on_drop();
+        }
+        result?;
         Ok(())
     }
 
@@ -433,7 +459,7 @@ impl Store {
                 // Restore the connection's busy timeout (see `connect_with`) before it goes
                 // back to the pool; a connection that cannot be restored is closed instead.
                 if conn
-                    .execute(concat!("PRAGMA busy_timeout = ", sqlite_busy_timeout_ms!()))
+                    .execute(concat!("PRAGMA busy_timeout = ", lock_wait_ms!()))
                     .await
                     .is_err()
                 {

@@ -1,0 +1,624 @@
+//! The hardening work attacked from outside, against the real `tessera` binary or the real
+//! router, on SQLite and PostgreSQL: what is logged about refused requests, a locked database
+//! on both stores, and destinations the outbound policy must refuse in every spelling.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use support::{Browser, TestDb, databases, run_ok};
+
+/// `tessera serve` as a real process on `db`, its stderr in a file.
+struct Served {
+    url: String,
+    log: PathBuf,
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts the binary on `db` with `key` and waits until `/readyz` answers 200.
+    async fn start(db: &TestDb, key: &Path, public_url: &str, port: u16) -> Served {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("stderr");
+        let mut cmd = tokio::process::Command::new(support::tessera_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TESSERA_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
+            .arg("--database-url")
+            .arg(&db.url)
+            .arg("--secret-key-file")
+            .arg(key)
+            .args(["--public-url", public_url])
+            .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
+            .env("TESSERA_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tessera serve");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "tessera serve exited with {status}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                && r.status() == 200
+            {
+                return Served {
+                    url,
+                    log,
+                    child,
+                    _dir: dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("tessera serve never became ready");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// The `tessera` CLI on `db` with `key`.
+fn cli(db: &TestDb, key: &Path, public_url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(support::tessera_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--database-url")
+        .arg(&db.url)
+        .arg("--secret-key-file")
+        .arg(key)
+        .args(["--public-url", public_url]);
+    cmd
+}
+
+#[tokio::test]
+async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
+    for db in databases().await {
+        let kind = db.kind;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("secret.key");
+        let port = support::free_port();
+        let public_url = format!("http://127.0.0.1:{port}");
+        run_ok(cli(&db, &key, &public_url).args(["org", "create", "acme", "--name", "Acme"]));
+        let out = run_ok(cli(&db, &key, &public_url).args(["org", "setup-link", "acme"]));
+        let link = out.lines().next().expect("link line").trim().to_string();
+        let token = link.rsplit('/').next().expect("token").to_string();
+        assert!(token.len() >= 20, "[{kind}] {link}");
+        let served = Served::start(&db, &key, &public_url, port).await;
+        assert!(link.starts_with(&served.url), "[{kind}] {link}");
+
+        // Posts from another site, one with a 3,000-character Origin.
+        let long_origin = format!("https://evil.example/{}", "A".repeat(3000));
+        for (path, origin) in [
+            ("test", "https://evil.example"),
+            ("save", long_origin.as_str()),
+        ] {
+            let b = Browser::new();
+            let r = b
+                .send(
+                    b.client
+                        .post(format!("{link}/{path}"))
+                        .header("origin", origin)
+                        .form(&[("okta_domain", "acme.okta.com")]),
+                )
+                .await;
+            r.assert_status(403);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let log = served.log();
+        let refusals: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("refused a cross-site request"))
+            .collect();
+        assert_eq!(refusals.len(), 2, "[{kind}] {log}");
+        assert!(
+            refusals[0].contains("/setup/…/test") && refusals[1].contains("/setup/…/save"),
+            "[{kind}] {refusals:?}"
+        );
+        assert!(
+            !log.contains(&token),
+            "[{kind}] the setup link's token is in the log: {log}"
+        );
+        for line in &refusals {
+            assert!(line.len() < 800, "[{kind}] unbounded log line: {line}");
+        }
+        // The link still works for its holder.
+        Browser::new().get(&link).await.assert_status(200);
+    }
+}
+
+// ---- a locked database ------------------------------------------------------------------------
+
+/// Another process holding a lock: SQLite's write lock, or PostgreSQL's exclusive lock on the
+/// members table (e.g. an operator's `LOCK TABLE`, a stuck migration).
+async fn hold_lock(db: &TestDb) -> sqlx::AnyConnection {
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    if db.kind == "sqlite" {
+        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
+    } else {
+        conn.execute("BEGIN").await.expect("begin");
+        conn.execute("LOCK TABLE members IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+    }
+    conn
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
+    use app::model::{MemberStatus, Role};
+    use sqlx::Executor as _;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (admin, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-a",
+                "a@acme.test",
+                "A",
+                Role::Admin,
+            )
+            .await
+            .expect("admin");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let mut lock = hold_lock(&db).await;
+        let started = std::time::Instant::now();
+        let r = b
+            .send(
+                b.client
+                    .post(format!("{}/api/v1/members/deactivate", server.url))
+                    .header("origin", &server.url)
+                    .json(&serde_json::json!({"member_id": admin.id})),
+            )
+            .await;
+        r.assert_status(503);
+        assert_eq!(r.json()["error"], "unavailable", "[{kind}]");
+        // The lock wait is bounded (10 s), not the browser's patience.
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "[{kind}] answered after {:?}",
+            started.elapsed()
+        );
+        lock.execute("ROLLBACK").await.expect("unlock");
+        drop(lock);
+        let now = store
+            .member_by_id(&org.id, &admin.id)
+            .await
+            .expect("read")
+            .expect("admin");
+        assert_eq!(now.status, MemberStatus::Active, "[{kind}] nothing changed");
+        // Once the lock is gone the same request works.
+        let r = b
+            .send(
+                b.client
+                    .post(format!("{}/api/v1/members/deactivate", server.url))
+                    .header("origin", &server.url)
+                    .json(&serde_json::json!({"member_id": admin.id})),
+            )
+            .await;
+        r.assert_status(200);
+    }
+}
+
+// ---- destinations the outbound policy refuses ------------------------------------------------
+
+#[tokio::test]
+async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connecting() {
+    use app::model::Role;
+    use app::ssr::crypto::SecretKey;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start_strict(&db, &[]).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let p = listener.local_addr().expect("addr").port();
+        for dest in [
+            // IPv4-translated (SIIT) loopback and metadata addresses.
+            format!("https://[::ffff:0:7f00:1]:{p}"),
+            format!("https://[::ffff:0:a9fe:a9fe]:{p}"),
+            // Local-use NAT64 into the operator's own network.
+            format!("https://[64:ff9b:1::7f00:1]:{p}"),
+            format!("https://[64:ff9b:1::a00:1]:{p}"),
+            // And the common ones, for comparison.
+            format!("https://[::127.0.0.1]:{p}"),
+            format!("https://[0:0:0:0:0:ffff:127.0.0.1]:{p}"),
+        ] {
+            let issuer = app::ssr::issuer::normalize(&dest, true).expect("issuer");
+            store
+                .set_sso_connection(&org, &issuer, "0oa-test", &key.seal(&org.id, "s"))
+                .await
+                .expect("connection");
+            store.set_sso_enabled(&org, true).await.expect("enable");
+            let r = b
+                .send(
+                    b.client
+                        .post(format!("{}/api/v1/sso/test", server.url))
+                        .header("origin", &server.url)
+                        .json(&serde_json::json!({})),
+                )
+                .await;
+            r.assert_status(200);
+            let report = r.json();
+            let discovery = &report["checks"][0];
+            assert_eq!(discovery["name"], "discovery", "[{kind}] {report}");
+            assert_eq!(discovery["ok"], false, "[{kind}] {dest}: {report}");
+            let m = discovery["message"].as_str().unwrap_or_default();
+            assert!(
+                m.contains("it is not a public internet address"),
+                "[{kind}] {dest}: {m}"
+            );
+        }
+        assert!(listener.accept().is_err(), "[{kind}] nothing connected");
+    }
+}
+
+// ---- refused values are not echoed whole -------------------------------------------------------
+
+#[tokio::test]
+async fn huge_refused_values_are_quoted_back_bounded() {
+    use app::model::Role;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("acme", "Acme").await.expect("org");
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-o",
+                "o@acme.test",
+                "O",
+                Role::Member,
+            )
+            .await
+            .expect("owner");
+        let (admin, _) = store
+            .insert_member(
+                &org.id,
+                "https://acme.okta.test",
+                "sub-a",
+                "a@acme.test",
+                "A",
+                Role::Admin,
+            )
+            .await
+            .expect("admin");
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let huge = format!("\u{1b}[31m{}", "x".repeat(60_000));
+        let post = |path: &str, body: serde_json::Value| {
+            b.client
+                .post(format!("{}{path}", server.url))
+                .header("origin", &server.url)
+                .json(&body)
+        };
+        let answers = [
+            b.send(post(
+                "/api/v1/members/role",
+                serde_json::json!({"member_id": admin.id, "role": huge}),
+            ))
+            .await,
+            b.send(post(
+                "/api/v1/sso/setup-link",
+                serde_json::json!({"expires": huge}),
+            ))
+            .await,
+            b.get(&format!(
+                "{}/api/v1/members?page={}",
+                server.url,
+                "9".repeat(7000)
+            ))
+            .await,
+            b.get(&format!(
+                "{}/api/v1/login-attempts?outcome={}",
+                server.url,
+                "y".repeat(7000)
+            ))
+            .await,
+        ];
+        for r in &answers {
+            r.assert_status(400);
+            assert_eq!(r.json()["error"], "invalid", "[{kind}] {}", r.body);
+            assert!(
+                r.body.len() < 1000,
+                "[{kind}] {} {} echoes {} bytes",
+                r.method,
+                r.url.path(),
+                r.body.len()
+            );
+            assert!(!r.body.contains('\u{1b}'), "[{kind}] {}", r.body);
+        }
+        assert!(
+            answers[0]
+                .body
+                .contains("The role must be admin or member, not \\\"[31mxxx"),
+            "[{kind}] {}",
+            answers[0].body
+        );
+        // Nothing changed.
+        let a = store
+            .member_by_id(&org.id, &admin.id)
+            .await
+            .expect("read")
+            .expect("admin");
+        assert_eq!(a.role, Role::Admin, "[{kind}]");
+    }
+}
+
+// ---- retention flags ----------------------------------------------------------------------------
+
+#[test]
+fn bad_retention_values_are_one_clear_line_and_touch_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tessera.db");
+    let url = format!("sqlite://{}", db.display());
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut cmd = std::process::Command::new(support::tessera_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TESSERA_") {
+                cmd.env_remove(k);
+            }
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        cmd.args(["--database-url", &url]).args(args);
+        cmd.output().expect("run tessera")
+    };
+    for flag in ["--attempt-retention", "--audit-retention"] {
+        for value in [
+            "90x",
+            "0",
+            "0d",
+            "-1d",
+            "",
+            "1.5d",
+            "90 d",
+            "99999999999999999999d",
+        ] {
+            let out = run(&[flag, value, "migrate"], None);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{flag} {value:?}: {err}");
+            assert!(
+                err.starts_with("error: invalid value")
+                    && err.contains(flag)
+                    && err.contains("invalid duration"),
+                "{flag} {value:?}: {err}"
+            );
+            assert!(!db.exists(), "{flag} {value:?}: the database was created");
+        }
+    }
+    for var in ["TESSERA_ATTEMPT_RETENTION", "TESSERA_AUDIT_RETENTION"] {
+        let out = run(&["migrate"], Some((var, "soon")));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{var}: {err}");
+        assert!(err.contains("invalid duration \"soon\""), "{var}: {err}");
+    }
+    // A missing argument names what is missing, on one line too.
+    let out = run(&["org", "create"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("<SLUG>") && err.contains("--name"), "{err}");
+    // Good values work.
+    let out = run(
+        &[
+            "--attempt-retention",
+            "30d",
+            "--audit-retention",
+            "12h",
+            "migrate",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---- an IdP answering huge bodies to a crowd of anonymous sign-ins ----------------------------
+
+/// An IdP that answers every request, after `delay`, with an endless chunked body, and tracks
+/// how many requests are waiting for its answer at once. Returns its port and the highest
+/// count seen.
+async fn crowded_idp(
+    delay: Duration,
+) -> (
+    u16,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = max.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (now, max) = (now.clone(), max.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                // Counted while Tessera surely waits for this answer: from its request to the
+                // first byte of the answer (the end of a cut-off body is seen late here).
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_ok() {
+                    let chunk = vec![b' '; 64 * 1024];
+                    for _ in 0..64 {
+                        if socket.write_all(b"10000\r\n").await.is_err()
+                            || socket.write_all(&chunk).await.is_err()
+                            || socket.write_all(b"\r\n").await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, seen, task)
+}
+
+#[tokio::test]
+async fn a_crowd_of_sign_ins_keeps_few_idp_answers_in_flight() {
+    use app::ssr::outbound::MAX_IN_FLIGHT_PER_HOST;
+    use std::sync::atomic::Ordering;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = support::TestServer::start(&db).await;
+        let (port, max, task) = crowded_idp(Duration::from_millis(500)).await;
+        let issuer = format!("http://127.0.0.1:{port}");
+        server.register_org("acme", &issuer, "0oa-crowd", "crowd-secret-1234");
+        // 120 anonymous sign-ins at once: each would make Tessera read an IdP answer.
+        let mut tasks = Vec::new();
+        for _ in 0..120 {
+            let url = support::initiate_url(&server.url, &issuer);
+            tasks.push(tokio::spawn(async move {
+                let b = Browser::new();
+                let r = b.get(&url).await;
+                (r.status, r.reason())
+            }));
+        }
+        for t in tasks {
+            let (status, reason) = t.await.expect("task");
+            assert_eq!(status, 502, "[{kind}] {reason:?}");
+            assert!(
+                matches!(
+                    reason.as_deref(),
+                    Some("idp_misconfigured" | "idp_unreachable")
+                ),
+                "[{kind}] {reason:?}"
+            );
+        }
+        let most = max.load(Ordering::SeqCst);
+        assert!(
+            (1..=MAX_IN_FLIGHT_PER_HOST).contains(&most),
+            "[{kind}] {most} requests were in flight to one IdP at once"
+        );
+        task.abort();
+        Browser::new()
+            .get(&format!("{}/healthz", server.url))
+            .await
+            .assert_status(200);
+    }
+}
+
+// ---- a body trickled byte by byte -------------------------------------------------------------
+
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = support::sqlite();
+    let server = support::TestServer::start(&db).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut tasks = Vec::new();
+    for path in [
+        "/api/whoami",
+        "/api/v1/members/role",
+        "/sso/callback",
+        "/logout",
+    ] {
+        let (addr, url) = (addr.clone(), server.url.clone());
+        tasks.push(tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\norigin: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\na",
+            url
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        let (mut reader, mut writer) = s.into_split();
+        // One more byte now and then, never the whole body.
+        let trickle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if writer.write_all(b"b").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0u8; 4096];
+        let answer = tokio::select! {
+            n = reader.read(&mut buf) => n.unwrap_or(0),
+            _ = tokio::time::sleep(Duration::from_secs(40)) => 0,
+        };
+        trickle.abort();
+        let text = String::from_utf8_lossy(&buf[..answer]);
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "{path}: no 408 within 40 s: {text:?}"
+        );
+        }));
+    }
+    for t in tasks {
+        t.await.expect("trickle");
+    }
+}
