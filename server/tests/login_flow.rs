@@ -1268,10 +1268,9 @@ async fn control_characters_and_huge_values_get_a_clear_4xx() {
             );
             assert!(!to.as_str().contains("%00"), "[{}] {to}", db.kind);
         }
-        // A 1.9 MB iss is refused by the body limit (413) before anything reads it; one that
-        // fits the limit (60 KB) is refused as invalid: neither is stored nor echoed whole.
-        for (size, status, reason) in [(1_900_000, 413, "too_large"), (60_000, 400, "iss_invalid")]
-        {
+        // A 60 KB iss (within the body limit) is refused as invalid, neither stored nor echoed
+        // whole; a 1.9 MB one never gets past the body limit (413, tests/operations.rs).
+        for (size, status, reason) in [(60_000, 400, "iss_invalid")] {
             let huge = "https://acme.okta.com/".to_string() + &"a".repeat(size);
             let r = b
                 .post_form_from(
