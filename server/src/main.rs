@@ -23,6 +23,16 @@ async fn main() -> std::process::ExitCode {
         }
         Err(e) => e.exit(),
     };
+    // An operator command piped into `head` ends quietly when the reader goes away, as
+    // command-line tools do; the server keeps Rust's default (a closed socket is an error, not
+    // a signal).
+    #[cfg(unix)]
+    if !matches!(cli.command, None | Some(tessera::config::Command::Serve)) {
+        // SAFETY: restores the default disposition of one signal before any thread writes.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match tessera::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

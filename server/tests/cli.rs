@@ -530,6 +530,47 @@ async fn default_database_is_a_sqlite_file_under_data() {
     assert!(dir.path().join("data/tessera.db").is_file());
 }
 
+/// `tessera org list | head -0`: the reader is gone before the command writes; it ends
+/// quietly (as command-line tools do), never with a panic and its backtrace.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_closed_pipe_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = dir.path().join("secret.key");
+    let base = |args: &[&str]| {
+        let mut c = Command::new(tessera_bin());
+        c.env_remove("TESSERA_DATABASE_URL")
+            .arg("--database-url")
+            .arg(&db)
+            .arg("--secret-key-file")
+            .arg(&key)
+            .args(args);
+        c
+    };
+    for n in 0..30 {
+        let out = base(&["org", "create", &format!("org-{n}"), "--name", "Org"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let mut child = base(&["org", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?} {stderr}",
+        out.status
+    );
+}
+
 // ---- deliberate issuer changes, re-keying and the operator's transfer -------------------------
 
 /// Everything the commands below may change, as one comparable value.
