@@ -9,7 +9,7 @@
 use super::login::{LoginAttempt, Outcome};
 use super::setup_links::{Actor, revoke_links_of_creator};
 use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
-use crate::api::MemberCounts;
+use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use crate::validate::{MAX_STORED_CHARS, bounded};
 use sqlx::any::AnyRow;

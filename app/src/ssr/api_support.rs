@@ -7,7 +7,7 @@ use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::outbound::Outbound;
 use super::store::{Store, StoreError};
-use crate::api::ApiError;
+use crate::api::types::ApiError;
 use crate::model::{Member, Org, Role};
 use leptos::prelude::use_context;
 

@@ -16,7 +16,7 @@ use super::rate_limit::Budget;
 use super::sso_check;
 use super::store::{Store, StoreError, now_ms};
 use crate::api::advice::advice;
-use crate::api::{
+use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
     LoginActivity, MembersPage, PER_PAGE, SsoView,
 };

@@ -30,7 +30,7 @@ use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::store::{Store, StoreError, new_id, now_ms};
 use crate::api::permissions::{OrgAction, may_org};
-use crate::api::{
+use crate::api::types::{
     ConnectionReport, SetupLinkCreated, SetupLinkList, SetupLinkView, SetupLinksRevoked,
 };
 use crate::model::{Member, Org, SsoConnection};

@@ -19,7 +19,7 @@
 //! nothing about whether anything listens there.
 
 use super::outbound::{Outbound, OutboundError, Reply, check_endpoint};
-use crate::api::{ConnectionCheck, ConnectionReport};
+use crate::api::types::{ConnectionCheck, ConnectionReport};
 use crate::validate::bounded;
 use std::time::Duration;
 

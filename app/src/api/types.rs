@@ -1,0 +1,366 @@
+//! The wire types of the admin JSON API: what the server functions in [`crate::api`] take and
+//! return, and [`ApiError`], their error form. Plain serde data usable in the browser and by the
+//! domain ([`crate::ssr`]) alike; nothing here depends on the server side.
+
+use crate::api::permissions;
+use crate::model::{Member, MemberStatus, Org, Role};
+use serde::{Deserialize, Serialize};
+
+/// Members and audit entries per page.
+pub const PER_PAGE: u32 = 50;
+
+// ---- shared types ----------------------------------------------------------------------------
+
+/// A member as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub status: MemberStatus,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        MemberView {
+            id: m.id,
+            email: m.email,
+            name: m.name,
+            role: m.role,
+            status: m.status,
+            created_at: m.created_at,
+            last_login_at: m.last_login_at,
+        }
+    }
+}
+
+impl permissions::Party for MemberView {
+    fn party_id(&self) -> &str {
+        &self.id
+    }
+    fn party_role(&self) -> Role {
+        self.role
+    }
+    fn party_status(&self) -> MemberStatus {
+        self.status
+    }
+}
+
+/// Members of an org by status and by role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCounts {
+    pub active: i64,
+    pub deactivated: i64,
+    pub owner: i64,
+    pub admin: i64,
+    pub member: i64,
+}
+
+/// `GET /api/v1/members`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub members: Vec<MemberView>,
+    /// Members matching the search.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    /// The whole org, whatever the search.
+    pub counts: MemberCounts,
+}
+
+/// `POST /api/v1/members/remove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    pub removed: String,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub member: Member,
+    pub org: Org,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSuccess {
+    pub at: i64,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastFailure {
+    pub at: i64,
+    pub reason: String,
+    pub detail: String,
+    pub advice: String,
+}
+
+/// `GET /api/v1/sso`. Connection fields are `null` until the operator registers one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoView {
+    pub configured: bool,
+    pub issuer: Option<String>,
+    pub okta_domain: Option<String>,
+    pub client_id: Option<String>,
+    /// `••••` and the last 4 characters of the client secret.
+    pub client_secret_hint: Option<String>,
+    pub enabled: bool,
+    pub jit_enabled: bool,
+    pub default_role: Role,
+    /// What to paste into Okta: "Initiate login URI".
+    pub initiate_login_uri: String,
+    /// What to paste into Okta: "Sign-in redirect URIs".
+    pub redirect_uri: String,
+    pub last_success: Option<LastSuccess>,
+    pub last_failure: Option<LastFailure>,
+    /// True for the owner: settings and the secret may be changed.
+    pub can_edit: bool,
+}
+
+/// One step of "Test connection".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCheck {
+    /// `discovery`, `issuer`, `signing_keys`, `client_credentials` or `redirect_uri`.
+    pub name: String,
+    pub ok: bool,
+    pub message: String,
+    /// What to change, in Okta's or Tessera's words; empty when `ok`.
+    pub fix: String,
+}
+
+/// The result of "Test connection".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    pub ok: bool,
+    pub checks: Vec<ConnectionCheck>,
+}
+
+impl ConnectionReport {
+    pub fn check(&self, name: &str) -> Option<&ConnectionCheck> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+/// One login attempt as shown to owners and admins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub at: i64,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub reason: String,
+    pub detail: String,
+    pub email: Option<String>,
+    pub subject: Option<String>,
+    pub advice: String,
+}
+
+/// Attempts of one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub success: i64,
+    pub failure: i64,
+}
+
+/// `GET /api/v1/login-attempts`: the latest 100 attempts and the last 14 days, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginActivity {
+    pub attempts: Vec<AttemptView>,
+    pub daily: Vec<DailyCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub id: String,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub actor_email: String,
+    /// `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
+    /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
+    /// `sso_connection_tested`, `sso_disabled` (by the operator); setup links: `setup_link_created`, `setup_link_opened`,
+    /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
+    /// `setup_link_expired`, `setup_link_revoked`; the operator: `sso_connection_set`,
+    /// `members_rekeyed` (and `ownership_transferred` by `tessera org transfer-owner`).
+    pub action: String,
+    pub target_id: Option<String>,
+    pub target_email: String,
+    /// Short JSON, e.g. `{"role":"member"}`; empty when not applicable.
+    pub before: String,
+    pub after: String,
+}
+
+/// `GET /api/v1/audit`, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}
+
+/// `POST /api/v1/sso/setup-link`: a one-time setup link for the caller's org.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkCreated {
+    /// `{public_url}/setup/<token>`: shown once, only its hash is stored.
+    pub url: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// One setup link as its org's owner sees it (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkView {
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    /// `operator (CLI)` or the creating owner's email.
+    pub created_by: String,
+    /// `open`, `used`, `revoked` (also when its creator is no longer the owner) or `expired`.
+    pub state: String,
+}
+
+/// `GET /api/v1/sso/setup-links`: the org's latest 100 links, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinkList {
+    pub links: Vec<SetupLinkView>,
+}
+
+/// `POST /api/v1/sso/setup-links/revoke`: how many open links were revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLinksRevoked {
+    pub revoked: u64,
+}
+
+// ---- errors ----------------------------------------------------------------------------------
+
+/// Why an API call was refused. On the wire: `{"error": <code>, "message": <sentence>}` (plus
+/// `"report"` for `connection_test_failed`), with the matching HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ErrorBody", from = "ErrorBody")]
+pub enum ApiError {
+    /// 401: no session, an expired one, or a deactivated member.
+    Unauthenticated,
+    /// 403: signed in, but the role does not allow it.
+    Forbidden(String),
+    /// 404: no such member (or org data) in the caller's org.
+    NotFound,
+    /// 400: bad input.
+    Invalid(String),
+    /// 409: the state does not allow it (changed meanwhile, deactivated target, ...).
+    Conflict(String),
+    /// 400: the new client secret failed "Test connection" and was not saved.
+    ConnectionTestFailed(ConnectionReport),
+    /// 429: the org's connection tests are used up for now; the message says when to retry.
+    RateLimited(String),
+    /// 503: the database does not answer.
+    Unavailable,
+    /// 500.
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::ConnectionTestFailed(_) => "connection_test_failed",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated => {
+                "Sign in first: click the Tessera tile in your Okta dashboard.".into()
+            }
+            ApiError::Forbidden(m)
+            | ApiError::Invalid(m)
+            | ApiError::Conflict(m)
+            | ApiError::RateLimited(m) => m.clone(),
+            ApiError::NotFound => "Not found in your organization.".into(),
+            ApiError::ConnectionTestFailed(_) => {
+                "The connection test failed with this client secret, so it was not saved: see the report.".into()
+            }
+            ApiError::Unavailable => "Tessera is temporarily unavailable: try again shortly.".into(),
+            ApiError::Internal => {
+                "Something went wrong: try again; if it persists, contact the service operator."
+                    .into()
+            }
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthenticated => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound => 404,
+            ApiError::Invalid(_) | ApiError::ConnectionTestFailed(_) => 400,
+            ApiError::Conflict(_) => 409,
+            ApiError::RateLimited(_) => 429,
+            ApiError::Unavailable => 503,
+            ApiError::Internal => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The wire form of [`ApiError`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    report: Option<ConnectionReport>,
+}
+
+impl From<ApiError> for ErrorBody {
+    fn from(e: ApiError) -> Self {
+        ErrorBody {
+            error: e.code().to_string(),
+            message: e.message(),
+            report: match e {
+                ApiError::ConnectionTestFailed(r) => Some(r),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(b: ErrorBody) -> Self {
+        match (b.error.as_str(), b.report) {
+            ("unauthenticated", _) => ApiError::Unauthenticated,
+            // The cross-site guard in front of the API answers `cross_site`.
+            ("forbidden" | "cross_site", _) => ApiError::Forbidden(b.message),
+            ("not_found", _) => ApiError::NotFound,
+            ("invalid", _) => ApiError::Invalid(b.message),
+            ("conflict", _) => ApiError::Conflict(b.message),
+            ("connection_test_failed", Some(r)) => ApiError::ConnectionTestFailed(r),
+            ("rate_limited", _) => ApiError::RateLimited(b.message),
+            ("unavailable", _) => ApiError::Unavailable,
+            _ => ApiError::Internal,
+        }
+    }
+}
