@@ -18,7 +18,6 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 /// [`ApiError`] as the error type of the server functions: a request that cannot be decoded
 /// answers `invalid` (400), an unreachable server `unavailable`.
-
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 

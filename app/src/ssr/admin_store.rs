@@ -1,17 +1,18 @@
 //! Store functions of the admin domain: the members directory (paged, searchable), guarded
 //! member updates written together with their audit entry in one transaction, SSO settings,
-//! the audit log and login statistics.
+//! the audit log (with its actors) and login statistics, and the revocation of setup links
+//! that a change (in the same transaction) leaves without a valid creator.
 //!
 //! Same portable SQL as [`super::store`]. Every update is guarded: it applies only while the
 //! actor still holds the role the decision was made with, and the target still has the role
 //! and status it was checked with, so concurrent admin actions cannot slip past the rules.
 
 use super::login::{LoginAttempt, Outcome};
-use super::setup_links::{Actor, revoke_links_of_creator};
 use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
 use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use crate::validate::{MAX_STORED_CHARS, bounded};
+use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -125,6 +126,112 @@ pub(crate) async fn insert_audit(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Audit actor of what the operator does with the CLI (setup links, SSO and membership changes).
+pub const ACTOR_CLI: &str = "operator (CLI)";
+
+/// Who creates or revokes links, as the audit log names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub id: Option<String>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn cli() -> Actor {
+        Actor {
+            id: None,
+            label: ACTOR_CLI.into(),
+        }
+    }
+
+    pub fn member(m: &Member) -> Actor {
+        Actor {
+            id: Some(m.id.clone()),
+            label: m.email.clone(),
+        }
+    }
+}
+
+/// Revokes, inside `tx`, the open links of `org_id` matching `filter` (SQL on `setup_links`;
+/// `$1` is the org id, `$2` now and `$3` the filter's `value`), one `setup_link_revoked` audit
+/// entry each (`reason`, when given, goes into `after`); returns how many.
+pub(crate) async fn revoke_in(
+    tx: &mut AnyConnection,
+    org_id: &str,
+    filter: &str,
+    value: &str,
+    actor: &Actor,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let now = now_ms();
+    let ids: Vec<String> = sqlx::query(&format!(
+        "SELECT id FROM setup_links
+         WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND {filter}
+         ORDER BY created_at, id"
+    ))
+    .bind(org_id)
+    .bind(now)
+    .bind(value)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    let mut revoked = 0;
+    for id in ids {
+        let done = sqlx::query(
+            "UPDATE setup_links SET revoked_at = $1, pending_secret_enc = NULL
+             WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            revoked += 1;
+            let mut after = json!({ "link_id": id });
+            if !reason.is_empty() {
+                after["reason"] = json!(reason);
+            }
+            let audit = NewAudit {
+                org_id: org_id.to_string(),
+                actor_id: actor.id.clone(),
+                actor_email: actor.label.clone(),
+                action: "setup_link_revoked".into(),
+                target_id: None,
+                target_email: String::new(),
+                before: String::new(),
+                after: after.to_string(),
+            };
+            insert_audit(&mut *tx, &audit).await?;
+        }
+    }
+    Ok(revoked)
+}
+
+/// Inside a membership change's transaction: revokes the open links made by `member_id`, who
+/// is no longer the owner (ownership transferred) or no longer a member (removed). `actor` is
+/// whoever made the change.
+/// `reason` goes into each entry's `after.reason`: `creator_no_longer_owner` or
+/// `creator_removed`.
+pub(crate) async fn revoke_links_of_creator(
+    tx: &mut AnyConnection,
+    org_id: &str,
+    member_id: &str,
+    actor: &Actor,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    revoke_in(
+        tx,
+        org_id,
+        "created_by_member_id = $3",
+        member_id,
+        actor,
+        reason,
+    )
+    .await
 }
 
 /// Who made a change, as its audit entry names them (for the entries it causes).

@@ -8,10 +8,9 @@
 //! can move the members keyed to the old issuer onto the current one, matched by `sub`
 //! ([`Store::rekey_members`], `tessera org rekey-members`).
 
-use super::admin_store::{NewAudit, insert_audit};
+use super::admin_store::{ACTOR_CLI, NewAudit, insert_audit};
 use super::issuer::{key, same_key};
-use super::setup_links::ACTOR_CLI;
-use super::store::{SSO_COLUMNS, Store, StoreError, now_ms, sso_from_row};
+use super::store::{SSO_COLUMNS, Store, StoreError, no_connection, now_ms, sso_from_row};
 use crate::model::{Org, SsoConnection};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -335,5 +334,44 @@ impl Store {
             to: current.issuer,
             moved,
         })
+    }
+
+    /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,
+    /// deletes every session of the org's members: nobody stays signed in to an org nobody can
+    /// sign in to. Audited as `sso_disabled` (actor `operator (CLI)`, after
+    /// `{"enabled":false,"sessions_ended":n}`). Returns how many sessions ended.
+    pub async fn disable_sso(&self, org: &Org) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2",
+        )
+        .bind(now_ms())
+        .bind(&org.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(no_connection(org));
+        }
+        let ended = sqlx::query(
+            "DELETE FROM sessions WHERE member_id IN (SELECT id FROM members WHERE org_id = $1)",
+        )
+        .bind(&org.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let audit = NewAudit {
+            org_id: org.id.clone(),
+            actor_id: None,
+            actor_email: ACTOR_CLI.into(),
+            action: "sso_disabled".into(),
+            target_id: None,
+            target_email: String::new(),
+            before: String::new(),
+            after: json!({"enabled": false, "sessions_ended": ended}).to_string(),
+        };
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 }

@@ -310,7 +310,7 @@ pub async fn transfer_ownership_by_operator(
     let mut audit = NewAudit {
         org_id: org_id.to_string(),
         actor_id: None,
-        actor_email: super::setup_links::ACTOR_CLI.into(),
+        actor_email: super::admin_store::ACTOR_CLI.into(),
         action: "ownership_transferred".into(),
         target_id: Some(target.id.clone()),
         target_email: target.email.clone(),

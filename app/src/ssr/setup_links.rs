@@ -24,7 +24,8 @@
 //! link's own `test_attempts` still counts every test). A refused Save writes nothing.
 
 use super::PublicUrl;
-use super::admin_store::{NewAudit, insert_audit};
+pub use super::admin_store::{ACTOR_CLI, Actor};
+use super::admin_store::{NewAudit, insert_audit, revoke_in};
 use super::connection::{IssuerChange, members_keyed_to};
 use super::crypto::SecretKey;
 use super::membership::DomainError;
@@ -62,8 +63,6 @@ pub const PAGE_AUDIT_BUDGET: i64 = 100;
 /// The most links `GET /api/v1/sso/setup-links` lists (newest first).
 pub const LINKS_LISTED: i64 = 100;
 
-/// Audit actor of links made with the CLI.
-pub const ACTOR_CLI: &str = "operator (CLI)";
 /// Audit actor of what happens on the setup page (the person holding the link).
 pub const ACTOR_LINK: &str = "setup link";
 
@@ -206,29 +205,6 @@ pub enum Lookup {
     Expired(SetupLink),
     /// Unknown, used or revoked.
     Closed,
-}
-
-/// Who creates or revokes links, as the audit log names them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub id: Option<String>,
-    pub label: String,
-}
-
-impl Actor {
-    pub fn cli() -> Actor {
-        Actor {
-            id: None,
-            label: ACTOR_CLI.into(),
-        }
-    }
-
-    pub fn member(m: &Member) -> Actor {
-        Actor {
-            id: Some(m.id.clone()),
-            label: m.email.clone(),
-        }
-    }
 }
 
 /// May another connection test run now?
@@ -440,88 +416,8 @@ pub fn link_audit(link: &SetupLink, action: &str, after: serde_json::Value) -> N
     }
 }
 
-/// Revokes, inside `tx`, the open links of `org_id` matching `filter` (SQL on `setup_links`;
-/// `$1` is the org id, `$2` now and `$3` the filter's `value`), one `setup_link_revoked` audit
-/// entry each (`reason`, when given, goes into `after`); returns how many.
 /// Filter of [`revoke_in`]: every link for an empty value, else the link with that id.
 const ALL_OR_ONE: &str = "(CAST($3 AS TEXT) = '' OR id = $3)";
-
-async fn revoke_in(
-    tx: &mut AnyConnection,
-    org_id: &str,
-    filter: &str,
-    value: &str,
-    actor: &Actor,
-    reason: &str,
-) -> Result<u64, sqlx::Error> {
-    let now = now_ms();
-    let ids: Vec<String> = sqlx::query(&format!(
-        "SELECT id FROM setup_links
-         WHERE org_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND {filter}
-         ORDER BY created_at, id"
-    ))
-    .bind(org_id)
-    .bind(now)
-    .bind(value)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| r.try_get("id"))
-    .collect::<Result<_, _>>()?;
-    let mut revoked = 0;
-    for id in ids {
-        let done = sqlx::query(
-            "UPDATE setup_links SET revoked_at = $1, pending_secret_enc = NULL
-             WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            revoked += 1;
-            let mut after = json!({ "link_id": id });
-            if !reason.is_empty() {
-                after["reason"] = json!(reason);
-            }
-            let audit = NewAudit {
-                org_id: org_id.to_string(),
-                actor_id: actor.id.clone(),
-                actor_email: actor.label.clone(),
-                action: "setup_link_revoked".into(),
-                target_id: None,
-                target_email: String::new(),
-                before: String::new(),
-                after: after.to_string(),
-            };
-            insert_audit(&mut *tx, &audit).await?;
-        }
-    }
-    Ok(revoked)
-}
-
-/// Inside a membership change's transaction: revokes the open links made by `member_id`, who
-/// is no longer the owner (ownership transferred) or no longer a member (removed). `actor` is
-/// whoever made the change.
-/// `reason` goes into each entry's `after.reason`: `creator_no_longer_owner` or
-/// `creator_removed`.
-pub(crate) async fn revoke_links_of_creator(
-    tx: &mut AnyConnection,
-    org_id: &str,
-    member_id: &str,
-    actor: &Actor,
-    reason: &str,
-) -> Result<u64, sqlx::Error> {
-    revoke_in(
-        tx,
-        org_id,
-        "created_by_member_id = $3",
-        member_id,
-        actor,
-        reason,
-    )
-    .await
-}
 
 impl Store {
     /// Creates a link for `org` valid for `ttl`; returns the token (shown once) and the link.

@@ -675,7 +675,7 @@ impl Store {
     }
 
     /// Turns SSO on or off for an org that has a connection. Turning it off also ends every
-    /// session of the org's members (see [`Store::disable_sso`]).
+    /// session of the org's members (see `Store::disable_sso` in [`super::connection`]).
     pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
         if !enabled {
             return self.disable_sso(org).await.map(|_| ());
@@ -692,45 +692,6 @@ impl Store {
             return Err(no_connection(org));
         }
         Ok(())
-    }
-
-    /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,
-    /// deletes every session of the org's members: nobody stays signed in to an org nobody can
-    /// sign in to. Audited as `sso_disabled` (actor `operator (CLI)`, after
-    /// `{"enabled":false,"sessions_ended":n}`). Returns how many sessions ended.
-    pub async fn disable_sso(&self, org: &Org) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2",
-        )
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Err(no_connection(org));
-        }
-        let ended = sqlx::query(
-            "DELETE FROM sessions WHERE member_id IN (SELECT id FROM members WHERE org_id = $1)",
-        )
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let audit = super::admin_store::NewAudit {
-            org_id: org.id.clone(),
-            actor_id: None,
-            actor_email: super::setup_links::ACTOR_CLI.into(),
-            action: "sso_disabled".into(),
-            target_id: None,
-            target_email: String::new(),
-            before: String::new(),
-            after: serde_json::json!({"enabled": false, "sessions_ended": ended}).to_string(),
-        };
-        super::admin_store::insert_audit(&mut tx, &audit).await?;
-        tx.commit().await?;
-        Ok(ended)
     }
 
     /// Sets the just-in-time provisioning policy of an org's connection.
@@ -884,7 +845,7 @@ fn bounded_claim(value: &str) -> String {
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
-fn no_connection(org: &Org) -> StoreError {
+pub(super) fn no_connection(org: &Org) -> StoreError {
     StoreError::NotFound(format!(
         "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
         org.slug, org.slug
