@@ -305,11 +305,9 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
         at: row.try_get("at")?,
-        outcome: if outcome == "success" {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        },
+        outcome: Outcome::parse(&outcome).ok_or_else(|| {
+            StoreError::Invalid(format!("unknown login outcome {outcome:?} in store"))
+        })?,
         // Rows written before values were bounded on the way in are made safe on the way out.
         reason: bounded(&row.try_get::<String, _>("reason")?, 64),
         detail: stored_text(&row.try_get::<String, _>("detail")?),
@@ -827,7 +825,17 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{fts_phrase, like_pattern};
+    use super::{Outcome, fts_phrase, like_pattern};
+
+    #[test]
+    fn stored_login_outcomes_map_strictly() {
+        for o in [Outcome::Success, Outcome::Failure] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        for bad in ["", "Success", "failed", "ok"] {
+            assert_eq!(Outcome::parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn like_patterns_take_wildcards_literally() {

@@ -60,6 +60,15 @@ impl Outcome {
             Outcome::Failure => "failure",
         }
     }
+
+    /// The outcome stored as `s` (`success` or `failure`, see [`Outcome::as_str`]).
+    pub fn parse(s: &str) -> Option<Outcome> {
+        match s {
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            _ => None,
+        }
+    }
 }
 
 impl LoginAttempt {

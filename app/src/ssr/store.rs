@@ -873,9 +873,21 @@ pub(crate) fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
         client_id: row.try_get("client_id")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         jit_enabled: row.try_get::<i64, _>("jit_enabled")? != 0,
-        default_role: Role::parse(&role).unwrap_or(Role::Member),
+        default_role: role_from_db(&role)?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// A role column (`members.role`, `sso_connections.default_role`) as stored: `owner`, `admin`
+/// or `member`. Anything else is a store error, never a silent default.
+pub(crate) fn role_from_db(role: &str) -> Result<Role, StoreError> {
+    Role::parse(role).ok_or_else(|| StoreError::Invalid(format!("unknown role {role:?} in store")))
+}
+
+/// `members.status` as stored: `active` or `deactivated`. Anything else is a store error.
+pub(crate) fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
+    MemberStatus::parse(status)
+        .ok_or_else(|| StoreError::Invalid(format!("unknown status {status:?} in store")))
 }
 
 pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
@@ -888,10 +900,8 @@ pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
         subject: row.try_get("subject")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Invalid(format!("unknown role {role:?} in store")))?,
-        status: MemberStatus::parse(&status)
-            .ok_or_else(|| StoreError::Invalid(format!("unknown status {status:?} in store")))?,
+        role: role_from_db(&role)?,
+        status: status_from_db(&status)?,
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
     })
@@ -900,6 +910,32 @@ pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_roles_and_statuses_map_strictly() {
+        assert_eq!(role_from_db("owner").ok(), Some(Role::Owner));
+        assert_eq!(role_from_db("admin").ok(), Some(Role::Admin));
+        assert_eq!(role_from_db("member").ok(), Some(Role::Member));
+        for bad in ["", "Member", "superuser", " member", "member\0"] {
+            match role_from_db(bad) {
+                Err(StoreError::Invalid(m)) => assert!(m.contains("unknown role"), "{bad:?}: {m}"),
+                other => panic!("{bad:?} mapped to {other:?}"),
+            }
+        }
+        assert_eq!(status_from_db("active").ok(), Some(MemberStatus::Active));
+        assert_eq!(
+            status_from_db("deactivated").ok(),
+            Some(MemberStatus::Deactivated)
+        );
+        for bad in ["", "Active", "suspended", "active "] {
+            match status_from_db(bad) {
+                Err(StoreError::Invalid(m)) => {
+                    assert!(m.contains("unknown status"), "{bad:?}: {m}")
+                }
+                other => panic!("{bad:?} mapped to {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn database_urls_are_printed_without_credentials() {
