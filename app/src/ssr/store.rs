@@ -633,41 +633,29 @@ impl Store {
         client_id: &str,
         sealed_secret: &str,
     ) -> Result<SsoConnection, StoreError> {
-        if let Some((other, _)) = self.sso_by_issuer(issuer).await?
-            && other.id != org.id
-        {
-            return Err(StoreError::Conflict(format!(
-                "issuer {issuer} is already connected to org {:?}",
-                other.slug
-            )));
-        }
-        let now = now_ms();
-        let result = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $6, $3, $4, $5, $5)
-             ON CONFLICT (org_id) DO UPDATE SET
-                issuer = excluded.issuer,
-                issuer_key = excluded.issuer_key,
-                client_id = excluded.client_id,
-                client_secret_enc = excluded.client_secret_enc,
-                updated_at = excluded.updated_at",
+        let mut tx = self.pool.begin().await?;
+        match super::connection::write_connection_in(
+            &mut tx,
+            &org.id,
+            issuer,
+            client_id,
+            sealed_secret,
+            false,
+            true,
         )
-        .bind(&org.id)
-        .bind(issuer)
-        .bind(client_id)
-        .bind(sealed_secret)
-        .bind(now)
-        .bind(super::issuer::key(issuer))
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+        .await?
+        {
+            super::connection::ConnectionWrite::Written { .. } => tx.commit().await?,
+            super::connection::ConnectionWrite::NeedsConfirmation(_) => {
+                return Err(StoreError::Conflict(
+                    "the issuer change needs confirmation".into(),
+                ));
+            }
+            super::connection::ConnectionWrite::IssuerTaken { slug } => {
                 return Err(StoreError::Conflict(format!(
-                    "issuer {issuer} is already connected to another org"
+                    "issuer {issuer} is already connected to org {slug:?}"
                 )));
             }
-            Err(e) => return Err(e.into()),
         }
         self.sso_connection(&org.id)
             .await?
