@@ -76,6 +76,94 @@ pub(crate) async fn members_keyed_to(
     )
 }
 
+/// What [`write_connection_in`] did inside the caller's transaction.
+pub(crate) enum ConnectionWrite {
+    /// Written; the caller audits it and commits.
+    Written {
+        previous: Option<SsoConnection>,
+        change: Option<IssuerChange>,
+    },
+    /// The issuer changes while members are keyed to the current one, without confirmation:
+    /// nothing was written (the caller rolls back).
+    NeedsConfirmation(IssuerChange),
+    /// The issuer is connected to another org (`slug`): nothing was written.
+    IssuerTaken { slug: String },
+}
+
+/// The one write of an org's Okta connection, for every entry point (operator CLI, setup
+/// link, tests): reads the previous connection, refuses an unconfirmed issuer change while
+/// members are keyed to the current issuer, refuses an issuer connected to another org
+/// (compared by issuer key, and by the unique index under a race), then upserts. `enable`
+/// turns SSO on; otherwise a new connection starts disabled and an existing one keeps its
+/// enabled flag and policy.
+pub(crate) async fn write_connection_in(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    issuer: &str,
+    client_id: &str,
+    sealed_secret: &str,
+    enable: bool,
+    confirm_issuer_change: bool,
+) -> Result<ConnectionWrite, StoreError> {
+    let previous = connection_in(&mut *conn, org_id).await?;
+    let change = match &previous {
+        Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
+            from: p.issuer.clone(),
+            to: issuer.to_string(),
+            members: members_keyed_to(&mut *conn, org_id, &p.issuer).await?,
+        }),
+        _ => None,
+    };
+    if let Some(c) = &change
+        && c.members > 0
+        && !confirm_issuer_change
+    {
+        return Ok(ConnectionWrite::NeedsConfirmation(c.clone()));
+    }
+    let taken = sqlx::query(
+        "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
+         WHERE s.issuer_key = $1 AND s.org_id <> $2",
+    )
+    .bind(key(issuer))
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = taken {
+        return Ok(ConnectionWrite::IssuerTaken {
+            slug: row.try_get("slug")?,
+        });
+    }
+    let upsert = sqlx::query(
+        "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, enabled, created_at, updated_at)
+         VALUES ($1, $2, $6, $3, $4, $7, $5, $5)
+         ON CONFLICT (org_id) DO UPDATE SET
+            issuer = excluded.issuer,
+            issuer_key = excluded.issuer_key,
+            client_id = excluded.client_id,
+            client_secret_enc = excluded.client_secret_enc,
+            enabled = CASE WHEN $7 = 1 THEN 1 ELSE sso_connections.enabled END,
+            updated_at = excluded.updated_at",
+    )
+    .bind(org_id)
+    .bind(issuer)
+    .bind(client_id)
+    .bind(sealed_secret)
+    .bind(now_ms())
+    .bind(key(issuer))
+    .bind(i64::from(enable))
+    .execute(&mut *conn)
+    .await;
+    match upsert {
+        Ok(_) => Ok(ConnectionWrite::Written { previous, change }),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Ok(ConnectionWrite::IssuerTaken {
+                slug: "another org".into(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The operator's audit entry.
 fn operator_audit(org_id: &str, action: &str) -> NewAudit {
     NewAudit {
@@ -144,65 +232,29 @@ impl Store {
         confirm_issuer_change: bool,
     ) -> Result<OperatorSet, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let previous = connection_in(&mut tx, &org.id).await?;
-        let change = match &previous {
-            Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
-                from: p.issuer.clone(),
-                to: issuer.to_string(),
-                members: members_keyed_to(&mut tx, &org.id, &p.issuer).await?,
-            }),
-            _ => None,
-        };
-        if let Some(c) = &change
-            && c.members > 0
-            && !confirm_issuer_change
+        let (previous, change) = match write_connection_in(
+            &mut tx,
+            &org.id,
+            issuer,
+            client_id,
+            sealed_secret,
+            false,
+            confirm_issuer_change,
+        )
+        .await?
         {
-            tx.rollback().await?;
-            return Ok(OperatorSet::NeedsConfirmation(c.clone()));
-        }
-        let taken = sqlx::query(
-            "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
-             WHERE s.issuer_key = $1 AND s.org_id <> $2",
-        )
-        .bind(key(issuer))
-        .bind(&org.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = taken {
-            let slug: String = row.try_get("slug")?;
-            tx.rollback().await?;
-            return Err(StoreError::Conflict(format!(
-                "issuer {issuer} is already connected to org {slug:?}"
-            )));
-        }
-        let upsert = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $6, $3, $4, $5, $5)
-             ON CONFLICT (org_id) DO UPDATE SET
-                issuer = excluded.issuer,
-                issuer_key = excluded.issuer_key,
-                client_id = excluded.client_id,
-                client_secret_enc = excluded.client_secret_enc,
-                updated_at = excluded.updated_at",
-        )
-        .bind(&org.id)
-        .bind(issuer)
-        .bind(client_id)
-        .bind(sealed_secret)
-        .bind(now_ms())
-        .bind(key(issuer))
-        .execute(&mut *tx)
-        .await;
-        match upsert {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            ConnectionWrite::Written { previous, change } => (previous, change),
+            ConnectionWrite::NeedsConfirmation(c) => {
+                tx.rollback().await?;
+                return Ok(OperatorSet::NeedsConfirmation(c));
+            }
+            ConnectionWrite::IssuerTaken { slug } => {
                 tx.rollback().await?;
                 return Err(StoreError::Conflict(format!(
-                    "issuer {issuer} is already connected to another org"
+                    "issuer {issuer} is already connected to org {slug:?}"
                 )));
             }
-            Err(e) => return Err(e.into()),
-        }
+        };
         let mut audit = operator_audit(&org.id, "sso_connection_set");
         if let Some(p) = &previous {
             audit.before = json!({"issuer": p.issuer, "client_id": p.client_id}).to_string();
@@ -334,6 +386,44 @@ impl Store {
             to: current.issuer,
             moved,
         })
+    }
+
+    /// Creates or replaces an org's Okta connection. A new connection starts disabled; an
+    /// existing one keeps its enabled flag and policy. One issuer belongs to at most one org.
+    pub async fn set_sso_connection(
+        &self,
+        org: &Org,
+        issuer: &str,
+        client_id: &str,
+        sealed_secret: &str,
+    ) -> Result<SsoConnection, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        match write_connection_in(
+            &mut tx,
+            &org.id,
+            issuer,
+            client_id,
+            sealed_secret,
+            false,
+            true,
+        )
+        .await?
+        {
+            ConnectionWrite::Written { .. } => tx.commit().await?,
+            ConnectionWrite::NeedsConfirmation(_) => {
+                return Err(StoreError::Conflict(
+                    "the issuer change needs confirmation".into(),
+                ));
+            }
+            ConnectionWrite::IssuerTaken { slug } => {
+                return Err(StoreError::Conflict(format!(
+                    "issuer {issuer} is already connected to org {slug:?}"
+                )));
+            }
+        }
+        self.sso_connection(&org.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
     }
 
     /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,

@@ -26,7 +26,7 @@
 use super::PublicUrl;
 pub use super::admin_store::{ACTOR_CLI, Actor};
 use super::admin_store::{NewAudit, insert_audit, revoke_in};
-use super::connection::{IssuerChange, members_keyed_to};
+use super::connection::{ConnectionWrite, IssuerChange};
 use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::store::{Store, StoreError, new_id, now_ms};
@@ -772,60 +772,27 @@ impl Store {
                 _ => SaveOutcome::Closed,
             });
         }
-        let previous = super::connection::connection_in(&mut tx, &link.org_id).await?;
-        let change = match &previous {
-            Some(p) if !super::issuer::same_key(&p.issuer, issuer) => Some(IssuerChange {
-                from: p.issuer.clone(),
-                to: issuer.to_string(),
-                members: members_keyed_to(&mut tx, &link.org_id, &p.issuer).await?,
-            }),
-            _ => None,
-        };
-        if let Some(c) = &change
-            && c.members > 0
-            && !confirm_issuer_change
+        let (previous, change) = match super::connection::write_connection_in(
+            &mut tx,
+            &link.org_id,
+            issuer,
+            client_id,
+            sealed_secret,
+            true,
+            confirm_issuer_change,
+        )
+        .await?
         {
-            tx.rollback().await?;
-            return Ok(SaveOutcome::NeedsIssuerConfirmation(c.clone()));
-        }
-        let taken = sqlx::query(
-            "SELECT org_id FROM sso_connections WHERE issuer_key = $1 AND org_id <> $2",
-        )
-        .bind(super::issuer::key(issuer))
-        .bind(&link.org_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if taken.is_some() {
-            tx.rollback().await?;
-            return Ok(SaveOutcome::IssuerTaken);
-        }
-        let upsert = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, enabled, created_at, updated_at)
-             VALUES ($1, $2, $6, $3, $4, 1, $5, $5)
-             ON CONFLICT (org_id) DO UPDATE SET
-                issuer = excluded.issuer,
-                issuer_key = excluded.issuer_key,
-                client_id = excluded.client_id,
-                client_secret_enc = excluded.client_secret_enc,
-                enabled = 1,
-                updated_at = excluded.updated_at",
-        )
-        .bind(&link.org_id)
-        .bind(issuer)
-        .bind(client_id)
-        .bind(sealed_secret)
-        .bind(now)
-        .bind(super::issuer::key(issuer))
-        .execute(&mut *tx)
-        .await;
-        match upsert {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            ConnectionWrite::Written { previous, change } => (previous, change),
+            ConnectionWrite::NeedsConfirmation(c) => {
+                tx.rollback().await?;
+                return Ok(SaveOutcome::NeedsIssuerConfirmation(c));
+            }
+            ConnectionWrite::IssuerTaken { .. } => {
                 tx.rollback().await?;
                 return Ok(SaveOutcome::IssuerTaken);
             }
-            Err(e) => return Err(e.into()),
-        }
+        };
         let mut after =
             json!({"link_id": link.id, "issuer": issuer, "client_id": client_id, "enabled": true});
         if let Some(c) = &change {

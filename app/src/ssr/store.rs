@@ -624,56 +624,6 @@ impl Store {
         Ok(row.map(|r| r.try_get("client_secret_enc")).transpose()?)
     }
 
-    /// Creates or replaces an org's Okta connection. A new connection starts disabled; an
-    /// existing one keeps its enabled flag and policy. One issuer belongs to at most one org.
-    pub async fn set_sso_connection(
-        &self,
-        org: &Org,
-        issuer: &str,
-        client_id: &str,
-        sealed_secret: &str,
-    ) -> Result<SsoConnection, StoreError> {
-        if let Some((other, _)) = self.sso_by_issuer(issuer).await?
-            && other.id != org.id
-        {
-            return Err(StoreError::Conflict(format!(
-                "issuer {issuer} is already connected to org {:?}",
-                other.slug
-            )));
-        }
-        let now = now_ms();
-        let result = sqlx::query(
-            "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, created_at, updated_at)
-             VALUES ($1, $2, $6, $3, $4, $5, $5)
-             ON CONFLICT (org_id) DO UPDATE SET
-                issuer = excluded.issuer,
-                issuer_key = excluded.issuer_key,
-                client_id = excluded.client_id,
-                client_secret_enc = excluded.client_secret_enc,
-                updated_at = excluded.updated_at",
-        )
-        .bind(&org.id)
-        .bind(issuer)
-        .bind(client_id)
-        .bind(sealed_secret)
-        .bind(now)
-        .bind(super::issuer::key(issuer))
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(StoreError::Conflict(format!(
-                    "issuer {issuer} is already connected to another org"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.sso_connection(&org.id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
-    }
-
     /// Turns SSO on or off for an org that has a connection. Turning it off also ends every
     /// session of the org's members (see `Store::disable_sso` in [`super::connection`]).
     pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
