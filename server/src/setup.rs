@@ -11,9 +11,9 @@
 //! members sign in with needs the explicit confirmation checkbox. Events go to the org's audit
 //! log, bounded per link (see [`app::ssr::setup_links`]).
 
-use crate::http::AppState;
 use crate::pages::{escape, page, page_in};
 use crate::sso::{is_form, params};
+use crate::state::AppState;
 use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;

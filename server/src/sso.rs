@@ -1,9 +1,9 @@
 //! Sign-in over Okta: third-party initiated login (OIDC Core §4), Tessera's own login page,
 //! the callback with just-in-time provisioning, sign-out and the session API.
 
-use crate::http::AppState;
 use crate::oidc::{ClientConfig, OidcError};
 use crate::pages::problem;
+use crate::state::AppState;
 use app::model::{Org, SsoConnection};
 use app::ssr::auth::{self, ABSOLUTE_EXPIRY_KEY, MEMBER_KEY, ORG_KEY};
 use app::ssr::issuer;
