@@ -77,8 +77,8 @@ pub(crate) async fn members_keyed_to(
     )
 }
 
-/// The operator's audit entry.
-fn operator_audit(org_id: &str, action: &str) -> NewAudit {
+/// The operator's audit entry (actor `operator (CLI)`, no target; `before`/`after` empty).
+pub(crate) fn operator_audit(org_id: &str, action: &str) -> NewAudit {
     NewAudit {
         org_id: org_id.to_string(),
         actor_id: None,

@@ -674,23 +674,31 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
     }
 
-    /// Turns SSO on or off for an org that has a connection. Turning it off also ends every
-    /// session of the org's members (see [`Store::disable_sso`]).
+    /// Turns SSO on or off for an org that has a connection (the operator's `tessera sso
+    /// enable`). Turning it on is audited as `sso_enabled` (actor `operator (CLI)`, after
+    /// `{"enabled":true}`) in the same transaction. Turning it off also ends every session of
+    /// the org's members (see [`Store::disable_sso`]).
     pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
         if !enabled {
             return self.disable_sso(org).await.map(|_| ());
         }
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3",
         )
         .bind(i64::from(enabled))
         .bind(now_ms())
         .bind(&org.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
+            tx.rollback().await?;
             return Err(no_connection(org));
         }
+        let mut audit = super::connection::operator_audit(&org.id, "sso_enabled");
+        audit.after = serde_json::json!({"enabled": true}).to_string();
+        super::admin_store::insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -733,7 +741,9 @@ impl Store {
         Ok(ended)
     }
 
-    /// Sets the just-in-time provisioning policy of an org's connection.
+    /// Sets the just-in-time provisioning policy of an org's connection (the operator's
+    /// `tessera sso policy`). Audited in the same transaction as `sso_policy_set` (actor
+    /// `operator (CLI)`, before/after `{"jit_enabled":bool,"default_role":"member"|"admin"}`).
     pub async fn set_sso_policy(
         &self,
         org: &Org,
@@ -745,6 +755,11 @@ impl Store {
                 "the default role of new members must be member or admin".into(),
             ));
         }
+        let mut tx = self.pool.begin().await?;
+        let before = sqlx::query(&format!("{SSO_COLUMNS} WHERE org_id = $1"))
+            .bind(&org.id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let done = sqlx::query(
             "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
         )
@@ -752,14 +767,29 @@ impl Store {
         .bind(default_role.as_str())
         .bind(now_ms())
         .bind(&org.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        let Some(before) = before.filter(|_| done.rows_affected() > 0) else {
+            tx.rollback().await?;
             return Err(StoreError::NotFound(format!(
                 "org {:?} has no Okta connection yet",
                 org.slug
             )));
-        }
+        };
+        let before = sso_from_row(&before)?;
+        let mut audit = super::connection::operator_audit(&org.id, "sso_policy_set");
+        audit.before = serde_json::json!({
+            "jit_enabled": before.jit_enabled,
+            "default_role": before.default_role.as_str(),
+        })
+        .to_string();
+        audit.after = serde_json::json!({
+            "jit_enabled": jit_enabled,
+            "default_role": default_role.as_str(),
+        })
+        .to_string();
+        super::admin_store::insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
