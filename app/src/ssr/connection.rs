@@ -11,8 +11,10 @@
 use super::admin_store::{NewAudit, insert_audit};
 use super::issuer::{key, same_key};
 use super::setup_links::ACTOR_CLI;
-use super::store::{SSO_COLUMNS, Store, StoreError, now_ms, sso_from_row};
-use crate::model::{Org, SsoConnection};
+use super::store::{
+    SSO_COLUMNS, Store, StoreError, enable_sso_in, now_ms, set_sso_policy_in, sso_from_row,
+};
+use crate::model::{Org, Role, SsoConnection};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
@@ -77,8 +79,8 @@ pub(crate) async fn members_keyed_to(
     )
 }
 
-/// The operator's audit entry (actor `operator (CLI)`, no target; `before`/`after` empty).
-pub(crate) fn operator_audit(org_id: &str, action: &str) -> NewAudit {
+/// The operator's audit entry.
+fn operator_audit(org_id: &str, action: &str) -> NewAudit {
     NewAudit {
         org_id: org_id.to_string(),
         actor_id: None,
@@ -335,5 +337,51 @@ impl Store {
             to: current.issuer,
             moved,
         })
+    }
+
+    /// `tessera sso enable`: turns SSO on for an org that has a connection, in one transaction
+    /// with its `sso_enabled` audit entry (actor `operator (CLI)`; `after`:
+    /// `{"enabled":true}`). No connection is [`StoreError::NotFound`] and writes nothing.
+    pub async fn enable_sso_as_operator(&self, org: &Org) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if let Err(e) = enable_sso_in(&mut tx, org).await {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        let mut audit = operator_audit(&org.id, "sso_enabled");
+        audit.after = json!({"enabled": true}).to_string();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `tessera sso policy`: sets the just-in-time provisioning policy, in one transaction
+    /// with its `sso_policy_set` audit entry (actor `operator (CLI)`; `before`/`after`:
+    /// `{"jit_enabled":bool,"default_role":"member"|"admin"}`). No connection is
+    /// [`StoreError::NotFound`], a default role of owner [`StoreError::Invalid`]; either
+    /// writes nothing.
+    pub async fn set_sso_policy_as_operator(
+        &self,
+        org: &Org,
+        jit_enabled: bool,
+        default_role: Role,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let before = connection_in(&mut tx, &org.id).await?;
+        if let Err(e) = set_sso_policy_in(&mut tx, org, jit_enabled, default_role).await {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        let mut audit = operator_audit(&org.id, "sso_policy_set");
+        if let Some(b) = before {
+            audit.before =
+                json!({"jit_enabled": b.jit_enabled, "default_role": b.default_role.as_str()})
+                    .to_string();
+        }
+        audit.after =
+            json!({"jit_enabled": jit_enabled, "default_role": default_role.as_str()}).to_string();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

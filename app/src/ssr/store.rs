@@ -674,32 +674,14 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("connection vanished".into()))
     }
 
-    /// Turns SSO on or off for an org that has a connection (the operator's `tessera sso
-    /// enable`). Turning it on is audited as `sso_enabled` (actor `operator (CLI)`, after
-    /// `{"enabled":true}`) in the same transaction. Turning it off also ends every session of
-    /// the org's members (see [`Store::disable_sso`]).
+    /// Turns SSO on or off for an org that has a connection. Turning it off also ends every
+    /// session of the org's members (see [`Store::disable_sso`]).
     pub async fn set_sso_enabled(&self, org: &Org, enabled: bool) -> Result<(), StoreError> {
         if !enabled {
             return self.disable_sso(org).await.map(|_| ());
         }
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3",
-        )
-        .bind(i64::from(enabled))
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Err(no_connection(org));
-        }
-        let mut audit = super::connection::operator_audit(&org.id, "sso_enabled");
-        audit.after = serde_json::json!({"enabled": true}).to_string();
-        super::admin_store::insert_audit(&mut tx, &audit).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        enable_sso_in(&mut conn, org).await
     }
 
     /// Turns SSO off (the operator's `tessera sso disable`) and, in the same transaction,
@@ -741,56 +723,15 @@ impl Store {
         Ok(ended)
     }
 
-    /// Sets the just-in-time provisioning policy of an org's connection (the operator's
-    /// `tessera sso policy`). Audited in the same transaction as `sso_policy_set` (actor
-    /// `operator (CLI)`, before/after `{"jit_enabled":bool,"default_role":"member"|"admin"}`).
+    /// Sets the just-in-time provisioning policy of an org's connection.
     pub async fn set_sso_policy(
         &self,
         org: &Org,
         jit_enabled: bool,
         default_role: Role,
     ) -> Result<(), StoreError> {
-        if default_role == Role::Owner {
-            return Err(StoreError::Invalid(
-                "the default role of new members must be member or admin".into(),
-            ));
-        }
-        let mut tx = self.pool.begin().await?;
-        let before = sqlx::query(&format!("{SSO_COLUMNS} WHERE org_id = $1"))
-            .bind(&org.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let done = sqlx::query(
-            "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
-        )
-        .bind(i64::from(jit_enabled))
-        .bind(default_role.as_str())
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?;
-        let Some(before) = before.filter(|_| done.rows_affected() > 0) else {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound(format!(
-                "org {:?} has no Okta connection yet",
-                org.slug
-            )));
-        };
-        let before = sso_from_row(&before)?;
-        let mut audit = super::connection::operator_audit(&org.id, "sso_policy_set");
-        audit.before = serde_json::json!({
-            "jit_enabled": before.jit_enabled,
-            "default_role": before.default_role.as_str(),
-        })
-        .to_string();
-        audit.after = serde_json::json!({
-            "jit_enabled": jit_enabled,
-            "default_role": default_role.as_str(),
-        })
-        .to_string();
-        super::admin_store::insert_audit(&mut tx, &audit).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        set_sso_policy_in(&mut conn, org, jit_enabled, default_role).await
     }
 
     // ---- members ---------------------------------------------------------------------------
@@ -914,6 +855,55 @@ fn bounded_claim(value: &str) -> String {
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
+/// Turns SSO on for an org that has a connection, on `conn` (a transaction when audited).
+pub(crate) async fn enable_sso_in(
+    conn: &mut sqlx::AnyConnection,
+    org: &Org,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3")
+            .bind(1_i64)
+            .bind(now_ms())
+            .bind(&org.id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(no_connection(org));
+    }
+    Ok(())
+}
+
+/// Sets the just-in-time provisioning policy of an org's connection on `conn`; a default role
+/// of owner is refused.
+pub(crate) async fn set_sso_policy_in(
+    conn: &mut sqlx::AnyConnection,
+    org: &Org,
+    jit_enabled: bool,
+    default_role: Role,
+) -> Result<(), StoreError> {
+    if default_role == Role::Owner {
+        return Err(StoreError::Invalid(
+            "the default role of new members must be member or admin".into(),
+        ));
+    }
+    let done = sqlx::query(
+        "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
+    )
+    .bind(i64::from(jit_enabled))
+    .bind(default_role.as_str())
+    .bind(now_ms())
+    .bind(&org.id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "org {:?} has no Okta connection yet",
+            org.slug
+        )));
+    }
+    Ok(())
+}
+
 fn no_connection(org: &Org) -> StoreError {
     StoreError::NotFound(format!(
         "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
