@@ -231,7 +231,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             let org = store
                 .require_org(validate::slug(&slug).map_err(invalid)?)
                 .await?;
-            store.set_sso_enabled(&org, true).await?;
+            store.enable_sso_as_operator(&org).await?;
             println!("SSO enabled for {}.", org.slug);
             println!("Initiate login URI: {}", config.initiate_login_uri());
         }
@@ -266,7 +266,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
                 .as_deref()
                 .and_then(Role::parse)
                 .unwrap_or(current.default_role);
-            store.set_sso_policy(&org, jit, role).await?;
+            store.set_sso_policy_as_operator(&org, jit, role).await?;
             println!(
                 "Just-in-time provisioning for {} is {}; new members get role {}.",
                 org.slug,

@@ -8,7 +8,7 @@
 //! session work runs. `/sso/initiate` and `/sso/callback` are exempt: Okta posts there from
 //! its own origin by design (third-party initiated login, form_post responses).
 
-use crate::http::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};

@@ -2,11 +2,12 @@
 
 use crate::config::Config;
 use crate::sessions::DbSessionStore;
+use crate::state::{AppState, state};
 use app::ssr::crypto::SecretKey;
 use app::ssr::store::{Store, redact_url};
 use app::{App, shell};
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,31 +15,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
-use std::sync::Arc;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-
-/// Everything a request handler may need; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub key: SecretKey,
-    pub oidc: Arc<crate::oidc::OidcCache>,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The client for connection checks (`--idp-timeout`; private destinations only with
-    /// `--allow-http-issuers`), built once per node.
-    pub outbound: app::ssr::outbound::Outbound,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -381,30 +361,6 @@ async fn no_store(req: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
-}
-
-/// Builds the state for `config`.
-pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
-    let leptos_options = LeptosOptions::builder()
-        .output_name("tessera")
-        .site_root(config.site_root.clone())
-        .site_pkg_dir("pkg")
-        .site_addr(config.bind)
-        .build();
-    let metrics = Arc::new(crate::metrics::Metrics::new());
-    // One client for every request to an IdP: sign-in (through the cache) and connection tests.
-    let outbound = app::ssr::outbound::Outbound::new(config.idp_timeout, config.allow_http_issuers);
-    let oidc =
-        Arc::new(crate::oidc::OidcCache::new(outbound.clone()).with_metrics(metrics.clone()));
-    AppState {
-        leptos_options,
-        config: Arc::new(config),
-        store,
-        key,
-        oidc,
-        metrics,
-        outbound,
-    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.

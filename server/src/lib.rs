@@ -14,6 +14,7 @@ pub mod pages;
 pub mod sessions;
 pub mod setup;
 pub mod sso;
+pub mod state;
 
 use app::ssr::store::Store;
 use config::{Cli, Command, Config, LogFormat};

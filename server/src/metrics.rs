@@ -7,7 +7,6 @@
 //! The endpoint is unauthenticated: operators turn it off with `--metrics off` or keep `/metrics`
 //! off the public internet at the load balancer (see docs/deployment.md).
 
-use crate::http::AppState;
 use app::ssr::store::{Store, now_ms};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -58,7 +57,7 @@ pub enum IdpFetch {
     Jwks,
 }
 
-/// The metrics of one node; shared by every request through [`AppState`].
+/// The metrics of one node; shared by every request through [`crate::state::AppState`].
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -238,9 +237,9 @@ async fn active_sessions(store: &Store) -> Result<i64, sqlx::Error> {
 }
 
 /// `GET /metrics`.
-pub async fn handler(State(state): State<AppState>) -> Response {
-    state.metrics.refresh(&state.store).await;
-    match state.metrics.encode() {
+pub async fn handler(State(metrics): State<Arc<Metrics>>, State(store): State<Store>) -> Response {
+    metrics.refresh(&store).await;
+    match metrics.encode() {
         Ok(body) => {
             let mut resp = body.into_response();
             resp.headers_mut().insert(
@@ -261,9 +260,13 @@ pub async fn handler(State(state): State<AppState>) -> Response {
 }
 
 /// Middleware counting every response by status class.
-pub async fn count_responses(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn count_responses(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let resp = next.run(req).await;
-    state.metrics.http_response(resp.status());
+    metrics.http_response(resp.status());
     resp
 }
 

@@ -11,9 +11,9 @@
 //! members sign in with needs the explicit confirmation checkbox. Events go to the org's audit
 //! log, bounded per link (see [`app::ssr::setup_links`]).
 
-use crate::http::AppState;
 use crate::pages::{escape, page, page_in};
 use crate::sso::{is_form, params};
+use crate::state::AppState;
 use app::api::ConnectionReport;
 use app::model::Org;
 use app::ssr::PublicUrl;
@@ -698,21 +698,8 @@ async fn test(
         Ok(sub) => sub,
         Err(resp) => return resp,
     };
-    match state.store.take_setup_test_slot(&link.id).await {
-        Ok(TestSlot::Granted) => {}
-        Ok(TestSlot::Limited { retry_after_ms }) => {
-            return rate_limited(&token, retry_after_ms, &link_limit());
-        }
-        Ok(TestSlot::Closed) => return gone(),
-        Err(e) => return store_failure(e),
-    }
-    // The org's budget, shared with the SSO page and the org's other links.
-    match state.store.take_connection_test(&org.id).await {
-        Ok(Budget::Granted) => {}
-        Ok(Budget::Limited { retry_after_ms }) => {
-            return rate_limited(&token, retry_after_ms, &limited_message(retry_after_ms));
-        }
-        Err(e) => return store_failure(e),
+    if let Err(resp) = take_test_slots(&state, &token, &link, &org).await {
+        return resp;
     }
     let form_values = FormView {
         domain: domain_for_form(&entered.issuer),
@@ -723,37 +710,7 @@ async fn test(
     match setup_links::issuer_taken(&state.store, &org.id, &entered.issuer).await {
         Ok(false) => {}
         Ok(true) => {
-            let audit = link_audit(
-                &link,
-                "setup_link_test_failed",
-                json!({"link_id": link.id, "issuer": entered.issuer, "client_id": entered.client_id, "failed": ["issuer_in_use"]}),
-            );
-            let sealed = setup_links::seal_kept_secret(
-                &state.key,
-                &link.id,
-                &entered.issuer,
-                &entered.client_id,
-                &entered.secret,
-            );
-            if let Err(e) = state
-                .store
-                .record_setup_test(
-                    &link.id,
-                    &entered.issuer,
-                    &entered.client_id,
-                    &sealed,
-                    None,
-                    &audit,
-                )
-                .await
-            {
-                return store_failure(e);
-            }
-            let form = FormView {
-                error: Some(ISSUER_TAKEN.into()),
-                ..form_values
-            };
-            return setup_page(&state, StatusCode::CONFLICT, &token, &org, &link, &form);
+            return issuer_taken_at_test(&state, &token, &org, &link, &entered, form_values).await;
         }
         Err(e) => return store_failure(e),
     }
@@ -789,6 +746,76 @@ async fn test(
     setup_page(&state, StatusCode::OK, &token, &org, &link, &form)
 }
 
+/// Takes one test from the link's budget, then one from the org's (shared with the SSO page
+/// and the org's other links); the answer when either is spent or the link closed.
+async fn take_test_slots(
+    state: &AppState,
+    token: &str,
+    link: &SetupLink,
+    org: &Org,
+) -> Result<(), Response> {
+    match state.store.take_setup_test_slot(&link.id).await {
+        Ok(TestSlot::Granted) => {}
+        Ok(TestSlot::Limited { retry_after_ms }) => {
+            return Err(rate_limited(token, retry_after_ms, &link_limit()));
+        }
+        Ok(TestSlot::Closed) => return Err(gone()),
+        Err(e) => return Err(store_failure(e)),
+    }
+    match state.store.take_connection_test(&org.id).await {
+        Ok(Budget::Granted) => Ok(()),
+        Ok(Budget::Limited { retry_after_ms }) => Err(rate_limited(
+            token,
+            retry_after_ms,
+            &limited_message(retry_after_ms),
+        )),
+        Err(e) => Err(store_failure(e)),
+    }
+}
+
+/// A test of an issuer another org is connected to: recorded as a failed test (the values and
+/// the sealed secret kept for the form), answered 409 with the form and why.
+async fn issuer_taken_at_test(
+    state: &AppState,
+    token: &str,
+    org: &Org,
+    link: &SetupLink,
+    entered: &Entered,
+    form_values: FormView,
+) -> Response {
+    let audit = link_audit(
+        link,
+        "setup_link_test_failed",
+        json!({"link_id": link.id, "issuer": entered.issuer, "client_id": entered.client_id, "failed": ["issuer_in_use"]}),
+    );
+    let sealed = setup_links::seal_kept_secret(
+        &state.key,
+        &link.id,
+        &entered.issuer,
+        &entered.client_id,
+        &entered.secret,
+    );
+    if let Err(e) = state
+        .store
+        .record_setup_test(
+            &link.id,
+            &entered.issuer,
+            &entered.client_id,
+            &sealed,
+            None,
+            &audit,
+        )
+        .await
+    {
+        return store_failure(e);
+    }
+    let form = FormView {
+        error: Some(ISSUER_TAKEN.into()),
+        ..form_values
+    };
+    setup_page(state, StatusCode::CONFLICT, token, org, link, &form)
+}
+
 /// `POST /setup/<token>/save`.
 async fn save(
     State(state): State<AppState>,
@@ -807,18 +834,6 @@ async fn save(
         Err(resp) => return resp,
     };
     let confirmed = form_confirms_issuer_change(&form);
-    let not_tested = |link: &SetupLink| {
-        let form = FormView {
-            domain: domain_for_form(&entered.issuer),
-            client_id: entered.client_id.clone(),
-            secret_kept: link.pending_secret_enc.is_some(),
-            can_save: false,
-            error: Some("Test the connection first: Save works only after Test connection passed with exactly the values in the form. Nothing was saved.".into()),
-            report: None,
-            issuer_change: None,
-        };
-        setup_page(&state, StatusCode::CONFLICT, &token, &org, link, &form)
-    };
     let hash = setup_links::values_hash(
         &link.id,
         &entered.issuer,
@@ -826,10 +841,10 @@ async fn save(
         &entered.secret,
     );
     if link.passed_hash.as_deref() != Some(hash.as_str()) {
-        return not_tested(&link);
+        return not_tested(&state, &token, &org, &link, &entered);
     }
     let sealed = state.key.seal(&org.id, &entered.secret);
-    match state
+    let saved = state
         .store
         .save_setup(
             &link,
@@ -839,24 +854,40 @@ async fn save(
             &sealed,
             confirmed,
         )
-        .await
-    {
-        Ok(SaveOutcome::Saved {
+        .await;
+    match saved {
+        Ok(outcome) => save_answer(&state, &token, &org, &link, &entered, outcome),
+        Err(e) => store_failure(e),
+    }
+}
+
+/// The answer to a save the store decided on: the done page, or the form again with why
+/// nothing was saved.
+fn save_answer(
+    state: &AppState,
+    token: &str,
+    org: &Org,
+    link: &SetupLink,
+    entered: &Entered,
+    outcome: SaveOutcome,
+) -> Response {
+    match outcome {
+        SaveOutcome::Saved {
             connection,
             had_owner,
             issuer_change,
             ..
-        }) => {
+        } => {
             tracing::info!(org = %org.slug, issuer = %connection.issuer, "SSO connected with a setup link");
             done_page(
-                &org,
+                org,
                 &connection.issuer,
                 &connection.client_id,
                 had_owner,
                 issuer_change.as_ref(),
             )
         }
-        Ok(SaveOutcome::NeedsIssuerConfirmation(change)) => {
+        SaveOutcome::NeedsIssuerConfirmation(change) => {
             let form = FormView {
                 domain: domain_for_form(&entered.issuer),
                 client_id: entered.client_id.clone(),
@@ -869,10 +900,10 @@ async fn save(
                 report: None,
                 issuer_change: Some(change),
             };
-            setup_page(&state, StatusCode::CONFLICT, &token, &org, &link, &form)
+            setup_page(state, StatusCode::CONFLICT, token, org, link, &form)
         }
-        Ok(SaveOutcome::NotTested) => not_tested(&link),
-        Ok(SaveOutcome::IssuerTaken) => {
+        SaveOutcome::NotTested => not_tested(state, token, org, link, entered),
+        SaveOutcome::IssuerTaken => {
             let form = FormView {
                 domain: domain_for_form(&entered.issuer),
                 client_id: entered.client_id.clone(),
@@ -880,11 +911,30 @@ async fn save(
                 error: Some(format!("{ISSUER_TAKEN} Nothing was saved.")),
                 ..FormView::default()
             };
-            setup_page(&state, StatusCode::CONFLICT, &token, &org, &link, &form)
+            setup_page(state, StatusCode::CONFLICT, token, org, link, &form)
         }
-        Ok(SaveOutcome::Closed) => gone(),
-        Err(e) => store_failure(e),
+        SaveOutcome::Closed => gone(),
     }
+}
+
+/// A save of values that have not passed a test: 409 with the form and why.
+fn not_tested(
+    state: &AppState,
+    token: &str,
+    org: &Org,
+    link: &SetupLink,
+    entered: &Entered,
+) -> Response {
+    let form = FormView {
+        domain: domain_for_form(&entered.issuer),
+        client_id: entered.client_id.clone(),
+        secret_kept: link.pending_secret_enc.is_some(),
+        can_save: false,
+        error: Some("Test the connection first: Save works only after Test connection passed with exactly the values in the form. Nothing was saved.".into()),
+        report: None,
+        issuer_change: None,
+    };
+    setup_page(state, StatusCode::CONFLICT, token, org, link, &form)
 }
 
 #[cfg(test)]

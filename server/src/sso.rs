@@ -1,9 +1,9 @@
 //! Sign-in over Okta: third-party initiated login (OIDC Core §4), Tessera's own login page,
 //! the callback with just-in-time provisioning, sign-out and the session API.
 
-use crate::http::AppState;
 use crate::oidc::{ClientConfig, OidcError};
 use crate::pages::problem;
+use crate::state::AppState;
 use app::model::{Org, SsoConnection};
 use app::ssr::auth::{self, ABSOLUTE_EXPIRY_KEY, MEMBER_KEY, ORG_KEY};
 use app::ssr::issuer;
@@ -700,20 +700,9 @@ async fn callback(
         return simplified_mode(&state, None).await;
     }
     let known = state_param.filter(|s| well_formed_state(s));
-    // Only the browser that started the flow can complete it (login CSRF); the flow is taken
-    // from the store only for that browser, so a callback opened elsewhere consumes nothing.
-    let flow = match (known, flow_cookie(headers)) {
-        (Some(s), Some(binding)) => {
-            match state
-                .store
-                .take_login_flow(s, &binding_hash(&binding))
-                .await
-            {
-                Ok(f) => f,
-                Err(e) => return fail(&state, None, None, Failure::store(e)).await,
-            }
-        }
-        _ => None,
+    let flow = match take_flow(&state, headers, known).await {
+        Ok(f) => f,
+        Err(f) => return fail(&state, None, None, f).await,
     };
     let Some(flow) = flow else {
         return unbound_callback(&state, &session, &p, state_param, known).await;
@@ -722,61 +711,41 @@ async fn callback(
         Ok(v) => v,
         Err(f) => return fail(&state, None, None, f).await,
     };
-    let org_ref = Some(&org);
-    let iss = Some(sso.issuer.as_str());
-    if let Some(error) = param(&p, "error") {
-        let description = param(&p, "error_description").unwrap_or_default();
-        return fail(&state, org_ref, iss, idp_error(error, description)).await;
-    }
-    // RFC 9207: when the IdP names itself, it must be the issuer this flow was sent to.
-    if let Some(returned) = param(&p, "iss")
-        && !issuer::same_key(returned, &sso.issuer)
-    {
-        return fail(
-            &state,
-            org_ref,
-            iss,
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "issuer_mismatch",
-                "The sign-in came back from the wrong place",
-                "The response names a different Okta organization than the one the sign-in was sent to.",
-                START_AGAIN,
-            )
-            .detail(format!("iss parameter {} differs from {}", bounded(returned, 200), sso.issuer))
-            .retry(),
-        )
-        .await;
-    }
-    if !sso.enabled {
-        return fail(
-            &state,
-            org_ref,
-            iss,
-            sso_disabled_failure(&org, "SSO disabled during sign-in"),
-        )
-        .await;
-    }
-    let Some(code) = param(&p, "code") else {
-        return fail(
-            &state,
-            org_ref,
-            iss,
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                "code_missing",
-                "The sign-in response is incomplete",
-                "Okta's answer did not contain an authorization code.",
-                START_AGAIN,
-            )
-            .retry(),
-        )
-        .await;
+    let identity = match identify(&state, &p, &org, &sso, &sealed, &flow).await {
+        Ok(i) => i,
+        Err(f) => return fail(&state, Some(&org), Some(sso.issuer.as_str()), f).await,
     };
-    let secret = match client_secret(&state, &org, &sealed) {
-        Ok(s) => s,
-        Err(f) => return fail(&state, org_ref, iss, f).await,
-    };
+    sign_in(&state, &session, &org, &sso, &identity, flow.target).await
+}
+
+/// The flow `state` names, taken from the store only for the browser that started it (login
+/// CSRF): a callback opened elsewhere consumes nothing. `None` when there is no such flow.
+async fn take_flow(
+    state: &AppState,
+    headers: &HeaderMap,
+    known: Option<&str>,
+) -> Result<Option<LoginFlow>, Failure> {
+    match (known, flow_cookie(headers)) {
+        (Some(s), Some(binding)) => state
+            .store
+            .take_login_flow(s, &binding_hash(&binding))
+            .await
+            .map_err(Failure::store),
+        _ => Ok(None),
+    }
+}
+
+/// Checks Okta's answer to `flow` and completes the code flow: the identity Okta vouches for.
+async fn identify(
+    state: &AppState,
+    p: &HashMap<String, String>,
+    org: &Org,
+    sso: &SsoConnection,
+    sealed: &str,
+    flow: &LoginFlow,
+) -> Result<crate::oidc::Identity, Failure> {
+    let code = authorization_code(p, org, sso)?;
+    let secret = client_secret(state, org, sealed)?;
     let redirect_uri = state.config.redirect_uri();
     let client = ClientConfig {
         issuer: &sso.issuer,
@@ -784,56 +753,117 @@ async fn callback(
         client_secret: &secret,
         redirect_uri: &redirect_uri,
     };
-    let identity = match state
+    state
         .oidc
         .complete(&client, code, &flow.nonce, &flow.pkce_verifier)
         .await
+        .map_err(Failure::oidc)
+}
+
+/// The authorization code of Okta's answer, or why there is none to redeem: Okta reported an
+/// error, the answer names another issuer, SSO was turned off meanwhile, or no code came.
+fn authorization_code<'a>(
+    p: &'a HashMap<String, String>,
+    org: &Org,
+    sso: &SsoConnection,
+) -> Result<&'a str, Failure> {
+    if let Some(error) = param(p, "error") {
+        let description = param(p, "error_description").unwrap_or_default();
+        return Err(idp_error(error, description));
+    }
+    // RFC 9207: when the IdP names itself, it must be the issuer this flow was sent to.
+    if let Some(returned) = param(p, "iss")
+        && !issuer::same_key(returned, &sso.issuer)
     {
-        Ok(i) => i,
-        Err(e) => return fail(&state, org_ref, iss, Failure::oidc(e)).await,
-    };
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "issuer_mismatch",
+            "The sign-in came back from the wrong place",
+            "The response names a different Okta organization than the one the sign-in was sent to.",
+            START_AGAIN,
+        )
+        .detail(format!("iss parameter {} differs from {}", bounded(returned, 200), sso.issuer))
+        .retry());
+    }
+    if !sso.enabled {
+        return Err(sso_disabled_failure(org, "SSO disabled during sign-in"));
+    }
+    param(p, "code").ok_or_else(|| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "code_missing",
+            "The sign-in response is incomplete",
+            "Okta's answer did not contain an authorization code.",
+            START_AGAIN,
+        )
+        .retry()
+    })
+}
+
+/// Provisions the member `identity` names, starts their session, records the attempt and
+/// sends the browser on to `target` (`/` when none).
+async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    org: &Org,
+    sso: &SsoConnection,
+    identity: &crate::oidc::Identity,
+    target: Option<String>,
+) -> Response {
+    let (org_ref, iss) = (Some(org), Some(sso.issuer.as_str()));
     let mut attempt = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
     attempt.issuer = Some(sso.issuer.clone());
     attempt.subject = Some(identity.subject.clone());
     attempt.email = Some(identity.email.clone());
-    let member = match crate::jit::provision_member(&state.store, &org, &sso, &identity).await {
+    let member = match crate::jit::provision_member(&state.store, org, sso, identity).await {
         Ok(m) => m,
         Err(crate::jit::Refusal::Store(e)) => {
-            return fail(&state, org_ref, iss, Failure::store(e)).await;
+            return fail(state, org_ref, iss, Failure::store(e)).await;
         }
         Err(refusal) => {
-            let f = refusal.failure(&org);
+            let f = refusal.failure(org);
             attempt.outcome = Outcome::Failure;
             attempt.reason = f.reason.to_string();
             attempt.detail = f.detail.clone();
-            record(&state, org_ref, &attempt).await;
+            record(state, org_ref, &attempt).await;
             return f.page();
         }
     };
-    // A fresh session id at sign-in: a session id planted before login is worthless.
-    let deadline = now_ms() + state.config.session_absolute_timeout.as_millis() as i64;
-    let stored = async {
-        session.cycle_id().await?;
-        session.insert(MEMBER_KEY, &member.id).await?;
-        session.insert(ORG_KEY, &org.id).await?;
-        session.insert(ABSOLUTE_EXPIRY_KEY, deadline).await?;
-        session.save().await
-    }
-    .await;
-    if let Err(e) = stored {
-        tracing::error!(error = %e, "could not store the session");
-        let f = Failure::store(StoreError::Unavailable(e.to_string()));
-        return fail(&state, org_ref, iss, f).await;
+    if let Err(f) = start_session(state, session, &member.id, &org.id).await {
+        return fail(state, org_ref, iss, f).await;
     }
     attempt.member_id = Some(member.id.clone());
-    record(&state, org_ref, &attempt).await;
-    let to = flow.target.unwrap_or_else(|| "/".to_string());
+    record(state, org_ref, &attempt).await;
+    let to = target.unwrap_or_else(|| "/".to_string());
     let mut resp = Redirect::to(&to).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
     resp
+}
+
+/// Signs `member_id` in: a fresh session id (a session id planted before login is worthless)
+/// carrying the member, the org and the absolute deadline.
+async fn start_session(
+    state: &AppState,
+    session: &Session,
+    member_id: &str,
+    org_id: &str,
+) -> Result<(), Failure> {
+    let deadline = now_ms() + state.config.session_absolute_timeout.as_millis() as i64;
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(MEMBER_KEY, member_id).await?;
+        session.insert(ORG_KEY, org_id).await?;
+        session.insert(ABSOLUTE_EXPIRY_KEY, deadline).await?;
+        session.save().await
+    }
+    .await;
+    stored.map_err(|e| {
+        tracing::error!(error = %e, "could not store the session");
+        Failure::store(StoreError::Unavailable(e.to_string()))
+    })
 }
 
 fn state_failure(detail: &str) -> Failure {

@@ -873,6 +873,97 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
 /// A member named by email is found whatever the case of its letters, accented ones included,
 /// and the same on both databases.
 #[tokio::test]
+async fn every_sso_command_leaves_an_operator_audit_entry() {
+    use sqlx::Row as _;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client-a"), SECRET);
+        cli.ok(&["sso", "enable", "acme"], "");
+        cli.ok(
+            &[
+                "sso",
+                "policy",
+                "acme",
+                "--jit",
+                "off",
+                "--default-role",
+                "admin",
+            ],
+            "",
+        );
+        cli.ok(&["sso", "disable", "acme"], "");
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let org = store.org_by_slug("acme").await.unwrap().unwrap();
+        let kind = &cli.db.kind;
+
+        // In the order the commands ran, each by the operator (no member id).
+        let actions: Vec<(String, String, Option<String>)> = sqlx::query(
+            "SELECT action, actor_email, actor_id FROM audit_log WHERE org_id = $1 ORDER BY at, id",
+        )
+        .bind(&org.id)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("action"), r.get("actor_email"), r.get("actor_id")))
+        .collect();
+        let cli_actor = |a: &str| (a.to_string(), "operator (CLI)".to_string(), None);
+        assert_eq!(
+            actions,
+            vec![
+                cli_actor("sso_connection_set"),
+                cli_actor("sso_enabled"),
+                cli_actor("sso_policy_set"),
+                cli_actor("sso_disabled"),
+            ],
+            "on {kind}"
+        );
+
+        let enabled = audit_of(&store, &org.id, "sso_enabled").await;
+        assert_eq!(
+            enabled[0].2,
+            serde_json::json!({"enabled": true}),
+            "on {kind}"
+        );
+        let policy = audit_of(&store, &org.id, "sso_policy_set").await;
+        assert_eq!(
+            policy[0].2,
+            serde_json::json!({"jit_enabled": false, "default_role": "admin"}),
+            "on {kind}"
+        );
+        let before: String =
+            sqlx::query("SELECT before FROM audit_log WHERE org_id = $1 AND action = $2")
+                .bind(&org.id)
+                .bind("sso_policy_set")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .get("before");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&before).unwrap(),
+            serde_json::json!({"jit_enabled": true, "default_role": "member"}),
+            "on {kind}"
+        );
+        let disabled = audit_of(&store, &org.id, "sso_disabled").await;
+        assert_eq!(disabled[0].2["enabled"], false, "on {kind}");
+
+        // A refused command (no connection yet) writes no entry.
+        cli.ok(&["org", "create", "bare", "--name", "Bare"], "");
+        let bare = store.org_by_slug("bare").await.unwrap().unwrap();
+        cli.refused(&["sso", "enable", "bare"], "");
+        cli.refused(&["sso", "policy", "bare", "--jit", "on"], "");
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
+            .bind(&bare.id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, 0, "on {kind}");
+    }
+}
+
+#[tokio::test]
 async fn transfer_owner_finds_an_email_in_any_case_on_both_databases() {
     use app::model::Role;
     for db in databases().await {

@@ -10,8 +10,11 @@
 
 use super::admin_store::{ACTOR_CLI, NewAudit, insert_audit};
 use super::issuer::{key, same_key};
-use super::store::{SSO_COLUMNS, Store, StoreError, no_connection, now_ms, sso_from_row};
-use crate::model::{Org, SsoConnection};
+use super::store::{
+    SSO_COLUMNS, Store, StoreError, enable_sso_in, no_connection, now_ms, set_sso_policy_in,
+    sso_from_row,
+};
+use crate::model::{Org, Role, SsoConnection};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
@@ -463,5 +466,51 @@ impl Store {
         insert_audit(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    /// `tessera sso enable`: turns SSO on for an org that has a connection, in one transaction
+    /// with its `sso_enabled` audit entry (actor `operator (CLI)`; `after`:
+    /// `{"enabled":true}`). No connection is [`StoreError::NotFound`] and writes nothing.
+    pub async fn enable_sso_as_operator(&self, org: &Org) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if let Err(e) = enable_sso_in(&mut tx, org).await {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        let mut audit = operator_audit(&org.id, "sso_enabled");
+        audit.after = json!({"enabled": true}).to_string();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `tessera sso policy`: sets the just-in-time provisioning policy, in one transaction
+    /// with its `sso_policy_set` audit entry (actor `operator (CLI)`; `before`/`after`:
+    /// `{"jit_enabled":bool,"default_role":"member"|"admin"}`). No connection is
+    /// [`StoreError::NotFound`], a default role of owner [`StoreError::Invalid`]; either
+    /// writes nothing.
+    pub async fn set_sso_policy_as_operator(
+        &self,
+        org: &Org,
+        jit_enabled: bool,
+        default_role: Role,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let before = connection_in(&mut tx, &org.id).await?;
+        if let Err(e) = set_sso_policy_in(&mut tx, org, jit_enabled, default_role).await {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        let mut audit = operator_audit(&org.id, "sso_policy_set");
+        if let Some(b) = before {
+            audit.before =
+                json!({"jit_enabled": b.jit_enabled, "default_role": b.default_role.as_str()})
+                    .to_string();
+        }
+        audit.after =
+            json!({"jit_enabled": jit_enabled, "default_role": default_role.as_str()}).to_string();
+        insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -630,18 +630,8 @@ impl Store {
         if !enabled {
             return self.disable_sso(org).await.map(|_| ());
         }
-        let done = sqlx::query(
-            "UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3",
-        )
-        .bind(i64::from(enabled))
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(no_connection(org));
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        enable_sso_in(&mut conn, org).await
     }
 
     /// Sets the just-in-time provisioning policy of an org's connection.
@@ -651,27 +641,8 @@ impl Store {
         jit_enabled: bool,
         default_role: Role,
     ) -> Result<(), StoreError> {
-        if default_role == Role::Owner {
-            return Err(StoreError::Invalid(
-                "the default role of new members must be member or admin".into(),
-            ));
-        }
-        let done = sqlx::query(
-            "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
-        )
-        .bind(i64::from(jit_enabled))
-        .bind(default_role.as_str())
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!(
-                "org {:?} has no Okta connection yet",
-                org.slug
-            )));
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        set_sso_policy_in(&mut conn, org, jit_enabled, default_role).await
     }
 
     // ---- members ---------------------------------------------------------------------------
@@ -795,6 +766,55 @@ fn bounded_claim(value: &str) -> String {
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
+/// Turns SSO on for an org that has a connection, on `conn` (a transaction when audited).
+pub(crate) async fn enable_sso_in(
+    conn: &mut sqlx::AnyConnection,
+    org: &Org,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3")
+            .bind(1_i64)
+            .bind(now_ms())
+            .bind(&org.id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(no_connection(org));
+    }
+    Ok(())
+}
+
+/// Sets the just-in-time provisioning policy of an org's connection on `conn`; a default role
+/// of owner is refused.
+pub(crate) async fn set_sso_policy_in(
+    conn: &mut sqlx::AnyConnection,
+    org: &Org,
+    jit_enabled: bool,
+    default_role: Role,
+) -> Result<(), StoreError> {
+    if default_role == Role::Owner {
+        return Err(StoreError::Invalid(
+            "the default role of new members must be member or admin".into(),
+        ));
+    }
+    let done = sqlx::query(
+        "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
+    )
+    .bind(i64::from(jit_enabled))
+    .bind(default_role.as_str())
+    .bind(now_ms())
+    .bind(&org.id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "org {:?} has no Okta connection yet",
+            org.slug
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn no_connection(org: &Org) -> StoreError {
     StoreError::NotFound(format!(
         "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
