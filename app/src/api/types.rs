@@ -181,12 +181,13 @@ pub struct AuditView {
     pub at: i64,
     pub actor_id: Option<String>,
     pub actor_email: String,
-    /// `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
+    /// Members: `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
-    /// `sso_connection_tested`, `sso_disabled` (by the operator); setup links: `setup_link_created`, `setup_link_opened`,
+    /// `sso_connection_tested`; setup links: `setup_link_created`, `setup_link_opened`,
     /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
-    /// `setup_link_expired`, `setup_link_revoked`; the operator: `sso_connection_set`,
-    /// `members_rekeyed` (and `ownership_transferred` by `tessera org transfer-owner`).
+    /// `setup_link_expired`, `setup_link_revoked`; the operator (`tessera …`, actor
+    /// `operator (CLI)`): `sso_connection_set`, `sso_enabled`, `sso_disabled`, `sso_policy_set`,
+    /// `members_rekeyed`, `ownership_transferred`.
     pub action: String,
     pub target_id: Option<String>,
     pub target_email: String,

@@ -306,7 +306,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
         org_id: row.try_get("org_id")?,
         at: row.try_get("at")?,
         outcome: Outcome::parse(&outcome).ok_or_else(|| {
-            StoreError::Invalid(format!("unknown login outcome {outcome:?} in store"))
+            super::store::corrupt(format!("unknown login outcome {outcome:?} in store"))
         })?,
         // Rows written before values were bounded on the way in are made safe on the way out.
         reason: bounded(&row.try_get::<String, _>("reason")?, 64),

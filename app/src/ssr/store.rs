@@ -851,13 +851,18 @@ pub(crate) fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
 /// A role column (`members.role`, `sso_connections.default_role`) as stored: `owner`, `admin`
 /// or `member`. Anything else is a store error, never a silent default.
 pub(crate) fn role_from_db(role: &str) -> Result<Role, StoreError> {
-    Role::parse(role).ok_or_else(|| StoreError::Invalid(format!("unknown role {role:?} in store")))
+    Role::parse(role).ok_or_else(|| corrupt(format!("unknown role {role:?} in store")))
+}
+
+/// A stored value Tessera never writes: a fault of the data (500), not of the request.
+pub(crate) fn corrupt(what: String) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(what.into()))
 }
 
 /// `members.status` as stored: `active` or `deactivated`. Anything else is a store error.
 pub(crate) fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
     MemberStatus::parse(status)
-        .ok_or_else(|| StoreError::Invalid(format!("unknown status {status:?} in store")))
+        .ok_or_else(|| corrupt(format!("unknown status {status:?} in store")))
 }
 
 pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
@@ -888,7 +893,10 @@ mod tests {
         assert_eq!(role_from_db("member").ok(), Some(Role::Member));
         for bad in ["", "Member", "superuser", " member", "member\0"] {
             match role_from_db(bad) {
-                Err(StoreError::Invalid(m)) => assert!(m.contains("unknown role"), "{bad:?}: {m}"),
+                // Corrupt data is a server fault (500), never "bad input" from the caller.
+                Err(e @ StoreError::Database(_)) => {
+                    assert!(e.to_string().contains("unknown role"), "{bad:?}: {e}")
+                }
                 other => panic!("{bad:?} mapped to {other:?}"),
             }
         }
@@ -899,8 +907,8 @@ mod tests {
         );
         for bad in ["", "Active", "suspended", "active "] {
             match status_from_db(bad) {
-                Err(StoreError::Invalid(m)) => {
-                    assert!(m.contains("unknown status"), "{bad:?}: {m}")
+                Err(e @ StoreError::Database(_)) => {
+                    assert!(e.to_string().contains("unknown status"), "{bad:?}: {e}")
                 }
                 other => panic!("{bad:?} mapped to {other:?}"),
             }
