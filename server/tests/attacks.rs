@@ -179,28 +179,22 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
         let server = support::TestServer::start(&db).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let (owner, _) = store
-            .insert_member(
-                &org.id,
-                "https://acme.okta.test",
-                "sub-o",
-                "o@acme.test",
-                "O",
-                Role::Member,
-            )
-            .await
-            .expect("owner");
-        let (admin, _) = store
-            .insert_member(
-                &org.id,
-                "https://acme.okta.test",
-                "sub-a",
-                "a@acme.test",
-                "A",
-                Role::Admin,
-            )
-            .await
-            .expect("admin");
+        let owner = support::add_member(
+            store,
+            &org.id,
+            "https://acme.okta.test",
+            "sub-o",
+            Role::Member,
+        )
+        .await;
+        let admin = support::add_member(
+            store,
+            &org.id,
+            "https://acme.okta.test",
+            "sub-a",
+            Role::Admin,
+        )
+        .await;
         let (b, _) = support::signed_in_as(&server, &owner).await;
         let mut lock = hold_lock(&db).await;
         let started = std::time::Instant::now();
@@ -252,17 +246,14 @@ async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connect
         let server = support::TestServer::start_strict(&db, &[]).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let (owner, _) = store
-            .insert_member(
-                &org.id,
-                "https://acme.okta.test",
-                "sub-o",
-                "o@acme.test",
-                "O",
-                Role::Member,
-            )
-            .await
-            .expect("owner");
+        let owner = support::add_member(
+            store,
+            &org.id,
+            "https://acme.okta.test",
+            "sub-o",
+            Role::Member,
+        )
+        .await;
         let (b, _) = support::signed_in_as(&server, &owner).await;
         let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -318,28 +309,22 @@ async fn huge_refused_values_are_quoted_back_bounded() {
         let server = support::TestServer::start(&db).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let (owner, _) = store
-            .insert_member(
-                &org.id,
-                "https://acme.okta.test",
-                "sub-o",
-                "o@acme.test",
-                "O",
-                Role::Member,
-            )
-            .await
-            .expect("owner");
-        let (admin, _) = store
-            .insert_member(
-                &org.id,
-                "https://acme.okta.test",
-                "sub-a",
-                "a@acme.test",
-                "A",
-                Role::Admin,
-            )
-            .await
-            .expect("admin");
+        let owner = support::add_member(
+            store,
+            &org.id,
+            "https://acme.okta.test",
+            "sub-o",
+            Role::Member,
+        )
+        .await;
+        let admin = support::add_member(
+            store,
+            &org.id,
+            "https://acme.okta.test",
+            "sub-a",
+            Role::Admin,
+        )
+        .await;
         let (b, _) = support::signed_in_as(&server, &owner).await;
         let huge = format!("\u{1b}[31m{}", "x".repeat(60_000));
         let post = |path: &str, body: serde_json::Value| {

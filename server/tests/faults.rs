@@ -650,32 +650,22 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     let db = support::sqlite();
     let server = TestServer::start(&db).await;
     let org = server.store.create_org("locked", "Locked").await.unwrap();
-    let owner = server
-        .store
-        .insert_member(
-            &org.id,
-            "https://idp.example",
-            "o",
-            "o@example.com",
-            "Owner",
-            app::model::Role::Member,
-        )
-        .await
-        .unwrap()
-        .0;
-    let other = server
-        .store
-        .insert_member(
-            &org.id,
-            "https://idp.example",
-            "m",
-            "m@example.com",
-            "Member",
-            app::model::Role::Member,
-        )
-        .await
-        .unwrap()
-        .0;
+    let owner = support::add_member(
+        &server.store,
+        &org.id,
+        "https://idp.example",
+        "o",
+        app::model::Role::Member,
+    )
+    .await;
+    let other = support::add_member(
+        &server.store,
+        &org.id,
+        "https://idp.example",
+        "m",
+        app::model::Role::Member,
+    )
+    .await;
     let (b, _) = support::signed_in_as(&server, &owner).await;
     let ready = format!("{}/readyz", server.url);
     Browser::new().get(&ready).await.assert_status(200);
@@ -760,32 +750,10 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
         let slow = slow_idp().await;
         server.register_org("slow", &slow, "0oaslow", "slow-secret-000000");
         let org = support::org(&server.store, "slow").await;
-        let owner = server
-            .store
-            .insert_member(
-                &org.id,
-                &slow,
-                "o",
-                "o@example.com",
-                "Owner",
-                app::model::Role::Member,
-            )
-            .await
-            .unwrap()
-            .0;
-        let admin = server
-            .store
-            .insert_member(
-                &org.id,
-                &slow,
-                "a",
-                "a@example.com",
-                "Admin",
-                app::model::Role::Admin,
-            )
-            .await
-            .unwrap()
-            .0;
+        let owner =
+            support::add_member(&server.store, &org.id, &slow, "o", app::model::Role::Member).await;
+        let admin =
+            support::add_member(&server.store, &org.id, &slow, "a", app::model::Role::Admin).await;
 
         // Sign-out.
         let (b, sid) = support::signed_in_as(&server, &owner).await;

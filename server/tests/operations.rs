@@ -613,19 +613,14 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
         let kind = db.kind;
         let server = TestServer::start(&db).await;
         let org = server.store.create_org("limits", "Limits").await.unwrap();
-        let owner = server
-            .store
-            .insert_member(
-                &org.id,
-                "https://idp.example",
-                "o",
-                "o@example.com",
-                "Owner",
-                app::model::Role::Member,
-            )
-            .await
-            .unwrap()
-            .0;
+        let owner = support::add_member(
+            &server.store,
+            &org.id,
+            "https://idp.example",
+            "o",
+            app::model::Role::Member,
+        )
+        .await;
         let (b, _) = support::signed_in_as(&server, &owner).await;
         let url = |p: &str| format!("{}{p}", server.url);
 

@@ -778,6 +778,29 @@ pub async fn org(store: &app::ssr::store::Store, slug: &str) -> app::model::Org 
         .expect("org exists")
 }
 
+/// A member of `org_id` keyed to (`issuer`, `sub`), with email `{sub}@example.test` and name
+/// `sub`, through the store's insert (the org's first member becomes its owner).
+pub async fn add_member(
+    store: &app::ssr::store::Store,
+    org_id: &str,
+    issuer: &str,
+    sub: &str,
+    role: app::model::Role,
+) -> app::model::Member {
+    store
+        .insert_member(
+            org_id,
+            issuer,
+            sub,
+            &format!("{sub}@example.test"),
+            sub,
+            role,
+        )
+        .await
+        .expect("insert member")
+        .0
+}
+
 /// A browser signed in as `m`: a session row as the sign-in stores it (no Okta round trip),
 /// with its cookie planted. Returns the browser and the session id.
 pub async fn signed_in_as(server: &TestServer, m: &app::model::Member) -> (Browser, String) {
