@@ -643,3 +643,56 @@ async fn readyz_is_not_ready_while_postgres_only_reads() {
     }
     assert!(back, "ready again once writes work");
 }
+
+/// A re-key racing an issuer change behaves as if one ran after the other: the members always
+/// end up keyed to the org's current issuer (the change is refused once they are on the old
+/// one, or they move onto the new one), and neither fails with a lock error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("race", "Race").await.unwrap();
+        store
+            .set_sso_connection(&org, "https://x0.example.com", "id", "v1:x")
+            .await
+            .unwrap();
+        for n in 0..5 {
+            support::add_member(
+                store,
+                &org.id,
+                "https://old.example.com",
+                &format!("s{n}"),
+                Role::Member,
+            )
+            .await;
+        }
+        for round in 1..=10 {
+            sqlx::query("UPDATE members SET issuer = 'https://old.example.com' WHERE org_id = $1")
+                .bind(&org.id)
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let issuer = format!("https://nc{round}.example.com");
+            let (rekeyed, set) = tokio::join!(
+                store.rekey_members(&org, "https://old.example.com"),
+                store.set_sso_connection_as_operator(&org, &issuer, "id", "v1:x", false),
+            );
+            for e in [rekeyed.err(), set.err()].into_iter().flatten() {
+                assert!(!e.is_unavailable(), "[{kind}] round {round}: {e}");
+            }
+            let current = store.sso_connection(&org.id).await.unwrap().unwrap().issuer;
+            let stranded: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer <> $2")
+                    .bind(&org.id)
+                    .bind(&current)
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap()
+                    .try_get("n")
+                    .unwrap();
+            assert_eq!(stranded, 0, "[{kind}] round {round}: members off {current}");
+        }
+    }
+}

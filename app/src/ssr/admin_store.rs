@@ -527,6 +527,9 @@ impl Store {
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
+        // Ownership moves one at a time per org, after any re-key of its members (which takes
+        // the same lock first): the two never lock members in opposite orders.
+        super::store::lock_org_connection_in(&mut tx, org_id).await?;
         if let Some(owner_id) = owner_id
             && self.kind() == DbKind::Postgres
         {

@@ -11,8 +11,8 @@
 use super::admin_store::{ACTOR_CLI, NewAudit, insert_audit};
 use super::issuer::{key, same_key};
 use super::store::{
-    SSO_COLUMNS, Store, StoreError, enable_sso_in, no_connection, now_ms, set_sso_policy_in,
-    sso_from_row,
+    SSO_COLUMNS, Store, StoreError, enable_sso_in, lock_org_connection_in, no_connection, now_ms,
+    set_sso_policy_in, sso_from_row,
 };
 use crate::model::{Org, Role, SsoConnection};
 use serde_json::json;
@@ -108,6 +108,7 @@ pub(crate) async fn write_connection_in(
     enable: bool,
     confirm_issuer_change: bool,
 ) -> Result<ConnectionWrite, StoreError> {
+    lock_org_connection_in(&mut *conn, org_id).await?;
     let previous = connection_in(&mut *conn, org_id).await?;
     let change = match &previous {
         Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
@@ -290,6 +291,7 @@ impl Store {
     pub async fn rekey_members(&self, org: &Org, from_issuer: &str) -> Result<Rekeyed, StoreError> {
         let input = from_issuer.trim();
         let mut tx = self.pool().begin().await?;
+        lock_org_connection_in(&mut tx, &org.id).await?;
         let Some(current) = connection_in(&mut tx, &org.id).await? else {
             return Err(StoreError::Invalid(format!(
                 "org {:?} has no Okta connection: run `tessera sso set {}` first",

@@ -815,6 +815,24 @@ pub(crate) async fn set_sso_policy_in(
     Ok(())
 }
 
+/// Takes the write lock on an org's Okta connection row (a no-op UPDATE; nothing changes), as the
+/// first statement of a transaction that changes the connection or re-keys or re-ranks members.
+/// Such transactions of one org then run one after the other: on PostgreSQL the row lock
+/// serialises them (so a count of members keyed to an issuer cannot be outdated by a concurrent
+/// re-key before the issuer changes, and members are always locked after it, never in opposite
+/// orders), and on SQLite the transaction becomes a writer at once, waiting for the lock instead
+/// of failing with `SQLITE_BUSY` when a read would later have to be upgraded.
+pub(crate) async fn lock_org_connection_in(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sso_connections SET org_id = org_id WHERE org_id = $1")
+        .bind(org_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub(super) fn no_connection(org: &Org) -> StoreError {
     StoreError::NotFound(format!(
         "org {:?} has no Okta connection yet: run `tessera sso set {}` first",
