@@ -18,13 +18,13 @@
 //! `BENCH_JIT_LOGINS` (1000), `BENCH_JIT_CONCURRENCY` (50), `BENCH_SKIP_JIT`,
 //! `BENCH_TESSERA_WRAPPER` (e.g. valgrind, for profiles).
 
-use bench::db::{self, Db};
+use bench::db::{self, TestDb};
 use bench::report::{at_least, at_most, exactly, md, md_row, md_table, summary};
-use bench::stub::{CLIENT_ID, CLIENT_SECRET, Stub};
 use bench::tessera::Tessera;
 use bench::{Latency, env_num, ms, run_pool};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::op::{CLIENT_ID, CLIENT_SECRET, FakeOp, People};
 
 const TARGET_LOGINS_PER_S: f64 = 2000.0;
 const TARGET_P99_MS: f64 = 5.0;
@@ -117,7 +117,7 @@ struct Batch {
 /// Signs in `users` (one sign-in each) at `concurrency`, in the phases described above.
 async fn sign_in_batch(
     cx: &Arc<Ctx>,
-    stub: &Stub,
+    stub: &FakeOp,
     pid: u32,
     users: Vec<String>,
     concurrency: usize,
@@ -200,14 +200,14 @@ fn http_client() -> reqwest::Client {
         .expect("http client")
 }
 
-async fn start_tessera(db: &Db, stub: &Stub, slug: &str) -> Result<Tessera, String> {
-    let mut t = Tessera::new(db.url());
+async fn start_tessera(db: &TestDb, stub: &FakeOp, slug: &str) -> Result<Tessera, String> {
+    let mut t = Tessera::new(&db.url);
     t.register_org(slug, &stub.issuer, CLIENT_ID, CLIENT_SECRET)?;
     t.start().await?;
     Ok(t)
 }
 
-fn ctx(t: &Tessera, stub: &Stub) -> Arc<Ctx> {
+fn ctx(t: &Tessera, stub: &FakeOp) -> Arc<Ctx> {
     Arc::new(Ctx {
         http: http_client(),
         tessera: t.url.clone(),
@@ -219,11 +219,11 @@ fn ctx(t: &Tessera, stub: &Stub) -> Arc<Ctx> {
 /// says so on stdout and in the report (`not_run(what, why)`) and gives `None`.
 async fn open_and_start(
     kind: &str,
-    stub: &Stub,
+    stub: &FakeOp,
     slug: &str,
     not_run: impl Fn(&str, &str),
-) -> Option<(Db, Tessera)> {
-    let db = match Db::open(kind).await {
+) -> Option<(TestDb, Tessera)> {
+    let db = match db::open(kind).await {
         Ok(db) => db,
         Err(e) => {
             println!("!! skipping {kind}: {e}");
@@ -237,7 +237,7 @@ async fn open_and_start(
             let label = db.label();
             println!("!! {label}: {e}");
             not_run(label, &e);
-            db.cleanup().await;
+            drop(db);
             None
         }
     }
@@ -245,7 +245,7 @@ async fn open_and_start(
 
 async fn throughput(
     kind: &str,
-    stub: &Stub,
+    stub: &FakeOp,
     logins: usize,
     pool: usize,
     concurrency: usize,
@@ -373,10 +373,10 @@ async fn throughput(
     ]);
     md("");
     t.stop().await;
-    db.cleanup().await;
+    drop(db);
 }
 
-async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
+async fn jit_burst(kind: &str, stub: &FakeOp, logins: usize, concurrency: usize) {
     let Some((db, mut t)) = open_and_start(kind, stub, "burst", |what, e| {
         md(format!("| {what} | not run: {e} | | | |"));
     })
@@ -388,7 +388,7 @@ async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
     let cx = ctx(&t, stub);
     let users: Vec<String> = (0..logins).map(|i| format!("burst{i}")).collect();
     let b = sign_in_batch(&cx, stub, t.pid, users, concurrency).await;
-    let pool = db.pool().await;
+    let pool = db.pool().await.expect("connect to the benchmark database");
     let org = "(SELECT id FROM orgs WHERE slug = $1)";
     let members = db::count(
         &pool,
@@ -445,7 +445,7 @@ async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
         ),
     ]);
     t.stop().await;
-    db.cleanup().await;
+    drop(db);
 }
 
 #[tokio::main]
@@ -457,7 +457,14 @@ async fn main() {
     let jit_concurrency: usize = env_num("BENCH_JIT_CONCURRENCY", 50);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("tessera binary: {}", bench::tessera::binary().display());
-    let stub = Stub::start().await;
+    // The test kit's fake provider, cheap per request: each `login_hint` is a person, requests
+    // are not recorded, and ID tokens live long enough to be signed ahead of the callbacks.
+    let stub = FakeOp::start(|b| {
+        b.people = People::FromLoginHint;
+        b.record = false;
+        b.id_token_lifetime = 600;
+    })
+    .await;
     println!("stub provider at {}", stub.issuer);
 
     md("## 2. Sign-in throughput against a stub provider (`bench-stub`)");
