@@ -35,8 +35,15 @@ struct Ctx {
     issuer_q: String,
 }
 
+/// One sign-in between the phases: the callback URL the stub redirected to, and the
+/// `tessera_flow` cookie that binds the flow to the browser that started it.
+struct Started {
+    callback: String,
+    flow_cookie: String,
+}
+
 /// Phase A of one sign-in: Tessera's initiate (timed) and the stub's redirect back.
-async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
+async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, Started), String> {
     let url = format!(
         "{}/sso/initiate?iss={}&login_hint={user}",
         cx.tessera, cx.issuer_q
@@ -51,7 +58,18 @@ async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
     let took = t.elapsed();
     let status = r.status().as_u16();
     let to = location(&r);
+    let flow_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tessera_flow="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string);
     let _ = r.bytes().await;
+    let Some(flow_cookie) = flow_cookie else {
+        return Err(format!("initiate answered {status} without a flow cookie"));
+    };
     let to = match (status, to) {
         (303, Some(to)) => to,
         (s, _) => return Err(format!("initiate answered {s}")),
@@ -64,15 +82,22 @@ async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
         .map_err(|e| format!("stub authorize: {e}"))?;
     let back = location(&r).ok_or_else(|| format!("stub authorize answered {}", r.status()))?;
     let _ = r.bytes().await;
-    Ok((took, back))
+    Ok((
+        took,
+        Started {
+            callback: back,
+            flow_cookie,
+        },
+    ))
 }
 
 /// Phase B: the callback; a sign-in is complete when it answers 303 with a session cookie.
-async fn callback(cx: &Ctx, url: &str) -> Result<Duration, String> {
+async fn callback(cx: &Ctx, started: &Started) -> Result<Duration, String> {
     let t = Instant::now();
     let r = cx
         .http
-        .get(url)
+        .get(&started.callback)
+        .header("cookie", &started.flow_cookie)
         .send()
         .await
         .map_err(|e| format!("callback: {e}"))?;
@@ -142,9 +167,9 @@ async fn sign_in_batch(
     let mut callbacks = vec![];
     for r in a {
         match r {
-            Ok((lat, url)) => {
+            Ok((lat, started)) => {
                 initiate_lat.push(lat);
-                callbacks.push(url);
+                callbacks.push(started);
             }
             Err(e) => errors.push(e),
         }
