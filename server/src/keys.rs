@@ -79,7 +79,7 @@ pub async fn secret_key(
                     config.secret_key_file.display()
                 )));
             }
-            let dropped = dropped_secrets(store).await?;
+            let dropped = store.dropped_secret_orgs().await?;
             if !dropped.is_empty() {
                 return Err(CliError::Invalid(format!(
                     "the client secrets of {} were dropped (`secret-key drop-unreadable`): register them again with `tessera sso set`",
@@ -94,11 +94,6 @@ pub async fn secret_key(
         }
     }
     Ok(())
-}
-
-/// The orgs whose client secret was dropped with `secret-key drop-unreadable`.
-async fn dropped_secrets(store: &Store) -> Result<Vec<String>, CliError> {
-    Ok(store.dropped_secret_orgs().await?)
 }
 
 /// The secret key for `serve` and for commands that seal client secrets, checked against the
