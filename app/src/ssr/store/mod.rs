@@ -91,7 +91,7 @@ impl StoreError {
 }
 
 /// See [`StoreError::is_unavailable`].
-pub fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
     dialect::classify(e) == Cause::Unavailable
 }
 
