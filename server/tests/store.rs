@@ -3,8 +3,8 @@
 //! the database refuses answered as bad input.
 
 use app::model::{MemberStatus, Role};
-use app::ssr::admin_store::NewAudit;
 use app::ssr::login::{LoginAttempt, Outcome};
+use app::ssr::store::NewAudit;
 use app::ssr::store::{Store, StoreError, now_ms};
 use sqlx::Row as _;
 use testkit::{TestServer, databases};
