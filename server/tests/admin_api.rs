@@ -6,7 +6,7 @@
 
 mod support;
 
-use app::model::{Member, MemberStatus, Org, Role};
+use app::model::{DefaultRole, Member, MemberStatus, Org, Role};
 use app::ssr::crypto::SecretKey;
 use app::ssr::login::{LoginAttempt, Outcome};
 use app::ssr::store::{Store, now_ms};
@@ -507,7 +507,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 r.assert_status(200);
                 assert_eq!(
                     (sso.enabled, sso.jit_enabled, sso.default_role),
-                    (true, false, Role::Admin)
+                    (true, false, DefaultRole::Admin)
                 );
                 assert_eq!(r.json()["default_role"], "admin");
                 assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
@@ -1443,6 +1443,7 @@ async fn attempt(
     detail: &str,
     member: Option<&Member>,
 ) {
+    let reason = app::api::login_reason::LoginReason::from_code(reason).expect("a known reason");
     let mut a = LoginAttempt::new(Some(&org.id), outcome, reason, detail);
     a.at = at;
     a.email = member.map(|m| m.email.clone());
@@ -1754,7 +1755,7 @@ async fn sso_view_and_settings() {
                 unchanged.jit_enabled,
                 unchanged.default_role
             ),
-            (true, true, Role::Member)
+            (true, true, DefaultRole::Member)
         );
         assert_eq!(audits(store, &fx.org.id).await, 0, "nothing changed");
         owner.get("/api/v1/sso").await.assert_status(200);
@@ -1779,7 +1780,7 @@ async fn sso_view_and_settings() {
         let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
         assert_eq!(
             (sso.enabled, sso.jit_enabled, sso.default_role),
-            (true, false, Role::Admin)
+            (true, false, DefaultRole::Admin)
         );
         // The same settings again: no change, no audit entry.
         owner

@@ -4,6 +4,7 @@
 
 mod support;
 
+use app::api::login_reason::LoginReason;
 use app::model::{MemberStatus, Role};
 use app::ssr::admin_store::NewAudit;
 use app::ssr::login::{LoginAttempt, Outcome};
@@ -253,7 +254,12 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         let store = &server.store;
         let org = store.create_org("bound", "Bound").await.unwrap();
         let huge = format!("\u{1b}[31mred\u{1b}[0m {}\0\n", "x".repeat(5 * 1024 * 1024));
-        let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", &huge);
+        let mut a = LoginAttempt::new(
+            Some(&org.id),
+            Outcome::Failure,
+            LoginReason::IdpError,
+            &huge,
+        );
         a.issuer = Some(huge.clone());
         a.subject = Some(huge.clone());
         a.email = Some(huge.clone());
@@ -417,7 +423,8 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
         let now = now_ms();
         // Attempts 100 and 10 days old, audit entries 500 and 100 days old.
         for (i, age) in [100, 100, 100, 100, 100, 10, 10].iter().enumerate() {
-            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", "x");
+            let mut a =
+                LoginAttempt::new(Some(&org.id), Outcome::Failure, LoginReason::IdpError, "x");
             a.at = now - age * DAY_MS;
             a.id = format!("a{i}-{age}");
             store.record_login_attempt(&a).await.unwrap();
@@ -467,7 +474,8 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
         assert_eq!(ages, vec![10, 10], "[{kind}]");
         // In batches: a batch of 2 still deletes all 5 rows past a 5-day retention.
         for i in 0..3 {
-            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
+            let mut a =
+                LoginAttempt::new(Some(&org.id), Outcome::Success, LoginReason::Success, "");
             a.at = now - 6 * DAY_MS;
             a.id = format!("b{i}");
             server.store.record_login_attempt(&a).await.unwrap();

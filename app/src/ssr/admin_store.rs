@@ -8,9 +8,13 @@
 //! and status it was checked with, so concurrent admin actions cannot slip past the rules.
 
 use super::login::{LoginAttempt, Outcome};
-use super::store::{DbKind, MEMBER_COLUMNS, Store, StoreError, member_from_row, new_id, now_ms};
+use super::store::{
+    DbKind, INSERT_MEMBER_TRIES, MEMBER_COLUMNS, NewMember, Store, StoreError,
+    insert_member_contention, insert_member_in, member_from_row, new_id, now_ms,
+};
+use crate::api::login_reason::LoginReason;
 use crate::api::types::MemberCounts;
-use crate::model::{Member, MemberStatus, Role};
+use crate::model::{DefaultRole, Member, MemberStatus, Role};
 use crate::validate::{MAX_STORED_CHARS, bounded};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -301,6 +305,7 @@ fn optional_text(v: Option<String>) -> Option<String> {
 
 fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
     let outcome: String = row.try_get("outcome")?;
+    let reason: String = row.try_get("reason")?;
     Ok(LoginAttempt {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
@@ -308,8 +313,13 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
         outcome: Outcome::parse(&outcome).ok_or_else(|| {
             super::store::corrupt(format!("unknown login outcome {outcome:?} in store"))
         })?,
+        reason: LoginReason::from_code(&reason).ok_or_else(|| {
+            super::store::corrupt(format!(
+                "unknown login reason {:?} in store",
+                bounded(&reason, 64)
+            ))
+        })?,
         // Rows written before values were bounded on the way in are made safe on the way out.
-        reason: bounded(&row.try_get::<String, _>("reason")?, 64),
         detail: stored_text(&row.try_get::<String, _>("detail")?),
         issuer: optional_text(row.try_get("issuer")?),
         subject: optional_text(row.try_get("subject")?),
@@ -475,6 +485,61 @@ impl Store {
         Ok(true)
     }
 
+    /// [`Store::insert_member`] with an audit entry: when the member is created, `audit` of the
+    /// member as stored is written in the same transaction (just-in-time provisioning's
+    /// `member_provisioned`). Returns the member and whether it was created.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_member_audited(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+        default_role: Role,
+        audit: &(dyn Fn(&Member) -> NewAudit + Sync),
+    ) -> Result<(Member, bool), StoreError> {
+        let new = NewMember {
+            org_id,
+            issuer,
+            subject,
+            email,
+            name,
+            default_role,
+        };
+        for _ in 0..INSERT_MEMBER_TRIES {
+            let mut tx = self.pool().begin().await?;
+            match insert_member_in(&mut tx, &new).await {
+                Ok(created) => {
+                    let row = sqlx::query(&format!(
+                        "{MEMBER_COLUMNS} WHERE org_id = $1 AND issuer = $2 AND subject = $3"
+                    ))
+                    .bind(org_id)
+                    .bind(issuer)
+                    .bind(subject)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let member = row
+                        .map(|r| member_from_row(&r))
+                        .transpose()?
+                        .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
+                    if created {
+                        insert_audit(&mut tx, &audit(&member)).await?;
+                    }
+                    tx.commit().await?;
+                    return Ok((member, created));
+                }
+                // Another first sign-in took ownership between our check and our insert.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    tx.rollback().await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(insert_member_contention())
+    }
+
     /// The org's members with this email (any case, Unicode included), oldest first. The case
     /// is compared here, not in SQL: SQLite's `LOWER` folds only ASCII and PostgreSQL's all
     /// letters, and both databases must find the same members (`Ädam@…` for `ädam@…`).
@@ -606,14 +671,9 @@ impl Store {
         owner_id: &str,
         turn_on: bool,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        if default_role == Role::Owner {
-            return Err(StoreError::Invalid(
-                "the default role of new members must be member or admin".into(),
-            ));
-        }
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE sso_connections SET enabled = CASE WHEN $1 = 1 THEN 1 ELSE enabled END,

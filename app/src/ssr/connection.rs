@@ -14,7 +14,7 @@ use super::store::{
     SSO_COLUMNS, Store, StoreError, enable_sso_in, lock_org_connection_in, no_connection, now_ms,
     set_sso_policy_in, sso_from_row,
 };
-use crate::model::{Org, Role, SsoConnection};
+use crate::model::{DefaultRole, Org, SsoConnection};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
@@ -489,13 +489,12 @@ impl Store {
     /// `tessera sso policy`: sets the just-in-time provisioning policy, in one transaction
     /// with its `sso_policy_set` audit entry (actor `operator (CLI)`; `before`/`after`:
     /// `{"jit_enabled":bool,"default_role":"member"|"admin"}`). No connection is
-    /// [`StoreError::NotFound`], a default role of owner [`StoreError::Invalid`]; either
-    /// writes nothing.
+    /// [`StoreError::NotFound`] and writes nothing.
     pub async fn set_sso_policy_as_operator(
         &self,
         org: &Org,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         let before = connection_in(&mut tx, &org.id).await?;

@@ -1,6 +1,7 @@
 //! Store functions for sign-in: pending flows, login attempts and session records.
 
 use super::store::{Store, StoreError, new_id, now_ms};
+use crate::api::login_reason::LoginReason;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -45,7 +46,7 @@ pub struct LoginAttempt {
     pub org_id: Option<String>,
     pub at: i64,
     pub outcome: Outcome,
-    pub reason: String,
+    pub reason: LoginReason,
     pub detail: String,
     pub issuer: Option<String>,
     pub subject: Option<String>,
@@ -72,13 +73,13 @@ impl Outcome {
 }
 
 impl LoginAttempt {
-    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: &str, detail: &str) -> Self {
+    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: LoginReason, detail: &str) -> Self {
         LoginAttempt {
             id: new_id(),
             org_id: org_id.map(str::to_string),
             at: now_ms(),
             outcome,
-            reason: reason.to_string(),
+            reason,
             detail: detail.to_string(),
             issuer: None,
             subject: None,
@@ -212,7 +213,7 @@ impl Store {
         .bind(a.org_id.as_deref())
         .bind(a.at)
         .bind(a.outcome.as_str())
-        .bind(crate::validate::bounded(&a.reason, 64))
+        .bind(a.reason.code())
         .bind(text(&a.detail))
         .bind(optional(a.issuer.as_deref()))
         .bind(optional(a.subject.as_deref()))

@@ -3,7 +3,7 @@
 //! Every query here runs unchanged on both databases (`$n` placeholders, TEXT ids, BIGINT
 //! unix-ms timestamps, BIGINT 0/1 flags). Dialect differences live in [`DbKind`] only.
 
-use crate::model::{Member, MemberStatus, Org, Role, SsoConnection};
+use crate::model::{DefaultRole, Member, MemberStatus, Org, Role, SsoConnection};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, Migrator};
 use sqlx::{AnyPool, Row};
@@ -639,7 +639,7 @@ impl Store {
         &self,
         org: &Org,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         set_sso_policy_in(&mut conn, org, jit_enabled, default_role).await
@@ -679,7 +679,8 @@ impl Store {
 
     /// Inserts a new member; the org's first member becomes its owner. The partial unique
     /// index `members_one_owner` settles concurrent first logins: the loser retries and then
-    /// sees the owner. Returns the member as stored (an existing one if it raced us).
+    /// sees the owner. Returns the member as stored (an existing one if it raced us) and
+    /// whether it was created.
     pub async fn insert_member(
         &self,
         org_id: &str,
@@ -689,44 +690,30 @@ impl Store {
         name: &str,
         default_role: Role,
     ) -> Result<(Member, bool), StoreError> {
-        let now = now_ms();
-        let (email, name) = (bounded_claim(email), bounded_claim(name));
-        for _ in 0..8 {
-            let id = new_id();
-            let result = sqlx::query(
-                "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
-                 VALUES ($1, $2, $3, $4, $5, $6,
-                         CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
-                              THEN $7 ELSE 'owner' END,
-                         'active', $8, $8)
-                 ON CONFLICT (org_id, issuer, subject) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(org_id)
-            .bind(issuer)
-            .bind(subject)
-            .bind(&email)
-            .bind(&name)
-            .bind(default_role.as_str())
-            .bind(now)
-            .execute(&self.pool)
-            .await;
-            match result {
-                Ok(done) => {
+        let new = NewMember {
+            org_id,
+            issuer,
+            subject,
+            email,
+            name,
+            default_role,
+        };
+        for _ in 0..INSERT_MEMBER_TRIES {
+            let mut conn = self.pool.acquire().await?;
+            match insert_member_in(&mut conn, &new).await {
+                Ok(created) => {
                     let member = self
                         .member_by_subject(org_id, issuer, subject)
                         .await?
                         .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
-                    return Ok((member, done.rows_affected() == 1));
+                    return Ok((member, created));
                 }
                 // Another first login took ownership between our check and our insert.
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Conflict(
-            "could not provision the member: too much contention".into(),
-        ))
+        Err(insert_member_contention())
     }
 
     /// Records a returning active member's sign-in in one statement: refreshes the profile
@@ -764,8 +751,53 @@ fn bounded_claim(value: &str) -> String {
     crate::validate::bounded(value, crate::validate::MAX_STORED_CHARS)
 }
 
-/// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
-/// [`sso_from_row`], with the sealed client secret.
+/// How often [`Store::insert_member`] tries before giving up on concurrent first sign-ins.
+pub(crate) const INSERT_MEMBER_TRIES: usize = 8;
+
+/// A member to insert.
+pub(crate) struct NewMember<'a> {
+    pub org_id: &'a str,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    /// The role unless they are the org's first member, who becomes its owner.
+    pub default_role: Role,
+}
+
+/// The one statement inserting a member, on `conn`: the org's first member becomes its owner
+/// (the partial unique index `members_one_owner` refuses a second one inserted concurrently:
+/// retry on a unique violation). True when a member was inserted, false when one with the
+/// same (org, issuer, subject) already exists.
+pub(crate) async fn insert_member_in(
+    conn: &mut sqlx::AnyConnection,
+    m: &NewMember<'_>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
+         VALUES ($1, $2, $3, $4, $5, $6,
+                 CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
+                      THEN $7 ELSE 'owner' END,
+                 'active', $8, $8)
+         ON CONFLICT (org_id, issuer, subject) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(m.org_id)
+    .bind(m.issuer)
+    .bind(m.subject)
+    .bind(bounded_claim(m.email))
+    .bind(bounded_claim(m.name))
+    .bind(m.default_role.as_str())
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) fn insert_member_contention() -> StoreError {
+    StoreError::Conflict("could not provision the member: too much contention".into())
+}
+
 /// Turns SSO on for an org that has a connection, on `conn` (a transaction when audited).
 pub(crate) async fn enable_sso_in(
     conn: &mut sqlx::AnyConnection,
@@ -784,19 +816,13 @@ pub(crate) async fn enable_sso_in(
     Ok(())
 }
 
-/// Sets the just-in-time provisioning policy of an org's connection on `conn`; a default role
-/// of owner is refused.
+/// Sets the just-in-time provisioning policy of an org's connection on `conn`.
 pub(crate) async fn set_sso_policy_in(
     conn: &mut sqlx::AnyConnection,
     org: &Org,
     jit_enabled: bool,
-    default_role: Role,
+    default_role: DefaultRole,
 ) -> Result<(), StoreError> {
-    if default_role == Role::Owner {
-        return Err(StoreError::Invalid(
-            "the default role of new members must be member or admin".into(),
-        ));
-    }
     let done = sqlx::query(
         "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
     )
@@ -861,7 +887,7 @@ pub(crate) fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
         client_id: row.try_get("client_id")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         jit_enabled: row.try_get::<i64, _>("jit_enabled")? != 0,
-        default_role: role_from_db(&role)?,
+        default_role: default_role_from_db(&role)?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -870,6 +896,16 @@ pub(crate) fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
 /// or `member`. Anything else is a store error, never a silent default.
 pub(crate) fn role_from_db(role: &str) -> Result<Role, StoreError> {
     Role::parse(role).ok_or_else(|| corrupt(format!("unknown role {role:?} in store")))
+}
+
+/// `sso_connections.default_role` as stored: `admin` or `member`. Anything else (`owner`
+/// included) is a store error.
+pub(crate) fn default_role_from_db(role: &str) -> Result<DefaultRole, StoreError> {
+    match role {
+        "admin" => Ok(DefaultRole::Admin),
+        "member" => Ok(DefaultRole::Member),
+        _ => Err(corrupt(format!("unknown default role {role:?} in store"))),
+    }
 }
 
 /// A stored value Tessera never writes: a fault of the data (500), not of the request.
