@@ -2446,3 +2446,104 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
         );
     }
 }
+
+// ---- the membership core, by actor -----------------------------------------------------------------
+
+/// Every membership change names its actor: the operator and Okta cannot make the changes only
+/// a member of the org makes, a member of another org finds nobody, and only the operator
+/// re-keys members. Nothing is changed or audited by a refusal.
+#[tokio::test]
+async fn membership_changes_check_their_actor() {
+    use app::ssr::membership::{self, Actor, DomainError, Via};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "actors").await;
+        let other = fixture(store, "elsewhere").await;
+        let (org, target) = (fx.org.id.as_str(), fx.member.id.as_str());
+        for actor in [Actor::Operator, Actor::Okta(Via::JustInTime)] {
+            let refused = [
+                membership::change_role(store, &actor, org, target, DefaultRole::Admin)
+                    .await
+                    .err(),
+                membership::deactivate(store, &actor, org, target)
+                    .await
+                    .err(),
+                membership::reactivate(store, &actor, org, target)
+                    .await
+                    .err(),
+                membership::remove(store, &actor, org, target).await.err(),
+            ];
+            for e in refused {
+                assert!(
+                    matches!(e, Some(DomainError::Forbidden(_))),
+                    "[{}] {actor:?}: {e:?}",
+                    db.kind
+                );
+            }
+        }
+        let okta = Actor::Okta(Via::JustInTime);
+        assert!(matches!(
+            membership::transfer_ownership(store, &okta, org, target).await,
+            Err(DomainError::Forbidden(_))
+        ));
+        // A member of another org, even its owner, finds nobody here.
+        let outsider = Actor::Member(&other.owner);
+        assert!(matches!(
+            membership::change_role(store, &outsider, org, target, DefaultRole::Admin).await,
+            Err(DomainError::NotFound)
+        ));
+        assert!(matches!(
+            membership::transfer_ownership(store, &outsider, org, target).await,
+            Err(DomainError::NotFound)
+        ));
+        assert!(matches!(
+            membership::rekey_members(store, &Actor::Member(&fx.owner), &fx.org, "https://x").await,
+            Err(DomainError::Forbidden(_))
+        ));
+        assert_eq!(
+            audits(store, org).await,
+            0,
+            "[{}] refusals write nothing",
+            db.kind
+        );
+        assert_eq!(reload(store, &fx.member).await, Some(fx.member.clone()));
+
+        // The operator hands the org over: the same transfer, audited as the operator.
+        let done = membership::transfer_ownership(store, &Actor::Operator, org, target)
+            .await
+            .expect("operator transfer");
+        assert_eq!(done.owner.role, Role::Owner);
+        assert_eq!(done.previous.map(|p| p.id), Some(fx.owner.id.clone()));
+        assert_eq!(
+            reload(store, &fx.owner).await.map(|m| m.role),
+            Some(Role::Admin)
+        );
+        let row = sqlx::query(
+            "SELECT actor_id, actor_email, target_id FROM audit_log WHERE org_id = $1 AND action = 'ownership_transferred'",
+        )
+        .bind(org)
+        .fetch_one(store.pool())
+        .await
+        .expect("audit entry");
+        assert_eq!(
+            (
+                row.get::<Option<String>, _>("actor_id"),
+                row.get::<String, _>("actor_email"),
+                row.get::<Option<String>, _>("target_id")
+            ),
+            (
+                None,
+                "operator (CLI)".to_string(),
+                Some(fx.member.id.clone())
+            ),
+            "[{}]",
+            db.kind
+        );
+        // Already the owner: refused.
+        assert!(matches!(
+            membership::transfer_ownership(store, &Actor::Operator, org, target).await,
+            Err(DomainError::Conflict(_))
+        ));
+    }
+}

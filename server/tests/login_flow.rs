@@ -261,6 +261,81 @@ async fn rp_id_token_sig_rs256_okta_sign_in_provisions_the_owner() {
     }
 }
 
+/// Just-in-time provisioning is a membership change like any other: one `member_provisioned`
+/// audit entry per new member, by Okta, in the same transaction; returning members add none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jit_provisioning_is_audited_with_okta_as_actor() {
+    use sqlx::Row as _;
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        env.signed_in(&Browser::new(), "alice").await;
+        env.signed_in(&Browser::new(), "alice").await;
+        env.signed_in(&Browser::new(), "bob").await;
+        let rows = sqlx::query(
+            "SELECT actor_id, actor_email, target_email, before, after FROM audit_log
+             WHERE org_id = $1 AND action = 'member_provisioned' ORDER BY at, id",
+        )
+        .bind(&env.org.id)
+        .fetch_all(env.server.store.pool())
+        .await
+        .expect("audit");
+        let entries: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<Option<String>, _>("actor_id"),
+                    r.get::<String, _>("actor_email"),
+                    r.get::<String, _>("target_email"),
+                    r.get::<String, _>("before"),
+                    r.get::<String, _>("after"),
+                )
+            })
+            .collect();
+        let okta = |email: &str, role: &str| {
+            (
+                None,
+                "Okta (just-in-time sign-in)".to_string(),
+                email.to_string(),
+                String::new(),
+                json!({ "role": role }).to_string(),
+            )
+        };
+        assert_eq!(
+            entries,
+            vec![
+                okta("alice@example.com", "owner"),
+                okta("bob@example.com", "member")
+            ],
+            "[{}]",
+            db.kind
+        );
+    }
+}
+
+/// The layout's `whoami` is `/api/v1/me` by another door: the same answer signed in, the API's
+/// 401 error JSON signed out, while a page rendering it for a signed-out visitor stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_answers_like_me() {
+    for db in support::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        let whoami = |b: &Browser| {
+            b.post(env.url(), &format!("{}/api/whoami", env.url()))
+                .json(&json!({}))
+        };
+        let anon = b.send(whoami(&b)).await;
+        anon.assert_status(401);
+        assert_eq!(anon.json()["error"], "unauthenticated", "[{}]", db.kind);
+        b.get(&format!("{}/members", env.url()))
+            .await
+            .assert_status(200);
+        let me = env.signed_in(&b, "alice").await;
+        let r = b.send(whoami(&b)).await;
+        r.assert_status(200);
+        assert_eq!(r.json(), me, "[{}]", db.kind);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_key_rotation_op_sign_key() {
     for db in support::databases().await {

@@ -704,3 +704,32 @@ async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
         }
     }
 }
+
+/// A reason code Tessera never writes is a fault of the data, as an unknown role or status is:
+/// the activity API answers 500, it does not invent generic advice for it.
+#[tokio::test]
+async fn an_unknown_stored_reason_is_a_data_fault() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("odd", "Odd").await.unwrap();
+        let owner =
+            support::add_member(store, &org.id, "https://idp.example", "o", Role::Member).await;
+        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let url = format!("{}/api/v1/login-attempts", server.url);
+        b.get(&url).await.assert_status(200);
+        sqlx::query(
+            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail)
+             VALUES ('odd-1', $1, $2, 'failure', 'something_new', '')",
+        )
+        .bind(&org.id)
+        .bind(now_ms())
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let r = b.get(&url).await;
+        r.assert_status(500);
+        assert_eq!(r.json()["error"], "internal", "[{kind}] {}", r.body);
+    }
+}

@@ -699,8 +699,12 @@ impl Store {
             default_role,
         };
         for _ in 0..INSERT_MEMBER_TRIES {
-            let mut conn = self.pool.acquire().await?;
-            match insert_member_in(&mut conn, &new).await {
+            // The connection goes back to the pool before the member is read with another.
+            let inserted = {
+                let mut conn = self.pool.acquire().await?;
+                insert_member_in(&mut conn, &new).await
+            };
+            match inserted {
                 Ok(created) => {
                     let member = self
                         .member_by_subject(org_id, issuer, subject)
