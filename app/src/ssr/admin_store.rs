@@ -510,24 +510,20 @@ impl Store {
         for _ in 0..INSERT_MEMBER_TRIES {
             let mut tx = self.pool().begin().await?;
             match insert_member_in(&mut tx, &new).await {
-                Ok(created) => {
-                    let row = sqlx::query(&format!(
-                        "{MEMBER_COLUMNS} WHERE org_id = $1 AND issuer = $2 AND subject = $3"
-                    ))
-                    .bind(org_id)
-                    .bind(issuer)
-                    .bind(subject)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let member = row
-                        .map(|r| member_from_row(&r))
-                        .transpose()?
-                        .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
-                    if created {
-                        insert_audit(&mut tx, &audit(&member)).await?;
-                    }
+                Ok(Some(row)) => {
+                    let member = member_from_row(&row)?;
+                    insert_audit(&mut tx, &audit(&member)).await?;
                     tx.commit().await?;
-                    return Ok((member, created));
+                    return Ok((member, true));
+                }
+                // The same person was there already (or arrived meanwhile): nothing to audit.
+                Ok(None) => {
+                    tx.rollback().await?;
+                    let member = self
+                        .member_by_subject(org_id, issuer, subject)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
+                    return Ok((member, false));
                 }
                 // Another first sign-in took ownership between our check and our insert.
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {

@@ -699,18 +699,19 @@ impl Store {
             default_role,
         };
         for _ in 0..INSERT_MEMBER_TRIES {
-            // The connection goes back to the pool before the member is read with another.
             let inserted = {
                 let mut conn = self.pool.acquire().await?;
                 insert_member_in(&mut conn, &new).await
             };
             match inserted {
-                Ok(created) => {
+                Ok(Some(row)) => return Ok((member_from_row(&row)?, true)),
+                // The same person was there already (or arrived meanwhile).
+                Ok(None) => {
                     let member = self
                         .member_by_subject(org_id, issuer, subject)
                         .await?
                         .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
-                    return Ok((member, created));
+                    return Ok((member, false));
                 }
                 // Another first login took ownership between our check and our insert.
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
@@ -771,20 +772,22 @@ pub(crate) struct NewMember<'a> {
 
 /// The one statement inserting a member, on `conn`: the org's first member becomes its owner
 /// (the partial unique index `members_one_owner` refuses a second one inserted concurrently:
-/// retry on a unique violation). True when a member was inserted, false when one with the
-/// same (org, issuer, subject) already exists.
+/// retry on a unique violation). The member as inserted, or `None` when one with the same
+/// (org, issuer, subject) already exists.
 pub(crate) async fn insert_member_in(
     conn: &mut sqlx::AnyConnection,
     m: &NewMember<'_>,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+) -> Result<Option<AnyRow>, sqlx::Error> {
+    sqlx::query(concat!(
         "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
          VALUES ($1, $2, $3, $4, $5, $6,
                  CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
                       THEN $7 ELSE 'owner' END,
                  'active', $8, $8)
-         ON CONFLICT (org_id, issuer, subject) DO NOTHING",
-    )
+         ON CONFLICT (org_id, issuer, subject) DO NOTHING
+         RETURNING ",
+        member_fields!()
+    ))
     .bind(new_id())
     .bind(m.org_id)
     .bind(m.issuer)
@@ -793,9 +796,8 @@ pub(crate) async fn insert_member_in(
     .bind(bounded_claim(m.name))
     .bind(m.default_role.as_str())
     .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(conn)
+    .await
 }
 
 pub(crate) fn insert_member_contention() -> StoreError {
