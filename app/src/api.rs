@@ -6,11 +6,13 @@
 //! scoped to that member's org: an id from another org answers 404. Rules live in
 //! [`crate::ssr::membership`] and the matrix in [`permissions`].
 
-pub mod advice;
+pub mod login_reason;
 pub mod permissions;
 pub mod types;
 
 pub use types::*;
+
+use crate::model::DefaultRole;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json, JsonEncoding};
@@ -66,14 +68,18 @@ pub async fn list_members(
 
 /// `POST /api/v1/members/role` `{"member_id", "role": "admin"|"member"}`.
 #[server(prefix = "/api", endpoint = "v1/members/role", input = Json)]
-pub async fn change_member_role(member_id: String, role: String) -> Result<MemberView, ApiError> {
-    use crate::ssr::api_support::{finish, parse_role, signed_in};
-    use crate::ssr::membership;
+pub async fn change_member_role(
+    member_id: String,
+    role: DefaultRole,
+) -> Result<MemberView, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership::{self, Actor};
     finish(
         async move {
             let cx = signed_in().await?;
-            let role = parse_role(&role)?;
-            let m = membership::change_role(&cx.store, &cx.me, &member_id, role).await?;
+            let actor = Actor::Member(&cx.me);
+            let m =
+                membership::change_role(&cx.store, &actor, &cx.org.id, &member_id, role).await?;
             Ok(m.into())
         }
         .await,
@@ -84,13 +90,13 @@ pub async fn change_member_role(member_id: String, role: String) -> Result<Membe
 #[server(prefix = "/api", endpoint = "v1/members/deactivate", input = Json)]
 pub async fn deactivate_member(member_id: String) -> Result<MemberView, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
-    use crate::ssr::membership;
+    use crate::ssr::membership::{self, Actor};
     finish(
         async move {
             let cx = signed_in().await?;
-            Ok(membership::deactivate(&cx.store, &cx.me, &member_id)
-                .await?
-                .into())
+            let actor = Actor::Member(&cx.me);
+            let m = membership::deactivate(&cx.store, &actor, &cx.org.id, &member_id).await?;
+            Ok(m.into())
         }
         .await,
     )
@@ -100,13 +106,13 @@ pub async fn deactivate_member(member_id: String) -> Result<MemberView, ApiError
 #[server(prefix = "/api", endpoint = "v1/members/reactivate", input = Json)]
 pub async fn reactivate_member(member_id: String) -> Result<MemberView, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
-    use crate::ssr::membership;
+    use crate::ssr::membership::{self, Actor};
     finish(
         async move {
             let cx = signed_in().await?;
-            Ok(membership::reactivate(&cx.store, &cx.me, &member_id)
-                .await?
-                .into())
+            let actor = Actor::Member(&cx.me);
+            let m = membership::reactivate(&cx.store, &actor, &cx.org.id, &member_id).await?;
+            Ok(m.into())
         }
         .await,
     )
@@ -116,11 +122,12 @@ pub async fn reactivate_member(member_id: String) -> Result<MemberView, ApiError
 #[server(prefix = "/api", endpoint = "v1/members/remove", input = Json)]
 pub async fn remove_member(member_id: String) -> Result<Removed, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
-    use crate::ssr::membership;
+    use crate::ssr::membership::{self, Actor};
     finish(
         async move {
             let cx = signed_in().await?;
-            let m = membership::remove(&cx.store, &cx.me, &member_id).await?;
+            let actor = Actor::Member(&cx.me);
+            let m = membership::remove(&cx.store, &actor, &cx.org.id, &member_id).await?;
             Ok(Removed { removed: m.id })
         }
         .await,
@@ -132,33 +139,27 @@ pub async fn remove_member(member_id: String) -> Result<Removed, ApiError> {
 #[server(prefix = "/api", endpoint = "v1/org/transfer-ownership", input = Json)]
 pub async fn transfer_ownership(member_id: String) -> Result<MemberView, ApiError> {
     use crate::ssr::api_support::{finish, signed_in};
-    use crate::ssr::membership;
+    use crate::ssr::membership::{self, Actor};
     finish(
         async move {
             let cx = signed_in().await?;
-            Ok(
-                membership::transfer_ownership(&cx.store, &cx.me, &member_id)
-                    .await?
-                    .into(),
-            )
+            let actor = Actor::Member(&cx.me);
+            let done =
+                membership::transfer_ownership(&cx.store, &actor, &cx.org.id, &member_id).await?;
+            Ok(done.owner.into())
         }
         .await,
     )
 }
 
-/// `GET /api/v1/me`: the signed-in member's profile and org.
+/// `GET /api/v1/me`: the signed-in member's profile and org; 401 `unauthenticated` when nobody
+/// is signed in. (`GET /api/v1/session` redirects here.)
 #[server(prefix = "/api", endpoint = "v1/me", input = GetUrl)]
 pub async fn get_me() -> Result<Me, ApiError> {
-    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::api_support::{finish, me};
     finish(
-        async move {
-            let cx = signed_in().await?;
-            Ok(Me {
-                member: cx.me,
-                org: cx.org,
-            })
-        }
-        .await,
+        me().await
+            .and_then(|me| me.ok_or(ApiError::Unauthenticated)),
     )
 }
 
@@ -183,15 +184,15 @@ pub async fn sso_settings() -> Result<SsoView, ApiError> {
 pub async fn update_sso_settings(
     #[server(default)] enabled: Option<bool>,
     jit_enabled: bool,
-    default_role: String,
+    default_role: DefaultRole,
 ) -> Result<SsoView, ApiError> {
-    use crate::ssr::api_support::{finish, parse_role, signed_in};
+    use crate::ssr::api_support::{finish, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
             let cx = signed_in().await?;
-            let role = parse_role(&default_role)?;
-            membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, role).await?;
+            membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, default_role)
+                .await?;
             Ok(membership::sso_view(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
         }
         .await,

@@ -9,13 +9,13 @@ pub mod validate;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use api::{ApiError, Me};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
-use model::SessionInfo;
 
 /// The HTML document around the app, rendered by the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -61,15 +61,23 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The signed-in member and org, or `None` for a signed-out visitor.
+/// The signed-in member and org, as `GET /api/v1/me` answers them, for the layout of every
+/// page. Nobody signed in is [`ApiError::Unauthenticated`] (the layout shows the sign-in card);
+/// as an endpoint (`POST /api/whoami`) it answers 401 with the API's error JSON, while a page
+/// rendering it keeps its own status.
 #[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<SessionInfo>, ServerFnError> {
-    use crate::ssr::{auth, store::Store};
-    let session: tower_sessions::Session = leptos_axum::extract().await?;
-    let store = use_context::<Store>().ok_or_else(|| ServerFnError::new("store missing"))?;
-    auth::current(&session, &store)
+pub async fn whoami() -> Result<Me, ApiError> {
+    use crate::ssr::api_support::{answering, me, set_status};
+    let result = me()
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .and_then(|me| me.ok_or(ApiError::Unauthenticated));
+    if let Err(e) = &result
+        && (answering(<Whoami as leptos::server_fn::ServerFn>::PATH)
+            || *e != ApiError::Unauthenticated)
+    {
+        set_status(e);
+    }
+    result
 }
 
 #[component]
@@ -158,7 +166,7 @@ pub(crate) fn SignInCard() -> impl IntoView {
 /// The signed-in member's own profile, with links to what they may see.
 #[component]
 fn Profile() -> impl IntoView {
-    let info = expect_context::<SessionInfo>();
+    let info = expect_context::<Me>();
     let display = if info.member.name.is_empty() {
         info.member.email.clone()
     } else {

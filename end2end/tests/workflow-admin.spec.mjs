@@ -74,7 +74,7 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await expect(row(page, 'carol@example.com').locator('.status')).toHaveText('deactivated');
 
   // Carol's open session is refused at once.
-  const carolSession = await carol.request.get('/api/v1/session');
+  const carolSession = await carol.request.get('/api/v1/me');
   expect(carolSession.status()).toBe(401);
   await carol.reload();
   await expect(carol.locator('#org-slug')).toBeVisible();

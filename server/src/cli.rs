@@ -1,11 +1,14 @@
-//! The operator commands: orgs and their Okta connections, straight against the store.
-//! Bad input gets one line on stderr and a non-zero exit, and writes nothing.
+//! The operator commands: orgs, their Okta connections and their members. Membership changes
+//! (`org transfer-owner`, `org rekey-members`) go through the membership core with the operator
+//! as actor ([`Actor::Operator`], audited as `operator (CLI)`). Bad input gets one line on
+//! stderr and a non-zero exit, and writes nothing.
 
 pub use crate::cli_error::CliError;
 use crate::config::{Config, OrgCommand, SsoCommand};
-use app::model::{Member, Org, Role, SsoConnection};
+use app::model::{DefaultRole, Member, Org, SsoConnection};
 use app::ssr::connection::{IssuerChange, OperatorSet};
 use app::ssr::issuer;
+use app::ssr::membership::{self, Actor, DomainError};
 use app::ssr::store::Store;
 use app::validate;
 use serde_json::json;
@@ -109,7 +112,9 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                 ));
             }
             let org = store.require_org(slug).await?;
-            let r = store.rekey_members(&org, &from_issuer).await?;
+            let r = membership::rekey_members(store, &Actor::Operator, &org, &from_issuer)
+                .await
+                .map_err(operator_error)?;
             if json {
                 println!(
                     "{}",
@@ -262,10 +267,10 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
                 ))
             })?;
             let jit = jit.map_or(current.jit_enabled, |v| v == "on");
-            let role = default_role
-                .as_deref()
-                .and_then(Role::parse)
-                .unwrap_or(current.default_role);
+            let role = match default_role.as_deref() {
+                Some(r) => DefaultRole::parse(r).map_err(invalid)?,
+                None => current.default_role,
+            };
             store.set_sso_policy_as_operator(&org, jit, role).await?;
             println!(
                 "Just-in-time provisioning for {} is {}; new members get role {}.",
@@ -286,6 +291,15 @@ fn needs_confirmation(org: &Org, c: &IssuerChange) -> CliError {
     ))
 }
 
+/// A refused membership change as the operator reads it: the store's own errors as they are,
+/// everything else as its sentence.
+fn operator_error(e: DomainError) -> CliError {
+    match e {
+        DomainError::Store(e) => CliError::Store(e),
+        other => invalid(other.to_string()),
+    }
+}
+
 /// `tessera org transfer-owner <slug> <member id or email> [--json]`.
 async fn transfer_owner(
     store: &Store,
@@ -293,7 +307,6 @@ async fn transfer_owner(
     member: &str,
     json: bool,
 ) -> Result<(), CliError> {
-    use app::ssr::membership::{self, DomainError};
     let slug = validate::slug(slug).map_err(invalid)?;
     let org = store.require_org(slug).await?;
     let shown = validate::bounded(member.trim(), 200);
@@ -302,15 +315,15 @@ async fn transfer_owner(
             "no member {shown:?} in org {}: give a member id or email (see the members page or /api/v1/members)",
             org.slug
         )),
-        DomainError::Store(e) => CliError::Store(e),
-        other => invalid(other.to_string()),
+        other => operator_error(other),
     };
     let target = membership::member_named(store, &org.id, member)
         .await
         .map_err(domain)?;
-    let (owner, previous) = membership::transfer_ownership_by_operator(store, &org.id, target)
-        .await
-        .map_err(domain)?;
+    let membership::Transferred { owner, previous } =
+        membership::transfer_ownership(store, &Actor::Operator, &org.id, &target.id)
+            .await
+            .map_err(domain)?;
     let person = |m: &Member| json!({"id": m.id, "email": m.email, "name": m.name});
     if json {
         println!(

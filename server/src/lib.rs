@@ -5,7 +5,6 @@ pub mod cli_error;
 pub mod config;
 pub mod csrf;
 pub mod http;
-pub mod jit;
 pub mod keys;
 pub mod logs;
 pub mod metrics;

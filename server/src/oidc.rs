@@ -15,6 +15,7 @@
 use crate::metrics::{IdpFetch, Metrics};
 use app::ssr::issuer;
 use app::ssr::outbound::{self, Outbound, OutboundError, Reply};
+use app::ssr::signin::{IdentityProvider, IdpError};
 use app::validate::bounded;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -149,34 +150,9 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for IdpHttp<'_> {
     }
 }
 
-/// What the browser is sent to, and what must be remembered for the callback.
-pub struct AuthRequest {
-    pub url: String,
-    pub state: String,
-    pub nonce: String,
-    pub pkce_verifier: String,
-}
-
-/// The verified identity from a callback.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// The ID token's `sub`: non-empty, at most 255 characters, no control characters.
-    pub subject: String,
-    /// `email` from /userinfo, else from the ID token; empty when neither has one.
-    pub email: String,
-    /// The display name: `name`, else `given_name family_name`, else `preferred_username`,
-    /// else (when there is no email either) the `sub`, so no member is ever blank.
-    pub name: String,
-}
-
-/// The registered connection of one org, with its decrypted secret.
-pub struct ClientConfig<'a> {
-    /// The issuer as registered (published form).
-    pub issuer: &'a str,
-    pub client_id: &'a str,
-    pub client_secret: &'a str,
-    pub redirect_uri: &'a str,
-}
+// The shapes the sign-in use case defines and this client fills in.
+pub use app::ssr::membership::Identity;
+pub use app::ssr::signin::{AuthRequest, ClientConfig};
 
 fn describe(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -537,6 +513,43 @@ impl OidcCache {
             .await
             .map_err(|e| fetch_error("userinfo request", e))?;
         parse_userinfo(&reply, subject)
+    }
+}
+
+impl From<OidcError> for IdpError {
+    fn from(e: OidcError) -> Self {
+        match e {
+            OidcError::Unreachable(d) => IdpError::Unreachable(d),
+            OidcError::Discovery(d) => IdpError::Misconfigured(d),
+            OidcError::TokenExchange(d) => IdpError::TokenExchange(d),
+            OidcError::TokenInvalid(d) => IdpError::TokenInvalid(d),
+            OidcError::UserInfo(d) => IdpError::UserInfo(d),
+        }
+    }
+}
+
+/// The sign-in's IdP: this cache, its discovery and its checks.
+impl IdentityProvider for OidcCache {
+    async fn authorization_request(
+        &self,
+        client: &ClientConfig<'_>,
+        login_hint: Option<&str>,
+    ) -> Result<AuthRequest, IdpError> {
+        OidcCache::authorization_request(self, client, login_hint)
+            .await
+            .map_err(IdpError::from)
+    }
+
+    async fn complete(
+        &self,
+        client: &ClientConfig<'_>,
+        code: &str,
+        nonce: &str,
+        pkce_verifier: &str,
+    ) -> Result<Identity, IdpError> {
+        OidcCache::complete(self, client, code, nonce, pkce_verifier)
+            .await
+            .map_err(IdpError::from)
     }
 }
 

@@ -4,7 +4,7 @@
 //! with 100,000 members), login statistics, and "Test connection" / secret rotation against the
 //! local Okta.
 
-use app::model::{Member, MemberStatus, Org, Role};
+use app::model::{DefaultRole, Member, MemberStatus, Org, Role};
 use app::ssr::login::{LoginAttempt, Outcome};
 use app::ssr::store::{Store, now_ms};
 use serde_json::{Value, json};
@@ -415,7 +415,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 r.assert_status(200);
                 assert_eq!(
                     (sso.enabled, sso.jit_enabled, sso.default_role),
-                    (true, false, Role::Admin)
+                    (true, false, DefaultRole::Admin)
                 );
                 assert_eq!(r.json()["default_role"], "admin");
                 assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
@@ -1346,6 +1346,7 @@ async fn attempt(
     detail: &str,
     member: Option<&Member>,
 ) {
+    let reason = app::api::login_reason::LoginReason::from_code(reason).expect("a known reason");
     let mut a = LoginAttempt::new(Some(&org.id), outcome, reason, detail);
     a.at = at;
     a.email = member.map(|m| m.email.clone());
@@ -1652,7 +1653,7 @@ async fn sso_view_and_settings() {
                 unchanged.jit_enabled,
                 unchanged.default_role
             ),
-            (true, true, Role::Member)
+            (true, true, DefaultRole::Member)
         );
         assert_eq!(audits(store, &fx.org.id).await, 0, "nothing changed");
         owner.get("/api/v1/sso").await.assert_status(200);
@@ -1677,7 +1678,7 @@ async fn sso_view_and_settings() {
         let sso = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
         assert_eq!(
             (sso.enabled, sso.jit_enabled, sso.default_role),
-            (true, false, Role::Admin)
+            (true, false, DefaultRole::Admin)
         );
         // The same settings again: no change, no audit entry.
         owner
@@ -2315,5 +2316,106 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
                 .revoked_at
                 .is_none()
         );
+    }
+}
+
+// ---- the membership core, by actor -----------------------------------------------------------------
+
+/// Every membership change names its actor: the operator and Okta cannot make the changes only
+/// a member of the org makes, a member of another org finds nobody, and only the operator
+/// re-keys members. Nothing is changed or audited by a refusal.
+#[tokio::test]
+async fn membership_changes_check_their_actor() {
+    use app::ssr::membership::{self, Actor, DomainError, Via};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let fx = fixture(store, "actors").await;
+        let other = fixture(store, "elsewhere").await;
+        let (org, target) = (fx.org.id.as_str(), fx.member.id.as_str());
+        for actor in [Actor::Operator, Actor::Okta(Via::JustInTime)] {
+            let refused = [
+                membership::change_role(store, &actor, org, target, DefaultRole::Admin)
+                    .await
+                    .err(),
+                membership::deactivate(store, &actor, org, target)
+                    .await
+                    .err(),
+                membership::reactivate(store, &actor, org, target)
+                    .await
+                    .err(),
+                membership::remove(store, &actor, org, target).await.err(),
+            ];
+            for e in refused {
+                assert!(
+                    matches!(e, Some(DomainError::Forbidden(_))),
+                    "[{}] {actor:?}: {e:?}",
+                    db.kind
+                );
+            }
+        }
+        let okta = Actor::Okta(Via::JustInTime);
+        assert!(matches!(
+            membership::transfer_ownership(store, &okta, org, target).await,
+            Err(DomainError::Forbidden(_))
+        ));
+        // A member of another org, even its owner, finds nobody here.
+        let outsider = Actor::Member(&other.owner);
+        assert!(matches!(
+            membership::change_role(store, &outsider, org, target, DefaultRole::Admin).await,
+            Err(DomainError::NotFound)
+        ));
+        assert!(matches!(
+            membership::transfer_ownership(store, &outsider, org, target).await,
+            Err(DomainError::NotFound)
+        ));
+        assert!(matches!(
+            membership::rekey_members(store, &Actor::Member(&fx.owner), &fx.org, "https://x").await,
+            Err(DomainError::Forbidden(_))
+        ));
+        assert_eq!(
+            audits(store, org).await,
+            0,
+            "[{}] refusals write nothing",
+            db.kind
+        );
+        assert_eq!(reload(store, &fx.member).await, Some(fx.member.clone()));
+
+        // The operator hands the org over: the same transfer, audited as the operator.
+        let done = membership::transfer_ownership(store, &Actor::Operator, org, target)
+            .await
+            .expect("operator transfer");
+        assert_eq!(done.owner.role, Role::Owner);
+        assert_eq!(done.previous.map(|p| p.id), Some(fx.owner.id.clone()));
+        assert_eq!(
+            reload(store, &fx.owner).await.map(|m| m.role),
+            Some(Role::Admin)
+        );
+        let row = sqlx::query(
+            "SELECT actor_id, actor_email, target_id FROM audit_log WHERE org_id = $1 AND action = 'ownership_transferred'",
+        )
+        .bind(org)
+        .fetch_one(store.pool())
+        .await
+        .expect("audit entry");
+        assert_eq!(
+            (
+                row.get::<Option<String>, _>("actor_id"),
+                row.get::<String, _>("actor_email"),
+                row.get::<Option<String>, _>("target_id")
+            ),
+            (
+                None,
+                "operator (CLI)".to_string(),
+                Some(fx.member.id.clone())
+            ),
+            "[{}]",
+            db.kind
+        );
+        // Already the owner: refused.
+        assert!(matches!(
+            membership::transfer_ownership(store, &Actor::Operator, org, target).await,
+            Err(DomainError::Conflict(_))
+        ));
     }
 }

@@ -253,10 +253,85 @@ async fn rp_id_token_sig_rs256_okta_sign_in_provisions_the_owner() {
         );
         let last = env.last_attempt().await;
         assert_eq!(last.outcome, Outcome::Success);
-        assert_eq!(last.reason, "success");
+        assert_eq!(last.reason.code(), "success");
         assert_eq!(last.subject.as_deref(), Some("00u2bob"));
         assert_eq!(last.issuer.as_deref(), Some(env.okta.issuer.as_str()));
         assert!(last.member_id.is_some());
+    }
+}
+
+/// Just-in-time provisioning is a membership change like any other: one `member_provisioned`
+/// audit entry per new member, by Okta, in the same transaction; returning members add none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jit_provisioning_is_audited_with_okta_as_actor() {
+    use sqlx::Row as _;
+    for db in testkit::databases().await {
+        let env = Env::start(&db).await;
+        env.signed_in(&Browser::new(), "alice").await;
+        env.signed_in(&Browser::new(), "alice").await;
+        env.signed_in(&Browser::new(), "bob").await;
+        let rows = sqlx::query(
+            "SELECT actor_id, actor_email, target_email, before, after FROM audit_log
+             WHERE org_id = $1 AND action = 'member_provisioned' ORDER BY at, id",
+        )
+        .bind(&env.org.id)
+        .fetch_all(env.server.store.pool())
+        .await
+        .expect("audit");
+        let entries: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<Option<String>, _>("actor_id"),
+                    r.get::<String, _>("actor_email"),
+                    r.get::<String, _>("target_email"),
+                    r.get::<String, _>("before"),
+                    r.get::<String, _>("after"),
+                )
+            })
+            .collect();
+        let okta = |email: &str, role: &str| {
+            (
+                None,
+                "Okta (just-in-time sign-in)".to_string(),
+                email.to_string(),
+                String::new(),
+                json!({ "role": role }).to_string(),
+            )
+        };
+        assert_eq!(
+            entries,
+            vec![
+                okta("alice@example.com", "owner"),
+                okta("bob@example.com", "member")
+            ],
+            "[{}]",
+            db.kind
+        );
+    }
+}
+
+/// The layout's `whoami` is `/api/v1/me` by another door: the same answer signed in, the API's
+/// 401 error JSON signed out, while a page rendering it for a signed-out visitor stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_answers_like_me() {
+    for db in testkit::databases().await {
+        let env = Env::start(&db).await;
+        let b = Browser::new();
+        let whoami = |b: &Browser| {
+            b.post(env.url(), &format!("{}/api/whoami", env.url()))
+                .json(&json!({}))
+        };
+        let anon = b.send(whoami(&b)).await;
+        anon.assert_status(401);
+        assert_eq!(anon.json()["error"], "unauthenticated", "[{}]", db.kind);
+        b.get(&format!("{}/members", env.url()))
+            .await
+            .assert_status(200);
+        let me = env.signed_in(&b, "alice").await;
+        let r = b.send(whoami(&b)).await;
+        r.assert_status(200);
+        assert_eq!(r.json(), me, "[{}]", db.kind);
     }
 }
 
@@ -469,7 +544,7 @@ async fn callback_iss_mismatch_is_refused() {
         assert_problem(&r, 400, "issuer_mismatch");
         let last = env.last_attempt().await;
         assert_eq!(
-            (last.outcome, last.reason.as_str()),
+            (last.outcome, last.reason.code()),
             (Outcome::Failure, "issuer_mismatch"),
             "[{}]",
             db.kind
@@ -732,7 +807,7 @@ async fn sso_disabled_is_refused() {
         assert_eq!(
             attempts
                 .iter()
-                .filter(|a| a.reason == "sso_disabled")
+                .filter(|a| a.reason.code() == "sso_disabled")
                 .count(),
             3,
             "[{}]",
@@ -766,7 +841,7 @@ async fn deactivated_member_is_refused() {
         assert!(flow.response.set_cookies().is_empty());
         let last = env.last_attempt().await;
         assert_eq!(
-            (last.outcome, last.reason.as_str()),
+            (last.outcome, last.reason.code()),
             (Outcome::Failure, "member_deactivated"),
             "[{}]",
             db.kind
@@ -789,7 +864,7 @@ async fn jit_off_refuses_new_people() {
         assert_problem(&flow.response, 403, "jit_disabled");
         let last = env.last_attempt().await;
         assert_eq!(
-            (last.outcome, last.reason.as_str()),
+            (last.outcome, last.reason.code()),
             (Outcome::Failure, "jit_disabled"),
             "[{}]",
             db.kind
@@ -823,7 +898,7 @@ async fn unassigned_user_sees_not_assigned() {
         assert!(flow.response.body.contains("Assignments"));
         let last = env.last_attempt().await;
         assert_eq!(
-            (last.outcome, last.reason.as_str()),
+            (last.outcome, last.reason.code()),
             (Outcome::Failure, "idp_error")
         );
         assert!(last.detail.contains("not assigned"));
@@ -874,6 +949,10 @@ async fn session_api_shape() {
     for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
+        // The old second "who am I" sends everyone to the one documented endpoint.
+        let moved = b.get(&format!("{}/api/v1/session", env.url())).await;
+        moved.assert_status(308);
+        assert_eq!(moved.location_raw(), Some("/api/v1/me"), "[{}]", db.kind);
         let anon = b.session(env.url()).await;
         anon.assert_status(401);
         assert!(
@@ -887,13 +966,35 @@ async fn session_api_shape() {
 
         let me = env.signed_in(&b, "alice").await;
         let member_id = me["member"]["id"].as_str().expect("member.id").to_string();
+        let member = env
+            .server
+            .store
+            .member_by_id(&env.org.id, &member_id)
+            .await
+            .expect("read")
+            .expect("alice");
+        assert_eq!(
+            (
+                me["member"]["email"].as_str(),
+                me["member"]["name"].as_str(),
+                me["member"]["role"].as_str(),
+                me["org"]["slug"].as_str(),
+                me["org"]["name"].as_str(),
+            ),
+            (
+                Some("alice@example.com"),
+                Some("Alice Anderson"),
+                Some("owner"),
+                Some(SLUG),
+                Some(format!("{SLUG} Inc").as_str()),
+            ),
+            "[{}]",
+            db.kind
+        );
         assert_eq!(
             me,
-            json!({
-                "member": {"id": member_id, "email": "alice@example.com", "name": "Alice Anderson", "role": "owner"},
-                "org": {"slug": SLUG, "name": format!("{SLUG} Inc")},
-            }),
-            "[{}]",
+            json!({"member": member, "org": env.org}),
+            "[{}] the member and org as stored",
             db.kind
         );
         let resp = b.session(env.url()).await;
@@ -1473,7 +1574,7 @@ async fn anonymous_failures_cannot_grow_the_attempts_table() {
         }
         let failures = env.attempts().await;
         assert_eq!(failures.len() as i64, CAP, "[{}]", db.kind);
-        assert!(failures.iter().all(|a| a.reason == "sso_disabled"));
+        assert!(failures.iter().all(|a| a.reason.code() == "sso_disabled"));
         // Every one still reaches the log line's metric.
         let metrics = b.get(&format!("{u}/metrics")).await.body;
         assert!(

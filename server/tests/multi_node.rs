@@ -176,7 +176,7 @@ async fn two_nodes_share_flows_sessions_deactivations_and_secrets() {
     let on_b = Browser::new()
         .send(
             reqwest::Client::new()
-                .get(format!("{}/api/v1/session", b.url))
+                .get(format!("{}/api/v1/me", b.url))
                 .header("cookie", format!("tessera_session={cookie}")),
         )
         .await;

@@ -72,7 +72,7 @@ impl Case {
         let attempts = self.attempts().await;
         assert_eq!(attempts.len(), 1, "[{}] {attempts:?}", self.db);
         assert_eq!(
-            (attempts[0].outcome, attempts[0].reason.as_str()),
+            (attempts[0].outcome, attempts[0].reason.code()),
             (Outcome::Success, "success")
         );
         assert_eq!(attempts[0].subject.as_deref(), Some(SUB));
@@ -126,7 +126,7 @@ impl Case {
         );
         let a = attempts.into_iter().next().unwrap();
         assert_eq!(
-            (a.outcome, a.reason.as_str()),
+            (a.outcome, a.reason.code()),
             (Outcome::Failure, reason),
             "[{}] detail: {}",
             self.db,

@@ -2,6 +2,7 @@
 //! values from outside stored bounded, retention of login attempts and audit entries, and values
 //! the database refuses answered as bad input.
 
+use app::api::login_reason::LoginReason;
 use app::model::{MemberStatus, Role};
 use app::ssr::login::{LoginAttempt, Outcome};
 use app::ssr::store::NewAudit;
@@ -251,7 +252,12 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         let store = &server.store;
         let org = store.create_org("bound", "Bound").await.unwrap();
         let huge = format!("\u{1b}[31mred\u{1b}[0m {}\0\n", "x".repeat(5 * 1024 * 1024));
-        let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", &huge);
+        let mut a = LoginAttempt::new(
+            Some(&org.id),
+            Outcome::Failure,
+            LoginReason::IdpError,
+            &huge,
+        );
         a.issuer = Some(huge.clone());
         a.subject = Some(huge.clone());
         a.email = Some(huge.clone());
@@ -415,7 +421,8 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
         let now = now_ms();
         // Attempts 100 and 10 days old, audit entries 500 and 100 days old.
         for (i, age) in [100, 100, 100, 100, 100, 10, 10].iter().enumerate() {
-            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Failure, "idp_error", "x");
+            let mut a =
+                LoginAttempt::new(Some(&org.id), Outcome::Failure, LoginReason::IdpError, "x");
             a.at = now - age * DAY_MS;
             a.id = format!("a{i}-{age}");
             store.record_login_attempt(&a).await.unwrap();
@@ -465,7 +472,8 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
         assert_eq!(ages, vec![10, 10], "[{kind}]");
         // In batches: a batch of 2 still deletes all 5 rows past a 5-day retention.
         for i in 0..3 {
-            let mut a = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
+            let mut a =
+                LoginAttempt::new(Some(&org.id), Outcome::Success, LoginReason::Success, "");
             a.at = now - 6 * DAY_MS;
             a.id = format!("b{i}");
             server.store.record_login_attempt(&a).await.unwrap();
@@ -692,5 +700,34 @@ async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
                     .unwrap();
             assert_eq!(stranded, 0, "[{kind}] round {round}: members off {current}");
         }
+    }
+}
+
+/// A reason code Tessera never writes is a fault of the data, as an unknown role or status is:
+/// the activity API answers 500, it does not invent generic advice for it.
+#[tokio::test]
+async fn an_unknown_stored_reason_is_a_data_fault() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let org = store.create_org("odd", "Odd").await.unwrap();
+        let owner =
+            testkit::add_member(store, &org.id, "https://idp.example", "o", Role::Member).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
+        let url = format!("{}/api/v1/login-attempts", server.url);
+        b.get(&url).await.assert_status(200);
+        sqlx::query(
+            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail)
+             VALUES ('odd-1', $1, $2, 'failure', 'something_new', '')",
+        )
+        .bind(&org.id)
+        .bind(now_ms())
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let r = b.get(&url).await;
+        r.assert_status(500);
+        assert_eq!(r.json()["error"], "internal", "[{kind}] {}", r.body);
     }
 }

@@ -239,9 +239,9 @@ impl Browser {
         self.cookie(tessera, "tessera_session")
     }
 
-    /// `GET /api/v1/session`.
+    /// `GET /api/v1/me`: who this browser is signed in as (401 when nobody).
     pub async fn session(&self, tessera: &str) -> Resp {
-        self.get(&format!("{tessera}/api/v1/session")).await
+        self.get(&format!("{tessera}/api/v1/me")).await
     }
 
     /// Drives a sign-in from `start` (Tessera's `/sso/initiate?...` or `/sso/start?...`) through

@@ -3,7 +3,7 @@
 //! domain ([`crate::ssr`]) alike; nothing here depends on the server side.
 
 use crate::api::permissions;
-use crate::model::{Member, MemberStatus, Org, Role};
+use crate::model::{DefaultRole, Member, MemberStatus, Org, Role};
 use serde::{Deserialize, Serialize};
 
 /// Members and audit entries per page.
@@ -111,7 +111,7 @@ pub struct SsoView {
     pub client_secret_hint: Option<String>,
     pub enabled: bool,
     pub jit_enabled: bool,
-    pub default_role: Role,
+    pub default_role: DefaultRole,
     /// What to paste into Okta: "Initiate login URI".
     pub initiate_login_uri: String,
     /// What to paste into Okta: "Sign-in redirect URIs".

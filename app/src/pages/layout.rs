@@ -1,21 +1,9 @@
 //! The frame of every signed-in page: header with org, member and sign-out, and navigation.
 //! A signed-out visitor gets the sign-in card instead.
 
-use crate::api::permissions::{OrgAction, Party, may_org};
-use crate::model::{MemberStatus, Role, SessionInfo, SessionMember};
+use crate::api::permissions::{OrgAction, may_org};
+use crate::api::{ApiError, Me};
 use leptos::prelude::*;
-
-impl Party for SessionMember {
-    fn party_id(&self) -> &str {
-        &self.id
-    }
-    fn party_role(&self) -> Role {
-        self.role
-    }
-    fn party_status(&self) -> MemberStatus {
-        MemberStatus::Active
-    }
-}
 
 /// Which page is shown, for the navigation's `aria-current`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,7 +15,8 @@ pub enum Section {
     Audit,
 }
 
-/// Loads the session; renders `children` with [`SessionInfo`] in context, or the sign-in card.
+/// Loads who is signed in ([`Me`], as `GET /api/v1/me` answers); renders `children` with it in
+/// context, or the sign-in card.
 #[component]
 pub fn Authed(section: Section, children: ChildrenFn) -> impl IntoView {
     let session = Resource::new_blocking(|| (), |_| crate::whoami());
@@ -36,7 +25,7 @@ pub fn Authed(section: Section, children: ChildrenFn) -> impl IntoView {
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(Some(info)) => {
+                    Ok(info) => {
                         provide_context(info.clone());
                         view! {
                             <Header info=info.clone() section />
@@ -44,12 +33,12 @@ pub fn Authed(section: Section, children: ChildrenFn) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(None) => view! { <crate::SignInCard /> }.into_any(),
+                    Err(ApiError::Unauthenticated) => view! { <crate::SignInCard /> }.into_any(),
                     Err(e) => {
                         view! {
                             <main class="page narrow">
                                 <p class="error" role="alert">
-                                    "Tessera could not load your session: " {e.to_string()}
+                                    "Tessera could not load your session: " {e.message()}
                                 </p>
                             </main>
                         }
@@ -62,7 +51,7 @@ pub fn Authed(section: Section, children: ChildrenFn) -> impl IntoView {
 }
 
 #[component]
-fn Header(info: SessionInfo, section: Section) -> impl IntoView {
+fn Header(info: Me, section: Section) -> impl IntoView {
     let admin = may_org(&info.member, OrgAction::ViewSso).is_ok();
     let who = if info.member.name.is_empty() {
         info.member.email.clone()

@@ -2,12 +2,13 @@
 
 use super::layout::{Authed, ConfirmDialog, Notice, Section};
 use super::{encode_query, format_ms};
+use crate::api::Me;
 use crate::api::permissions::{Action, may};
 use crate::api::{
     ApiError, MemberView, PER_PAGE, change_member_role, deactivate_member, list_members,
     reactivate_member, remove_member, transfer_ownership,
 };
-use crate::model::{MemberStatus, Role, SessionInfo};
+use crate::model::{DefaultRole, MemberStatus, Role};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -91,11 +92,11 @@ impl Op {
         Ok(match self {
             Op::MakeAdmin => format!(
                 "{} is now an admin.",
-                display(&change_member_role(id, "admin".into()).await?)
+                display(&change_member_role(id, DefaultRole::Admin).await?)
             ),
             Op::MakeMember => format!(
                 "{} is now a member.",
-                display(&change_member_role(id, "member".into()).await?)
+                display(&change_member_role(id, DefaultRole::Member).await?)
             ),
             Op::Deactivate => format!("{} is deactivated.", display(&deactivate_member(id).await?)),
             Op::Reactivate => format!(
@@ -124,7 +125,7 @@ fn display(m: &MemberView) -> String {
 
 #[component]
 fn Members() -> impl IntoView {
-    let me = expect_context::<SessionInfo>();
+    let me = expect_context::<Me>();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let page = move || {

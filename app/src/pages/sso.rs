@@ -7,11 +7,12 @@
 
 use super::format_ms;
 use super::layout::{Authed, Notice, Section};
+use crate::api::Me;
 use crate::api::{
     ConnectionReport, SsoView, create_setup_link, list_setup_links, revoke_setup_links,
     rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings,
 };
-use crate::model::{Role, SessionInfo};
+use crate::model::DefaultRole;
 use leptos::prelude::*;
 
 #[component]
@@ -212,7 +213,7 @@ fn OwnerSettings(
         set_busy.set(true);
         let (e, j, r) = (None, jit.get_untracked(), role.get_untracked());
         leptos::task::spawn_local(async move {
-            match update_sso_settings(e, j, r.as_str().to_string()).await {
+            match update_sso_settings(e, j, r).await {
                 Ok(_) => {
                     set_notice.set(Some((true, "SSO settings saved.".into())));
                     set_version.update(|v| *v += 1);
@@ -265,10 +266,10 @@ fn OwnerSettings(
                 </label>
                 <label for="sso-default-role">"Role of new members"</label>
                 <select id="sso-default-role" on:change=move |ev| {
-                    set_role.set(if event_target_value(&ev) == "admin" { Role::Admin } else { Role::Member })
+                    set_role.set(if event_target_value(&ev) == "admin" { DefaultRole::Admin } else { DefaultRole::Member })
                 }>
-                    <option value="member" selected=move || role.get() == Role::Member>"member"</option>
-                    <option value="admin" selected=move || role.get() == Role::Admin>"admin"</option>
+                    <option value="member" selected=move || role.get() == DefaultRole::Member>"member"</option>
+                    <option value="admin" selected=move || role.get() == DefaultRole::Admin>"admin"</option>
                 </select>
                 <button type="submit" class="primary" disabled=move || busy.get()>"Save settings"</button>
             </form>
@@ -291,7 +292,7 @@ fn OwnerSettings(
 /// The SSO switch as the owner sees it: read-only, with what turning it off does and who can.
 #[component]
 fn SsoSwitch(enabled: bool) -> impl IntoView {
-    let slug = use_context::<SessionInfo>()
+    let slug = use_context::<Me>()
         .map(|i| i.org.slug)
         .unwrap_or_else(|| "<org>".into());
     let state = if enabled { "enabled" } else { "disabled" };

@@ -7,8 +7,8 @@ use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::outbound::Outbound;
 use super::store::{Store, StoreError};
-use crate::api::types::ApiError;
-use crate::model::{Member, Org, Role};
+use crate::api::types::{ApiError, Me};
+use crate::model::{Member, Org};
 use leptos::prelude::use_context;
 
 /// A signed-in request: the server's store, key, public URL and outbound client, and the active member with
@@ -50,6 +50,26 @@ pub async fn signed_in() -> Result<Ctx, ApiError> {
         me,
         org,
     })
+}
+
+/// The signed-in, active member and their org (`GET /api/v1/me`, the layout's `whoami`), or
+/// `None` when nobody is signed in. Only the store and the session are needed.
+pub async fn me() -> Result<Option<Me>, ApiError> {
+    let store = provided::<Store>("store")?;
+    let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer in front of server functions");
+        ApiError::Internal
+    })?;
+    Ok(auth::signed_in_member(&session, &store)
+        .await?
+        .map(|(member, org)| Me { member, org }))
+}
+
+/// True when the current request is a call of the server function at `path` itself, not a
+/// page rendering that calls it: only then does its answer's status belong to it.
+pub fn answering(path: &str) -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path() == path)
 }
 
 /// A value the server provides to server functions (see `server/src/http.rs`).
@@ -104,20 +124,6 @@ pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
-/// `admin` or `member` (an owner is made only by a transfer).
-pub fn parse_role(role: &str) -> Result<Role, ApiError> {
-    match Role::parse(role.trim()) {
-        Some(Role::Owner) => Err(ApiError::Invalid(
-            "The role must be admin or member: ownership changes hands only by a transfer.".into(),
-        )),
-        Some(r) => Ok(r),
-        None => Err(ApiError::Invalid(format!(
-            "The role must be admin or member, not {}.",
-            crate::validate::quoted(role)
-        ))),
-    }
-}
-
 /// The one mapping of store failures to API errors: unavailable (unreachable, busy, locked,
 /// full) 503, a value the database refuses 400, anything else 500.
 impl From<StoreError> for ApiError {
@@ -160,15 +166,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_and_roles() {
+    fn pages() {
         assert_eq!(parse_page(None).unwrap(), 1);
         assert_eq!(parse_page(Some("")).unwrap(), 1);
         assert_eq!(parse_page(Some("3")).unwrap(), 3);
         assert!(parse_page(Some("0")).is_err());
         assert!(parse_page(Some("-1")).is_err());
         assert!(parse_page(Some("x")).is_err());
-        assert_eq!(parse_role("admin").unwrap(), Role::Admin);
-        assert!(matches!(parse_role("owner"), Err(ApiError::Invalid(_))));
-        assert!(matches!(parse_role("root"), Err(ApiError::Invalid(_))));
     }
 }

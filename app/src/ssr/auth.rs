@@ -1,7 +1,8 @@
-//! Who is signed in: the session keys and the lookup every page and API call goes through.
+//! Who is signed in: the session keys, the start of a session at sign-in, and the lookup every
+//! page and API call goes through.
 
 use super::store::{Store, StoreError};
-use crate::model::{Member, MemberStatus, Org, SessionInfo, SessionMember, SessionOrg};
+use crate::model::{Member, MemberStatus, Org};
 use tower_sessions::Session;
 
 /// Session key holding the signed-in member's id.
@@ -11,27 +12,10 @@ pub const ORG_KEY: &str = "org_id";
 /// Session key holding the absolute end of the session (unix ms), however active it is.
 pub const ABSOLUTE_EXPIRY_KEY: &str = "absolute_expiry";
 
-/// The signed-in member and org, or `None`. A member who has been deactivated (or removed)
-/// since signing in, or whose org's SSO the operator turned off, is signed out here, on their
-/// very next request.
-pub async fn current(session: &Session, store: &Store) -> Result<Option<SessionInfo>, StoreError> {
-    Ok(signed_in_member(session, store)
-        .await?
-        .map(|(member, org)| SessionInfo {
-            member: SessionMember {
-                id: member.id,
-                email: member.email,
-                name: member.name,
-                role: member.role,
-            },
-            org: SessionOrg {
-                slug: org.slug,
-                name: org.name,
-            },
-        }))
-}
-
-/// Like [`current`], with the whole active member and org as stored.
+/// The signed-in, active member and their org as stored, or `None`. A member who has been
+/// deactivated (or removed) since signing in, or whose org's SSO the operator turned off, or
+/// whose session passed its absolute deadline, is signed out here, on their very next request.
+/// The one "who am I" of pages and API alike (`GET /api/v1/me`, the layout's `whoami`).
 pub async fn signed_in_member(
     session: &Session,
     store: &Store,
@@ -65,6 +49,29 @@ pub async fn signed_in_member(
             Ok(None)
         }
     }
+}
+
+/// Signs `member_id` of `org_id` in on `session`: a fresh session id (a session id planted
+/// before sign-in is worthless) carrying the member, the org and the absolute `deadline` (unix
+/// ms). A session store failure is [`StoreError::Unavailable`].
+pub async fn start_session(
+    session: &Session,
+    member_id: &str,
+    org_id: &str,
+    deadline: i64,
+) -> Result<(), StoreError> {
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(MEMBER_KEY, member_id).await?;
+        session.insert(ORG_KEY, org_id).await?;
+        session.insert(ABSOLUTE_EXPIRY_KEY, deadline).await?;
+        session.save().await
+    }
+    .await;
+    stored.map_err(|e| {
+        tracing::error!(error = %e, "could not store the session");
+        StoreError::Unavailable(e.to_string())
+    })
 }
 
 /// A session value. The session store failing (the database is unreachable) is an error, not

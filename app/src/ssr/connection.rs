@@ -12,7 +12,7 @@ use super::issuer::{key, same_key};
 use super::store::connections::{self, ConnectionValues, no_connection};
 use super::store::dialect::lock_org_connection;
 use super::store::{ACTOR_CLI, NewAudit, Store, StoreError, Tx, audit, members, sessions};
-use crate::model::{Org, Role, SsoConnection};
+use crate::model::{DefaultRole, Org, SsoConnection};
 use serde_json::json;
 
 /// An issuer change and how many members it strands.
@@ -386,13 +386,12 @@ impl Store {
     /// `tessera sso policy`: sets the just-in-time provisioning policy, in one transaction
     /// with its `sso_policy_set` audit entry (actor `operator (CLI)`; `before`/`after`:
     /// `{"jit_enabled":bool,"default_role":"member"|"admin"}`). No connection is
-    /// [`StoreError::NotFound`], a default role of owner [`StoreError::Invalid`]; either
-    /// writes nothing.
+    /// [`StoreError::NotFound`] and writes nothing.
     pub async fn set_sso_policy_as_operator(
         &self,
         org: &Org,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let before = connections::current(&mut tx, &org.id).await?;

@@ -1,31 +1,46 @@
-//! The admin domain: what owners, admins and members may do to each other and to their org's
-//! Okta connection, as plain functions over the store. Every function takes the acting member
-//! (signed in and active) and works only inside the actor's org: an id from another org is
-//! [`DomainError::NotFound`]. Every change writes an audit entry in the same transaction.
+//! The membership core: every change to an org's members, whoever makes it, goes through the
+//! functions here, with an explicit [`Actor`] — a member using the admin pages or API, the
+//! operator using the CLI, or Okta (just-in-time provisioning at sign-in now; SCIM and
+//! Universal Logout later). Each function works only inside the org it is given (an id from
+//! another org is [`DomainError::NotFound`]) and writes its audit entry, naming the actor, in
+//! the same transaction as the change.
 //!
-//! The permission matrix itself is [`may`] / [`may_org`] (pure, shared with the pages).
+//! The rules:
+//! - A member is keyed by (org, issuer key, subject), never by email ([`provision`]).
+//! - **The org's first member becomes its owner**, and an org never has two: the database
+//!   settles it under concurrent first sign-ins (the partial unique index `members_one_owner`
+//!   behind `Store::insert_member`), so the rule holds however many nodes race.
+//! - Ownership changes hands only by [`transfer_ownership`]; no role change or default role
+//!   makes an owner ([`DefaultRole`] cannot say "owner").
+//! - Who may do what to whom is the pure permission matrix [`may`] / [`may_org`] (shared with
+//!   the pages); updates are guarded so they apply only while the state they were decided on
+//!   still holds.
+//!
+//! The org's Okta connection as its owner and admins see and change it, the login activity and
+//! the audit log are here too, for members acting through the admin pages.
 
 pub use crate::api::permissions::{Action, OrgAction, Party, may, may_org};
 
 use super::PublicUrl;
+use super::connection::Rekeyed;
 use super::crypto::SecretKey;
+use super::issuer;
 use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
-use super::store::{Guard, NewAudit};
+use super::store::{ACTOR_CLI, Guard, NewAudit};
 use super::store::{Store, StoreError, now_ms};
-use crate::api::advice::advice;
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
     LoginActivity, MembersPage, PER_PAGE, SsoView,
 };
-use crate::model::{Member, MemberStatus, Role, SsoConnection};
+use crate::model::{DefaultRole, Member, MemberStatus, Org, Role, SsoConnection};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
-    /// No such member (or connection) in the actor's org.
+    /// No such member (or connection) in the org.
     #[error("not found in your organization")]
     NotFound,
     #[error("{0}")]
@@ -56,18 +71,89 @@ const CHANGED: &str =
     "This member or your own role changed meanwhile: reload the page and try again.";
 const NO_CONNECTION: &str = "No Okta connection is registered for this organization yet: the service operator registers it with `tessera sso set`.";
 
+// ---- who acts ----------------------------------------------------------------------------------
+
+/// Who makes a membership change, as its audit entry names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor<'a> {
+    /// A signed-in, active member, through the admin pages or the JSON API.
+    Member(&'a Member),
+    /// The service operator, through the `tessera` CLI (audited as `operator (CLI)`).
+    Operator,
+    /// The org's Okta, on its own initiative.
+    Okta(Via),
+}
+
+/// How Okta acts on an org's members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Just-in-time provisioning: a person Okta vouches for signs in for the first time.
+    /// (SCIM provisioning and Universal Logout will be further ways.)
+    JustInTime,
+}
+
+/// Audit actor of just-in-time provisioning.
+pub const ACTOR_OKTA_JIT: &str = "Okta (just-in-time sign-in)";
+
+impl Actor<'_> {
+    /// The acting member's id; `None` for the operator and Okta.
+    pub fn member_id(&self) -> Option<&str> {
+        match self {
+            Actor::Member(m) => Some(&m.id),
+            Actor::Operator | Actor::Okta(_) => None,
+        }
+    }
+
+    /// How the audit log names the actor: the member's email, `operator (CLI)` or
+    /// [`ACTOR_OKTA_JIT`].
+    pub fn label(&self) -> &str {
+        match self {
+            Actor::Member(m) => &m.email,
+            Actor::Operator => ACTOR_CLI,
+            Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT,
+        }
+    }
+
+    /// An audit entry by this actor in `org_id` about `target` (or about the org when `None`).
+    fn audit(&self, org_id: &str, action: &str, target: Option<&Member>) -> NewAudit {
+        NewAudit {
+            org_id: org_id.to_string(),
+            actor_id: self.member_id().map(str::to_string),
+            actor_email: self.label().to_string(),
+            action: action.to_string(),
+            target_id: target.map(|t| t.id.clone()),
+            target_email: target.map(|t| t.email.clone()).unwrap_or_default(),
+            before: String::new(),
+            after: String::new(),
+        }
+    }
+
+    /// The member acting in `org_id`, for changes only a member of the org makes (role and
+    /// status changes, removals). The operator and Okta are refused: no command or flow of
+    /// theirs makes these changes yet. A member of another org finds nobody.
+    fn member_in(&self, org_id: &str, what: &str) -> Result<&Member, DomainError> {
+        match self {
+            Actor::Member(m) if m.org_id == org_id => Ok(m),
+            Actor::Member(_) => Err(DomainError::NotFound),
+            Actor::Operator | Actor::Okta(_) => Err(DomainError::Forbidden(format!(
+                "Only an owner or admin of the organization can {what}."
+            ))),
+        }
+    }
+}
+
 fn allow(decision: Result<(), String>) -> Result<(), DomainError> {
     decision.map_err(DomainError::Forbidden)
 }
 
-/// The member `target_id` of the actor's org.
-async fn target(store: &Store, actor: &Member, target_id: &str) -> Result<Member, DomainError> {
+/// The member `target_id` of `org_id`.
+async fn target(store: &Store, org_id: &str, target_id: &str) -> Result<Member, DomainError> {
     let id = target_id.trim();
     if id.is_empty() {
         return Err(DomainError::Invalid("member_id is required.".into()));
     }
     store
-        .member_by_id(&actor.org_id, id)
+        .member_by_id(org_id, id)
         .await?
         .ok_or(DomainError::NotFound)
 }
@@ -85,6 +171,104 @@ fn guard<'a>(actor: &'a Member, target: &'a Member) -> Guard<'a> {
 
 fn who(m: &Member) -> &str {
     if m.name.is_empty() { &m.email } else { &m.name }
+}
+
+// ---- provisioning --------------------------------------------------------------------------
+
+/// A person as their org's IdP vouches for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The ID token's `sub`: non-empty, at most 255 characters, no control characters.
+    pub subject: String,
+    /// `email` from /userinfo, else from the ID token; empty when neither has one.
+    pub email: String,
+    /// The display name: `name`, else `given_name family_name`, else `preferred_username`,
+    /// else (when there is no email either) the `sub`, so no member is ever blank.
+    pub name: String,
+}
+
+/// Why a person Okta vouches for is still not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The member exists but has been deactivated by an owner or admin.
+    #[error("the member is deactivated")]
+    Deactivated,
+    /// The org admits only existing members and this person is not one.
+    #[error("just-in-time provisioning is off")]
+    JitDisabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The member behind `identity` in `org`, as `actor` (Okta, [`Via::JustInTime`]) brings them
+/// in: found by (org, issuer key, subject) and never by email, so an email change at Okta
+/// never makes a second member, and registering the issuer with or without a trailing slash
+/// neither ([`issuer::key`]).
+///
+/// - An active member gets their email and name refreshed and their sign-in time recorded (one
+///   statement).
+/// - A deactivated member is refused ([`ProvisionError::Deactivated`]).
+/// - A stranger is refused while the org's just-in-time provisioning is off
+///   ([`ProvisionError::JitDisabled`]); otherwise they become a member with the connection's
+///   default role — or the owner, when they are the org's first member. The database settles
+///   that under concurrent first sign-ins (one owner per org, by a unique index), and the new
+///   member's `member_provisioned` audit entry (actor `actor`, after `{"role": …}`) is written
+///   in the same transaction.
+pub async fn provision(
+    store: &Store,
+    actor: &Actor<'_>,
+    org: &Org,
+    sso: &SsoConnection,
+    identity: &Identity,
+) -> Result<Member, ProvisionError> {
+    let issuer = issuer::key(&sso.issuer);
+    let issuer = issuer.as_str();
+    let touch = || {
+        store.touch_active_member(
+            &org.id,
+            issuer,
+            &identity.subject,
+            &identity.email,
+            &identity.name,
+        )
+    };
+    // A returning member: one statement.
+    if let Some(member) = touch().await? {
+        return Ok(member);
+    }
+    let existing = store
+        .member_by_subject(&org.id, issuer, &identity.subject)
+        .await?;
+    match existing {
+        Some(m) if m.status == MemberStatus::Deactivated => Err(ProvisionError::Deactivated),
+        // Reactivated, or created by a concurrent first sign-in, since the update above.
+        Some(_) => touch().await?.ok_or(ProvisionError::Deactivated),
+        None if !sso.jit_enabled => Err(ProvisionError::JitDisabled),
+        None => {
+            let audit = |m: &Member| {
+                let mut entry = actor.audit(&org.id, "member_provisioned", Some(m));
+                entry.after = json!({"role": m.role}).to_string();
+                entry
+            };
+            let (m, created) = store
+                .insert_member_audited(
+                    &org.id,
+                    issuer,
+                    &identity.subject,
+                    &identity.email,
+                    &identity.name,
+                    sso.default_role.role(),
+                    Some(&audit),
+                )
+                .await?;
+            if created {
+                tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "provisioned a new member");
+                return Ok(m);
+            }
+            // A concurrent first sign-in of the same person created them first.
+            touch().await?.ok_or(ProvisionError::Deactivated)
+        }
+    }
 }
 
 // ---- members ---------------------------------------------------------------------------------
@@ -125,23 +309,29 @@ pub async fn list_members(
     })
 }
 
-/// Owner: admin <-> member of anyone but themselves. Admin: member -> admin. A role the
-/// member already has is a no-op (no audit entry).
+/// Gives the member `target_id` of `org_id` the role `role` (never owner: see
+/// [`transfer_ownership`]). Owner: admin <-> member of anyone but themselves. Admin:
+/// member -> admin. A role the member already has is a no-op (no audit entry). Audited as
+/// `role_changed`.
 pub async fn change_role(
     store: &Store,
-    actor: &Member,
+    actor: &Actor<'_>,
+    org_id: &str,
     target_id: &str,
-    role: Role,
+    role: DefaultRole,
 ) -> Result<Member, DomainError> {
-    let target = target(store, actor, target_id).await?;
-    allow(may(actor, Action::ChangeRole(role), &target))?;
+    let me = actor.member_in(org_id, "change roles")?;
+    let target = target(store, org_id, target_id).await?;
+    let role = role.role();
+    allow(may(me, Action::ChangeRole(role), &target))?;
     if target.role == role {
         return Ok(target);
     }
-    let audit = NewAudit::new(actor, "role_changed", Some(&target))
+    let audit = actor
+        .audit(org_id, "role_changed", Some(&target))
         .change(json!({"role": target.role}), json!({"role": role}));
     if !store
-        .set_member_role(&guard(actor, &target), role, &audit)
+        .set_member_role(&guard(me, &target), role, &audit)
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
@@ -150,43 +340,57 @@ pub async fn change_role(
 }
 
 /// Deactivates a member: all their sessions end at once and Okta sign-ins are refused until
-/// they are reactivated. Already deactivated: a no-op.
+/// they are reactivated. Already deactivated: a no-op. Audited as `member_deactivated`.
 pub async fn deactivate(
     store: &Store,
-    actor: &Member,
+    actor: &Actor<'_>,
+    org_id: &str,
     target_id: &str,
 ) -> Result<Member, DomainError> {
-    set_status(store, actor, target_id, MemberStatus::Deactivated).await
+    set_status(store, actor, org_id, target_id, MemberStatus::Deactivated).await
 }
 
 /// Reactivates a member: they may sign in again (with a new session). Already active: a no-op.
+/// Audited as `member_reactivated`.
 pub async fn reactivate(
     store: &Store,
-    actor: &Member,
+    actor: &Actor<'_>,
+    org_id: &str,
     target_id: &str,
 ) -> Result<Member, DomainError> {
-    set_status(store, actor, target_id, MemberStatus::Active).await
+    set_status(store, actor, org_id, target_id, MemberStatus::Active).await
 }
 
 async fn set_status(
     store: &Store,
-    actor: &Member,
+    actor: &Actor<'_>,
+    org_id: &str,
     target_id: &str,
     to: MemberStatus,
 ) -> Result<Member, DomainError> {
-    let target = target(store, actor, target_id).await?;
-    let (action, audit_action) = match to {
-        MemberStatus::Deactivated => (Action::Deactivate, "member_deactivated"),
-        MemberStatus::Active => (Action::Reactivate, "member_reactivated"),
+    let (action, audit_action, what) = match to {
+        MemberStatus::Deactivated => (
+            Action::Deactivate,
+            "member_deactivated",
+            "deactivate members",
+        ),
+        MemberStatus::Active => (
+            Action::Reactivate,
+            "member_reactivated",
+            "reactivate members",
+        ),
     };
-    allow(may(actor, action, &target))?;
+    let me = actor.member_in(org_id, what)?;
+    let target = target(store, org_id, target_id).await?;
+    allow(may(me, action, &target))?;
     if target.status == to {
         return Ok(target);
     }
-    let audit = NewAudit::new(actor, audit_action, Some(&target))
+    let audit = actor
+        .audit(org_id, audit_action, Some(&target))
         .change(json!({"status": target.status}), json!({"status": to}));
     if !store
-        .set_member_status(&guard(actor, &target), to, &audit)
+        .set_member_status(&guard(me, &target), to, &audit)
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
@@ -197,63 +401,108 @@ async fn set_status(
     })
 }
 
-/// Removes a member and their sessions. If they sign in through Okta again, just-in-time
-/// provisioning (when on) makes them a new member. Returns the removed member.
-pub async fn remove(store: &Store, actor: &Member, target_id: &str) -> Result<Member, DomainError> {
-    let target = target(store, actor, target_id).await?;
-    allow(may(actor, Action::Remove, &target))?;
-    let mut audit = NewAudit::new(actor, "member_removed", Some(&target));
+/// Removes a member, their sessions and the open setup links they made. If they sign in
+/// through Okta again, just-in-time provisioning (when on) makes them a new member. Returns the
+/// removed member. Audited as `member_removed`.
+pub async fn remove(
+    store: &Store,
+    actor: &Actor<'_>,
+    org_id: &str,
+    target_id: &str,
+) -> Result<Member, DomainError> {
+    let me = actor.member_in(org_id, "remove members")?;
+    let target = target(store, org_id, target_id).await?;
+    allow(may(me, Action::Remove, &target))?;
+    let mut audit = actor.audit(org_id, "member_removed", Some(&target));
     audit.before = json!({"role": target.role, "status": target.status}).to_string();
-    if !store.delete_member(&guard(actor, &target), &audit).await? {
+    if !store.delete_member(&guard(me, &target), &audit).await? {
         return Err(DomainError::Conflict(CHANGED.into()));
     }
     Ok(target)
 }
 
-/// The owner hands the org to an active admin or member and becomes an admin, atomically;
-/// the setup links they made stop working. Returns the new owner.
-pub async fn transfer_ownership(
-    store: &Store,
-    actor: &Member,
-    target_id: &str,
-) -> Result<Member, DomainError> {
-    let target = target(store, actor, target_id).await?;
-    allow(may(actor, Action::TransferOwnership, &target))?;
-    let mut audit = NewAudit::new(actor, "ownership_transferred", Some(&target));
-    hand_over(store, Some(actor), target, &mut audit).await
+/// An ownership transfer: the new owner and the previous one (now an admin), if the org had
+/// one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transferred {
+    pub owner: Member,
+    pub previous: Option<Member>,
 }
 
-/// What both transfers share: the target must be active; the audit entry's before/after;
-/// the guarded store transfer. `owner` is `None` only for an org without an owner.
-async fn hand_over(
+/// Makes the active admin or member `target_id` of `org_id` the owner; the current owner (if
+/// any) becomes an admin in the same transaction and the open setup links they made stop
+/// working. Audited as `ownership_transferred`.
+///
+/// - A member: only the owner, handing the org over ([`may`]).
+/// - The operator (`tessera org transfer-owner`), e.g. when the owner can no longer sign in:
+///   any member who is not the owner already; an org without an owner simply gets one.
+/// - Okta: refused.
+///
+/// A deactivated target is [`DomainError::Conflict`] (reactivate them first).
+pub async fn transfer_ownership(
     store: &Store,
-    owner: Option<&Member>,
-    target: Member,
-    audit: &mut NewAudit,
-) -> Result<Member, DomainError> {
+    actor: &Actor<'_>,
+    org_id: &str,
+    target_id: &str,
+) -> Result<Transferred, DomainError> {
+    let target = match actor {
+        Actor::Member(_) => {
+            let me = actor.member_in(org_id, "transfer ownership")?;
+            let target = target(store, org_id, target_id).await?;
+            allow(may(me, Action::TransferOwnership, &target))?;
+            target
+        }
+        Actor::Operator => {
+            let target = target(store, org_id, target_id).await?;
+            if target.role == Role::Owner {
+                return Err(DomainError::Conflict(format!(
+                    "{} is already the owner",
+                    who(&target)
+                )));
+            }
+            target
+        }
+        Actor::Okta(_) => {
+            return Err(DomainError::Forbidden(
+                "Ownership changes hands only by the owner or the service operator.".into(),
+            ));
+        }
+    };
     if target.status != MemberStatus::Active {
         return Err(DomainError::Conflict(format!(
             "{} is deactivated: reactivate them before transferring ownership to them.",
             who(&target)
         )));
     }
-    let previous = owner.map_or(String::new(), |o| o.email.clone());
-    audit.before = json!({"owner": previous, "role": target.role}).to_string();
-    audit.after = json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": owner.map(|_| Role::Admin)}).to_string();
+    let owner = match actor {
+        // `may` let only the owner through: the store demotes them only while they still are.
+        Actor::Member(me) => Some((*me).clone()),
+        Actor::Operator | Actor::Okta(_) => store.owner_of(org_id).await?,
+    };
+    let mut audit = actor.audit(org_id, "ownership_transferred", Some(&target));
+    let previous_email = owner.as_ref().map_or(String::new(), |o| o.email.clone());
+    audit.before = json!({"owner": previous_email, "role": target.role}).to_string();
+    audit.after = json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": owner.as_ref().map(|_| Role::Admin)}).to_string();
     if !store
         .transfer_ownership(
-            &target.org_id,
-            owner.map(|o| o.id.as_str()),
+            org_id,
+            owner.as_ref().map(|o| o.id.as_str()),
             &target.id,
-            audit,
+            &audit,
         )
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
     }
-    Ok(Member {
-        role: Role::Owner,
-        ..target
+    Ok(Transferred {
+        owner: Member {
+            role: Role::Owner,
+            ..target
+        },
+        previous: owner.map(|o| Member {
+            role: Role::Admin,
+            ..o
+        }),
     })
 }
 
@@ -288,37 +537,24 @@ pub async fn member_named(
     }
 }
 
-/// `tessera org transfer-owner <org> <member>`: the operator makes `target` the owner; the
-/// current owner (if any) becomes an admin, exactly as with the owner's own transfer (one
-/// transaction, their setup links revoked), audited as `ownership_transferred` with actor
-/// `operator (CLI)`. Returns the new and the previous owner.
-pub async fn transfer_ownership_by_operator(
+/// Moves every member of `org` keyed to `from_issuer` onto the org's current issuer, keeping
+/// their `sub` (after an issuer change, when the same people arrive through the new issuer).
+/// Only the operator (`tessera org rekey-members`); audited as `members_rekeyed` in the same
+/// transaction. The refusals (no connection, nobody keyed to that issuer, the current issuer,
+/// a duplicate `sub`) are the store's [`StoreError::Invalid`], and write nothing.
+pub async fn rekey_members(
     store: &Store,
-    org_id: &str,
-    target: Member,
-) -> Result<(Member, Option<Member>), DomainError> {
-    if target.org_id != org_id {
-        return Err(DomainError::NotFound);
+    actor: &Actor<'_>,
+    org: &Org,
+    from_issuer: &str,
+) -> Result<Rekeyed, DomainError> {
+    match actor {
+        Actor::Operator => Ok(store.rekey_members(org, from_issuer).await?),
+        Actor::Member(_) | Actor::Okta(_) => Err(DomainError::Forbidden(
+            "Only the service operator moves members between issuers (`tessera org rekey-members`)."
+                .into(),
+        )),
     }
-    if target.role == Role::Owner {
-        return Err(DomainError::Conflict(format!(
-            "{} is already the owner",
-            who(&target)
-        )));
-    }
-    let owner = store.owner_of(org_id).await?;
-    let mut audit = NewAudit {
-        org_id: org_id.to_string(),
-        actor_id: None,
-        actor_email: super::store::ACTOR_CLI.into(),
-        action: "ownership_transferred".into(),
-        target_id: Some(target.id.clone()),
-        target_email: target.email.clone(),
-        before: String::new(),
-        after: String::new(),
-    };
-    let new_owner = hand_over(store, owner.as_ref(), target, &mut audit).await?;
-    Ok((new_owner, owner))
 }
 
 // ---- the Okta connection ---------------------------------------------------------------------
@@ -389,8 +625,8 @@ pub async fn sso_view(
         .await?
         .map(|a| LastFailure {
             at: a.at,
-            advice: advice(&a.reason, &a.detail),
-            reason: a.reason,
+            advice: a.reason.advice(&a.detail).to_string(),
+            reason: a.reason.code().to_string(),
             detail: a.detail,
         });
     Ok(SsoView {
@@ -401,7 +637,7 @@ pub async fn sso_view(
         client_secret_hint: hint,
         enabled: sso.as_ref().is_some_and(|s| s.enabled),
         jit_enabled: sso.as_ref().is_none_or(|s| s.jit_enabled),
-        default_role: sso.as_ref().map_or(Role::Member, |s| s.default_role),
+        default_role: sso.as_ref().map_or(DefaultRole::Member, |s| s.default_role),
         initiate_login_uri: public_url.initiate_login_uri(),
         redirect_uri: public_url.redirect_uri(),
         last_success,
@@ -423,14 +659,9 @@ pub async fn update_sso_settings(
     actor: &Member,
     enabled: Option<bool>,
     jit_enabled: bool,
-    default_role: Role,
+    default_role: DefaultRole,
 ) -> Result<SsoConnection, DomainError> {
     allow(may_org(actor, OrgAction::EditSsoSettings))?;
-    if default_role == Role::Owner {
-        return Err(DomainError::Invalid(
-            "The default role of new members must be member or admin.".into(),
-        ));
-    }
     let sso = connection(store, &actor.org_id).await?;
     if sso.enabled && enabled == Some(false) {
         return Err(DomainError::Forbidden(DISABLE_IS_OPERATOR_ONLY.into()));
@@ -602,8 +833,8 @@ pub async fn login_activity(
         .map(|a| AttemptView {
             at: a.at,
             outcome: a.outcome.as_str().into(),
-            advice: advice(&a.reason, &a.detail),
-            reason: a.reason,
+            advice: a.reason.advice(&a.detail).to_string(),
+            reason: a.reason.code().to_string(),
             detail: a.detail,
             email: a.email,
             subject: a.subject,

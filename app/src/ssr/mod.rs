@@ -1,4 +1,5 @@
-//! Server-only code: the store, encryption at rest, issuer rules and session lookup.
+//! Server-only code: the domain (sign-in, membership, connections, setup links), the store,
+//! encryption at rest, issuer rules and session lookup.
 
 pub mod api_support;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod membership;
 pub mod outbound;
 pub mod rate_limit;
 pub mod setup_links;
+pub mod signin;
 pub mod sso_check;
 pub mod store;
 

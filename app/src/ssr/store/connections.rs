@@ -6,10 +6,9 @@
 //! the domain's (`ssr::connection`); the statements are here.
 
 use super::dialect::is_unique_violation;
-use super::members::role_from_db;
 use super::orgs::{OrgWithSso, org_from_row};
 use super::{NewAudit, Store, StoreError, Tx, audit, now_ms};
-use crate::model::{Org, Role, SsoConnection};
+use crate::model::{DefaultRole, Org, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -27,7 +26,7 @@ fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
         client_id: row.try_get("client_id")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         jit_enabled: row.try_get::<i64, _>("jit_enabled")? != 0,
-        default_role: role_from_db(&role)?,
+        default_role: default_role_from_db(&role)?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -144,19 +143,14 @@ pub async fn disable(tx: &mut Tx, org_id: &str) -> Result<bool, StoreError> {
     Ok(done.rows_affected() > 0)
 }
 
-/// Inside `tx`: sets the just-in-time provisioning policy of an org's connection; a default
-/// role of owner is [`StoreError::Invalid`], no connection [`StoreError::NotFound`].
+/// Inside `tx`: sets the just-in-time provisioning policy of an org's connection; no
+/// connection is [`StoreError::NotFound`].
 pub async fn set_policy(
     tx: &mut Tx,
     org: &Org,
     jit_enabled: bool,
-    default_role: Role,
+    default_role: DefaultRole,
 ) -> Result<(), StoreError> {
-    if default_role == Role::Owner {
-        return Err(StoreError::Invalid(
-            "the default role of new members must be member or admin".into(),
-        ));
-    }
     let done = sqlx::query(
         "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
     )
@@ -255,7 +249,7 @@ impl Store {
         &self,
         org: &Org,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         set_policy(&mut tx, org, jit_enabled, default_role).await?;
@@ -274,14 +268,9 @@ impl Store {
         owner_id: &str,
         turn_on: bool,
         jit_enabled: bool,
-        default_role: Role,
+        default_role: DefaultRole,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        if default_role == Role::Owner {
-            return Err(StoreError::Invalid(
-                "the default role of new members must be member or admin".into(),
-            ));
-        }
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE sso_connections SET enabled = CASE WHEN $1 = 1 THEN 1 ELSE enabled END,
@@ -339,4 +328,11 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// `sso_connections.default_role` as stored: `admin` or `member`. Anything else (`owner`
+/// included) is a store error, never a silent default.
+fn default_role_from_db(role: &str) -> Result<DefaultRole, StoreError> {
+    DefaultRole::parse(role)
+        .map_err(|_| super::corrupt(format!("unknown default role {role:?} in store")))
 }

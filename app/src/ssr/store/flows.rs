@@ -6,6 +6,7 @@
 
 use super::{Store, StoreError, corrupt, new_id, now_ms, stored_text};
 use crate::validate::bounded;
+use crate::api::login_reason::LoginReason;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -51,7 +52,7 @@ pub struct LoginAttempt {
     pub org_id: Option<String>,
     pub at: i64,
     pub outcome: Outcome,
-    pub reason: String,
+    pub reason: LoginReason,
     pub detail: String,
     pub issuer: Option<String>,
     pub subject: Option<String>,
@@ -78,13 +79,13 @@ impl Outcome {
 }
 
 impl LoginAttempt {
-    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: &str, detail: &str) -> Self {
+    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: LoginReason, detail: &str) -> Self {
         LoginAttempt {
             id: new_id(),
             org_id: org_id.map(str::to_string),
             at: now_ms(),
             outcome,
-            reason: reason.to_string(),
+            reason,
             detail: detail.to_string(),
             issuer: None,
             subject: None,
@@ -102,14 +103,20 @@ fn optional_text(v: Option<String>) -> Option<String> {
 
 fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
     let outcome: String = row.try_get("outcome")?;
+    let reason: String = row.try_get("reason")?;
     Ok(LoginAttempt {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
         at: row.try_get("at")?,
         outcome: Outcome::parse(&outcome)
             .ok_or_else(|| corrupt(format!("unknown login outcome {outcome:?} in store")))?,
+        reason: LoginReason::from_code(&reason).ok_or_else(|| {
+            corrupt(format!(
+                "unknown login reason {:?} in store",
+                bounded(&reason, 64)
+            ))
+        })?,
         // Rows written before values were bounded on the way in are made safe on the way out.
-        reason: bounded(&row.try_get::<String, _>("reason")?, 64),
         detail: stored_text(&row.try_get::<String, _>("detail")?),
         issuer: optional_text(row.try_get("issuer")?),
         subject: optional_text(row.try_get("subject")?),
@@ -234,7 +241,7 @@ impl Store {
         .bind(a.org_id.as_deref())
         .bind(a.at)
         .bind(a.outcome.as_str())
-        .bind(bounded(&a.reason, 64))
+        .bind(a.reason.code())
         .bind(stored_text(&a.detail))
         .bind(optional(a.issuer.as_deref()))
         .bind(optional(a.subject.as_deref()))

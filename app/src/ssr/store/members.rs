@@ -23,6 +23,9 @@ macro_rules! member_fields {
     };
 }
 
+/// How often [`Store::insert_member`] tries before giving up on concurrent first sign-ins.
+const INSERT_MEMBER_TRIES: usize = 8;
+
 /// `SELECT` of every member column, for a `WHERE` to follow.
 const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");
 
@@ -222,7 +225,8 @@ impl Store {
 
     /// Inserts a new member; the org's first member becomes its owner. The partial unique
     /// index `members_one_owner` settles concurrent first logins: the loser retries and then
-    /// sees the owner. Returns the member as stored (an existing one if it raced us).
+    /// sees the owner. Returns the member as stored (an existing one if it raced us) and
+    /// whether it was created.
     pub async fn insert_member(
         &self,
         org_id: &str,
@@ -232,38 +236,70 @@ impl Store {
         name: &str,
         default_role: Role,
     ) -> Result<(Member, bool), StoreError> {
-        let now = now_ms();
+        self.insert_member_audited(org_id, issuer, subject, email, name, default_role, None)
+            .await
+    }
+
+    /// [`Store::insert_member`], writing `audit` of the member as stored in the same
+    /// transaction when the member is created (just-in-time provisioning's
+    /// `member_provisioned`). Returns the member and whether it was created.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_member_audited(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+        default_role: Role,
+        audit: Option<&(dyn Fn(&Member) -> NewAudit + Sync)>,
+    ) -> Result<(Member, bool), StoreError> {
         let (email, name) = (stored_text(email), stored_text(name));
-        for _ in 0..8 {
-            let id = new_id();
-            let result = sqlx::query(
+        for _ in 0..INSERT_MEMBER_TRIES {
+            let mut tx = self.begin().await?;
+            let inserted = sqlx::query(concat!(
                 "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
                  VALUES ($1, $2, $3, $4, $5, $6,
                          CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
                               THEN $7 ELSE 'owner' END,
                          'active', $8, $8)
-                 ON CONFLICT (org_id, issuer, subject) DO NOTHING",
-            )
-            .bind(&id)
+                 ON CONFLICT (org_id, issuer, subject) DO NOTHING
+                 RETURNING ",
+                member_fields!()
+            ))
+            .bind(new_id())
             .bind(org_id)
             .bind(issuer)
             .bind(subject)
             .bind(&email)
             .bind(&name)
             .bind(default_role.as_str())
-            .bind(now)
-            .execute(&self.pool)
+            .bind(now_ms())
+            .fetch_optional(tx.conn())
             .await;
-            match result {
-                Ok(done) => {
+            match inserted {
+                Ok(Some(row)) => {
+                    let member = member_from_row(&row)?;
+                    if let Some(audit) = audit {
+                        audit::insert(&mut tx, &audit(&member)).await?;
+                    }
+                    tx.commit().await?;
+                    return Ok((member, true));
+                }
+                // The same person was there already (or arrived meanwhile): nothing to audit.
+                Ok(None) => {
+                    tx.rollback().await?;
                     let member = self
                         .member_by_subject(org_id, issuer, subject)
                         .await?
                         .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
-                    return Ok((member, done.rows_affected() == 1));
+                    return Ok((member, false));
                 }
-                // Another first login took ownership between our check and our insert.
-                Err(e) if is_unique_violation(&e) => continue,
+                // Another first sign-in took ownership between our check and our insert.
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
