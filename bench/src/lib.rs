@@ -1,7 +1,8 @@
 //! Shared machinery of Tessera's benchmark programs (`bench-okta`, `bench-stub`,
 //! `bench-members`): a release `tessera serve` as a child process with its CPU time and peak
-//! memory read from `/proc`, fresh SQLite and PostgreSQL databases, a stub OpenID provider,
-//! a bounded worker pool and latency percentiles.
+//! memory read from `/proc`, a bounded worker pool and latency percentiles. Databases, the
+//! child processes, the stub OpenID provider and the local Okta come from the test kit
+//! (`testkit`), shared with the integration tests.
 //!
 //! The programs print what they measure; lines starting with `MD ` are Markdown that
 //! `scripts/bench.sh` copies into `BENCHMARKS.md`. Traffic stays on 127.0.0.1.
@@ -9,7 +10,6 @@
 pub mod db;
 pub mod proc_stats;
 pub mod report;
-pub mod stub;
 pub mod tessera;
 
 use std::future::Future;
@@ -17,18 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// The repository root (this crate lives in `bench/`).
-pub fn repo_root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use testkit::{free_port, repo_root};
 
 /// Runs `job(0..n)` on `concurrency` workers (each takes the next index when done with the
 /// previous one) and returns the results in index order.

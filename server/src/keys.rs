@@ -10,8 +10,8 @@
 use crate::cli_error::CliError;
 use crate::config::{Config, SecretKeyCommand};
 use app::ssr::crypto::SecretKey;
-use app::ssr::store::{Store, StoreError};
-use sqlx::Row as _;
+use app::ssr::store::secrets::{self, Sealed};
+use app::ssr::store::{Store, Tx};
 use std::path::{Path, PathBuf};
 
 pub async fn secret_key(
@@ -70,7 +70,7 @@ pub async fn secret_key(
         }
         SecretKeyCommand::Check => {
             let key = load_current(&config.secret_key_file)?;
-            let rows = sealed_secrets(store.pool()).await?;
+            let rows = store.sealed_secrets().await?;
             let bad = unreadable(&key, &rows);
             if !bad.is_empty() {
                 return Err(CliError::Invalid(format!(
@@ -79,7 +79,7 @@ pub async fn secret_key(
                     config.secret_key_file.display()
                 )));
             }
-            let dropped = dropped_secrets(store).await?;
+            let dropped = store.dropped_secret_orgs().await?;
             if !dropped.is_empty() {
                 return Err(CliError::Invalid(format!(
                     "the client secrets of {} were dropped (`secret-key drop-unreadable`): register them again with `tessera sso set`",
@@ -94,20 +94,6 @@ pub async fn secret_key(
         }
     }
     Ok(())
-}
-
-/// The orgs whose client secret was dropped with `secret-key drop-unreadable`.
-async fn dropped_secrets(store: &Store) -> Result<Vec<String>, CliError> {
-    let rows = sqlx::query(
-        "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
-         WHERE s.client_secret_enc = '' ORDER BY o.slug",
-    )
-    .fetch_all(store.pool())
-    .await
-    .map_err(StoreError::from)?;
-    rows.iter()
-        .map(|r| Ok(r.try_get("slug").map_err(StoreError::from)?))
-        .collect()
 }
 
 /// The secret key for `serve` and for commands that seal client secrets, checked against the
@@ -126,7 +112,7 @@ pub async fn checked_key(
     path: &Path,
     warn: impl Fn(&str),
 ) -> Result<SecretKey, CliError> {
-    let rows = sealed_secrets(store.pool()).await?;
+    let rows = store.sealed_secrets().await?;
     if !path.exists() {
         if !rows.is_empty() {
             return Err(CliError::Invalid(format!(
@@ -190,8 +176,8 @@ pub async fn drop_unreadable(
     yes: bool,
 ) -> Result<Vec<String>, CliError> {
     let key = load_current(path)?;
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let rows = sealed_secrets(&mut *tx).await?;
+    let mut tx = store.begin().await?;
+    let rows = secrets::sealed(&mut tx).await?;
     let bad: Vec<&Sealed> = rows
         .iter()
         .filter(|r| key.open(&r.org_id, &r.sealed).is_err())
@@ -200,16 +186,9 @@ pub async fn drop_unreadable(
         return Ok(bad.iter().map(|r| r.slug.clone()).collect());
     }
     for r in &bad {
-        sqlx::query(
-            "UPDATE sso_connections SET client_secret_enc = '' WHERE org_id = $1 AND client_secret_enc = $2",
-        )
-        .bind(&r.org_id)
-        .bind(&r.sealed)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
+        secrets::replace(&mut tx, &r.org_id, &r.sealed, "").await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(bad.iter().map(|r| r.slug.clone()).collect())
 }
 
@@ -218,36 +197,6 @@ pub fn default_new_key_file(current: &Path) -> PathBuf {
     let mut name = current.as_os_str().to_owned();
     name.push(".new");
     PathBuf::from(name)
-}
-
-/// One stored connection: org id, slug and sealed secret.
-struct Sealed {
-    org_id: String,
-    slug: String,
-    sealed: String,
-}
-
-async fn sealed_secrets<'e, E>(executor: E) -> Result<Vec<Sealed>, CliError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    // An empty value is a secret dropped with `secret-key drop-unreadable`: nothing to open.
-    let rows = sqlx::query(
-        "SELECT s.org_id, o.slug, s.client_secret_enc FROM sso_connections s
-         JOIN orgs o ON o.id = s.org_id WHERE s.client_secret_enc <> '' ORDER BY o.slug",
-    )
-    .fetch_all(executor)
-    .await
-    .map_err(StoreError::from)?;
-    rows.iter()
-        .map(|r| {
-            Ok(Sealed {
-                org_id: r.try_get("org_id").map_err(StoreError::from)?,
-                slug: r.try_get("slug").map_err(StoreError::from)?,
-                sealed: r.try_get("client_secret_enc").map_err(StoreError::from)?,
-            })
-        })
-        .collect()
 }
 
 fn unreadable(key: &SecretKey, rows: &[Sealed]) -> Vec<String> {
@@ -277,8 +226,8 @@ pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, 
             current.display()
         )));
     }
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let rows = sealed_secrets(&mut *tx).await?;
+    let mut tx = store.begin().await?;
+    let rows = secrets::sealed(&mut tx).await?;
     let mut plain = Vec::with_capacity(rows.len());
     let mut bad = Vec::new();
     for r in &rows {
@@ -311,16 +260,7 @@ pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, 
                 r.slug
             )));
         }
-        let done = sqlx::query(
-            "UPDATE sso_connections SET client_secret_enc = $1 WHERE org_id = $2 AND client_secret_enc = $3",
-        )
-        .bind(&sealed)
-        .bind(&r.org_id)
-        .bind(&r.sealed)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if done.rows_affected() != 1 {
+        if !secrets::replace(&mut tx, &r.org_id, &r.sealed, &sealed).await? {
             return Err(CliError::Invalid(format!(
                 "the client secret of {} changed during the rotation: nothing was changed, run it again",
                 r.slug
@@ -328,7 +268,7 @@ pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, 
         }
     }
     let pending = reseal_pending_setup_secrets(&mut tx, &old_key, &new_key).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(count = rows.len(), pending, new_key_file = %new.display(), "re-encrypted the client secrets");
     Ok(rows.len())
 }
@@ -337,33 +277,19 @@ pub async fn rotate(store: &Store, current: &Path, new: &Path) -> Result<usize, 
 /// those too, so an Okta administrator half-way through a setup can still press "Save". One
 /// that does not open is dropped (the administrator runs "Test connection" again).
 async fn reseal_pending_setup_secrets(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx,
     old_key: &SecretKey,
     new_key: &SecretKey,
 ) -> Result<usize, CliError> {
-    let rows = sqlx::query(
-        "SELECT id, pending_secret_enc FROM setup_links WHERE pending_secret_enc IS NOT NULL",
-    )
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(StoreError::from)?;
+    let kept = secrets::kept_on_links(tx).await?;
     let mut count = 0;
-    for row in &rows {
-        let id: String = row.try_get("id").map_err(StoreError::from)?;
-        let sealed: String = row
-            .try_get("pending_secret_enc")
-            .map_err(StoreError::from)?;
-        let context = app::ssr::setup_links::seal_context(&id);
+    for (id, sealed) in &kept {
+        let context = app::ssr::setup_links::seal_context(id);
         let resealed = old_key
-            .open(&context, &sealed)
+            .open(&context, sealed)
             .ok()
             .map(|secret| new_key.seal(&context, &secret));
-        sqlx::query("UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2")
-            .bind(&resealed)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::from)?;
+        secrets::keep_on_link(tx, id, resealed.as_deref()).await?;
         count += usize::from(resealed.is_some());
     }
     Ok(count)

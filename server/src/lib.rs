@@ -70,13 +70,9 @@ fn init_tracing(format: LogFormat, serving: bool) {
     let default = if serving { "info" } else { "warn" };
     let mut filter =
         EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // sqlx warns about connection parameters it does not know *with their values* (e.g.
-    // `sslpassword=…` from the database URL), and reports PostgreSQL's notices (e.g. "relation
-    // _sqlx_migrations already exists, skipping" at every start) at info.
-    for directive in [
-        "sqlx_postgres::options::parse=error",
-        "sqlx::postgres::notice=warn",
-    ] {
+    // Quiet the database driver where it would log secrets or start-up noise (see the doc
+    // of the directives).
+    for directive in app::ssr::store::dialect::DRIVER_LOG_DIRECTIVES {
         if let Ok(d) = directive.parse() {
             filter = filter.add_directive(d);
         }

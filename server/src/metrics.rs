@@ -7,7 +7,7 @@
 //! The endpoint is unauthenticated: operators turn it off with `--metrics off` or keep `/metrics`
 //! off the public internet at the load balancer (see docs/deployment.md).
 
-use app::ssr::store::{Store, now_ms};
+use app::ssr::store::Store;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -198,18 +198,17 @@ impl Metrics {
 
     /// Reads the scrape-time values: pool state, and the session count when the database answers.
     pub async fn refresh(&self, store: &Store) {
-        let pool = store.pool();
-        let size = i64::from(pool.size());
-        let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
+        let pool = store.pool_stats();
+        let size = i64::from(pool.size);
+        let idle = i64::try_from(pool.idle).unwrap_or(i64::MAX);
         self.pool_connections
             .get_or_create(&PoolLabels { state: "idle" })
             .set(idle);
         self.pool_connections
             .get_or_create(&PoolLabels { state: "in_use" })
             .set((size - idle).max(0));
-        self.pool_max
-            .set(i64::from(pool.options().get_max_connections()));
-        let count = tokio::time::timeout(SCRAPE_QUERY_TIMEOUT, active_sessions(store))
+        self.pool_max.set(i64::from(pool.max));
+        let count = tokio::time::timeout(SCRAPE_QUERY_TIMEOUT, store.active_sessions())
             .await
             .ok()
             .and_then(Result::ok);
@@ -225,15 +224,6 @@ impl Metrics {
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
-}
-
-async fn active_sessions(store: &Store) -> Result<i64, sqlx::Error> {
-    use sqlx::Row as _;
-    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE expiry_date > $1")
-        .bind(now_ms())
-        .fetch_one(store.pool())
-        .await?
-        .try_get("n")
 }
 
 /// `GET /metrics`.

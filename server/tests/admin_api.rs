@@ -4,16 +4,16 @@
 //! with 100,000 members), login statistics, and "Test connection" / secret rotation against the
 //! local Okta.
 
-mod support;
-
 use app::model::{Member, MemberStatus, Org, Role};
-use app::ssr::crypto::SecretKey;
 use app::ssr::login::{LoginAttempt, Outcome};
 use app::ssr::store::{Store, now_ms};
 use serde_json::{Value, json};
 use sqlx::Row as _;
 use std::time::{Duration, Instant};
-use support::{Browser, Resp, TestServer, databases};
+use testkit::{
+    ApiClient, Browser, Resp, TestServer, count, databases, dead_issuer, okta_client, session_for,
+    session_with_expiry,
+};
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -76,100 +76,6 @@ async fn fixture(store: &Store, slug: &str) -> Fx {
         member,
         member2,
     }
-}
-
-fn key_of(server: &TestServer) -> SecretKey {
-    SecretKey::load_or_create(&server.config.secret_key_file).expect("secret key")
-}
-
-/// Registers an Okta connection (enabled) for `org` with `secret` sealed under the server's key.
-async fn connect(server: &TestServer, org: &Org, issuer: &str, client_id: &str, secret: &str) {
-    let sealed = key_of(server).seal(&org.id, secret);
-    server
-        .store
-        .set_sso_connection(org, issuer, client_id, &sealed)
-        .await
-        .expect("connection");
-    server
-        .store
-        .set_sso_enabled(org, true)
-        .await
-        .expect("enable");
-}
-
-/// An issuer nobody listens on (connections are refused at once).
-fn dead_issuer() -> String {
-    format!("http://127.0.0.1:{}", support::free_port())
-}
-
-/// A session row for `m`, as the sign-in would have stored it; returns the cookie value.
-async fn session_for(store: &Store, m: &Member) -> String {
-    session_with_deadline(store, m, now_ms() + 3_600_000).await
-}
-
-async fn session_with_deadline(store: &Store, m: &Member, absolute_expiry: i64) -> String {
-    let id = tower_sessions::session::Id::default().to_string();
-    let data = json!({"member_id": m.id, "org_id": m.org_id, "absolute_expiry": absolute_expiry});
-    assert!(
-        store
-            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
-            .await
-            .expect("session insert")
-    );
-    id
-}
-
-/// A signed-in API client (no browser): the session cookie, and `Origin` on POSTs.
-struct As {
-    b: Browser,
-    url: String,
-}
-
-impl As {
-    async fn new(server: &TestServer, m: &Member) -> As {
-        let sid = session_for(&server.store, m).await;
-        As::with_cookie(server, &sid)
-    }
-
-    fn with_cookie(server: &TestServer, sid: &str) -> As {
-        let b = Browser::new();
-        b.set_cookie(&server.url, "tessera_session", sid);
-        As {
-            b,
-            url: server.url.clone(),
-        }
-    }
-
-    fn anonymous(server: &TestServer) -> As {
-        As {
-            b: Browser::new(),
-            url: server.url.clone(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Resp {
-        self.b.get(&format!("{}{path}", self.url)).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Resp {
-        let req = self
-            .b
-            .client
-            .post(format!("{}{path}", self.url))
-            .header("origin", &self.url)
-            .json(&body);
-        self.b.send(req).await
-    }
-}
-
-async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
-    sqlx::query(sql)
-        .bind(arg)
-        .fetch_one(store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n")
 }
 
 async fn audits(store: &Store, org_id: &str) -> i64 {
@@ -318,7 +224,7 @@ async fn authorization_matrix_for_member_actions() {
                     {
                         target = set_status(store, &target, MemberStatus::Deactivated).await;
                     }
-                    let client = As::new(&server, &actor).await;
+                    let client = ApiClient::new(&server, &actor).await;
                     session_for(store, &target).await;
                     let target_sessions = sessions_of(store, &target.id).await;
                     let audits_before = (
@@ -450,11 +356,13 @@ async fn authorization_matrix_for_views_and_sso_actions() {
             let label = format!("[{}] {role}", db.kind);
             let fx = fixture(store, &format!("v-{role}")).await;
             let issuer = dead_issuer();
-            connect(&server, &fx.org, &issuer, "0oa-client", "old-secret-1234").await;
+            server
+                .connect(&fx.org, &issuer, "0oa-client", "old-secret-1234")
+                .await;
             let sealed_before = store.sealed_client_secret(&fx.org.id).await.unwrap();
             let sso_before = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
             let me = fx.by_role(role);
-            let c = As::new(&server, me).await;
+            let c = ApiClient::new(&server, me).await;
             let staff = role != Role::Member;
 
             let r = c.get("/api/v1/members").await;
@@ -558,7 +466,7 @@ async fn idle_expiry_slides_with_use_and_ends_after_a_quiet_spell() {
                 .await
                 .unwrap()
         );
-        let me = As::with_cookie(&server, &id);
+        let me = ApiClient::with_cookie(&server, &id);
         // Busy for twice the idle timeout: still signed in.
         for _ in 0..6 {
             me.get("/api/v1/me").await.assert_status(200);
@@ -586,7 +494,7 @@ async fn requests_without_a_valid_session_get_401() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "anon").await;
-        let nobody = As::anonymous(&server);
+        let nobody = ApiClient::anonymous(&server);
         for path in [
             "/api/v1/members",
             "/api/v1/me",
@@ -609,15 +517,15 @@ async fn requests_without_a_valid_session_get_401() {
         );
 
         // A session past its absolute deadline.
-        let sid = session_with_deadline(store, &fx.owner, now_ms() - 1).await;
-        let stale = As::with_cookie(&server, &sid);
+        let sid = session_with_expiry(store, &fx.owner, now_ms() - 1).await;
+        let stale = ApiClient::with_cookie(&server, &sid);
         assert_error(&stale.get("/api/v1/me").await, 401, "unauthenticated");
         // A made-up cookie.
-        let forged = As::with_cookie(&server, "AAAAAAAAAAAAAAAAAAAAAA");
+        let forged = ApiClient::with_cookie(&server, "AAAAAAAAAAAAAAAAAAAAAA");
         assert_error(&forged.get("/api/v1/members").await, 401, "unauthenticated");
 
         // Malformed input answers 400, never 500.
-        let owner = As::new(&server, &fx.owner).await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
         assert_error(&owner.get("/api/v1/members?page=0").await, 400, "invalid");
         assert_error(&owner.get("/api/v1/members?page=abc").await, 400, "invalid");
         assert_error(&owner.get("/api/v1/audit?page=-2").await, 400, "invalid");
@@ -663,9 +571,9 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "sess").await;
-        let owner = As::new(&server, &fx.owner).await;
-        let laptop = As::new(&server, &fx.member).await;
-        let phone = As::new(&server, &fx.member).await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let laptop = ApiClient::new(&server, &fx.member).await;
+        let phone = ApiClient::new(&server, &fx.member).await;
         laptop.get("/api/v1/me").await.assert_status(200);
         phone.get("/api/v1/members").await.assert_status(200);
         assert_eq!(sessions_of(store, &fx.member.id).await, 2);
@@ -685,7 +593,7 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
         assert_error(&phone.get("/api/v1/members").await, 401, "unauthenticated");
         // A session made for a deactivated member (e.g. a race with sign-in) does not work.
-        let late = As::new(&server, &fx.member).await;
+        let late = ApiClient::new(&server, &fx.member).await;
         assert_error(&late.get("/api/v1/me").await, 401, "unauthenticated");
         assert_eq!(
             owner.get("/api/v1/members").await.json()["counts"]["deactivated"],
@@ -700,13 +608,13 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
             .await
             .assert_status(200);
         assert_error(&laptop.get("/api/v1/me").await, 401, "unauthenticated");
-        let fresh = As::new(&server, &fx.member).await;
+        let fresh = ApiClient::new(&server, &fx.member).await;
         let r = fresh.get("/api/v1/me").await;
         r.assert_status(200);
         assert_eq!(r.json()["member"]["status"], "active");
 
         // An admin's session ends the same way, and the admin can no longer act.
-        let admin = As::new(&server, &fx.admin).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
         owner
             .post(
                 "/api/v1/members/deactivate",
@@ -727,7 +635,7 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         );
 
         // Removal ends sessions too.
-        let gone = As::new(&server, &fx.member2).await;
+        let gone = ApiClient::new(&server, &fx.member2).await;
         owner
             .post(
                 "/api/v1/members/remove",
@@ -748,8 +656,8 @@ async fn an_org_never_loses_or_doubles_its_owner() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "own").await;
-        let owner = As::new(&server, &fx.owner).await;
-        let admin = As::new(&server, &fx.admin).await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
 
         // The owner cannot leave by deactivation, removal or demotion: only by transfer.
         for (path, body) in [
@@ -822,7 +730,7 @@ async fn an_org_never_loses_or_doubles_its_owner() {
         assert_error(&r, 403, "forbidden");
         assert_eq!(reload(store, &fx.admin).await.unwrap().role, Role::Admin);
         // The new owner can demote the old one.
-        let new_owner = As::new(&server, &fx.member).await;
+        let new_owner = ApiClient::new(&server, &fx.member).await;
         new_owner
             .post(
                 "/api/v1/members/role",
@@ -876,17 +784,12 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "aud").await;
-        connect(
-            &server,
-            &fx.org,
-            &dead_issuer(),
-            "0oa-client",
-            "secret-abcd",
-        )
-        .await;
-        let owner = As::new(&server, &fx.owner).await;
-        let admin = As::new(&server, &fx.admin).await;
-        let steps: Vec<(&As, &str, Value)> = vec![
+        server
+            .connect(&fx.org, &dead_issuer(), "0oa-client", "secret-abcd")
+            .await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
+        let steps: Vec<(&ApiClient, &str, Value)> = vec![
             (
                 &admin,
                 "/api/v1/members/role",
@@ -1048,13 +951,13 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         }
         // Another org sees none of it.
         let other = fixture(store, "aud2").await;
-        let r = As::new(&server, &other.owner)
+        let r = ApiClient::new(&server, &other.owner)
             .await
             .get("/api/v1/audit")
             .await;
         assert_eq!(r.json()["total"], 0);
         // Paging (admin2 owns the org now).
-        let boss = As::new(&server, &fx.admin2).await;
+        let boss = ApiClient::new(&server, &fx.admin2).await;
         for i in 0..55 {
             let role = if i % 2 == 0 { "admin" } else { "member" };
             boss.post(
@@ -1093,7 +996,7 @@ async fn cross_site_state_changes_are_refused() {
         let store = &server.store;
         let fx = fixture(store, "csrf").await;
         let sid = session_for(store, &fx.owner).await;
-        let owner = As::with_cookie(&server, &sid);
+        let owner = ApiClient::with_cookie(&server, &sid);
         let url = format!("{}/api/v1/members/deactivate", server.url);
         let body = json!({"member_id": fx.member.id});
         let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -1249,7 +1152,7 @@ async fn members_search_and_paging() {
         set_status(store, &pct, MemberStatus::Deactivated).await;
         let total = 5 + 120 + 5;
 
-        let c = As::new(&server, &fx.member).await; // members may list
+        let c = ApiClient::new(&server, &fx.member).await; // members may list
         let mut all = vec![];
         for page in 1..=4 {
             let r = c.get(&format!("/api/v1/members?q=&page={page}")).await;
@@ -1408,7 +1311,7 @@ async fn members_list_stays_fast_with_100k_members() {
             db.kind,
             started.elapsed()
         );
-        let c = As::new(&server, &fx.owner).await;
+        let c = ApiClient::new(&server, &fx.owner).await;
         let total = 100_005;
         let budget = Duration::from_secs(3);
         for (path, want_total, want_len) in [
@@ -1462,14 +1365,9 @@ async fn login_activity_with_daily_counts() {
         let store = &server.store;
         let fx = fixture(store, "act").await;
         let other = fixture(store, "act2").await;
-        connect(
-            &server,
-            &fx.org,
-            &dead_issuer(),
-            "0oa-client",
-            "s3cret-wxyz",
-        )
-        .await;
+        server
+            .connect(&fx.org, &dead_issuer(), "0oa-client", "s3cret-wxyz")
+            .await;
         let now = now_ms();
         let today = now.div_euclid(DAY);
         let noon = |days_ago: i64| (today - days_ago) * DAY + DAY / 2;
@@ -1549,7 +1447,7 @@ async fn login_activity_with_daily_counts() {
             .await;
         }
 
-        let admin = As::new(&server, &fx.admin).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
         let r = admin.get("/api/v1/login-attempts").await;
         r.assert_status(200);
         let j = r.json();
@@ -1635,14 +1533,14 @@ async fn login_activity_with_daily_counts() {
                 .contains("Assignments")
         );
 
-        let member = As::new(&server, &fx.member).await;
+        let member = ApiClient::new(&server, &fx.member).await;
         assert_error(
             &member.get("/api/v1/login-attempts").await,
             403,
             "forbidden",
         );
         // An org without attempts: 14 empty days.
-        let r = As::new(&server, &other.admin)
+        let r = ApiClient::new(&server, &other.admin)
             .await
             .get("/api/v1/login-attempts?outcome=success")
             .await
@@ -1660,8 +1558,8 @@ async fn sso_view_and_settings() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "ssov").await;
-        let owner = As::new(&server, &fx.owner).await;
-        let admin = As::new(&server, &fx.admin).await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
 
         // No connection yet.
         let j = owner.get("/api/v1/sso").await.json();
@@ -1685,14 +1583,14 @@ async fn sso_view_and_settings() {
             "conflict",
         );
 
-        connect(
-            &server,
-            &fx.org,
-            "https://ssov.okta.com",
-            "0oa1b2c3",
-            "the-client-secret-9f8e",
-        )
-        .await;
+        server
+            .connect(
+                &fx.org,
+                "https://ssov.okta.com",
+                "0oa1b2c3",
+                "the-client-secret-9f8e",
+            )
+            .await;
         let j = owner.get("/api/v1/sso").await.json();
         assert_eq!(j["configured"], true);
         assert_eq!(j["issuer"], "https://ssov.okta.com");
@@ -1832,32 +1730,27 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         let store = &server.store;
         let fx = fixture(store, "offorg").await;
         let other = fixture(store, "stayon").await;
-        connect(
-            &server,
-            &fx.org,
-            "https://offorg.okta.test",
-            "0oa1",
-            "secret-1234",
-        )
-        .await;
-        connect(
-            &server,
-            &other.org,
-            "https://stayon.okta.test",
-            "0oa2",
-            "secret-5678",
-        )
-        .await;
-        let owner = As::new(&server, &fx.owner).await;
-        let admin = As::new(&server, &fx.admin).await;
-        let member = As::new(&server, &fx.member).await;
+        server
+            .connect(&fx.org, "https://offorg.okta.test", "0oa1", "secret-1234")
+            .await;
+        server
+            .connect(
+                &other.org,
+                "https://stayon.okta.test",
+                "0oa2",
+                "secret-5678",
+            )
+            .await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
+        let member = ApiClient::new(&server, &fx.member).await;
         let _second_owner_session = session_for(store, &fx.owner).await;
-        let outsider = As::new(&server, &other.owner).await;
+        let outsider = ApiClient::new(&server, &other.owner).await;
         for c in [&owner, &admin, &member, &outsider] {
             c.get("/api/v1/me").await.assert_status(200);
         }
 
-        let out = support::run_ok(server.cli().args(["sso", "disable", "offorg"]));
+        let out = testkit::run_ok(server.cli().args(["sso", "disable", "offorg"]));
         assert!(out.contains("SSO disabled for offorg"), "{out}");
         assert!(out.contains("Signed out 4 sessions"), "{out}");
         assert!(out.contains("tessera sso enable offorg"), "{out}");
@@ -1893,7 +1786,7 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         assert_eq!(sessions_of(store, &other.owner.id).await, 1);
 
         // A session that reappears while SSO is off is refused (and deleted).
-        let back = As::new(&server, &fx.owner).await;
+        let back = ApiClient::new(&server, &fx.owner).await;
         assert_error(&back.get("/api/v1/me").await, 401, "unauthenticated");
         assert_error(
             &back
@@ -1908,10 +1801,10 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         assert_eq!(sessions_of(store, &fx.owner.id).await, 0);
 
         // Turning it on again does not bring the old sessions back; new sign-ins work.
-        let out = support::run_ok(server.cli().args(["sso", "enable", "offorg"]));
+        let out = testkit::run_ok(server.cli().args(["sso", "enable", "offorg"]));
         assert!(out.contains("SSO enabled for offorg"), "{out}");
         assert_error(&owner.get("/api/v1/me").await, 401, "unauthenticated");
-        As::new(&server, &fx.owner)
+        ApiClient::new(&server, &fx.owner)
             .await
             .get("/api/v1/me")
             .await
@@ -1928,14 +1821,8 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
-        let okta = support::OktaDev::start(json!([
-            {
-                "client_id": "tessera-admin-api",
-                "client_secret": GOOD_SECRET,
-                "redirect_uris": [format!("{}/sso/callback", server.url)],
-                "initiate_login_uri": format!("{}/sso/initiate", server.url),
-                "name": "Tessera (Admin API)"
-            },
+        let okta = testkit::OktaDev::start(json!([
+            okta_client(&server.url, "tessera-admin-api", GOOD_SECRET, "Tessera (Admin API)"),
             {
                 "client_id": "tessera-elsewhere",
                 "client_secret": "elsewhere-secret-000",
@@ -1946,15 +1833,10 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         ]))
         .await;
         let org = store.create_org("oktaorg", "Okta Org").await.unwrap();
-        connect(
-            &server,
-            &org,
-            &okta.issuer,
-            "tessera-admin-api",
-            GOOD_SECRET,
-        )
-        .await;
-        let start = support::initiate_url(&server.url, &okta.issuer);
+        server
+            .connect(&org, &okta.issuer, "tessera-admin-api", GOOD_SECRET)
+            .await;
+        let start = testkit::initiate_url(&server.url, &okta.issuer);
 
         // Real sign-ins: alice becomes the owner, bob a member.
         let alice = Browser::new();
@@ -2034,14 +1916,9 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
             .assert_status(200);
 
         // A stale secret stored: the credentials check fails and says what to do in Okta.
-        connect(
-            &server,
-            &org,
-            &okta.issuer,
-            "tessera-admin-api",
-            "stale-secret-wxyz",
-        )
-        .await;
+        server
+            .connect(&org, &okta.issuer, "tessera-admin-api", "stale-secret-wxyz")
+            .await;
         let r = post(&bob, "/api/v1/sso/test", json!({})).await;
         r.assert_status(200);
         let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
@@ -2117,7 +1994,10 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         assert_eq!(r.json()["ok"], true);
         let sealed = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
         assert!(!sealed.contains(GOOD_SECRET));
-        assert_eq!(key_of(&server).open(&org.id, &sealed).unwrap(), GOOD_SECRET);
+        assert_eq!(
+            server.secret_key().open(&org.id, &sealed).unwrap(),
+            GOOD_SECRET
+        );
         assert_eq!(
             get(&alice, "/api/v1/sso").await.json()["client_secret_hint"],
             "••••abcd"
@@ -2137,14 +2017,14 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         );
 
         // A redirect URI Okta does not know for the client.
-        connect(
-            &server,
-            &org,
-            &okta.issuer,
-            "tessera-elsewhere",
-            "elsewhere-secret-000",
-        )
-        .await;
+        server
+            .connect(
+                &org,
+                &okta.issuer,
+                "tessera-elsewhere",
+                "elsewhere-secret-000",
+            )
+            .await;
         let report: app::api::ConnectionReport =
             serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let redirect = report.check("redirect_uri").unwrap();
@@ -2159,7 +2039,9 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
 
         // An issuer Okta does not call itself.
         let alias = okta.issuer.replace("127.0.0.1", "localhost");
-        connect(&server, &org, &alias, "tessera-admin-api", GOOD_SECRET).await;
+        server
+            .connect(&org, &alias, "tessera-admin-api", GOOD_SECRET)
+            .await;
         let report: app::api::ConnectionReport =
             serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let issuer = report.check("issuer").unwrap();
@@ -2169,28 +2051,18 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
         );
 
         // Nobody at the issuer.
-        connect(
-            &server,
-            &org,
-            &dead_issuer(),
-            "tessera-admin-api",
-            GOOD_SECRET,
-        )
-        .await;
+        server
+            .connect(&org, &dead_issuer(), "tessera-admin-api", GOOD_SECRET)
+            .await;
         let report: app::api::ConnectionReport =
             serde_json::from_str(&post(&alice, "/api/v1/sso/test", json!({})).await.body).unwrap();
         let d = report.check("discovery").unwrap();
         assert!(!d.ok && d.fix.contains("Okta domain"), "{report:#?}");
 
         // Deactivation: bob's session ends and Okta sign-in is refused until reactivation.
-        connect(
-            &server,
-            &org,
-            &okta.issuer,
-            "tessera-admin-api",
-            GOOD_SECRET,
-        )
-        .await;
+        server
+            .connect(&org, &okta.issuer, "tessera-admin-api", GOOD_SECRET)
+            .await;
         post(
             &alice,
             "/api/v1/members/deactivate",
@@ -2233,10 +2105,10 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
         let store = &server.store;
         let fx = fixture(store, "acme").await;
         let other = fixture(store, "other").await;
-        let owner = As::new(&server, &fx.owner).await;
-        let admin = As::new(&server, &fx.admin).await;
-        let member = As::new(&server, &fx.member).await;
-        let other_owner = As::new(&server, &other.owner).await;
+        let owner = ApiClient::new(&server, &fx.owner).await;
+        let admin = ApiClient::new(&server, &fx.admin).await;
+        let member = ApiClient::new(&server, &fx.member).await;
+        let other_owner = ApiClient::new(&server, &other.owner).await;
 
         // Three links: two by the owner (API), one by the operator; one of the other org.
         let mut tokens = vec![];
@@ -2263,7 +2135,7 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             .unwrap();
 
         // Who may list.
-        As::anonymous(&server)
+        ApiClient::anonymous(&server)
             .get("/api/v1/sso/setup-links")
             .await
             .assert_status(401);

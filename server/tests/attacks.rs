@@ -2,95 +2,9 @@
 //! router, on SQLite and PostgreSQL: what is logged about refused requests, a locked database
 //! on both stores, and destinations the outbound policy must refuse in every spelling.
 
-mod support;
-
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-use support::{Browser, TestDb, databases, run_ok};
-
-/// `tessera serve` as a real process on `db`, its stderr in a file.
-struct Served {
-    url: String,
-    log: PathBuf,
-    child: tokio::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Starts the binary on `db` with `key` and waits until `/readyz` answers 200.
-    async fn start(db: &TestDb, key: &Path, public_url: &str, port: u16) -> Served {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("stderr");
-        let mut cmd = tokio::process::Command::new(support::tessera_bin());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("TESSERA_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
-            .arg("--database-url")
-            .arg(&db.url)
-            .arg("--secret-key-file")
-            .arg(key)
-            .args(["--public-url", public_url])
-            .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
-            .env("TESSERA_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tessera serve");
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..300 {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "tessera serve exited with {status}: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
-                && r.status() == 200
-            {
-                return Served {
-                    url,
-                    log,
-                    child,
-                    _dir: dir,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("tessera serve never became ready");
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-/// The `tessera` CLI on `db` with `key`.
-fn cli(db: &TestDb, key: &Path, public_url: &str) -> std::process::Command {
-    let mut cmd = std::process::Command::new(support::tessera_bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.arg("--database-url")
-        .arg(&db.url)
-        .arg("--secret-key-file")
-        .arg(key)
-        .args(["--public-url", public_url]);
-    cmd
-}
+use testkit::process::Launch;
+use testkit::{Browser, Flags, Node, TestDb, databases, run_ok};
 
 #[tokio::test]
 async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
@@ -98,14 +12,20 @@ async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
         let kind = db.kind;
         let dir = tempfile::tempdir().expect("temp dir");
         let key = dir.path().join("secret.key");
-        let port = support::free_port();
+        let port = testkit::free_port();
         let public_url = format!("http://127.0.0.1:{port}");
-        run_ok(cli(&db, &key, &public_url).args(["org", "create", "acme", "--name", "Acme"]));
-        let out = run_ok(cli(&db, &key, &public_url).args(["org", "setup-link", "acme"]));
+        let flags = Flags::new(&db.url, &key).public_url(&public_url).strict();
+        run_ok(
+            flags
+                .command()
+                .args(["org", "create", "acme", "--name", "Acme"]),
+        );
+        let out = run_ok(flags.command().args(["org", "setup-link", "acme"]));
         let link = out.lines().next().expect("link line").trim().to_string();
         let token = link.rsplit('/').next().expect("token").to_string();
         assert!(token.len() >= 20, "[{kind}] {link}");
-        let served = Served::start(&db, &key, &public_url, port).await;
+        let launch = Launch::default().log_level("info");
+        let served = Node::start(&flags, port, &dir.path().join("stderr"), &launch).await;
         assert!(link.starts_with(&served.url), "[{kind}] {link}");
 
         // Posts from another site, one with a 3,000-character Origin.
@@ -126,7 +46,7 @@ async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
             r.assert_status(403);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let log = served.log();
+        let log = served.log_text();
         let refusals: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("refused a cross-site request"))
@@ -176,10 +96,10 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
     use sqlx::Executor as _;
     for db in databases().await {
         let kind = db.kind;
-        let server = support::TestServer::start(&db).await;
+        let server = testkit::TestServer::start(&db).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = support::add_member(
+        let owner = testkit::add_member(
             store,
             &org.id,
             "https://acme.okta.test",
@@ -187,7 +107,7 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
             Role::Member,
         )
         .await;
-        let admin = support::add_member(
+        let admin = testkit::add_member(
             store,
             &org.id,
             "https://acme.okta.test",
@@ -195,7 +115,7 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
             Role::Admin,
         )
         .await;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let mut lock = hold_lock(&db).await;
         let started = std::time::Instant::now();
         let r = b
@@ -243,10 +163,10 @@ async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connect
     use app::ssr::crypto::SecretKey;
     for db in databases().await {
         let kind = db.kind;
-        let server = support::TestServer::start_strict(&db, &[]).await;
+        let server = testkit::TestServer::start_strict(&db, &[]).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = support::add_member(
+        let owner = testkit::add_member(
             store,
             &org.id,
             "https://acme.okta.test",
@@ -254,7 +174,7 @@ async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connect
             Role::Member,
         )
         .await;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -306,10 +226,10 @@ async fn huge_refused_values_are_quoted_back_bounded() {
     use app::model::Role;
     for db in databases().await {
         let kind = db.kind;
-        let server = support::TestServer::start(&db).await;
+        let server = testkit::TestServer::start(&db).await;
         let store = &server.store;
         let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = support::add_member(
+        let owner = testkit::add_member(
             store,
             &org.id,
             "https://acme.okta.test",
@@ -317,7 +237,7 @@ async fn huge_refused_values_are_quoted_back_bounded() {
             Role::Member,
         )
         .await;
-        let admin = support::add_member(
+        let admin = testkit::add_member(
             store,
             &org.id,
             "https://acme.okta.test",
@@ -325,7 +245,7 @@ async fn huge_refused_values_are_quoted_back_bounded() {
             Role::Admin,
         )
         .await;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let huge = format!("\u{1b}[31m{}", "x".repeat(60_000));
         let post = |path: &str, body: serde_json::Value| {
             b.client
@@ -394,7 +314,7 @@ fn bad_retention_values_are_one_clear_line_and_touch_nothing() {
     let db = dir.path().join("tessera.db");
     let url = format!("sqlite://{}", db.display());
     let run = |args: &[&str], env: Option<(&str, &str)>| {
-        let mut cmd = std::process::Command::new(support::tessera_bin());
+        let mut cmd = std::process::Command::new(testkit::tessera_bin());
         for (k, _) in std::env::vars() {
             if k.starts_with("TESSERA_") {
                 cmd.env_remove(k);
@@ -517,14 +437,14 @@ async fn a_crowd_of_sign_ins_keeps_few_idp_answers_in_flight() {
     use std::sync::atomic::Ordering;
     for db in databases().await {
         let kind = db.kind;
-        let server = support::TestServer::start(&db).await;
+        let server = testkit::TestServer::start(&db).await;
         let (port, max, task) = crowded_idp(Duration::from_millis(500)).await;
         let issuer = format!("http://127.0.0.1:{port}");
         server.register_org("acme", &issuer, "0oa-crowd", "crowd-secret-1234");
         // 120 anonymous sign-ins at once: each would make Tessera read an IdP answer.
         let mut tasks = Vec::new();
         for _ in 0..120 {
-            let url = support::initiate_url(&server.url, &issuer);
+            let url = testkit::initiate_url(&server.url, &issuer);
             tasks.push(tokio::spawn(async move {
                 let b = Browser::new();
                 let r = b.get(&url).await;
@@ -560,8 +480,8 @@ async fn a_crowd_of_sign_ins_keeps_few_idp_answers_in_flight() {
 #[tokio::test]
 async fn a_trickled_request_body_is_cut_off_with_408() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let db = support::sqlite();
-    let server = support::TestServer::start(&db).await;
+    let db = testkit::sqlite();
+    let server = testkit::TestServer::start(&db).await;
     let addr = server.url.trim_start_matches("http://").to_string();
     let mut tasks = Vec::new();
     for path in [

@@ -1,10 +1,8 @@
 //! The operator CLI driven as a real process, on a temp SQLite file and on PostgreSQL.
 
-mod support;
-
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-use support::{TestDb, databases, tessera_bin};
+use testkit::{TestDb, databases, okta_client, tessera_bin};
 
 const SECRET: &str = "Zq8-very-secret-client-secret-4711";
 
@@ -459,7 +457,7 @@ async fn assert_secret_not_stored(db: &TestDb, secret: &str) {
 async fn serve_answers_health_probes_and_stops_on_sigterm() {
     for db in databases().await {
         let dir = tempfile::tempdir().unwrap();
-        let port = support::free_port();
+        let port = testkit::free_port();
         let mut child = Command::new(tessera_bin())
             .current_dir(dir.path())
             .args([
@@ -1217,22 +1215,15 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
 
 #[tokio::test]
 async fn after_a_confirmed_issuer_change_rekeyed_members_sign_in_as_themselves() {
-    use support::{Browser, OktaDev, TestServer, initiate_url};
+    use testkit::{Browser, OktaDev, TestServer, initiate_url};
     for db in databases().await {
         let server = TestServer::start(&db).await;
-        let client = |id: &str| {
-            serde_json::json!([{
-                "client_id": id,
-                "client_secret": SECRET,
-                "redirect_uris": [format!("{}/sso/callback", server.url)],
-                "initiate_login_uri": format!("{}/sso/initiate", server.url),
-                "name": "Tessera (Acme)",
-            }])
-        };
+        let client =
+            |id: &str| serde_json::json!([okta_client(&server.url, id, SECRET, "Tessera (Acme)")]);
         let old = OktaDev::start(client("tessera-old")).await;
         let new = OktaDev::start(client("tessera-new")).await;
         server.register_org("acme", &old.issuer, "tessera-old", SECRET);
-        let org = support::org(&server.store, "acme").await;
+        let org = testkit::org(&server.store, "acme").await;
         for user in ["alice", "bob"] {
             let b = Browser::new();
             assert!(
@@ -1281,7 +1272,7 @@ async fn after_a_confirmed_issuer_change_rekeyed_members_sign_in_as_themselves()
             old.issuer
         );
         assert!(set(true).status.success());
-        let out = support::run_ok(server.cli().args([
+        let out = testkit::run_ok(server.cli().args([
             "org",
             "rekey-members",
             "acme",

@@ -5,18 +5,14 @@
 //! credentials); huge answers fail cleanly; `--idp-timeout` is honoured; and the tests of one
 //! org draw on one budget, shared by all its setup links and nodes.
 
-mod support;
-
 use app::model::{Member, Org, Role};
-use app::ssr::crypto::SecretKey;
 use app::ssr::rate_limit::{ORG_TEST_LIMIT, ORG_TEST_WINDOW_MS};
 use app::ssr::store::{Store, now_ms};
 use serde_json::{Value, json};
-use sqlx::Row as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Browser, Resp, TestServer, databases, run_ok};
+use testkit::{Browser, Resp, TestServer, count, databases, signed_in_as};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // ---- a local "IdP" that counts what reaches it -----------------------------------------------
@@ -206,36 +202,11 @@ async fn org_with_owner(store: &Store, slug: &str) -> Owned {
 /// Registers (or replaces) the org's connection, enabled, with the secret sealed under the
 /// server's key.
 async fn connect(server: &TestServer, org: &Org, issuer: &str, secret: &str) {
-    let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
     // As `tessera sso set --issuer` stores it.
     let issuer = app::ssr::issuer::normalize(issuer, true).expect("issuer");
     server
-        .store
-        .set_sso_connection(org, &issuer, "0oa-test-client", &key.seal(&org.id, secret))
-        .await
-        .expect("connection");
-    server
-        .store
-        .set_sso_enabled(org, true)
-        .await
-        .expect("enable");
-}
-
-/// An API client signed in as `m` on `server`.
-async fn signed_in(server: &TestServer, m: &Member) -> Browser {
-    let sid = tower_sessions::session::Id::default().to_string();
-    let data =
-        json!({"member_id": m.id, "org_id": m.org_id, "absolute_expiry": now_ms() + 3_600_000});
-    assert!(
-        server
-            .store
-            .session_insert(&sid, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
-            .await
-            .expect("session")
-    );
-    let b = Browser::new();
-    b.set_cookie(&server.url, "tessera_session", &sid);
-    b
+        .connect(org, &issuer, "0oa-test-client", secret)
+        .await;
 }
 
 async fn api_post(b: &Browser, server: &TestServer, path: &str, body: Value) -> Resp {
@@ -261,12 +232,6 @@ fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {name} in {report}"))
 }
 
-/// A new setup link for `slug` (the operator's CLI); returns its URL.
-fn setup_link(server: &TestServer, slug: &str) -> String {
-    let out = run_ok(server.cli().args(["org", "setup-link", slug]));
-    out.lines().next().expect("url line").trim().to_string()
-}
-
 /// The setup page's "Test connection" with `domain` typed in.
 async fn link_test(link: &str, domain: &str) -> Resp {
     Browser::new()
@@ -281,16 +246,6 @@ async fn link_test(link: &str, domain: &str) -> Resp {
         .await
 }
 
-async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
-    sqlx::query(sql)
-        .bind(arg)
-        .fetch_one(store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n")
-}
-
 const REFUSED: &str = "it is not a public internet address";
 
 // ---- the destination policy ------------------------------------------------------------------
@@ -301,13 +256,13 @@ async fn refused_destinations_never_reach_a_local_listener() {
         let server = TestServer::start_strict(&db, &[]).await;
         let store = &server.store;
         let o = org_with_owner(store, "acme").await;
-        let owner = signed_in(&server, &o.owner).await;
+        let owner = signed_in_as(&server, &o.owner).await.0;
         let v4 = Listener::silent("127.0.0.1").await;
         // The same port on [::1] where the machine has IPv6 loopback.
         let v6 = Listener::start_on("::1", v4.port, |_, _| Reply::Silent)
             .await
             .ok();
-        let closed = support::free_port();
+        let closed = testkit::free_port();
         let p = v4.port;
         let destinations = [
             format!("https://127.0.0.1:{p}"),
@@ -353,7 +308,7 @@ async fn refused_destinations_never_reach_a_local_listener() {
 
             // A setup link: whatever its holder types in (every other link works the same).
             if i % 2 == 0 || i == destinations.len() - 1 {
-                let link = setup_link(&server, "acme");
+                let link = server.setup_link("acme");
                 let r = link_test(&link, dest).await;
                 r.assert_status(200);
                 assert!(r.body.contains(REFUSED), "{dest}: {}", r.body);
@@ -403,7 +358,7 @@ async fn endpoints_on_another_origin_get_nothing() {
         let issuer = format!("http://127.0.0.1:{}", idp.port);
         let o = org_with_owner(&server.store, "acme").await;
         connect(&server, &o.org, &issuer, "the-real-secret").await;
-        let owner = signed_in(&server, &o.owner).await;
+        let owner = signed_in_as(&server, &o.owner).await.0;
         let report = sso_test(&owner, &server).await;
         assert_eq!(report["ok"], false, "{report}");
         assert_eq!(check(&report, "discovery")["ok"], true, "{report}");
@@ -421,7 +376,7 @@ async fn endpoints_on_another_origin_get_nothing() {
         assert!(m.contains("not on the issuer's own host"), "{m}");
 
         // The same document through a setup link.
-        let link = setup_link(&server, "acme");
+        let link = server.setup_link("acme");
         let r = link_test(&link, &issuer).await;
         r.assert_status(200);
         assert!(r.body.contains("Tessera sent nothing there"), "{}", r.body);
@@ -446,7 +401,7 @@ async fn huge_answers_fail_cleanly() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let o = org_with_owner(&server.store, "acme").await;
-        let owner = signed_in(&server, &o.owner).await;
+        let owner = signed_in_as(&server, &o.owner).await.0;
         for declared in [true, false] {
             // A discovery document that never ends.
             let huge = Listener::start("127.0.0.1", move |_, _| Reply::Huge { declared }).await;
@@ -495,7 +450,7 @@ async fn huge_answers_fail_cleanly() {
             );
             assert_eq!(check(&report, "client_credentials")["ok"], true, "{report}");
 
-            let link = setup_link(&server, "acme");
+            let link = server.setup_link("acme");
             let r = link_test(&link, &format!("http://127.0.0.1:{}", huge.port)).await;
             r.assert_status(200);
             assert!(r.body.contains("more than 1024 KiB"), "{}", r.body);
@@ -515,7 +470,7 @@ async fn the_check_gives_up_after_the_idp_timeout() {
         let issuer = format!("http://127.0.0.1:{}", silent.port);
         let o = org_with_owner(&server.store, "acme").await;
         connect(&server, &o.org, &issuer, "s").await;
-        let owner = signed_in(&server, &o.owner).await;
+        let owner = signed_in_as(&server, &o.owner).await.0;
         let started = Instant::now();
         let report = sso_test(&owner, &server).await;
         let d = check(&report, "discovery");
@@ -527,7 +482,7 @@ async fn the_check_gives_up_after_the_idp_timeout() {
                 .contains("did not answer within 1 s"),
             "{d}"
         );
-        let link = setup_link(&server, "acme");
+        let link = server.setup_link("acme");
         let r = link_test(&link, &issuer).await;
         r.assert_status(200);
         assert!(r.body.contains("did not answer within 1 s"), "{}", r.body);
@@ -552,7 +507,7 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
             &db,
             0,
             Some(a.config.secret_key_file.clone()),
-            &[support::STRICT],
+            &[testkit::STRICT],
         )
         .await;
         let store = &a.store;
@@ -561,10 +516,10 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
         // Refused at once: the budget is about how often, whatever the destination.
         connect(&a, &o.org, "https://127.0.0.1:9", "the-secret").await;
         connect(&a, &other.org, "https://10.0.0.1:9", "the-secret").await;
-        let owner_a = signed_in(&a, &o.owner).await;
-        let owner_b = signed_in(&b, &o.owner).await;
-        let admin_b = signed_in(&b, &o.admin).await;
-        let links = [setup_link(&a, "acme"), setup_link(&a, "acme")];
+        let owner_a = signed_in_as(&a, &o.owner).await.0;
+        let owner_b = signed_in_as(&b, &o.owner).await.0;
+        let admin_b = signed_in_as(&b, &o.admin).await.0;
+        let links = [a.setup_link("acme"), a.setup_link("acme")];
         let mut used = 0;
         // Setup links (two links, both nodes), secret rotation and the SSO page's test.
         for (i, link) in links.iter().enumerate() {
@@ -623,7 +578,7 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
         )
         .await;
         r.assert_status(429);
-        let fresh = setup_link(&b, "acme");
+        let fresh = b.setup_link("acme");
         let r = link_test(&fresh, "https://127.0.0.1:9").await;
         r.assert_status(429);
         assert_eq!(r.reason().as_deref(), Some("rate_limited"));
@@ -654,7 +609,7 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
         );
 
         // Another org has its own budget.
-        let globex = signed_in(&b, &other.owner).await;
+        let globex = signed_in_as(&b, &other.owner).await.0;
         assert_eq!(sso_test(&globex, &b).await["ok"], false);
 
         // A new window.
@@ -677,7 +632,7 @@ async fn concurrent_tests_never_exceed_the_budget() {
         let server = TestServer::start_strict(&db, &[]).await;
         let o = org_with_owner(&server.store, "acme").await;
         connect(&server, &o.org, "https://127.0.0.1:9", "s").await;
-        let owner = Arc::new(signed_in(&server, &o.owner).await);
+        let owner = Arc::new(signed_in_as(&server, &o.owner).await.0);
         let server = Arc::new(server);
         let mut tasks = Vec::new();
         for _ in 0..(ORG_TEST_LIMIT + 10) {

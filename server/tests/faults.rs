@@ -9,15 +9,13 @@
 //! panic. After PostgreSQL is back, Tessera recovers without a restart and every member exists
 //! exactly once, with exactly one owner.
 
-mod support;
-
 use serde_json::json;
 use sqlx::Row as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use support::{Browser, OktaDev, Resp, TestDb, TestServer, initiate_url};
+use testkit::{Browser, OktaDev, Resp, TestDb, TestServer, initiate_url, okta_client};
 
 const CLIENT_ID: &str = "tessera-faults";
 const SECRET: &str = "faults-secret-0123456789";
@@ -100,7 +98,7 @@ impl PrivatePg {
         let pg = PrivatePg {
             dir,
             bin,
-            port: support::free_port(),
+            port: testkit::free_port(),
             run_as,
         };
         let data = pg.data();
@@ -356,16 +354,15 @@ async fn postgres_stopped_mid_burst_gives_clean_503s_and_tessera_recovers_withou
     let db = TestDb::external("postgres", &pg.url("tessera"));
     let server = TestServer::start(&db).await;
     let tessera = server.url.clone();
-    let okta = OktaDev::start(json!([{
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "redirect_uris": [format!("{tessera}/sso/callback")],
-        "initiate_login_uri": format!("{tessera}/sso/initiate"),
-        "name": "Tessera (Faults)",
-    }]))
+    let okta = OktaDev::start(json!([okta_client(
+        &tessera,
+        CLIENT_ID,
+        SECRET,
+        "Tessera (Faults)"
+    )]))
     .await;
     server.register_org("acme", &okta.issuer, CLIENT_ID, SECRET);
-    let org = support::org(&server.store, "acme").await;
+    let org = testkit::org(&server.store, "acme").await;
     let start = initiate_url(&tessera, &okta.issuer);
 
     // Before the outage: alice is signed in; three people are at Okta, about to come back.
@@ -555,13 +552,13 @@ async fn slow_idp() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn okta_down_killed_or_slow_gives_idp_unreachable_pages_in_bounded_time() {
     count_server_panics();
-    let db = support::sqlite();
+    let db = testkit::sqlite();
     let server = TestServer::start_with(&db, &["--idp-timeout", "2s"]).await;
     let tessera = server.url.clone();
     let browser = Browser::with_timeout(CLIENT_TIMEOUT);
 
     // Down: nothing listens at the issuer.
-    let down = format!("http://127.0.0.1:{}", support::free_port());
+    let down = format!("http://127.0.0.1:{}", testkit::free_port());
     server.register_org("down", &down, "0oadown", "down-secret-000000");
     let o = get(&browser, &initiate_url(&tessera, &down)).await;
     assert!(
@@ -579,13 +576,12 @@ async fn okta_down_killed_or_slow_gives_idp_unreachable_pages_in_bounded_time() 
     );
 
     // Killed after discovery was cached: the code exchange cannot reach it.
-    let mut okta = OktaDev::start(json!([{
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "redirect_uris": [format!("{tessera}/sso/callback")],
-        "initiate_login_uri": format!("{tessera}/sso/initiate"),
-        "name": "Tessera (Faults)",
-    }]))
+    let mut okta = OktaDev::start(json!([okta_client(
+        &tessera,
+        CLIENT_ID,
+        SECRET,
+        "Tessera (Faults)"
+    )]))
     .await;
     server.register_org("acme", &okta.issuer, CLIENT_ID, SECRET);
     let start = initiate_url(&tessera, &okta.issuer);
@@ -599,7 +595,7 @@ async fn okta_down_killed_or_slow_gives_idp_unreachable_pages_in_bounded_time() 
 
     // Each is a recorded attempt of its org with the reason code, counted in the metrics.
     for slug in ["down", "slow", "acme"] {
-        let org = support::org(&server.store, slug).await;
+        let org = testkit::org(&server.store, slug).await;
         let attempts = server
             .store
             .recent_login_attempts(&org.id, 10)
@@ -647,10 +643,10 @@ async fn okta_down_killed_or_slow_gives_idp_unreachable_pages_in_bounded_time() 
 async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     use sqlx::Connection as _;
     count_server_panics();
-    let db = support::sqlite();
+    let db = testkit::sqlite();
     let server = TestServer::start(&db).await;
     let org = server.store.create_org("locked", "Locked").await.unwrap();
-    let owner = support::add_member(
+    let owner = testkit::add_member(
         &server.store,
         &org.id,
         "https://idp.example",
@@ -658,7 +654,7 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
         app::model::Role::Member,
     )
     .await;
-    let other = support::add_member(
+    let other = testkit::add_member(
         &server.store,
         &org.id,
         "https://idp.example",
@@ -666,7 +662,7 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
         app::model::Role::Member,
     )
     .await;
-    let (b, _) = support::signed_in_as(&server, &owner).await;
+    let (b, _) = testkit::signed_in_as(&server, &owner).await;
     let ready = format!("{}/readyz", server.url);
     Browser::new().get(&ready).await.assert_status(200);
 
@@ -708,7 +704,7 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
 /// outage (503), not a server fault.
 #[tokio::test]
 async fn a_full_sqlite_database_is_unavailable() {
-    let db = support::sqlite();
+    let db = testkit::sqlite();
     let store = app::ssr::store::Store::connect_with(&db.url, Some(1))
         .await
         .unwrap();
@@ -744,19 +740,19 @@ async fn a_full_sqlite_database_is_unavailable() {
 /// and the old cookie stays signed out. The same for a deactivation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_session_ended_during_a_slow_request_stays_ended() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let kind = db.kind;
         let server = TestServer::start_with(&db, &["--idp-timeout", "3s"]).await;
         let slow = slow_idp().await;
         server.register_org("slow", &slow, "0oaslow", "slow-secret-000000");
-        let org = support::org(&server.store, "slow").await;
+        let org = testkit::org(&server.store, "slow").await;
         let owner =
-            support::add_member(&server.store, &org.id, &slow, "o", app::model::Role::Member).await;
+            testkit::add_member(&server.store, &org.id, &slow, "o", app::model::Role::Member).await;
         let admin =
-            support::add_member(&server.store, &org.id, &slow, "a", app::model::Role::Admin).await;
+            testkit::add_member(&server.store, &org.id, &slow, "a", app::model::Role::Admin).await;
 
         // Sign-out.
-        let (b, sid) = support::signed_in_as(&server, &owner).await;
+        let (b, sid) = testkit::signed_in_as(&server, &owner).await;
         b.session(&server.url).await.assert_status(200);
         let test_url = format!("{}/api/v1/sso/test", server.url);
         let slow_request = {
@@ -785,7 +781,7 @@ async fn a_session_ended_during_a_slow_request_stays_ended() {
         );
 
         // Deactivation of the member while their slow request runs.
-        let (a, sid) = support::signed_in_as(&server, &admin).await;
+        let (a, sid) = testkit::signed_in_as(&server, &admin).await;
         let slow_request = {
             let a = a.clone();
             let req = a.post(&server.url, &test_url).json(&json!({}));
@@ -851,7 +847,7 @@ async fn broken_idp() -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_sign_in_starts_is_not_a_burst_at_a_broken_idp() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let server = TestServer::start(&db).await;
         let (issuer, hits) = broken_idp().await;
         server.register_org("broken", &issuer, "0oabroken", "broken-secret-000000");

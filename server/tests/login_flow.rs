@@ -2,11 +2,11 @@
 //! on SQLite and on PostgreSQL. A cookie-keeping client walks every hop by hand: Tessera's
 //! `/sso/initiate` → Okta's authorize → the sign-in form → back to Tessera's `/sso/callback`.
 
-mod support;
-
 use app::ssr::login::Outcome;
 use serde_json::json;
-use support::{Browser, OktaDev, Resp, SignIn, TestDb, TestServer, initiate_url, query_param};
+use testkit::{
+    Browser, OktaDev, Resp, SignIn, TestDb, TestServer, initiate_url, okta_client, query_param,
+};
 
 const CLIENT_ID: &str = "tessera-acme";
 const SECRET: &str = "acme-secret-0123456789";
@@ -24,16 +24,15 @@ struct Env {
 impl Env {
     async fn start(db: &TestDb) -> Env {
         let server = TestServer::start(db).await;
-        let okta = OktaDev::start(json!([{
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-            "redirect_uris": [format!("{}/sso/callback", server.url)],
-            "initiate_login_uri": format!("{}/sso/initiate", server.url),
-            "name": "Tessera (Acme)",
-        }]))
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            CLIENT_ID,
+            SECRET,
+            "Tessera (Acme)"
+        )]))
         .await;
         server.register_org(SLUG, &okta.issuer, CLIENT_ID, SECRET);
-        let org = support::org(&server.store, SLUG).await;
+        let org = testkit::org(&server.store, SLUG).await;
         Env {
             server,
             okta,
@@ -91,7 +90,7 @@ impl Env {
     }
 
     fn cli(&self, args: &[&str]) -> String {
-        support::run_ok(self.server.cli().args(args))
+        testkit::run_ok(self.server.cli().args(args))
     }
 }
 
@@ -136,7 +135,7 @@ async fn assert_no_session(env: &Env, browser: &Browser) {
     let me = browser.session(env.url()).await;
     me.assert_status(401);
     assert_eq!(
-        support::signed_in_sessions(&env.server.store).await,
+        testkit::signed_in_sessions(&env.server.store).await,
         0,
         "[{}] a session was created",
         env.db
@@ -152,7 +151,7 @@ async fn session_with_cookie(tessera: &str, value: &str) -> Resp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_response_type_code() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let mut start = url::Url::parse(&env.initiate()).unwrap();
         start
@@ -228,7 +227,7 @@ async fn rp_response_type_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_id_token_sig_rs256_okta_sign_in_provisions_the_owner() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let me = env.signed_in(&b, "alice").await;
@@ -263,7 +262,7 @@ async fn rp_id_token_sig_rs256_okta_sign_in_provisions_the_owner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_key_rotation_op_sign_key() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         env.signed_in(&Browser::new(), "alice").await;
         env.okta.rotate_keys(false).await;
@@ -281,7 +280,7 @@ async fn rp_key_rotation_op_sign_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_key_rotation_op_sign_key_native() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         env.signed_in(&Browser::new(), "alice").await;
         // Emergency rotation: the old key disappears from the JWKS at once.
@@ -303,7 +302,7 @@ async fn rp_key_rotation_op_sign_key_native() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rp_support_3rd_party_init_login() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         // The tile on the Okta dashboard points at Tessera's initiate login URI with iss.
         let dash = Browser::new()
@@ -378,14 +377,14 @@ async fn rp_support_3rd_party_init_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_state_is_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let flow = env.sign_in(&b, "alice").await;
         assert_landed(&flow, "/", db.kind);
         let callback = flow.callback_url.unwrap();
         let before =
-            support::attempts_with_reason(&env.server.store, "state_missing_or_expired").await;
+            testkit::attempts_with_reason(&env.server.store, "state_missing_or_expired").await;
         // The back button in the signed-in browser: into the app, the session kept.
         let session = b.session_cookie(env.url());
         let again = b.get(callback.as_str()).await;
@@ -410,7 +409,7 @@ async fn replayed_state_is_refused() {
             );
         }
         assert_eq!(
-            support::attempts_with_reason(&env.server.store, "state_missing_or_expired").await,
+            testkit::attempts_with_reason(&env.server.store, "state_missing_or_expired").await,
             before + 1
         );
         assert_eq!(env.member_count().await, 1);
@@ -419,7 +418,7 @@ async fn replayed_state_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_state_is_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let r = b
@@ -434,7 +433,7 @@ async fn unknown_state_is_refused() {
         let r = b.get(&format!("{}/sso/callback?code=abc", env.url())).await;
         assert_problem(&r, 400, "state_missing_or_expired");
         assert_eq!(
-            support::attempts_with_reason(&env.server.store, "state_missing_or_expired").await,
+            testkit::attempts_with_reason(&env.server.store, "state_missing_or_expired").await,
             2,
             "[{}]",
             db.kind
@@ -446,7 +445,7 @@ async fn unknown_state_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_iss_mismatch_is_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let first = b.get(&env.initiate()).await;
@@ -483,7 +482,7 @@ async fn callback_iss_mismatch_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_link_uri_stays_on_our_origin() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         for (target, landing) in [
             ("https://evil.example.com/steal".to_string(), "/"),
@@ -505,7 +504,7 @@ async fn target_link_uri_stays_on_our_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_fixation_planted_id_is_replaced_at_login() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         // The attacker signs in and plants their own (live) session id in the victim's browser.
         let attacker = Browser::new();
@@ -550,7 +549,7 @@ async fn session_fixation_planted_id_is_replaced_at_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_revokes_the_session() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         env.signed_in(&b, "alice").await;
@@ -575,13 +574,13 @@ async fn logout_revokes_the_session() {
         let replay = session_with_cookie(env.url(), &cookie).await;
         replay.assert_status(401);
         assert_eq!(replay.json()["error"], "unauthenticated");
-        assert_eq!(support::signed_in_sessions(&env.server.store).await, 0);
+        assert_eq!(testkit::signed_in_sessions(&env.server.store).await, 0);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn first_owner_race_20_way() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         // Nothing is warm: all 20 go through discovery, the code exchange and JIT at once.
         let (tessera, start) = (env.url().to_string(), env.initiate());
@@ -647,7 +646,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_change_at_okta_keeps_the_same_member() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let before = env.signed_in(&Browser::new(), "alice").await;
         env.okta
@@ -675,7 +674,7 @@ async fn email_change_at_okta_keeps_the_same_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_issuer_is_not_connected() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let r = b
@@ -684,7 +683,7 @@ async fn unknown_issuer_is_not_connected() {
         assert_problem(&r, 404, "unknown_issuer");
         assert!(r.body.contains("not connected"), "[{}] {}", db.kind, r.body);
         assert_eq!(
-            support::attempts_with_reason(&env.server.store, "unknown_issuer").await,
+            testkit::attempts_with_reason(&env.server.store, "unknown_issuer").await,
             1
         );
         // Missing and malformed iss are refused too, with their own reasons.
@@ -710,7 +709,7 @@ async fn unknown_issuer_is_not_connected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sso_disabled_is_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         // Start a sign-in while SSO is on, then turn it off before the callback.
         let pending = Browser::new();
@@ -748,7 +747,7 @@ async fn sso_disabled_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivated_member_is_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let me = env.signed_in(&b, "alice").await;
@@ -780,7 +779,7 @@ async fn deactivated_member_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jit_off_refuses_new_people() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         env.signed_in(&Browser::new(), "alice").await;
         let out = env.cli(&["sso", "policy", SLUG, "--jit", "off"]);
@@ -805,7 +804,7 @@ async fn jit_off_refuses_new_people() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unassigned_user_sees_not_assigned() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let flow = env.sign_in(&b, "mallory").await;
@@ -835,7 +834,7 @@ async fn unassigned_user_sees_not_assigned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_simplified_mode_is_explained() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIwMHUxYWxpY2UifQ.c2ln";
@@ -863,7 +862,7 @@ async fn okta_simplified_mode_is_explained() {
             .await;
         assert_problem(&r, 400, "okta_simplified_mode");
         assert_eq!(
-            support::attempts_with_reason(&env.server.store, "okta_simplified_mode").await,
+            testkit::attempts_with_reason(&env.server.store, "okta_simplified_mode").await,
             2
         );
         assert_no_session(&env, &b).await;
@@ -872,7 +871,7 @@ async fn okta_simplified_mode_is_explained() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_api_shape() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let anon = b.session(env.url()).await;
@@ -930,7 +929,7 @@ fn assert_security_headers(r: &Resp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_headers_on_pages() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let flow = env.sign_in(&b, "alice").await;
@@ -971,7 +970,7 @@ async fn security_headers_on_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookie_attributes() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let flow = env.sign_in(&b, "alice").await;
@@ -1010,7 +1009,7 @@ async fn session_cookie_attributes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_events_json_lists_attempts() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         env.signed_in(&Browser::new(), "alice").await;
         let flow = env.sign_in(&Browser::new(), "mallory").await;
@@ -1071,7 +1070,7 @@ fn flow_cookie_set(r: &Resp) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_from_another_browser_is_refused_without_touching_it() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         // The victim is signed in as bob.
         let victim = Browser::new();
@@ -1146,7 +1145,7 @@ async fn a_callback_from_another_browser_is_refused_without_touching_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tabs_in_one_browser_both_complete() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let first = b.get(&env.initiate()).await;
@@ -1179,7 +1178,7 @@ async fn two_tabs_in_one_browser_both_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_okta_error_without_a_usable_state_says_what_okta_refused() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let desc = "User is not assigned to the client application.";
@@ -1213,7 +1212,7 @@ async fn an_okta_error_without_a_usable_state_says_what_okta_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_characters_and_huge_values_get_a_clear_4xx() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         let iss =
@@ -1314,7 +1313,7 @@ async fn control_characters_and_huge_values_get_a_clear_4xx() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_links_survive_the_sign_in() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let b = Browser::new();
         for (page, next) in [
@@ -1353,7 +1352,7 @@ async fn deep_links_survive_the_sign_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unused_claims_of_any_type_and_blank_profiles_do_not_break_okta_sign_in() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let http = reqwest::Client::new();
         for user in [
@@ -1385,10 +1384,10 @@ async fn unused_claims_of_any_type_and_blank_profiles_do_not_break_okta_sign_in(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_okta_issuer_published_with_a_trailing_slash_signs_in() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let server = TestServer::start(&db).await;
         let okta = OktaDev::start_on_with_env(
-            support::free_port(),
+            testkit::free_port(),
             json!([{
                 "client_id": CLIENT_ID,
                 "client_secret": SECRET,
@@ -1400,8 +1399,8 @@ async fn an_okta_issuer_published_with_a_trailing_slash_signs_in() {
         .await;
         assert!(okta.issuer.ends_with("/o/ts/"), "{}", okta.issuer);
         server.register_org(SLUG, &okta.issuer, CLIENT_ID, SECRET);
-        let org = support::org(&server.store, SLUG).await;
-        let json: serde_json::Value = serde_json::from_str(&support::run_ok(
+        let org = testkit::org(&server.store, SLUG).await;
+        let json: serde_json::Value = serde_json::from_str(&testkit::run_ok(
             server.cli().args(["org", "show", SLUG, "--json"]),
         ))
         .unwrap();
@@ -1445,7 +1444,7 @@ async fn rows(env: &Env, sql: &str) -> i64 {
 async fn anonymous_failures_cannot_grow_the_attempts_table() {
     use app::ssr::login::FAILURES_STORED_PER_MINUTE as CAP;
     const ORGLESS: &str = "SELECT COUNT(*) AS n FROM login_attempts WHERE org_id IS NULL";
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let u = env.url().to_string();
         let b = Browser::new();
@@ -1497,7 +1496,7 @@ async fn anonymous_failures_cannot_grow_the_attempts_table() {
 async fn started_sign_ins_are_capped_per_org() {
     use app::ssr::login::MAX_PENDING_FLOWS_PER_ORG as CAP;
     const FLOWS: &str = "SELECT COUNT(*) AS n FROM login_flows";
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let env = Env::start(&db).await;
         let u = env.url().to_string();
         // Someone started CAP - 1 sign-ins and never finished them.
@@ -1538,7 +1537,7 @@ async fn started_sign_ins_are_capped_per_org() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_org_name_is_not_quoted_back() {
-    let db = support::sqlite();
+    let db = testkit::sqlite();
     let env = Env::start(&db).await;
     let b = Browser::new();
     for crafted in [

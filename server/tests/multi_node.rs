@@ -8,89 +8,24 @@
 //! rotated through A (after Okta's changed) is what B's next sign-in uses; each node's
 //! `/metrics` and JSON log lines record the attempts it handled.
 
-mod support;
-
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-use support::{Browser, OktaDev, Resp, initiate_url};
+use std::path::Path;
+use testkit::process::Launch;
+use testkit::{Browser, Flags, Node, OktaDev, Resp, initiate_url, okta_client};
 
 const CLIENT_ID: &str = "tessera-multi";
 const SECRET_1: &str = "multi-secret-one-0123456789";
 const SECRET_2: &str = "multi-secret-two-9876543210";
 
-/// One `tessera serve` process; killed on drop.
-struct Node {
-    url: String,
-    log: PathBuf,
-    child: tokio::process::Child,
-}
-
-/// The global flags every node and CLI call shares.
-fn common_args(db_url: &str, public_url: &str, key_file: &Path) -> Vec<String> {
-    vec![
-        "--database-url".into(),
-        db_url.into(),
-        "--public-url".into(),
-        public_url.into(),
-        "--secret-key-file".into(),
-        key_file.display().to_string(),
-        "--allow-http-issuers".into(),
-    ]
-}
-
-fn without_tessera_env(cmd: &mut tokio::process::Command) {
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") {
-            cmd.env_remove(k);
-        }
-    }
-}
-
-impl Node {
-    async fn start(args: &[String], port: u16, log: PathBuf) -> Node {
-        let mut cmd = tokio::process::Command::new(support::tessera_bin());
-        without_tessera_env(&mut cmd);
-        cmd.args(args)
-            .args([
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--log-format",
-                "json",
-                "--idp-timeout",
-                "5s",
-                "serve",
-            ])
-            .env("TESSERA_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("start tessera serve");
-        let url = format!("http://127.0.0.1:{port}");
-        let probe = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .expect("client");
-        for _ in 0..300 {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "tessera serve on {url} exited with {status}:\n{}",
-                    read(&log)
-                );
-            }
-            if let Ok(r) = probe.get(format!("{url}/readyz")).send().await
-                && r.status() == 200
-            {
-                return Node { url, log, child };
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("tessera serve on {url} never became ready:\n{}", read(&log));
-    }
-
+/// What the test reads from a node besides its answers.
+trait Observed {
     /// The node's `tessera::login` log lines (JSON), in order.
+    fn login_lines(&self) -> Vec<Value>;
+    /// Its `/metrics` exposition.
+    async fn metrics(&self) -> String;
+}
+
+impl Observed for Node {
     fn login_lines(&self) -> Vec<Value> {
         read(&self.log)
             .lines()
@@ -103,12 +38,6 @@ impl Node {
         let r = Browser::new().get(&format!("{}/metrics", self.url)).await;
         r.assert_status(200);
         r.body
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }
 
@@ -127,13 +56,12 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 }
 
 fn clients(public_url: &str, secret: &str) -> Value {
-    json!([{
-        "client_id": CLIENT_ID,
-        "client_secret": secret,
-        "redirect_uris": [format!("{public_url}/sso/callback")],
-        "initiate_login_uri": format!("{public_url}/sso/initiate"),
-        "name": "Tessera (Multi)",
-    }])
+    json!([okta_client(
+        public_url,
+        CLIENT_ID,
+        secret,
+        "Tessera (Multi)"
+    )])
 }
 
 /// `url` with its port replaced: what a load balancer does when it picks the other node.
@@ -184,7 +112,7 @@ async fn post_json(browser: &Browser, origin: &str, url: &str, body: Value) -> R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_flows_sessions_deactivations_and_secrets() {
-    let Some(db) = support::postgres().await else {
+    let Some(db) = testkit::postgres().await else {
         eprintln!("!!!!! SKIPPING multi_node: no PostgreSQL (set TESSERA_TEST_POSTGRES_URL) !!!!!");
         return;
     };
@@ -192,29 +120,26 @@ async fn two_nodes_share_flows_sessions_deactivations_and_secrets() {
     // The operator distributes one key file to every node.
     let key_file = dir.path().join("secret.key");
     app::ssr::crypto::SecretKey::load_or_create(&key_file).expect("key");
-    let (port_a, port_b) = (support::free_port(), support::free_port());
+    let (port_a, port_b) = (testkit::free_port(), testkit::free_port());
     assert_ne!(port_a, port_b);
     let public = format!("http://127.0.0.1:{port_a}");
-    let args = common_args(&db.url, &public, &key_file);
+    // The flags every node and CLI call shares.
+    let flags = Flags::new(&db.url, &key_file).public_url(&public);
+    let serve = flags
+        .clone()
+        .with(&["--log-format", "json", "--idp-timeout", "5s"]);
+    let launch = Launch::default().log_level("info");
 
     let mut okta = OktaDev::start(clients(&public, SECRET_1)).await;
     let issuer = okta.issuer.clone();
     // Both nodes start at once on the empty database: migrations run concurrently and safely.
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
     let (a, b) = tokio::join!(
-        Node::start(&args, port_a, dir.path().join("a.log")),
-        Node::start(&args, port_b, dir.path().join("b.log")),
+        Node::start(&serve, port_a, &log_a, &launch),
+        Node::start(&serve, port_b, &log_b, &launch),
     );
 
-    let cli = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(support::tessera_bin());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("TESSERA_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(&args).args(extra);
-        support::run_ok(&mut cmd)
-    };
+    let cli = |extra: &[&str]| testkit::run_ok(flags.command().args(extra));
     cli(&["org", "create", "acme", "--name", "Acme Inc"]);
     let secret_file = dir.path().join("client.secret");
     std::fs::write(&secret_file, SECRET_1).unwrap();

@@ -2,26 +2,18 @@
 //! sign-ins through the local Okta, turning them off, and `tessera secret-key rotate|check`
 //! (re-encryption under a new key, refusal with the wrong key, and a sign-in after the swap).
 
-mod support;
-
 use app::ssr::crypto::SecretKey;
 use app::ssr::setup_links::Actor;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
-use support::{Browser, OktaDev, TestDb, TestServer, initiate_url};
+use testkit::{Browser, OktaDev, TestDb, TestServer, initiate_url, okta_client, run};
 
 const CLIENT_ID: &str = "tessera-ops";
 const SECRET: &str = "ops-secret-0123456789";
 
 fn client(tessera: &str) -> serde_json::Value {
-    json!([{
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "redirect_uris": [format!("{tessera}/sso/callback")],
-        "initiate_login_uri": format!("{tessera}/sso/initiate"),
-        "name": "Tessera (Ops)",
-    }])
+    json!([okta_client(tessera, CLIENT_ID, SECRET, "Tessera (Ops)")])
 }
 
 /// The value of the exposition line for exactly `series` (name with labels), if present.
@@ -43,7 +35,7 @@ fn assert_sample(text: &str, series: &str, value: f64, db: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_sign_ins_idp_fetches_sessions_and_responses() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let kind = db.kind;
         let server = TestServer::start_with(&db, &["--database-max-connections", "5"]).await;
         let okta = OktaDev::start(client(&server.url)).await;
@@ -144,7 +136,7 @@ async fn metrics_count_sign_ins_idp_fetches_sessions_and_responses() {
 
 #[tokio::test]
 async fn metrics_can_be_turned_off() {
-    let db = support::sqlite();
+    let db = testkit::sqlite();
     let server = TestServer::start_with(&db, &["--metrics", "off"]).await;
     let r = Browser::new().get(&format!("{}/metrics", server.url)).await;
     r.assert_status(404);
@@ -154,7 +146,7 @@ async fn metrics_can_be_turned_off() {
         .await
         .assert_status(200);
     // Anything but on/off (or true/false, yes/no, 1/0) is refused.
-    let out = std::process::Command::new(support::tessera_bin())
+    let out = std::process::Command::new(testkit::tessera_bin())
         .args(["--metrics", "maybe", "migrate"])
         .env_remove("TESSERA_METRICS")
         .output()
@@ -183,7 +175,7 @@ async fn sealed_secrets(store: &app::ssr::store::Store) -> Vec<(String, String)>
 
 /// The CLI on the server's database with another key file.
 fn cli_with_key(server: &TestServer, key: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(support::tessera_bin());
+    let mut cmd = std::process::Command::new(testkit::tessera_bin());
     cmd.arg("--database-url")
         .arg(&server.config.database_url)
         .arg("--secret-key-file")
@@ -193,18 +185,9 @@ fn cli_with_key(server: &TestServer, key: &Path) -> std::process::Command {
     cmd
 }
 
-fn run(cmd: &mut std::process::Command) -> (bool, String, String) {
-    let out = cmd.output().expect("run tessera");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_key_rotation_re_encrypts_every_client_secret() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         rotation_on(&db).await;
     }
 }
@@ -213,7 +196,7 @@ async fn rotation_on(db: &TestDb) {
     let kind = db.kind;
     let keys = tempfile::tempdir().expect("temp dir");
     let key_file = keys.path().join("secret.key");
-    let port = support::free_port();
+    let port = testkit::free_port();
     let tessera = format!("http://127.0.0.1:{port}");
     let okta = OktaDev::start(client(&tessera)).await;
     let server = TestServer::start_on(db, port, Some(key_file.clone()), &[]).await;
@@ -224,8 +207,8 @@ async fn rotation_on(db: &TestDb) {
         "0oabeta",
         "beta-secret-abcdef",
     );
-    let ops = support::org(&server.store, "ops").await;
-    let beta = support::org(&server.store, "beta").await;
+    let ops = testkit::org(&server.store, "ops").await;
+    let beta = testkit::org(&server.store, "beta").await;
     let start = initiate_url(&tessera, &okta.issuer);
     assert!(
         Browser::new()
@@ -377,7 +360,7 @@ fn assert_key_file(path: &Path) {
 #[tokio::test]
 async fn postgres_connections_can_use_tls() {
     use sqlx::Row as _;
-    let Some(db) = support::postgres().await else {
+    let Some(db) = testkit::postgres().await else {
         return;
     };
     let plain = app::ssr::store::Store::connect(&db.url)
@@ -420,8 +403,8 @@ enum Served {
 async fn serve_with_key(server: &TestServer, key: &Path) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr");
-    let port = support::free_port();
-    let mut child = tokio::process::Command::new(support::tessera_bin())
+    let port = testkit::free_port();
+    let mut child = tokio::process::Command::new(testkit::tessera_bin())
         .arg("--database-url")
         .arg(&server.config.database_url)
         .arg("--secret-key-file")
@@ -467,7 +450,7 @@ fn write_key(path: &Path, mode: u32) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let kind = db.kind;
         let server = TestServer::start(&db).await;
         let keys = tempfile::tempdir().unwrap();
@@ -489,7 +472,7 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             "0oakeyed",
             "keyed-secret-012345",
         );
-        let org = support::org(&server.store, "keyed").await;
+        let org = testkit::org(&server.store, "keyed").await;
         let before = sealed_secrets(&server.store).await;
 
         // serve: a missing key file, or a key that opens nothing, refuses to start in one line.
@@ -609,11 +592,11 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
-    for db in support::databases().await {
+    for db in testkit::databases().await {
         let kind = db.kind;
         let server = TestServer::start(&db).await;
         let org = server.store.create_org("limits", "Limits").await.unwrap();
-        let owner = support::add_member(
+        let owner = testkit::add_member(
             &server.store,
             &org.id,
             "https://idp.example",
@@ -621,7 +604,7 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
             app::model::Role::Member,
         )
         .await;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let url = |p: &str| format!("{}{p}", server.url);
 
         // Signed-in pages and API answers are never cached; static assets may be.
@@ -767,7 +750,7 @@ async fn chunked_post(base: &str, path: &str, size: usize) -> u16 {
 
 #[tokio::test]
 async fn database_passwords_are_never_printed() {
-    let Some(db) = support::postgres().await else {
+    let Some(db) = testkit::postgres().await else {
         return;
     };
     let mut u = url::Url::parse(&db.url).unwrap();
@@ -776,18 +759,18 @@ async fn database_passwords_are_never_printed() {
         .append_pair("password", "hunter3")
         .append_pair("sslpassword", "hunter4");
     // Trust authentication ignores the password: migrate succeeds and prints the URL.
-    let (ok, out, err) = run(std::process::Command::new(support::tessera_bin())
+    let (ok, out, err) = run(std::process::Command::new(testkit::tessera_bin())
         .args(["--database-url", u.as_str(), "migrate"])
         .env_remove("TESSERA_DATABASE_URL"));
     assert!(ok, "{err}");
     // Unreachable, and not even a URL: the errors do not print it either.
     let mut down = u.clone();
-    down.set_port(Some(support::free_port())).unwrap();
-    let (ok2, out2, err2) = run(std::process::Command::new(support::tessera_bin())
+    down.set_port(Some(testkit::free_port())).unwrap();
+    let (ok2, out2, err2) = run(std::process::Command::new(testkit::tessera_bin())
         .args(["--database-url", down.as_str(), "migrate"])
         .env_remove("TESSERA_DATABASE_URL"));
     assert!(!ok2);
-    let (ok3, out3, err3) = run(std::process::Command::new(support::tessera_bin())
+    let (ok3, out3, err3) = run(std::process::Command::new(testkit::tessera_bin())
         .args([
             "--database-url",
             "host=db user=u password=hunter5",
@@ -815,7 +798,7 @@ async fn durations_too_long_for_the_clock_are_refused_in_one_line() {
     ] {
         // u64::MAX seconds used to wrap to a negative cookie Max-Age: every sign-in ended at once.
         for value in ["18446744073709551615s", "9223372036854775807", "36501d"] {
-            let out = std::process::Command::new(support::tessera_bin())
+            let out = std::process::Command::new(testkit::tessera_bin())
                 .args(["--database-url", &db, flag, value, "migrate"])
                 .output()
                 .expect("run tessera");
@@ -826,7 +809,7 @@ async fn durations_too_long_for_the_clock_are_refused_in_one_line() {
                 "{flag} {value}: {stderr}"
             );
         }
-        let out = std::process::Command::new(support::tessera_bin())
+        let out = std::process::Command::new(testkit::tessera_bin())
             .args(["--database-url", &db, flag, "36500d", "migrate"])
             .output()
             .expect("run tessera");

@@ -3,42 +3,26 @@
 //! (test, save, sign-in), bad input, the rate limit shared across nodes, the audit log, and
 //! the owner's `POST /api/v1/sso/setup-link`.
 
-mod support;
-
-use app::model::{Member, Org, Role};
+use app::model::{Org, Role};
 use app::ssr::crypto::SecretKey;
 use app::ssr::setup_links::{TEST_LIMIT, token_hash};
 use app::ssr::store::{Store, now_ms};
 use serde_json::{Value, json};
 use sqlx::Row as _;
-use support::{Browser, OktaDev, Resp, TestDb, TestServer, databases, initiate_url};
+use testkit::{
+    Browser, OktaDev, Resp, TestDb, TestServer, count, databases, dead_issuer, initiate_url,
+    okta_client, session_for,
+};
 
 const SECRET: &str = "globex-secret-Zq8wX1c4v7b2n5m8";
 const WRONG_SECRET: &str = "not-the-globex-secret-31415";
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/// Runs the CLI of `server`; returns (success, stdout, stderr).
-fn cli(server: &TestServer, args: &[&str]) -> (bool, String, String) {
-    let out = server.cli().args(args).output().expect("run tessera");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-#[track_caller]
-fn cli_ok(server: &TestServer, args: &[&str]) -> String {
-    let (ok, out, err) = cli(server, args);
-    assert!(ok, "{args:?} failed: {out}{err}");
-    out
-}
-
 /// Must fail with one line on stderr containing `needle`.
 #[track_caller]
 fn cli_refused(server: &TestServer, args: &[&str], needle: &str) {
-    let (ok, out, err) = cli(server, args);
+    let (ok, out, err) = server.cli_run(args);
     assert!(!ok, "{args:?} should fail: {out}");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {err:?}");
@@ -51,7 +35,7 @@ fn cli_refused(server: &TestServer, args: &[&str], needle: &str) {
 fn new_link(server: &TestServer, slug: &str, extra: &[&str]) -> String {
     let mut args = vec!["org", "setup-link", slug];
     args.extend_from_slice(extra);
-    let out = cli_ok(server, &args);
+    let out = server.cli_ok(&args);
     let url = out.lines().next().expect("a first line").trim().to_string();
     assert!(
         url.starts_with(&format!("{}/setup/", server.url)),
@@ -62,16 +46,6 @@ fn new_link(server: &TestServer, slug: &str, extra: &[&str]) -> String {
 
 fn token_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
-}
-
-async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
-    sqlx::query(sql)
-        .bind(arg)
-        .fetch_one(store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n")
 }
 
 async fn links_of(store: &Store, org: &Org) -> i64 {
@@ -213,11 +187,6 @@ fn form<'a>(domain: &'a str, client_id: &'a str, secret: &'a str) -> Vec<(&'a st
     ]
 }
 
-/// An issuer nobody listens on (connections are refused at once).
-fn dead_issuer() -> String {
-    format!("http://127.0.0.1:{}", support::free_port())
-}
-
 #[track_caller]
 fn assert_gone(r: &Resp) {
     r.assert_status(410);
@@ -229,20 +198,6 @@ fn assert_gone(r: &Resp) {
     );
     assert_eq!(r.reason().as_deref(), Some("setup_link_invalid"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
-}
-
-/// A session row for `m`, as the sign-in would have stored it; returns the cookie value.
-async fn session_for(store: &Store, m: &Member) -> String {
-    let id = tower_sessions::session::Id::default().to_string();
-    let data =
-        json!({"member_id": m.id, "org_id": m.org_id, "absolute_expiry": now_ms() + 3_600_000});
-    assert!(
-        store
-            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
-            .await
-            .expect("session insert")
-    );
-    id
 }
 
 async fn api_post(server: &TestServer, sid: Option<&str>, origin: &str, body: Value) -> Resp {
@@ -265,14 +220,11 @@ async fn cli_creates_lists_expires_and_revokes_links() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
-        cli_ok(
-            &server,
-            &["org", "create", "globex", "--name", "Globex Corp"],
-        );
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
 
         // Text: the URL alone on the first line, then a short explanation.
-        let (ok, out, _) = cli(&server, &["org", "setup-link", "globex"]);
+        let (ok, out, _) = server.cli_run(&["org", "setup-link", "globex"]);
         assert!(ok);
         let first = out.lines().next().unwrap();
         let token = token_of(first);
@@ -292,10 +244,14 @@ async fn cli_creates_lists_expires_and_revokes_links() {
         assert_eq!(link.created_by, "operator (CLI)");
 
         // JSON.
-        let j: Value = serde_json::from_str(&cli_ok(
-            &server,
-            &["org", "setup-link", "globex", "--expires", "30m", "--json"],
-        ))
+        let j: Value = serde_json::from_str(&server.cli_ok(&[
+            "org",
+            "setup-link",
+            "globex",
+            "--expires",
+            "30m",
+            "--json",
+        ]))
         .unwrap();
         let json_token = token_of(j["url"].as_str().unwrap());
         assert_eq!(j.as_object().unwrap().len(), 2, "{j}");
@@ -409,17 +365,15 @@ async fn cli_creates_lists_expires_and_revokes_links() {
 
         // Revocation: every open link (the four above; two have expired), once.
         let open_links = 4;
-        let out = cli_ok(&server, &["org", "setup-link", "globex", "--revoke"]);
+        let out = server.cli_ok(&["org", "setup-link", "globex", "--revoke"]);
         assert!(
             out.contains(&format!("Revoked {open_links} open setup link(s)")),
             "{out}"
         );
         assert_eq!(
-            cli_ok(
-                &server,
-                &["org", "setup-link", "globex", "--revoke", "--json"]
-            )
-            .trim(),
+            server
+                .cli_ok(&["org", "setup-link", "globex", "--revoke", "--json"])
+                .trim(),
             r#"{"revoked":0}"#
         );
         assert_gone(&b.get(first).await);
@@ -446,19 +400,15 @@ async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
-        let okta = OktaDev::start(json!([{
-            "client_id": "tessera-globex",
-            "client_secret": SECRET,
-            "redirect_uris": [format!("{}/sso/callback", server.url)],
-            "initiate_login_uri": format!("{}/sso/initiate", server.url),
-            "name": "Tessera (Globex)",
-        }]))
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            "tessera-globex",
+            SECRET,
+            "Tessera (Globex)"
+        )]))
         .await;
-        cli_ok(
-            &server,
-            &["org", "create", "globex", "--name", "Globex Corp"],
-        );
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &[]);
         let token = token_of(&url);
         let b = Browser::new();
@@ -715,11 +665,8 @@ async fn bad_input_gets_a_clear_page_and_changes_nothing() {
         let store = &server.store;
         let taken = dead_issuer();
         server.register_org("acme", &taken, "acme-client", "acme-secret");
-        cli_ok(
-            &server,
-            &["org", "create", "globex", "--name", "Globex <Corp>"],
-        );
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex <Corp>"]);
+        let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &[]);
         let token = token_of(&url);
         let b = Browser::new();
@@ -899,8 +846,8 @@ async fn connection_tests_are_rate_limited_per_link_across_nodes() {
     for db in databases().await {
         let a = TestServer::start(&db).await;
         let b_node = TestServer::start(&db).await;
-        cli_ok(&a, &["org", "create", "globex", "--name", "Globex"]);
-        let org = support::org(&a.store, "globex").await;
+        a.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
+        let org = testkit::org(&a.store, "globex").await;
         let url_a = new_link(&a, "globex", &[]);
         let token = token_of(&url_a);
         let url_b = format!("{}/setup/{token}", b_node.url);
@@ -964,20 +911,18 @@ async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let okta = OktaDev::start(json!([
-            {
-                "client_id": "tessera-acme",
-                "client_secret": "acme-old-secret-0123456789",
-                "redirect_uris": [format!("{}/sso/callback", server.url)],
-                "initiate_login_uri": format!("{}/sso/initiate", server.url),
-                "name": "Tessera (Acme)",
-            },
-            {
-                "client_id": "tessera-acme-2",
-                "client_secret": "acme-new-secret-9876543210",
-                "redirect_uris": [format!("{}/sso/callback", server.url)],
-                "initiate_login_uri": format!("{}/sso/initiate", server.url),
-                "name": "Tessera (Acme, new)",
-            },
+            okta_client(
+                &server.url,
+                "tessera-acme",
+                "acme-old-secret-0123456789",
+                "Tessera (Acme)"
+            ),
+            okta_client(
+                &server.url,
+                "tessera-acme-2",
+                "acme-new-secret-9876543210",
+                "Tessera (Acme, new)"
+            ),
         ]))
         .await;
         server.register_org(
@@ -986,7 +931,7 @@ async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
             "tessera-acme",
             "acme-old-secret-0123456789",
         );
-        let org = support::org(store, "acme").await;
+        let org = testkit::org(store, "acme").await;
         let alice = Browser::new();
         let flow = alice
             .sign_in(
@@ -1197,13 +1142,12 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
-        let okta = OktaDev::start(json!([{
-            "client_id": "tessera-globex",
-            "client_secret": SECRET,
-            "redirect_uris": [format!("{}/sso/callback", server.url)],
-            "initiate_login_uri": format!("{}/sso/initiate", server.url),
-            "name": "Tessera (Globex)",
-        }]))
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            "tessera-globex",
+            SECRET,
+            "Tessera (Globex)"
+        )]))
         .await;
         let spy = Spy::start().await;
         let other_okta = OktaDev::start(json!([{
@@ -1213,11 +1157,8 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
             "name": "Tessera (elsewhere)",
         }]))
         .await;
-        cli_ok(
-            &server,
-            &["org", "create", "globex", "--name", "Globex Corp"],
-        );
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &[]);
         let token = token_of(&url);
         let b = Browser::new();
@@ -1345,7 +1286,7 @@ async fn a_members_links_die_when_they_stop_being_owner_on_every_node() {
         let store = &a.store;
         let issuer = dead_issuer();
         a.register_org("acme", &issuer, "acme-client", "acme-secret");
-        let org = support::org(store, "acme").await;
+        let org = testkit::org(store, "acme").await;
         let (alice, _) = store
             .insert_member(
                 &org.id,
@@ -1500,8 +1441,8 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
-        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
+        let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &[]);
         let token = token_of(&url);
         let start = audit_rows(store, &org).await;
@@ -1623,8 +1564,8 @@ async fn a_test_outliving_its_link_keeps_no_secret() {
                 socks.push(sock);
             }
         });
-        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
-        let org = support::org(store, "globex").await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
+        let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &["--expires", "2s"]);
         let token = token_of(&url);
         let r = Browser::new()
@@ -1653,7 +1594,7 @@ async fn an_expired_link_nobody_opens_keeps_no_secret() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let spy = Spy::start().await;
-        cli_ok(&server, &["org", "create", "globex", "--name", "Globex"]);
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
         let url = new_link(&server, "globex", &["--expires", "2s"]);
         let token = token_of(&url);
         let r = Browser::new()
@@ -1690,7 +1631,7 @@ async fn no_log_line_contains_a_setup_link_token() {
     for db in databases().await {
         for format in ["human", "json"] {
             let dir = tempfile::tempdir().unwrap();
-            let port = support::free_port();
+            let port = testkit::free_port();
             let base = format!("http://127.0.0.1:{port}");
             let key = dir.path().join("secret.key");
             let log_path = dir.path().join("stderr.log");
@@ -1702,7 +1643,7 @@ async fn no_log_line_contains_a_setup_link_token() {
                     .arg(&key)
                     .arg("--allow-http-issuers");
             };
-            let mut serve = std::process::Command::new(support::tessera_bin());
+            let mut serve = std::process::Command::new(testkit::tessera_bin());
             common(&mut serve);
             let mut child = serve
                 .args([
@@ -1728,7 +1669,7 @@ async fn no_log_line_contains_a_setup_link_token() {
             }
             assert!(up, "tessera serve did not come up");
             let run = |args: &[&str]| {
-                let mut c = std::process::Command::new(support::tessera_bin());
+                let mut c = std::process::Command::new(testkit::tessera_bin());
                 common(&mut c);
                 let out = c.args(args).output().unwrap();
                 assert!(out.status.success(), "{args:?}: {out:?}");
@@ -1809,13 +1750,7 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let client = |id: &str, secret: &str| {
-            json!([{
-                "client_id": id,
-                "client_secret": secret,
-                "redirect_uris": [format!("{}/sso/callback", server.url)],
-                "initiate_login_uri": format!("{}/sso/initiate", server.url),
-                "name": "Tessera (Acme)",
-            }])
+            json!([okta_client(&server.url, id, secret, "Tessera (Acme)")])
         };
         let okta_a = OktaDev::start(client("tessera-acme", "acme-a-secret-0123456789")).await;
         let okta_b = OktaDev::start(client("tessera-acme-b", "acme-b-secret-0123456789")).await;
@@ -1825,7 +1760,7 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
             "tessera-acme",
             "acme-a-secret-0123456789",
         );
-        let org = support::org(store, "acme").await;
+        let org = testkit::org(store, "acme").await;
         let alice = Browser::new();
         assert!(
             alice
@@ -1911,16 +1846,13 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
         assert!(!r.body.contains("issuer-change-warning"), "{}", r.body);
 
         // The operator moves alice over; her next sign-in through the new Okta org finds her.
-        let out = cli_ok(
-            &server,
-            &[
-                "org",
-                "rekey-members",
-                "acme",
-                "--from-issuer",
-                &okta_a.issuer,
-            ],
-        );
+        let out = server.cli_ok(&[
+            "org",
+            "rekey-members",
+            "acme",
+            "--from-issuer",
+            &okta_a.issuer,
+        ]);
         assert!(out.contains("Moved 1 member(s)"), "{out}");
         let again = Browser::new();
         assert!(

@@ -2,14 +2,12 @@
 //! values from outside stored bounded, retention of login attempts and audit entries, and values
 //! the database refuses answered as bad input.
 
-mod support;
-
 use app::model::{MemberStatus, Role};
-use app::ssr::admin_store::NewAudit;
 use app::ssr::login::{LoginAttempt, Outcome};
+use app::ssr::store::NewAudit;
 use app::ssr::store::{Store, StoreError, now_ms};
 use sqlx::Row as _;
-use support::{TestServer, databases};
+use testkit::{TestServer, databases};
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_readyz_follows_the_database() {
@@ -324,7 +322,7 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
             if json {
                 cmd.arg("--json");
             }
-            let out = support::run_ok(&mut cmd);
+            let out = testkit::run_ok(&mut cmd);
             assert!(out.contains("evil]0;pwned[2J done"), "[{kind}] {out:.300}");
             assert!(
                 !out.contains('\u{1b}') && !out.contains('\u{7}'),
@@ -352,7 +350,7 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
             .await
             .unwrap()
             .0;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         for path in ["/api/v1/login-attempts", "/api/v1/audit"] {
             let r = b.get(&format!("{}{path}", server.url)).await;
             r.assert_status(200);
@@ -549,7 +547,7 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
             .await
             .unwrap()
             .0;
-        let (b, _) = support::signed_in_as(&server, &owner).await;
+        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         // The same 400 on both databases, for the API's query values and JSON bodies.
         let r = b
             .get(&format!("{}/api/v1/members?q=a%00b", server.url))
@@ -588,12 +586,12 @@ async fn a_value_the_database_refuses_is_bad_input_never_a_server_error() {
 /// it is ready again as soon as writes work, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_is_not_ready_while_postgres_only_reads() {
-    let Some(db) = support::postgres().await else {
+    let Some(db) = testkit::postgres().await else {
         return;
     };
     let server = TestServer::start(&db).await;
     let ready = format!("{}/readyz", server.url);
-    let b = support::Browser::new();
+    let b = testkit::Browser::new();
     b.get(&ready).await.assert_status(200);
     let name = url::Url::parse(&db.url)
         .unwrap()
@@ -603,7 +601,7 @@ async fn readyz_is_not_ready_while_postgres_only_reads() {
     let admin_url = std::env::var("TESSERA_TEST_POSTGRES_URL")
         .ok()
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| support::DEFAULT_POSTGRES_URL.to_string());
+        .unwrap_or_else(|| testkit::DEFAULT_POSTGRES_URL.to_string());
     let admin = Store::connect(&admin_url).await.unwrap();
     let set = |on: bool| {
         let (admin, name) = (admin.clone(), name.clone());
@@ -659,7 +657,7 @@ async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
             .await
             .unwrap();
         for n in 0..5 {
-            support::add_member(
+            testkit::add_member(
                 store,
                 &org.id,
                 "https://old.example.com",

@@ -8,15 +8,12 @@
 //! can move the members keyed to the old issuer onto the current one, matched by `sub`
 //! ([`Store::rekey_members`], `tessera org rekey-members`).
 
-use super::admin_store::{ACTOR_CLI, NewAudit, insert_audit};
 use super::issuer::{key, same_key};
-use super::store::{
-    SSO_COLUMNS, Store, StoreError, enable_sso_in, lock_org_connection_in, no_connection, now_ms,
-    set_sso_policy_in, sso_from_row,
-};
+use super::store::connections::{self, ConnectionValues, no_connection};
+use super::store::dialect::lock_org_connection;
+use super::store::{ACTOR_CLI, NewAudit, Store, StoreError, Tx, audit, members, sessions};
 use crate::model::{Org, Role, SsoConnection};
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
 
 /// An issuer change and how many members it strands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,32 +48,9 @@ pub struct Rekeyed {
     pub moved: i64,
 }
 
-/// The org's connection, read inside a transaction.
-pub(crate) async fn connection_in(
-    conn: &mut AnyConnection,
-    org_id: &str,
-) -> Result<Option<SsoConnection>, StoreError> {
-    let row = sqlx::query(&format!("{SSO_COLUMNS} WHERE org_id = $1"))
-        .bind(org_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| sso_from_row(&r)).transpose()
-}
-
 /// How many members of the org are keyed to `issuer` (members carry the issuer's key).
-pub(crate) async fn members_keyed_to(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    issuer: &str,
-) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
-            .bind(org_id)
-            .bind(key(issuer))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?,
-    )
+async fn members_keyed_to(tx: &mut Tx, org_id: &str, issuer: &str) -> Result<i64, StoreError> {
+    members::keyed_to(tx, org_id, &key(issuer)).await
 }
 
 /// What [`write_connection_in`] did inside the caller's transaction.
@@ -100,7 +74,7 @@ pub(crate) enum ConnectionWrite {
 /// turns SSO on; otherwise a new connection starts disabled and an existing one keeps its
 /// enabled flag and policy.
 pub(crate) async fn write_connection_in(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     org_id: &str,
     issuer: &str,
     client_id: &str,
@@ -108,13 +82,13 @@ pub(crate) async fn write_connection_in(
     enable: bool,
     confirm_issuer_change: bool,
 ) -> Result<ConnectionWrite, StoreError> {
-    lock_org_connection_in(&mut *conn, org_id).await?;
-    let previous = connection_in(&mut *conn, org_id).await?;
+    lock_org_connection(tx, org_id).await?;
+    let previous = connections::current(tx, org_id).await?;
     let change = match &previous {
         Some(p) if !same_key(&p.issuer, issuer) => Some(IssuerChange {
             from: p.issuer.clone(),
             to: issuer.to_string(),
-            members: members_keyed_to(&mut *conn, org_id, &p.issuer).await?,
+            members: members_keyed_to(tx, org_id, &p.issuer).await?,
         }),
         _ => None,
     };
@@ -124,47 +98,24 @@ pub(crate) async fn write_connection_in(
     {
         return Ok(ConnectionWrite::NeedsConfirmation(c.clone()));
     }
-    let taken = sqlx::query(
-        "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
-         WHERE s.issuer_key = $1 AND s.org_id <> $2",
-    )
-    .bind(key(issuer))
-    .bind(org_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = taken {
-        return Ok(ConnectionWrite::IssuerTaken {
-            slug: row.try_get("slug")?,
-        });
+    let issuer_key = key(issuer);
+    if let Some(slug) = connections::issuer_owner(tx, &issuer_key, org_id).await? {
+        return Ok(ConnectionWrite::IssuerTaken { slug });
     }
-    let upsert = sqlx::query(
-        "INSERT INTO sso_connections (org_id, issuer, issuer_key, client_id, client_secret_enc, enabled, created_at, updated_at)
-         VALUES ($1, $2, $6, $3, $4, $7, $5, $5)
-         ON CONFLICT (org_id) DO UPDATE SET
-            issuer = excluded.issuer,
-            issuer_key = excluded.issuer_key,
-            client_id = excluded.client_id,
-            client_secret_enc = excluded.client_secret_enc,
-            enabled = CASE WHEN $7 = 1 THEN 1 ELSE sso_connections.enabled END,
-            updated_at = excluded.updated_at",
-    )
-    .bind(org_id)
-    .bind(issuer)
-    .bind(client_id)
-    .bind(sealed_secret)
-    .bind(now_ms())
-    .bind(key(issuer))
-    .bind(i64::from(enable))
-    .execute(&mut *conn)
-    .await;
-    match upsert {
-        Ok(_) => Ok(ConnectionWrite::Written { previous, change }),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Ok(ConnectionWrite::IssuerTaken {
-                slug: "another org".into(),
-            })
-        }
-        Err(e) => Err(e.into()),
+    let values = ConnectionValues {
+        org_id,
+        issuer,
+        issuer_key: &issuer_key,
+        client_id,
+        sealed_secret,
+        enable,
+    };
+    if connections::upsert(tx, &values).await? {
+        Ok(ConnectionWrite::Written { previous, change })
+    } else {
+        Ok(ConnectionWrite::IssuerTaken {
+            slug: "another org".into(),
+        })
     }
 }
 
@@ -183,20 +134,6 @@ fn operator_audit(org_id: &str, action: &str) -> NewAudit {
 }
 
 impl Store {
-    /// The issuers an org's members are keyed to, with how many members each, most first.
-    pub async fn member_issuers(&self, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
-             GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
-            .collect()
-    }
-
     /// What connecting `issuer` would do to the org's members: `Some` when it differs from the
     /// current connection's issuer and members are keyed to that one (none of them would be
     /// recognised at their next sign-in).
@@ -205,14 +142,15 @@ impl Store {
         org_id: &str,
         issuer: &str,
     ) -> Result<Option<IssuerChange>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        let Some(current) = connection_in(&mut conn, org_id).await? else {
+        let mut tx = self.begin().await?;
+        let Some(current) = connections::current(&mut tx, org_id).await? else {
             return Ok(None);
         };
         if same_key(&current.issuer, issuer) {
             return Ok(None);
         }
-        let members = members_keyed_to(&mut conn, org_id, &current.issuer).await?;
+        let members = members_keyed_to(&mut tx, org_id, &current.issuer).await?;
+        tx.rollback().await?;
         Ok((members > 0).then(|| IssuerChange {
             from: current.issuer,
             to: issuer.to_string(),
@@ -235,7 +173,7 @@ impl Store {
         sealed_secret: &str,
         confirm_issuer_change: bool,
     ) -> Result<OperatorSet, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let (previous, change) = match write_connection_in(
             &mut tx,
             &org.id,
@@ -269,8 +207,8 @@ impl Store {
             after["members_on_previous_issuer"] = json!(c.members);
         }
         audit.after = after.to_string();
-        insert_audit(&mut tx, &audit).await?;
-        let connection = connection_in(&mut tx, &org.id)
+        audit::insert(&mut tx, &audit).await?;
+        let connection = connections::current(&mut tx, &org.id)
             .await?
             .ok_or_else(|| StoreError::NotFound("connection vanished".into()))?;
         tx.commit().await?;
@@ -290,24 +228,15 @@ impl Store {
     /// with the same `sub` is already keyed to the current issuer (an (issuer, sub) collision).
     pub async fn rekey_members(&self, org: &Org, from_issuer: &str) -> Result<Rekeyed, StoreError> {
         let input = from_issuer.trim();
-        let mut tx = self.pool().begin().await?;
-        lock_org_connection_in(&mut tx, &org.id).await?;
-        let Some(current) = connection_in(&mut tx, &org.id).await? else {
+        let mut tx = self.begin().await?;
+        lock_org_connection(&mut tx, &org.id).await?;
+        let Some(current) = connections::current(&mut tx, &org.id).await? else {
             return Err(StoreError::Invalid(format!(
                 "org {:?} has no Okta connection: run `tessera sso set {}` first",
                 org.slug, org.slug
             )));
         };
-        let issuers: Vec<(String, i64)> = sqlx::query(
-            "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
-             GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
-        )
-        .bind(&org.id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+        let issuers = members::issuers(&mut tx, &org.id).await?;
         let exact = issuers.iter().find(|(i, _)| i == input);
         let loose: Vec<_> = issuers.iter().filter(|(i, _)| same_key(i, input)).collect();
         let Some((from, _)) = exact.or(match loose.as_slice() {
@@ -334,27 +263,17 @@ impl Store {
                 org.slug
             )));
         }
-        let clashes: Vec<String> = sqlx::query(
-            "SELECT a.email, a.subject FROM members a
-             JOIN members b ON b.org_id = a.org_id AND b.subject = a.subject AND b.issuer = $3
-             WHERE a.org_id = $1 AND a.issuer = $2 ORDER BY a.email, a.subject",
-        )
-        .bind(&org.id)
-        .bind(&from)
-        .bind(&to_key)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            let email: String = r.try_get("email")?;
-            let sub: String = r.try_get("subject")?;
-            Ok(if email.is_empty() {
-                format!("sub {sub}")
-            } else {
-                email
+        let clashes: Vec<String> = members::subject_clashes(&mut tx, &org.id, &from, &to_key)
+            .await?
+            .into_iter()
+            .map(|(email, sub)| {
+                if email.is_empty() {
+                    format!("sub {sub}")
+                } else {
+                    email
+                }
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+            .collect();
         if !clashes.is_empty() {
             let shown: Vec<&str> = clashes.iter().take(3).map(String::as_str).collect();
             return Err(StoreError::Invalid(format!(
@@ -364,27 +283,18 @@ impl Store {
                 shown.join(", ")
             )));
         }
-        let moved = sqlx::query("UPDATE members SET issuer = $3 WHERE org_id = $1 AND issuer = $2")
-            .bind(&org.id)
-            .bind(&from)
-            .bind(&to_key)
-            .execute(&mut *tx)
-            .await;
-        let moved = match moved {
-            Ok(done) => i64::try_from(done.rows_affected()).unwrap_or(i64::MAX),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                tx.rollback().await?;
-                return Err(StoreError::Conflict(format!(
-                    "a member with the same sub signed in through {} meanwhile: run this again; nothing was changed",
-                    current.issuer
-                )));
-            }
-            Err(e) => return Err(e.into()),
+        let Some(moved) = members::rekey(&mut tx, &org.id, &from, &to_key).await? else {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "a member with the same sub signed in through {} meanwhile: run this again; nothing was changed",
+                current.issuer
+            )));
         };
+        let moved = i64::try_from(moved).unwrap_or(i64::MAX);
         let mut audit = operator_audit(&org.id, "members_rekeyed");
         audit.before = json!({"issuer": from}).to_string();
         audit.after = json!({"issuer": current.issuer, "moved": moved}).to_string();
-        insert_audit(&mut tx, &audit).await?;
+        audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(Rekeyed {
             from,
@@ -402,7 +312,7 @@ impl Store {
         client_id: &str,
         sealed_secret: &str,
     ) -> Result<SsoConnection, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         match write_connection_in(
             &mut tx,
             &org.id,
@@ -436,25 +346,12 @@ impl Store {
     /// sign in to. Audited as `sso_disabled` (actor `operator (CLI)`, after
     /// `{"enabled":false,"sessions_ended":n}`). Returns how many sessions ended.
     pub async fn disable_sso(&self, org: &Org) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2",
-        )
-        .bind(now_ms())
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.begin().await?;
+        if !connections::disable(&mut tx, &org.id).await? {
             tx.rollback().await?;
             return Err(no_connection(org));
         }
-        let ended = sqlx::query(
-            "DELETE FROM sessions WHERE member_id IN (SELECT id FROM members WHERE org_id = $1)",
-        )
-        .bind(&org.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let ended = sessions::delete_of_org(&mut tx, &org.id).await?;
         let audit = NewAudit {
             org_id: org.id.clone(),
             actor_id: None,
@@ -465,7 +362,7 @@ impl Store {
             before: String::new(),
             after: json!({"enabled": false, "sessions_ended": ended}).to_string(),
         };
-        insert_audit(&mut tx, &audit).await?;
+        audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -474,14 +371,14 @@ impl Store {
     /// with its `sso_enabled` audit entry (actor `operator (CLI)`; `after`:
     /// `{"enabled":true}`). No connection is [`StoreError::NotFound`] and writes nothing.
     pub async fn enable_sso_as_operator(&self, org: &Org) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        if let Err(e) = enable_sso_in(&mut tx, org).await {
+        let mut tx = self.begin().await?;
+        if let Err(e) = connections::enable(&mut tx, org).await {
             tx.rollback().await?;
             return Err(e);
         }
         let mut audit = operator_audit(&org.id, "sso_enabled");
         audit.after = json!({"enabled": true}).to_string();
-        insert_audit(&mut tx, &audit).await?;
+        audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -497,9 +394,9 @@ impl Store {
         jit_enabled: bool,
         default_role: Role,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let before = connection_in(&mut tx, &org.id).await?;
-        if let Err(e) = set_sso_policy_in(&mut tx, org, jit_enabled, default_role).await {
+        let mut tx = self.begin().await?;
+        let before = connections::current(&mut tx, &org.id).await?;
+        if let Err(e) = connections::set_policy(&mut tx, org, jit_enabled, default_role).await {
             tx.rollback().await?;
             return Err(e);
         }
@@ -511,7 +408,7 @@ impl Store {
         }
         audit.after =
             json!({"jit_enabled": jit_enabled, "default_role": default_role.as_str()}).to_string();
-        insert_audit(&mut tx, &audit).await?;
+        audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,12 +8,12 @@
 pub use crate::api::permissions::{Action, OrgAction, Party, may, may_org};
 
 use super::PublicUrl;
-use super::admin_store::{Guard, NewAudit};
 use super::crypto::SecretKey;
 use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
+use super::store::{Guard, NewAudit};
 use super::store::{Store, StoreError, now_ms};
 use crate::api::advice::advice;
 use crate::api::types::{
@@ -310,7 +310,7 @@ pub async fn transfer_ownership_by_operator(
     let mut audit = NewAudit {
         org_id: org_id.to_string(),
         actor_id: None,
-        actor_email: super::admin_store::ACTOR_CLI.into(),
+        actor_email: super::store::ACTOR_CLI.into(),
         action: "ownership_transferred".into(),
         target_id: Some(target.id.clone()),
         target_email: target.email.clone(),

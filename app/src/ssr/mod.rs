@@ -1,6 +1,5 @@
 //! Server-only code: the store, encryption at rest, issuer rules and session lookup.
 
-pub mod admin_store;
 pub mod api_support;
 pub mod auth;
 pub mod connection;

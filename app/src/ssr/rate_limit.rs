@@ -42,31 +42,13 @@ impl Store {
     pub async fn take_connection_test(&self, org_id: &str) -> Result<Budget, StoreError> {
         let now = now_ms();
         let window_open_before = now - ORG_TEST_WINDOW_MS;
-        // One statement: concurrent tests on any node cannot both take the last slot.
-        let done = sqlx::query(
-            "INSERT INTO connection_test_budget (org_id, window_start, attempts) VALUES ($1, $2, 1)
-             ON CONFLICT (org_id) DO UPDATE SET
-                attempts = CASE WHEN connection_test_budget.window_start <= $3 THEN 1
-                                ELSE connection_test_budget.attempts + 1 END,
-                window_start = CASE WHEN connection_test_budget.window_start <= $3 THEN $2
-                                    ELSE connection_test_budget.window_start END
-             WHERE connection_test_budget.window_start <= $3
-                OR connection_test_budget.attempts < $4",
-        )
-        .bind(org_id)
-        .bind(now)
-        .bind(window_open_before)
-        .bind(ORG_TEST_LIMIT)
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() > 0 {
+        if self
+            .take_org_test(org_id, now, window_open_before, ORG_TEST_LIMIT)
+            .await?
+        {
             return Ok(Budget::Granted);
         }
-        let start: Option<i64> =
-            sqlx::query_scalar("SELECT window_start FROM connection_test_budget WHERE org_id = $1")
-                .bind(org_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let start = self.org_test_window_start(org_id).await?;
         Ok(Budget::Limited {
             retry_after_ms: (start.unwrap_or(now) + ORG_TEST_WINDOW_MS - now).max(1000),
         })

@@ -7,9 +7,9 @@
 //!
 //! A link made by a member (the owner, `POST /api/v1/sso/setup-link`) is usable only while that
 //! member is still the org's active owner: every use (opening the page, Test, Save) checks it in
-//! the same SQL that reads or updates the link ([`CREATOR_IS_OWNER`]), so it holds across nodes;
-//! a transfer of ownership or a removal also revokes the member's open links. Links made by the
-//! operator (CLI) have no creator member and are unaffected.
+//! the same SQL that reads or updates the link ([`super::store::setup_links`]), so it holds
+//! across nodes; a transfer of ownership or a removal also revokes the member's open links.
+//! Links made by the operator (CLI) have no creator member and are unaffected.
 //!
 //! "Test connection" runs at most [`TEST_LIMIT`] times per [`TEST_WINDOW_MS`] per link, counted
 //! in the database by one conditional UPDATE, so the limit holds across nodes. The values of the
@@ -24,20 +24,18 @@
 //! link's own `test_attempts` still counts every test). A refused Save writes nothing.
 
 use super::PublicUrl;
-pub use super::admin_store::{ACTOR_CLI, Actor};
-use super::admin_store::{NewAudit, insert_audit, revoke_in};
 use super::connection::{ConnectionWrite, IssuerChange};
 use super::crypto::SecretKey;
 use super::membership::DomainError;
-use super::store::{Store, StoreError, new_id, now_ms};
+use super::store::setup_links::{self as links, TestValues, Which};
+pub use super::store::{ACTOR_CLI, Actor, SetupLink};
+use super::store::{NewAudit, Store, StoreError, Tx, audit, members, new_id, now_ms};
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::types::{
     ConnectionReport, SetupLinkCreated, SetupLinkList, SetupLinkView, SetupLinksRevoked,
 };
 use crate::model::{Member, Org, SsoConnection};
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 use std::time::Duration;
 
 /// Random bytes in a token.
@@ -66,46 +64,10 @@ pub const LINKS_LISTED: i64 = 100;
 /// Audit actor of what happens on the setup page (the person holding the link).
 pub const ACTOR_LINK: &str = "setup link";
 
-/// SQL: the link's creator (if a member made it) is still the org's active owner. Written
-/// against the table name, so it fits every query and UPDATE of `setup_links`.
-pub const CREATOR_IS_OWNER: &str = "(setup_links.created_by_member_id IS NULL OR EXISTS (
-    SELECT 1 FROM members cm WHERE cm.id = setup_links.created_by_member_id
-      AND cm.org_id = setup_links.org_id AND cm.role = 'owner' AND cm.status = 'active'))";
-
 /// The one message for a link that cannot be used, whatever the reason: it does not tell an
 /// unknown token from an expired, used or revoked one.
 pub const GONE_MESSAGE: &str =
     "This setup link has expired or was already used: ask your Tessera contact for a new one.";
-
-/// A stored setup link (never the token).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SetupLink {
-    pub id: String,
-    pub org_id: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    pub created_by: String,
-    /// The member who made the link; `None` for the operator (CLI).
-    pub created_by_member_id: Option<String>,
-    /// The creator (if a member) is still the org's active owner.
-    pub creator_ok: bool,
-    pub test_attempts: i64,
-    pub last_test_ok_at: Option<i64>,
-    pub test_window_start: Option<i64>,
-    pub test_window_attempts: i64,
-    pub pending_issuer: Option<String>,
-    pub pending_client_id: Option<String>,
-    pub pending_secret_enc: Option<String>,
-    pub passed_hash: Option<String>,
-    /// When `setup_link_opened` was last written.
-    pub opened_noted_at: Option<i64>,
-    /// When `setup_link_expired` was written (once per link).
-    pub expired_noted_at: Option<i64>,
-    /// Audit entries the setup page has written for this link (see [`PAGE_AUDIT_BUDGET`]).
-    pub page_audit_rows: i64,
-}
 
 impl SetupLink {
     /// Not used, not revoked, not expired at `now`, and its creator still the owner.
@@ -365,43 +327,6 @@ pub fn issuer_from_input(input: &str, allow_http: bool) -> Result<String, String
     })
 }
 
-fn link_columns() -> String {
-    format!(
-        "SELECT id, org_id, created_at, expires_at, used_at, revoked_at, created_by,
-            created_by_member_id,
-            CAST(CASE WHEN {CREATOR_IS_OWNER} THEN 1 ELSE 0 END AS BIGINT) AS creator_ok,
-            test_attempts, last_test_ok_at, test_window_start, test_window_attempts,
-            pending_issuer, pending_client_id, pending_secret_enc, passed_hash,
-            opened_noted_at, expired_noted_at, page_audit_rows
-         FROM setup_links"
-    )
-}
-
-fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
-    Ok(SetupLink {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-        created_by: r.try_get("created_by")?,
-        created_by_member_id: r.try_get("created_by_member_id")?,
-        creator_ok: r.try_get::<i64, _>("creator_ok")? == 1,
-        test_attempts: r.try_get("test_attempts")?,
-        last_test_ok_at: r.try_get("last_test_ok_at")?,
-        test_window_start: r.try_get("test_window_start")?,
-        test_window_attempts: r.try_get("test_window_attempts")?,
-        pending_issuer: r.try_get("pending_issuer")?,
-        pending_client_id: r.try_get("pending_client_id")?,
-        pending_secret_enc: r.try_get("pending_secret_enc")?,
-        passed_hash: r.try_get("passed_hash")?,
-        opened_noted_at: r.try_get("opened_noted_at")?,
-        expired_noted_at: r.try_get("expired_noted_at")?,
-        page_audit_rows: r.try_get("page_audit_rows")?,
-    })
-}
-
 /// An audit entry about `link` made on the setup page.
 pub fn link_audit(link: &SetupLink, action: &str, after: serde_json::Value) -> NewAudit {
     NewAudit {
@@ -415,9 +340,6 @@ pub fn link_audit(link: &SetupLink, action: &str, after: serde_json::Value) -> N
         after: after.to_string(),
     }
 }
-
-/// Filter of [`revoke_in`]: every link for an empty value, else the link with that id.
-const ALL_OR_ONE: &str = "(CAST($3 AS TEXT) = '' OR id = $3)";
 
 impl Store {
     /// Creates a link for `org` valid for `ttl`; returns the token (shown once) and the link.
@@ -454,30 +376,15 @@ impl Store {
             expired_noted_at: None,
             page_audit_rows: 0,
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         // A member makes links only while they are the active owner (checked with the insert).
-        let inserted = sqlx::query(
-            "INSERT INTO setup_links (id, org_id, token_hash, created_at, expires_at, created_by, created_by_member_id)
-             SELECT $1, $2, $3, $4, $5, $6, $7
-             WHERE CAST($7 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM members m
-                 WHERE m.id = $7 AND m.org_id = $2 AND m.role = 'owner' AND m.status = 'active')",
-        )
-        .bind(&link.id)
-        .bind(&link.org_id)
-        .bind(token_hash(&token))
-        .bind(link.created_at)
-        .bind(link.expires_at)
-        .bind(&link.created_by)
-        .bind(link.created_by_member_id.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() != 1 {
+        if !links::insert(&mut tx, &link, &token_hash(&token)).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict(
                 "Only the owner can create a setup link: your role changed meanwhile.".into(),
             ));
         }
-        let audit = NewAudit {
+        let entry = NewAudit {
             org_id: org.id.clone(),
             actor_id: actor.id.clone(),
             actor_email: actor.label.clone(),
@@ -487,7 +394,7 @@ impl Store {
             before: String::new(),
             after: json!({"link_id": link.id, "expires_at": link.expires_at}).to_string(),
         };
-        insert_audit(&mut tx, &audit).await?;
+        audit::insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok((token, link))
     }
@@ -499,24 +406,19 @@ impl Store {
         if !well_formed(token) {
             return Ok(Lookup::Closed);
         }
-        let row = sqlx::query(&format!("{} WHERE token_hash = $1", link_columns()))
-            .bind(token_hash(token))
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(link) = row.map(|r| link_from_row(&r)).transpose()? else {
+        let Some(link) = self.setup_link_by_hash(&token_hash(token)).await? else {
             return Ok(Lookup::Closed);
         };
         if !link.creator_ok && link.used_at.is_none() && link.revoked_at.is_none() {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.begin().await?;
             let actor = Actor {
                 id: None,
                 label: ACTOR_LINK.into(),
             };
-            revoke_in(
+            links::revoke(
                 &mut tx,
                 &link.org_id,
-                "id = $3",
-                &link.id,
+                Which::One(&link.id),
                 &actor,
                 "creator_no_longer_owner",
             )
@@ -534,40 +436,11 @@ impl Store {
         )
     }
 
-    /// A link by id (tests and reloads).
-    pub async fn setup_link(&self, id: &str) -> Result<Option<SetupLink>, StoreError> {
-        let row = sqlx::query(&format!("{} WHERE id = $1", link_columns()))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| link_from_row(&r)).transpose()?)
-    }
-
-    /// The latest `limit` links of an org, newest first.
-    pub async fn setup_links_of(
-        &self,
-        org_id: &str,
-        limit: i64,
-    ) -> Result<Vec<SetupLink>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{} WHERE org_id = $1 ORDER BY created_at DESC, id LIMIT $2",
-            link_columns()
-        ))
-        .bind(org_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .iter()
-            .map(link_from_row)
-            .collect::<Result<Vec<_>, _>>()?)
-    }
-
     /// Revokes every open link of `org`, one `setup_link_revoked` audit entry each; returns
     /// how many.
     pub async fn revoke_setup_links(&self, org: &Org, actor: &Actor) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let n = revoke_in(&mut tx, &org.id, ALL_OR_ONE, "", actor, "").await?;
+        let mut tx = self.begin().await?;
+        let n = links::revoke(&mut tx, &org.id, Which::All, actor, "").await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -581,48 +454,26 @@ impl Store {
         actor: &Member,
         only: Option<&str>,
     ) -> Result<Option<u64>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let owner = sqlx::query(
-            "SELECT id FROM members WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
-        )
-        .bind(org_id)
-        .bind(&actor.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if owner.is_none() {
+        let mut tx = self.begin().await?;
+        if !members::is_active_owner(&mut tx, org_id, &actor.id).await? {
             tx.rollback().await?;
             return Ok(None);
         }
         let who = Actor::member(actor);
-        let n = revoke_in(&mut tx, org_id, ALL_OR_ONE, only.unwrap_or(""), &who, "").await?;
+        let n = links::revoke(&mut tx, org_id, Which::all_or_one(only), &who, "").await?;
         tx.commit().await?;
         Ok(Some(n))
     }
 
-    /// Counts one connection test against the link's rate limit, atomically across nodes.
+    /// Counts one connection test against the link's rate limit ([`TEST_LIMIT`] per
+    /// [`TEST_WINDOW_MS`]), atomically across nodes.
     pub async fn take_setup_test_slot(&self, link_id: &str) -> Result<TestSlot, StoreError> {
         let now = now_ms();
         let window_open_before = now - TEST_WINDOW_MS;
-        let done = sqlx::query(&format!(
-            "UPDATE setup_links SET
-                test_attempts = test_attempts + 1,
-                test_window_attempts = CASE
-                    WHEN test_window_start IS NULL OR test_window_start <= $2 THEN 1
-                    ELSE test_window_attempts + 1 END,
-                test_window_start = CASE
-                    WHEN test_window_start IS NULL OR test_window_start <= $2 THEN $3
-                    ELSE test_window_start END
-             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-               AND {CREATOR_IS_OWNER}
-               AND (test_window_start IS NULL OR test_window_start <= $2 OR test_window_attempts < $4)"
-        ))
-        .bind(link_id)
-        .bind(window_open_before)
-        .bind(now)
-        .bind(TEST_LIMIT)
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 1 {
+        if self
+            .take_setup_test(link_id, now, window_open_before, TEST_LIMIT)
+            .await?
+        {
             return Ok(TestSlot::Granted);
         }
         Ok(match self.setup_link(link_id).await? {
@@ -650,24 +501,14 @@ impl Store {
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(&format!(
-            "UPDATE setup_links SET pending_issuer = $2, pending_client_id = $3,
-                pending_secret_enc = $4, passed_hash = $5,
-                last_test_ok_at = COALESCE($6, last_test_ok_at)
-             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $7
-               AND {CREATOR_IS_OWNER}"
-        ))
-        .bind(link_id)
-        .bind(issuer)
-        .bind(client_id)
-        .bind(sealed_secret)
-        .bind(passed_hash)
-        .bind(passed_hash.map(|_| now))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        let values = TestValues {
+            issuer,
+            client_id,
+            sealed_secret,
+            passed_hash,
+        };
+        let mut tx = self.begin().await?;
+        if !links::keep_test(&mut tx, link_id, now, &values).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -689,24 +530,21 @@ impl Store {
         {
             return Ok(false);
         }
-        let audit = link_audit(link, "setup_link_opened", json!({"link_id": link.id}));
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE setup_links SET opened_noted_at = $2
-             WHERE id = $1 AND (opened_noted_at IS NULL OR opened_noted_at <= $3)
-               AND page_audit_rows < $4",
+        let entry = link_audit(link, "setup_link_opened", json!({"link_id": link.id}));
+        let mut tx = self.begin().await?;
+        let noted = links::note_opened(
+            &mut tx,
+            &link.id,
+            now,
+            now - OPEN_NOTE_INTERVAL_MS,
+            PAGE_AUDIT_BUDGET,
         )
-        .bind(&link.id)
-        .bind(now)
-        .bind(now - OPEN_NOTE_INTERVAL_MS)
-        .bind(PAGE_AUDIT_BUDGET)
-        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
+        if !noted {
             tx.rollback().await?;
             return Ok(false);
         }
-        let written = audit_within_budget(&mut tx, &link.id, &audit).await?;
+        let written = audit_within_budget(&mut tx, &link.id, &entry).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -717,22 +555,14 @@ impl Store {
         if link.expired_noted_at.is_some() {
             return Ok(());
         }
-        let audit = link_audit(
+        let entry = link_audit(
             link,
             "setup_link_expired",
             json!({"link_id": link.id, "expires_at": link.expires_at}),
         );
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE setup_links SET expired_noted_at = $2, pending_secret_enc = NULL
-             WHERE id = $1 AND expired_noted_at IS NULL AND expires_at <= $2",
-        )
-        .bind(&link.id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            insert_audit(&mut tx, &audit).await?;
+        let mut tx = self.begin().await?;
+        if links::note_expired(&mut tx, &link.id, now_ms()).await? {
+            audit::insert(&mut tx, &entry).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -753,19 +583,8 @@ impl Store {
         confirm_issuer_change: bool,
     ) -> Result<SaveOutcome, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        let consumed = sqlx::query(&format!(
-            "UPDATE setup_links SET used_at = $2, pending_secret_enc = NULL
-             WHERE id = $1 AND passed_hash = $3
-               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-               AND {CREATOR_IS_OWNER}"
-        ))
-        .bind(&link.id)
-        .bind(now)
-        .bind(values_hash)
-        .execute(&mut *tx)
-        .await?;
-        if consumed.rows_affected() != 1 {
+        let mut tx = self.begin().await?;
+        if !links::consume(&mut tx, &link.id, now, values_hash).await? {
             tx.rollback().await?;
             return Ok(match self.setup_link(&link.id).await? {
                 Some(l) if l.is_open(now_ms()) => SaveOutcome::NotTested,
@@ -799,19 +618,14 @@ impl Store {
             after["issuer_changed"] = json!(true);
             after["members_on_previous_issuer"] = json!(c.members);
         }
-        let mut audit = link_audit(link, "setup_link_saved", after);
+        let mut entry = link_audit(link, "setup_link_saved", after);
         if let Some(p) = &previous {
-            audit.before =
+            entry.before =
                 json!({"issuer": p.issuer, "client_id": p.client_id, "enabled": p.enabled})
                     .to_string();
         }
-        insert_audit(&mut tx, &audit).await?;
-        let owners: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'")
-                .bind(&link.org_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
+        audit::insert(&mut tx, &entry).await?;
+        let owners = members::owners(&mut tx, &link.org_id).await?;
         tx.commit().await?;
         let connection = self
             .sso_connection(&link.org_id)
@@ -829,22 +643,14 @@ impl Store {
 /// Writes `audit` about link `link_id` inside `tx` while the link's page budget lasts
 /// ([`PAGE_AUDIT_BUDGET`]); true when written.
 async fn audit_within_budget(
-    tx: &mut AnyConnection,
+    tx: &mut Tx,
     link_id: &str,
-    audit: &NewAudit,
-) -> Result<bool, sqlx::Error> {
-    let counted = sqlx::query(
-        "UPDATE setup_links SET page_audit_rows = page_audit_rows + 1
-         WHERE id = $1 AND page_audit_rows < $2",
-    )
-    .bind(link_id)
-    .bind(PAGE_AUDIT_BUDGET)
-    .execute(&mut *tx)
-    .await?;
-    if counted.rows_affected() != 1 {
+    entry: &NewAudit,
+) -> Result<bool, StoreError> {
+    if !links::count_page_audit(tx, link_id, PAGE_AUDIT_BUDGET).await? {
         return Ok(false);
     }
-    insert_audit(tx, audit).await?;
+    audit::insert(tx, entry).await?;
     Ok(true)
 }
 

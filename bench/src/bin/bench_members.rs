@@ -10,7 +10,6 @@
 //! Environment: `TESSERA_BIN`, `BENCH_DATABASES`, `BENCH_POSTGRES_URL`, the three above,
 //! `BENCH_TESSERA_WRAPPER`.
 
-use bench::db::Db;
 use bench::proc_stats::CpuMeter;
 use bench::report::{at_least, at_most, exactly, md, md_row, md_table, summary};
 use bench::tessera::Tessera;
@@ -194,13 +193,13 @@ async fn bench_db(
     seconds: u64,
     concurrency: usize,
 ) -> Result<(), String> {
-    let db = Db::open(kind).await?;
+    let db = bench::db::open(kind).await?;
     let label = db.label();
-    let mut t = Tessera::new(db.url());
+    let mut t = Tessera::new(&db.url);
     let result = async {
         t.cli(&["org", "create", "big", "--name", "Big Inc"])?;
         t.start().await?;
-        let pool = db.pool().await;
+        let pool = db.pool().await?;
         let org_id: String = {
             use sqlx::Row as _;
             sqlx::query("SELECT id FROM orgs WHERE slug = 'big'")
@@ -289,13 +288,13 @@ async fn bench_db(
         md(format!("Tessera peak RSS: {:.1} MiB.", t.peak_rss_mib()));
         md("");
         if bench::wrapper().is_none() {
-            store_calls(db.url(), &org_id, label).await?;
+            store_calls(&db.url, &org_id, label).await?;
         }
         Ok::<(), String>(())
     }
     .await;
     t.stop().await;
-    db.cleanup().await;
+    drop(db);
     result
 }
 

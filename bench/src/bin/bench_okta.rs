@@ -21,7 +21,8 @@ use reqwest::cookie::{CookieStore, Jar};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt as _;
+use testkit::okta::ready_line;
+use testkit::{OktaDev, okta_client};
 
 /// A cookie jar emptied before each sign-in, so each one starts like a new browser.
 #[derive(Default)]
@@ -155,27 +156,6 @@ async fn sign_in(
     Err("too many hops".into())
 }
 
-/// Reads stdout lines of a child until one starts with `prefix`; returns the rest of it.
-async fn ready_line(child: &mut tokio::process::Child, prefix: &str) -> Result<String, String> {
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let found = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return Some(rest.trim().to_string());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .ok_or_else(|| format!("no `{prefix}` line"))?;
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(found)
-}
-
 #[derive(Default)]
 struct Run {
     ok: usize,
@@ -255,38 +235,25 @@ async fn run() -> Result<(), String> {
     let concurrency: usize = env_num("BENCH_OKTA_CONCURRENCY", 8);
     let warmup: usize = env_num("BENCH_OKTA_WARMUP", 30);
     let rounds: usize = env_num::<usize>("BENCH_OKTA_ROUNDS", 4).max(1);
-    let root = repo_root();
-    let e2e = root.join("end2end");
-    if !e2e.join("node_modules/oidc-provider").is_dir() {
-        return Err(
-            "end2end/node_modules is missing: run `npm ci` in end2end/ (make bootstrap does)"
-                .into(),
-        );
-    }
+    let e2e = repo_root().join("end2end");
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let db = bench::db::Db::sqlite();
-    let mut tessera = Tessera::new(db.url());
+    let db = testkit::sqlite();
+    let mut tessera = Tessera::new(&db.url);
     let peer_port = free_port();
     let peer_url = format!("http://127.0.0.1:{peer_port}");
-    let okta_port = free_port();
     let clients = serde_json::json!([
-        {"client_id": "tessera-bench", "client_secret": "tessera-bench-secret-0123456789",
-         "redirect_uris": [format!("{}/sso/callback", tessera.url)],
-         "initiate_login_uri": format!("{}/sso/initiate", tessera.url), "name": "Tessera (bench)"},
+        okta_client(
+            &tessera.url,
+            "tessera-bench",
+            "tessera-bench-secret-0123456789",
+            "Tessera (bench)"
+        ),
         {"client_id": "peer-bench", "client_secret": "peer-bench-secret-0123456789",
          "redirect_uris": [format!("{peer_url}/callback")], "name": "Peer RP (bench)"},
     ]);
-    let mut okta = tokio::process::Command::new("node")
-        .arg(e2e.join("okta-dev/server.mjs"))
-        .env("PORT", okta_port.to_string())
-        .env("OKTA_DEV_CLIENTS", clients.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start node end2end/okta-dev/server.mjs: {e}"))?;
-    let issuer = ready_line(&mut okta, "okta-dev ready ").await?;
-    let okta_pid = okta.id().unwrap_or_default();
+    let mut okta = OktaDev::try_start(free_port(), clients, &[], Stdio::null()).await?;
+    let issuer = okta.issuer.clone();
+    let okta_pid = okta.pid();
     println!("okta-dev at {issuer} (pid {okta_pid})");
 
     tessera.register_org(
@@ -447,9 +414,8 @@ async fn run() -> Result<(), String> {
     md("");
     let _ = peer.start_kill();
     tessera.stop().await;
-    let _ = okta.start_kill();
     let _ = peer.wait().await;
-    let _ = okta.wait().await;
+    okta.stop().await;
     Ok(())
 }
 

@@ -18,13 +18,13 @@
 //! `BENCH_JIT_LOGINS` (1000), `BENCH_JIT_CONCURRENCY` (50), `BENCH_SKIP_JIT`,
 //! `BENCH_TESSERA_WRAPPER` (e.g. valgrind, for profiles).
 
-use bench::db::{self, Db};
+use bench::db::{self, TestDb};
 use bench::report::{at_least, at_most, exactly, md, md_row, md_table, summary};
-use bench::stub::{CLIENT_ID, CLIENT_SECRET, Stub};
 use bench::tessera::Tessera;
 use bench::{Latency, env_num, ms, run_pool};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::op::{CLIENT_ID, CLIENT_SECRET, FakeOp, People};
 
 const TARGET_LOGINS_PER_S: f64 = 2000.0;
 const TARGET_P99_MS: f64 = 5.0;
@@ -35,8 +35,15 @@ struct Ctx {
     issuer_q: String,
 }
 
+/// One sign-in between the phases: the callback URL the stub redirected to, and the
+/// `tessera_flow` cookie that binds the flow to the browser that started it.
+struct Started {
+    callback: String,
+    flow_cookie: String,
+}
+
 /// Phase A of one sign-in: Tessera's initiate (timed) and the stub's redirect back.
-async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
+async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, Started), String> {
     let url = format!(
         "{}/sso/initiate?iss={}&login_hint={user}",
         cx.tessera, cx.issuer_q
@@ -51,7 +58,18 @@ async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
     let took = t.elapsed();
     let status = r.status().as_u16();
     let to = location(&r);
+    let flow_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tessera_flow="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string);
     let _ = r.bytes().await;
+    let Some(flow_cookie) = flow_cookie else {
+        return Err(format!("initiate answered {status} without a flow cookie"));
+    };
     let to = match (status, to) {
         (303, Some(to)) => to,
         (s, _) => return Err(format!("initiate answered {s}")),
@@ -64,15 +82,22 @@ async fn initiate(cx: &Ctx, user: &str) -> Result<(Duration, String), String> {
         .map_err(|e| format!("stub authorize: {e}"))?;
     let back = location(&r).ok_or_else(|| format!("stub authorize answered {}", r.status()))?;
     let _ = r.bytes().await;
-    Ok((took, back))
+    Ok((
+        took,
+        Started {
+            callback: back,
+            flow_cookie,
+        },
+    ))
 }
 
 /// Phase B: the callback; a sign-in is complete when it answers 303 with a session cookie.
-async fn callback(cx: &Ctx, url: &str) -> Result<Duration, String> {
+async fn callback(cx: &Ctx, started: &Started) -> Result<Duration, String> {
     let t = Instant::now();
     let r = cx
         .http
-        .get(url)
+        .get(&started.callback)
+        .header("cookie", &started.flow_cookie)
         .send()
         .await
         .map_err(|e| format!("callback: {e}"))?;
@@ -117,7 +142,7 @@ struct Batch {
 /// Signs in `users` (one sign-in each) at `concurrency`, in the phases described above.
 async fn sign_in_batch(
     cx: &Arc<Ctx>,
-    stub: &Stub,
+    stub: &FakeOp,
     pid: u32,
     users: Vec<String>,
     concurrency: usize,
@@ -142,9 +167,9 @@ async fn sign_in_batch(
     let mut callbacks = vec![];
     for r in a {
         match r {
-            Ok((lat, url)) => {
+            Ok((lat, started)) => {
                 initiate_lat.push(lat);
-                callbacks.push(url);
+                callbacks.push(started);
             }
             Err(e) => errors.push(e),
         }
@@ -200,14 +225,14 @@ fn http_client() -> reqwest::Client {
         .expect("http client")
 }
 
-async fn start_tessera(db: &Db, stub: &Stub, slug: &str) -> Result<Tessera, String> {
-    let mut t = Tessera::new(db.url());
+async fn start_tessera(db: &TestDb, stub: &FakeOp, slug: &str) -> Result<Tessera, String> {
+    let mut t = Tessera::new(&db.url);
     t.register_org(slug, &stub.issuer, CLIENT_ID, CLIENT_SECRET)?;
     t.start().await?;
     Ok(t)
 }
 
-fn ctx(t: &Tessera, stub: &Stub) -> Arc<Ctx> {
+fn ctx(t: &Tessera, stub: &FakeOp) -> Arc<Ctx> {
     Arc::new(Ctx {
         http: http_client(),
         tessera: t.url.clone(),
@@ -219,11 +244,11 @@ fn ctx(t: &Tessera, stub: &Stub) -> Arc<Ctx> {
 /// says so on stdout and in the report (`not_run(what, why)`) and gives `None`.
 async fn open_and_start(
     kind: &str,
-    stub: &Stub,
+    stub: &FakeOp,
     slug: &str,
     not_run: impl Fn(&str, &str),
-) -> Option<(Db, Tessera)> {
-    let db = match Db::open(kind).await {
+) -> Option<(TestDb, Tessera)> {
+    let db = match db::open(kind).await {
         Ok(db) => db,
         Err(e) => {
             println!("!! skipping {kind}: {e}");
@@ -237,7 +262,7 @@ async fn open_and_start(
             let label = db.label();
             println!("!! {label}: {e}");
             not_run(label, &e);
-            db.cleanup().await;
+            drop(db);
             None
         }
     }
@@ -245,7 +270,7 @@ async fn open_and_start(
 
 async fn throughput(
     kind: &str,
-    stub: &Stub,
+    stub: &FakeOp,
     logins: usize,
     pool: usize,
     concurrency: usize,
@@ -373,10 +398,10 @@ async fn throughput(
     ]);
     md("");
     t.stop().await;
-    db.cleanup().await;
+    drop(db);
 }
 
-async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
+async fn jit_burst(kind: &str, stub: &FakeOp, logins: usize, concurrency: usize) {
     let Some((db, mut t)) = open_and_start(kind, stub, "burst", |what, e| {
         md(format!("| {what} | not run: {e} | | | |"));
     })
@@ -388,7 +413,7 @@ async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
     let cx = ctx(&t, stub);
     let users: Vec<String> = (0..logins).map(|i| format!("burst{i}")).collect();
     let b = sign_in_batch(&cx, stub, t.pid, users, concurrency).await;
-    let pool = db.pool().await;
+    let pool = db.pool().await.expect("connect to the benchmark database");
     let org = "(SELECT id FROM orgs WHERE slug = $1)";
     let members = db::count(
         &pool,
@@ -445,7 +470,7 @@ async fn jit_burst(kind: &str, stub: &Stub, logins: usize, concurrency: usize) {
         ),
     ]);
     t.stop().await;
-    db.cleanup().await;
+    drop(db);
 }
 
 #[tokio::main]
@@ -457,7 +482,14 @@ async fn main() {
     let jit_concurrency: usize = env_num("BENCH_JIT_CONCURRENCY", 50);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("tessera binary: {}", bench::tessera::binary().display());
-    let stub = Stub::start().await;
+    // The test kit's fake provider, cheap per request: each `login_hint` is a person, requests
+    // are not recorded, and ID tokens live long enough to be signed ahead of the callbacks.
+    let stub = FakeOp::start(|b| {
+        b.people = People::FromLoginHint;
+        b.record = false;
+        b.id_token_lifetime = 600;
+    })
+    .await;
     println!("stub provider at {}", stub.issuer);
 
     md("## 2. Sign-in throughput against a stub provider (`bench-stub`)");

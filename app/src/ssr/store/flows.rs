@@ -1,0 +1,375 @@
+//! Sign-ins in progress and their outcome: the pending flows (state, nonce, PKCE verifier,
+//! browser binding) that let a callback land on any node, and the login attempts with the
+//! statistics read from them. Both tables take rows from requests nobody has signed in for, so
+//! each insert enforces its bound in the same statement ([`MAX_PENDING_FLOWS_PER_ORG`],
+//! [`FAILURES_STORED_PER_MINUTE`]), shared by every node.
+
+use super::{Store, StoreError, corrupt, new_id, now_ms, stored_text};
+use crate::validate::bounded;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// Failed login attempts stored per org per minute (and as many for requests naming no org);
+/// more are logged and counted (`tessera_login_attempts_total`) but not stored, so
+/// unauthenticated requests cannot grow the attempts table faster than this.
+pub const FAILURES_STORED_PER_MINUTE: i64 = 30;
+
+/// Unexpired sign-ins an org may have pending at once (started, not yet back at the callback);
+/// more are refused until some finish or expire (10 minutes). Room for a very large org's
+/// morning (people at Okta's sign-in and MFA pages at once), while bounding what anonymous
+/// starts can store: a few MB per org.
+pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 10_000;
+
+/// An authorization request in flight, kept server-side so the callback may land on any node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginFlow {
+    pub state: String,
+    pub org_id: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Where to land after sign-in: a path on Tessera's own origin.
+    pub target: Option<String>,
+    /// SHA-256 (lowercase hex) of the browser-binding cookie of the browser that started the
+    /// flow; only a callback presenting that cookie may complete it (login CSRF).
+    pub browser_hash: String,
+    pub expires_at: i64,
+}
+
+/// Outcome of a login attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// One recorded login attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAttempt {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub at: i64,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub detail: String,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub email: Option<String>,
+    pub member_id: Option<String>,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+
+    /// The outcome stored as `s` (`success` or `failure`, see [`Outcome::as_str`]).
+    pub fn parse(s: &str) -> Option<Outcome> {
+        match s {
+            "success" => Some(Outcome::Success),
+            "failure" => Some(Outcome::Failure),
+            _ => None,
+        }
+    }
+}
+
+impl LoginAttempt {
+    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: &str, detail: &str) -> Self {
+        LoginAttempt {
+            id: new_id(),
+            org_id: org_id.map(str::to_string),
+            at: now_ms(),
+            outcome,
+            reason: reason.to_string(),
+            detail: detail.to_string(),
+            issuer: None,
+            subject: None,
+            email: None,
+            member_id: None,
+        }
+    }
+}
+
+const ATTEMPT_COLUMNS: &str = "SELECT id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id FROM login_attempts";
+
+fn optional_text(v: Option<String>) -> Option<String> {
+    v.map(|v| stored_text(&v))
+}
+
+fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
+    let outcome: String = row.try_get("outcome")?;
+    Ok(LoginAttempt {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        at: row.try_get("at")?,
+        outcome: Outcome::parse(&outcome)
+            .ok_or_else(|| corrupt(format!("unknown login outcome {outcome:?} in store")))?,
+        // Rows written before values were bounded on the way in are made safe on the way out.
+        reason: bounded(&row.try_get::<String, _>("reason")?, 64),
+        detail: stored_text(&row.try_get::<String, _>("detail")?),
+        issuer: optional_text(row.try_get("issuer")?),
+        subject: optional_text(row.try_get("subject")?),
+        email: optional_text(row.try_get("email")?),
+        member_id: row.try_get("member_id")?,
+    })
+}
+
+/// Batched retention delete of attempts recorded before `$1`, at most `$2` at a time (see
+/// [`Store::purge_retention`]).
+pub(super) const ATTEMPTS_OLDER_THAN: &str =
+    "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts WHERE at < $1 LIMIT $2)";
+
+/// Deletes the flows expired at `now`; returns how many.
+pub(super) async fn delete_expired_flows(
+    pool: &sqlx::AnyPool,
+    now: i64,
+) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+impl Store {
+    /// Saves a started sign-in unless its org already has [`MAX_PENDING_FLOWS_PER_ORG`]
+    /// unexpired flows (anyone can start sign-ins without signing in; each is a row until its
+    /// callback or its expiry). Returns whether it was saved.
+    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<bool, StoreError> {
+        let now = now_ms();
+        // One statement, so nodes share the cap (a race may let a few more through).
+        let done = sqlx::query(
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8
+             WHERE (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND expires_at > $6) < $9",
+        )
+        .bind(&flow.state)
+        .bind(&flow.org_id)
+        .bind(&flow.nonce)
+        .bind(&flow.pkce_verifier)
+        .bind(flow.target.as_deref())
+        .bind(now)
+        .bind(flow.expires_at)
+        .bind(&flow.browser_hash)
+        .bind(MAX_PENDING_FLOWS_PER_ORG)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes and returns the flow for `state` started by the browser whose binding cookie
+    /// hashes to `browser_hash`: a state can be used once, by one callback, even when two
+    /// arrive at once on different nodes, and only from the browser that started it — another
+    /// browser's callback leaves the flow in place for its owner. Expired flows are not
+    /// returned.
+    pub async fn take_login_flow(
+        &self,
+        state: &str,
+        browser_hash: &str,
+    ) -> Result<Option<LoginFlow>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM login_flows WHERE state = $1 AND browser_hash = $2
+             RETURNING state, org_id, nonce, pkce_verifier, target, expires_at, browser_hash",
+        )
+        .bind(state)
+        .bind(browser_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let flow = LoginFlow {
+            state: row.try_get("state")?,
+            org_id: row.try_get("org_id")?,
+            nonce: row.try_get("nonce")?,
+            pkce_verifier: row.try_get("pkce_verifier")?,
+            target: row.try_get("target")?,
+            browser_hash: row.try_get("browser_hash")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        Ok((flow.expires_at > now_ms()).then_some(flow))
+    }
+
+    /// True when an unexpired flow with this `state` is pending (whichever browser started it).
+    pub async fn login_flow_pending(&self, state: &str) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
+                .bind(state)
+                .bind(now_ms())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records a login attempt. Every text that may come from outside (the reason's detail,
+    /// an IdP's `error_description`, the issuer, subject and email of a request or a token) is
+    /// stored bounded with control characters removed ([`crate::validate::bounded`]), whatever
+    /// the caller passes.
+    ///
+    /// Failures are what anyone can cause without signing in, so at most
+    /// [`FAILURES_STORED_PER_MINUTE`] are stored per org in any minute, and as many again for
+    /// requests naming no org; the rest only reach the log line and the metric. Returns whether
+    /// the attempt was stored (successes always are).
+    pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<bool, StoreError> {
+        let optional = |v: Option<&str>| v.map(stored_text);
+        // One statement, so concurrent failures on any node share the budget (a race may let
+        // a few more through, never an unbounded number).
+        let same_org = if a.org_id.is_some() {
+            "org_id = $2"
+        } else {
+            "org_id IS NULL"
+        };
+        let done = sqlx::query(&format!(
+            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+             WHERE $4 = 'success'
+                OR (SELECT COUNT(*) FROM login_attempts
+                    WHERE {same_org} AND outcome = 'failure' AND at > $11 AND at <= $3) < $12",
+        ))
+        .bind(&a.id)
+        .bind(a.org_id.as_deref())
+        .bind(a.at)
+        .bind(a.outcome.as_str())
+        .bind(bounded(&a.reason, 64))
+        .bind(stored_text(&a.detail))
+        .bind(optional(a.issuer.as_deref()))
+        .bind(optional(a.subject.as_deref()))
+        .bind(optional(a.email.as_deref()))
+        .bind(a.member_id.as_deref())
+        .bind(a.at - 60_000)
+        .bind(FAILURES_STORED_PER_MINUTE)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Most recent login attempts of an org, newest first.
+    pub async fn recent_login_attempts(
+        &self,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Vec<LoginAttempt>, StoreError> {
+        self.login_attempts_of(org_id, None, limit).await
+    }
+
+    // ---- login statistics ------------------------------------------------------------------
+
+    /// An org's most recent login attempts, newest first, optionally of one outcome.
+    pub async fn login_attempts_of(
+        &self,
+        org_id: &str,
+        outcome: Option<Outcome>,
+        limit: i64,
+    ) -> Result<Vec<LoginAttempt>, StoreError> {
+        let rows = match outcome {
+            Some(o) => {
+                sqlx::query(&format!(
+                    "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = $2 ORDER BY at DESC, id DESC LIMIT $3"
+                ))
+                .bind(org_id)
+                .bind(o.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "{ATTEMPT_COLUMNS} WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2"
+                ))
+                .bind(org_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    /// Attempts per UTC day since `since_ms`: `(day number since the epoch, successes,
+    /// failures)`, only days that had attempts, in no particular order.
+    pub async fn daily_login_counts(
+        &self,
+        org_id: &str,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at / 86400000 AS day,
+                    SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS ok,
+                    SUM(CASE WHEN outcome = 'success' THEN 0 ELSE 1 END) AS failed
+             FROM login_attempts WHERE org_id = $1 AND at >= $2
+             GROUP BY at / 86400000",
+        )
+        .bind(org_id)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("day")?,
+                    r.try_get::<i64, _>("ok")?,
+                    r.try_get::<i64, _>("failed")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// The latest successful sign-in: when, the email it carried and the member's name.
+    pub async fn last_login_success(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<(i64, String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.at, a.email, m.name FROM login_attempts a
+             LEFT JOIN members m ON m.id = a.member_id
+             WHERE a.org_id = $1 AND a.outcome = 'success'
+             ORDER BY a.at DESC, a.id DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let at: i64 = row.try_get("at")?;
+        let email: Option<String> = row.try_get("email")?;
+        let name: Option<String> = row.try_get("name")?;
+        Ok(Some((
+            at,
+            stored_text(&email.unwrap_or_default()),
+            stored_text(&name.unwrap_or_default()),
+        )))
+    }
+
+    /// The latest failed sign-in attempt.
+    pub async fn last_login_failure(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<LoginAttempt>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = 'failure' ORDER BY at DESC, id DESC LIMIT 1"
+        ))
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| attempt_from_row(&r)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn stored_login_outcomes_map_strictly() {
+        for o in [Outcome::Success, Outcome::Failure] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        for bad in ["", "Success", "failed", "ok"] {
+            assert_eq!(Outcome::parse(bad), None, "{bad:?}");
+        }
+    }
+}

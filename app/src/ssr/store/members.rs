@@ -1,0 +1,603 @@
+//! Members: lookup by (org, issuer key, subject), id or email; the first member becoming the
+//! owner on insert; the sign-in touch; the paged, searchable directory and its counts; guarded
+//! role and status changes, removal and ownership transfer (each with its audit entry, in one
+//! transaction); the issuers members are keyed to and their re-keying.
+//!
+//! Every guarded update applies only while the actor still holds the role the decision was
+//! made with, and the target still has the role and status it was checked with, so concurrent
+//! admin actions cannot slip past the rules.
+
+use super::audit::{self, NewAudit};
+use super::dialect::{self, is_unique_violation};
+use super::setup_links::{self, Which};
+use super::{Store, StoreError, Tx, corrupt, new_id, now_ms, sessions, stored_text};
+use crate::api::types::MemberCounts;
+use crate::model::{Member, MemberStatus, Role};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// The columns [`member_from_row`] reads.
+macro_rules! member_fields {
+    () => {
+        "id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at"
+    };
+}
+
+/// `SELECT` of every member column, for a `WHERE` to follow.
+const MEMBER_COLUMNS: &str = concat!("SELECT ", member_fields!(), " FROM members");
+
+/// A role column (`members.role`, `sso_connections.default_role`) as stored: `owner`, `admin`
+/// or `member`. Anything else is a store error, never a silent default.
+pub(super) fn role_from_db(role: &str) -> Result<Role, StoreError> {
+    Role::parse(role).ok_or_else(|| corrupt(format!("unknown role {role:?} in store")))
+}
+
+/// `members.status` as stored: `active` or `deactivated`. Anything else is a store error.
+fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
+    MemberStatus::parse(status)
+        .ok_or_else(|| corrupt(format!("unknown status {status:?} in store")))
+}
+
+fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
+    let role: String = row.try_get("role")?;
+    let status: String = row.try_get("status")?;
+    Ok(Member {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        issuer: row.try_get("issuer")?,
+        subject: row.try_get("subject")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: role_from_db(&role)?,
+        status: status_from_db(&status)?,
+        created_at: row.try_get("created_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+    })
+}
+
+/// The state a member update was decided on; the update applies only while it still holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Guard<'a> {
+    pub org_id: &'a str,
+    pub actor_id: &'a str,
+    pub actor_role: Role,
+    pub target_id: &'a str,
+    pub target_role: Role,
+    pub target_status: MemberStatus,
+}
+
+/// `WHERE` clause of a guarded member update, binding $1..$6 (see [`bind_guard`]).
+const GUARD: &str = "org_id = $1 AND id = $2 AND role = $3 AND status = $4
+    AND EXISTS (SELECT 1 FROM members a
+                WHERE a.org_id = $1 AND a.id = $5 AND a.role = $6 AND a.status = 'active')";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
+    q.bind(g.org_id)
+        .bind(g.target_id)
+        .bind(g.target_role.as_str())
+        .bind(g.target_status.as_str())
+        .bind(g.actor_id)
+        .bind(g.actor_role.as_str())
+}
+
+/// The issuers an org's members are keyed to, with how many members each, most first.
+async fn issuers_of<'e, E>(e: E, org_id: &str) -> Result<Vec<(String, i64)>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
+         GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
+    )
+    .bind(org_id)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("issuer")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Inside `tx`: the issuers the org's members are keyed to, with how many members each, most
+/// first.
+pub async fn issuers(tx: &mut Tx, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    issuers_of(tx.conn(), org_id).await
+}
+
+/// Inside `tx`: how many members of the org are keyed to the issuer key `issuer_key`.
+pub async fn keyed_to(tx: &mut Tx, org_id: &str, issuer_key: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
+            .bind(org_id)
+            .bind(issuer_key)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("n")?,
+    )
+}
+
+/// Inside `tx`: the members keyed to `from` that have the same `sub` as a member keyed to
+/// `to`, as `(email, sub)`, by email then sub.
+pub async fn subject_clashes(
+    tx: &mut Tx,
+    org_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT a.email, a.subject FROM members a
+         JOIN members b ON b.org_id = a.org_id AND b.subject = a.subject AND b.issuer = $3
+         WHERE a.org_id = $1 AND a.issuer = $2 ORDER BY a.email, a.subject",
+    )
+    .bind(org_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("email")?, r.try_get("subject")?)))
+        .collect()
+}
+
+/// Inside `tx`: moves every member of the org keyed to `from` onto `to`, keeping their `sub`.
+/// `None` when a member with the same `sub` is keyed to `to` (the unique index refused it;
+/// the caller rolls back).
+pub async fn rekey(
+    tx: &mut Tx,
+    org_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Option<u64>, StoreError> {
+    let moved = sqlx::query("UPDATE members SET issuer = $3 WHERE org_id = $1 AND issuer = $2")
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .execute(tx.conn())
+        .await;
+    match moved {
+        Ok(done) => Ok(Some(done.rows_affected())),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Inside `tx`: how many owners the org has (0 or 1).
+pub async fn owners(tx: &mut Tx, org_id: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'")
+            .bind(org_id)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get("n")?,
+    )
+}
+
+/// Inside `tx`: is `member_id` the org's active owner?
+pub async fn is_active_owner(
+    tx: &mut Tx,
+    org_id: &str,
+    member_id: &str,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT id FROM members WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+    )
+    .bind(org_id)
+    .bind(member_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.is_some())
+}
+
+impl Store {
+    pub async fn member_by_subject(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND issuer = $2 AND subject = $3"
+        ))
+        .bind(org_id)
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    pub async fn member_by_id(
+        &self,
+        org_id: &str,
+        member_id: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!("{MEMBER_COLUMNS} WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(member_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    /// Inserts a new member; the org's first member becomes its owner. The partial unique
+    /// index `members_one_owner` settles concurrent first logins: the loser retries and then
+    /// sees the owner. Returns the member as stored (an existing one if it raced us).
+    pub async fn insert_member(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+        default_role: Role,
+    ) -> Result<(Member, bool), StoreError> {
+        let now = now_ms();
+        let (email, name) = (stored_text(email), stored_text(name));
+        for _ in 0..8 {
+            let id = new_id();
+            let result = sqlx::query(
+                "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
+                 VALUES ($1, $2, $3, $4, $5, $6,
+                         CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
+                              THEN $7 ELSE 'owner' END,
+                         'active', $8, $8)
+                 ON CONFLICT (org_id, issuer, subject) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(issuer)
+            .bind(subject)
+            .bind(&email)
+            .bind(&name)
+            .bind(default_role.as_str())
+            .bind(now)
+            .execute(&self.pool)
+            .await;
+            match result {
+                Ok(done) => {
+                    let member = self
+                        .member_by_subject(org_id, issuer, subject)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound("member vanished".into()))?;
+                    return Ok((member, done.rows_affected() == 1));
+                }
+                // Another first login took ownership between our check and our insert.
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(
+            "could not provision the member: too much contention".into(),
+        ))
+    }
+
+    /// Records a returning active member's sign-in in one statement: refreshes the profile
+    /// claims (stored bounded, control characters removed) and the last-login time, and
+    /// returns the member as stored. `None` when there is no such member or they are
+    /// deactivated.
+    pub async fn touch_active_member(
+        &self,
+        org_id: &str,
+        issuer: &str,
+        subject: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(concat!(
+            "UPDATE members SET email = $1, name = $2, last_login_at = $3
+             WHERE org_id = $4 AND issuer = $5 AND subject = $6 AND status = 'active'
+             RETURNING ",
+            member_fields!()
+        ))
+        .bind(stored_text(email))
+        .bind(stored_text(name))
+        .bind(now_ms())
+        .bind(org_id)
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    /// How many members an org has.
+    pub async fn count_members(&self, org_id: &str) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n)
+    }
+
+    /// The issuers an org's members are keyed to, with how many members each, most first.
+    pub async fn member_issuers(&self, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        issuers_of(&self.pool, org_id).await
+    }
+
+    // ---- the members directory ------------------------------------------------------------
+
+    /// One page of an org's members ordered by name, email, id. With a `search` (a substring
+    /// of name or email, any case), also how many match; without one the total is the org-wide
+    /// count the caller gets from [`Store::member_counts`].
+    ///
+    /// The page is picked from the `(org_id, name, email, id)` index alone and only its rows
+    /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
+    pub async fn members_page(
+        &self,
+        org_id: &str,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
+        let search = search.map(|q| dialect::search_condition(self.kind, q));
+        let (condition, limits) = match &search {
+            None => ("org_id = $1", "LIMIT $2 OFFSET $3"),
+            Some((condition, _)) => (*condition, "LIMIT $3 OFFSET $4"),
+        };
+        let sql = format!(
+            "{MEMBER_COLUMNS} WHERE id IN (
+                 SELECT id FROM members WHERE {condition} ORDER BY name, email, id {limits}
+             ) ORDER BY name, email, id"
+        );
+        let mut query = sqlx::query(&sql).bind(org_id);
+        if let Some((_, value)) = &search {
+            query = query.bind(value);
+        }
+        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        let Some((condition, value)) = search else {
+            return Ok((members, None));
+        };
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM members WHERE {condition}"
+        ))
+        .bind(org_id)
+        .bind(value)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok((members, Some(total)))
+    }
+
+    /// How many members an org has, by status and by role: one row of `member_stats`, which
+    /// triggers keep exact (migrations `20261127000005`/`6`).
+    pub async fn member_counts(&self, org_id: &str) -> Result<MemberCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT owners, admins, members, active, deactivated FROM member_stats WHERE org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(MemberCounts::default());
+        };
+        Ok(MemberCounts {
+            owner: row.try_get("owners")?,
+            admin: row.try_get("admins")?,
+            member: row.try_get("members")?,
+            active: row.try_get("active")?,
+            deactivated: row.try_get("deactivated")?,
+        })
+    }
+
+    /// The org's members with this email (any case, Unicode included), oldest first. The case
+    /// is compared here, not in SQL: SQLite's `LOWER` folds only ASCII and PostgreSQL's all
+    /// letters, and both databases must find the same members (`Ädam@…` for `ädam@…`).
+    pub async fn members_by_email(
+        &self,
+        org_id: &str,
+        email: &str,
+    ) -> Result<Vec<Member>, StoreError> {
+        let wanted = email.to_lowercase();
+        let rows = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) = LENGTH($2) ORDER BY created_at, id"
+        ))
+        .bind(org_id)
+        .bind(email)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut found = Vec::new();
+        for row in &rows {
+            let m = member_from_row(row)?;
+            if m.email.to_lowercase() == wanted {
+                found.push(m);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The org's owner, if it has one.
+    pub async fn owner_of(&self, org_id: &str) -> Result<Option<Member>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND role = 'owner'"
+        ))
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    // ---- guarded member updates -------------------------------------------------------------
+
+    /// Changes the target's role (never to or from owner: see [`Store::transfer_ownership`]).
+    /// False when the guard no longer holds.
+    pub async fn set_member_role(
+        &self,
+        g: &Guard<'_>,
+        to: Role,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        if to == Role::Owner || g.target_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "ownership changes only by a transfer".into(),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let sql = format!("UPDATE members SET role = $7 WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g)
+            .bind(to.as_str())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deactivates or reactivates the target. Deactivation deletes all of the target's sessions
+    /// in the same transaction. False when the guard no longer holds.
+    pub async fn set_member_status(
+        &self,
+        g: &Guard<'_>,
+        to: MemberStatus,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = format!("UPDATE members SET status = $7 WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g)
+            .bind(to.as_str())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if to == MemberStatus::Deactivated {
+            sessions::delete_of_member(&mut tx, g.target_id).await?;
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Removes the target, all their sessions and the open setup links they made. False when
+    /// the guard no longer holds.
+    pub async fn delete_member(&self, g: &Guard<'_>, audit: &NewAudit) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = format!("DELETE FROM members WHERE {GUARD}");
+        let done = bind_guard(sqlx::query(&sql), g).execute(tx.conn()).await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sessions::delete_of_member(&mut tx, g.target_id).await?;
+        audit::insert(&mut tx, audit).await?;
+        setup_links::revoke(
+            &mut tx,
+            g.org_id,
+            Which::CreatedBy(g.target_id),
+            &audit.actor(),
+            "creator_removed",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes `new_owner_id` (active, admin or member) the owner and the active owner
+    /// `owner_id` an admin, in one transaction: the demotion runs first, so the partial
+    /// unique index `members_one_owner` never sees two owners, and a failed promotion rolls
+    /// the demotion back, so the org is never without one. The old owner's open setup links
+    /// are revoked in the same transaction. `owner_id` is `None` only for an org without an
+    /// owner (the operator's `tessera org transfer-owner`); the index still allows only one.
+    /// False when either step no longer applies (nothing changed).
+    pub async fn transfer_ownership(
+        &self,
+        org_id: &str,
+        owner_id: Option<&str>,
+        new_owner_id: &str,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        // Ownership moves one at a time per org, after any re-key of its members (which takes
+        // the same lock first): the two never lock members in opposite orders.
+        dialect::lock_org_connection(&mut tx, org_id).await?;
+        if let Some(owner_id) = owner_id {
+            dialect::lock_two_members(&mut tx, org_id, owner_id, new_owner_id).await?;
+            let demoted = sqlx::query(
+                "UPDATE members SET role = 'admin'
+                 WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+            )
+            .bind(org_id)
+            .bind(owner_id)
+            .execute(tx.conn())
+            .await?;
+            if demoted.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        let promoted = sqlx::query(
+            "UPDATE members SET role = 'owner'
+             WHERE org_id = $1 AND id = $2 AND role IN ('admin', 'member') AND status = 'active'",
+        )
+        .bind(org_id)
+        .bind(new_owner_id)
+        .execute(tx.conn())
+        .await;
+        match promoted {
+            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(_) => {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        audit::insert(&mut tx, audit).await?;
+        if let Some(owner_id) = owner_id {
+            setup_links::revoke(
+                &mut tx,
+                org_id,
+                Which::CreatedBy(owner_id),
+                &audit.actor(),
+                "creator_no_longer_owner",
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_roles_and_statuses_map_strictly() {
+        assert_eq!(role_from_db("owner").ok(), Some(Role::Owner));
+        assert_eq!(role_from_db("admin").ok(), Some(Role::Admin));
+        assert_eq!(role_from_db("member").ok(), Some(Role::Member));
+        for bad in ["", "Member", "superuser", " member", "member\0"] {
+            match role_from_db(bad) {
+                // Corrupt data is a server fault (500), never "bad input" from the caller.
+                Err(e @ StoreError::Database(_)) => {
+                    assert!(e.to_string().contains("unknown role"), "{bad:?}: {e}")
+                }
+                other => panic!("{bad:?} mapped to {other:?}"),
+            }
+        }
+        assert_eq!(status_from_db("active").ok(), Some(MemberStatus::Active));
+        assert_eq!(
+            status_from_db("deactivated").ok(),
+            Some(MemberStatus::Deactivated)
+        );
+        for bad in ["", "Active", "suspended", "active "] {
+            match status_from_db(bad) {
+                Err(e @ StoreError::Database(_)) => {
+                    assert!(e.to_string().contains("unknown status"), "{bad:?}: {e}")
+                }
+                other => panic!("{bad:?} mapped to {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Arranging and reading the store directly: members and sessions as a sign-in would have
+//! written them (without an Okta round trip), and counts for "what changed" assertions.
+
+use crate::browser::Browser;
+use crate::server::TestServer;
+use app::model::{Member, Org, Role};
+use app::ssr::store::{Store, now_ms};
+use sqlx::Row as _;
+
+/// The number in column `n` of `sql` (a `SELECT COUNT(*) AS n …` with one text parameter).
+pub async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
+    sqlx::query(sql)
+        .bind(arg)
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
+/// How many stored sessions carry a signed-in member.
+pub async fn signed_in_sessions(store: &Store) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE member_id IS NOT NULL")
+        .fetch_one(store.pool())
+        .await
+        .expect("count sessions")
+        .try_get("n")
+        .expect("n")
+}
+
+/// Login attempts with `reason`, whatever their org (some failures know no org).
+pub async fn attempts_with_reason(store: &Store, reason: &str) -> i64 {
+    count(
+        store,
+        "SELECT COUNT(*) AS n FROM login_attempts WHERE reason = $1",
+        reason,
+    )
+    .await
+}
+
+/// The org named `slug` (must exist).
+pub async fn org(store: &Store, slug: &str) -> Org {
+    store
+        .org_by_slug(slug)
+        .await
+        .expect("org lookup")
+        .expect("org exists")
+}
+
+/// A member of `org_id` keyed to (`issuer`, `sub`), with email `{sub}@example.test` and name
+/// `sub`, through the store's insert (the org's first member becomes its owner).
+pub async fn add_member(
+    store: &Store,
+    org_id: &str,
+    issuer: &str,
+    sub: &str,
+    role: Role,
+) -> Member {
+    store
+        .insert_member(
+            org_id,
+            issuer,
+            sub,
+            &format!("{sub}@example.test"),
+            sub,
+            role,
+        )
+        .await
+        .expect("insert member")
+        .0
+}
+
+/// A session row for `m` as the sign-in stores it, ending in an hour; returns its id (the
+/// cookie value).
+pub async fn session_for(store: &Store, m: &Member) -> String {
+    session_with_expiry(store, m, now_ms() + 3_600_000).await
+}
+
+/// Like [`session_for`], with the session's absolute expiry at `absolute_expiry` (unix ms).
+pub async fn session_with_expiry(store: &Store, m: &Member, absolute_expiry: i64) -> String {
+    let id = tower_sessions::session::Id::default().to_string();
+    let data = serde_json::json!({
+        "member_id": m.id, "org_id": m.org_id, "absolute_expiry": absolute_expiry,
+    });
+    assert!(
+        store
+            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .await
+            .expect("session insert")
+    );
+    id
+}
+
+/// A browser signed in as `m`: a session row as the sign-in stores it (no Okta round trip),
+/// with its cookie planted. Returns the browser and the session id.
+pub async fn signed_in_as(server: &TestServer, m: &Member) -> (Browser, String) {
+    let id = session_for(&server.store, m).await;
+    let b = Browser::new();
+    b.set_cookie(&server.url, "tessera_session", &id);
+    (b, id)
+}
+
+/// An issuer nobody listens on (connections to it are refused at once).
+pub fn dead_issuer() -> String {
+    format!("http://127.0.0.1:{}", crate::free_port())
+}
