@@ -4,16 +4,18 @@
 //! the public URL's origin, or — when a browser sends no `Origin`, or `Origin: null` —
 //! `Sec-Fetch-Site` must be `same-origin`. (Under `Referrer-Policy: no-referrer`, which every
 //! page carries, browsers send `Origin: null` with plain HTML form POSTs, e.g. the setup page's
-//! forms; `Sec-Fetch-Site` is set by the browser alone, pages cannot forge it.) Anything else answers 403 `{"error":"cross_site",...}` before any handler or
-//! session work runs. `/sso/initiate` and `/sso/callback` are exempt: Okta posts there from
+//! forms; `Sec-Fetch-Site` is set by the browser alone, pages cannot forge it.) Anything else
+//! answers 403 `{"error":"cross_site","message":…}`, the API's error wire form (a page's form
+//! post included: no page of Tessera's makes such a request), before any handler or session
+//! work runs. `/sso/initiate` and `/sso/callback` are exempt: Okta posts there from
 //! its own origin by design (third-party initiated login, form_post responses).
 
 use crate::state::AppState;
-use axum::Json;
+use app::ssr::api_support::refusal;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// Paths that legitimately receive cross-site POSTs from Okta.
 pub const EXEMPT: [&str; 2] = ["/sso/initiate", "/sso/callback"];
@@ -65,14 +67,11 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
         origin = %shown(req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-")),
         "refused a cross-site request"
     );
-    (
+    refusal(
         StatusCode::FORBIDDEN,
-        Json(serde_json::json!({
-            "error": "cross_site",
-            "message": "Refused: this request did not come from Tessera's own pages. Reload Tessera and try again from there.",
-        })),
+        "cross_site",
+        "Refused: this request did not come from Tessera's own pages. Reload Tessera and try again from there.",
     )
-        .into_response()
 }
 
 #[cfg(test)]

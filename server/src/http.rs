@@ -167,11 +167,7 @@ fn is_api(path: &str) -> bool {
 /// An error answer for a request refused before any handler: JSON under `/api/`, else a page.
 fn refuse(api: bool, status: StatusCode, code: &str, title: &str, message: &str) -> Response {
     if api {
-        (
-            status,
-            Json(serde_json::json!({"error": code, "message": message})),
-        )
-            .into_response()
+        app::ssr::api_support::refusal(status, code, message)
     } else {
         crate::pages::problem(
             status,

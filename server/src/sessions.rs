@@ -174,6 +174,8 @@ pub async fn unavailable_when_store_fails(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use app::api::ApiError;
+    use app::ssr::store::StoreError;
     use axum::body::HttpBody as _;
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse as _;
@@ -185,22 +187,11 @@ pub async fn unavailable_when_store_fails(
     if !bare_500 {
         return resp;
     }
-    tracing::warn!("the session could not be saved: database unavailable");
+    let e = StoreError::Unavailable("the session could not be saved".into());
     if api {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"error": "unavailable", "message": "Tessera is temporarily unavailable: try again shortly."})),
-        )
-            .into_response()
+        ApiError::from(e).into_response()
     } else {
-        crate::pages::problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "Tessera is temporarily unavailable",
-            "Tessera cannot reach its database right now.",
-            "Wait a moment and try again. If this persists, contact the service operator.",
-            Some("/login"),
-        )
+        crate::pages::store_failure_page(&e, crate::pages::Reader::SignIn)
     }
 }
 

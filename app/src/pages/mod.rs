@@ -1,10 +1,17 @@
 //! The pages: each renders on the server (readable with JavaScript off) and hydrates for
-//! interactions.
+//! interactions. The setup-link page and the problem pages are rendered by the server alone,
+//! as whole documents without WASM ([`document`]), so they exist only with `ssr`.
 
 pub mod activity;
 pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod document;
 pub mod layout;
 pub mod members;
+#[cfg(feature = "ssr")]
+pub mod problem;
+#[cfg(feature = "ssr")]
+pub mod setup;
 pub mod sso;
 
 /// `2026-11-26 22:05 UTC` for a unix-ms timestamp (no time library in the WASM bundle).

@@ -1,5 +1,11 @@
 //! What every server function of the JSON API ([`crate::api`]) starts with: the store, the
 //! signed-in active member and org, and the mapping of errors to HTTP statuses.
+//!
+//! It is also the one place an error becomes JSON: store and domain errors become an
+//! [`ApiError`] here (`From`), an [`ApiError`] becomes an HTTP answer here
+//! ([`IntoResponse`](axum::response::IntoResponse), for axum handlers outside the server
+//! functions), and the request guards in front of the API answer in the same wire form with
+//! [`refusal`].
 
 use super::PublicUrl;
 use super::auth;
@@ -124,6 +130,33 @@ pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
+/// An [`ApiError`] as an axum answer: its status and its wire form
+/// `{"error": code, "message": sentence}`, as the server functions answer it.
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+/// A refusal by a guard in front of any handler, in [`ApiError`]'s wire form
+/// `{"error": code, "message": sentence}`, for codes that only those guards answer with
+/// (`cross_site`, `too_large`, `uri_too_long`, `headers_too_large`, `request_timeout`; see
+/// README, "Admin JSON API").
+pub fn refusal(
+    status: axum::http::StatusCode,
+    code: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        status,
+        axum::Json(serde_json::json!({"error": code, "message": message})),
+    )
+        .into_response()
+}
+
 /// The one mapping of store failures to API errors: unavailable (unreachable, busy, locked,
 /// full) 503, a value the database refuses 400, anything else 500.
 impl From<StoreError> for ApiError {
@@ -173,5 +206,41 @@ mod tests {
         assert!(parse_page(Some("0")).is_err());
         assert!(parse_page(Some("-1")).is_err());
         assert!(parse_page(Some("x")).is_err());
+    }
+
+    async fn answer(resp: axum::response::Response) -> (u16, serde_json::Value) {
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn errors_answer_in_one_wire_form() {
+        use axum::response::IntoResponse as _;
+        let (status, body) = answer(ApiError::Unavailable.into_response()).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["error"], "unavailable");
+        assert_eq!(body["message"], ApiError::Unavailable.message());
+        let (status, body) =
+            answer(ApiError::from(StoreError::Unavailable("gone".into())).into_response()).await;
+        assert_eq!((status, body["error"].as_str()), (503, Some("unavailable")));
+        let (status, body) = answer(refusal(
+            axum::http::StatusCode::FORBIDDEN,
+            "cross_site",
+            "Refused.",
+        ))
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "cross_site", "message": "Refused."})
+        );
+        // The browser reads a guard's refusal as an ApiError.
+        assert_eq!(
+            serde_json::from_value::<ApiError>(body).unwrap(),
+            ApiError::Forbidden("Refused.".into())
+        );
     }
 }

@@ -1,0 +1,42 @@
+//! The HTML document of the pages the server renders on its own, outside the app's router: the
+//! setup-link page and the problem pages. They load no WASM, so they work with JavaScript off
+//! and in any browser state, and they share the app's document shell: language, viewport,
+//! stylesheet and a title of the form `… · Tessera`.
+
+use leptos::prelude::*;
+
+/// The app's stylesheet, built by cargo-leptos from `style/main.css`.
+pub const STYLESHEET: &str = "/pkg/tessera.css";
+
+/// The `<main>` class of a single card: problem pages, "Okta is connected".
+pub const NARROW: &str = "page narrow";
+/// The `<main>` class of the setup page (wider, for the steps and the form).
+pub const SETUP: &str = "page setup";
+
+/// A whole HTML document (`<!DOCTYPE html>` included) titled `{title} · Tessera`, with the
+/// brand line and `body` in `<main class="{main_class}">`. Text is escaped by Leptos.
+pub fn render(title: &str, main_class: &'static str, body: impl IntoView + 'static) -> String {
+    let title = format!("{title} · Tessera");
+    // A fresh reactive owner: these pages render outside the app, without a request's owner.
+    Owner::new().with(move || {
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8" />
+                    <meta name="viewport" content="width=device-width, initial-scale=1" />
+                    <link rel="icon" href="data:," />
+                    <title>{title}</title>
+                    <link rel="stylesheet" href=STYLESHEET />
+                </head>
+                <body>
+                    <main class=main_class>
+                        <p class="brand">"Tessera"</p>
+                        {body}
+                    </main>
+                </body>
+            </html>
+        }
+        .to_html()
+    })
+}
