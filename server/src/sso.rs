@@ -8,7 +8,7 @@ use app::model::{Org, SsoConnection};
 use app::ssr::auth::{self, ABSOLUTE_EXPIRY_KEY, MEMBER_KEY, ORG_KEY};
 use app::ssr::issuer;
 use app::ssr::login::{LoginAttempt, LoginFlow, Outcome};
-use app::ssr::store::{StoreError, now_ms};
+use app::ssr::store::StoreError;
 use app::validate::bounded;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -206,6 +206,7 @@ const START_AGAIN_OR_LOG_IN: &str = "Start again from the Tessera tile in your O
 /// Records the attempt (and one structured log line), then renders the failure page.
 async fn fail(state: &AppState, org: Option<&Org>, issuer: Option<&str>, f: Failure) -> Response {
     let mut attempt = LoginAttempt::new(
+        state.store.now_ms(),
         org.map(|o| o.id.as_str()),
         Outcome::Failure,
         f.reason,
@@ -596,7 +597,7 @@ async fn begin(
         pkce_verifier: request.pkce_verifier,
         target,
         browser_hash: binding_hash(&binding),
-        expires_at: now_ms() + FLOW_TTL_MS,
+        expires_at: state.store.now_ms() + FLOW_TTL_MS,
     };
     match state.store.save_login_flow(&flow).await {
         Ok(true) => {}
@@ -811,7 +812,13 @@ async fn sign_in(
     target: Option<String>,
 ) -> Response {
     let (org_ref, iss) = (Some(org), Some(sso.issuer.as_str()));
-    let mut attempt = LoginAttempt::new(Some(&org.id), Outcome::Success, "success", "");
+    let mut attempt = LoginAttempt::new(
+        state.store.now_ms(),
+        Some(&org.id),
+        Outcome::Success,
+        "success",
+        "",
+    );
     attempt.issuer = Some(sso.issuer.clone());
     attempt.subject = Some(identity.subject.clone());
     attempt.email = Some(identity.email.clone());
@@ -851,7 +858,7 @@ async fn start_session(
     member_id: &str,
     org_id: &str,
 ) -> Result<(), Failure> {
-    let deadline = now_ms() + state.config.session_absolute_timeout.as_millis() as i64;
+    let deadline = state.store.now_ms() + state.config.session_absolute_timeout.as_millis() as i64;
     let stored = async {
         session.cycle_id().await?;
         session.insert(MEMBER_KEY, member_id).await?;

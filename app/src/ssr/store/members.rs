@@ -10,7 +10,7 @@
 use super::audit::{self, NewAudit};
 use super::dialect::{self, is_unique_violation};
 use super::setup_links::{self, Which};
-use super::{Store, StoreError, Tx, corrupt, new_id, now_ms, sessions, stored_text};
+use super::{Store, StoreError, Tx, corrupt, new_id, sessions, stored_text};
 use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use sqlx::Row;
@@ -232,7 +232,7 @@ impl Store {
         name: &str,
         default_role: Role,
     ) -> Result<(Member, bool), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let (email, name) = (stored_text(email), stored_text(name));
         for _ in 0..8 {
             let id = new_id();
@@ -292,7 +292,7 @@ impl Store {
         ))
         .bind(stored_text(email))
         .bind(stored_text(name))
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(org_id)
         .bind(issuer)
         .bind(subject)
