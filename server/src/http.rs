@@ -420,7 +420,8 @@ const RETENTION_BATCH: i64 = 1000;
 /// Deletes login attempts older than `attempts` and audit entries older than `audit`.
 pub async fn purge_retention(store: &Store, attempts: Duration, audit: Duration) {
     let before = |keep: Duration| {
-        app::ssr::store::now_ms()
+        store
+            .now_ms()
             .saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
     };
     match store

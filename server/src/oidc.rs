@@ -16,6 +16,7 @@ use crate::metrics::{IdpFetch, Metrics};
 use app::ssr::issuer;
 use app::ssr::outbound::{self, Outbound, OutboundError, Reply};
 use app::ssr::signin::{IdentityProvider, IdpError};
+use app::ssr::store::Clock;
 use app::validate::bounded;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,7 +42,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long discovery documents (with their JWKS) are reused.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -83,9 +84,10 @@ pub enum OidcError {
 
 struct Entry {
     metadata: FastProviderMetadata,
-    fetched: Instant,
+    /// When it was fetched (unix ms, the cache's clock).
+    fetched: i64,
     /// When a token last made us refetch the JWKS (never, right after discovery).
-    jwks_refreshed: Option<Instant>,
+    jwks_refreshed: Option<i64>,
 }
 
 /// Per-issuer cache of discovery documents and signing keys, shared by all requests of a node,
@@ -98,12 +100,15 @@ pub struct OidcCache {
     /// and the last failed one, kept for [`DISCOVERY_RETRY_AFTER`].
     discoveries: Mutex<HashMap<String, Discovery>>,
     metrics: Arc<Metrics>,
+    /// The store's clock: how old a cached document or failure is.
+    clock: Clock,
 }
 
 #[derive(Default)]
 struct Discovery {
     turn: Arc<tokio::sync::Mutex<()>>,
-    failed: Option<(Instant, OidcError)>,
+    /// When (unix ms) the last discovery failed, and how.
+    failed: Option<(i64, OidcError)>,
 }
 
 /// openidconnect's HTTP client for IdP requests: [`Outbound`], counting each fetch in
@@ -184,7 +189,21 @@ impl OidcCache {
             entries: Mutex::new(HashMap::new()),
             discoveries: Mutex::new(HashMap::new()),
             metrics: Arc::new(Metrics::new()),
+            clock: Clock::system(),
         }
+    }
+
+    /// Ages cached documents and failures on `clock` (the node's store clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// True when something recorded at `at` (unix ms) is younger than `ttl`. A time ahead of
+    /// now (the wall clock was set back) counts as old: nothing stays cached longer than `ttl`.
+    fn younger_than(&self, at: i64, ttl: Duration) -> bool {
+        let age = self.clock.now_ms() - at;
+        (0..i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)).contains(&age)
     }
 
     /// Counts discovery and JWKS fetches in `metrics` (the node's, served at `/metrics`).
@@ -237,7 +256,7 @@ impl OidcCache {
         }
         if let Ok(d) = self.discoveries.lock()
             && let Some((at, e)) = d.get(issuer).and_then(|d| d.failed.as_ref())
-            && at.elapsed() < DISCOVERY_RETRY_AFTER
+            && self.younger_than(*at, DISCOVERY_RETRY_AFTER)
         {
             return Err(e.clone());
         }
@@ -246,7 +265,7 @@ impl OidcCache {
             match &result {
                 Err(e) => {
                     d.entry(issuer.to_string()).or_default().failed =
-                        Some((Instant::now(), e.clone()));
+                        Some((self.clock.now_ms(), e.clone()));
                 }
                 // Success is in `entries` now; the issuer's bookkeeping can go.
                 Ok(_) => {
@@ -321,7 +340,7 @@ impl OidcCache {
                 issuer.to_string(),
                 Entry {
                     metadata: metadata.clone(),
-                    fetched: Instant::now(),
+                    fetched: self.clock.now_ms(),
                     jwks_refreshed: None,
                 },
             );
@@ -352,7 +371,8 @@ impl OidcCache {
     fn cached(&self, issuer: &str, ttl: Duration) -> Option<FastProviderMetadata> {
         let entries = self.entries.lock().ok()?;
         let e = entries.get(issuer)?;
-        (e.fetched.elapsed() < ttl).then(|| e.metadata.clone())
+        self.younger_than(e.fetched, ttl)
+            .then(|| e.metadata.clone())
     }
 
     /// Forgets an issuer's cached documents (e.g. after its connection changed).
@@ -377,7 +397,7 @@ impl OidcCache {
             match entries.get(issuer) {
                 Some(e)
                     if e.jwks_refreshed
-                        .is_some_and(|t| t.elapsed() < JWKS_REFRESH_MIN_INTERVAL) =>
+                        .is_some_and(|t| self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL)) =>
                 {
                     return Ok(None);
                 }
@@ -392,7 +412,7 @@ impl OidcCache {
             && let Some(e) = entries.get_mut(issuer)
         {
             e.metadata = metadata.clone();
-            e.jwks_refreshed = Some(Instant::now());
+            e.jwks_refreshed = Some(self.clock.now_ms());
         }
         Ok(Some(metadata))
     }
@@ -863,6 +883,8 @@ fn check_claims(claims: &Value, issuer: &str, client_id: &str, nonce: &str) -> R
     {
         return Err("Invalid audiences: azp is not this client".into());
     }
+    // The system time, not the store's clock: `exp` and `iat` are read on the IdP's real
+    // clock, and a test clock moved forward must not make every token look stale.
     let now = Utc::now().timestamp() as f64;
     let skew = CLOCK_SKEW.num_seconds() as f64;
     match seconds(claims, "exp")? {

@@ -2,9 +2,13 @@
 //!
 //! `create` inserts and `save` only updates a live row: a session deleted while a request that
 //! loaded it was still running (sign-out, deactivation, removal) stays deleted.
+//!
+//! tower-sessions computes the idle expiry on the system time; the rows keep it on the store's
+//! clock ([`app::ssr::store::Clock`]), so that the expiry checks of the store (and a test moving
+//! its clock forward) see one time.
 
 use app::ssr::auth::MEMBER_KEY;
-use app::ssr::store::{Store, now_ms};
+use app::ssr::store::Store;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,27 +82,34 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-/// The record's expiry in unix ms, as the `sessions` table keeps it.
-fn expiry_ms(record: &Record) -> i64 {
+/// The record's expiry (system time) in unix ms.
+fn system_expiry_ms(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn encode(record: &Record) -> Result<(String, i64, Option<String>), session_store::Error> {
+fn encode(record: &Record) -> Result<(String, Option<String>), session_store::Error> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    let expiry = expiry_ms(record);
     let member = record
         .data
         .get(MEMBER_KEY)
         .and_then(|v| v.as_str())
         .map(str::to_string);
-    Ok((data, expiry, member))
+    Ok((data, member))
+}
+
+impl DbSessionStore {
+    /// The record's expiry in unix ms on the store's clock, as the `sessions` table keeps it.
+    fn expiry_ms(&self, record: &Record) -> i64 {
+        self.store.clock().from_system_ms(system_expiry_ms(record))
+    }
 }
 
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let (data, expiry, member) = encode(record)?;
+        let (data, member) = encode(record)?;
+        let expiry = self.expiry_ms(record);
         // Ids are random 128-bit values; on the rare collision draw a new one.
         while !self
             .store
@@ -114,10 +125,11 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         // Most saves only slide the expiry a little: decide before encoding anything.
-        if self.recent.unchanged(record, expiry_ms(record), now_ms()) {
+        let expiry = self.expiry_ms(record);
+        if self.recent.unchanged(record, expiry, self.store.now_ms()) {
             return Ok(());
         }
-        let (data, expiry, member) = encode(record)?;
+        let (data, member) = encode(record)?;
         // Update only: `create` is the one insert. A request that loaded the session before a
         // sign-out (or a deactivation) deleted it must not write the row back when it ends,
         // or the old cookie would work again.
@@ -145,8 +157,9 @@ impl SessionStore for DbSessionStore {
         };
         let data =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let system_ms = self.store.clock().to_system_ms(expiry_ms);
         let expiry_date =
-            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry_ms) * 1_000_000)
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(system_ms) * 1_000_000)
                 .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let record = Record {
             id: *id,

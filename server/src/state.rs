@@ -54,7 +54,11 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
     let metrics = Arc::new(Metrics::new());
     // One client for every request to an IdP: sign-in (through the cache) and connection tests.
     let outbound = Outbound::new(config.idp_timeout, config.allow_http_issuers);
-    let oidc = Arc::new(OidcCache::new(outbound.clone()).with_metrics(metrics.clone()));
+    let oidc = Arc::new(
+        OidcCache::new(outbound.clone())
+            .with_metrics(metrics.clone())
+            .with_clock(store.clock().clone()),
+    );
     AppState {
         leptos_options,
         config: Arc::new(config),

@@ -6,13 +6,12 @@
 
 use app::model::{DefaultRole, Member, MemberStatus, Org, Role};
 use app::ssr::login::{LoginAttempt, Outcome};
-use app::ssr::store::{Store, now_ms};
+use app::ssr::store::Store;
 use serde_json::{Value, json};
-use sqlx::Row as _;
 use std::time::{Duration, Instant};
 use testkit::{
     ApiClient, Browser, Resp, TestServer, count, databases, dead_issuer, okta_client, session_for,
-    session_with_expiry,
+    session_with_expiry, sql_exec, sql_row, sql_rows,
 };
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -106,12 +105,12 @@ async fn owners(store: &Store, org_id: &str) -> i64 {
 }
 
 async fn set_status(store: &Store, m: &Member, status: MemberStatus) -> Member {
-    sqlx::query("UPDATE members SET status = $1 WHERE id = $2")
-        .bind(status.as_str())
-        .bind(&m.id)
-        .execute(store.pool())
-        .await
-        .expect("set status");
+    sql_exec(
+        store,
+        "UPDATE members SET status = $1 WHERE id = $2",
+        &[json!(status.as_str()), json!(m.id)],
+    )
+    .await;
     reload(store, m).await.expect("member")
 }
 
@@ -458,8 +457,8 @@ async fn idle_expiry_slides_with_use_and_ends_after_a_quiet_spell() {
         let fx = fixture(store, "idle").await;
         let id = tower_sessions::session::Id::default().to_string();
         let data = json!({"member_id": fx.owner.id, "org_id": fx.owner.org_id,
-                          "absolute_expiry": now_ms() + 3_600_000});
-        let first_expiry = now_ms() + 3_000;
+                          "absolute_expiry": server.now_ms() + 3_600_000});
+        let first_expiry = server.now_ms() + 3_000;
         assert!(
             store
                 .session_insert(&id, &data.to_string(), first_expiry, Some(&fx.owner.id))
@@ -470,12 +469,15 @@ async fn idle_expiry_slides_with_use_and_ends_after_a_quiet_spell() {
         // Busy for twice the idle timeout: still signed in.
         for _ in 0..6 {
             me.get("/api/v1/me").await.assert_status(200);
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            server.advance(Duration::from_secs(1));
         }
-        let expiry: i64 = sqlx::query_scalar("SELECT expiry_date FROM sessions WHERE id = $1")
-            .bind(&id)
-            .fetch_one(store.pool())
-            .await
+        let expiry = sql_row(
+            store,
+            "SELECT expiry_date FROM sessions WHERE id = $1",
+            &[json!(id)],
+        )
+        .await["expiry_date"]
+            .as_i64()
             .unwrap();
         assert!(
             expiry > first_expiry + 4_000,
@@ -483,7 +485,7 @@ async fn idle_expiry_slides_with_use_and_ends_after_a_quiet_spell() {
             db.kind
         );
         // Quiet for longer than the timeout: signed out.
-        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        server.advance(Duration::from_millis(3_500));
         assert_error(&me.get("/api/v1/me").await, 401, "unauthenticated");
     }
 }
@@ -517,7 +519,7 @@ async fn requests_without_a_valid_session_get_401() {
         );
 
         // A session past its absolute deadline.
-        let sid = session_with_expiry(store, &fx.owner, now_ms() - 1).await;
+        let sid = session_with_expiry(store, &fx.owner, server.now_ms() - 1).await;
         let stale = ApiClient::with_cookie(&server, &sid);
         assert_error(&stale.get("/api/v1/me").await, 401, "unauthenticated");
         // A made-up cookie.
@@ -830,7 +832,7 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         for (who, path, body) in &steps {
             who.post(path, body.clone()).await.assert_status(200);
             // Distinct timestamps keep "newest first" unambiguous.
-            tokio::time::sleep(Duration::from_millis(3)).await;
+            server.advance(Duration::from_millis(3));
         }
         // No-ops are not audited.
         owner
@@ -1272,39 +1274,38 @@ async fn members_search_and_paging() {
         assert_eq!((n, names), (1, vec!["Renamed Zebra".to_string()]));
         let (n, _, _) = search("quiet person").await;
         assert_eq!(n, 0, "[{}] the old name is gone from the index", db.kind);
-        sqlx::query("DELETE FROM members WHERE id = $1")
-            .bind(&by_mail.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "DELETE FROM members WHERE id = $1",
+            &[json!(by_mail.id)],
+        )
+        .await;
         let (n, _, _) = search("zebra").await;
         assert_eq!(n, 0, "[{}] a removed member is not found", db.kind);
     }
 }
 
+/// Paging, counts and search stay exact with 100,000 members. The time each request takes is
+/// printed, not asserted (tests never assert on time): `bench-members` measures it.
 #[tokio::test]
-async fn members_list_stays_fast_with_100k_members() {
+async fn members_list_pages_and_searches_100k_members() {
     for db in databases().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
         let fx = fixture(store, "big").await;
         let started = Instant::now();
-        sqlx::query(
+        sql_exec(
+            store,
             "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
              INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at)
              SELECT 'bulk-' || n, $1, 'https://big.okta.test', 'sub-' || n, 'user' || n || '@bulk.test',
                     'User ' || n, 'member', CASE WHEN n % 10 = 0 THEN 'deactivated' ELSE 'active' END, 0
              FROM seq",
+            &[json!(fx.org.id)],
         )
-        .bind(&fx.org.id)
-        .execute(store.pool())
-        .await
-        .expect("bulk insert");
+        .await;
         if db.kind == "postgres" {
-            sqlx::query("ANALYZE members")
-                .execute(store.pool())
-                .await
-                .unwrap();
+            sql_exec(store, "ANALYZE members", &[]).await;
         }
         eprintln!(
             "[{}] 100k members inserted in {:?}",
@@ -1313,7 +1314,6 @@ async fn members_list_stays_fast_with_100k_members() {
         );
         let c = ApiClient::new(&server, &fx.owner).await;
         let total = 100_005;
-        let budget = Duration::from_secs(3);
         for (path, want_total, want_len) in [
             ("/api/v1/members".to_string(), total, 50),
             (format!("/api/v1/members?page={}", total / 50 + 1), total, 5),
@@ -1330,7 +1330,6 @@ async fn members_list_stays_fast_with_100k_members() {
             assert_eq!(j["members"].as_array().unwrap().len(), want_len, "{path}");
             assert_eq!(j["counts"]["deactivated"], 10_000);
             eprintln!("[{}] GET {path}: {took:?}", db.kind);
-            assert!(took < budget, "[{}] GET {path} took {took:?}", db.kind);
         }
     }
 }
@@ -1347,8 +1346,7 @@ async fn attempt(
     member: Option<&Member>,
 ) {
     let reason = app::api::login_reason::LoginReason::from_code(reason).expect("a known reason");
-    let mut a = LoginAttempt::new(Some(&org.id), outcome, reason, detail);
-    a.at = at;
+    let mut a = LoginAttempt::new(at, Some(&org.id), outcome, reason, detail);
     a.email = member.map(|m| m.email.clone());
     a.subject = member.map(|m| m.subject.clone());
     a.member_id = member.map(|m| m.id.clone());
@@ -1369,7 +1367,7 @@ async fn login_activity_with_daily_counts() {
         server
             .connect(&fx.org, &dead_issuer(), "0oa-client", "s3cret-wxyz")
             .await;
-        let now = now_ms();
+        let now = server.now_ms();
         let today = now.div_euclid(DAY);
         let noon = |days_ago: i64| (today - days_ago) * DAY + DAY / 2;
         let a_bit_ago = now - 1_000;
@@ -1755,15 +1753,14 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         assert!(out.contains("SSO disabled for offorg"), "{out}");
         assert!(out.contains("Signed out 4 sessions"), "{out}");
         assert!(out.contains("tessera sso enable offorg"), "{out}");
-        let row = sqlx::query(
+        let row = sql_row(
+            store,
             "SELECT actor_email, after FROM audit_log WHERE org_id = $1 AND action = 'sso_disabled'",
+            &[json!(fx.org.id)],
         )
-        .bind(&fx.org.id)
-        .fetch_one(store.pool())
-        .await
-        .expect("sso_disabled audited");
-        assert_eq!(row.get::<String, _>("actor_email"), "operator (CLI)");
-        let after: Value = serde_json::from_str(&row.get::<String, _>("after")).unwrap();
+        .await;
+        assert_eq!(row["actor_email"], "operator (CLI)");
+        let after: Value = serde_json::from_str(row["after"].as_str().unwrap()).unwrap();
         assert_eq!(after, json!({"enabled": false, "sessions_ended": 4}));
         assert!(
             !store
@@ -2174,12 +2171,15 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
         let id_of = |token: &str| {
             let hash = token_hash(token);
             async move {
-                sqlx::query("SELECT id FROM setup_links WHERE token_hash = $1")
-                    .bind(hash)
-                    .fetch_one(store.pool())
-                    .await
+                sql_row(
+                    store,
+                    "SELECT id FROM setup_links WHERE token_hash = $1",
+                    &[json!(hash)],
+                )
+                .await["id"]
+                    .as_str()
                     .unwrap()
-                    .get::<String, _>("id")
+                    .to_string()
             }
         };
         let first_id = id_of(&tokens[0]).await;
@@ -2289,15 +2289,19 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             .collect();
         assert_eq!(states, ["revoked", "revoked", "revoked"]);
         // One audit entry per revoked link, by the owner.
-        let revoked: Vec<(Option<String>, String)> = sqlx::query(
+        let revoked: Vec<(Option<String>, String)> = sql_rows(
+            store,
             "SELECT actor_id, actor_email FROM audit_log WHERE org_id = $1 AND action = 'setup_link_revoked'",
+            &[json!(fx.org.id)],
         )
-        .bind(&fx.org.id)
-        .fetch_all(store.pool())
         .await
-        .unwrap()
         .iter()
-        .map(|r| (r.get("actor_id"), r.get("actor_email")))
+        .map(|r| {
+            (
+                r["actor_id"].as_str().map(str::to_string),
+                r["actor_email"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
         assert_eq!(revoked.len(), 3);
         assert!(
@@ -2391,23 +2395,22 @@ async fn membership_changes_check_their_actor() {
             reload(store, &fx.owner).await.map(|m| m.role),
             Some(Role::Admin)
         );
-        let row = sqlx::query(
+        let row = testkit::sql_row(
+            store,
             "SELECT actor_id, actor_email, target_id FROM audit_log WHERE org_id = $1 AND action = 'ownership_transferred'",
+            &[json!(org)],
         )
-        .bind(org)
-        .fetch_one(store.pool())
-        .await
-        .expect("audit entry");
+        .await;
         assert_eq!(
             (
-                row.get::<Option<String>, _>("actor_id"),
-                row.get::<String, _>("actor_email"),
-                row.get::<Option<String>, _>("target_id")
+                row["actor_id"].clone(),
+                row["actor_email"].clone(),
+                row["target_id"].clone()
             ),
             (
-                None,
-                "operator (CLI)".to_string(),
-                Some(fx.member.id.clone())
+                Value::Null,
+                json!("operator (CLI)"),
+                json!(fx.member.id.clone())
             ),
             "[{}]",
             db.kind

@@ -1,8 +1,9 @@
 //! The operator CLI driven as a real process, on a temp SQLite file and on PostgreSQL.
 
+use serde_json::json;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-use testkit::{TestDb, databases, okta_client, tessera_bin};
+use testkit::{TestDb, databases, okta_client, sql_exec, sql_row, sql_rows, tessera_bin};
 
 const SECRET: &str = "Zq8-very-secret-client-secret-4711";
 
@@ -573,41 +574,38 @@ async fn a_closed_pipe_ends_a_command_quietly() {
 
 /// Everything the commands below may change, as one comparable value.
 async fn fingerprint(store: &app::ssr::store::Store, org_id: &str) -> String {
-    use sqlx::Row as _;
-    let members: Vec<String> = sqlx::query(
+    let members: Vec<String> = sql_rows(
+        store,
         "SELECT id, issuer, subject, role, status FROM members WHERE org_id = $1 ORDER BY id",
+        &[json!(org_id)],
     )
-    .bind(org_id)
-    .fetch_all(store.pool())
     .await
-    .unwrap()
     .iter()
     .map(|r| {
+        let text = |c: &str| r[c].as_str().unwrap().to_string();
         format!(
             "{} {} {} {} {}",
-            r.get::<String, _>("id"),
-            r.get::<String, _>("issuer"),
-            r.get::<String, _>("subject"),
-            r.get::<String, _>("role"),
-            r.get::<String, _>("status")
+            text("id"),
+            text("issuer"),
+            text("subject"),
+            text("role"),
+            text("status")
         )
     })
     .collect();
-    let audits: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .get("n");
-    let sso = store.sso_connection(org_id).await.unwrap();
-    let revoked: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND revoked_at IS NOT NULL",
+    let audits = testkit::count(
+        store,
+        "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+        org_id,
     )
-    .bind(org_id)
-    .fetch_one(store.pool())
-    .await
-    .unwrap()
-    .get("n");
+    .await;
+    let sso = store.sso_connection(org_id).await.unwrap();
+    let revoked = testkit::count(
+        store,
+        "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND revoked_at IS NOT NULL",
+        org_id,
+    )
+    .await;
     format!(
         "{members:?} audits={audits} sso={:?} revoked={revoked}",
         sso.map(|s| (s.issuer, s.client_id))
@@ -620,21 +618,18 @@ async fn audit_of(
     org_id: &str,
     action: &str,
 ) -> Vec<(String, Option<String>, serde_json::Value)> {
-    use sqlx::Row as _;
-    sqlx::query(
+    sql_rows(
+        store,
         "SELECT actor_email, actor_id, after FROM audit_log WHERE org_id = $1 AND action = $2 ORDER BY at, id",
+        &[json!(org_id), json!(action)],
     )
-    .bind(org_id)
-    .bind(action)
-    .fetch_all(store.pool())
     .await
-    .unwrap()
     .iter()
     .map(|r| {
         (
-            r.get("actor_email"),
-            r.get("actor_id"),
-            serde_json::from_str(&r.get::<String, _>("after")).unwrap_or_default(),
+            r["actor_email"].as_str().unwrap().to_string(),
+            r["actor_id"].as_str().map(str::to_string),
+            serde_json::from_str(r["after"].as_str().unwrap()).unwrap_or_default(),
         )
     })
     .collect()
@@ -810,11 +805,12 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
         );
 
         // Without the duplicate, everyone moves (the old issuer typed loosely), keeping sub.
-        sqlx::query("DELETE FROM members WHERE id = $1")
-            .bind(&dup.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            &store,
+            "DELETE FROM members WHERE id = $1",
+            &[json!(dup.id)],
+        )
+        .await;
         let out = cli.ok(
             &[
                 "org",
@@ -872,7 +868,6 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
 /// and the same on both databases.
 #[tokio::test]
 async fn every_sso_command_leaves_an_operator_audit_entry() {
-    use sqlx::Row as _;
     for db in databases().await {
         let cli = Cli::new(db);
         cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
@@ -896,15 +891,20 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
         let kind = &cli.db.kind;
 
         // In the order the commands ran, each by the operator (no member id).
-        let actions: Vec<(String, String, Option<String>)> = sqlx::query(
+        let actions: Vec<(String, String, Option<String>)> = sql_rows(
+            &store,
             "SELECT action, actor_email, actor_id FROM audit_log WHERE org_id = $1 ORDER BY at, id",
+            &[json!(org.id)],
         )
-        .bind(&org.id)
-        .fetch_all(store.pool())
         .await
-        .unwrap()
         .iter()
-        .map(|r| (r.get("action"), r.get("actor_email"), r.get("actor_id")))
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["actor_email"].as_str().unwrap().to_string(),
+                r["actor_id"].as_str().map(str::to_string),
+            )
+        })
         .collect();
         let cli_actor = |a: &str| (a.to_string(), "operator (CLI)".to_string(), None);
         assert_eq!(
@@ -930,14 +930,15 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
             serde_json::json!({"jit_enabled": false, "default_role": "admin"}),
             "on {kind}"
         );
-        let before: String =
-            sqlx::query("SELECT before FROM audit_log WHERE org_id = $1 AND action = $2")
-                .bind(&org.id)
-                .bind("sso_policy_set")
-                .fetch_one(store.pool())
-                .await
-                .unwrap()
-                .get("before");
+        let before = sql_row(
+            &store,
+            "SELECT before FROM audit_log WHERE org_id = $1 AND action = $2",
+            &[json!(org.id), json!("sso_policy_set")],
+        )
+        .await["before"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&before).unwrap(),
             serde_json::json!({"jit_enabled": true, "default_role": "member"}),
@@ -951,12 +952,12 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
         let bare = store.org_by_slug("bare").await.unwrap().unwrap();
         cli.refused(&["sso", "enable", "bare"], "");
         cli.refused(&["sso", "policy", "bare", "--jit", "on"], "");
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
-            .bind(&bare.id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .get("n");
+        let n = testkit::count(
+            &store,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
+            &bare.id,
+        )
+        .await;
         assert_eq!(n, 0, "on {kind}");
     }
 }
@@ -1057,11 +1058,12 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
         assert_eq!(alice.role, Role::Owner);
         let bob = add("bob", a, Role::Member).await;
         let dora = add("dora", a, Role::Member).await;
-        sqlx::query("UPDATE members SET status = 'deactivated' WHERE id = $1")
-            .bind(&dora.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            &store,
+            "UPDATE members SET status = 'deactivated' WHERE id = $1",
+            &[json!(dora.id)],
+        )
+        .await;
         // Two members share an email (a duplicate keyed to another issuer).
         let (carol, _) = store
             .insert_member(
@@ -1200,11 +1202,12 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
         assert_eq!(counts.owner, 1);
 
         // An org without an owner gets one.
-        sqlx::query("DELETE FROM members WHERE id = $1")
-            .bind(&carol2.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            &store,
+            "DELETE FROM members WHERE id = $1",
+            &[json!(carol2.id)],
+        )
+        .await;
         let out = cli.ok(&["org", "transfer-owner", "acme", &alice.id, "--json"], "");
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(j["owner"]["email"], "alice@example.com");

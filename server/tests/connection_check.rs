@@ -7,7 +7,7 @@
 
 use app::model::{Member, Org, Role};
 use app::ssr::rate_limit::{ORG_TEST_LIMIT, ORG_TEST_WINDOW_MS};
-use app::ssr::store::{Store, now_ms};
+use app::ssr::store::Store;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -502,11 +502,12 @@ async fn the_check_gives_up_after_the_idp_timeout() {
 async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
     for db in databases().await {
         let a = TestServer::start_strict(&db, &[]).await;
-        // A second node with the same secret key.
-        let b = TestServer::start_on(
+        // A second node with the same secret key, on the same clock.
+        let b = TestServer::start_on_clock(
             &db,
             0,
             Some(a.config.secret_key_file.clone()),
+            a.clock.clone(),
             &[testkit::STRICT],
         )
         .await;
@@ -613,12 +614,7 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
         assert_eq!(sso_test(&globex, &b).await["ok"], false);
 
         // A new window.
-        sqlx::query("UPDATE connection_test_budget SET window_start = $1 WHERE org_id = $2")
-            .bind(now_ms() - ORG_TEST_WINDOW_MS - 1000)
-            .bind(&o.org.id)
-            .execute(store.pool())
-            .await
-            .expect("rewind");
+        a.advance(Duration::from_millis(ORG_TEST_WINDOW_MS as u64 + 1000));
         sso_test(&owner_a, &a).await;
         link_test(&fresh, "https://127.0.0.1:9")
             .await

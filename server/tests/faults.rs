@@ -10,7 +10,6 @@
 //! exactly once, with exactly one owner.
 
 use serde_json::json;
-use sqlx::Row as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -494,16 +493,17 @@ async fn postgres_stopped_mid_burst_gives_clean_503s_and_tessera_recovers_withou
     }
 
     // Every member exactly once (keyed by Okta subject), exactly one owner.
-    let rows = sqlx::query("SELECT subject, role FROM members WHERE org_id = $1")
-        .bind(&org.id)
-        .fetch_all(server.store.pool())
-        .await
-        .expect("members");
-    let mut subjects: Vec<String> = rows.iter().map(|r| r.get("subject")).collect();
-    let owners = rows
+    let rows = testkit::sql_rows(
+        &server.store,
+        "SELECT subject, role FROM members WHERE org_id = $1",
+        &[json!(org.id)],
+    )
+    .await;
+    let mut subjects: Vec<String> = rows
         .iter()
-        .filter(|r| r.get::<String, _>("role") == "owner")
-        .count();
+        .map(|r| r["subject"].as_str().expect("subject").to_string())
+        .collect();
+    let owners = rows.iter().filter(|r| r["role"] == "owner").count();
     assert_eq!(owners, 1, "exactly one owner");
     subjects.sort();
     let mut expected: Vec<String> = (1..=BURST)
@@ -709,15 +709,10 @@ async fn a_full_sqlite_database_is_unavailable() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let pages: i64 = sqlx::query("PRAGMA page_count")
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .get(0);
-    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
-        .execute(store.pool())
-        .await
+    let pages = testkit::sql_row(&store, "PRAGMA page_count", &[]).await["page_count"]
+        .as_i64()
         .unwrap();
+    testkit::sql_exec(&store, &format!("PRAGMA max_page_count = {pages}"), &[]).await;
     let mut full = None;
     for i in 0..200 {
         if let Err(e) = store
@@ -814,12 +809,12 @@ async fn stale(server: &TestServer, sid: &str) -> Resp {
 }
 
 async fn session_rows(server: &TestServer, id: &str) -> i64 {
-    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1")
-        .bind(id)
-        .fetch_one(server.store.pool())
-        .await
-        .unwrap()
-        .get("n")
+    testkit::count(
+        &server.store,
+        "SELECT COUNT(*) AS n FROM sessions WHERE id = $1",
+        id,
+    )
+    .await
 }
 
 /// An IdP whose every answer is HTTP 500; returns its issuer and its request count.
@@ -874,7 +869,7 @@ async fn a_burst_of_sign_in_starts_is_not_a_burst_at_a_broken_idp() {
             db.kind
         );
         // A few seconds later the IdP is asked again (it may have been fixed).
-        tokio::time::sleep(Duration::from_millis(5_500)).await;
+        server.advance(Duration::from_millis(5_500));
         let r = Browser::new()
             .get(&format!("{}/sso/start?org=broken", server.url))
             .await;

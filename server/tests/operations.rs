@@ -163,14 +163,18 @@ fn sealed(rows: &[(String, String)], org_id: &str) -> String {
 }
 
 async fn sealed_secrets(store: &app::ssr::store::Store) -> Vec<(String, String)> {
-    use sqlx::Row as _;
-    sqlx::query("SELECT org_id, client_secret_enc FROM sso_connections ORDER BY org_id")
-        .fetch_all(store.pool())
-        .await
-        .expect("sealed secrets")
-        .iter()
-        .map(|r| (r.get("org_id"), r.get("client_secret_enc")))
-        .collect()
+    testkit::sql_rows(
+        store,
+        "SELECT org_id, client_secret_enc FROM sso_connections ORDER BY org_id",
+        &[],
+    )
+    .await
+    .iter()
+    .map(|r| {
+        let text = |c: &str| r[c].as_str().expect("sealed secrets").to_string();
+        (text("org_id"), text("client_secret_enc"))
+    })
+    .collect()
 }
 
 /// The CLI on the server's database with another key file.
@@ -256,12 +260,12 @@ async fn rotation_on(db: &TestDb) {
     let pending = SecretKey::load(&key_file)
         .unwrap()
         .seal(&link.seal_context(), "pending-secret-123456");
-    sqlx::query("UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2")
-        .bind(&pending)
-        .bind(&link.id)
-        .execute(server.store.pool())
-        .await
-        .unwrap();
+    testkit::sql_exec(
+        &server.store,
+        "UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2",
+        &[json!(pending), json!(link.id)],
+    )
+    .await;
 
     // The rotation.
     let new_key_file = keys.path().join("new.key");
@@ -291,12 +295,15 @@ async fn rotation_on(db: &TestDb) {
             "[{kind}] not with the old key"
         );
     }
-    let resealed: String =
-        sqlx::query_scalar("SELECT pending_secret_enc FROM setup_links WHERE id = $1")
-            .bind(&link.id)
-            .fetch_one(server.store.pool())
-            .await
-            .unwrap();
+    let resealed = testkit::sql_row(
+        &server.store,
+        "SELECT pending_secret_enc FROM setup_links WHERE id = $1",
+        &[json!(link.id)],
+    )
+    .await["pending_secret_enc"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         new_key.open(&link.seal_context(), &resealed).unwrap(),
         "pending-secret-123456",
@@ -359,18 +366,16 @@ fn assert_key_file(path: &Path) {
 /// Runs when the test PostgreSQL server offers TLS (Debian's does, with its snakeoil certificate).
 #[tokio::test]
 async fn postgres_connections_can_use_tls() {
-    use sqlx::Row as _;
     let Some(db) = testkit::postgres().await else {
         return;
     };
     let plain = app::ssr::store::Store::connect(&db.url)
         .await
         .expect("connect");
-    let ssl: String = sqlx::query("SHOW ssl")
-        .fetch_one(plain.pool())
-        .await
+    let ssl = testkit::sql_row(&plain, "SHOW ssl", &[]).await["ssl"]
+        .as_str()
         .expect("show ssl")
-        .get(0);
+        .to_string();
     if ssl != "on" {
         eprintln!("!!!!! SKIPPING the TLS check: the test PostgreSQL server has ssl = {ssl} !!!!!");
         return;
@@ -380,11 +385,14 @@ async fn postgres_connections_can_use_tls() {
     let store = app::ssr::store::Store::connect(url.as_str())
         .await
         .expect("connect with sslmode=require");
-    let encrypted: bool = sqlx::query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        .fetch_one(store.pool())
-        .await
-        .expect("pg_stat_ssl")
-        .get(0);
+    let encrypted = testkit::sql_row(
+        &store,
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )
+    .await["ssl"]
+        .as_bool()
+        .expect("pg_stat_ssl");
     assert!(encrypted, "the connection is encrypted");
 }
 

@@ -6,12 +6,13 @@
 use app::model::{Org, Role};
 use app::ssr::crypto::SecretKey;
 use app::ssr::setup_links::{TEST_LIMIT, token_hash};
-use app::ssr::store::{Store, now_ms};
+use app::ssr::store::Store;
 use serde_json::{Value, json};
 use sqlx::Row as _;
+use std::time::Duration;
 use testkit::{
     Browser, OktaDev, Resp, TestDb, TestServer, count, databases, dead_issuer, initiate_url,
-    okta_client, session_for,
+    okta_client, session_for, sql_exec, sql_row, sql_rows,
 };
 
 const SECRET: &str = "globex-secret-Zq8wX1c4v7b2n5m8";
@@ -68,34 +69,32 @@ async fn connections_of(store: &Store, org: &Org) -> i64 {
 
 /// (action, actor_email, after) of an org's audit entries with `action`.
 async fn audit(store: &Store, org: &Org, action: &str) -> Vec<(String, Option<String>, Value)> {
-    sqlx::query(
+    sql_rows(
+        store,
         "SELECT actor_email, actor_id, after FROM audit_log WHERE org_id = $1 AND action = $2 ORDER BY at, id",
+        &[json!(org.id), json!(action)],
     )
-    .bind(&org.id)
-    .bind(action)
-    .fetch_all(store.pool())
     .await
-    .expect("audit")
     .iter()
     .map(|r| {
-        let after: String = r.get("after");
         (
-            r.get("actor_email"),
-            r.get("actor_id"),
-            serde_json::from_str(&after).unwrap_or(Value::Null),
+            r["actor_email"].as_str().expect("actor_email").to_string(),
+            r["actor_id"].as_str().map(str::to_string),
+            serde_json::from_str(r["after"].as_str().expect("after")).unwrap_or(Value::Null),
         )
     })
     .collect()
 }
 
 async fn link_row(store: &Store, token: &str) -> app::ssr::setup_links::SetupLink {
-    let id: String = sqlx::query("SELECT id FROM setup_links WHERE token_hash = $1")
-        .bind(token_hash(token))
-        .fetch_one(store.pool())
-        .await
-        .expect("link by hash")
-        .get("id");
-    store.setup_link(&id).await.expect("link").expect("exists")
+    let row = sql_row(
+        store,
+        "SELECT id FROM setup_links WHERE token_hash = $1",
+        &[json!(token_hash(token))],
+    )
+    .await;
+    let id = row["id"].as_str().expect("link by hash");
+    store.setup_link(id).await.expect("link").expect("exists")
 }
 
 /// Does `needle` appear anywhere in the database (every table and column; for SQLite every
@@ -331,13 +330,19 @@ async fn cli_creates_lists_expires_and_revokes_links() {
         assert_not_stored(&db, &json_token, "the token").await;
 
         // Expiry: past its expires_at the link is gone, with the same message as any other.
+        // (The revocation below runs the CLI, another process on the system clock: for it to
+        // see these links expired too, this one's expiry is planted and the next one's really
+        // elapses, rather than moving the server's clock.)
         let short = new_link(&server, "globex", &["--expires", "1h"]);
-        sqlx::query("UPDATE setup_links SET expires_at = $1 WHERE token_hash = $2")
-            .bind(now_ms() - 1)
-            .bind(token_hash(&token_of(&short)))
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "UPDATE setup_links SET expires_at = $1 WHERE token_hash = $2",
+            &[
+                json!(server.now_ms() - 1),
+                json!(token_hash(&token_of(&short))),
+            ],
+        )
+        .await;
         for _ in 0..5 {
             assert_gone(&b.get(&short).await);
             assert_gone(
@@ -350,7 +355,7 @@ async fn cli_creates_lists_expires_and_revokes_links() {
         assert_eq!(expired.len(), 1, "{expired:?}");
         assert!(expired.iter().all(|(actor, _, _)| actor == "setup link"));
         let onesec = new_link(&server, "globex", &["--expires", "1s"]);
-        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         assert_gone(&b.get(&onesec).await);
 
         // Unknown tokens look exactly the same.
@@ -845,7 +850,7 @@ async fn bad_input_gets_a_clear_page_and_changes_nothing() {
 async fn connection_tests_are_rate_limited_per_link_across_nodes() {
     for db in databases().await {
         let a = TestServer::start(&db).await;
-        let b_node = TestServer::start(&db).await;
+        let b_node = TestServer::start_with_clock(&db, &a.clock, &[]).await;
         a.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
         let org = testkit::org(&a.store, "globex").await;
         let url_a = new_link(&a, "globex", &[]);
@@ -885,13 +890,8 @@ async fn connection_tests_are_rate_limited_per_link_across_nodes() {
             .post_form(&format!("{other}/test"), &form(&dead, "id", "secret"))
             .await
             .assert_status(200);
-        // A new window.
-        sqlx::query("UPDATE setup_links SET test_window_start = $1 WHERE id = $2")
-            .bind(now_ms() - 11 * 60 * 1000)
-            .bind(&link.id)
-            .execute(a.store.pool())
-            .await
-            .unwrap();
+        // A new window (both nodes share the clock).
+        a.advance(Duration::from_secs(11 * 60));
         browser
             .post_form(&format!("{url_b}/test"), &form(&dead, "id", "secret"))
             .await
@@ -987,19 +987,20 @@ async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
         assert_eq!(links_of(store, &org).await, 0);
 
         // The owner's links.
-        let t0 = now_ms();
+        let t0 = server.now_ms();
         let r = api_post(&server, Some(&sid), &origin, json!({"expires": "30m"})).await;
         r.assert_status(200);
         let j = r.json();
         let short_url = j["url"].as_str().unwrap().to_string();
         assert!(short_url.starts_with(&format!("{}/setup/", server.url)));
         let expires = j["expires_at"].as_i64().unwrap();
-        assert!((t0 + 30 * 60_000..=now_ms() + 30 * 60_000).contains(&expires));
+        assert!((t0 + 30 * 60_000..=server.now_ms() + 30 * 60_000).contains(&expires));
         let r = api_post(&server, Some(&sid), &origin, json!({})).await;
         r.assert_status(200);
         let url = r.json()["url"].as_str().unwrap().to_string();
         let expires = r.json()["expires_at"].as_i64().unwrap();
-        assert!(expires - now_ms() > 71 * 3_600_000 && expires - now_ms() <= 72 * 3_600_000);
+        let now = server.now_ms();
+        assert!(expires - now > 71 * 3_600_000 && expires - now <= 72 * 3_600_000);
         let created = audit(store, &org, "setup_link_created").await;
         assert_eq!(created.len(), 2);
         assert!(
@@ -1042,14 +1043,14 @@ async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
         let saved = audit(store, &org, "setup_link_saved").await;
         assert_eq!(saved.len(), 1);
         let before: Value = serde_json::from_str(
-            &sqlx::query(
+            sql_row(
+                store,
                 "SELECT before FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'",
+                &[json!(org.id)],
             )
-            .bind(&org.id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .get::<String, _>("before"),
+            .await["before"]
+                .as_str()
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(before["client_id"], "tessera-acme");
@@ -1385,11 +1386,12 @@ async fn a_members_links_die_when_they_stop_being_owner_on_every_node() {
         r.assert_status(200);
         let bobs = token_of(r.json()["url"].as_str().unwrap());
         browser.get(&on_b(&bobs)).await.assert_status(200);
-        sqlx::query("UPDATE members SET role = 'admin' WHERE id = $1")
-            .bind(&bob.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "UPDATE members SET role = 'admin' WHERE id = $1",
+            &[json!(bob.id)],
+        )
+        .await;
         assert_gone(
             &browser
                 .post_form(
@@ -1399,11 +1401,12 @@ async fn a_members_links_die_when_they_stop_being_owner_on_every_node() {
                 .await,
         );
         assert_gone(&browser.get(&format!("{}/setup/{bobs}", a.url)).await);
-        sqlx::query("UPDATE members SET role = 'owner' WHERE id = $1")
-            .bind(&bob.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "UPDATE members SET role = 'owner' WHERE id = $1",
+            &[json!(bob.id)],
+        )
+        .await;
         assert_gone(&browser.get(&on_b(&bobs)).await);
         assert!(link_row(store, &bobs).await.revoked_at.is_some());
 
@@ -1412,11 +1415,7 @@ async fn a_members_links_die_when_they_stop_being_owner_on_every_node() {
         let r = api_post(&a, Some(&bob_sid), &a.url, json!({})).await;
         r.assert_status(200);
         let last = token_of(r.json()["url"].as_str().unwrap());
-        sqlx::query("DELETE FROM members WHERE id = $1")
-            .bind(&bob.id)
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(store, "DELETE FROM members WHERE id = $1", &[json!(bob.id)]).await;
         assert_gone(&browser.get(&on_b(&last)).await);
         assert_eq!(connections_of(store, &org).await, 1);
         let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
@@ -1467,12 +1466,7 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         );
         assert_eq!(audit(store, &org, "setup_link_opened").await.len(), 1);
         // An hour later, the next open is recorded again (once).
-        sqlx::query("UPDATE setup_links SET opened_noted_at = $1 WHERE token_hash = $2")
-            .bind(now_ms() - 61 * 60 * 1000)
-            .bind(token_hash(&token))
-            .execute(store.pool())
-            .await
-            .unwrap();
+        server.advance(Duration::from_secs(61 * 60));
         for _ in 0..5 {
             b.get(&url).await.assert_status(200);
         }
@@ -1494,12 +1488,12 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         assert_eq!(audit_rows(store, &org).await, before);
 
         // Failed tests: written while the link's budget lasts, then only counted.
-        sqlx::query("UPDATE setup_links SET page_audit_rows = $1 WHERE token_hash = $2")
-            .bind(PAGE_AUDIT_BUDGET - 1)
-            .bind(token_hash(&token))
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "UPDATE setup_links SET page_audit_rows = $1 WHERE token_hash = $2",
+            &[json!(PAGE_AUDIT_BUDGET - 1), json!(token_hash(&token))],
+        )
+        .await;
         let attempts = link_row(store, &token).await.test_attempts;
         for _ in 0..3 {
             b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
@@ -1509,22 +1503,18 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         assert_eq!(audit_rows(store, &org).await, before + 1);
         assert_eq!(link_row(store, &token).await.test_attempts, attempts + 3);
         // Opens too stop at the budget.
-        sqlx::query("UPDATE setup_links SET opened_noted_at = NULL WHERE token_hash = $1")
-            .bind(token_hash(&token))
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sql_exec(
+            store,
+            "UPDATE setup_links SET opened_noted_at = NULL WHERE token_hash = $1",
+            &[json!(token_hash(&token))],
+        )
+        .await;
         b.get(&url).await.assert_status(200);
         assert_eq!(audit_rows(store, &org).await, before + 1);
 
         // An expired link: one `setup_link_expired`, however often it is requested.
         let short = new_link(&server, "globex", &["--expires", "1h"]);
-        sqlx::query("UPDATE setup_links SET expires_at = $1 WHERE token_hash = $2")
-            .bind(now_ms() - 1)
-            .bind(token_hash(&token_of(&short)))
-            .execute(store.pool())
-            .await
-            .unwrap();
+        server.advance(Duration::from_secs(3_600));
         let before = audit_rows(store, &org).await;
         for _ in 0..50 {
             assert_gone(&b.get(&short).await);
@@ -1555,34 +1545,57 @@ async fn a_test_outliving_its_link_keeps_no_secret() {
     for db in databases().await {
         let server = TestServer::start_with(&db, &["--idp-timeout", "4s"]).await;
         let store = &server.store;
-        // An IdP that accepts connections and never answers.
+        // An IdP that accepts connections and answers nothing until it hangs up.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let hanging = format!("http://{}", listener.local_addr().unwrap());
+        let (accepted_tx, accepted) = tokio::sync::oneshot::channel::<()>();
+        let (hang_up, mut hung_up) = tokio::sync::oneshot::channel::<()>();
         let held = tokio::spawn(async move {
-            let mut socks = Vec::new();
-            while let Ok((sock, _)) = listener.accept().await {
-                socks.push(sock);
+            let (mut socks, mut accepted_tx) = (Vec::new(), Some(accepted_tx));
+            loop {
+                tokio::select! {
+                    Ok((sock, _)) = listener.accept() => {
+                        socks.push(sock);
+                        if let Some(tx) = accepted_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    _ = &mut hung_up => break,
+                }
             }
         });
         server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
         let org = testkit::org(store, "globex").await;
         let url = new_link(&server, "globex", &["--expires", "2s"]);
         let token = token_of(&url);
-        let r = Browser::new()
-            .post_form(
-                &format!("{url}/test"),
-                &form(&hanging, "tessera-globex", "secret-of-an-expired-link"),
-            )
-            .await;
+        let test = {
+            let (url, hanging) = (url.clone(), hanging.clone());
+            tokio::spawn(async move {
+                Browser::new()
+                    .post_form(
+                        &format!("{url}/test"),
+                        &form(&hanging, "tessera-globex", "secret-of-an-expired-link"),
+                    )
+                    .await
+            })
+        };
+        // The test waits on the IdP; meanwhile the link expires; then the IdP hangs up.
+        accepted.await.expect("the test reached the IdP");
+        server.advance(Duration::from_secs(3));
+        let _ = hang_up.send(());
+        let r = test.await.unwrap();
         let link = link_row(store, &token).await;
-        assert!(link.expires_at <= now_ms(), "the test outlived the link");
+        assert!(
+            link.expires_at <= server.now_ms(),
+            "the test outlived the link"
+        );
         assert_gone(&r);
         assert!(link.pending_secret_enc.is_none(), "a secret was kept");
         assert!(link.pending_issuer.is_none());
         for action in ["setup_link_test_passed", "setup_link_test_failed"] {
             assert!(audit(store, &org, action).await.is_empty(), "{action}");
         }
-        held.abort();
+        held.await.unwrap();
     }
 }
 
@@ -1605,18 +1618,19 @@ async fn an_expired_link_nobody_opens_keeps_no_secret() {
             .await;
         r.assert_status(200);
         assert!(link_row(store, &token).await.pending_secret_enc.is_some());
-        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-        // Another node starts: its start-up purge drops the expired link's secret.
-        let _second = TestServer::start(&db).await;
+        server.advance(Duration::from_millis(2500));
+        // Another node (on the same clock) starts: its start-up purge drops the expired link's
+        // secret.
+        let _second = TestServer::start_with_clock(&db, &server.clock, &[]).await;
         let mut link = link_row(store, &token).await;
         for _ in 0..50 {
             if link.pending_secret_enc.is_none() {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
             link = link_row(store, &token).await;
         }
-        assert!(link.expires_at <= now_ms());
+        assert!(link.expires_at <= server.now_ms());
         assert!(
             link.pending_secret_enc.is_none(),
             "the secret outlived its link"

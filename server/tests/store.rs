@@ -6,9 +6,10 @@ use app::api::login_reason::LoginReason;
 use app::model::{MemberStatus, Role};
 use app::ssr::login::{LoginAttempt, Outcome};
 use app::ssr::store::NewAudit;
-use app::ssr::store::{Store, StoreError, now_ms};
-use sqlx::Row as _;
-use testkit::{TestServer, databases};
+use app::ssr::store::{ManualClock, Store, StoreError};
+use serde_json::{Value, json};
+use std::time::Duration;
+use testkit::{TestServer, databases, sql_exec, sql_row, sql_rows};
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_readyz_follows_the_database() {
@@ -123,7 +124,8 @@ async fn twenty_concurrent_first_members_yield_exactly_one_owner() {
 
 /// The org-wide counts (kept by triggers) against a fresh count of the members table.
 async fn assert_counts_exact(store: &Store, org_id: &str, kind: &str) {
-    let counted = sqlx::query(
+    let counted = sql_row(
+        store,
         "SELECT
             SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END) AS owners,
             SUM(CASE WHEN role = 'admin' THEN 1 ELSE 0 END) AS admins,
@@ -131,26 +133,16 @@ async fn assert_counts_exact(store: &Store, org_id: &str, kind: &str) {
             SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
             SUM(CASE WHEN status = 'deactivated' THEN 1 ELSE 0 END) AS deactivated
          FROM members WHERE org_id = $1",
+        &[json!(org_id)],
     )
-    .bind(org_id)
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    use sqlx::Row as _;
+    .await;
     let get = |c: &str| -> i64 {
         // SUM over no rows is NULL; PostgreSQL sums to NUMERIC, so read through text.
-        counted
-            .try_get::<Option<i64>, _>(c)
-            .ok()
-            .flatten()
-            .or_else(|| {
-                counted
-                    .try_get::<Option<String>, _>(c)
-                    .ok()
-                    .flatten()
-                    .map(|s| s.parse().unwrap())
-            })
-            .unwrap_or(0)
+        match &counted[c] {
+            Value::Null => 0,
+            Value::String(s) => s.parse().unwrap(),
+            n => n.as_i64().unwrap(),
+        }
     };
     let c = store.member_counts(org_id).await.unwrap();
     assert_eq!(
@@ -204,31 +196,21 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
             "UPDATE members SET name = 'Renamed', last_login_at = 1 WHERE org_id = $1",
             "DELETE FROM members WHERE org_id = $1 AND subject IN ('sub20', 'sub3', 'sub13')",
         ] {
-            sqlx::query(sql)
-                .bind(&org.id)
-                .execute(store.pool())
-                .await
-                .unwrap();
+            sql_exec(&store, sql, &[json!(org.id)]).await;
             assert_counts_exact(&store, &org.id, db.kind).await;
         }
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         for sql in [
             "UPDATE members SET role = 'admin' WHERE org_id = $1 AND role = 'owner'",
             "UPDATE members SET role = 'owner' WHERE org_id = $1 AND subject = 'sub4'",
         ] {
-            sqlx::query(sql)
-                .bind(&org.id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            tx.execute_for_tests(sql, &[json!(org.id)]).await.unwrap();
         }
         tx.commit().await.unwrap();
         assert_counts_exact(&store, &org.id, db.kind).await;
         // A rolled-back change leaves the counts alone.
-        let mut tx = store.pool().begin().await.unwrap();
-        sqlx::query("DELETE FROM members WHERE org_id = $1")
-            .bind(&org.id)
-            .execute(&mut *tx)
+        let mut tx = store.begin().await.unwrap();
+        tx.execute_for_tests("DELETE FROM members WHERE org_id = $1", &[json!(org.id)])
             .await
             .unwrap();
         tx.rollback().await.unwrap();
@@ -253,6 +235,7 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         let org = store.create_org("bound", "Bound").await.unwrap();
         let huge = format!("\u{1b}[31mred\u{1b}[0m {}\0\n", "x".repeat(5 * 1024 * 1024));
         let mut a = LoginAttempt::new(
+            server.now_ms(),
             Some(&org.id),
             Outcome::Failure,
             LoginReason::IdpError,
@@ -274,54 +257,53 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
         };
         store.record_audit(&audit).await.unwrap();
         // What a row holds, whatever the caller passed.
-        let row = sqlx::query(
+        let row = sql_row(
+            store,
             "SELECT detail, issuer, subject, email FROM login_attempts WHERE org_id = $1",
+            &[json!(org.id)],
         )
-        .bind(&org.id)
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+        .await;
         for col in ["detail", "issuer", "subject", "email"] {
-            let v: String = row.get(col);
+            let v = row[col].as_str().unwrap();
             assert!(
                 v.chars().count() <= 513,
                 "[{kind}] {col}: {} chars",
                 v.len()
             );
-            assert!(!has_control(&v), "[{kind}] {col} holds control characters");
+            assert!(!has_control(v), "[{kind}] {col} holds control characters");
             assert!(
                 v.starts_with("[31mred[0m xxx"),
                 "[{kind}] {col}: {}",
                 &v[..20]
             );
         }
-        let row = sqlx::query(
+        let row = sql_row(
+            store,
             "SELECT actor_email, target_email, before, after FROM audit_log WHERE org_id = $1",
+            &[json!(org.id)],
         )
-        .bind(&org.id)
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+        .await;
         for col in ["actor_email", "target_email", "before", "after"] {
-            let v: String = row.get(col);
+            let v = row[col].as_str().unwrap();
             assert!(
                 v.chars().count() <= 2049,
                 "[{kind}] {col}: {} chars",
                 v.len()
             );
-            assert!(!has_control(&v), "[{kind}] {col} holds control characters");
+            assert!(!has_control(v), "[{kind}] {col} holds control characters");
         }
         // A row written before this change, raw: shown without control characters anyway.
-        sqlx::query(
+        sql_exec(
+            store,
             "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email)
              VALUES ('old-raw', $1, $2, 'failure', 'idp_error', $3, $3, $3, $3)",
+            &[
+                json!(org.id),
+                json!(server.now_ms()),
+                json!("evil\u{1b}]0;pwned\u{7}\u{1b}[2J done"),
+            ],
         )
-        .bind(&org.id)
-        .bind(now_ms())
-        .bind("evil\u{1b}]0;pwned\u{7}\u{1b}[2J done")
-        .execute(store.pool())
-        .await
-        .unwrap();
+        .await;
         for json in [false, true] {
             let mut cmd = server.cli();
             cmd.args(["org", "events", "bound"]);
@@ -415,19 +397,18 @@ async fn values_from_outside_are_stored_bounded_and_printed_without_control_char
 async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones() {
     for db in databases().await {
         let kind = db.kind;
-        let store = Store::connect(&db.url).await.unwrap();
+        let clock = ManualClock::new();
+        let store = Store::connect(&db.url)
+            .await
+            .unwrap()
+            .with_clock(clock.clock());
         store.migrate().await.unwrap();
         let org = store.create_org("keep", "Keep").await.unwrap();
-        let now = now_ms();
-        // Attempts 100 and 10 days old, audit entries 500 and 100 days old.
-        for (i, age) in [100, 100, 100, 100, 100, 10, 10].iter().enumerate() {
-            let mut a =
-                LoginAttempt::new(Some(&org.id), Outcome::Failure, LoginReason::IdpError, "x");
-            a.at = now - age * DAY_MS;
-            a.id = format!("a{i}-{age}");
-            store.record_login_attempt(&a).await.unwrap();
-        }
+        // Audit entries 500 and 100 days old: written, then time goes on.
         for age in [500, 500, 500, 100] {
+            if age == 100 {
+                clock.advance(Duration::from_millis((400 * DAY_MS) as u64));
+            }
             let audit = NewAudit {
                 org_id: org.id.clone(),
                 actor_id: None,
@@ -439,42 +420,52 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
                 after: String::new(),
             };
             store.record_audit(&audit).await.unwrap();
-            sqlx::query("UPDATE audit_log SET at = $1 WHERE action = $2")
-                .bind(now - age * DAY_MS)
-                .bind(format!("aged_{age}"))
-                .execute(store.pool())
-                .await
-                .unwrap();
+        }
+        clock.advance(Duration::from_millis((100 * DAY_MS) as u64));
+        let now = clock.now_ms();
+        // Attempts 100 and 10 days old.
+        for (i, age) in [100, 100, 100, 100, 100, 10, 10].iter().enumerate() {
+            let mut a = LoginAttempt::new(
+                now - age * DAY_MS,
+                Some(&org.id),
+                Outcome::Failure,
+                LoginReason::IdpError,
+                "x",
+            );
+            a.id = format!("a{i}-{age}");
+            store.record_login_attempt(&a).await.unwrap();
         }
         drop(store);
         // Applied at start-up with the defaults (90 days, 400 days).
-        let server = TestServer::start(&db).await;
+        let server = TestServer::start_with_clock(&db, &clock, &[]).await;
         let mut seen = (0, 0);
         for _ in 0..100 {
             seen = counts(&server.store).await;
             if seen == (2, 1) {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(
             seen,
             (2, 1),
             "[{kind}] attempts and audit entries left after start-up"
         );
-        let ages: Vec<i64> = sqlx::query("SELECT at FROM login_attempts")
-            .fetch_all(server.store.pool())
+        let ages: Vec<i64> = sql_rows(&server.store, "SELECT at FROM login_attempts", &[])
             .await
-            .unwrap()
             .iter()
-            .map(|r| (now - r.get::<i64, _>("at")) / DAY_MS)
+            .map(|r| (now - r["at"].as_i64().unwrap()) / DAY_MS)
             .collect();
         assert_eq!(ages, vec![10, 10], "[{kind}]");
         // In batches: a batch of 2 still deletes all 5 rows past a 5-day retention.
         for i in 0..3 {
-            let mut a =
-                LoginAttempt::new(Some(&org.id), Outcome::Success, LoginReason::Success, "");
-            a.at = now - 6 * DAY_MS;
+            let mut a = LoginAttempt::new(
+                now - 6 * DAY_MS,
+                Some(&org.id),
+                Outcome::Success,
+                LoginReason::Success,
+                "",
+            );
             a.id = format!("b{i}");
             server.store.record_login_attempt(&a).await.unwrap();
         }
@@ -492,11 +483,9 @@ async fn retention_deletes_old_attempts_and_audit_entries_and_keeps_recent_ones(
 async fn counts(store: &Store) -> (i64, i64) {
     let mut out = [0i64; 2];
     for (i, table) in ["login_attempts", "audit_log"].iter().enumerate() {
-        out[i] = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-            .get("n");
+        out[i] = sql_row(store, &format!("SELECT COUNT(*) AS n FROM {table}"), &[]).await["n"]
+            .as_i64()
+            .unwrap();
     }
     (out[0], out[1])
 }
@@ -619,15 +608,14 @@ async fn readyz_is_not_ready_while_postgres_only_reads() {
             } else {
                 format!("ALTER DATABASE \"{name}\" RESET default_transaction_read_only")
             };
-            sqlx::query(&sql).execute(admin.pool()).await.unwrap();
+            sql_exec(&admin, &sql, &[]).await;
             // The pool's connections reconnect and pick the setting up.
-            sqlx::query(
+            sql_exec(
+                &admin,
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[json!(name)],
             )
-            .bind(&name)
-            .execute(admin.pool())
-            .await
-            .unwrap();
+            .await;
         }
     };
     set(true).await;
@@ -675,11 +663,12 @@ async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
             .await;
         }
         for round in 1..=10 {
-            sqlx::query("UPDATE members SET issuer = 'https://old.example.com' WHERE org_id = $1")
-                .bind(&org.id)
-                .execute(store.pool())
-                .await
-                .unwrap();
+            sql_exec(
+                store,
+                "UPDATE members SET issuer = 'https://old.example.com' WHERE org_id = $1",
+                &[json!(org.id)],
+            )
+            .await;
             let issuer = format!("https://nc{round}.example.com");
             let (rekeyed, set) = tokio::join!(
                 store.rekey_members(&org, "https://old.example.com"),
@@ -689,15 +678,14 @@ async fn a_rekey_racing_an_issuer_change_never_strands_the_members() {
                 assert!(!e.is_unavailable(), "[{kind}] round {round}: {e}");
             }
             let current = store.sso_connection(&org.id).await.unwrap().unwrap().issuer;
-            let stranded: i64 =
-                sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer <> $2")
-                    .bind(&org.id)
-                    .bind(&current)
-                    .fetch_one(store.pool())
-                    .await
-                    .unwrap()
-                    .try_get("n")
-                    .unwrap();
+            let stranded = sql_row(
+                store,
+                "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer <> $2",
+                &[json!(org.id), json!(current)],
+            )
+            .await["n"]
+                .as_i64()
+                .unwrap();
             assert_eq!(stranded, 0, "[{kind}] round {round}: members off {current}");
         }
     }
@@ -717,15 +705,13 @@ async fn an_unknown_stored_reason_is_a_data_fault() {
         let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let url = format!("{}/api/v1/login-attempts", server.url);
         b.get(&url).await.assert_status(200);
-        sqlx::query(
+        testkit::sql_exec(
+            store,
             "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail)
              VALUES ('odd-1', $1, $2, 'failure', 'something_new', '')",
+            &[json!(org.id), json!(store.now_ms())],
         )
-        .bind(&org.id)
-        .bind(now_ms())
-        .execute(store.pool())
-        .await
-        .unwrap();
+        .await;
         let r = b.get(&url).await;
         r.assert_status(500);
         assert_eq!(r.json()["error"], "internal", "[{kind}] {}", r.body);

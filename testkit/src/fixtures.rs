@@ -1,31 +1,55 @@
 //! Arranging and reading the store directly: members and sessions as a sign-in would have
-//! written them (without an Okta round trip), and counts for "what changed" assertions.
+//! written them (without an Okta round trip), counts for "what changed" assertions, and raw
+//! SQL ([`sql_exec`], [`sql_rows`], [`sql_row`]) through the store's test door
+//! (`app::ssr::store::testing`) for faults and rows no code path writes.
 
 use crate::browser::Browser;
 use crate::server::TestServer;
 use app::model::{Member, Org, Role};
-use app::ssr::store::{Store, now_ms};
-use sqlx::Row as _;
+use app::ssr::store::Store;
+use serde_json::Value;
+
+/// Runs one statement straight on the database, `binds` for `$1`, `$2`, … (JSON: integers,
+/// strings, booleans as 0/1, null); returns how many rows it changed.
+pub async fn sql_exec(store: &Store, sql: &str, binds: &[Value]) -> u64 {
+    store
+        .execute_for_tests(sql, binds)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The rows of `sql`, each a JSON object by column name.
+pub async fn sql_rows(store: &Store, sql: &str, binds: &[Value]) -> Vec<Value> {
+    store
+        .fetch_for_tests(sql, binds)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The one row of `sql` (a JSON object by column name); panics unless there is exactly one.
+pub async fn sql_row(store: &Store, sql: &str, binds: &[Value]) -> Value {
+    let mut rows = sql_rows(store, sql, binds).await;
+    assert_eq!(rows.len(), 1, "{sql}: one row expected");
+    rows.remove(0)
+}
 
 /// The number in column `n` of `sql` (a `SELECT COUNT(*) AS n …` with one text parameter).
 pub async fn count(store: &Store, sql: &str, arg: &str) -> i64 {
-    sqlx::query(sql)
-        .bind(arg)
-        .fetch_one(store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n")
+    let row = sql_row(store, sql, &[arg.into()]).await;
+    row["n"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{sql}: n = {}", row["n"]))
 }
 
 /// How many stored sessions carry a signed-in member.
 pub async fn signed_in_sessions(store: &Store) -> i64 {
-    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE member_id IS NOT NULL")
-        .fetch_one(store.pool())
-        .await
-        .expect("count sessions")
-        .try_get("n")
-        .expect("n")
+    let row = sql_row(
+        store,
+        "SELECT COUNT(*) AS n FROM sessions WHERE member_id IS NOT NULL",
+        &[],
+    )
+    .await;
+    row["n"].as_i64().expect("n")
 }
 
 /// Login attempts with `reason`, whatever their org (some failures know no org).
@@ -70,10 +94,10 @@ pub async fn add_member(
         .0
 }
 
-/// A session row for `m` as the sign-in stores it, ending in an hour; returns its id (the
-/// cookie value).
+/// A session row for `m` as the sign-in stores it, ending in an hour (on the store's clock);
+/// returns its id (the cookie value).
 pub async fn session_for(store: &Store, m: &Member) -> String {
-    session_with_expiry(store, m, now_ms() + 3_600_000).await
+    session_with_expiry(store, m, store.now_ms() + 3_600_000).await
 }
 
 /// Like [`session_for`], with the session's absolute expiry at `absolute_expiry` (unix ms).
@@ -84,7 +108,12 @@ pub async fn session_with_expiry(store: &Store, m: &Member, absolute_expiry: i64
     });
     assert!(
         store
-            .session_insert(&id, &data.to_string(), now_ms() + 3_600_000, Some(&m.id))
+            .session_insert(
+                &id,
+                &data.to_string(),
+                store.now_ms() + 3_600_000,
+                Some(&m.id)
+            )
             .await
             .expect("session insert")
     );

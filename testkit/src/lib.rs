@@ -3,14 +3,15 @@
 //!
 //! - [`db`]: a fresh database per test: a temp SQLite file, and a fresh PostgreSQL database
 //!   when a server answers (`TESSERA_TEST_POSTGRES_URL`, `TESSERA_REQUIRE_POSTGRES`).
-//! - [`server`]: the real router and store in-process on a free port ([`TestServer`]).
+//! - [`server`]: the real router and store in-process on a free port ([`TestServer`]), on a
+//!   test clock that tests move forward ([`TestServer::advance`]) instead of sleeping.
 //! - [`process`]: the `tessera` binary as a child process: the CLI and `tessera serve`.
 //! - [`op`]: one fake OpenID provider in-process ([`FakeOp`]), told by each test what to
 //!   answer, and cheap enough for the benchmarks' stub-provider runs.
 //! - [`okta`]: the local Okta (`end2end/okta-dev`) as a child process.
 //! - [`browser`]: a cookie-keeping HTTP client that shows every hop of a sign-in.
-//! - [`fixtures`]: members, sessions and connections written straight to the store, and
-//!   counts read from it.
+//! - [`fixtures`]: members, sessions and connections written straight to the store, counts
+//!   read from it, and raw SQL through the store's test door for faults no code path writes.
 //!
 //! Everything panics with a message on failure (these are tests), except what the benchmarks
 //! call, which returns `Result` so a benchmark can report what it could not run.
@@ -23,11 +24,12 @@ pub mod op;
 pub mod process;
 pub mod server;
 
+pub use app::ssr::store::ManualClock;
 pub use browser::{Browser, Resp, SignIn, initiate_url, origin_of, query_param};
 pub use db::{DEFAULT_POSTGRES_URL, TestDb, databases, postgres, sqlite};
 pub use fixtures::{
     add_member, attempts_with_reason, count, dead_issuer, org, session_for, session_with_expiry,
-    signed_in_as, signed_in_sessions,
+    signed_in_as, signed_in_sessions, sql_exec, sql_row, sql_rows,
 };
 pub use okta::{OktaDev, okta_client};
 pub use op::FakeOp;

@@ -1,12 +1,17 @@
 //! The real Tessera router and store in-process on a free port ([`TestServer`]), and a client
 //! signed in to its JSON API ([`ApiClient`]).
+//!
+//! Each server runs on a test clock ([`ManualClock`]): it reads the system time until a test
+//! calls [`TestServer::advance`], which moves every "now" of the server forward (flow, session
+//! and setup-link expiry, rate-limit windows, the retention purge, cached IdP failures) without
+//! sleeping. Nodes that must agree on the time share one clock ([`TestServer::start_with_clock`]).
 
 use crate::browser::{Browser, Resp};
 use crate::db::TestDb;
 use crate::process::{Flags, run, run_ok};
 use app::model::{Member, Org};
 use app::ssr::crypto::SecretKey;
-use app::ssr::store::Store;
+use app::ssr::store::{ManualClock, Store};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,6 +28,8 @@ pub struct TestServer {
     pub store: Store,
     /// The configuration it was started with.
     pub config: tessera::config::Config,
+    /// The server's clock (shared with `store`): [`TestServer::advance`] moves it.
+    pub clock: ManualClock,
     dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -36,6 +43,11 @@ impl TestServer {
     /// Starts Tessera with extra global flags, e.g. `["--session-idle-timeout", "2s"]`.
     pub async fn start_with(db: &TestDb, extra: &[&str]) -> TestServer {
         Self::start_on(db, 0, None, extra).await
+    }
+
+    /// Starts Tessera on `clock` (e.g. another server's, so two nodes see the same time).
+    pub async fn start_with_clock(db: &TestDb, clock: &ManualClock, extra: &[&str]) -> TestServer {
+        Self::start_on_clock(db, 0, None, clock.clone(), extra).await
     }
 
     /// Starts Tessera as in production: http issuers and non-public destinations refused
@@ -53,6 +65,17 @@ impl TestServer {
         db: &TestDb,
         port: u16,
         key_file: Option<PathBuf>,
+        extra: &[&str],
+    ) -> TestServer {
+        Self::start_on_clock(db, port, key_file, ManualClock::new(), extra).await
+    }
+
+    /// [`TestServer::start_on`] with the server's clock.
+    pub async fn start_on_clock(
+        db: &TestDb,
+        port: u16,
+        key_file: Option<PathBuf>,
+        clock: ManualClock,
         extra: &[&str],
     ) -> TestServer {
         use clap::Parser as _;
@@ -94,7 +117,10 @@ impl TestServer {
         args.push("serve".into());
         let cli = tessera::config::Cli::try_parse_from(&args).expect("test config");
         let config = cli.config;
-        let store = tessera::open_store(&config).await.expect("open store");
+        let store = tessera::open_store(&config)
+            .await
+            .expect("open store")
+            .with_clock(clock.clock());
         let key = SecretKey::load_or_create(&key_file).expect("key");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (c, s) = (config.clone(), store.clone());
@@ -108,9 +134,20 @@ impl TestServer {
             url,
             store,
             config,
+            clock,
             dir,
             shutdown: Some(tx),
         }
+    }
+
+    /// Moves the server's time forward by `by` (instead of sleeping until something expires).
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Now on the server's clock, in unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// The CLI's global flags for this server's database, key and public URL (http issuers

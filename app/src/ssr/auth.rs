@@ -26,7 +26,7 @@ pub async fn signed_in_member(
     let (Some(member_id), Some(org_id)) = (member_id, org_id) else {
         return Ok(None);
     };
-    if deadline.is_none_or(|d| d <= super::store::now_ms()) {
+    if deadline.is_none_or(|d| d <= store.now_ms()) {
         let _ = session.flush().await;
         return Ok(None);
     }

@@ -30,7 +30,7 @@ use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
 use super::store::{ACTOR_CLI, Guard, NewAudit};
-use super::store::{Store, StoreError, now_ms};
+use super::store::{Store, StoreError};
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
     LoginActivity, MembersPage, PER_PAGE, SsoView,
@@ -840,7 +840,7 @@ pub async fn login_activity(
             subject: a.subject,
         })
         .collect();
-    let today = now_ms().div_euclid(DAY_MS);
+    let today = store.now_ms().div_euclid(DAY_MS);
     let first = today - (ACTIVITY_DAYS - 1);
     let counts = store
         .daily_login_counts(&actor.org_id, first * DAY_MS)

@@ -4,7 +4,7 @@
 //! counted in the database (table `connection_test_budget`) so it holds across nodes. Each
 //! setup link also keeps its own, smaller budget (see [`super::setup_links::TEST_LIMIT`]).
 
-use super::store::{Store, StoreError, now_ms};
+use super::store::{Store, StoreError};
 
 /// Connection tests an org may run per window, SSO page and setup links together.
 pub const ORG_TEST_LIMIT: i64 = 20;
@@ -40,7 +40,7 @@ impl Store {
     /// Counts one connection test of `org_id` against its budget, atomically across nodes:
     /// a fixed window that starts with the first test after the previous one ended.
     pub async fn take_connection_test(&self, org_id: &str) -> Result<Budget, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let window_open_before = now - ORG_TEST_WINDOW_MS;
         if self
             .take_org_test(org_id, now, window_open_before, ORG_TEST_LIMIT)

@@ -29,7 +29,7 @@ use super::crypto::SecretKey;
 use super::membership::DomainError;
 use super::store::setup_links::{self as links, TestValues, Which};
 pub use super::store::{ACTOR_CLI, Actor, SetupLink};
-use super::store::{NewAudit, Store, StoreError, Tx, audit, members, new_id, now_ms};
+use super::store::{NewAudit, Store, StoreError, Tx, audit, members, new_id};
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::types::{
     ConnectionReport, SetupLinkCreated, SetupLinkList, SetupLinkView, SetupLinksRevoked,
@@ -352,7 +352,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<(String, SetupLink), StoreError> {
         let token = new_token();
-        let now = now_ms();
+        let now = self.now_ms();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let link = SetupLink {
             id: new_id(),
@@ -428,7 +428,7 @@ impl Store {
         Ok(
             if link.used_at.is_some() || link.revoked_at.is_some() || !link.creator_ok {
                 Lookup::Closed
-            } else if link.expires_at <= now_ms() {
+            } else if link.expires_at <= self.now_ms() {
                 Lookup::Expired(link)
             } else {
                 Lookup::Open(link)
@@ -468,7 +468,7 @@ impl Store {
     /// Counts one connection test against the link's rate limit ([`TEST_LIMIT`] per
     /// [`TEST_WINDOW_MS`]), atomically across nodes.
     pub async fn take_setup_test_slot(&self, link_id: &str) -> Result<TestSlot, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let window_open_before = now - TEST_WINDOW_MS;
         if self
             .take_setup_test(link_id, now, window_open_before, TEST_LIMIT)
@@ -500,7 +500,7 @@ impl Store {
         passed_hash: Option<&str>,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let values = TestValues {
             issuer,
             client_id,
@@ -520,7 +520,7 @@ impl Store {
     /// `setup_link_opened`: written on the first open of a link and then at most once per
     /// [`OPEN_NOTE_INTERVAL_MS`], within the link's page budget. True when it was written.
     pub async fn note_setup_link_opened(&self, link: &SetupLink) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         // Decided from the link as read: most opens write nothing, not even an UPDATE (the
         // conditional UPDATE below settles races between nodes).
         if link.page_audit_rows >= PAGE_AUDIT_BUDGET
@@ -561,7 +561,7 @@ impl Store {
             json!({"link_id": link.id, "expires_at": link.expires_at}),
         );
         let mut tx = self.begin().await?;
-        if links::note_expired(&mut tx, &link.id, now_ms()).await? {
+        if links::note_expired(&mut tx, &link.id, self.now_ms()).await? {
             audit::insert(&mut tx, &entry).await?;
         }
         tx.commit().await?;
@@ -582,12 +582,12 @@ impl Store {
         sealed_secret: &str,
         confirm_issuer_change: bool,
     ) -> Result<SaveOutcome, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.begin().await?;
         if !links::consume(&mut tx, &link.id, now, values_hash).await? {
             tx.rollback().await?;
             return Ok(match self.setup_link(&link.id).await? {
-                Some(l) if l.is_open(now_ms()) => SaveOutcome::NotTested,
+                Some(l) if l.is_open(self.now_ms()) => SaveOutcome::NotTested,
                 _ => SaveOutcome::Closed,
             });
         }
@@ -758,7 +758,7 @@ pub async fn create_for_owner(
 /// [`LINKS_LISTED`]) with their state; never a token. Owner only.
 pub async fn list_for_owner(store: &Store, actor: &Member) -> Result<SetupLinkList, DomainError> {
     may_org(actor, OrgAction::ManageSetupLinks).map_err(DomainError::Forbidden)?;
-    let now = now_ms();
+    let now = store.now_ms();
     let links = store
         .setup_links_of(&actor.org_id, LINKS_LISTED)
         .await?

@@ -17,7 +17,7 @@ use super::crypto::SecretKey;
 use super::issuer;
 use super::login::{LoginAttempt, LoginFlow, MAX_PENDING_FLOWS_PER_ORG, Outcome};
 use super::membership::{self, Actor, Identity, ProvisionError, Via};
-use super::store::{Store, StoreError, now_ms};
+use super::store::{Store, StoreError};
 use crate::api::login_reason::{Explanation, Facts, LoginReason, OktaError};
 use crate::model::{Member, Org, SsoConnection};
 use crate::validate::bounded;
@@ -298,6 +298,7 @@ async fn fail<P>(
     f: LoginFailure,
 ) -> LoginFailure {
     let mut attempt = LoginAttempt::new(
+        cx.store.now_ms(),
         org.map(|o| o.id.as_str()),
         Outcome::Failure,
         f.reason,
@@ -420,7 +421,7 @@ async fn start_flow<P: IdentityProvider>(
         pkce_verifier: request.pkce_verifier,
         target: start.target,
         browser_hash: start.browser_hash,
-        expires_at: now_ms() + FLOW_TTL_MS,
+        expires_at: cx.store.now_ms() + FLOW_TTL_MS,
     };
     match cx.store.save_login_flow(&flow).await {
         Ok(true) => Ok(request.url),
@@ -623,7 +624,13 @@ async fn sign_in<P>(
     target: Option<String>,
 ) -> Result<SignedIn, LoginFailure> {
     let issuer = Some(sso.issuer.as_str());
-    let mut attempt = LoginAttempt::new(Some(&org.id), Outcome::Success, LoginReason::Success, "");
+    let mut attempt = LoginAttempt::new(
+        cx.store.now_ms(),
+        Some(&org.id),
+        Outcome::Success,
+        LoginReason::Success,
+        "",
+    );
     attempt.issuer = Some(sso.issuer.clone());
     attempt.subject = Some(identity.subject.clone());
     attempt.email = Some(identity.email.clone());
@@ -647,7 +654,7 @@ async fn sign_in<P>(
             return Err(f);
         }
     };
-    let deadline = now_ms() + cx.session_lifetime_ms;
+    let deadline = cx.store.now_ms() + cx.session_lifetime_ms;
     if let Err(e) = auth::start_session(session, &member.id, &org.id, deadline).await {
         return Err(fail(cx, Some(&org), issuer, LoginFailure::store(e)).await);
     }

@@ -121,7 +121,7 @@ async fn store_calls(url: &str, org_id: &str, label: &str) -> Result<(), String>
         "member_counts (org-wide counts, every request)",
         Latency::of(&times).p50,
     ));
-    store.pool().close().await;
+    store.close().await;
     md(format!(
         "{label}: the store calls behind one request, each run alone on Tessera's store code (median of 10, ms):"
     ));

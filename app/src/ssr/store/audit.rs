@@ -1,7 +1,7 @@
 //! The audit log: entries and who wrote them. Every change of an org writes its entry in the
 //! change's own transaction ([`insert`]); what comes from outside is stored bounded.
 
-use super::{Store, StoreError, Tx, new_id, now_ms, stored_text};
+use super::{Store, StoreError, Tx, new_id, stored_text};
 use crate::model::Member;
 use crate::validate::bounded;
 use sqlx::Row;
@@ -100,7 +100,7 @@ const MAX_AUDIT_CHANGE_CHARS: usize = 2048;
 pub(super) const ENTRIES_OLDER_THAN: &str =
     "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)";
 
-async fn insert_on<'e, E>(e: E, a: &NewAudit) -> Result<(), StoreError>
+async fn insert_on<'e, E>(e: E, at: i64, a: &NewAudit) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -110,7 +110,7 @@ where
     )
     .bind(new_id())
     .bind(&a.org_id)
-    .bind(now_ms())
+    .bind(at)
     .bind(a.actor_id.as_deref())
     .bind(stored_text(&a.actor_email))
     .bind(bounded(&a.action, 64))
@@ -126,13 +126,14 @@ where
 /// Writes an audit entry inside `tx`. Emails and before/after are stored bounded with control
 /// characters removed, whatever the caller passes.
 pub async fn insert(tx: &mut Tx, a: &NewAudit) -> Result<(), StoreError> {
-    insert_on(tx.conn(), a).await
+    let at = tx.now_ms();
+    insert_on(tx.conn(), at, a).await
 }
 
 impl Store {
     /// Writes one audit entry on its own (bounded as [`insert`] does).
     pub async fn record_audit(&self, audit: &NewAudit) -> Result<(), StoreError> {
-        insert_on(&self.pool, audit).await
+        insert_on(&self.pool, self.now_ms(), audit).await
     }
 
     /// One page of an org's audit log, newest first, and the number of entries.

@@ -7,7 +7,7 @@
 
 use super::dialect::is_unique_violation;
 use super::orgs::{OrgWithSso, org_from_row};
-use super::{NewAudit, Store, StoreError, Tx, audit, now_ms};
+use super::{NewAudit, Store, StoreError, Tx, audit};
 use crate::model::{DefaultRole, Org, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -105,7 +105,7 @@ pub async fn upsert(tx: &mut Tx, v: &ConnectionValues<'_>) -> Result<bool, Store
     .bind(v.issuer)
     .bind(v.client_id)
     .bind(v.sealed_secret)
-    .bind(now_ms())
+    .bind(tx.now_ms())
     .bind(v.issuer_key)
     .bind(i64::from(v.enable))
     .execute(tx.conn())
@@ -122,7 +122,7 @@ pub async fn enable(tx: &mut Tx, org: &Org) -> Result<(), StoreError> {
     let done =
         sqlx::query("UPDATE sso_connections SET enabled = $1, updated_at = $2 WHERE org_id = $3")
             .bind(1_i64)
-            .bind(now_ms())
+            .bind(tx.now_ms())
             .bind(&org.id)
             .execute(tx.conn())
             .await?;
@@ -136,7 +136,7 @@ pub async fn enable(tx: &mut Tx, org: &Org) -> Result<(), StoreError> {
 pub async fn disable(tx: &mut Tx, org_id: &str) -> Result<bool, StoreError> {
     let done =
         sqlx::query("UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2")
-            .bind(now_ms())
+            .bind(tx.now_ms())
             .bind(org_id)
             .execute(tx.conn())
             .await?;
@@ -156,7 +156,7 @@ pub async fn set_policy(
     )
     .bind(i64::from(jit_enabled))
     .bind(default_role.as_str())
-    .bind(now_ms())
+    .bind(tx.now_ms())
     .bind(&org.id)
     .execute(tx.conn())
     .await?;
@@ -282,7 +282,7 @@ impl Store {
         .bind(i64::from(turn_on))
         .bind(i64::from(jit_enabled))
         .bind(default_role.as_str())
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(org_id)
         .bind(owner_id)
         .execute(tx.conn())
@@ -314,7 +314,7 @@ impl Store {
                            WHERE a.org_id = $3 AND a.id = $5 AND a.role = 'owner' AND a.status = 'active')",
         )
         .bind(new_sealed)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(org_id)
         .bind(old_sealed)
         .bind(owner_id)

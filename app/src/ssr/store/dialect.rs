@@ -337,6 +337,16 @@ pub async fn lock_org_connection(tx: &mut Tx, org_id: &str) -> Result<(), StoreE
     Ok(())
 }
 
+/// On SQLite, makes `tx` a writer at once (its first statement), so a statement that reads
+/// before it writes (the first-member-becomes-owner insert) waits for the write lock instead of
+/// failing with `SQLITE_BUSY` on the upgrade. PostgreSQL locks rows as it goes: nothing to do.
+pub(super) async fn write_first(tx: &mut Tx, org_id: &str) -> Result<(), StoreError> {
+    if tx.kind() == DbKind::Sqlite {
+        lock_org_connection(tx, org_id).await?;
+    }
+    Ok(())
+}
+
 /// Inside `tx`, before a statement that changes two members of one org: on PostgreSQL, locks
 /// both rows first, in id order. The counter trigger locks the org's `member_stats` row at the
 /// end of each statement, and a concurrent single-member update must not hold one of our rows

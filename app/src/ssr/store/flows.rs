@@ -4,9 +4,9 @@
 //! each insert enforces its bound in the same statement ([`MAX_PENDING_FLOWS_PER_ORG`],
 //! [`FAILURES_STORED_PER_MINUTE`]), shared by every node.
 
-use super::{Store, StoreError, corrupt, new_id, now_ms, stored_text};
-use crate::validate::bounded;
+use super::{Store, StoreError, corrupt, new_id, stored_text};
 use crate::api::login_reason::LoginReason;
+use crate::validate::bounded;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -79,11 +79,19 @@ impl Outcome {
 }
 
 impl LoginAttempt {
-    pub fn new(org_id: Option<&str>, outcome: Outcome, reason: LoginReason, detail: &str) -> Self {
+    /// An attempt made at `at` (unix ms: the store's [`Store::now_ms`]), without issuer,
+    /// subject, email or member yet.
+    pub fn new(
+        at: i64,
+        org_id: Option<&str>,
+        outcome: Outcome,
+        reason: LoginReason,
+        detail: &str,
+    ) -> Self {
         LoginAttempt {
             id: new_id(),
             org_id: org_id.map(str::to_string),
-            at: now_ms(),
+            at,
             outcome,
             reason,
             detail: detail.to_string(),
@@ -149,7 +157,7 @@ impl Store {
     /// unexpired flows (anyone can start sign-ins without signing in; each is a row until its
     /// callback or its expiry). Returns whether it was saved.
     pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         // One statement, so nodes share the cap (a race may let a few more through).
         let done = sqlx::query(
             "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
@@ -198,7 +206,7 @@ impl Store {
             browser_hash: row.try_get("browser_hash")?,
             expires_at: row.try_get("expires_at")?,
         };
-        Ok((flow.expires_at > now_ms()).then_some(flow))
+        Ok((flow.expires_at > self.now_ms()).then_some(flow))
     }
 
     /// True when an unexpired flow with this `state` is pending (whichever browser started it).
@@ -206,7 +214,7 @@ impl Store {
         let row =
             sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
                 .bind(state)
-                .bind(now_ms())
+                .bind(self.now_ms())
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.is_some())

@@ -10,7 +10,7 @@
 use super::audit::{self, NewAudit};
 use super::dialect::{self, is_unique_violation};
 use super::setup_links::{self, Which};
-use super::{Store, StoreError, Tx, corrupt, new_id, now_ms, sessions, stored_text};
+use super::{Store, StoreError, Tx, corrupt, new_id, sessions, stored_text};
 use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use sqlx::Row;
@@ -257,6 +257,7 @@ impl Store {
         let (email, name) = (stored_text(email), stored_text(name));
         for _ in 0..INSERT_MEMBER_TRIES {
             let mut tx = self.begin().await?;
+            dialect::write_first(&mut tx, org_id).await?;
             let inserted = sqlx::query(concat!(
                 "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
                  VALUES ($1, $2, $3, $4, $5, $6,
@@ -274,7 +275,7 @@ impl Store {
             .bind(&email)
             .bind(&name)
             .bind(default_role.as_str())
-            .bind(now_ms())
+            .bind(self.now_ms())
             .fetch_optional(tx.conn())
             .await;
             match inserted {
@@ -328,7 +329,7 @@ impl Store {
         ))
         .bind(stored_text(email))
         .bind(stored_text(name))
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(org_id)
         .bind(issuer)
         .bind(subject)

@@ -11,8 +11,13 @@
 //! Domain modules compose statements that must commit together in a [`Tx`]: they open it with
 //! [`Store::begin`], pass it to the aggregate functions (`&mut Tx`) and commit it; dropping it
 //! uncommitted rolls it back.
+//!
+//! Every "now" comes from the store's [`Clock`] ([`Store::now_ms`], [`Tx::now_ms`]), the system
+//! clock unless a test opened the store with its own. The pool itself never leaves the store;
+//! tests that must plant what no code path writes go through [`testing`] (feature `testing`).
 
 pub mod audit;
+pub mod clock;
 pub mod connections;
 pub mod dialect;
 pub mod flows;
@@ -22,8 +27,13 @@ pub mod rate_limits;
 pub mod secrets;
 pub mod sessions;
 pub mod setup_links;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::{ACTOR_CLI, Actor, AuditEntry, NewAudit};
+pub use clock::Clock;
+#[cfg(any(test, feature = "testing"))]
+pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
 pub use members::Guard;
@@ -184,14 +194,6 @@ fn redact_loosely(text: &str) -> String {
     out
 }
 
-/// Current time in unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 /// A new random id (a UUID v4 as text), for every table's `id`.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -208,6 +210,7 @@ fn stored_text(v: &str) -> String {
 pub struct Store {
     pool: AnyPool,
     kind: DbKind,
+    clock: Clock,
 }
 
 /// The state of this node's connection pool, for the metrics.
@@ -228,12 +231,18 @@ pub struct PoolStats {
 pub struct Tx {
     inner: sqlx::Transaction<'static, sqlx::Any>,
     kind: DbKind,
+    clock: Clock,
 }
 
 impl Tx {
     /// Which database the transaction runs on.
     pub fn kind(&self) -> DbKind {
         self.kind
+    }
+
+    /// Now, in unix ms, on the clock of the store that opened the transaction.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Makes every statement of the transaction permanent.
@@ -255,7 +264,7 @@ impl Tx {
 }
 
 impl Store {
-    /// Connects; a SQLite file and its directory are created when absent.
+    /// Connects, on the system clock; a SQLite file and its directory are created when absent.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         Self::connect_with(url, None).await
     }
@@ -275,7 +284,19 @@ impl Store {
         let pool = options.connect(&url).await.map_err(|e| {
             StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(&url)))
         })?;
-        Ok(Store { pool, kind })
+        Ok(Store {
+            pool,
+            kind,
+            clock: Clock::system(),
+        })
+    }
+
+    /// The same store reading the time from `clock` (a test's [`ManualClock`]); set it right
+    /// after connecting, before the store is cloned.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
     }
 
     /// Which database this is.
@@ -283,12 +304,19 @@ impl Store {
         self.kind
     }
 
-    /// The pool itself. It exists only for tests that plant faults or rows no code path
-    /// writes (a corrupt role, a stuck lock); nothing in `app/src` outside the store or in
-    /// `server/src` may call it, and it is to become private to the store.
-    #[doc(hidden)]
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The clock every "now" of this store comes from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, in unix ms, on the store's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Closes the pool: waits for the connections in use to come back, then closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Opens a transaction (see [`Tx`]).
@@ -296,6 +324,7 @@ impl Store {
         Ok(Tx {
             inner: self.pool.begin().await?,
             kind: self.kind,
+            clock: self.clock.clone(),
         })
     }
 
@@ -331,7 +360,7 @@ impl Store {
     /// links (an expired link nobody opens again would otherwise keep one for good); returns
     /// how many rows went or changed.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let kept = setup_links::drop_expired_secrets(&self.pool, now).await?;
         let flows = flows::delete_expired_flows(&self.pool, now).await?;
         let sessions = sessions::delete_expired(&self.pool, now).await?;

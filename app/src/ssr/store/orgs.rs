@@ -1,7 +1,7 @@
 //! Orgs: creation, lookup by slug or id, and the CLI's list with member counts.
 
 use super::dialect::is_unique_violation;
-use super::{Store, StoreError, new_id, now_ms};
+use super::{Store, StoreError, new_id};
 use crate::model::{Org, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -37,7 +37,7 @@ impl Store {
             id: new_id(),
             slug: slug.to_string(),
             name: name.to_string(),
-            created_at: now_ms(),
+            created_at: self.now_ms(),
         };
         let result =
             sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")

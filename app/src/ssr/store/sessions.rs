@@ -2,7 +2,7 @@
 //! loads and saves, keyed by session id and linked to the member signed in, so that a
 //! deactivation, a removal or SSO being turned off ends the member's sessions at once.
 
-use super::{Store, StoreError, Tx, now_ms};
+use super::{Store, StoreError, Tx};
 use sqlx::Row;
 
 /// Inside `tx`: ends every session of a member (deactivation, removal); returns how many.
@@ -40,7 +40,7 @@ impl Store {
     pub async fn active_sessions(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE expiry_date > $1")
-                .bind(now_ms())
+                .bind(self.now_ms())
                 .fetch_one(&self.pool)
                 .await?
                 .try_get("n")?,
@@ -53,7 +53,7 @@ impl Store {
             "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
         )
         .bind(id)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row
@@ -99,7 +99,7 @@ impl Store {
         .bind(expiry)
         .bind(member_id)
         .bind(id)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -7,7 +7,7 @@
 //! ([`CREATOR_IS_OWNER`]), so the rules hold across nodes. What a link may do and when is the
 //! domain's (`ssr::setup_links`); the statements are here.
 
-use super::{Actor, NewAudit, Store, StoreError, Tx, audit, now_ms};
+use super::{Actor, NewAudit, Store, StoreError, Tx, audit};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -117,7 +117,7 @@ pub async fn revoke(
     actor: &Actor,
     reason: &str,
 ) -> Result<u64, StoreError> {
-    let now = now_ms();
+    let now = tx.now_ms();
     let (filter, value) = match which {
         Which::All => ("", ""),
         Which::One(id) => (" AND id = $3", id),
