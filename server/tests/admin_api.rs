@@ -518,9 +518,11 @@ async fn requests_without_a_valid_session_get_401() {
             MemberStatus::Active
         );
 
-        // A session past its absolute deadline.
-        let sid = session_with_expiry(store, &fx.owner, server.now_ms() - 1).await;
+        // A session past its absolute deadline (its idle expiry an hour away), however busy.
+        let sid = session_with_expiry(store, &fx.owner, server.now_ms() + 60_000).await;
         let stale = ApiClient::with_cookie(&server, &sid);
+        stale.get("/api/v1/me").await.assert_status(200);
+        server.advance(Duration::from_secs(61));
         assert_error(&stale.get("/api/v1/me").await, 401, "unauthenticated");
         // A made-up cookie.
         let forged = ApiClient::with_cookie(&server, "AAAAAAAAAAAAAAAAAAAAAA");
