@@ -1,6 +1,12 @@
 //! Tessera's Leptos application: pages, components and server functions, shared by the server
 //! (rendering, `ssr`) and the browser (hydration, `hydrate`).
 
+// No unwrap, expect or panic on request paths; tests and proven spots allow them locally.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod api;
 pub mod model;
 pub mod pages;

@@ -1,5 +1,11 @@
 //! The `tessera` server: configuration, operator CLI, HTTP router, Okta sign-in and sessions.
 
+// No unwrap, expect or panic on request paths; tests and proven spots allow them locally.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod cli;
 pub mod cli_error;
 pub mod config;
