@@ -126,10 +126,117 @@ impl MemberStatus {
     }
 }
 
+/// Longest id accepted from outside (a request's path, query or body), in bytes. Ids Tessera
+/// makes are UUIDs (36 bytes).
+pub const MAX_ID_LEN: usize = 64;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        ///
+        /// On the wire it is a JSON string (`#[serde(transparent)]`); one from outside is refused
+        /// when it is empty, longer than [`MAX_ID_LEN`] bytes or holds anything but ASCII letters,
+        /// digits and `-`. An id no row has simply finds nothing.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(#[serde(deserialize_with = "id_from_wire")] String);
+
+        impl $name {
+            /// A new random id (a UUID v4).
+            #[cfg(feature = "ssr")]
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+
+            /// An id as the store keeps it (read back from a row; not checked again).
+            pub fn from_stored(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// An id from outside, checked as the wire form is; the error is a sentence.
+            pub fn parse(id: &str) -> Result<Self, String> {
+                check_id(id).map(|()| Self(id.to_string()))
+            }
+
+            /// The id as stored and sent.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// An id the store made (fixtures, rows), not checked: ids from outside go through
+        /// [`Self::parse`] or the wire form.
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&$name> for $name {
+            fn eq(&self, other: &&$name) -> bool {
+                self == *other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An org's id.
+    OrgId
+);
+id_type!(
+    /// A member's id (one person in one org).
+    MemberId
+);
+id_type!(
+    /// A setup link's id (not its token: the id names the link in lists and the audit log).
+    SetupLinkId
+);
+
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("An id has 1 to {MAX_ID_LEN} characters."));
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("An id holds only letters, digits and '-'.".into());
+    }
+    Ok(())
+}
+
+fn id_from_wire<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    check_id(&id).map_err(serde::de::Error::custom)?;
+    Ok(id)
+}
+
 /// A customer organization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
-    pub id: String,
+    pub id: OrgId,
     pub slug: String,
     pub name: String,
     /// Unix milliseconds.
@@ -139,7 +246,7 @@ pub struct Org {
 /// An org's Okta connection, without its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoConnection {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub issuer: String,
     pub client_id: String,
     pub enabled: bool,
@@ -151,8 +258,8 @@ pub struct SsoConnection {
 /// A person in an org, keyed by (org, issuer, subject).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    pub id: String,
-    pub org_id: String,
+    pub id: MemberId,
+    pub org_id: OrgId,
     pub issuer: String,
     pub subject: String,
     pub email: String,
@@ -166,6 +273,31 @@ pub struct Member {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_from_outside_are_bounded_and_plain() {
+        let id: MemberId =
+            serde_json::from_str("\"6f1c0c1e-8a4b-4d7e-9f00-0123456789ab\"").unwrap();
+        assert_eq!(id.as_str(), "6f1c0c1e-8a4b-4d7e-9f00-0123456789ab");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"6f1c0c1e-8a4b-4d7e-9f00-0123456789ab\""
+        );
+        let long = format!("\"{}\"", "a".repeat(MAX_ID_LEN + 1));
+        for bad in [
+            "\"\"",
+            long.as_str(),
+            "\"a b\"",
+            "\"a/../b\"",
+            "\"x\\u0000\"",
+            "42",
+            "null",
+        ] {
+            assert!(serde_json::from_str::<OrgId>(bad).is_err(), "{bad}");
+        }
+        assert!(SetupLinkId::parse("a;drop").is_err());
+        assert!(SetupLinkId::parse(&"a".repeat(MAX_ID_LEN)).is_ok());
+    }
 
     #[test]
     fn a_default_role_is_never_owner() {

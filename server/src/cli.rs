@@ -321,7 +321,7 @@ async fn transfer_owner(
         .await
         .map_err(domain)?;
     let membership::Transferred { owner, previous } =
-        membership::transfer_ownership(store, &Actor::Operator, &org.id, &target.id)
+        membership::transfer_ownership(store, &Actor::Operator, &org.id, target.id.as_str())
             .await
             .map_err(domain)?;
     let person = |m: &Member| json!({"id": m.id, "email": m.email, "name": m.name});
@@ -369,7 +369,7 @@ async fn setup_link(
     revoke: bool,
     json: bool,
 ) -> Result<(), CliError> {
-    use app::ssr::setup_links::{self, Actor};
+    use app::ssr::setup_links;
     let slug = validate::slug(slug).map_err(invalid)?;
     let ttl = if revoke {
         None
@@ -378,7 +378,7 @@ async fn setup_link(
     };
     let org = store.require_org(slug).await?;
     let Some(ttl) = ttl else {
-        let n = store.revoke_setup_links(&org, &Actor::cli()).await?;
+        let n = store.revoke_setup_links(&org, Actor::Operator).await?;
         if json {
             println!("{}", json!({ "revoked": n }));
         } else {
@@ -386,7 +386,7 @@ async fn setup_link(
         }
         return Ok(());
     };
-    let (token, link) = store.create_setup_link(&org, ttl, &Actor::cli()).await?;
+    let (token, link) = store.create_setup_link(&org, ttl, Actor::Operator).await?;
     let url = setup_links::setup_url(&config.public_url, &token);
     if json {
         println!(

@@ -7,6 +7,7 @@
 //! clock ([`app::ssr::store::Clock`]), so that the expiry checks of the store (and a test moving
 //! its clock forward) see one time.
 
+use app::model::MemberId;
 use app::ssr::auth::MEMBER_KEY;
 use app::ssr::store::Store;
 use async_trait::async_trait;
@@ -87,14 +88,14 @@ fn system_expiry_ms(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn encode(record: &Record) -> Result<(String, Option<String>), session_store::Error> {
+fn encode(record: &Record) -> Result<(String, Option<MemberId>), session_store::Error> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let member = record
         .data
         .get(MEMBER_KEY)
         .and_then(|v| v.as_str())
-        .map(str::to_string);
+        .map(MemberId::from_stored);
     Ok((data, member))
 }
 
@@ -113,7 +114,7 @@ impl SessionStore for DbSessionStore {
         // Ids are random 128-bit values; on the rare collision draw a new one.
         while !self
             .store
-            .session_insert(&record.id.to_string(), &data, expiry, member.as_deref())
+            .session_insert(&record.id.to_string(), &data, expiry, member.as_ref())
             .await
             .map_err(backend)?
         {
@@ -135,7 +136,7 @@ impl SessionStore for DbSessionStore {
         // or the old cookie would work again.
         let live = self
             .store
-            .session_update(&record.id.to_string(), &data, expiry, member.as_deref())
+            .session_update(&record.id.to_string(), &data, expiry, member.as_ref())
             .await
             .map_err(backend)?;
         if live {

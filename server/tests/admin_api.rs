@@ -225,13 +225,13 @@ async fn authorization_matrix_for_member_actions() {
                     }
                     let client = ApiClient::new(&server, &actor).await;
                     session_for(store, &target).await;
-                    let target_sessions = sessions_of(store, &target.id).await;
+                    let target_sessions = sessions_of(store, target.id.as_str()).await;
                     let audits_before = (
-                        audits(store, &fx.org.id).await,
-                        audits(store, &other.org.id).await,
+                        audits(store, fx.org.id.as_str()).await,
+                        audits(store, other.org.id.as_str()).await,
                     );
 
-                    let (path, body) = request(act, &target.id);
+                    let (path, body) = request(act, target.id.as_str());
                     let r = client.post(path, body).await;
                     let want = expected_status(actor_role, act, tgt);
                     assert_eq!(r.status, want, "{label}: {}", r.body);
@@ -251,14 +251,14 @@ async fn authorization_matrix_for_member_actions() {
                         assert_eq!(after.as_ref(), Some(&target), "{label}: target unchanged");
                         assert_eq!(actor_after, actor, "{label}: actor unchanged");
                         assert_eq!(
-                            sessions_of(store, &target.id).await,
+                            sessions_of(store, target.id.as_str()).await,
                             target_sessions,
                             "{label}"
                         );
                         assert_eq!(
                             (
-                                audits(store, &fx.org.id).await,
-                                audits(store, &other.org.id).await
+                                audits(store, fx.org.id.as_str()).await,
+                                audits(store, other.org.id.as_str()).await
                             ),
                             audits_before,
                             "{label}: nothing audited"
@@ -269,7 +269,7 @@ async fn authorization_matrix_for_member_actions() {
                                 "{label}: no data"
                             );
                         }
-                        assert_eq!(owners(store, &fx.org.id).await, 1);
+                        assert_eq!(owners(store, fx.org.id.as_str()).await, 1);
                         continue;
                     }
                     let j = r.json();
@@ -294,7 +294,7 @@ async fn authorization_matrix_for_member_actions() {
                             );
                             assert_eq!(j["status"], "deactivated");
                             assert_eq!(
-                                sessions_of(store, &target.id).await,
+                                sessions_of(store, target.id.as_str()).await,
                                 0,
                                 "{label}: sessions ended"
                             );
@@ -313,7 +313,7 @@ async fn authorization_matrix_for_member_actions() {
                             assert!(after.is_none(), "{label}: removed");
                             assert_eq!(j, json!({"removed": target.id}));
                             assert_eq!(
-                                sessions_of(store, &target.id).await,
+                                sessions_of(store, target.id.as_str()).await,
                                 0,
                                 "{label}: sessions ended"
                             );
@@ -330,13 +330,17 @@ async fn authorization_matrix_for_member_actions() {
                             true
                         }
                     };
-                    assert_eq!(owners(store, &fx.org.id).await, 1, "{label}: one owner");
                     assert_eq!(
-                        audits(store, &fx.org.id).await,
+                        owners(store, fx.org.id.as_str()).await,
+                        1,
+                        "{label}: one owner"
+                    );
+                    assert_eq!(
+                        audits(store, fx.org.id.as_str()).await,
                         audits_before.0 + i64::from(changed),
                         "{label}: audited"
                     );
-                    assert_eq!(audits(store, &other.org.id).await, audits_before.1);
+                    assert_eq!(audits(store, other.org.id.as_str()).await, audits_before.1);
                 }
             }
         }
@@ -385,7 +389,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 }
             }
 
-            let audits_before = audits(store, &fx.org.id).await;
+            let audits_before = audits(store, fx.org.id.as_str()).await;
             let r = c.post("/api/v1/sso/test", json!({})).await;
             if staff {
                 r.assert_status(200);
@@ -393,16 +397,16 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 assert_eq!(j["ok"], false, "{label}: nobody listens at {issuer}");
                 assert_eq!(j["checks"][0]["name"], "discovery");
                 assert_eq!(
-                    audits(store, &fx.org.id).await,
+                    audits(store, fx.org.id.as_str()).await,
                     audits_before + 1,
                     "{label}: test audited"
                 );
             } else {
                 assert_error(&r, 403, "forbidden");
-                assert_eq!(audits(store, &fx.org.id).await, audits_before);
+                assert_eq!(audits(store, fx.org.id.as_str()).await, audits_before);
             }
 
-            let audits_before = audits(store, &fx.org.id).await;
+            let audits_before = audits(store, fx.org.id.as_str()).await;
             let r = c
                 .post(
                     "/api/v1/sso/settings",
@@ -417,14 +421,14 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                     (true, false, DefaultRole::Admin)
                 );
                 assert_eq!(r.json()["default_role"], "admin");
-                assert_eq!(audits(store, &fx.org.id).await, audits_before + 1);
+                assert_eq!(audits(store, fx.org.id.as_str()).await, audits_before + 1);
             } else {
                 assert_error(&r, 403, "forbidden");
                 assert_eq!(sso, sso_before, "{label}: settings unchanged");
-                assert_eq!(audits(store, &fx.org.id).await, audits_before);
+                assert_eq!(audits(store, fx.org.id.as_str()).await, audits_before);
             }
 
-            let audits_before = audits(store, &fx.org.id).await;
+            let audits_before = audits(store, fx.org.id.as_str()).await;
             let r = c
                 .post(
                     "/api/v1/sso/rotate-secret",
@@ -443,7 +447,7 @@ async fn authorization_matrix_for_views_and_sso_actions() {
                 sealed_before,
                 "{label}: secret kept"
             );
-            assert_eq!(audits(store, &fx.org.id).await, audits_before);
+            assert_eq!(audits(store, fx.org.id.as_str()).await, audits_before);
         }
     }
 }
@@ -580,7 +584,7 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
         let phone = ApiClient::new(&server, &fx.member).await;
         laptop.get("/api/v1/me").await.assert_status(200);
         phone.get("/api/v1/members").await.assert_status(200);
-        assert_eq!(sessions_of(store, &fx.member.id).await, 2);
+        assert_eq!(sessions_of(store, fx.member.id.as_str()).await, 2);
 
         owner
             .post(
@@ -590,7 +594,7 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
             .await
             .assert_status(200);
         assert_eq!(
-            sessions_of(store, &fx.member.id).await,
+            sessions_of(store, fx.member.id.as_str()).await,
             0,
             "all sessions deleted at once"
         );
@@ -648,7 +652,7 @@ async fn deactivation_ends_sessions_and_reactivation_restores_access() {
             .await
             .assert_status(200);
         assert_error(&gone.get("/api/v1/me").await, 401, "unauthenticated");
-        assert_eq!(sessions_of(store, &fx.member2.id).await, 0);
+        assert_eq!(sessions_of(store, fx.member2.id.as_str()).await, 0);
     }
 }
 
@@ -714,7 +718,7 @@ async fn an_org_never_loses_or_doubles_its_owner() {
             .await;
         r.assert_status(200);
         assert_eq!(r.json()["id"], fx.member.id.as_str());
-        assert_eq!(owners(store, &fx.org.id).await, 1);
+        assert_eq!(owners(store, fx.org.id.as_str()).await, 1);
         assert_eq!(reload(store, &fx.member).await.unwrap().role, Role::Owner);
         assert_eq!(reload(store, &fx.owner).await.unwrap().role, Role::Admin);
         // The old owner is now an admin: no more transfers, no acting on admins.
@@ -762,7 +766,7 @@ async fn an_org_never_loses_or_doubles_its_owner() {
             a.body,
             b.body
         );
-        assert_eq!(owners(store, &fx.org.id).await, 1);
+        assert_eq!(owners(store, fx.org.id.as_str()).await, 1);
         let winner = if a.status == 200 {
             &fx.admin
         } else {
@@ -773,7 +777,7 @@ async fn an_org_never_loses_or_doubles_its_owner() {
         let transfers = count(
             store,
             "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'ownership_transferred'",
-            &fx.org.id,
+            fx.org.id.as_str(),
         )
         .await;
         assert_eq!(transfers, 2);
@@ -1035,7 +1039,7 @@ async fn cross_site_state_changes_are_refused() {
                 db.kind
             );
         }
-        assert_eq!(audits(store, &fx.org.id).await, 0);
+        assert_eq!(audits(store, fx.org.id.as_str()).await, 0);
         // A form post (as a cross-site page would make) is refused too.
         let r = owner
             .b
@@ -1655,7 +1659,11 @@ async fn sso_view_and_settings() {
             ),
             (true, true, DefaultRole::Member)
         );
-        assert_eq!(audits(store, &fx.org.id).await, 0, "nothing changed");
+        assert_eq!(
+            audits(store, fx.org.id.as_str()).await,
+            0,
+            "nothing changed"
+        );
         owner.get("/api/v1/sso").await.assert_status(200);
 
         // The policy without the switch (`enabled` is optional), and `enabled: true` while on.
@@ -1688,7 +1696,7 @@ async fn sso_view_and_settings() {
             )
             .await
             .assert_status(200);
-        assert_eq!(audits(store, &fx.org.id).await, 1);
+        assert_eq!(audits(store, fx.org.id.as_str()).await, 1);
         let r = admin
             .post(
                 "/api/v1/sso/settings",
@@ -1773,7 +1781,7 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
                 .enabled
         );
         for m in [&fx.owner, &fx.admin, &fx.member] {
-            assert_eq!(sessions_of(store, &m.id).await, 0, "{}", m.email);
+            assert_eq!(sessions_of(store, m.id.as_str()).await, 0, "{}", m.email);
         }
         for c in [&owner, &admin, &member] {
             assert_error(&c.get("/api/v1/me").await, 401, "unauthenticated");
@@ -1783,7 +1791,7 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
         assert!(!page.body.contains("Mia Member"), "{}", page.body);
         // Another org is untouched.
         outsider.get("/api/v1/me").await.assert_status(200);
-        assert_eq!(sessions_of(store, &other.owner.id).await, 1);
+        assert_eq!(sessions_of(store, other.owner.id.as_str()).await, 1);
 
         // A session that reappears while SSO is off is refused (and deleted).
         let back = ApiClient::new(&server, &fx.owner).await;
@@ -1798,7 +1806,7 @@ async fn the_operator_turns_sso_off_and_every_session_of_the_org_ends() {
             401,
             "unauthenticated",
         );
-        assert_eq!(sessions_of(store, &fx.owner.id).await, 0);
+        assert_eq!(sessions_of(store, fx.owner.id.as_str()).await, 0);
 
         // Turning it on again does not bring the old sessions back; new sign-ins work.
         let out = testkit::run_ok(server.cli().args(["sso", "enable", "offorg"]));
@@ -2126,11 +2134,11 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             );
         }
         let (op_token, op_link) = store
-            .create_setup_link(&fx.org, Duration::from_secs(3600), &Actor::cli())
+            .create_setup_link(&fx.org, Duration::from_secs(3600), Actor::Operator)
             .await
             .unwrap();
         let (_, foreign) = store
-            .create_setup_link(&other.org, Duration::from_secs(3600), &Actor::cli())
+            .create_setup_link(&other.org, Duration::from_secs(3600), Actor::Operator)
             .await
             .unwrap();
 
@@ -2169,7 +2177,7 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             .collect();
         assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
         let by_id = |id: &str| links.iter().find(|l| l["id"] == id).cloned().unwrap();
-        assert_eq!(by_id(&op_link.id)["created_by"], "operator (CLI)");
+        assert_eq!(by_id(op_link.id.as_str())["created_by"], "operator (CLI)");
         let id_of = |token: &str| {
             let hash = token_hash(token);
             async move {
@@ -2191,13 +2199,13 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
             assert!(!r.body.contains(&token_hash(t)), "a token hash is listed");
         }
         assert!(
-            !r.body.contains(&foreign.id),
+            !r.body.contains(foreign.id.as_str()),
             "another org's link is listed"
         );
 
         // Revoke one by id: refused for admins, members, other orgs, unknown ids, cross-site.
         let one = first_id.clone();
-        let before = audits(store, &fx.org.id).await;
+        let before = audits(store, fx.org.id.as_str()).await;
         for (who, status) in [(&admin, 403), (&member, 403), (&other_owner, 404)] {
             who.post("/api/v1/sso/setup-links/revoke", json!({"id": one}))
                 .await
@@ -2240,7 +2248,7 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
         cross.assert_status(403);
         assert_eq!(cross.json()["error"], "cross_site");
         assert_eq!(
-            audits(store, &fx.org.id).await,
+            audits(store, fx.org.id.as_str()).await,
             before,
             "refusals changed nothing"
         );
@@ -2338,7 +2346,7 @@ async fn membership_changes_check_their_actor() {
         let store = &server.store;
         let fx = fixture(store, "actors").await;
         let other = fixture(store, "elsewhere").await;
-        let (org, target) = (fx.org.id.as_str(), fx.member.id.as_str());
+        let (org, target) = (&fx.org.id, fx.member.id.as_str());
         for actor in [Actor::Operator, Actor::Okta(Via::JustInTime)] {
             let refused = [
                 membership::change_role(store, &actor, org, target, DefaultRole::Admin)
@@ -2380,7 +2388,7 @@ async fn membership_changes_check_their_actor() {
             Err(DomainError::Forbidden(_))
         ));
         assert_eq!(
-            audits(store, org).await,
+            audits(store, org.as_str()).await,
             0,
             "[{}] refusals write nothing",
             db.kind

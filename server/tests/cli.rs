@@ -599,7 +599,7 @@ async fn fingerprint(store: &app::ssr::store::Store, org_id: &str) -> String {
         org_id,
     )
     .await;
-    let sso = store.sso_connection(org_id).await.unwrap();
+    let sso = store.sso_connection(&org_id.into()).await.unwrap();
     let revoked = testkit::count(
         store,
         "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND revoked_at IS NOT NULL",
@@ -686,7 +686,7 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
             .unwrap();
 
         // A new issuer strands both members: refused without the flag, in one line.
-        let before = fingerprint(&store, &org.id).await;
+        let before = fingerprint(&store, org.id.as_str()).await;
         let err = cli.refused(&set_args("acme", "b.okta.com", "client-b"), SECRET);
         for needle in [
             "2 member(s) keyed to issuer https://a.okta.com",
@@ -697,14 +697,14 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
             assert!(err.contains(needle), "{err} lacks {needle:?}");
         }
         assert_eq!(
-            fingerprint(&store, &org.id).await,
+            fingerprint(&store, org.id.as_str()).await,
             before,
             "nothing written"
         );
 
         // The same issuer (a new Client ID and secret) needs no confirmation.
         cli.ok(&set_args("acme", "a.okta.com", "client-a2"), SECRET);
-        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        let set = audit_of(&store, org.id.as_str(), "sso_connection_set").await;
         assert_eq!(set.len(), 2);
         assert_eq!(set[1].0, "operator (CLI)");
         assert_eq!(set[1].2["client_id"], "client-a2");
@@ -727,7 +727,7 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
             (sso.issuer.as_str(), sso.client_id.as_str()),
             (b, "client-b")
         );
-        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        let set = audit_of(&store, org.id.as_str(), "sso_connection_set").await;
         assert_eq!(set.len(), 3);
         assert_eq!(set[2].2["issuer"], b);
         assert_eq!(set[2].2["issuer_changed"], true);
@@ -748,7 +748,7 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
         assert!(created);
 
         // Bad input for rekey-members: one line, nothing written.
-        let before = fingerprint(&store, &org.id).await;
+        let before = fingerprint(&store, org.id.as_str()).await;
         for (args, needle) in [
             (
                 vec!["org", "rekey-members", "nope", "--from-issuer", a],
@@ -787,7 +787,11 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
         ] {
             let err = cli.refused(&args, "");
             assert!(err.contains(needle), "{args:?}: {err}");
-            assert_eq!(fingerprint(&store, &org.id).await, before, "{args:?} wrote");
+            assert_eq!(
+                fingerprint(&store, org.id.as_str()).await,
+                before,
+                "{args:?} wrote"
+            );
         }
         let err = cli.refused(
             &[
@@ -834,7 +838,7 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
                 (b, m.subject.as_str(), m.role)
             );
         }
-        let rekeyed = audit_of(&store, &org.id, "members_rekeyed").await;
+        let rekeyed = audit_of(&store, org.id.as_str(), "members_rekeyed").await;
         assert_eq!(rekeyed.len(), 1);
         assert_eq!(rekeyed[0].0, "operator (CLI)");
         assert_eq!(rekeyed[0].2, serde_json::json!({"issuer": b, "moved": 2}));
@@ -859,7 +863,7 @@ async fn issuer_changes_are_deliberate_and_members_can_be_rekeyed() {
             ],
             SECRET,
         );
-        let set = audit_of(&store, &org.id, "sso_connection_set").await;
+        let set = audit_of(&store, org.id.as_str(), "sso_connection_set").await;
         assert!(set.last().unwrap().2.get("issuer_changed").is_none());
     }
 }
@@ -918,13 +922,13 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
             "on {kind}"
         );
 
-        let enabled = audit_of(&store, &org.id, "sso_enabled").await;
+        let enabled = audit_of(&store, org.id.as_str(), "sso_enabled").await;
         assert_eq!(
             enabled[0].2,
             serde_json::json!({"enabled": true}),
             "on {kind}"
         );
-        let policy = audit_of(&store, &org.id, "sso_policy_set").await;
+        let policy = audit_of(&store, org.id.as_str(), "sso_policy_set").await;
         assert_eq!(
             policy[0].2,
             serde_json::json!({"jit_enabled": false, "default_role": "admin"}),
@@ -944,7 +948,7 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
             serde_json::json!({"jit_enabled": true, "default_role": "member"}),
             "on {kind}"
         );
-        let disabled = audit_of(&store, &org.id, "sso_disabled").await;
+        let disabled = audit_of(&store, org.id.as_str(), "sso_disabled").await;
         assert_eq!(disabled[0].2["enabled"], false, "on {kind}");
 
         // A refused command (no connection yet) writes no entry.
@@ -955,7 +959,7 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
         let n = testkit::count(
             &store,
             "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
-            &bare.id,
+            bare.id.as_str(),
         )
         .await;
         assert_eq!(n, 0, "on {kind}");
@@ -1092,12 +1096,12 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
             .create_setup_link(
                 &org,
                 std::time::Duration::from_secs(3600),
-                &Actor::member(&alice),
+                Actor::Member(&alice),
             )
             .await
             .unwrap();
 
-        let before = fingerprint(&store, &org.id).await;
+        let before = fingerprint(&store, org.id.as_str()).await;
         let dora_id = dora.id.clone();
         let alice_id = alice.id.clone();
         for (args, needle) in [
@@ -1136,10 +1140,17 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
         ] {
             let err = cli.refused(&args, "");
             assert!(err.contains(needle), "{args:?}: {err}");
-            assert_eq!(fingerprint(&store, &org.id).await, before, "{args:?} wrote");
+            assert_eq!(
+                fingerprint(&store, org.id.as_str()).await,
+                before,
+                "{args:?} wrote"
+            );
         }
         let err = cli.refused(&["org", "transfer-owner", "acme", "carol@example.com"], "");
-        assert!(err.contains(&carol.id) && err.contains(&carol2.id), "{err}");
+        assert!(
+            err.contains(carol.id.as_str()) && err.contains(carol2.id.as_str()),
+            "{err}"
+        );
         assert!(
             store
                 .setup_link(&link.id)
@@ -1157,7 +1168,7 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
             "{out}"
         );
         assert!(out.contains("alice@example.com"), "{out}");
-        let role = |id: String| {
+        let role = |id: app::model::MemberId| {
             let store = store.clone();
             let org_id = org.id.clone();
             async move {
@@ -1180,19 +1191,28 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
                 .revoked_at
                 .is_some()
         );
-        let moved = audit_of(&store, &org.id, "ownership_transferred").await;
+        let moved = audit_of(&store, org.id.as_str(), "ownership_transferred").await;
         assert_eq!(moved.len(), 1);
         assert_eq!(
             (moved[0].0.as_str(), moved[0].1.as_deref()),
             ("operator (CLI)", None)
         );
         assert_eq!(moved[0].2["owner"], "bob@example.com");
-        let revoked = audit_of(&store, &org.id, "setup_link_revoked").await;
+        let revoked = audit_of(&store, org.id.as_str(), "setup_link_revoked").await;
         assert_eq!(revoked.len(), 1);
         assert_eq!(revoked[0].2["reason"], "creator_no_longer_owner");
 
         // By id, JSON.
-        let out = cli.ok(&["org", "transfer-owner", "acme", &carol2.id, "--json"], "");
+        let out = cli.ok(
+            &[
+                "org",
+                "transfer-owner",
+                "acme",
+                carol2.id.as_str(),
+                "--json",
+            ],
+            "",
+        );
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(j["org"], "acme");
         assert_eq!(j["owner"]["id"], carol2.id.as_str());
@@ -1208,7 +1228,10 @@ async fn the_operator_transfers_ownership_through_the_membership_rules() {
             &[json!(carol2.id)],
         )
         .await;
-        let out = cli.ok(&["org", "transfer-owner", "acme", &alice.id, "--json"], "");
+        let out = cli.ok(
+            &["org", "transfer-owner", "acme", alice.id.as_str(), "--json"],
+            "",
+        );
         let j: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(j["owner"]["email"], "alice@example.com");
         assert!(j["previous_owner"].is_null(), "{j}");

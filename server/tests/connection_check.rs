@@ -325,7 +325,7 @@ async fn refused_destinations_never_reach_a_local_listener() {
         }
         // Every test ran (and was audited as a failure) through both entry points.
         assert_eq!(
-            count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'sso_connection_tested'", &o.org.id).await,
+            count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'sso_connection_tested'", o.org.id.as_str()).await,
             destinations.len() as i64
         );
     }
@@ -592,8 +592,8 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
         assert!(r.header("retry-after").is_some());
 
         // Refused tests ran nothing: the audit log has exactly the tests that ran.
-        let tested = count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'sso_connection_tested'", &o.org.id).await;
-        let link_tests = count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'setup_link_test_failed'", &o.org.id).await;
+        let tested = count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'sso_connection_tested'", o.org.id.as_str()).await;
+        let link_tests = count(store, "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'setup_link_test_failed'", o.org.id.as_str()).await;
         assert_eq!(
             tested + link_tests + 1,
             ORG_TEST_LIMIT,
@@ -603,7 +603,7 @@ async fn connection_tests_share_one_budget_per_org_across_links_and_nodes() {
             count(
                 store,
                 "SELECT attempts AS n FROM connection_test_budget WHERE org_id = $1",
-                &o.org.id
+                o.org.id.as_str()
             )
             .await,
             ORG_TEST_LIMIT

@@ -966,7 +966,7 @@ async fn session_api_shape() {
         assert!(err["message"].is_string());
 
         let me = env.signed_in(&b, "alice").await;
-        let member_id = me["member"]["id"].as_str().expect("member.id").to_string();
+        let member_id = app::model::MemberId::from(me["member"]["id"].as_str().expect("member.id"));
         let member = env
             .server
             .store

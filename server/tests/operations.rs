@@ -254,7 +254,7 @@ async fn rotation_on(db: &TestDb) {
     // waits on the link, sealed with the current key.
     let (_, link) = server
         .store
-        .create_setup_link(&beta, Duration::from_secs(3600), &Actor::cli())
+        .create_setup_link(&beta, Duration::from_secs(3600), Actor::Operator)
         .await
         .unwrap();
     let pending = SecretKey::load(&key_file)
@@ -283,8 +283,8 @@ async fn rotation_on(db: &TestDb) {
     let new_key = SecretKey::load(&new_key_file).unwrap();
     let after = sealed_secrets(&server.store).await;
     for (org, secret) in [(&ops, SECRET), (&beta, "beta-secret-abcdef")] {
-        let s = sealed(&after, &org.id);
-        assert_ne!(s, sealed(&before, &org.id));
+        let s = sealed(&after, org.id.as_str());
+        assert_ne!(s, sealed(&before, org.id.as_str()));
         assert_eq!(
             new_key.open(&org.id, &s).unwrap(),
             secret,
@@ -343,7 +343,7 @@ async fn rotation_on(db: &TestDb) {
     let default_new = keys.path().join("secret.key.new");
     assert_key_file(&default_new);
     let newest = SecretKey::load(&default_new).unwrap();
-    let s = sealed(&sealed_secrets(&server.store).await, &ops.id);
+    let s = sealed(&sealed_secrets(&server.store).await, ops.id.as_str());
     assert_eq!(newest.open(&ops.id, &s).unwrap(), SECRET);
     // Rotating "to" the key already in use is refused.
     let (ok, _, err) = run(cli_with_key(&server, &default_new)
@@ -560,7 +560,7 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             run(cli_with_key(&server, &wrong).args(["secret-key", "drop-unreadable", "--yes"]));
         assert!(ok && out.contains("keyed"), "[{kind}] {out}{err}");
         assert_eq!(
-            sealed(&sealed_secrets(&server.store).await, &org.id),
+            sealed(&sealed_secrets(&server.store).await, org.id.as_str()),
             "",
             "[{kind}]"
         );
@@ -582,7 +582,7 @@ async fn serve_and_sso_set_refuse_a_secret_key_that_opens_no_stored_secret() {
             .arg(&secret_file));
         assert!(ok, "[{kind}] {err}");
         let key = SecretKey::load(&wrong).unwrap();
-        let s = sealed(&sealed_secrets(&server.store).await, &org.id);
+        let s = sealed(&sealed_secrets(&server.store).await, org.id.as_str());
         assert_eq!(
             key.open(&org.id, &s).unwrap(),
             "another-secret-0123456789",

@@ -53,7 +53,7 @@ async fn links_of(store: &Store, org: &Org) -> i64 {
     count(
         store,
         "SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1",
-        &org.id,
+        org.id.as_str(),
     )
     .await
 }
@@ -62,7 +62,7 @@ async fn connections_of(store: &Store, org: &Org) -> i64 {
     count(
         store,
         "SELECT COUNT(*) AS n FROM sso_connections WHERE org_id = $1",
-        &org.id,
+        org.id.as_str(),
     )
     .await
 }
@@ -94,7 +94,11 @@ async fn link_row(store: &Store, token: &str) -> app::ssr::setup_links::SetupLin
     )
     .await;
     let id = row["id"].as_str().expect("link by hash");
-    store.setup_link(id).await.expect("link").expect("exists")
+    store
+        .setup_link(&id.into())
+        .await
+        .expect("link")
+        .expect("exists")
 }
 
 /// Does `needle` appear anywhere in the database (every table and column; for SQLite every
@@ -273,7 +277,7 @@ async fn cli_creates_lists_expires_and_revokes_links() {
             count(
                 store,
                 "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
-                &org.id,
+                org.id.as_str(),
             )
             .await,
         );
@@ -305,7 +309,7 @@ async fn cli_creates_lists_expires_and_revokes_links() {
             count(
                 store,
                 "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
-                &org.id,
+                org.id.as_str(),
             )
             .await,
         );
@@ -321,7 +325,7 @@ async fn cli_creates_lists_expires_and_revokes_links() {
         b.get(&seven).await.assert_status(200);
 
         // Only hashes are stored.
-        assert_eq!(link.id.len(), 36);
+        assert_eq!(link.id.as_str().len(), 36);
         assert!(
             stored(&db, &token_hash(&token)).await,
             "the scan finds what is stored"
@@ -655,7 +659,7 @@ async fn snapshot(store: &Store, token: &str, org: &Org) -> Snapshot {
         count(
             store,
             "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
-            &org.id,
+            org.id.as_str(),
         )
         .await,
     )
@@ -1429,7 +1433,7 @@ async fn audit_rows(store: &Store, org: &Org) -> i64 {
     count(
         store,
         "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1",
-        &org.id,
+        org.id.as_str(),
     )
     .await
 }

@@ -59,14 +59,14 @@ async fn one_issuer_belongs_to_one_org() {
 /// (repeating when `n` is larger): what each got back from `insert_member`.
 async fn first_sign_ins(
     store: &Store,
-    org_id: &str,
+    org_id: &app::model::OrgId,
     issuer: &str,
     n: usize,
     subjects: usize,
 ) -> Vec<(app::model::Member, bool)> {
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let (store, org_id, issuer) = (store.clone(), org_id.to_string(), issuer.to_string());
+            let (store, org_id, issuer) = (store.clone(), org_id.clone(), issuer.to_string());
             tokio::spawn(async move {
                 store
                     .insert_member(
@@ -144,7 +144,7 @@ async fn assert_counts_exact(store: &Store, org_id: &str, kind: &str) {
             n => n.as_i64().unwrap(),
         }
     };
-    let c = store.member_counts(org_id).await.unwrap();
+    let c = store.member_counts(&org_id.into()).await.unwrap();
     assert_eq!(
         (c.owner, c.admin, c.member, c.active, c.deactivated),
         (
@@ -187,7 +187,7 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
             "[{}] after the first sign-ins",
             db.kind
         );
-        assert_counts_exact(&store, &org.id, db.kind).await;
+        assert_counts_exact(&store, org.id.as_str(), db.kind).await;
         // Many rows at once, a role change, status changes, deletions, a transaction.
         for sql in [
             "UPDATE members SET role = 'admin' WHERE org_id = $1 AND subject IN ('sub3', 'sub4', 'sub5')",
@@ -197,7 +197,7 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
             "DELETE FROM members WHERE org_id = $1 AND subject IN ('sub20', 'sub3', 'sub13')",
         ] {
             sql_exec(&store, sql, &[json!(org.id)]).await;
-            assert_counts_exact(&store, &org.id, db.kind).await;
+            assert_counts_exact(&store, org.id.as_str(), db.kind).await;
         }
         let mut tx = store.begin().await.unwrap();
         for sql in [
@@ -207,14 +207,14 @@ async fn member_counts_stay_exact_through_every_kind_of_change() {
             tx.execute_for_tests(sql, &[json!(org.id)]).await.unwrap();
         }
         tx.commit().await.unwrap();
-        assert_counts_exact(&store, &org.id, db.kind).await;
+        assert_counts_exact(&store, org.id.as_str(), db.kind).await;
         // A rolled-back change leaves the counts alone.
         let mut tx = store.begin().await.unwrap();
         tx.execute_for_tests("DELETE FROM members WHERE org_id = $1", &[json!(org.id)])
             .await
             .unwrap();
         tx.rollback().await.unwrap();
-        assert_counts_exact(&store, &org.id, db.kind).await;
+        assert_counts_exact(&store, org.id.as_str(), db.kind).await;
         let c = store.member_counts(&other.id).await.unwrap();
         assert_eq!((c.owner, c.active), (1, 1), "[{}] the other org", db.kind);
     }

@@ -5,7 +5,7 @@
 
 use crate::browser::Browser;
 use crate::server::TestServer;
-use app::model::{Member, Org, Role};
+use app::model::{Member, Org, OrgId, Role};
 use app::ssr::store::Store;
 use serde_json::Value;
 
@@ -75,7 +75,7 @@ pub async fn org(store: &Store, slug: &str) -> Org {
 /// `sub`, through the store's insert (the org's first member becomes its owner).
 pub async fn add_member(
     store: &Store,
-    org_id: &str,
+    org_id: &OrgId,
     issuer: &str,
     sub: &str,
     role: Role,

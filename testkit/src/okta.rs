@@ -19,6 +19,23 @@ pub fn okta_client(tessera: &str, client_id: &str, secret: &str, name: &str) -> 
     })
 }
 
+/// Why okta-dev did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// It exited before it was ready (e.g. its port was taken).
+    Exited(String),
+    /// Anything else: node or its modules missing, or no ready line in time.
+    Other(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Exited(e) | StartError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
 /// The local Okta running as a child process; killed on drop.
 pub struct OktaDev {
     /// Its issuer, as it printed it when ready.
@@ -28,8 +45,19 @@ pub struct OktaDev {
 
 impl OktaDev {
     /// Starts okta-dev with the given clients (JSON array, see end2end/okta-dev/README.md).
+    ///
+    /// The port is picked free but another process can take it before okta-dev binds it; when
+    /// okta-dev exits before it is ready, it is started again on another port (three tries).
     pub async fn start(clients: Value) -> OktaDev {
-        Self::start_on(free_port(), clients).await
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start(free_port(), clients.clone(), &[], Stdio::inherit()).await {
+                Ok(okta) => return okta,
+                Err(StartError::Exited(e)) => last = e,
+                Err(StartError::Other(e)) => panic!("{e}"),
+            }
+        }
+        panic!("{last}")
     }
 
     /// Starts okta-dev on `port` (e.g. again on the port of a stopped one: same issuer).
@@ -52,12 +80,12 @@ impl OktaDev {
         clients: Value,
         env: &[(&str, &str)],
         stderr: Stdio,
-    ) -> Result<OktaDev, String> {
+    ) -> Result<OktaDev, StartError> {
         let root = repo_root().join("end2end");
         if !root.join("node_modules/oidc-provider").is_dir() {
-            return Err(
+            return Err(StartError::Other(
                 "end2end/node_modules is missing: run `npm ci` in end2end/ (make test does)".into(),
-            );
+            ));
         }
         let mut child = tokio::process::Command::new("node")
             .arg(root.join("okta-dev/server.mjs"))
@@ -68,11 +96,22 @@ impl OktaDev {
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start node end2end/okta-dev/server.mjs: {e}"))?;
-        let issuer = ready_line(&mut child, "okta-dev ready ")
-            .await
-            .map_err(|e| format!("okta-dev did not become ready: {e}"))?;
-        Ok(OktaDev { issuer, child })
+            .map_err(|e| {
+                StartError::Other(format!(
+                    "cannot start node end2end/okta-dev/server.mjs: {e}"
+                ))
+            })?;
+        match ready_line(&mut child, "okta-dev ready ").await {
+            Ok(issuer) => Ok(OktaDev { issuer, child }),
+            Err(e) => match child.try_wait() {
+                Ok(Some(status)) => Err(StartError::Exited(format!(
+                    "okta-dev exited before it was ready ({status}; its stderr says why): {e}"
+                ))),
+                _ => Err(StartError::Other(format!(
+                    "okta-dev did not become ready: {e}"
+                ))),
+            },
+        }
     }
 
     /// The port it listens on.
@@ -132,7 +171,7 @@ impl Drop for OktaDev {
 pub async fn ready_line(child: &mut tokio::process::Child, prefix: &str) -> Result<String, String> {
     let stdout = child.stdout.take().ok_or("its stdout is not piped")?;
     let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let found = tokio::time::timeout(Duration::from_secs(60), async {
+    let found = tokio::time::timeout(Duration::from_secs(120), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(rest) = line.strip_prefix(prefix) {
                 return Some(rest.trim().to_string());
@@ -146,4 +185,10 @@ pub async fn ready_line(child: &mut tokio::process::Child, prefix: &str) -> Resu
     .ok_or_else(|| format!("no `{prefix}` line"))?;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok(found)
+}
+
+impl From<StartError> for String {
+    fn from(e: StartError) -> String {
+        e.to_string()
+    }
 }

@@ -14,17 +14,17 @@
 //!
 //! Nobody acts on themselves, and nobody acts on the owner: an org is never left without one.
 
-use crate::model::{Member, MemberStatus, Role};
+use crate::model::{Member, MemberId, MemberStatus, Role};
 
 /// Something that acts or is acted on: a member as stored, or as listed by the API.
 pub trait Party {
-    fn party_id(&self) -> &str;
+    fn party_id(&self) -> &MemberId;
     fn party_role(&self) -> Role;
     fn party_status(&self) -> MemberStatus;
 }
 
 impl Party for Member {
-    fn party_id(&self) -> &str {
+    fn party_id(&self) -> &MemberId {
         &self.id
     }
     fn party_role(&self) -> Role {

@@ -3,7 +3,7 @@
 //! domain ([`crate::ssr`]) alike; nothing here depends on the server side.
 
 use crate::api::permissions;
-use crate::model::{DefaultRole, Member, MemberStatus, Org, Role};
+use crate::model::{DefaultRole, Member, MemberId, MemberStatus, Org, Role, SetupLinkId};
 use serde::{Deserialize, Serialize};
 
 /// Members and audit entries per page.
@@ -14,7 +14,7 @@ pub const PER_PAGE: u32 = 50;
 /// A member as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
-    pub id: String,
+    pub id: MemberId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -39,7 +39,7 @@ impl From<Member> for MemberView {
 }
 
 impl permissions::Party for MemberView {
-    fn party_id(&self) -> &str {
+    fn party_id(&self) -> &MemberId {
         &self.id
     }
     fn party_role(&self) -> Role {
@@ -75,7 +75,7 @@ pub struct MembersPage {
 /// `POST /api/v1/members/remove`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removed {
-    pub removed: String,
+    pub removed: MemberId,
 }
 
 /// `GET /api/v1/me`.
@@ -179,7 +179,7 @@ pub struct LoginActivity {
 pub struct AuditView {
     pub id: String,
     pub at: i64,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<MemberId>,
     pub actor_email: String,
     /// Members: `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
     /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
@@ -189,7 +189,7 @@ pub struct AuditView {
     /// `operator (CLI)`): `sso_connection_set`, `sso_enabled`, `sso_disabled`, `sso_policy_set`,
     /// `members_rekeyed`, `ownership_transferred`.
     pub action: String,
-    pub target_id: Option<String>,
+    pub target_id: Option<MemberId>,
     pub target_email: String,
     /// Short JSON, e.g. `{"role":"member"}`; empty when not applicable.
     pub before: String,
@@ -217,7 +217,7 @@ pub struct SetupLinkCreated {
 /// One setup link as its org's owner sees it (never the token).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupLinkView {
-    pub id: String,
+    pub id: SetupLinkId,
     /// Unix milliseconds.
     pub created_at: i64,
     /// Unix milliseconds.

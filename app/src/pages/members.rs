@@ -293,7 +293,7 @@ fn MemberRow(
     let buttons = ops
         .into_iter()
         .map(|op| {
-            let (id, who) = (m.id.clone(), who.clone());
+            let (id, who) = (m.id.to_string(), who.clone());
             let class = if op.confirmation("").is_some() {
                 "small danger"
             } else {
@@ -312,7 +312,7 @@ fn MemberRow(
         })
         .collect_view();
     view! {
-        <tr data-member-id=m.id.clone() data-email=m.email.clone()>
+        <tr data-member-id=m.id.to_string() data-email=m.email.clone()>
             <td data-label="Name">{m.name.clone()}</td>
             <td data-label="Email">{m.email.clone()}</td>
             <td data-label="Role">

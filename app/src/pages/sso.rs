@@ -388,9 +388,9 @@ fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> im
                         let rows = open
                             .into_iter()
                             .map(|l| {
-                                let id = l.id.clone();
+                                let id = l.id.to_string();
                                 view! {
-                                    <tr data-link-id=l.id.clone()>
+                                    <tr data-link-id=l.id.to_string()>
                                         <td>{format_ms(l.created_at)}</td>
                                         <td>{l.created_by}</td>
                                         <td>{format_ms(l.expires_at)}</td>

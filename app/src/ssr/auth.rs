@@ -3,6 +3,7 @@
 
 use super::store::{Store, StoreError};
 use crate::model::{Member, MemberStatus, Org};
+use crate::model::{MemberId, OrgId};
 use tower_sessions::Session;
 
 /// Session key holding the signed-in member's id.
@@ -20,8 +21,8 @@ pub async fn signed_in_member(
     session: &Session,
     store: &Store,
 ) -> Result<Option<(Member, Org)>, StoreError> {
-    let member_id: Option<String> = get(session, MEMBER_KEY).await?;
-    let org_id: Option<String> = get(session, ORG_KEY).await?;
+    let member_id: Option<MemberId> = get(session, MEMBER_KEY).await?;
+    let org_id: Option<OrgId> = get(session, ORG_KEY).await?;
     let deadline: Option<i64> = get(session, ABSOLUTE_EXPIRY_KEY).await?;
     let (Some(member_id), Some(org_id)) = (member_id, org_id) else {
         return Ok(None);
@@ -56,8 +57,8 @@ pub async fn signed_in_member(
 /// ms). A session store failure is [`StoreError::Unavailable`].
 pub async fn start_session(
     session: &Session,
-    member_id: &str,
-    org_id: &str,
+    member_id: &MemberId,
+    org_id: &OrgId,
     deadline: i64,
 ) -> Result<(), StoreError> {
     let stored = async {

@@ -8,10 +8,12 @@
 //! can move the members keyed to the old issuer onto the current one, matched by `sub`
 //! ([`Store::rekey_members`], `tessera org rekey-members`).
 
+use super::actor::Actor;
 use super::issuer::{key, same_key};
 use super::store::connections::{self, ConnectionValues, no_connection};
 use super::store::dialect::lock_org_connection;
-use super::store::{ACTOR_CLI, NewAudit, Store, StoreError, Tx, audit, members, sessions};
+use super::store::{NewAudit, Store, StoreError, Tx, audit, members, sessions};
+use crate::model::OrgId;
 use crate::model::{DefaultRole, Org, SsoConnection};
 use serde_json::json;
 
@@ -49,7 +51,7 @@ pub struct Rekeyed {
 }
 
 /// How many members of the org are keyed to `issuer` (members carry the issuer's key).
-async fn members_keyed_to(tx: &mut Tx, org_id: &str, issuer: &str) -> Result<i64, StoreError> {
+async fn members_keyed_to(tx: &mut Tx, org_id: &OrgId, issuer: &str) -> Result<i64, StoreError> {
     members::keyed_to(tx, org_id, &key(issuer)).await
 }
 
@@ -75,7 +77,7 @@ pub(crate) enum ConnectionWrite {
 /// enabled flag and policy.
 pub(crate) async fn write_connection_in(
     tx: &mut Tx,
-    org_id: &str,
+    org_id: &OrgId,
     issuer: &str,
     client_id: &str,
     sealed_secret: &str,
@@ -120,17 +122,8 @@ pub(crate) async fn write_connection_in(
 }
 
 /// The operator's audit entry.
-fn operator_audit(org_id: &str, action: &str) -> NewAudit {
-    NewAudit {
-        org_id: org_id.to_string(),
-        actor_id: None,
-        actor_email: ACTOR_CLI.into(),
-        action: action.into(),
-        target_id: None,
-        target_email: String::new(),
-        before: String::new(),
-        after: String::new(),
-    }
+fn operator_audit(org_id: &OrgId, action: &str) -> NewAudit {
+    Actor::Operator.audit(org_id, action, None)
 }
 
 impl Store {
@@ -139,7 +132,7 @@ impl Store {
     /// recognised at their next sign-in).
     pub async fn issuer_change(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         issuer: &str,
     ) -> Result<Option<IssuerChange>, StoreError> {
         let mut tx = self.begin().await?;
@@ -352,16 +345,8 @@ impl Store {
             return Err(no_connection(org));
         }
         let ended = sessions::delete_of_org(&mut tx, &org.id).await?;
-        let audit = NewAudit {
-            org_id: org.id.clone(),
-            actor_id: None,
-            actor_email: ACTOR_CLI.into(),
-            action: "sso_disabled".into(),
-            target_id: None,
-            target_email: String::new(),
-            before: String::new(),
-            after: json!({"enabled": false, "sessions_ended": ended}).to_string(),
-        };
+        let mut audit = operator_audit(&org.id, "sso_disabled");
+        audit.after = json!({"enabled": false, "sessions_ended": ended}).to_string();
         audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ended)

@@ -85,8 +85,9 @@ impl SecretKey {
         }
     }
 
-    /// Encrypts `plaintext`, bound to `context` (the org id).
-    pub fn seal(&self, context: &str, plaintext: &str) -> String {
+    /// Encrypts `plaintext`, bound to `context` (the org id, or a setup link's seal context).
+    pub fn seal<C: AsRef<str> + ?Sized>(&self, context: &C, plaintext: &str) -> String {
+        let context = context.as_ref();
         use base64::Engine as _;
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -110,7 +111,12 @@ impl SecretKey {
     }
 
     /// Decrypts a value made by [`SecretKey::seal`] with the same `context`.
-    pub fn open(&self, context: &str, sealed: &str) -> Result<String, CryptoError> {
+    pub fn open<C: AsRef<str> + ?Sized>(
+        &self,
+        context: &C,
+        sealed: &str,
+    ) -> Result<String, CryptoError> {
+        let context = context.as_ref();
         use base64::Engine as _;
         let body = sealed.strip_prefix(PREFIX).ok_or(CryptoError::Open)?;
         let bytes = base64::engine::general_purpose::STANDARD

@@ -29,13 +29,13 @@ use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
-use super::store::{ACTOR_CLI, Guard, NewAudit};
+use super::store::Guard;
 use super::store::{Store, StoreError};
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
     LoginActivity, MembersPage, PER_PAGE, SsoView,
 };
-use crate::model::{DefaultRole, Member, MemberStatus, Org, Role, SsoConnection};
+use crate::model::{DefaultRole, Member, MemberId, MemberStatus, Org, OrgId, Role, SsoConnection};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,71 +73,19 @@ const NO_CONNECTION: &str = "No Okta connection is registered for this organizat
 
 // ---- who acts ----------------------------------------------------------------------------------
 
-/// Who makes a membership change, as its audit entry names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor<'a> {
-    /// A signed-in, active member, through the admin pages or the JSON API.
-    Member(&'a Member),
-    /// The service operator, through the `tessera` CLI (audited as `operator (CLI)`).
-    Operator,
-    /// The org's Okta, on its own initiative.
-    Okta(Via),
-}
-
-/// How Okta acts on an org's members.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
-    /// Just-in-time provisioning: a person Okta vouches for signs in for the first time.
-    /// (SCIM provisioning and Universal Logout will be further ways.)
-    JustInTime,
-}
-
-/// Audit actor of just-in-time provisioning.
-pub const ACTOR_OKTA_JIT: &str = "Okta (just-in-time sign-in)";
+pub use super::actor::{ACTOR_OKTA_JIT, Actor, Via};
 
 impl Actor<'_> {
-    /// The acting member's id; `None` for the operator and Okta.
-    pub fn member_id(&self) -> Option<&str> {
-        match self {
-            Actor::Member(m) => Some(&m.id),
-            Actor::Operator | Actor::Okta(_) => None,
-        }
-    }
-
-    /// How the audit log names the actor: the member's email, `operator (CLI)` or
-    /// [`ACTOR_OKTA_JIT`].
-    pub fn label(&self) -> &str {
-        match self {
-            Actor::Member(m) => &m.email,
-            Actor::Operator => ACTOR_CLI,
-            Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT,
-        }
-    }
-
-    /// An audit entry by this actor in `org_id` about `target` (or about the org when `None`).
-    fn audit(&self, org_id: &str, action: &str, target: Option<&Member>) -> NewAudit {
-        NewAudit {
-            org_id: org_id.to_string(),
-            actor_id: self.member_id().map(str::to_string),
-            actor_email: self.label().to_string(),
-            action: action.to_string(),
-            target_id: target.map(|t| t.id.clone()),
-            target_email: target.map(|t| t.email.clone()).unwrap_or_default(),
-            before: String::new(),
-            after: String::new(),
-        }
-    }
-
     /// The member acting in `org_id`, for changes only a member of the org makes (role and
     /// status changes, removals). The operator and Okta are refused: no command or flow of
     /// theirs makes these changes yet. A member of another org finds nobody.
-    fn member_in(&self, org_id: &str, what: &str) -> Result<&Member, DomainError> {
+    fn member_in(&self, org_id: &OrgId, what: &str) -> Result<&Member, DomainError> {
         match self {
             Actor::Member(m) if m.org_id == org_id => Ok(m),
             Actor::Member(_) => Err(DomainError::NotFound),
-            Actor::Operator | Actor::Okta(_) => Err(DomainError::Forbidden(format!(
-                "Only an owner or admin of the organization can {what}."
-            ))),
+            Actor::Operator | Actor::Okta(_) | Actor::SetupLink => Err(DomainError::Forbidden(
+                format!("Only an owner or admin of the organization can {what}."),
+            )),
         }
     }
 }
@@ -147,13 +95,17 @@ fn allow(decision: Result<(), String>) -> Result<(), DomainError> {
 }
 
 /// The member `target_id` of `org_id`.
-async fn target(store: &Store, org_id: &str, target_id: &str) -> Result<Member, DomainError> {
+async fn target(store: &Store, org_id: &OrgId, target_id: &str) -> Result<Member, DomainError> {
     let id = target_id.trim();
     if id.is_empty() {
         return Err(DomainError::Invalid("member_id is required.".into()));
     }
+    // An id that cannot be one (too long, odd characters) finds nobody, as an unknown one does.
+    let Ok(id) = MemberId::parse(id) else {
+        return Err(DomainError::NotFound);
+    };
     store
-        .member_by_id(org_id, id)
+        .member_by_id(org_id, &id)
         .await?
         .ok_or(DomainError::NotFound)
 }
@@ -316,7 +268,7 @@ pub async fn list_members(
 pub async fn change_role(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
     role: DefaultRole,
 ) -> Result<Member, DomainError> {
@@ -344,7 +296,7 @@ pub async fn change_role(
 pub async fn deactivate(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
 ) -> Result<Member, DomainError> {
     set_status(store, actor, org_id, target_id, MemberStatus::Deactivated).await
@@ -355,7 +307,7 @@ pub async fn deactivate(
 pub async fn reactivate(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
 ) -> Result<Member, DomainError> {
     set_status(store, actor, org_id, target_id, MemberStatus::Active).await
@@ -364,7 +316,7 @@ pub async fn reactivate(
 async fn set_status(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
     to: MemberStatus,
 ) -> Result<Member, DomainError> {
@@ -407,7 +359,7 @@ async fn set_status(
 pub async fn remove(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
 ) -> Result<Member, DomainError> {
     let me = actor.member_in(org_id, "remove members")?;
@@ -442,7 +394,7 @@ pub struct Transferred {
 pub async fn transfer_ownership(
     store: &Store,
     actor: &Actor<'_>,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
 ) -> Result<Transferred, DomainError> {
     let target = match actor {
@@ -462,7 +414,7 @@ pub async fn transfer_ownership(
             }
             target
         }
-        Actor::Okta(_) => {
+        Actor::Okta(_) | Actor::SetupLink => {
             return Err(DomainError::Forbidden(
                 "Ownership changes hands only by the owner or the service operator.".into(),
             ));
@@ -477,19 +429,14 @@ pub async fn transfer_ownership(
     let owner = match actor {
         // `may` let only the owner through: the store demotes them only while they still are.
         Actor::Member(me) => Some((*me).clone()),
-        Actor::Operator | Actor::Okta(_) => store.owner_of(org_id).await?,
+        Actor::Operator | Actor::Okta(_) | Actor::SetupLink => store.owner_of(org_id).await?,
     };
     let mut audit = actor.audit(org_id, "ownership_transferred", Some(&target));
     let previous_email = owner.as_ref().map_or(String::new(), |o| o.email.clone());
     audit.before = json!({"owner": previous_email, "role": target.role}).to_string();
     audit.after = json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": owner.as_ref().map(|_| Role::Admin)}).to_string();
     if !store
-        .transfer_ownership(
-            org_id,
-            owner.as_ref().map(|o| o.id.as_str()),
-            &target.id,
-            &audit,
-        )
+        .transfer_ownership(org_id, owner.as_ref().map(|o| &o.id), &target.id, &audit)
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
@@ -511,14 +458,16 @@ pub async fn transfer_ownership(
 /// with their ids.
 pub async fn member_named(
     store: &Store,
-    org_id: &str,
+    org_id: &OrgId,
     id_or_email: &str,
 ) -> Result<Member, DomainError> {
     let wanted = id_or_email.trim();
     if wanted.is_empty() {
         return Err(DomainError::Invalid("give a member id or email".into()));
     }
-    if let Some(m) = store.member_by_id(org_id, wanted).await? {
+    if let Ok(id) = MemberId::parse(wanted)
+        && let Some(m) = store.member_by_id(org_id, &id).await?
+    {
         return Ok(m);
     }
     let found = store.members_by_email(org_id, wanted).await?;
@@ -550,7 +499,7 @@ pub async fn rekey_members(
 ) -> Result<Rekeyed, DomainError> {
     match actor {
         Actor::Operator => Ok(store.rekey_members(org, from_issuer).await?),
-        Actor::Member(_) | Actor::Okta(_) => Err(DomainError::Forbidden(
+        Actor::Member(_) | Actor::Okta(_) | Actor::SetupLink => Err(DomainError::Forbidden(
             "Only the service operator moves members between issuers (`tessera org rekey-members`)."
                 .into(),
         )),
@@ -578,21 +527,21 @@ pub fn okta_domain(issuer: &str) -> String {
 async fn open_secret(
     store: &Store,
     key: &SecretKey,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<Option<(String, String)>, StoreError> {
     let Some(sealed) = store.sealed_client_secret(org_id).await? else {
         return Ok(None);
     };
-    match key.open(org_id, &sealed) {
+    match key.open(org_id.as_str(), &sealed) {
         Ok(secret) => Ok(Some((sealed, secret))),
         Err(e) => {
-            tracing::warn!(org_id, error = %e, "the stored client secret does not open");
+            tracing::warn!(%org_id, error = %e, "the stored client secret does not open");
             Ok(None)
         }
     }
 }
 
-async fn connection(store: &Store, org_id: &str) -> Result<SsoConnection, DomainError> {
+async fn connection(store: &Store, org_id: &OrgId) -> Result<SsoConnection, DomainError> {
     store
         .sso_connection(org_id)
         .await?
@@ -671,7 +620,7 @@ pub async fn update_sso_settings(
     if (sso.enabled, sso.jit_enabled, sso.default_role) == (enabled, jit_enabled, default_role) {
         return Ok(sso);
     }
-    let audit = NewAudit::new(actor, "sso_settings_changed", None).change(
+    let audit = Actor::Member(actor).audit(&actor.org_id, "sso_settings_changed", None).change(
         json!({"enabled": sso.enabled, "jit_enabled": sso.jit_enabled, "default_role": sso.default_role}),
         json!({"enabled": enabled, "jit_enabled": jit_enabled, "default_role": default_role}),
     );
@@ -701,7 +650,7 @@ pub async fn update_sso_settings(
 }
 
 /// Counts one connection test against the org's budget ([`super::rate_limit`]).
-async fn take_test(store: &Store, org_id: &str) -> Result<(), DomainError> {
+async fn take_test(store: &Store, org_id: &OrgId) -> Result<(), DomainError> {
     match store.take_connection_test(org_id).await? {
         Budget::Granted => Ok(()),
         Budget::Limited { retry_after_ms } => Err(DomainError::RateLimited { retry_after_ms }),
@@ -741,7 +690,7 @@ pub async fn test_connection(
         .filter(|c| !c.ok)
         .map(|c| c.name.as_str())
         .collect();
-    let mut audit = NewAudit::new(actor, "sso_connection_tested", None);
+    let mut audit = Actor::Member(actor).audit(&actor.org_id, "sso_connection_tested", None);
     audit.after = json!({"ok": report.ok, "failed": failed}).to_string();
     store.record_audit(&audit).await?;
     Ok(report)
@@ -788,14 +737,16 @@ pub async fn rotate_client_secret(
         return Err(DomainError::ConnectionTestFailed(report));
     }
     let old_hint = key
-        .open(&actor.org_id, &old_sealed)
+        .open(actor.org_id.as_str(), &old_sealed)
         .map(|s| secret_hint(&s))
         .unwrap_or_default();
-    let audit = NewAudit::new(actor, "client_secret_rotated", None).change(
-        json!({"client_secret": old_hint}),
-        json!({"client_secret": secret_hint(secret)}),
-    );
-    let sealed = key.seal(&actor.org_id, secret);
+    let audit = Actor::Member(actor)
+        .audit(&actor.org_id, "client_secret_rotated", None)
+        .change(
+            json!({"client_secret": old_hint}),
+            json!({"client_secret": secret_hint(secret)}),
+        );
+    let sealed = key.seal(actor.org_id.as_str(), secret);
     if !store
         .replace_client_secret(&actor.org_id, &actor.id, &old_sealed, &sealed, &audit)
         .await?

@@ -1,6 +1,7 @@
 //! Server-only code: the domain (sign-in, membership, connections, setup links), the store,
 //! encryption at rest, issuer rules and session lookup.
 
+pub mod actor;
 pub mod api_support;
 pub mod auth;
 pub mod connection;

@@ -5,6 +5,7 @@
 //! setup link also keeps its own, smaller budget (see [`super::setup_links::TEST_LIMIT`]).
 
 use super::store::{Store, StoreError};
+use crate::model::OrgId;
 
 /// Connection tests an org may run per window, SSO page and setup links together.
 pub const ORG_TEST_LIMIT: i64 = 20;
@@ -39,7 +40,7 @@ pub fn limited_message(retry_after_ms: i64) -> String {
 impl Store {
     /// Counts one connection test of `org_id` against its budget, atomically across nodes:
     /// a fixed window that starts with the first test after the previous one ended.
-    pub async fn take_connection_test(&self, org_id: &str) -> Result<Budget, StoreError> {
+    pub async fn take_connection_test(&self, org_id: &OrgId) -> Result<Budget, StoreError> {
         let now = self.now_ms();
         let window_open_before = now - ORG_TEST_WINDOW_MS;
         if self

@@ -24,17 +24,19 @@
 //! link's own `test_attempts` still counts every test). A refused Save writes nothing.
 
 use super::PublicUrl;
+pub use super::actor::{ACTOR_CLI, ACTOR_LINK, Actor};
 use super::connection::{ConnectionWrite, IssuerChange};
 use super::crypto::SecretKey;
 use super::membership::DomainError;
+pub use super::store::SetupLink;
 use super::store::setup_links::{self as links, TestValues, Which};
-pub use super::store::{ACTOR_CLI, Actor, SetupLink};
-use super::store::{NewAudit, Store, StoreError, Tx, audit, members, new_id};
+use super::store::{NewAudit, Store, StoreError, Tx, audit, members};
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::types::{
     ConnectionReport, SetupLinkCreated, SetupLinkList, SetupLinkView, SetupLinksRevoked,
 };
 use crate::model::{Member, Org, SsoConnection};
+use crate::model::{OrgId, SetupLinkId};
 use serde_json::json;
 use std::time::Duration;
 
@@ -60,9 +62,6 @@ pub const OPEN_NOTE_INTERVAL_MS: i64 = 60 * 60 * 1000;
 pub const PAGE_AUDIT_BUDGET: i64 = 100;
 /// The most links `GET /api/v1/sso/setup-links` lists (newest first).
 pub const LINKS_LISTED: i64 = 100;
-
-/// Audit actor of what happens on the setup page (the person holding the link).
-pub const ACTOR_LINK: &str = "setup link";
 
 /// The one message for a link that cannot be used, whatever the reason: it does not tell an
 /// unknown token from an expired, used or revoked one.
@@ -98,7 +97,7 @@ impl SetupLink {
 }
 
 /// The associated data a link's pending client secret is sealed with.
-pub fn seal_context(link_id: &str) -> String {
+pub fn seal_context(link_id: &SetupLinkId) -> String {
     format!("setup-link:{link_id}")
 }
 
@@ -109,7 +108,7 @@ const KEPT_V2: &str = "kept-v2";
 /// with (none of the three contains a line break: the form refuses control characters).
 pub fn seal_kept_secret(
     key: &SecretKey,
-    link_id: &str,
+    link_id: &SetupLinkId,
     issuer: &str,
     client_id: &str,
     secret: &str,
@@ -238,8 +237,14 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Fingerprint of tested values (newlines cannot occur in any of them).
-pub fn values_hash(link_id: &str, issuer: &str, client_id: &str, secret: &str) -> String {
-    sha256_hex(&["tessera-setup-test-v1", link_id, issuer, client_id, secret])
+pub fn values_hash(link_id: &SetupLinkId, issuer: &str, client_id: &str, secret: &str) -> String {
+    sha256_hex(&[
+        "tessera-setup-test-v1",
+        link_id.as_str(),
+        issuer,
+        client_id,
+        secret,
+    ])
 }
 
 /// `text` with every setup-link token after `/setup/` (any case) replaced by `…`, e.g.
@@ -329,16 +334,9 @@ pub fn issuer_from_input(input: &str, allow_http: bool) -> Result<String, String
 
 /// An audit entry about `link` made on the setup page.
 pub fn link_audit(link: &SetupLink, action: &str, after: serde_json::Value) -> NewAudit {
-    NewAudit {
-        org_id: link.org_id.clone(),
-        actor_id: None,
-        actor_email: ACTOR_LINK.into(),
-        action: action.into(),
-        target_id: None,
-        target_email: String::new(),
-        before: String::new(),
-        after: after.to_string(),
-    }
+    let mut entry = Actor::SetupLink.audit(&link.org_id, action, None);
+    entry.after = after.to_string();
+    entry
 }
 
 impl Store {
@@ -349,13 +347,14 @@ impl Store {
         &self,
         org: &Org,
         ttl: Duration,
-        actor: &Actor,
+        who: Actor<'_>,
     ) -> Result<(String, SetupLink), StoreError> {
+        let actor = who.recorded();
         let token = new_token();
         let now = self.now_ms();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let link = SetupLink {
-            id: new_id(),
+            id: SetupLinkId::generate(),
             org_id: org.id.clone(),
             created_at: now,
             expires_at: now.saturating_add(ttl_ms),
@@ -384,16 +383,8 @@ impl Store {
                 "Only the owner can create a setup link: your role changed meanwhile.".into(),
             ));
         }
-        let entry = NewAudit {
-            org_id: org.id.clone(),
-            actor_id: actor.id.clone(),
-            actor_email: actor.label.clone(),
-            action: "setup_link_created".into(),
-            target_id: None,
-            target_email: String::new(),
-            before: String::new(),
-            after: json!({"link_id": link.id, "expires_at": link.expires_at}).to_string(),
-        };
+        let mut entry = who.audit(&org.id, "setup_link_created", None);
+        entry.after = json!({"link_id": link.id, "expires_at": link.expires_at}).to_string();
         audit::insert(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok((token, link))
@@ -411,10 +402,7 @@ impl Store {
         };
         if !link.creator_ok && link.used_at.is_none() && link.revoked_at.is_none() {
             let mut tx = self.begin().await?;
-            let actor = Actor {
-                id: None,
-                label: ACTOR_LINK.into(),
-            };
+            let actor = Actor::SetupLink.recorded();
             links::revoke(
                 &mut tx,
                 &link.org_id,
@@ -438,9 +426,9 @@ impl Store {
 
     /// Revokes every open link of `org`, one `setup_link_revoked` audit entry each; returns
     /// how many.
-    pub async fn revoke_setup_links(&self, org: &Org, actor: &Actor) -> Result<u64, StoreError> {
+    pub async fn revoke_setup_links(&self, org: &Org, actor: Actor<'_>) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
-        let n = links::revoke(&mut tx, &org.id, Which::All, actor, "").await?;
+        let n = links::revoke(&mut tx, &org.id, Which::All, &actor.recorded(), "").await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -450,16 +438,16 @@ impl Store {
     /// (nothing changed).
     pub async fn revoke_setup_links_as_owner(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actor: &Member,
-        only: Option<&str>,
+        only: Option<&SetupLinkId>,
     ) -> Result<Option<u64>, StoreError> {
         let mut tx = self.begin().await?;
         if !members::is_active_owner(&mut tx, org_id, &actor.id).await? {
             tx.rollback().await?;
             return Ok(None);
         }
-        let who = Actor::member(actor);
+        let who = Actor::Member(actor).recorded();
         let n = links::revoke(&mut tx, org_id, Which::all_or_one(only), &who, "").await?;
         tx.commit().await?;
         Ok(Some(n))
@@ -467,7 +455,10 @@ impl Store {
 
     /// Counts one connection test against the link's rate limit ([`TEST_LIMIT`] per
     /// [`TEST_WINDOW_MS`]), atomically across nodes.
-    pub async fn take_setup_test_slot(&self, link_id: &str) -> Result<TestSlot, StoreError> {
+    pub async fn take_setup_test_slot(
+        &self,
+        link_id: &SetupLinkId,
+    ) -> Result<TestSlot, StoreError> {
         let now = self.now_ms();
         let window_open_before = now - TEST_WINDOW_MS;
         if self
@@ -493,7 +484,7 @@ impl Store {
     /// is kept, so a secret never outlives its link.
     pub async fn record_setup_test(
         &self,
-        link_id: &str,
+        link_id: &SetupLinkId,
         issuer: &str,
         client_id: &str,
         sealed_secret: &str,
@@ -644,7 +635,7 @@ impl Store {
 /// ([`PAGE_AUDIT_BUDGET`]); true when written.
 async fn audit_within_budget(
     tx: &mut Tx,
-    link_id: &str,
+    link_id: &SetupLinkId,
     entry: &NewAudit,
 ) -> Result<bool, StoreError> {
     if !links::count_page_audit(tx, link_id, PAGE_AUDIT_BUDGET).await? {
@@ -716,7 +707,7 @@ pub async fn run_test(
 }
 
 /// Is `issuer` already connected to an org other than `org_id`?
-pub async fn issuer_taken(store: &Store, org_id: &str, issuer: &str) -> Result<bool, StoreError> {
+pub async fn issuer_taken(store: &Store, org_id: &OrgId, issuer: &str) -> Result<bool, StoreError> {
     Ok(store
         .sso_by_issuer(issuer)
         .await?
@@ -741,7 +732,7 @@ pub async fn create_for_owner(
         .await?
         .ok_or(DomainError::NotFound)?;
     let (token, link) = match store
-        .create_setup_link(&org, ttl, &Actor::member(actor))
+        .create_setup_link(&org, ttl, Actor::Member(actor))
         .await
     {
         Ok(v) => v,
@@ -792,14 +783,19 @@ pub async fn revoke_for_owner(
                 .into(),
         ));
     }
-    if let Some(id) = id {
+    let id = match id {
+        // An id that cannot be one finds no link, as an unknown one does.
+        Some(id) => Some(SetupLinkId::parse(id).map_err(|_| DomainError::NotFound)?),
+        None => None,
+    };
+    if let Some(id) = &id {
         let found = store.setup_link(id).await?;
         if found.is_none_or(|l| l.org_id != actor.org_id) {
             return Err(DomainError::NotFound);
         }
     }
     match store
-        .revoke_setup_links_as_owner(&actor.org_id, actor, id)
+        .revoke_setup_links_as_owner(&actor.org_id, actor, id.as_ref())
         .await?
     {
         Some(revoked) => Ok(SetupLinksRevoked { revoked }),
@@ -828,8 +824,8 @@ mod tests {
         assert!(!h.contains(&a));
         assert_eq!(h, token_hash(&a));
         assert_ne!(
-            values_hash("l", "i", "c", "s"),
-            values_hash("l", "i", "c", "t")
+            values_hash(&"l".into(), "i", "c", "s"),
+            values_hash(&"l".into(), "i", "c", "t")
         );
     }
 
@@ -896,7 +892,7 @@ mod tests {
         );
         link.pending_secret_enc = Some(seal_kept_secret(
             &key,
-            "link-1",
+            &"link-1".into(),
             "https://a.okta.com",
             "id",
             "s3cret",
@@ -923,7 +919,7 @@ mod tests {
             kept_secret_for(&key, &link, "https://a.okta.com", "id"),
             KeptSecret::Missing
         );
-        link.pending_secret_enc = Some(key.seal(&seal_context("link-2"), "s3cret"));
+        link.pending_secret_enc = Some(key.seal(&seal_context(&"link-2".into()), "s3cret"));
         assert_eq!(
             kept_secret_for(&key, &link, "https://a.okta.com", "id"),
             KeptSecret::Missing

@@ -19,6 +19,7 @@ use super::login::{LoginAttempt, LoginFlow, MAX_PENDING_FLOWS_PER_ORG, Outcome};
 use super::membership::{self, Actor, Identity, ProvisionError, Via};
 use super::store::{Store, StoreError};
 use crate::api::login_reason::{Explanation, Facts, LoginReason, OktaError};
+use crate::model::OrgId;
 use crate::model::{Member, Org, SsoConnection};
 use crate::validate::bounded;
 use std::future::Future;
@@ -273,7 +274,7 @@ async fn record<P>(cx: &SignIn<'_, P>, org: Option<&Org>, attempt: &LoginAttempt
         outcome = if success { "success" } else { "failure" },
         reason = %attempt.reason,
         org = org.map_or("-", |o| o.slug.as_str()),
-        org_id = attempt.org_id.as_deref().unwrap_or("-"),
+        org_id = attempt.org_id.as_ref().map_or("-", OrgId::as_str),
         issuer = attempt.issuer.as_deref().unwrap_or("-"),
         subject = attempt.subject.as_deref().unwrap_or("-"),
         detail = %attempt.detail,
@@ -299,7 +300,7 @@ async fn fail<P>(
 ) -> LoginFailure {
     let mut attempt = LoginAttempt::new(
         cx.store.now_ms(),
-        org.map(|o| o.id.as_str()),
+        org.map(|o| &o.id),
         Outcome::Failure,
         f.reason,
         &f.detail,
@@ -385,7 +386,7 @@ pub async fn begin<P: IdentityProvider>(
 
 /// The org's client secret, opened with the server's key.
 fn client_secret<P>(cx: &SignIn<'_, P>, org: &Org, sealed: &str) -> Result<String, LoginFailure> {
-    cx.key.open(&org.id, sealed).map_err(|e| {
+    cx.key.open(org.id.as_str(), sealed).map_err(|e| {
         tracing::error!(org = %org.slug, error = %e, "cannot decrypt the client secret");
         LoginFailure::new(LoginReason::SecretUnreadable)
     })
@@ -541,7 +542,7 @@ async fn unbound<P>(
 /// The flow's org, its connection and the connection's sealed client secret.
 async fn load_org<P>(
     cx: &SignIn<'_, P>,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<(Org, SsoConnection, String), LoginFailure> {
     let found = cx
         .store

@@ -87,6 +87,7 @@ async fn store_calls(url: &str, org_id: &str, label: &str) -> Result<(), String>
     let store = app::ssr::store::Store::connect(url)
         .await
         .map_err(|e| e.to_string())?;
+    let org_id = &app::model::OrgId::from_stored(org_id);
     let mut rows = vec![];
     for (name, pattern, offset) in [
         ("members_page (first page: rows)", None, 0),

@@ -2,38 +2,24 @@
 //! change's own transaction ([`insert`]); what comes from outside is stored bounded.
 
 use super::{Store, StoreError, Tx, new_id, stored_text};
-use crate::model::Member;
+use crate::model::{MemberId, OrgId};
 use crate::validate::bounded;
 use sqlx::Row;
 
 /// An audit entry to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAudit {
-    pub org_id: String,
-    pub actor_id: Option<String>,
+    pub org_id: OrgId,
+    pub actor_id: Option<MemberId>,
     pub actor_email: String,
     pub action: String,
-    pub target_id: Option<String>,
+    pub target_id: Option<MemberId>,
     pub target_email: String,
     pub before: String,
     pub after: String,
 }
 
 impl NewAudit {
-    /// An entry by `actor` about `target` (or about the org when `None`).
-    pub fn new(actor: &Member, action: &str, target: Option<&Member>) -> NewAudit {
-        NewAudit {
-            org_id: actor.org_id.clone(),
-            actor_id: Some(actor.id.clone()),
-            actor_email: actor.email.clone(),
-            action: action.to_string(),
-            target_id: target.map(|t| t.id.clone()),
-            target_email: target.map(|t| t.email.clone()).unwrap_or_default(),
-            before: String::new(),
-            after: String::new(),
-        }
-    }
-
     /// Sets before and after (short JSON).
     pub fn change(mut self, before: serde_json::Value, after: serde_json::Value) -> NewAudit {
         self.before = before.to_string();
@@ -42,8 +28,8 @@ impl NewAudit {
     }
 
     /// Who made the change, as its entry names them (for the entries it causes).
-    pub fn actor(&self) -> Actor {
-        Actor {
+    pub fn actor(&self) -> AuditActor {
+        AuditActor {
             id: self.actor_id.clone(),
             label: self.actor_email.clone(),
         }
@@ -54,41 +40,24 @@ impl NewAudit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub at: i64,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<MemberId>,
     pub actor_email: String,
     pub action: String,
-    pub target_id: Option<String>,
+    pub target_id: Option<MemberId>,
     pub target_email: String,
     pub before: String,
     pub after: String,
 }
 
-/// Audit actor of what the operator does with the CLI (setup links, SSO and membership changes).
-pub const ACTOR_CLI: &str = "operator (CLI)";
-
-/// Who creates or revokes links, as the audit log names them.
+/// Who wrote an entry, as the store records them: the acting member's id (`None` for the
+/// operator, Okta or a setup link) and the label the log shows. The domain's actor
+/// (`ssr::actor::Actor::recorded`) is the only maker of these.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub id: Option<String>,
+pub struct AuditActor {
+    pub id: Option<MemberId>,
     pub label: String,
-}
-
-impl Actor {
-    pub fn cli() -> Actor {
-        Actor {
-            id: None,
-            label: ACTOR_CLI.into(),
-        }
-    }
-
-    pub fn member(m: &Member) -> Actor {
-        Actor {
-            id: Some(m.id.clone()),
-            label: m.email.clone(),
-        }
-    }
 }
 
 /// Longest `before`/`after` of an audit entry that is stored, in characters (short JSON; the
@@ -111,10 +80,10 @@ where
     .bind(new_id())
     .bind(&a.org_id)
     .bind(at)
-    .bind(a.actor_id.as_deref())
+    .bind(a.actor_id.as_ref().map(MemberId::as_str))
     .bind(stored_text(&a.actor_email))
     .bind(bounded(&a.action, 64))
-    .bind(a.target_id.as_deref())
+    .bind(a.target_id.as_ref().map(MemberId::as_str))
     .bind(stored_text(&a.target_email))
     .bind(bounded(&a.before, MAX_AUDIT_CHANGE_CHARS))
     .bind(bounded(&a.after, MAX_AUDIT_CHANGE_CHARS))
@@ -139,7 +108,7 @@ impl Store {
     /// One page of an org's audit log, newest first, and the number of entries.
     pub async fn audit_entries(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditEntry>, i64), StoreError> {

@@ -9,6 +9,7 @@ use super::dialect::is_unique_violation;
 use super::orgs::{OrgWithSso, org_from_row};
 use super::{NewAudit, Store, StoreError, Tx, audit};
 use crate::model::{DefaultRole, Org, SsoConnection};
+use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -31,7 +32,7 @@ fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
     })
 }
 
-async fn connection_on<'e, E>(e: E, org_id: &str) -> Result<Option<SsoConnection>, StoreError>
+async fn connection_on<'e, E>(e: E, org_id: &OrgId) -> Result<Option<SsoConnection>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -51,7 +52,7 @@ pub fn no_connection(org: &Org) -> StoreError {
 }
 
 /// Inside `tx`: the org's connection.
-pub async fn current(tx: &mut Tx, org_id: &str) -> Result<Option<SsoConnection>, StoreError> {
+pub async fn current(tx: &mut Tx, org_id: &OrgId) -> Result<Option<SsoConnection>, StoreError> {
     connection_on(tx.conn(), org_id).await
 }
 
@@ -60,7 +61,7 @@ pub async fn current(tx: &mut Tx, org_id: &str) -> Result<Option<SsoConnection>,
 pub async fn issuer_owner(
     tx: &mut Tx,
     issuer_key: &str,
-    org_id: &str,
+    org_id: &OrgId,
 ) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
@@ -76,7 +77,7 @@ pub async fn issuer_owner(
 /// The values [`upsert`] writes.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionValues<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub issuer: &'a str,
     /// [`crate::ssr::issuer::key`] of `issuer`: what sign-ins and the unique index compare.
     pub issuer_key: &'a str,
@@ -133,7 +134,7 @@ pub async fn enable(tx: &mut Tx, org: &Org) -> Result<(), StoreError> {
 }
 
 /// Inside `tx`: turns SSO off; false when the org has no connection.
-pub async fn disable(tx: &mut Tx, org_id: &str) -> Result<bool, StoreError> {
+pub async fn disable(tx: &mut Tx, org_id: &OrgId) -> Result<bool, StoreError> {
     let done =
         sqlx::query("UPDATE sso_connections SET enabled = 0, updated_at = $1 WHERE org_id = $2")
             .bind(tx.now_ms())
@@ -170,7 +171,10 @@ pub async fn set_policy(
 }
 
 impl Store {
-    pub async fn sso_connection(&self, org_id: &str) -> Result<Option<SsoConnection>, StoreError> {
+    pub async fn sso_connection(
+        &self,
+        org_id: &OrgId,
+    ) -> Result<Option<SsoConnection>, StoreError> {
         connection_on(&self.pool, org_id).await
     }
 
@@ -187,8 +191,8 @@ impl Store {
 
     /// An org with its connection (if any) and that connection's sealed client secret, in one
     /// statement: what a sign-in needs.
-    pub async fn org_with_sso(&self, org_id: &str) -> Result<Option<OrgWithSso>, StoreError> {
-        self.org_with_sso_where("o.id = $1", org_id).await
+    pub async fn org_with_sso(&self, org_id: &OrgId) -> Result<Option<OrgWithSso>, StoreError> {
+        self.org_with_sso_where("o.id = $1", org_id.as_str()).await
     }
 
     /// Like [`Store::org_with_sso`], by the org's slug.
@@ -225,7 +229,7 @@ impl Store {
     }
 
     /// The sealed client secret of an org's connection.
-    pub async fn sealed_client_secret(&self, org_id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn sealed_client_secret(&self, org_id: &OrgId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT client_secret_enc FROM sso_connections WHERE org_id = $1")
             .bind(org_id)
             .fetch_optional(&self.pool)
@@ -264,8 +268,8 @@ impl Store {
     /// or the guard no longer holds.
     pub async fn update_sso_settings(
         &self,
-        org_id: &str,
-        owner_id: &str,
+        org_id: &OrgId,
+        owner_id: &MemberId,
         turn_on: bool,
         jit_enabled: bool,
         default_role: DefaultRole,
@@ -300,8 +304,8 @@ impl Store {
     /// still the org's active owner. False when the secret changed meanwhile.
     pub async fn replace_client_secret(
         &self,
-        org_id: &str,
-        owner_id: &str,
+        org_id: &OrgId,
+        owner_id: &MemberId,
         old_sealed: &str,
         new_sealed: &str,
         audit: &NewAudit,

@@ -6,6 +6,7 @@
 //! Everything else in the store is one SQL text for both databases.
 
 use super::{StoreError, Tx, redact_url};
+use crate::model::{MemberId, OrgId};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationSource, Migrator};
@@ -329,7 +330,7 @@ fn fts_phrase(q: &str) -> String {
 /// re-key before the issuer changes, and members are always locked after it, never in opposite
 /// orders), and on SQLite the transaction becomes a writer at once, waiting for the lock instead
 /// of failing with `SQLITE_BUSY` when a read would later have to be upgraded.
-pub async fn lock_org_connection(tx: &mut Tx, org_id: &str) -> Result<(), StoreError> {
+pub async fn lock_org_connection(tx: &mut Tx, org_id: &OrgId) -> Result<(), StoreError> {
     sqlx::query("UPDATE sso_connections SET org_id = org_id WHERE org_id = $1")
         .bind(org_id)
         .execute(tx.conn())
@@ -340,7 +341,7 @@ pub async fn lock_org_connection(tx: &mut Tx, org_id: &str) -> Result<(), StoreE
 /// On SQLite, makes `tx` a writer at once (its first statement), so a statement that reads
 /// before it writes (the first-member-becomes-owner insert) waits for the write lock instead of
 /// failing with `SQLITE_BUSY` on the upgrade. PostgreSQL locks rows as it goes: nothing to do.
-pub(super) async fn write_first(tx: &mut Tx, org_id: &str) -> Result<(), StoreError> {
+pub(super) async fn write_first(tx: &mut Tx, org_id: &OrgId) -> Result<(), StoreError> {
     if tx.kind() == DbKind::Sqlite {
         lock_org_connection(tx, org_id).await?;
     }
@@ -353,9 +354,9 @@ pub(super) async fn write_first(tx: &mut Tx, org_id: &str) -> Result<(), StoreEr
 /// while waiting for that counter row. SQLite has one writer at a time: nothing to order.
 pub(super) async fn lock_two_members(
     tx: &mut Tx,
-    org_id: &str,
-    a: &str,
-    b: &str,
+    org_id: &OrgId,
+    a: &MemberId,
+    b: &MemberId,
 ) -> Result<(), StoreError> {
     if tx.kind() == DbKind::Sqlite {
         return Ok(());

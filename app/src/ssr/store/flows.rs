@@ -6,6 +6,7 @@
 
 use super::{Store, StoreError, corrupt, new_id, stored_text};
 use crate::api::login_reason::LoginReason;
+use crate::model::{MemberId, OrgId};
 use crate::validate::bounded;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -26,7 +27,7 @@ pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginFlow {
     pub state: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub nonce: String,
     pub pkce_verifier: String,
     /// Where to land after sign-in: a path on Tessera's own origin.
@@ -49,7 +50,7 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginAttempt {
     pub id: String,
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub at: i64,
     pub outcome: Outcome,
     pub reason: LoginReason,
@@ -57,7 +58,7 @@ pub struct LoginAttempt {
     pub issuer: Option<String>,
     pub subject: Option<String>,
     pub email: Option<String>,
-    pub member_id: Option<String>,
+    pub member_id: Option<MemberId>,
 }
 
 impl Outcome {
@@ -83,14 +84,14 @@ impl LoginAttempt {
     /// subject, email or member yet.
     pub fn new(
         at: i64,
-        org_id: Option<&str>,
+        org_id: Option<&OrgId>,
         outcome: Outcome,
         reason: LoginReason,
         detail: &str,
     ) -> Self {
         LoginAttempt {
             id: new_id(),
-            org_id: org_id.map(str::to_string),
+            org_id: org_id.cloned(),
             at,
             outcome,
             reason,
@@ -246,7 +247,7 @@ impl Store {
                     WHERE {same_org} AND outcome = 'failure' AND at > $11 AND at <= $3) < $12",
         ))
         .bind(&a.id)
-        .bind(a.org_id.as_deref())
+        .bind(a.org_id.as_ref().map(OrgId::as_str))
         .bind(a.at)
         .bind(a.outcome.as_str())
         .bind(a.reason.code())
@@ -254,7 +255,7 @@ impl Store {
         .bind(optional(a.issuer.as_deref()))
         .bind(optional(a.subject.as_deref()))
         .bind(optional(a.email.as_deref()))
-        .bind(a.member_id.as_deref())
+        .bind(a.member_id.as_ref().map(MemberId::as_str))
         .bind(a.at - 60_000)
         .bind(FAILURES_STORED_PER_MINUTE)
         .execute(&self.pool)
@@ -265,7 +266,7 @@ impl Store {
     /// Most recent login attempts of an org, newest first.
     pub async fn recent_login_attempts(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         limit: i64,
     ) -> Result<Vec<LoginAttempt>, StoreError> {
         self.login_attempts_of(org_id, None, limit).await
@@ -276,7 +277,7 @@ impl Store {
     /// An org's most recent login attempts, newest first, optionally of one outcome.
     pub async fn login_attempts_of(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         outcome: Option<Outcome>,
         limit: i64,
     ) -> Result<Vec<LoginAttempt>, StoreError> {
@@ -308,7 +309,7 @@ impl Store {
     /// failures)`, only days that had attempts, in no particular order.
     pub async fn daily_login_counts(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         since_ms: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         let rows = sqlx::query(
@@ -337,7 +338,7 @@ impl Store {
     /// The latest successful sign-in: when, the email it carried and the member's name.
     pub async fn last_login_success(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<Option<(i64, String, String)>, StoreError> {
         let row = sqlx::query(
             "SELECT a.at, a.email, m.name FROM login_attempts a
@@ -362,7 +363,7 @@ impl Store {
     /// The latest failed sign-in attempt.
     pub async fn last_login_failure(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<Option<LoginAttempt>, StoreError> {
         let row = sqlx::query(&format!(
             "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = 'failure' ORDER BY at DESC, id DESC LIMIT 1"

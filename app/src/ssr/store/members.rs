@@ -13,6 +13,7 @@ use super::setup_links::{self, Which};
 use super::{Store, StoreError, Tx, corrupt, new_id, sessions, stored_text};
 use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
+use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -61,10 +62,10 @@ fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
 /// The state a member update was decided on; the update applies only while it still holds.
 #[derive(Clone, Copy, Debug)]
 pub struct Guard<'a> {
-    pub org_id: &'a str,
-    pub actor_id: &'a str,
+    pub org_id: &'a OrgId,
+    pub actor_id: &'a MemberId,
     pub actor_role: Role,
-    pub target_id: &'a str,
+    pub target_id: &'a MemberId,
     pub target_role: Role,
     pub target_status: MemberStatus,
 }
@@ -86,7 +87,7 @@ fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
 }
 
 /// The issuers an org's members are keyed to, with how many members each, most first.
-async fn issuers_of<'e, E>(e: E, org_id: &str) -> Result<Vec<(String, i64)>, StoreError>
+async fn issuers_of<'e, E>(e: E, org_id: &OrgId) -> Result<Vec<(String, i64)>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -104,12 +105,12 @@ where
 
 /// Inside `tx`: the issuers the org's members are keyed to, with how many members each, most
 /// first.
-pub async fn issuers(tx: &mut Tx, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn issuers(tx: &mut Tx, org_id: &OrgId) -> Result<Vec<(String, i64)>, StoreError> {
     issuers_of(tx.conn(), org_id).await
 }
 
 /// Inside `tx`: how many members of the org are keyed to the issuer key `issuer_key`.
-pub async fn keyed_to(tx: &mut Tx, org_id: &str, issuer_key: &str) -> Result<i64, StoreError> {
+pub async fn keyed_to(tx: &mut Tx, org_id: &OrgId, issuer_key: &str) -> Result<i64, StoreError> {
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
             .bind(org_id)
@@ -124,7 +125,7 @@ pub async fn keyed_to(tx: &mut Tx, org_id: &str, issuer_key: &str) -> Result<i64
 /// `to`, as `(email, sub)`, by email then sub.
 pub async fn subject_clashes(
     tx: &mut Tx,
-    org_id: &str,
+    org_id: &OrgId,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String)>, StoreError> {
@@ -148,7 +149,7 @@ pub async fn subject_clashes(
 /// the caller rolls back).
 pub async fn rekey(
     tx: &mut Tx,
-    org_id: &str,
+    org_id: &OrgId,
     from: &str,
     to: &str,
 ) -> Result<Option<u64>, StoreError> {
@@ -166,7 +167,7 @@ pub async fn rekey(
 }
 
 /// Inside `tx`: how many owners the org has (0 or 1).
-pub async fn owners(tx: &mut Tx, org_id: &str) -> Result<i64, StoreError> {
+pub async fn owners(tx: &mut Tx, org_id: &OrgId) -> Result<i64, StoreError> {
     Ok(
         sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'")
             .bind(org_id)
@@ -179,8 +180,8 @@ pub async fn owners(tx: &mut Tx, org_id: &str) -> Result<i64, StoreError> {
 /// Inside `tx`: is `member_id` the org's active owner?
 pub async fn is_active_owner(
     tx: &mut Tx,
-    org_id: &str,
-    member_id: &str,
+    org_id: &OrgId,
+    member_id: &MemberId,
 ) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT id FROM members WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
@@ -195,7 +196,7 @@ pub async fn is_active_owner(
 impl Store {
     pub async fn member_by_subject(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         issuer: &str,
         subject: &str,
     ) -> Result<Option<Member>, StoreError> {
@@ -212,8 +213,8 @@ impl Store {
 
     pub async fn member_by_id(
         &self,
-        org_id: &str,
-        member_id: &str,
+        org_id: &OrgId,
+        member_id: &MemberId,
     ) -> Result<Option<Member>, StoreError> {
         let row = sqlx::query(&format!("{MEMBER_COLUMNS} WHERE org_id = $1 AND id = $2"))
             .bind(org_id)
@@ -229,7 +230,7 @@ impl Store {
     /// whether it was created.
     pub async fn insert_member(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         issuer: &str,
         subject: &str,
         email: &str,
@@ -246,7 +247,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_member_audited(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         issuer: &str,
         subject: &str,
         email: &str,
@@ -315,7 +316,7 @@ impl Store {
     /// deactivated.
     pub async fn touch_active_member(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         issuer: &str,
         subject: &str,
         email: &str,
@@ -339,7 +340,7 @@ impl Store {
     }
 
     /// How many members an org has.
-    pub async fn count_members(&self, org_id: &str) -> Result<i64, StoreError> {
+    pub async fn count_members(&self, org_id: &OrgId) -> Result<i64, StoreError> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1")
             .bind(org_id)
             .fetch_one(&self.pool)
@@ -349,7 +350,7 @@ impl Store {
     }
 
     /// The issuers an org's members are keyed to, with how many members each, most first.
-    pub async fn member_issuers(&self, org_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn member_issuers(&self, org_id: &OrgId) -> Result<Vec<(String, i64)>, StoreError> {
         issuers_of(&self.pool, org_id).await
     }
 
@@ -363,7 +364,7 @@ impl Store {
     /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
     pub async fn members_page(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         search: Option<&str>,
         limit: i64,
         offset: i64,
@@ -400,7 +401,7 @@ impl Store {
 
     /// How many members an org has, by status and by role: one row of `member_stats`, which
     /// triggers keep exact (migrations `20261127000005`/`6`).
-    pub async fn member_counts(&self, org_id: &str) -> Result<MemberCounts, StoreError> {
+    pub async fn member_counts(&self, org_id: &OrgId) -> Result<MemberCounts, StoreError> {
         let row = sqlx::query(
             "SELECT owners, admins, members, active, deactivated FROM member_stats WHERE org_id = $1",
         )
@@ -424,7 +425,7 @@ impl Store {
     /// letters, and both databases must find the same members (`Ädam@…` for `ädam@…`).
     pub async fn members_by_email(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         email: &str,
     ) -> Result<Vec<Member>, StoreError> {
         let wanted = email.to_lowercase();
@@ -446,7 +447,7 @@ impl Store {
     }
 
     /// The org's owner, if it has one.
-    pub async fn owner_of(&self, org_id: &str) -> Result<Option<Member>, StoreError> {
+    pub async fn owner_of(&self, org_id: &OrgId) -> Result<Option<Member>, StoreError> {
         let row = sqlx::query(&format!(
             "{MEMBER_COLUMNS} WHERE org_id = $1 AND role = 'owner'"
         ))
@@ -545,9 +546,9 @@ impl Store {
     /// False when either step no longer applies (nothing changed).
     pub async fn transfer_ownership(
         &self,
-        org_id: &str,
-        owner_id: Option<&str>,
-        new_owner_id: &str,
+        org_id: &OrgId,
+        owner_id: Option<&MemberId>,
+        new_owner_id: &MemberId,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;

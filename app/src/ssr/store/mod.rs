@@ -21,6 +21,7 @@ pub mod clock;
 pub mod connections;
 pub mod dialect;
 pub mod flows;
+mod ids;
 pub mod members;
 pub mod orgs;
 pub mod rate_limits;
@@ -30,7 +31,7 @@ pub mod setup_links;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use audit::{ACTOR_CLI, Actor, AuditEntry, NewAudit};
+pub use audit::{AuditActor, AuditEntry, NewAudit};
 pub use clock::Clock;
 #[cfg(any(test, feature = "testing"))]
 pub use clock::ManualClock;

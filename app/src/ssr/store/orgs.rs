@@ -1,8 +1,8 @@
 //! Orgs: creation, lookup by slug or id, and the CLI's list with member counts.
 
 use super::dialect::is_unique_violation;
-use super::{Store, StoreError, new_id};
-use crate::model::{Org, SsoConnection};
+use super::{Store, StoreError};
+use crate::model::{Org, OrgId, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -34,7 +34,7 @@ impl Store {
     /// Creates an org; a slug that is taken is [`StoreError::Conflict`].
     pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org, StoreError> {
         let org = Org {
-            id: new_id(),
+            id: OrgId::generate(),
             slug: slug.to_string(),
             name: name.to_string(),
             created_at: self.now_ms(),
@@ -64,7 +64,7 @@ impl Store {
         row.map(|r| org_from_row(&r)).transpose()
     }
 
-    pub async fn org_by_id(&self, id: &str) -> Result<Option<Org>, StoreError> {
+    pub async fn org_by_id(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
         let row = sqlx::query(&format!("{ORG_COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)

@@ -3,6 +3,7 @@
 //! the domain's (`ssr::rate_limit`).
 
 use super::{Store, StoreError};
+use crate::model::OrgId;
 
 impl Store {
     /// Counts one connection test of `org_id` at `now`: granted (true) while the org's window
@@ -11,7 +12,7 @@ impl Store {
     /// node cannot both take the last slot.
     pub async fn take_org_test(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         now: i64,
         window_open_before: i64,
         limit: i64,
@@ -36,7 +37,7 @@ impl Store {
     }
 
     /// When the org's current connection-test window started (unix ms), if it has one.
-    pub async fn org_test_window_start(&self, org_id: &str) -> Result<Option<i64>, StoreError> {
+    pub async fn org_test_window_start(&self, org_id: &OrgId) -> Result<Option<i64>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT window_start FROM connection_test_budget WHERE org_id = $1")
                 .bind(org_id)

@@ -3,12 +3,13 @@
 //! kept on setup links), inside one transaction.
 
 use super::{Store, StoreError, Tx};
+use crate::model::{OrgId, SetupLinkId};
 use sqlx::Row;
 
 /// One stored connection's sealed client secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sealed {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub slug: String,
     pub sealed: String,
 }
@@ -42,7 +43,12 @@ pub async fn sealed(tx: &mut Tx) -> Result<Vec<Sealed>, StoreError> {
 
 /// Inside `tx`: replaces the org's sealed secret `old` by `new` (empty: dropped), only while it
 /// still is `old`; false when it changed meanwhile.
-pub async fn replace(tx: &mut Tx, org_id: &str, old: &str, new: &str) -> Result<bool, StoreError> {
+pub async fn replace(
+    tx: &mut Tx,
+    org_id: &OrgId,
+    old: &str,
+    new: &str,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE sso_connections SET client_secret_enc = $1 WHERE org_id = $2 AND client_secret_enc = $3",
     )
@@ -55,7 +61,7 @@ pub async fn replace(tx: &mut Tx, org_id: &str, old: &str, new: &str) -> Result<
 }
 
 /// Inside `tx`: the secrets kept on setup links, as `(link id, sealed)`.
-pub async fn kept_on_links(tx: &mut Tx) -> Result<Vec<(String, String)>, StoreError> {
+pub async fn kept_on_links(tx: &mut Tx) -> Result<Vec<(SetupLinkId, String)>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, pending_secret_enc FROM setup_links WHERE pending_secret_enc IS NOT NULL",
     )
@@ -69,7 +75,7 @@ pub async fn kept_on_links(tx: &mut Tx) -> Result<Vec<(String, String)>, StoreEr
 /// Inside `tx`: sets the secret kept on a setup link (`None` drops it).
 pub async fn keep_on_link(
     tx: &mut Tx,
-    link_id: &str,
+    link_id: &SetupLinkId,
     sealed: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE setup_links SET pending_secret_enc = $1 WHERE id = $2")

@@ -3,10 +3,11 @@
 //! deactivation, a removal or SSO being turned off ends the member's sessions at once.
 
 use super::{Store, StoreError, Tx};
+use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 
 /// Inside `tx`: ends every session of a member (deactivation, removal); returns how many.
-pub async fn delete_of_member(tx: &mut Tx, member_id: &str) -> Result<u64, StoreError> {
+pub async fn delete_of_member(tx: &mut Tx, member_id: &MemberId) -> Result<u64, StoreError> {
     Ok(sqlx::query("DELETE FROM sessions WHERE member_id = $1")
         .bind(member_id)
         .execute(tx.conn())
@@ -16,7 +17,7 @@ pub async fn delete_of_member(tx: &mut Tx, member_id: &str) -> Result<u64, Store
 
 /// Inside `tx`: ends every session of every member of an org (SSO turned off); returns how
 /// many.
-pub async fn delete_of_org(tx: &mut Tx, org_id: &str) -> Result<u64, StoreError> {
+pub async fn delete_of_org(tx: &mut Tx, org_id: &OrgId) -> Result<u64, StoreError> {
     Ok(sqlx::query(
         "DELETE FROM sessions WHERE member_id IN (SELECT id FROM members WHERE org_id = $1)",
     )
@@ -67,7 +68,7 @@ impl Store {
         id: &str,
         data: &str,
         expiry: i64,
-        member_id: Option<&str>,
+        member_id: Option<&MemberId>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO sessions (id, data, expiry_date, member_id) VALUES ($1, $2, $3, $4)
@@ -89,7 +90,7 @@ impl Store {
         id: &str,
         data: &str,
         expiry: i64,
-        member_id: Option<&str>,
+        member_id: Option<&MemberId>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE sessions SET data = $1, expiry_date = $2, member_id = $3
@@ -114,7 +115,7 @@ impl Store {
     }
 
     /// Ends every session of a member at once (deactivation, removal).
-    pub async fn delete_member_sessions(&self, member_id: &str) -> Result<u64, StoreError> {
+    pub async fn delete_member_sessions(&self, member_id: &MemberId) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM sessions WHERE member_id = $1")
             .bind(member_id)
             .execute(&self.pool)

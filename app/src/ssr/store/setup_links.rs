@@ -7,7 +7,8 @@
 //! ([`CREATOR_IS_OWNER`]), so the rules hold across nodes. What a link may do and when is the
 //! domain's (`ssr::setup_links`); the statements are here.
 
-use super::{Actor, NewAudit, Store, StoreError, Tx, audit};
+use super::{AuditActor, NewAudit, Store, StoreError, Tx, audit};
+use crate::model::{MemberId, OrgId, SetupLinkId};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -21,15 +22,15 @@ const CREATOR_IS_OWNER: &str = "(setup_links.created_by_member_id IS NULL OR EXI
 /// A stored setup link (never the token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetupLink {
-    pub id: String,
-    pub org_id: String,
+    pub id: SetupLinkId,
+    pub org_id: OrgId,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub created_by: String,
     /// The member who made the link; `None` for the operator (CLI).
-    pub created_by_member_id: Option<String>,
+    pub created_by_member_id: Option<MemberId>,
     /// The creator (if a member) is still the org's active owner.
     pub creator_ok: bool,
     pub test_attempts: i64,
@@ -92,17 +93,17 @@ pub enum Which<'a> {
     /// Every open link.
     All,
     /// The link with this id, if open.
-    One(&'a str),
+    One(&'a SetupLinkId),
     /// The open links made by this member.
-    CreatedBy(&'a str),
+    CreatedBy(&'a MemberId),
 }
 
 impl<'a> Which<'a> {
-    /// `One(id)`, or `All` without an id (an empty id also means all).
-    pub fn all_or_one(id: Option<&'a str>) -> Which<'a> {
+    /// `One(id)`, or `All` without an id.
+    pub fn all_or_one(id: Option<&'a SetupLinkId>) -> Which<'a> {
         match id {
-            Some(id) if !id.is_empty() => Which::One(id),
-            _ => Which::All,
+            Some(id) => Which::One(id),
+            None => Which::All,
         }
     }
 }
@@ -112,16 +113,16 @@ impl<'a> Which<'a> {
 /// `after.reason`, e.g. `creator_no_longer_owner` or `creator_removed`); returns how many.
 pub async fn revoke(
     tx: &mut Tx,
-    org_id: &str,
+    org_id: &OrgId,
     which: Which<'_>,
-    actor: &Actor,
+    actor: &AuditActor,
     reason: &str,
 ) -> Result<u64, StoreError> {
     let now = tx.now_ms();
     let (filter, value) = match which {
         Which::All => ("", ""),
-        Which::One(id) => (" AND id = $3", id),
-        Which::CreatedBy(member_id) => (" AND created_by_member_id = $3", member_id),
+        Which::One(id) => (" AND id = $3", id.as_str()),
+        Which::CreatedBy(member_id) => (" AND created_by_member_id = $3", member_id.as_str()),
     };
     let sql = format!(
         "SELECT id FROM setup_links
@@ -155,7 +156,7 @@ pub async fn revoke(
                 after["reason"] = json!(reason);
             }
             let entry = NewAudit {
-                org_id: org_id.to_string(),
+                org_id: org_id.clone(),
                 actor_id: actor.id.clone(),
                 actor_email: actor.label.clone(),
                 action: "setup_link_revoked".into(),
@@ -186,7 +187,7 @@ pub async fn insert(tx: &mut Tx, link: &SetupLink, token_hash: &str) -> Result<b
     .bind(link.created_at)
     .bind(link.expires_at)
     .bind(&link.created_by)
-    .bind(link.created_by_member_id.as_deref())
+    .bind(link.created_by_member_id.as_ref().map(MemberId::as_str))
     .execute(tx.conn())
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -197,7 +198,7 @@ pub async fn insert(tx: &mut Tx, link: &SetupLink, token_hash: &str) -> Result<b
 /// when any of that no longer holds.
 pub async fn consume(
     tx: &mut Tx,
-    link_id: &str,
+    link_id: &SetupLinkId,
     now: i64,
     values_hash: &str,
 ) -> Result<bool, StoreError> {
@@ -231,7 +232,7 @@ pub struct TestValues<'a> {
 /// its creator still the owner; false otherwise (nothing kept).
 pub async fn keep_test(
     tx: &mut Tx,
-    link_id: &str,
+    link_id: &SetupLinkId,
     now: i64,
     v: &TestValues<'_>,
 ) -> Result<bool, StoreError> {
@@ -256,7 +257,11 @@ pub async fn keep_test(
 
 /// Inside `tx`: counts one page audit entry against the link's `budget`; false when it is used
 /// up (the entry is then not written).
-pub async fn count_page_audit(tx: &mut Tx, link_id: &str, budget: i64) -> Result<bool, StoreError> {
+pub async fn count_page_audit(
+    tx: &mut Tx,
+    link_id: &SetupLinkId,
+    budget: i64,
+) -> Result<bool, StoreError> {
     let counted = sqlx::query(
         "UPDATE setup_links SET page_audit_rows = page_audit_rows + 1
          WHERE id = $1 AND page_audit_rows < $2",
@@ -272,7 +277,7 @@ pub async fn count_page_audit(tx: &mut Tx, link_id: &str, budget: i64) -> Result
 /// `noted_after` or the link's page audit `budget` is used up; true when noted.
 pub async fn note_opened(
     tx: &mut Tx,
-    link_id: &str,
+    link_id: &SetupLinkId,
     now: i64,
     noted_after: i64,
     budget: i64,
@@ -293,7 +298,11 @@ pub async fn note_opened(
 
 /// Inside `tx`: notes, once per link, that it was used after expiring, and drops its kept
 /// secret; true when noted now.
-pub async fn note_expired(tx: &mut Tx, link_id: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn note_expired(
+    tx: &mut Tx,
+    link_id: &SetupLinkId,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE setup_links SET expired_noted_at = $2, pending_secret_enc = NULL
          WHERE id = $1 AND expired_noted_at IS NULL AND expires_at <= $2",
@@ -322,7 +331,7 @@ pub(super) async fn drop_expired_secrets(
 
 impl Store {
     /// A link by id (tests and reloads).
-    pub async fn setup_link(&self, id: &str) -> Result<Option<SetupLink>, StoreError> {
+    pub async fn setup_link(&self, id: &SetupLinkId) -> Result<Option<SetupLink>, StoreError> {
         let row = sqlx::query(&format!("{} WHERE id = $1", link_columns()))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -345,7 +354,7 @@ impl Store {
     /// The latest `limit` links of an org, newest first.
     pub async fn setup_links_of(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         limit: i64,
     ) -> Result<Vec<SetupLink>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -368,7 +377,7 @@ impl Store {
     /// again). One statement, so the limit holds across nodes.
     pub async fn take_setup_test(
         &self,
-        link_id: &str,
+        link_id: &SetupLinkId,
         now: i64,
         window_open_before: i64,
         limit: i64,
