@@ -29,9 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <link rel="icon" href="data:," />
+                <pages::head::HeadBasics />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -52,7 +50,7 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/tessera.css" />
+        <Stylesheet id="leptos" href=pages::head::STYLESHEET />
         <Title text="Tessera" />
         <Router>
             <Routes fallback=NotFound>

@@ -98,15 +98,9 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
         let kind = db.kind;
         let server = testkit::TestServer::start(&db).await;
         let store = &server.store;
-        let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = testkit::add_member(
-            store,
-            &org.id,
-            "https://acme.okta.test",
-            "sub-o",
-            Role::Member,
-        )
-        .await;
+        let testkit::OwnerSignedIn {
+            org, browser: b, ..
+        } = testkit::owner_signed_in(&server, "acme").await;
         let admin = testkit::add_member(
             store,
             &org.id,
@@ -115,7 +109,6 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
             Role::Admin,
         )
         .await;
-        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let mut lock = hold_lock(&db).await;
         let started = std::time::Instant::now();
         let r = b
@@ -159,22 +152,14 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
 
 #[tokio::test]
 async fn internal_destinations_in_rare_ipv6_spellings_are_refused_before_connecting() {
-    use app::model::Role;
     use app::ssr::crypto::SecretKey;
     for db in databases().await {
         let kind = db.kind;
         let server = testkit::TestServer::start_strict(&db, &[]).await;
         let store = &server.store;
-        let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = testkit::add_member(
-            store,
-            &org.id,
-            "https://acme.okta.test",
-            "sub-o",
-            Role::Member,
-        )
-        .await;
-        let (b, _) = testkit::signed_in_as(&server, &owner).await;
+        let testkit::OwnerSignedIn {
+            org, browser: b, ..
+        } = testkit::owner_signed_in(&server, "acme").await;
         let key = SecretKey::load_or_create(&server.config.secret_key_file).expect("key");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -228,15 +213,9 @@ async fn huge_refused_values_are_quoted_back_bounded() {
         let kind = db.kind;
         let server = testkit::TestServer::start(&db).await;
         let store = &server.store;
-        let org = store.create_org("acme", "Acme").await.expect("org");
-        let owner = testkit::add_member(
-            store,
-            &org.id,
-            "https://acme.okta.test",
-            "sub-o",
-            Role::Member,
-        )
-        .await;
+        let testkit::OwnerSignedIn {
+            org, browser: b, ..
+        } = testkit::owner_signed_in(&server, "acme").await;
         let admin = testkit::add_member(
             store,
             &org.id,
@@ -245,7 +224,6 @@ async fn huge_refused_values_are_quoted_back_bounded() {
             Role::Admin,
         )
         .await;
-        let (b, _) = testkit::signed_in_as(&server, &owner).await;
         let huge = format!("\u{1b}[31m{}", "x".repeat(60_000));
         let post = |path: &str, body: serde_json::Value| {
             b.client

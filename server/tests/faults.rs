@@ -645,24 +645,9 @@ async fn a_locked_sqlite_database_answers_503_and_readyz_is_not_ready() {
     count_server_panics();
     let db = testkit::sqlite();
     let server = TestServer::start(&db).await;
-    let org = server.store.create_org("locked", "Locked").await.unwrap();
-    let owner = testkit::add_member(
-        &server.store,
-        &org.id,
-        "https://idp.example",
-        "o",
-        app::model::Role::Member,
-    )
-    .await;
-    let other = testkit::add_member(
-        &server.store,
-        &org.id,
-        "https://idp.example",
-        "m",
-        app::model::Role::Member,
-    )
-    .await;
-    let (b, _) = testkit::signed_in_as(&server, &owner).await;
+    let fx = testkit::owner_signed_in(&server, "locked").await;
+    let other = fx.add(&server, "m", app::model::Role::Member).await;
+    let b = fx.browser;
     let ready = format!("{}/readyz", server.url);
     Browser::new().get(&ready).await.assert_status(200);
 

@@ -603,16 +603,7 @@ async fn every_request_is_bounded_and_nothing_signed_in_is_cached() {
     for db in testkit::databases().await {
         let kind = db.kind;
         let server = TestServer::start(&db).await;
-        let org = server.store.create_org("limits", "Limits").await.unwrap();
-        let owner = testkit::add_member(
-            &server.store,
-            &org.id,
-            "https://idp.example",
-            "o",
-            app::model::Role::Member,
-        )
-        .await;
-        let (b, _) = testkit::signed_in_as(&server, &owner).await;
+        let b = testkit::owner_signed_in(&server, "limits").await.browser;
         let url = |p: &str| format!("{}{p}", server.url);
 
         // Signed-in pages and API answers are never cached; static assets may be.

@@ -129,6 +129,56 @@ pub async fn signed_in_as(server: &TestServer, m: &Member) -> (Browser, String) 
     (b, id)
 }
 
+/// An org with its owner signed in, for tests about what a signed-in owner's requests do.
+pub struct OwnerSignedIn {
+    pub org: Org,
+    /// The org's first member (`sub-o`), hence its owner.
+    pub owner: Member,
+    /// The owner's browser, with their session cookie.
+    pub browser: Browser,
+}
+
+/// Creates org `slug` with an owner keyed to `https://{slug}.okta.test`, and signs them in.
+pub async fn owner_signed_in(server: &TestServer, slug: &str) -> OwnerSignedIn {
+    let org = server
+        .store
+        .create_org(slug, &format!("{slug} Inc"))
+        .await
+        .expect("org");
+    let owner = add_member(
+        &server.store,
+        &org.id,
+        &issuer_of(slug),
+        "sub-o",
+        Role::Member,
+    )
+    .await;
+    let (browser, _) = signed_in_as(server, &owner).await;
+    OwnerSignedIn {
+        org,
+        owner,
+        browser,
+    }
+}
+
+impl OwnerSignedIn {
+    /// Adds a member `sub` with `role` to the org (same issuer as the owner).
+    pub async fn add(&self, server: &TestServer, sub: &str, role: Role) -> Member {
+        add_member(
+            &server.store,
+            &self.org.id,
+            &issuer_of(&self.org.slug),
+            sub,
+            role,
+        )
+        .await
+    }
+}
+
+fn issuer_of(slug: &str) -> String {
+    format!("https://{slug}.okta.test")
+}
+
 /// An issuer nobody listens on (connections to it are refused at once).
 pub fn dead_issuer() -> String {
     format!("http://127.0.0.1:{}", crate::free_port())

@@ -28,8 +28,9 @@ pub use app::ssr::store::ManualClock;
 pub use browser::{Browser, Resp, SignIn, initiate_url, origin_of, query_param};
 pub use db::{DEFAULT_POSTGRES_URL, TestDb, databases, postgres, sqlite};
 pub use fixtures::{
-    add_member, attempts_with_reason, count, dead_issuer, org, session_for, session_with_expiry,
-    signed_in_as, signed_in_sessions, sql_exec, sql_row, sql_rows,
+    OwnerSignedIn, add_member, attempts_with_reason, count, dead_issuer, org, owner_signed_in,
+    session_for, session_with_expiry, signed_in_as, signed_in_sessions, sql_exec, sql_row,
+    sql_rows,
 };
 pub use okta::{OktaDev, okta_client};
 pub use op::FakeOp;

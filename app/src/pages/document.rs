@@ -3,10 +3,8 @@
 //! and in any browser state, and they share the app's document shell: language, viewport,
 //! stylesheet and a title of the form `… · Tessera`.
 
+use super::head::{HeadBasics, STYLESHEET};
 use leptos::prelude::*;
-
-/// The app's stylesheet, built by cargo-leptos from `style/main.css`.
-pub const STYLESHEET: &str = "/pkg/tessera.css";
 
 /// The `<main>` class of a single card: problem pages, "Okta is connected".
 pub const NARROW: &str = "page narrow";
@@ -23,9 +21,7 @@ pub fn render(title: &str, main_class: &'static str, body: impl IntoView + 'stat
             <!DOCTYPE html>
             <html lang="en">
                 <head>
-                    <meta charset="utf-8" />
-                    <meta name="viewport" content="width=device-width, initial-scale=1" />
-                    <link rel="icon" href="data:," />
+                    <HeadBasics />
                     <title>{title}</title>
                     <link rel="stylesheet" href=STYLESHEET />
                 </head>

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod document;
+pub mod head;
 pub mod layout;
 pub mod members;
 #[cfg(feature = "ssr")]

@@ -1,7 +1,7 @@
 //! The audit log: entries and who wrote them. Every change of an org writes its entry in the
 //! change's own transaction ([`insert`]); what comes from outside is stored bounded.
 
-use super::{Store, StoreError, Tx, new_id, stored_text};
+use super::{Store, StoreError, Tx, count, new_id, stored_text};
 use crate::model::{MemberId, OrgId};
 use crate::validate::bounded;
 use sqlx::Row;
@@ -139,11 +139,8 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1")
-            .bind(org_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let query = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1");
+        let total = count(&self.pool, query.bind(org_id)).await?;
         Ok((entries, total))
     }
 }

@@ -10,7 +10,7 @@
 use super::audit::{self, NewAudit};
 use super::dialect::{self, is_unique_violation};
 use super::setup_links::{self, Which};
-use super::{Store, StoreError, Tx, corrupt, new_id, sessions, stored_text};
+use super::{Store, StoreError, Tx, corrupt, count, new_id, sessions, stored_text};
 use crate::api::types::MemberCounts;
 use crate::model::{Member, MemberStatus, Role};
 use crate::model::{MemberId, OrgId};
@@ -111,14 +111,8 @@ pub async fn issuers(tx: &mut Tx, org_id: &OrgId) -> Result<Vec<(String, i64)>, 
 
 /// Inside `tx`: how many members of the org are keyed to the issuer key `issuer_key`.
 pub async fn keyed_to(tx: &mut Tx, org_id: &OrgId, issuer_key: &str) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2")
-            .bind(org_id)
-            .bind(issuer_key)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get("n")?,
-    )
+    let query = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer = $2");
+    count(tx.conn(), query.bind(org_id).bind(issuer_key)).await
 }
 
 /// Inside `tx`: the members keyed to `from` that have the same `sub` as a member keyed to
@@ -168,13 +162,9 @@ pub async fn rekey(
 
 /// Inside `tx`: how many owners the org has (0 or 1).
 pub async fn owners(tx: &mut Tx, org_id: &OrgId) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'")
-            .bind(org_id)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get("n")?,
-    )
+    let query =
+        sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND role = 'owner'");
+    count(tx.conn(), query.bind(org_id)).await
 }
 
 /// Inside `tx`: is `member_id` the org's active owner?
@@ -341,12 +331,8 @@ impl Store {
 
     /// How many members an org has.
     pub async fn count_members(&self, org_id: &OrgId) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1")
-            .bind(org_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        Ok(n)
+        let query = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1");
+        count(&self.pool, query.bind(org_id)).await
     }
 
     /// The issuers an org's members are keyed to, with how many members each, most first.
@@ -388,14 +374,8 @@ impl Store {
         let Some((condition, value)) = search else {
             return Ok((members, None));
         };
-        let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM members WHERE {condition}"
-        ))
-        .bind(org_id)
-        .bind(value)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let sql = format!("SELECT COUNT(*) AS n FROM members WHERE {condition}");
+        let total = count(&self.pool, sqlx::query(&sql).bind(org_id).bind(value)).await?;
         Ok((members, Some(total)))
     }
 

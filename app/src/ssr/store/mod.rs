@@ -195,6 +195,18 @@ fn redact_loosely(text: &str) -> String {
     out
 }
 
+/// The `n` of a one-row `SELECT COUNT(*) AS n …` query, run on `e` (the pool or a [`Tx`]).
+async fn count<'q, 'e, E>(
+    e: E,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    use sqlx::Row as _;
+    Ok(query.fetch_one(e).await?.try_get("n")?)
+}
+
 /// A new random id (a UUID v4 as text), for every table's `id`.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

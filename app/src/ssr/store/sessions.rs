@@ -2,7 +2,7 @@
 //! loads and saves, keyed by session id and linked to the member signed in, so that a
 //! deactivation, a removal or SSO being turned off ends the member's sessions at once.
 
-use super::{Store, StoreError, Tx};
+use super::{Store, StoreError, Tx, count};
 use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 
@@ -39,13 +39,8 @@ pub(super) async fn delete_expired(pool: &sqlx::AnyPool, now: i64) -> Result<u64
 impl Store {
     /// Unexpired sessions in the database (all nodes): one indexed `COUNT`, for the metrics.
     pub async fn active_sessions(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE expiry_date > $1")
-                .bind(self.now_ms())
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?,
-        )
+        let query = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE expiry_date > $1");
+        count(&self.pool, query.bind(self.now_ms())).await
     }
 
     /// The data and expiry (unix ms) of a live session record.
