@@ -46,21 +46,26 @@ impl FromServerFnError for ApiError {
 
 // ---- server functions ------------------------------------------------------------------------
 
-/// `GET /api/v1/members?q=&page=`: 50 per page (1-based), ordered by name, email, id; `q`
-/// matches name or email, case-insensitively, `%` and `_` literally. Everyone signed in.
+/// `GET /api/v1/members?q=&page=&role=&status=`: 50 per page (1-based; a page past the end
+/// answers the last page), ordered by name, email, id; `q` matches name or email,
+/// case-insensitively, `%` and `_` literally; `role` (`owner`, `admin`, `member`) and `status`
+/// (`active`, `deactivated`) narrow the list, empty or absent means any. Everyone signed in.
 #[server(prefix = "/api", endpoint = "v1/members", input = GetUrl)]
 pub async fn list_members(
     q: Option<String>,
     page: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
 ) -> Result<MembersPage, ApiError> {
-    use crate::ssr::api_support::{finish, parse_page, signed_in};
+    use crate::ssr::api_support::{finish, parse_filter, parse_page, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
             let cx = signed_in().await?;
             let page = parse_page(page.as_deref())?;
+            let filter = parse_filter(role.as_deref(), status.as_deref())?;
             let q = q.unwrap_or_default();
-            Ok(membership::list_members(&cx.store, &cx.me, q.trim(), page).await?)
+            Ok(membership::list_members(&cx.store, &cx.me, q.trim(), filter, page).await?)
         }
         .await,
     )

@@ -43,8 +43,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Runs only in the browser, once hydration is done: end2end tests wait for this mark.
+    let (hydrated, set_hydrated) = signal(false);
+    provide_context(pages::Hydrated(hydrated));
+    // Runs only in the browser, once hydration is done: controls come alive
+    // ([`pages::hydrated`]) and end2end tests wait for this mark.
     Effect::new(move |_| {
+        set_hydrated.set(true);
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
@@ -87,15 +91,64 @@ pub async fn whoami() -> Result<Me, ApiError> {
 #[component]
 fn HomePage() -> impl IntoView {
     view! {
+        <pages::PageTitle page="Home" />
         <pages::layout::Authed section=pages::layout::Section::Home>
             <Profile />
         </pages::layout::Authed>
     }
 }
 
+/// `/login`: the sign-in card; someone already signed in goes on into the app (to `?next=`
+/// when it is a path of ours, else the start page). After signing out (`?signed_out=1`) it
+/// says so, and that their Okta session goes on.
 #[component]
 fn LoginPage() -> impl IntoView {
-    view! { <SignInCard /> }
+    let session = Resource::new_blocking(|| (), |_| whoami());
+    let query = leptos_router::hooks::use_query_map();
+    let signed_out = move || query.read().get("signed_out").is_some();
+    let next = move || {
+        query
+            .read()
+            .get("next")
+            .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+            .unwrap_or_else(|| "/".into())
+    };
+    view! {
+        <pages::PageTitle page="Sign in" />
+        <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(_) => {
+                        let to = next();
+                        #[cfg(feature = "ssr")]
+                        leptos_axum::redirect(&to);
+                        #[cfg(feature = "hydrate")]
+                        {
+                            let navigate = leptos_router::hooks::use_navigate();
+                            navigate(&to, Default::default());
+                        }
+                        view! {
+                            <main class="page narrow">
+                                <p>"You are signed in. " <a href=to>"Continue to Tessera"</a></p>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                    Err(_) => view! {
+                        {signed_out().then(|| view! {
+                            <div class="page narrow">
+                                <p class="notice ok" role="status" id="signed-out">
+                                    "You are signed out of Tessera. Your Okta session continues: the Tessera tile in your Okta dashboard signs you in again without a password."
+                                </p>
+                            </div>
+                        })}
+                        <SignInCard />
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }
 
 /// The sign-in form: the org slug leads into that org's Okta sign-in (`/sso/start`).
@@ -121,9 +174,9 @@ pub(crate) fn SignInCard() -> impl IntoView {
         };
         (next.starts_with('/') && next != "/").then_some(next)
     };
-    let (slug, set_slug) = signal(String::new());
+    let (typed, set_typed) = signal(String::new());
     let label = move || {
-        let s = slug.get();
+        let s = typed.get();
         if s.is_empty() {
             "Continue".to_string()
         } else {
@@ -131,9 +184,9 @@ pub(crate) fn SignInCard() -> impl IntoView {
         }
     };
     let hint = move || {
-        let s = slug.get();
+        let s = typed.get();
         (!s.is_empty())
-            .then(|| validate::slug(&s).err())
+            .then(|| validate::org_input(&s).err())
             .flatten()
             .unwrap_or_default()
     };
@@ -143,7 +196,7 @@ pub(crate) fn SignInCard() -> impl IntoView {
             <section class="card">
                 <h2>"Sign in with your organization"</h2>
                 <p class="muted">
-                    "Clicking the Tessera tile in your Okta dashboard signs you in directly. Or enter your organization's name here:"
+                    "Clicking the Tessera tile in your Okta dashboard signs you in directly. Or enter your organization's name (or its short name) here:"
                 </p>
                 <form method="get" action="/sso/start" class="stack">
                     <label for="org-slug">"Organization"</label>
@@ -151,12 +204,13 @@ pub(crate) fn SignInCard() -> impl IntoView {
                         id="org-slug"
                         name="org"
                         type="text"
-                        placeholder="acme"
+                        placeholder="Acme Inc or acme"
                         autocomplete="organization"
                         autocapitalize="none"
                         spellcheck="false"
                         required
-                        on:input=move |ev| set_slug.set(event_target_value(&ev).trim().to_lowercase())
+                        maxlength="200"
+                        on:input=move |ev| set_typed.set(event_target_value(&ev).trim().to_string())
                     />
                     <p class="field-hint" aria-live="polite">{hint}</p>
                     {move || next().map(|n| view! { <input type="hidden" name="next" value=n /> })}
@@ -212,9 +266,10 @@ fn NotFound() -> impl IntoView {
         }
     }
     view! {
-        <main class="page narrow">
+        <pages::PageTitle page="Page not found" />
+        <pages::layout::Framed>
             <h1>"Page not found"</h1>
             <p class="advice">"Check the address, or go to the " <a href="/">"start page"</a> "."</p>
-        </main>
+        </pages::layout::Framed>
     }
 }

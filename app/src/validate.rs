@@ -50,6 +50,27 @@ pub fn slug(input: &str) -> Result<&str, String> {
     Ok(input)
 }
 
+/// Longest organization name or short name accepted from the login page, in characters (a
+/// display name is at most 200).
+pub const MAX_ORG_INPUT_CHARS: usize = 200;
+
+/// What a person typed on the login page to name their org (its display name or short name):
+/// trimmed, inner runs of white space made one space; refused when empty, longer than
+/// [`MAX_ORG_INPUT_CHARS`] or holding control characters.
+pub fn org_input(input: &str) -> Result<String, String> {
+    let words: Vec<&str> = input.split_whitespace().collect();
+    let typed = words.join(" ");
+    if typed.is_empty() || typed.chars().count() > MAX_ORG_INPUT_CHARS {
+        return Err(format!(
+            "enter the organization's name or short name (1 to {MAX_ORG_INPUT_CHARS} characters)"
+        ));
+    }
+    if typed.chars().any(char::is_control) {
+        return Err("the organization name must not hold control characters".into());
+    }
+    Ok(typed)
+}
+
 /// An org's display name: non-empty, at most 200 characters, no control characters.
 pub fn display_name(input: &str) -> Result<&str, String> {
     let name = input.trim();

@@ -61,15 +61,33 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await shot(page, testInfo, 'admin-members.png');
 
   // Promote bob to admin.
-  await row(page, 'bob@example.com').locator('button[data-action="make-admin"]').click();
+  // Your own row is marked; each row has one menu of what you may do.
+  await expect(row(page, 'alice@example.com').locator('.badge.you')).toHaveText('you');
+  await expect(row(page, 'alice@example.com').locator('select.row-actions')).toHaveCount(0);
+  await row(page, 'bob@example.com').locator('select.row-actions').selectOption('make-admin');
   await expect(page.locator('.notice.ok')).toContainText('admin');
+  // The result shows where the person is looking, and has focus.
+  await expect(page.locator('.notice.ok')).toBeInViewport();
+  await expect(page.locator('.notice.ok')).toBeFocused();
   await expect(row(page, 'bob@example.com').locator('.role')).toHaveText('admin');
 
   // Deactivate carol, confirming in the dialog (keyboard: focus starts on Cancel).
-  await row(page, 'carol@example.com').locator('button[data-action="deactivate"]').click();
+  const carolMenu = row(page, 'carol@example.com').locator('select.row-actions');
+  await carolMenu.focus();
+  await carolMenu.selectOption('deactivate');
   const dialog = page.locator('[role="alertdialog"]');
   await expect(dialog).toBeVisible();
   await shot(page, testInfo, 'admin-confirm-deactivate.png');
+  // Focus stays inside the dialog; Escape closes it and focus returns to the menu.
+  await expect(page.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.locator('#dialog-confirm')).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(carolMenu).toBeFocused();
+  await carolMenu.selectOption('deactivate');
   await page.locator('#dialog-confirm').click();
   await expect(row(page, 'carol@example.com').locator('.status')).toHaveText('deactivated');
 
@@ -94,9 +112,11 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await expect(page.locator('#secret-hint')).toContainText('••••');
   // Turning SSO off would lock everyone out: the owner sees the switch read-only.
   await expect(page.locator('#sso-enabled-state')).toHaveText('enabled');
-  await expect(page.locator('#sso-disable-note')).toContainText('tessera sso disable acme');
+  await expect(page.locator('#sso-disable-note')).toContainText('Only the service operator');
+  await expect(page.locator('#sso-disable-note')).not.toContainText('tessera');
   await page.locator('#test-connection').click();
   await expect(page.locator('#connection-report')).toContainText('Connection works');
+  await expect(page.locator('#connection-report')).toBeInViewport();
   // The owner can hand the Okta admin a one-time setup link (e.g. for a secret rotation).
   await page.locator('#create-setup-link').click();
   await expect(page.locator('#setup-link')).toContainText(`${TESSERA_URL}/setup/`);
@@ -114,10 +134,12 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   // Transfer ownership to bob: alice becomes an admin.
   await page.goto('/members');
   await hydrated(page);
-  await row(page, 'bob@example.com').locator('button[data-action="transfer"]').click();
+  await row(page, 'bob@example.com').locator('select.row-actions').selectOption('transfer');
   await page.locator('#dialog-confirm').click();
   await expect(row(page, 'bob@example.com').locator('.role')).toHaveText('owner');
   await expect(row(page, 'alice@example.com').locator('.role')).toHaveText('admin');
+  // The header follows at once.
+  await expect(page.locator('#header-role')).toHaveText('admin');
 
   // The audit log shows what happened.
   await page.goto('/audit');
@@ -134,12 +156,19 @@ test('owner manages members, checks SSO health and hands over ownership', async 
   await expect(row(plain, 'bob@example.com')).toBeVisible();
   await plain.goto('/activity');
   await expect(plain.locator('#attempts-table tr[data-reason="idp_error"]').first()).toBeVisible();
+  // Without JavaScript the controls that need it are visibly off, and the state is the saved one.
+  await plain.goto('/members');
+  await expect(row(plain, 'carol@example.com').locator('select.row-actions')).toBeDisabled();
+  await plain.goto('/sso');
+  await expect(plain.locator('#test-connection')).toBeDisabled();
   await noJs.close();
 
   // Usable at 375 px wide.
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto('/members');
   await expect(row(page, 'bob@example.com')).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
   await shot(page, testInfo, 'admin-members-375.png');
   await ctx.close();
 });

@@ -75,10 +75,15 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(crate::sso::routes())
         .merge(crate::setup::routes())
-        .leptos_routes_with_context(&state, routes, context, move || {
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Unknown paths get the app's own 404 page (its layout, hydrated): the same context, so
+        // its hydration scripts carry the nonce the CSP allows.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         // Refuses cross-site state changes; inside the header layers, so the 403 carries them.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -288,11 +288,11 @@ async fn start(
     RawQuery(q): RawQuery,
 ) -> Response {
     let p = params(q.unwrap_or_default().as_bytes());
-    let raw = param(&p, "org").unwrap_or_default().to_lowercase();
-    // The typed value is not quoted back: a crafted link must not put its words on our page.
-    if app::validate::slug(&raw).is_err() {
+    // The typed value is not quoted back (unless a short name): a crafted link must not put
+    // its words on our page.
+    let Ok(typed) = app::validate::org_input(param(&p, "org").unwrap_or_default()) else {
         return page(&LoginFailure::new(LoginReason::OrgInvalid));
-    }
+    };
     let target = param(&p, "target_link_uri")
         .or(param(&p, "next"))
         .and_then(|t| same_origin_target(&state.config.public_url, t));
@@ -301,7 +301,7 @@ async fn start(
         &cx,
         secure,
         &headers,
-        OrgNamed::Slug(raw),
+        OrgNamed::Typed(typed),
         login_hint(&p),
         target,
     )
@@ -417,7 +417,8 @@ async fn logout(session: Session) -> Response {
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "could not delete the session");
     }
-    Redirect::to("/login").into_response()
+    // The sign-in page then says so, and that the Okta session goes on.
+    Redirect::to("/login?signed_out=1").into_response()
 }
 
 /// `GET /api/v1/session` was a second "who am I": it is `GET /api/v1/me` now.

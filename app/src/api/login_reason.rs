@@ -60,6 +60,8 @@ pub enum LoginReason {
     OrgInvalid,
     /// The login page was given an org name that does not exist (not recorded).
     OrgUnknown,
+    /// The login page's organization name belongs to several orgs: the short name is needed.
+    OrgAmbiguous,
 }
 
 /// What the person-facing words of a reason may name, besides the reason itself.
@@ -102,7 +104,7 @@ const ASSIGN: &str = "Ask your Okta administrator to assign you (or a group you 
 
 impl LoginReason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [LoginReason; 25] = [
+    pub const ALL: [LoginReason; 26] = [
         LoginReason::Success,
         LoginReason::IdpError,
         LoginReason::BrowserMismatch,
@@ -128,6 +130,7 @@ impl LoginReason {
         LoginReason::InternalError,
         LoginReason::OrgInvalid,
         LoginReason::OrgUnknown,
+        LoginReason::OrgAmbiguous,
     ];
 
     /// The stable code: stored on login attempts, shown on pages, logged and used as the
@@ -159,6 +162,7 @@ impl LoginReason {
             LoginReason::InternalError => "internal_error",
             LoginReason::OrgInvalid => "org_invalid",
             LoginReason::OrgUnknown => "org_unknown",
+            LoginReason::OrgAmbiguous => "org_ambiguous",
         }
     }
 
@@ -189,6 +193,7 @@ impl LoginReason {
             | LoginReason::MemberDeactivated
             | LoginReason::JitDisabled => 403,
             LoginReason::UnknownIssuer | LoginReason::OrgUnknown => 404,
+            LoginReason::OrgAmbiguous => 409,
             LoginReason::TooManySignins => 429,
             LoginReason::SecretUnreadable | LoginReason::InternalError => 500,
             LoginReason::TokenExchangeFailed
@@ -273,8 +278,8 @@ impl LoginReason {
             LoginReason::InternalError => {
                 "Tessera failed while completing the sign-in: retry; if it persists, contact the service operator with the time of the attempt."
             }
-            LoginReason::OrgInvalid | LoginReason::OrgUnknown => {
-                "The organization name typed on the login page is not one on Tessera: give your people the org's short name, or have them use the Tessera tile in Okta."
+            LoginReason::OrgInvalid | LoginReason::OrgUnknown | LoginReason::OrgAmbiguous => {
+                "The organization typed on the login page is not one Tessera can tell: give your people the org's name or short name, or have them use the Tessera tile in Okta."
             }
         }
     }
@@ -430,19 +435,28 @@ impl LoginReason {
             LoginReason::OrgInvalid => said(
                 "Check the organization name",
                 format!(
-                    "That is not an organization name: names are 1 to {} lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
-                    crate::validate::MAX_SLUG_LEN
+                    "Enter your organization's name or short name: at most {} characters, without control characters.",
+                    crate::validate::MAX_ORG_INPUT_CHARS
                 ),
-                "Enter your organization's short name as given by your administrator, e.g. acme.",
+                "For example Acme Inc, or its short name acme, as your administrator gave it.",
                 true,
             ),
             LoginReason::OrgUnknown => said(
                 "Organization not found",
-                format!(
-                    "There is no organization named \"{}\" on Tessera.",
-                    facts.named.unwrap_or_default()
-                ),
+                match facts.named {
+                    // A short name is shown back; other text typed (or put in a link) is not.
+                    Some(n) if crate::validate::slug(n).is_ok() => {
+                        format!("There is no organization named \"{n}\" on Tessera.")
+                    }
+                    _ => "There is no organization with that name on Tessera.".into(),
+                },
                 "Check the spelling, or click the Tessera tile in your Okta dashboard instead.",
+                true,
+            ),
+            LoginReason::OrgAmbiguous => said(
+                "Which organization?",
+                "More than one organization on Tessera has that name.".into(),
+                "Enter your organization's short name instead (e.g. acme-eu), as your administrator gave it, or click the Tessera tile in your Okta dashboard.",
                 true,
             ),
         }

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn ActivityPage() -> impl IntoView {
     view! {
+        <super::PageTitle page="Login activity" />
         <Authed section=Section::Activity>
             <Activity />
         </Authed>

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
+        <super::PageTitle page="Audit log" />
         <Authed section=Section::Audit>
             <Audit />
         </Authed>

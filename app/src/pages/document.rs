@@ -22,7 +22,8 @@ pub fn render(title: &str, main_class: &'static str, body: impl IntoView + 'stat
             <html lang="en">
                 <head>
                     <HeadBasics />
-                    <title>{title}</title>
+                    // Set whole: a text child would carry Leptos' `<!>` marker into the tab's title.
+                    <title inner_html=escape_text(&title)></title>
                     <link rel="stylesheet" href=STYLESHEET />
                 </head>
                 <body>
@@ -35,4 +36,11 @@ pub fn render(title: &str, main_class: &'static str, body: impl IntoView + 'stat
         }
         .to_html()
     })
+}
+
+/// `text` with `&`, `<` and `>` as entities (a `<title>`'s content is text, entities decoded).
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

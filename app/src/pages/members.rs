@@ -1,8 +1,7 @@
 //! Members: search, paging, counts and the row actions an owner or admin may take.
 
-use super::layout::{Authed, ConfirmDialog, Notice, Section};
-use super::{encode_query, format_ms};
-use crate::api::Me;
+use super::layout::{Authed, ConfirmDialog, Notice, Section, SessionState};
+use super::{PageTitle, encode_query, format_ms, hydrated, plural};
 use crate::api::permissions::{Action, may};
 use crate::api::{
     ApiError, MemberView, PER_PAGE, change_member_role, deactivate_member, list_members,
@@ -15,6 +14,7 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn MembersPage() -> impl IntoView {
     view! {
+        <PageTitle page="Members" />
         <Authed section=Section::Members>
             <Members />
         </Authed>
@@ -33,6 +33,20 @@ enum Op {
 }
 
 impl Op {
+    /// In menu order: role changes, status changes, then removal and the ownership transfer.
+    const ALL: [Op; 6] = [
+        Op::MakeAdmin,
+        Op::MakeMember,
+        Op::Deactivate,
+        Op::Reactivate,
+        Op::Remove,
+        Op::Transfer,
+    ];
+
+    fn from_slug(slug: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.slug() == slug)
+    }
+
     fn action(self) -> Action {
         match self {
             Op::MakeAdmin => Action::ChangeRole(Role::Admin),
@@ -123,11 +137,20 @@ fn display(m: &MemberView) -> String {
     }
 }
 
+/// A filter value from the page's query (`role=`, `status=`): one of `allowed`, else any.
+fn filter_param(value: Option<String>, allowed: &[&str]) -> String {
+    value
+        .filter(|v| allowed.contains(&v.as_str()))
+        .unwrap_or_default()
+}
+
 #[component]
 fn Members() -> impl IntoView {
-    let me = expect_context::<Me>();
+    let session = SessionState::get();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
+    let role = move || filter_param(query.read().get("role"), &["owner", "admin", "member"]);
+    let status = move || filter_param(query.read().get("status"), &["active", "deactivated"]);
     let page = move || {
         query
             .read()
@@ -135,20 +158,31 @@ fn Members() -> impl IntoView {
             .and_then(|p| p.parse::<u32>().ok())
             .filter(|p| *p >= 1)
             .unwrap_or(1)
+            .min(1_000_000)
     };
     let (version, set_version) = signal(0u32);
     let members = Resource::new(
-        move || (q(), page(), version.get()),
-        |(q, page, _)| list_members(Some(q), Some(page.to_string())),
+        move || (q(), page(), role(), status(), version.get()),
+        |(q, page, role, status, _)| {
+            list_members(Some(q), Some(page.to_string()), Some(role), Some(status))
+        },
     );
     let (notice, set_notice) = signal(None::<(bool, String)>);
     let (pending, set_pending) = signal(None::<(Op, String, String)>);
     let (busy, set_busy) = signal(false);
+    let hydrated = hydrated();
 
     let execute = move |op: Op, id: String| {
         set_busy.set(true);
         leptos::task::spawn_local(async move {
             let result = op.run(id).await;
+            if let (Err(e), Some(s)) = (&result, session) {
+                s.note(e);
+            }
+            // A transfer changes the signed-in owner's own role: the header shows it at once.
+            if let (Ok(_), Op::Transfer, Some(s)) = (&result, op, session) {
+                s.refresh();
+            }
             set_notice.set(Some(match result {
                 Ok(msg) => (true, msg),
                 Err(e) => (false, e.message()),
@@ -166,7 +200,8 @@ fn Members() -> impl IntoView {
     };
     let dialog =
         Signal::derive(move || pending.get().and_then(|(op, _, who)| op.confirmation(&who)));
-    let me_member = StoredValue::new(me.member.clone());
+    let me_member = move || session.and_then(|s| s.0.get().map(|me| me.member));
+    let selected = move |current: String, value: &'static str| current == value;
 
     view! {
         <section class="card">
@@ -182,7 +217,21 @@ fn Members() -> impl IntoView {
                         name="q"
                         placeholder="Search name or email"
                         prop:value=q
+                        value=q
                     />
+                    <label for="member-role" class="visually-hidden">"Role"</label>
+                    <select id="member-role" name="role">
+                        <option value="" selected=move || selected(role(), "")>"Any role"</option>
+                        <option value="owner" selected=move || selected(role(), "owner")>"Owner"</option>
+                        <option value="admin" selected=move || selected(role(), "admin")>"Admins"</option>
+                        <option value="member" selected=move || selected(role(), "member")>"Members"</option>
+                    </select>
+                    <label for="member-status" class="visually-hidden">"Status"</label>
+                    <select id="member-status" name="status">
+                        <option value="" selected=move || selected(status(), "")>"Any status"</option>
+                        <option value="active" selected=move || selected(status(), "active")>"Active"</option>
+                        <option value="deactivated" selected=move || selected(status(), "deactivated")>"Deactivated"</option>
+                    </select>
                     <button type="submit">"Search"</button>
                 </form>
             </div>
@@ -196,25 +245,42 @@ fn Members() -> impl IntoView {
                             let first = (data.page.saturating_sub(1) * data.per_page) as i64 + 1;
                             let last = first + data.members.len() as i64 - 1;
                             let pages = ((data.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1) as u32;
-                            let qs = encode_query(&q());
-                            let prev = (data.page > 1).then(|| format!("/members?q={qs}&page={}", data.page - 1));
-                            let next = (data.page < pages).then(|| format!("/members?q={qs}&page={}", data.page + 1));
+                            let href = |page: u32| {
+                                format!(
+                                    "/members?q={}&role={}&status={}&page={page}",
+                                    encode_query(&q()),
+                                    role(),
+                                    status()
+                                )
+                            };
+                            let prev = (data.page > 1).then(|| href(data.page - 1));
+                            let next = (data.page < pages).then(|| href(data.page + 1));
+                            let me = me_member();
                             let rows = data
                                 .members
                                 .into_iter()
                                 .map(|m| {
-                                    let ops: Vec<Op> = [Op::MakeAdmin, Op::MakeMember, Op::Deactivate, Op::Reactivate, Op::Remove, Op::Transfer]
-                                        .into_iter()
-                                        .filter(|op| applicable(*op, &m) && may(&me_member.get_value(), op.action(), &m).is_ok())
-                                        .collect();
-                                    view! { <MemberRow m ops request busy /> }
+                                    let mine = me.as_ref().is_some_and(|me| me.id == m.id);
+                                    let ops: Vec<Op> = me
+                                        .as_ref()
+                                        .map(|me| {
+                                            Op::ALL
+                                                .into_iter()
+                                                .filter(|op| applicable(*op, &m) && may(me, op.action(), &m).is_ok())
+                                                .collect()
+                                        })
+                                        .unwrap_or_default();
+                                    view! { <MemberRow m ops mine request busy hydrated /> }
                                 })
                                 .collect_view();
                             view! {
                                 <p class="counts" id="member-counts">
                                     {format!(
-                                        "{} active · {} deactivated · 1 owner · {} admins · {} members",
-                                        c.active, c.deactivated, c.admin, c.member,
+                                        "{} · {} · 1 owner · {} · {}",
+                                        plural(c.active, "active", "active"),
+                                        plural(c.deactivated, "deactivated", "deactivated"),
+                                        plural(c.admin, "admin", "admins"),
+                                        plural(c.member, "member", "members"),
                                     )}
                                 </p>
                                 <div class="table-wrap">
@@ -234,7 +300,7 @@ fn Members() -> impl IntoView {
                                     </table>
                                 </div>
                                 <nav class="pager" aria-label="Pages">
-                                    <span class="muted">
+                                    <span class="muted" id="member-range">
                                         {if data.total == 0 {
                                             "No members match.".to_string()
                                         } else {
@@ -277,12 +343,16 @@ fn applicable(op: Op, m: &MemberView) -> bool {
     }
 }
 
+/// One member: their facts, and one menu of what the signed-in member may do to them (only
+/// actions that apply; none for rows they may not change). Their own row is marked "you".
 #[component]
 fn MemberRow(
     m: MemberView,
     ops: Vec<Op>,
+    mine: bool,
     request: impl Fn(Op, String, String) + Copy + Send + Sync + 'static,
     busy: ReadSignal<bool>,
+    hydrated: Signal<bool>,
 ) -> impl IntoView {
     let who = display(&m);
     let status_class = if m.status == MemberStatus::Active {
@@ -290,30 +360,42 @@ fn MemberRow(
     } else {
         "status deactivated"
     };
-    let buttons = ops
-        .into_iter()
-        .map(|op| {
-            let (id, who) = (m.id.to_string(), who.clone());
-            let class = if op.confirmation("").is_some() {
-                "small danger"
-            } else {
-                "small"
-            };
-            view! {
-                <button
-                    class=class
-                    data-action=op.slug()
-                    disabled=move || busy.get()
-                    on:click=move |_| request(op, id.clone(), who.clone())
-                >
-                    {op.label()}
-                </button>
+    let actions = if ops.is_empty() {
+        view! { <span class="muted">"—"</span> }.into_any()
+    } else {
+        let (id, name) = (m.id.to_string(), who.clone());
+        let options = ops
+            .iter()
+            .map(|op| view! { <option value=op.slug()>{op.label()}</option> })
+            .collect_view();
+        let on_change = move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            // The menu goes back to its title, ready for the next choice.
+            let select: leptos::web_sys::HtmlSelectElement = event_target(&ev);
+            select.set_value("");
+            if let Some(op) = Op::from_slug(&value) {
+                request(op, id.clone(), name.clone());
             }
-        })
-        .collect_view();
+        };
+        view! {
+            <select
+                class="row-actions"
+                aria-label=format!("Actions for {who}")
+                disabled=move || !hydrated.get() || busy.get()
+                on:change=on_change
+            >
+                <option value="" selected>"Actions…"</option>
+                {options}
+            </select>
+        }
+        .into_any()
+    };
     view! {
-        <tr data-member-id=m.id.to_string() data-email=m.email.clone()>
-            <td data-label="Name">{m.name.clone()}</td>
+        <tr data-member-id=m.id.to_string() data-email=m.email.clone() class:me=mine>
+            <td data-label="Name">
+                {m.name.clone()}
+                {mine.then(|| view! { " " <span class="badge you">"you"</span> })}
+            </td>
             <td data-label="Email">{m.email.clone()}</td>
             <td data-label="Role">
                 <span class="badge role">{m.role.as_str()}</span>
@@ -325,7 +407,7 @@ fn MemberRow(
             <td data-label="Last sign-in">
                 {m.last_login_at.map(format_ms).unwrap_or_else(|| "never".into())}
             </td>
-            <td data-label="Actions" class="actions">{buttons}</td>
+            <td data-label="Actions" class="actions">{actions}</td>
         </tr>
     }
 }

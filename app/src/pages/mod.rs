@@ -15,6 +15,33 @@ pub mod problem;
 pub mod setup;
 pub mod sso;
 
+use leptos::prelude::*;
+
+/// Whether the page has hydrated (its event handlers are attached), provided by the app.
+#[derive(Clone, Copy, Debug)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+/// `false` in the server's HTML and until the WASM has hydrated the page, then `true`. Controls
+/// that need JavaScript render `disabled=move || !hydrated.get() || …`, so a page read before
+/// (or without) the WASM never offers a button that does nothing.
+pub fn hydrated() -> Signal<bool> {
+    match use_context::<Hydrated>() {
+        Some(Hydrated(h)) => h.into(),
+        None => Signal::stored(false),
+    }
+}
+
+/// `"1 admin"`, `"2 admins"`, `"0 admins"`.
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Sets the document's `<title>` to `{page} · Tessera`.
+#[component]
+pub fn PageTitle(page: &'static str) -> impl IntoView {
+    view! { <leptos_meta::Title text=format!("{page} · Tessera") /> }
+}
+
 /// `2026-11-26 22:05 UTC` for a unix-ms timestamp (no time library in the WASM bundle).
 pub fn format_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -63,6 +90,13 @@ mod tests {
         assert_eq!(format_ms(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_ms(1_795_730_703_639), "2026-11-26 22:05 UTC");
         assert_eq!(format_ms(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(plural(1, "admin", "admins"), "1 admin");
+        assert_eq!(plural(0, "admin", "admins"), "0 admins");
+        assert_eq!(plural(2, "member", "members"), "2 members");
     }
 
     #[test]

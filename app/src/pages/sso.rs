@@ -3,10 +3,14 @@
 //!
 //! The SSO switch is read-only: turning it off signs everyone out (the owner included) and only
 //! the operator can turn it back on, so it is the operator's (`tessera sso disable`). The page
-//! says so, with the commands.
+//! says so in the customer's words (no operator commands).
+//!
+//! Every result shows next to the control that asked for it and takes focus; controls that need
+//! JavaScript are disabled until the page has hydrated ([`super::hydrated`]), and what the
+//! server renders (checkboxes, selects) is the saved state.
 
-use super::format_ms;
 use super::layout::{Authed, Notice, Section};
+use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
 use crate::api::{
     ConnectionReport, SsoView, create_setup_link, list_setup_links, revoke_setup_links,
@@ -18,6 +22,7 @@ use leptos::prelude::*;
 #[component]
 pub fn SsoPage() -> impl IntoView {
     view! {
+        <PageTitle page="Single sign-on" />
         <Authed section=Section::Sso>
             <Sso />
         </Authed>
@@ -31,6 +36,7 @@ fn Sso() -> impl IntoView {
     let (notice, set_notice) = signal(None::<(bool, String)>);
     let (report, set_report) = signal(None::<ConnectionReport>);
     let (busy, set_busy) = signal(false);
+    let hydrated = hydrated();
 
     let test = move |_| {
         set_busy.set(true);
@@ -54,18 +60,18 @@ fn Sso() -> impl IntoView {
                         view! {
                             <section class="card">
                                 <h1>"Single sign-on"</h1>
-                                <Notice notice />
                                 <ConnectionFacts view=view.clone() />
                                 <div class="row">
-                                    <button id="test-connection" class="primary" on:click=test disabled=move || busy.get()>
+                                    <button id="test-connection" class="primary" on:click=test disabled=move || !hydrated.get() || busy.get()>
                                         "Test connection"
                                     </button>
                                 </div>
+                                <Notice notice />
                                 <Report report />
                             </section>
                             <Health view=view.clone() />
                             {can_edit.then(|| view! {
-                                <OwnerSettings view=view.clone() set_version set_notice set_report />
+                                <OwnerSettings view=view.clone() set_version />
                             })}
                         }
                             .into_any()
@@ -112,6 +118,7 @@ fn ConnectionFacts(view: SsoView) -> impl IntoView {
 #[component]
 fn CopyValue(id: &'static str, value: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
+    let hydrated = hydrated();
     let text = value.clone();
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
@@ -129,7 +136,7 @@ fn CopyValue(id: &'static str, value: String) -> impl IntoView {
     view! {
         <span class="copy">
             <span class="code" id=id>{value}</span>
-            <button class="small" on:click=copy aria-label="Copy to clipboard">
+            <button class="small" on:click=copy aria-label="Copy to clipboard" disabled=move || !hydrated.get()>
                 {move || if copied.get() { "Copied" } else { "Copy" }}
             </button>
         </span>
@@ -198,16 +205,18 @@ fn Health(view: SsoView) -> impl IntoView {
 }
 
 #[component]
-fn OwnerSettings(
-    view: SsoView,
-    set_version: WriteSignal<u32>,
-    set_notice: WriteSignal<Option<(bool, String)>>,
-    set_report: WriteSignal<Option<ConnectionReport>>,
-) -> impl IntoView {
+fn OwnerSettings(view: SsoView, set_version: WriteSignal<u32>) -> impl IntoView {
     let (jit, set_jit) = signal(view.jit_enabled);
     let (role, set_role) = signal(view.default_role);
     let (secret, set_secret) = signal(String::new());
     let (busy, set_busy) = signal(false);
+    // Each form reports next to itself; a rotation's test report is the new secret's, shown
+    // under the rotation form, never in the live connection's report above.
+    let (notice, set_notice) = signal(None::<(bool, String)>);
+    let (rotate_notice, set_rotate_notice) = signal(None::<(bool, String)>);
+    let (rotate_report, set_rotate_report) = signal(None::<ConnectionReport>);
+    let hydrated = hydrated();
+    let ready = move || hydrated.get() && !busy.get();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_busy.set(true);
@@ -227,19 +236,20 @@ fn OwnerSettings(
         ev.prevent_default();
         let value = secret.get_untracked();
         if value.trim().is_empty() {
-            set_notice.set(Some((
+            set_rotate_notice.set(Some((
                 false,
                 "Paste the new client secret from Okta first.".into(),
             )));
             return;
         }
         set_busy.set(true);
+        set_rotate_report.set(None);
         leptos::task::spawn_local(async move {
             match rotate_client_secret(value).await {
                 Ok(report) => {
-                    set_report.set(Some(report));
+                    set_rotate_report.set(Some(report));
                     set_secret.set(String::new());
-                    set_notice.set(Some((
+                    set_rotate_notice.set(Some((
                         true,
                         "The new client secret passed the test and is saved.".into(),
                     )));
@@ -247,9 +257,14 @@ fn OwnerSettings(
                 }
                 Err(err) => {
                     if let crate::api::ApiError::ConnectionTestFailed(report) = &err {
-                        set_report.set(Some(report.clone()));
+                        set_rotate_report.set(Some(report.clone()));
+                        set_rotate_notice.set(Some((
+                            false,
+                            "The new client secret failed the test and was not saved: the live connection is unchanged.".into(),
+                        )));
+                    } else {
+                        set_rotate_notice.set(Some((false, err.message())));
                     }
-                    set_notice.set(Some((false, err.message())));
                 }
             }
             set_busy.set(false);
@@ -261,17 +276,25 @@ fn OwnerSettings(
             <form class="stack" on:submit=save id="sso-settings">
                 <SsoSwitch enabled=view.enabled />
                 <label class="check">
-                    <input type="checkbox" id="sso-jit" prop:checked=jit on:change=move |ev| set_jit.set(event_target_checked(&ev)) />
+                    <input
+                        type="checkbox"
+                        id="sso-jit"
+                        checked=view.jit_enabled
+                        prop:checked=jit
+                        disabled=move || !hydrated.get()
+                        on:change=move |ev| set_jit.set(event_target_checked(&ev))
+                    />
                     " Create members on their first Okta sign-in (just-in-time)"
                 </label>
                 <label for="sso-default-role">"Role of new members"</label>
-                <select id="sso-default-role" on:change=move |ev| {
+                <select id="sso-default-role" disabled=move || !hydrated.get() on:change=move |ev| {
                     set_role.set(if event_target_value(&ev) == "admin" { DefaultRole::Admin } else { DefaultRole::Member })
                 }>
                     <option value="member" selected=move || role.get() == DefaultRole::Member>"member"</option>
                     <option value="admin" selected=move || role.get() == DefaultRole::Admin>"admin"</option>
                 </select>
-                <button type="submit" class="primary" disabled=move || busy.get()>"Save settings"</button>
+                <button type="submit" class="primary" disabled=move || !ready()>"Save settings"</button>
+                <Notice notice />
             </form>
         </section>
         <section class="card">
@@ -281,8 +304,10 @@ fn OwnerSettings(
             </p>
             <form class="stack" on:submit=rotate id="rotate-secret">
                 <label for="new-secret">"New client secret"</label>
-                <input type="password" id="new-secret" autocomplete="off" prop:value=secret on:input=move |ev| set_secret.set(event_target_value(&ev)) />
-                <button type="submit" class="primary" disabled=move || busy.get()>"Test and save"</button>
+                <input type="password" id="new-secret" autocomplete="off" disabled=move || !hydrated.get() prop:value=secret on:input=move |ev| set_secret.set(event_target_value(&ev)) />
+                <button type="submit" class="primary" disabled=move || !ready()>"Test and save"</button>
+                <Notice notice=rotate_notice />
+                <div id="rotation-report"><Report report=rotate_report /></div>
             </form>
         </section>
         <SetupLinkCard />
@@ -303,11 +328,9 @@ fn SsoSwitch(enabled: bool) -> impl IntoView {
                 <span class=format!("status {state}") id="sso-enabled-state">{state}</span>
             </p>
             <p class="muted" id="sso-disable-note">
-                "Only the service operator can turn single sign-on off, with "
-                <span class="code">{format!("tessera sso disable {slug}")}</span>
-                ". Turning it off signs everyone in your organization out at once, you included, and nobody can sign in until the operator runs "
-                <span class="code">{format!("tessera sso enable {slug}")}</span>
-                "."
+                "Only the service operator can turn single sign-on off (or on again) for "
+                <span class="code">{slug}</span>
+                ". Turning it off signs everyone in your organization out at once, you included, and nobody can sign in until the operator turns it on again."
             </p>
         </div>
     }
@@ -320,6 +343,7 @@ fn SetupLinkCard() -> impl IntoView {
     let (link, set_link) = signal(None::<Result<(String, i64), String>>);
     let (busy, set_busy) = signal(false);
     let (version, set_version) = signal(0u32);
+    let hydrated = hydrated();
     let create = move |_| {
         set_busy.set(true);
         leptos::task::spawn_local(async move {
@@ -339,7 +363,7 @@ fn SetupLinkCard() -> impl IntoView {
             <p class="muted">
                 "A one-time link (valid 72 hours) to a guided page where your Okta admin enters the new Okta values, tests them and saves. No secret travels by email. Your links stop working when you are no longer the owner."
             </p>
-            <button id="create-setup-link" on:click=create disabled=move || busy.get()>
+            <button id="create-setup-link" on:click=create disabled=move || !hydrated.get() || busy.get()>
                 "Create setup link"
             </button>
             {move || link.get().map(|r| match r {
@@ -361,12 +385,16 @@ fn SetupLinkCard() -> impl IntoView {
 fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> impl IntoView {
     let links = Resource::new(move || version.get(), |_| list_setup_links());
     let (message, set_message) = signal(None::<(bool, String)>);
+    let hydrated = hydrated();
     let revoke = move |id: Option<String>| {
         leptos::task::spawn_local(async move {
             match revoke_setup_links(id).await {
                 Ok(r) => set_message.set(Some((
                     true,
-                    format!("Revoked {} setup link(s).", r.revoked),
+                    format!(
+                        "Revoked {}.",
+                        plural(r.revoked as i64, "setup link", "setup links")
+                    ),
                 ))),
                 Err(e) => set_message.set(Some((false, e.message()))),
             }
@@ -375,7 +403,6 @@ fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> im
     };
     view! {
         <h3>"Open setup links"</h3>
-        <Notice notice=message />
         <Suspense fallback=|| view! { <p class="muted">"Loading setup links…"</p> }>
             {move || Suspend::new(async move {
                 match links.await {
@@ -395,7 +422,7 @@ fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> im
                                         <td>{l.created_by}</td>
                                         <td>{format_ms(l.expires_at)}</td>
                                         <td>
-                                            <button class="small" on:click=move |_| revoke(Some(id.clone()))>
+                                            <button class="small" disabled=move || !hydrated.get() on:click=move |_| revoke(Some(id.clone()))>
                                                 "Revoke"
                                             </button>
                                         </td>
@@ -410,7 +437,7 @@ fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> im
                                 </thead>
                                 <tbody>{rows}</tbody>
                             </table>
-                            <button id="revoke-setup-links" on:click=move |_| revoke(None)>
+                            <button id="revoke-setup-links" disabled=move || !hydrated.get() on:click=move |_| revoke(None)>
                                 "Revoke all open links"
                             </button>
                         }
@@ -419,5 +446,6 @@ fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> im
                 }
             })}
         </Suspense>
+        <Notice notice=message />
     }
 }

@@ -130,6 +130,34 @@ pub fn parse_page(page: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
+/// The members list's `role` and `status` filters: empty or absent is any; anything but a role
+/// or a status is refused, quoted bounded.
+pub fn parse_filter(
+    role: Option<&str>,
+    status: Option<&str>,
+) -> Result<crate::ssr::store::MemberFilter, ApiError> {
+    use crate::model::{MemberStatus, Role};
+    let role = match role.map(str::trim).unwrap_or("") {
+        "" => None,
+        r => Some(Role::parse(r).ok_or_else(|| {
+            ApiError::Invalid(format!(
+                "role must be owner, admin or member, not {}.",
+                crate::validate::quoted(r)
+            ))
+        })?),
+    };
+    let status = match status.map(str::trim).unwrap_or("") {
+        "" => None,
+        s => Some(MemberStatus::parse(s).ok_or_else(|| {
+            ApiError::Invalid(format!(
+                "status must be active or deactivated, not {}.",
+                crate::validate::quoted(s)
+            ))
+        })?),
+    };
+    Ok(crate::ssr::store::MemberFilter { role, status })
+}
+
 /// An [`ApiError`] as an axum answer: its status and its wire form
 /// `{"error": code, "message": sentence}`, as the server functions answer it.
 impl axum::response::IntoResponse for ApiError {

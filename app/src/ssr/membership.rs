@@ -29,7 +29,7 @@ use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
-use super::store::Guard;
+use super::store::{Guard, MemberFilter};
 use super::store::{Store, StoreError};
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
@@ -231,6 +231,7 @@ pub async fn list_members(
     store: &Store,
     actor: &Member,
     q: &str,
+    filter: MemberFilter,
     page: u32,
 ) -> Result<MembersPage, DomainError> {
     allow(may_org(actor, OrgAction::ViewMembers))?;
@@ -239,19 +240,26 @@ pub async fn list_members(
             "The search is too long (at most {MAX_QUERY} characters)."
         )));
     }
-    let page = page.max(1);
-    let offset = i64::from(page - 1) * i64::from(PER_PAGE);
-    let (members, total) = store
-        .members_page(
-            &actor.org_id,
-            (!q.is_empty()).then_some(q),
-            i64::from(PER_PAGE),
-            offset,
-        )
-        .await?;
+    let search = (!q.is_empty()).then_some(q);
     let counts = store.member_counts(&actor.org_id).await?;
+    let org_wide = counts.active + counts.deactivated;
+    let filtered = search.is_some() || filter != MemberFilter::default();
+    // A page past the end shows the last page (known up front when nothing narrows the list).
+    let mut page = page.max(1);
+    if !filtered {
+        page = page.min(last_page(org_wide));
+    }
+    let fetch = |page: u32| {
+        let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+        store.members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
+    };
+    let (mut members, total) = fetch(page).await?;
     // Unfiltered, the total is the org-wide count already in `counts`.
-    let total = total.unwrap_or(counts.active + counts.deactivated);
+    let total = total.unwrap_or(org_wide);
+    if page > last_page(total) {
+        page = last_page(total);
+        members = fetch(page).await?.0;
+    }
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
@@ -259,6 +267,12 @@ pub async fn list_members(
         per_page: PER_PAGE,
         counts,
     })
+}
+
+/// The last page of a list of `total` entries, [`PER_PAGE`] per page (1 for an empty list).
+fn last_page(total: i64) -> u32 {
+    let pages = (total.max(0) + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE);
+    u32::try_from(pages).unwrap_or(u32::MAX).max(1)
 }
 
 /// Gives the member `target_id` of `org_id` the role `role` (never owner: see

@@ -17,7 +17,7 @@ use super::crypto::SecretKey;
 use super::issuer;
 use super::login::{LoginAttempt, LoginFlow, MAX_PENDING_FLOWS_PER_ORG, Outcome};
 use super::membership::{self, Actor, Identity, ProvisionError, Via};
-use super::store::{Store, StoreError};
+use super::store::{OrgWithSso, Store, StoreError};
 use crate::api::login_reason::{Explanation, Facts, LoginReason, OktaError};
 use crate::model::OrgId;
 use crate::model::{Member, Org, SsoConnection};
@@ -324,8 +324,9 @@ pub enum OrgNamed {
     /// By its Okta issuer, normalized: Okta's tile (third-party initiated login, OpenID
     /// Connect Core §4).
     Issuer(String),
-    /// By its slug, valid: Tessera's login page.
-    Slug(String),
+    /// As a person typed it on Tessera's login page, checked by [`crate::validate::org_input`]:
+    /// its short name (slug, any case) or its display name (any case).
+    Typed(String),
 }
 
 /// A sign-in to start.
@@ -365,11 +366,10 @@ pub async fn begin<P: IdentityProvider>(
             };
             (org, sso, sealed)
         }
-        OrgNamed::Slug(slug) => {
-            let (org, sso) = match cx.store.org_with_sso_by_slug(slug).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return Err(LoginFailure::new(LoginReason::OrgUnknown).naming(slug)),
-                Err(e) => return Err(fail(cx, None, None, LoginFailure::store(e)).await),
+        OrgNamed::Typed(typed) => {
+            let (org, sso) = match org_typed(cx.store, typed).await {
+                Ok(found) => found,
+                Err(f) => return Err(f),
             };
             let Some((sso, sealed)) = sso else {
                 let f = LoginFailure::sso_disabled(&org, "no Okta connection registered");
@@ -381,6 +381,31 @@ pub async fn begin<P: IdentityProvider>(
     match start_flow(cx, &org, &sso, &sealed, start).await {
         Ok(url) => Ok(url),
         Err(f) => Err(fail(cx, Some(&org), Some(&sso.issuer), f).await),
+    }
+}
+
+/// The org a person named on the login page: by short name first, then by display name (any
+/// case). Not found and several of that name are [`LoginReason::OrgUnknown`] and
+/// [`LoginReason::OrgAmbiguous`] (not recorded as attempts: no org is known).
+async fn org_typed(store: &Store, typed: &str) -> Result<OrgWithSso, LoginFailure> {
+    let slug = typed.to_lowercase();
+    if crate::validate::slug(&slug).is_ok() {
+        match store.org_with_sso_by_slug(&slug).await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => return Err(LoginFailure::store(e)),
+        }
+    }
+    let named = store.orgs_named(typed).await.map_err(LoginFailure::store)?;
+    let org = match named.as_slice() {
+        [org] => org,
+        [] => return Err(LoginFailure::new(LoginReason::OrgUnknown).naming(typed)),
+        _ => return Err(LoginFailure::new(LoginReason::OrgAmbiguous)),
+    };
+    match store.org_with_sso(&org.id).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(LoginFailure::new(LoginReason::OrgUnknown).naming(typed)),
+        Err(e) => Err(LoginFailure::store(e)),
     }
 }
 

@@ -102,7 +102,7 @@ async fn store_calls(url: &str, org_id: &str, label: &str) -> Result<(), String>
         for _ in 0..10 {
             let t = Instant::now();
             store
-                .members_page(org_id, pattern, 50, offset)
+                .members_page(org_id, pattern, Default::default(), 50, offset)
                 .await
                 .map_err(|e| e.to_string())?;
             times.push(t.elapsed());

@@ -70,6 +70,13 @@ pub struct Guard<'a> {
     pub target_status: MemberStatus,
 }
 
+/// Which members a directory page lists, besides the search: all when both are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemberFilter {
+    pub role: Option<Role>,
+    pub status: Option<MemberStatus>,
+}
+
 /// `WHERE` clause of a guarded member update, binding $1..$6 (see [`bind_guard`]).
 const GUARD: &str = "org_id = $1 AND id = $2 AND role = $3 AND status = $4
     AND EXISTS (SELECT 1 FROM members a
@@ -343,8 +350,8 @@ impl Store {
     // ---- the members directory ------------------------------------------------------------
 
     /// One page of an org's members ordered by name, email, id. With a `search` (a substring
-    /// of name or email, any case), also how many match; without one the total is the org-wide
-    /// count the caller gets from [`Store::member_counts`].
+    /// of name or email, any case) or a `filter` (role, status), also how many match; without
+    /// either the total is the org-wide count the caller gets from [`Store::member_counts`].
     ///
     /// The page is picked from the `(org_id, name, email, id)` index alone and only its rows
     /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
@@ -352,14 +359,23 @@ impl Store {
         &self,
         org_id: &OrgId,
         search: Option<&str>,
+        filter: MemberFilter,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
         let search = search.map(|q| dialect::search_condition(self.kind, q));
-        let (condition, limits) = match &search {
+        let (base, limits) = match &search {
             None => ("org_id = $1", "LIMIT $2 OFFSET $3"),
             Some((condition, _)) => (*condition, "LIMIT $3 OFFSET $4"),
         };
+        // Role and status are our own constants, never text from outside.
+        let mut condition = base.to_string();
+        if let Some(role) = filter.role {
+            condition.push_str(&format!(" AND role = '{}'", role.as_str()));
+        }
+        if let Some(status) = filter.status {
+            condition.push_str(&format!(" AND status = '{}'", status.as_str()));
+        }
         let sql = format!(
             "{MEMBER_COLUMNS} WHERE id IN (
                  SELECT id FROM members WHERE {condition} ORDER BY name, email, id {limits}
@@ -371,11 +387,15 @@ impl Store {
         }
         let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
         let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
-        let Some((condition, value)) = search else {
+        if search.is_none() && filter == MemberFilter::default() {
             return Ok((members, None));
-        };
+        }
         let sql = format!("SELECT COUNT(*) AS n FROM members WHERE {condition}");
-        let total = count(&self.pool, sqlx::query(&sql).bind(org_id).bind(value)).await?;
+        let mut query = sqlx::query(&sql).bind(org_id);
+        if let Some((_, value)) = search {
+            query = query.bind(value);
+        }
+        let total = count(&self.pool, query).await?;
         Ok((members, Some(total)))
     }
 

@@ -37,7 +37,7 @@ pub use clock::Clock;
 pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
-pub use members::Guard;
+pub use members::{Guard, MemberFilter};
 pub use orgs::{OrgOverview, OrgWithSso};
 pub use setup_links::SetupLink;
 

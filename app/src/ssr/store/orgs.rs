@@ -64,6 +64,14 @@ impl Store {
         row.map(|r| org_from_row(&r)).transpose()
     }
 
+    /// The orgs whose display name is `name`, ignoring case (ASCII case on SQLite), at most two
+    /// (two means the name is ambiguous), by slug.
+    pub async fn orgs_named(&self, name: &str) -> Result<Vec<Org>, StoreError> {
+        let sql = format!("{ORG_COLUMNS} WHERE LOWER(name) = LOWER($1) ORDER BY slug LIMIT 2");
+        let rows = sqlx::query(&sql).bind(name).fetch_all(&self.pool).await?;
+        rows.iter().map(org_from_row).collect()
+    }
+
     pub async fn org_by_id(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
         let row = sqlx::query(&format!("{ORG_COLUMNS} WHERE id = $1"))
             .bind(id)
