@@ -2214,3 +2214,72 @@ async fn each_command_help_lists_the_flags_that_apply_and_variables_still_work()
         "https://post.example/sso/initiate"
     );
 }
+
+/// Against the local Okta: the people who signed in are listed; deactivating one through the
+/// CLI signs them out of the running server and refuses their next sign-in until they are
+/// reactivated; a removed person comes back as a new member.
+#[tokio::test]
+async fn member_commands_act_on_people_signed_in_through_okta() {
+    use testkit::{Browser, OktaDev, TestServer, initiate_url};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let okta = OktaDev::start(serde_json::json!([okta_client(
+            &server.url,
+            "tessera-acme",
+            SECRET,
+            "Tessera (Acme)"
+        )]))
+        .await;
+        server.register_org("acme", &okta.issuer, "tessera-acme", SECRET);
+        let start = initiate_url(&server.url, &okta.issuer);
+        let sign_in = |user: &'static str| {
+            let (url, start) = (server.url.clone(), start.clone());
+            async move {
+                let b = Browser::new();
+                let landed = b.sign_in(&url, &start, user, "password").await.landed();
+                (b, landed)
+            }
+        };
+        let (_alice, ok) = sign_in("alice").await;
+        assert!(ok);
+        let (bob, ok) = sign_in("bob").await;
+        assert!(ok);
+        assert_eq!(bob.session(&server.url).await.status, 200);
+
+        let list = server.cli_ok(&["member", "list", "acme"]);
+        assert_eq!(list.lines().count(), 3, "{list}");
+        let bob_line = list.lines().find(|l| l.contains("member")).unwrap();
+        assert!(bob_line.contains("active"), "{list}");
+        let bob_email = bob_line.split_whitespace().next().unwrap().to_string();
+
+        let out = server.cli_ok(&["member", "deactivate", "acme", &bob_email]);
+        assert!(out.contains("Deactivated"), "{out}");
+        assert_eq!(
+            bob.session(&server.url).await.status,
+            401,
+            "[{}] the running server signed bob out",
+            db.kind
+        );
+        let (_, ok) = sign_in("bob").await;
+        assert!(!ok, "[{}] a deactivated member cannot sign in", db.kind);
+        server.cli_ok(&["member", "reactivate", "acme", &bob_email]);
+        let (_, ok) = sign_in("bob").await;
+        assert!(ok, "[{}] reactivated", db.kind);
+
+        let shown: serde_json::Value =
+            serde_json::from_str(&server.cli_ok(&["member", "show", "acme", &bob_email, "--json"]))
+                .unwrap();
+        let first_id = shown["id"].as_str().unwrap().to_string();
+        assert!(shown["open_sessions"].as_i64().unwrap() >= 1, "{shown}");
+        server.cli_ok(&["member", "remove", "acme", &first_id, "--yes"]);
+        let (b, ok) = sign_in("bob").await;
+        assert!(
+            ok,
+            "[{}] just-in-time provisioning makes them anew",
+            db.kind
+        );
+        let again = b.session(&server.url).await.json();
+        assert_ne!(again["member"]["id"], first_id.as_str());
+        assert_eq!(again["member"]["role"], "member");
+    }
+}
