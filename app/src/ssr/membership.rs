@@ -70,7 +70,7 @@ const MAX_QUERY: usize = 200;
 
 const CHANGED: &str =
     "This member or your own role changed meanwhile: reload the page and try again.";
-const CHANGED_FOR_OPERATOR: &str = "This member changed meanwhile (another admin acted, or they signed in for the first time): look again and retry.";
+const CHANGED_FOR_OPERATOR: &str = "This member changed meanwhile (an owner or admin acted on them at the same time): look at them again with `tessera member show` and retry.";
 const NO_CONNECTION: &str = "No Okta connection is registered for this organization yet: the service operator registers it with `tessera sso set`.";
 
 // ---- who acts ----------------------------------------------------------------------------------
