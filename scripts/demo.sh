@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the local Okta (end2end/okta-dev) on 127.0.0.1:4000 and Tessera on
-# 127.0.0.1:3000 with org "acme" registered and enabled (database data/demo.db).
+# 127.0.0.1:3000 with org "acme" registered and enabled, on the database and secret key that
+# `make run` and `scripts/tessera` use (data/tessera.db, data/secret.key; TESSERA_DATABASE_URL
+# and TESSERA_SECRET_KEY_FILE win), so the operator CLI works on the running demo.
 # Open the printed Okta dashboard, click the tile, sign in as alice / password: you are the owner.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -16,7 +18,8 @@ mkdir -p data
 SECRET_FILE=data/demo-client.secret
 [ -s "$SECRET_FILE" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRET_FILE")
 SECRET="$(cat "$SECRET_FILE")"
-export TESSERA_DATABASE_URL="sqlite://data/demo.db" TESSERA_PUBLIC_URL="$PUBLIC" \
+export TESSERA_DATABASE_URL="${TESSERA_DATABASE_URL:-sqlite://$ROOT/data/tessera.db}" \
+  TESSERA_SECRET_KEY_FILE="${TESSERA_SECRET_KEY_FILE:-$ROOT/data/secret.key}" TESSERA_PUBLIC_URL="$PUBLIC" \
   TESSERA_BIND="127.0.0.1:$PORT" TESSERA_ALLOW_HTTP_ISSUERS=true TESSERA_SITE_ROOT="$ROOT/target/site"
 TESSERA="$CARGO_TARGET_DIR/debug/tessera"
 
@@ -40,6 +43,7 @@ cat <<MSG
   Click "Tessera (Acme)" and sign in as alice / password (first sign-in becomes the owner).
   Other users: bob, carol (password: password); mallory is not assigned to the app.
   Tessera:               $PUBLIC   (Ctrl-C stops both)
+  Operator CLI, in another terminal: scripts/tessera member list acme
 
 MSG
 "$TESSERA" serve

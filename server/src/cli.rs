@@ -1,15 +1,17 @@
 //! The operator commands: orgs, their Okta connections and their members. Membership changes
-//! (`org transfer-owner`, `org rekey-members`) go through the membership core with the operator
-//! as actor ([`Actor::Operator`], audited as `operator (CLI)`). Bad input gets one line on
-//! stderr and a non-zero exit, and writes nothing.
+//! (`member set-role|deactivate|reactivate|remove`, `org transfer-owner`, `org rekey-members`)
+//! go through the membership core, and renaming or deleting an org through `ssr::orgs`, with
+//! the operator as actor ([`Actor::Operator`], audited as `operator (CLI)`). Bad input gets one
+//! line on stderr and a non-zero exit, and writes nothing.
 
 pub use crate::cli_error::CliError;
-use crate::config::{Config, OrgCommand, SsoCommand};
-use app::model::{DefaultRole, Member, Org, SsoConnection};
+use crate::config::{Config, MemberCommand, OrgCommand, SsoCommand};
+use app::model::{DefaultRole, Member, MemberStatus, Org, Role, SsoConnection};
 use app::ssr::connection::{IssuerChange, OperatorSet};
 use app::ssr::issuer;
-use app::ssr::membership::{self, Actor, DomainError};
-use app::ssr::store::Store;
+use app::ssr::membership::{self, Action, Actor, DomainError};
+use app::ssr::orgs;
+use app::ssr::store::{OrgDeleted, Store};
 use app::validate;
 use serde_json::json;
 use std::io::Read as _;
@@ -30,7 +32,11 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
             } else {
                 println!("Created org {} ({}).", org.slug, org.name);
                 println!(
-                    "Next: tessera sso set {} --okta-domain <your-org>.okta.com --client-id <id> --client-secret-file <path or ->",
+                    "Next: tessera org setup-link {}   (send the printed link to {}'s Okta administrator: they connect Okta themselves)",
+                    org.slug, org.name
+                );
+                println!(
+                    "  or: tessera sso set {} --okta-domain <their-org>.okta.com --client-id <id> --client-secret-file <path or ->",
                     org.slug
                 );
             }
@@ -48,20 +54,22 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                     "No orgs yet. Create one: tessera org create <slug> --name <display name>"
                 );
             } else {
-                println!(
-                    "{:<24} {:<10} {:>8}  {:<32} ISSUER",
-                    "SLUG", "SSO", "MEMBERS", "NAME"
+                let rows: Vec<Vec<String>> = orgs
+                    .iter()
+                    .map(|o| {
+                        vec![
+                            o.org.slug.clone(),
+                            sso_state(o.sso.as_ref()).to_string(),
+                            o.members.to_string(),
+                            o.org.name.clone(),
+                            o.sso.as_ref().map_or("-".to_string(), |s| s.issuer.clone()),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["SLUG", "SSO", "MEMBERS", "NAME", "ISSUER"], &rows, &[2])
                 );
-                for o in &orgs {
-                    println!(
-                        "{:<24} {:<10} {:>8}  {:<32} {}",
-                        o.org.slug,
-                        sso_state(o.sso.as_ref()),
-                        o.members,
-                        o.org.name,
-                        o.sso.as_ref().map_or("-", |s| s.issuer.as_str())
-                    );
-                }
             }
         }
         OrgCommand::Show { slug, json } => {
@@ -130,6 +138,32 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
         OrgCommand::TransferOwner { slug, member, json } => {
             transfer_owner(store, &slug, &member, json).await?;
         }
+        OrgCommand::Rename { slug, name, json } => {
+            let slug = validate::slug(&slug).map_err(invalid)?;
+            let name = validate::display_name(&name).map_err(invalid)?;
+            let org = store.require_org(slug).await?;
+            let renamed = orgs::rename(store, &Actor::Operator, &org, name)
+                .await
+                .map_err(operator_error)?;
+            let changed = renamed.name != org.name;
+            if json {
+                println!(
+                    "{}",
+                    json!({"slug": org.slug, "name": renamed.name, "previous_name": org.name, "changed": changed})
+                );
+            } else if changed {
+                println!(
+                    "Renamed {}: {:?} is now {:?}.",
+                    org.slug, org.name, renamed.name
+                );
+            } else {
+                println!(
+                    "{} is already named {:?}: nothing changed.",
+                    org.slug, org.name
+                );
+            }
+        }
+        OrgCommand::Delete { slug, yes, json } => delete_org(store, &slug, yes, json).await?,
         OrgCommand::Events { slug, limit, json } => {
             let slug = validate::slug(&slug).map_err(invalid)?;
             let org = store.require_org(slug).await?;
@@ -283,6 +317,464 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
     Ok(())
 }
 
+/// `tessera member …`: the operator's view of an org's members and the changes the admin
+/// pages make, through the membership core with [`Actor::Operator`].
+pub async fn member(store: &Store, command: MemberCommand) -> Result<(), CliError> {
+    match command {
+        MemberCommand::List {
+            slug,
+            role,
+            status,
+            json,
+        } => {
+            let role = role.as_deref().map(role_filter).transpose()?;
+            let status = status.as_deref().map(status_filter).transpose()?;
+            let org = org_named(store, &slug).await?;
+            let filter = app::ssr::store::MemberFilter { role, status };
+            let members = store.members_of(&org.id, filter).await?;
+            if json {
+                let list: Vec<_> = members.iter().map(member_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if members.is_empty() {
+                let only = [role.map(Role::as_str), status.map(MemberStatus::as_str)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if only.is_empty() {
+                    println!(
+                        "No members in {} yet: the first person to sign in through Okta becomes its owner.",
+                        org.slug
+                    );
+                } else {
+                    println!("No members of {} match ({only}).", org.slug);
+                }
+            } else {
+                let rows: Vec<Vec<String>> = members
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            or_dash(&m.email),
+                            or_dash(&m.name),
+                            m.role.to_string(),
+                            m.status.as_str().to_string(),
+                            m.last_login_at
+                                .map_or_else(|| "never".to_string(), short_time),
+                            m.id.to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &["EMAIL", "NAME", "ROLE", "STATUS", "LAST SIGN-IN", "ID"],
+                        &rows,
+                        &[]
+                    )
+                );
+            }
+        }
+        MemberCommand::Show { slug, member, json } => {
+            let org = org_named(store, &slug).await?;
+            let m = member_in(store, &org, &member).await?;
+            let sessions = store.live_sessions_of(&m.id).await?;
+            if json {
+                let mut v = member_json(&m);
+                v["org"] = json!(org.slug);
+                v["open_sessions"] = json!(sessions);
+                println!("{v}");
+            } else {
+                println!("Email:          {}", or_dash(&m.email));
+                println!("Name:           {}", or_dash(&m.name));
+                println!("ID:             {}", m.id);
+                println!("Org:            {} ({})", org.slug, org.name);
+                println!("Role:           {}", m.role);
+                println!("Status:         {}", m.status.as_str());
+                println!("Okta issuer:    {}", m.issuer);
+                println!("Okta subject:   {}", m.subject);
+                println!("Member since:   {}", format_time(m.created_at));
+                println!(
+                    "Last sign-in:   {}",
+                    m.last_login_at
+                        .map_or_else(|| "never".to_string(), format_time)
+                );
+                println!("Open sessions:  {sessions}");
+            }
+        }
+        MemberCommand::SetRole {
+            slug,
+            member,
+            role,
+            json,
+        } => {
+            let role = DefaultRole::parse(&role).map_err(|e| match Role::parse(role.trim()) {
+                Some(Role::Owner) => invalid(
+                    "owner is not a role to set: ownership changes hands only with `tessera org transfer-owner <org> <member>`".into(),
+                ),
+                _ => invalid(e),
+            })?;
+            let org = org_named(store, &slug).await?;
+            let target = member_in(store, &org, &member).await?;
+            let m =
+                membership::change_role(store, &Actor::Operator, &org.id, target.id.as_str(), role)
+                    .await
+                    .map_err(operator_error)?;
+            let changed = m.role != target.role;
+            if json {
+                println!(
+                    "{}",
+                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
+                );
+            } else if changed {
+                println!(
+                    "{} ({}) is now {} {} of {} (was {}).",
+                    who(&m),
+                    m.id,
+                    if m.role == Role::Admin { "an" } else { "a" },
+                    m.role,
+                    org.slug,
+                    target.role
+                );
+            } else {
+                println!(
+                    "{} ({}) is already {} {} of {}: nothing changed.",
+                    who(&m),
+                    m.id,
+                    if m.role == Role::Admin { "an" } else { "a" },
+                    m.role,
+                    org.slug
+                );
+            }
+        }
+        MemberCommand::Deactivate { slug, member, json } => {
+            let org = org_named(store, &slug).await?;
+            let target = member_in(store, &org, &member).await?;
+            let m = membership::deactivate(store, &Actor::Operator, &org.id, target.id.as_str())
+                .await
+                .map_err(operator_error)?;
+            let changed = m.status != target.status;
+            if json {
+                println!(
+                    "{}",
+                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
+                );
+            } else if changed {
+                println!(
+                    "Deactivated {} ({}) in {}: their sessions have ended and Okta sign-ins are refused until `tessera member reactivate {} {}`.",
+                    who(&m),
+                    m.id,
+                    org.slug,
+                    org.slug,
+                    m.id
+                );
+            } else {
+                println!(
+                    "{} ({}) is already deactivated in {}: nothing changed.",
+                    who(&m),
+                    m.id,
+                    org.slug
+                );
+            }
+        }
+        MemberCommand::Reactivate { slug, member, json } => {
+            let org = org_named(store, &slug).await?;
+            let target = member_in(store, &org, &member).await?;
+            let m = membership::reactivate(store, &Actor::Operator, &org.id, target.id.as_str())
+                .await
+                .map_err(operator_error)?;
+            let changed = m.status != target.status;
+            if json {
+                println!(
+                    "{}",
+                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
+                );
+            } else if changed {
+                println!(
+                    "Reactivated {} ({}) in {}: they may sign in again.",
+                    who(&m),
+                    m.id,
+                    org.slug
+                );
+            } else {
+                println!(
+                    "{} ({}) is already active in {}: nothing changed.",
+                    who(&m),
+                    m.id,
+                    org.slug
+                );
+            }
+        }
+        MemberCommand::Remove {
+            slug,
+            member,
+            yes,
+            json,
+        } => {
+            let org = org_named(store, &slug).await?;
+            let target = member_in(store, &org, &member).await?;
+            // The owner is refused before anyone is asked.
+            membership::may_operator(Action::Remove, &target).map_err(invalid)?;
+            if !yes {
+                let question = format!(
+                    "Remove {} ({}, {}) from {}? Their sessions end; with just-in-time provisioning on, their next Okta sign-in makes them a new member. [y/N]",
+                    who(&target),
+                    target.id,
+                    target.role,
+                    org.slug
+                );
+                match ask(&question)? {
+                    None => {
+                        return Err(invalid(format!(
+                            "removing {} ({}) from {} needs confirmation and there is no terminal to ask on: add --yes",
+                            who(&target),
+                            target.id,
+                            org.slug
+                        )));
+                    }
+                    Some(answer) if matches!(answer.to_lowercase().as_str(), "y" | "yes") => {}
+                    Some(_) => {
+                        return Err(invalid(format!(
+                            "not confirmed: {} stays a member of {}",
+                            who(&target),
+                            org.slug
+                        )));
+                    }
+                }
+            }
+            let m = membership::remove(store, &Actor::Operator, &org.id, target.id.as_str())
+                .await
+                .map_err(operator_error)?;
+            if json {
+                println!("{}", json!({"org": org.slug, "removed": member_json(&m)}));
+            } else {
+                println!(
+                    "Removed {} ({}) from {}: their sessions have ended and the setup links they made are revoked.",
+                    who(&m),
+                    m.id,
+                    org.slug
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tessera org delete <slug> [--yes] [--json]`.
+async fn delete_org(store: &Store, slug: &str, yes: bool, json: bool) -> Result<(), CliError> {
+    let slug = validate::slug(slug).map_err(invalid)?;
+    let org = store.require_org(slug).await?;
+    if !yes {
+        let members = store.count_members(&org.id).await?;
+        let question = format!(
+            "This deletes org {} ({}) with its {} and everything else of it (Okta connection, setup links, login attempts, audit log). There is no undo. Type the slug to confirm:",
+            org.slug,
+            org.name,
+            plural(
+                u64::try_from(members).unwrap_or_default(),
+                "member",
+                "members"
+            )
+        );
+        match ask(&question)? {
+            None => {
+                return Err(invalid(format!(
+                    "deleting org {} removes its {} and everything else of it, with no undo, and there is no terminal to ask on: add --yes",
+                    org.slug,
+                    plural(
+                        u64::try_from(members).unwrap_or_default(),
+                        "member",
+                        "members"
+                    )
+                )));
+            }
+            Some(answer) if answer == org.slug => {}
+            Some(_) => {
+                return Err(invalid(format!(
+                    "not confirmed (the slug typed was not {}): nothing was deleted",
+                    org.slug
+                )));
+            }
+        }
+    }
+    let d = orgs::delete(store, &Actor::Operator, &org)
+        .await
+        .map_err(|e| match e {
+            DomainError::NotFound => invalid(format!("org {} was deleted meanwhile", org.slug)),
+            other => operator_error(other),
+        })?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "deleted": org.slug,
+                "name": org.name,
+                "members": d.members,
+                "sessions": d.sessions,
+                "connections": d.connections,
+                "setup_links": d.setup_links,
+                "login_flows": d.login_flows,
+                "login_attempts": d.login_attempts,
+                "audit_entries": d.audit_entries,
+            })
+        );
+    } else {
+        println!(
+            "Deleted org {} ({}) and everything of it: {}.",
+            org.slug,
+            org.name,
+            deleted_parts(&d)
+        );
+    }
+    Ok(())
+}
+
+/// What an org's deletion took with it, in words.
+fn deleted_parts(d: &OrgDeleted) -> String {
+    [
+        plural(d.members, "member", "members"),
+        plural(d.sessions, "session", "sessions"),
+        plural(d.connections, "Okta connection", "Okta connections"),
+        plural(d.setup_links, "setup link", "setup links"),
+        plural(d.login_flows, "sign-in in flight", "sign-ins in flight"),
+        plural(d.login_attempts, "login attempt", "login attempts"),
+        plural(d.audit_entries, "audit entry", "audit entries"),
+    ]
+    .join(", ")
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Asks a question on the terminal (on stderr) and reads the answer (one line of stdin, at
+/// most 1 KiB). `None` when stdin is not a terminal: scripts confirm with `--yes` instead.
+fn ask(question: &str) -> Result<Option<String>, CliError> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(None);
+    }
+    eprint!("{question} ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .take(1024)
+        .read_line(&mut line)
+        .map_err(|e| invalid(format!("cannot read the answer: {e}")))?;
+    Ok(Some(line.trim().to_string()))
+}
+
+/// The org named by `slug` (validated first).
+async fn org_named(store: &Store, slug: &str) -> Result<Org, CliError> {
+    let slug = validate::slug(slug).map_err(invalid)?;
+    Ok(store.require_org(slug).await?)
+}
+
+/// The member of `org` the operator names, by id or email ([`membership::member_named`]).
+async fn member_in(store: &Store, org: &Org, member: &str) -> Result<Member, CliError> {
+    membership::member_named(store, &org.id, member)
+        .await
+        .map_err(|e| match e {
+            DomainError::NotFound => invalid(format!(
+                "no member {} in org {}: give a member id or email (see `tessera member list {}`)",
+                validate::quoted(member.trim()),
+                org.slug,
+                org.slug
+            )),
+            other => operator_error(other),
+        })
+}
+
+/// `--role owner|admin|member` of `member list`.
+fn role_filter(role: &str) -> Result<Role, CliError> {
+    Role::parse(role.trim()).ok_or_else(|| {
+        invalid(format!(
+            "invalid --role {}: use owner, admin or member",
+            validate::quoted(role)
+        ))
+    })
+}
+
+/// `--status active|deactivated` of `member list`.
+fn status_filter(status: &str) -> Result<MemberStatus, CliError> {
+    MemberStatus::parse(status.trim()).ok_or_else(|| {
+        invalid(format!(
+            "invalid --status {}: use active or deactivated",
+            validate::quoted(status)
+        ))
+    })
+}
+
+/// How messages name a member: their email, else their name.
+fn who(m: &Member) -> &str {
+    if m.email.is_empty() {
+        &m.name
+    } else {
+        &m.email
+    }
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The JSON form of a member used by the `member` commands.
+fn member_json(m: &Member) -> serde_json::Value {
+    json!({
+        "id": m.id,
+        "email": m.email,
+        "name": m.name,
+        "role": m.role,
+        "status": m.status,
+        "issuer": m.issuer,
+        "subject": m.subject,
+        "created_at": format_time(m.created_at),
+        "last_login_at": m.last_login_at.map(format_time),
+    })
+}
+
+/// Rows under a header, each column as wide as its widest cell (in characters) and two spaces
+/// from the next; the columns in `right` (numbers) align right, the last one is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = " ".repeat(w.saturating_sub(cell.chars().count()));
+            if right.contains(&i) {
+                out.push_str(&pad);
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                if i != last {
+                    out.push_str(&pad);
+                }
+            }
+            if i != last {
+                out.push_str("  ");
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
 /// The one line refusing an unconfirmed issuer change.
 fn needs_confirmation(org: &Org, c: &IssuerChange) -> CliError {
     invalid(format!(
@@ -307,23 +799,12 @@ async fn transfer_owner(
     member: &str,
     json: bool,
 ) -> Result<(), CliError> {
-    let slug = validate::slug(slug).map_err(invalid)?;
-    let org = store.require_org(slug).await?;
-    let shown = validate::bounded(member.trim(), 200);
-    let domain = |e: DomainError| match e {
-        DomainError::NotFound => invalid(format!(
-            "no member {shown:?} in org {}: give a member id or email (see the members page or /api/v1/members)",
-            org.slug
-        )),
-        other => operator_error(other),
-    };
-    let target = membership::member_named(store, &org.id, member)
-        .await
-        .map_err(domain)?;
+    let org = org_named(store, slug).await?;
+    let target = member_in(store, &org, member).await?;
     let membership::Transferred { owner, previous } =
         membership::transfer_ownership(store, &Actor::Operator, &org.id, target.id.as_str())
             .await
-            .map_err(domain)?;
+            .map_err(operator_error)?;
     let person = |m: &Member| json!({"id": m.id, "email": m.email, "name": m.name});
     if json {
         println!(
@@ -467,6 +948,22 @@ fn org_json(
     })
 }
 
+/// A unix-ms timestamp to the minute, in UTC: `2026-11-26T22:05Z`.
+fn short_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// RFC 3339 UTC time of a unix-ms timestamp.
 pub fn format_time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -476,4 +973,32 @@ pub fn format_time(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_whatever_the_lengths() {
+        let rows = vec![
+            vec!["a".to_string(), "7".to_string(), "Ä long name".to_string()],
+            vec![
+                "a-much-longer-slug".to_string(),
+                "12345".to_string(),
+                "x".to_string(),
+            ],
+        ];
+        let text = table(&["SLUG", "N", "NAME"], &rows, &[1]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "SLUG                    N  NAME");
+        assert_eq!(lines[1], "a                       7  Ä long name");
+        assert_eq!(lines[2], "a-much-longer-slug  12345  x");
+    }
+
+    #[test]
+    fn short_times_are_utc_minutes() {
+        assert_eq!(short_time(0), "1970-01-01T00:00Z");
+        assert_eq!(short_time(1_796_335_503_639), "2026-12-03T22:05Z");
+    }
 }

@@ -55,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Sso(c) => cli::sso(&config, &store, c)
             .await
             .map_err(|e| e.to_string()),
+        Command::Member(c) => cli::member(&store, c).await.map_err(|e| e.to_string()),
         Command::SecretKey(c) => keys::secret_key(&config, &store, c)
             .await
             .map_err(|e| e.to_string()),

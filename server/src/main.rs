@@ -1,10 +1,8 @@
 //! `tessera`: the server and the operator CLI in one binary.
 
-use clap::Parser as _;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = match tessera::config::Cli::try_parse() {
+    let cli = match tessera::config::Cli::try_parse_args() {
         Ok(cli) => cli,
         // A wrong flag or value is one line, like every other error (help, asked for or
         // shown for a missing subcommand, and `--version` print as usual).

@@ -2336,9 +2336,11 @@ async fn owners_list_and_revoke_their_orgs_setup_links() {
 
 // ---- the membership core, by actor -----------------------------------------------------------------
 
-/// Every membership change names its actor: the operator and Okta cannot make the changes only
-/// a member of the org makes, a member of another org finds nobody, and only the operator
-/// re-keys members. Nothing is changed or audited by a refusal.
+/// Every membership change names its actor: Okta cannot make the changes a member of the org
+/// or the operator makes, a member of another org finds nobody, and only the operator re-keys
+/// members. Nothing is changed or audited by a refusal. The operator changes roles and
+/// statuses and removes members through the same rules (never the owner), audited as
+/// `operator (CLI)`.
 #[tokio::test]
 async fn membership_changes_check_their_actor() {
     use app::ssr::membership::{self, Actor, DomainError, Via};
@@ -2348,28 +2350,26 @@ async fn membership_changes_check_their_actor() {
         let fx = fixture(store, "actors").await;
         let other = fixture(store, "elsewhere").await;
         let (org, target) = (&fx.org.id, fx.member.id.as_str());
-        for actor in [Actor::Operator, Actor::Okta(Via::JustInTime)] {
-            let refused = [
-                membership::change_role(store, &actor, org, target, DefaultRole::Admin)
-                    .await
-                    .err(),
-                membership::deactivate(store, &actor, org, target)
-                    .await
-                    .err(),
-                membership::reactivate(store, &actor, org, target)
-                    .await
-                    .err(),
-                membership::remove(store, &actor, org, target).await.err(),
-            ];
-            for e in refused {
-                assert!(
-                    matches!(e, Some(DomainError::Forbidden(_))),
-                    "[{}] {actor:?}: {e:?}",
-                    db.kind
-                );
-            }
-        }
         let okta = Actor::Okta(Via::JustInTime);
+        let refused = [
+            membership::change_role(store, &okta, org, target, DefaultRole::Admin)
+                .await
+                .err(),
+            membership::deactivate(store, &okta, org, target)
+                .await
+                .err(),
+            membership::reactivate(store, &okta, org, target)
+                .await
+                .err(),
+            membership::remove(store, &okta, org, target).await.err(),
+        ];
+        for e in refused {
+            assert!(
+                matches!(e, Some(DomainError::Forbidden(_))),
+                "[{}] Okta: {e:?}",
+                db.kind
+            );
+        }
         assert!(matches!(
             membership::transfer_ownership(store, &okta, org, target).await,
             Err(DomainError::Forbidden(_))
@@ -2388,6 +2388,31 @@ async fn membership_changes_check_their_actor() {
             membership::rekey_members(store, &Actor::Member(&fx.owner), &fx.org, "https://x").await,
             Err(DomainError::Forbidden(_))
         ));
+        // The operator never demotes, deactivates or removes the owner, and makes no owner.
+        let op = Actor::Operator;
+        let owner_id = fx.owner.id.as_str();
+        let refused = [
+            membership::change_role(store, &op, org, owner_id, DefaultRole::Admin)
+                .await
+                .err(),
+            membership::deactivate(store, &op, org, owner_id)
+                .await
+                .err(),
+            membership::remove(store, &op, org, owner_id).await.err(),
+        ];
+        for e in refused {
+            match e {
+                Some(DomainError::Forbidden(m)) => {
+                    assert!(m.contains("transfer ownership first"), "{m}")
+                }
+                other => panic!("[{}] operator on the owner: {other:?}", db.kind),
+            }
+        }
+        // An id from another org finds nobody, for the operator too.
+        assert!(matches!(
+            membership::deactivate(store, &op, org, other.member.id.as_str()).await,
+            Err(DomainError::NotFound)
+        ));
         assert_eq!(
             audits(store, org.as_str()).await,
             0,
@@ -2395,6 +2420,78 @@ async fn membership_changes_check_their_actor() {
             db.kind
         );
         assert_eq!(reload(store, &fx.member).await, Some(fx.member.clone()));
+        assert_eq!(reload(store, &fx.owner).await, Some(fx.owner.clone()));
+
+        // The operator changes a member's role and status and removes them, each audited.
+        let max = fx.member2.id.as_str();
+        let expiry = store.now_ms() + 3_600_000;
+        assert!(
+            store
+                .session_insert("op-test-session", "{}", expiry, Some(&fx.member2.id))
+                .await
+                .unwrap()
+        );
+        // (The clock moves between changes so the entries are ordered by time.)
+        let m = membership::change_role(store, &op, org, max, DefaultRole::Admin)
+            .await
+            .expect("operator role change");
+        assert_eq!(m.role, Role::Admin);
+        server.advance(Duration::from_millis(1));
+        let m = membership::deactivate(store, &op, org, max)
+            .await
+            .expect("operator deactivation");
+        assert_eq!(m.status, MemberStatus::Deactivated);
+        assert_eq!(
+            sessions_of(store, max).await,
+            0,
+            "[{}] sessions end",
+            db.kind
+        );
+        server.advance(Duration::from_millis(1));
+        let m = membership::reactivate(store, &op, org, max)
+            .await
+            .expect("operator reactivation");
+        assert_eq!(m.status, MemberStatus::Active);
+        server.advance(Duration::from_millis(1));
+        membership::remove(store, &op, org, max)
+            .await
+            .expect("operator removal");
+        assert_eq!(reload(store, &fx.member2).await, None);
+        let entries: Vec<(String, Value, String, Value)> = testkit::sql_rows(
+            store,
+            "SELECT action, actor_id, actor_email, target_id FROM audit_log WHERE org_id = $1 ORDER BY at, id",
+            &[json!(org)],
+        )
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["actor_id"].clone(),
+                r["actor_email"].as_str().unwrap().to_string(),
+                r["target_id"].clone(),
+            )
+        })
+        .collect();
+        let by_operator = |action: &str| {
+            (
+                action.to_string(),
+                Value::Null,
+                "operator (CLI)".to_string(),
+                json!(max),
+            )
+        };
+        assert_eq!(
+            entries,
+            vec![
+                by_operator("role_changed"),
+                by_operator("member_deactivated"),
+                by_operator("member_reactivated"),
+                by_operator("member_removed"),
+            ],
+            "[{}]",
+            db.kind
+        );
 
         // The operator hands the org over: the same transfer, audited as the operator.
         let done = membership::transfer_ownership(store, &Actor::Operator, org, target)

@@ -1336,3 +1336,950 @@ async fn after_a_confirmed_issuer_change_rekeyed_members_sign_in_as_themselves()
 fn server_kind(db: &TestDb) -> &'static str {
     db.kind
 }
+
+// ---- members, org rename and delete, tables and help -------------------------------------------
+
+/// The character offset at which `needle` starts in `line`.
+fn column_of(line: &str, needle: &str) -> usize {
+    let at = line
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {line:?}"));
+    line[..at].chars().count()
+}
+
+/// Every row's cells start where the header's column titles start (`left`), or end where they
+/// end (`right`, numbers).
+fn assert_aligned(table: &str, left: &[&str], right: &[&str]) {
+    let lines: Vec<Vec<char>> = table.lines().map(|l| l.chars().collect()).collect();
+    let header: String = lines[0].iter().collect();
+    for title in left {
+        let at = column_of(&header, title);
+        for line in &lines[1..] {
+            let row: String = line.iter().collect();
+            assert!(
+                line.get(at).is_some_and(|c| *c != ' ')
+                    && (at == 0 || line.get(at - 1) == Some(&' ')),
+                "{title} is not aligned in {row:?}:\n{table}"
+            );
+        }
+    }
+    for title in right {
+        let end = column_of(&header, title) + title.chars().count() - 1;
+        for line in &lines[1..] {
+            let row: String = line.iter().collect();
+            assert!(
+                line.get(end).is_some_and(|c| *c != ' ') && line.get(end + 1) == Some(&' '),
+                "{title} is not right-aligned in {row:?}:\n{table}"
+            );
+        }
+    }
+}
+
+/// Runs `tessera <args>` of `cli` on a terminal (`script` gives it one), typing `typed`;
+/// returns (success, everything the terminal showed).
+fn on_terminal(cli: &Cli, args: &[&str], typed: &str) -> (bool, String) {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let line = std::iter::once(tessera_bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The same environment as `Cli::cmd` gives the binary.
+    let base = cli.cmd(&[]);
+    let mut script = Command::new("script");
+    script
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(cli.dir.path())
+        .envs(base.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("TESSERA_ALLOW_HTTP_ISSUERS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = script.spawn().expect("script (util-linux) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Every row of the org in every table that holds org data, as counts by table.
+async fn rows_of_org(store: &app::ssr::store::Store, org_id: &str) -> Vec<(&'static str, i64)> {
+    let mut out = vec![];
+    for table in [
+        "orgs",
+        "members",
+        "sso_connections",
+        "setup_links",
+        "login_flows",
+        "login_attempts",
+        "audit_log",
+        "member_stats",
+        "connection_test_budget",
+    ] {
+        let column = if table == "orgs" { "id" } else { "org_id" };
+        let n = testkit::count(
+            store,
+            &format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1"),
+            org_id,
+        )
+        .await;
+        out.push((table, n));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_operator_manages_members_through_the_membership_rules() {
+    use app::model::Role;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        let kind = cli.db.kind;
+        cli.ok(&["org", "create", "acme", "--name", "Acme"], "");
+        cli.ok(&["org", "create", "other", "--name", "Other"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client-a"), SECRET);
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let org = store.org_by_slug("acme").await.unwrap().unwrap();
+        let a = "https://a.okta.com";
+        let add =
+            |sub: &'static str, issuer: &'static str, email: &'static str, name: &'static str| {
+                let store = store.clone();
+                let org_id = org.id.clone();
+                async move {
+                    store
+                        .insert_member(&org_id, issuer, sub, email, name, Role::Member)
+                        .await
+                        .unwrap()
+                        .0
+                }
+            };
+        let alice = add("sub-alice", a, "alice@example.com", "Alice Owner").await;
+        assert_eq!(alice.role, Role::Owner);
+        let bob = add("sub-bob", a, "bob@example.com", "Bob").await;
+        let carol = add("sub-carol", a, "carol@example.com", "Carol").await;
+        let carol2 = add(
+            "sub-carol",
+            "https://b.okta.com",
+            "Carol@Example.com",
+            "Carol",
+        )
+        .await;
+        let dan = add(
+            "sub-dan",
+            a,
+            "dan.with.a.much.longer.address@subdivision.example.com",
+            "Dän Ülrich-Longname",
+        )
+        .await;
+        let stranger = {
+            let other = store.org_by_slug("other").await.unwrap().unwrap();
+            store
+                .insert_member(&other.id, a, "sub-x", "x@example.com", "X", Role::Member)
+                .await
+                .unwrap()
+                .0
+        };
+        sql_exec(
+            &store,
+            "UPDATE members SET last_login_at = $1 WHERE id = $2",
+            &[json!(1_796_335_503_639_i64), json!(bob.id)],
+        )
+        .await;
+        sql_exec(
+            &store,
+            "UPDATE members SET last_login_at = NULL WHERE id = $1",
+            &[json!(dan.id)],
+        )
+        .await;
+
+        // The list: aligned columns, by email, with the filters.
+        let list = cli.ok(&["member", "list", "acme"], "");
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(lines.len(), 6, "{list}");
+        assert!(
+            lines[0].starts_with("EMAIL") && lines[0].contains("LAST SIGN-IN"),
+            "{list}"
+        );
+        assert_aligned(
+            &list,
+            &["EMAIL", "NAME", "ROLE", "STATUS", "LAST SIGN-IN", "ID"],
+            &[],
+        );
+        assert!(lines[1].starts_with("alice@example.com") && lines[1].contains("owner"));
+        assert!(lines[2].starts_with("bob@example.com") && lines[2].contains("2026-12-03T22:05Z"));
+        assert!(lines[5].starts_with("dan.with") && lines[5].contains("never"));
+        assert!(lines[1].ends_with(alice.id.as_str()), "{list}");
+        let admins = cli.ok(&["member", "list", "acme", "--role", "admin"], "");
+        assert!(
+            admins.contains("No members of acme match (admin)"),
+            "{admins}"
+        );
+        let owners = cli.ok(&["member", "list", "acme", "--role", "owner", "--json"], "");
+        let owners: serde_json::Value = serde_json::from_str(&owners).unwrap();
+        assert_eq!(owners.as_array().unwrap().len(), 1);
+        let keys: Vec<&str> = owners[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = keys;
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "created_at",
+                "email",
+                "id",
+                "issuer",
+                "last_login_at",
+                "name",
+                "role",
+                "status",
+                "subject"
+            ]
+        );
+        assert_eq!(owners[0]["id"], alice.id.as_str());
+        assert_eq!(owners[0]["role"], "owner");
+        assert_eq!(owners[0]["status"], "active");
+        assert!(owners[0]["last_login_at"].is_string());
+        let all: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["member", "list", "acme", "--json"], "")).unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 5, "on {kind}");
+        assert!(!all.to_string().contains(stranger.id.as_str()));
+
+        // Show, by email in any case and by id.
+        let show = cli.ok(&["member", "show", "acme", "BOB@example.com"], "");
+        assert!(
+            show.contains(bob.id.as_str()) && show.contains("Role:           member"),
+            "{show}"
+        );
+        assert!(show.contains("Open sessions:  0"), "{show}");
+        testkit::session_for(&store, &bob).await;
+        let shown: serde_json::Value = serde_json::from_str(
+            &cli.ok(&["member", "show", "acme", bob.id.as_str(), "--json"], ""),
+        )
+        .unwrap();
+        assert_eq!(shown["org"], "acme");
+        assert_eq!(shown["email"], "bob@example.com");
+        assert_eq!(shown["subject"], "sub-bob");
+        assert_eq!(shown["open_sessions"], 1);
+        assert_eq!(shown["last_login_at"], "2026-12-03T22:05:03.639Z");
+
+        // Refusals: one line, nothing written.
+        let before = fingerprint(&store, org.id.as_str()).await;
+        let huge = "m".repeat(100_000);
+        let stranger_id = stranger.id.to_string();
+        let alice_id = alice.id.to_string();
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (vec!["member", "list", "nope"], "no org"),
+            (vec!["member", "list", "Bad_Slug"], "slug"),
+            (vec!["member", "list", "acme", "--role", "boss"], "--role"),
+            (
+                vec!["member", "list", "acme", "--status", "gone"],
+                "--status",
+            ),
+            (
+                vec!["member", "show", "acme", "nobody@example.com"],
+                "no member \"nobody@example.com\" in org acme",
+            ),
+            (vec!["member", "show", "acme", "  "], "member id or email"),
+            (vec!["member", "show", "acme", &stranger_id], "no member"),
+            (vec!["member", "show", "acme", &huge], "no member"),
+            (
+                vec!["member", "set-role", "nope", "bob@example.com", "admin"],
+                "no org",
+            ),
+            (
+                vec!["member", "set-role", "acme", "bob@example.com", "owner"],
+                "tessera org transfer-owner",
+            ),
+            (
+                vec!["member", "set-role", "acme", "bob@example.com", "superuser"],
+                "admin or member",
+            ),
+            (
+                vec!["member", "set-role", "acme", "bob@example.com", &huge],
+                "admin or member",
+            ),
+            (
+                vec!["member", "set-role", "acme", "alice@example.com", "admin"],
+                "transfer ownership first",
+            ),
+            (
+                vec!["member", "set-role", "acme", &alice_id, "member"],
+                "transfer ownership first",
+            ),
+            (
+                vec!["member", "set-role", "acme", "carol@example.com", "admin"],
+                "2 members have the email",
+            ),
+            (
+                vec!["member", "set-role", "acme", "ghost@example.com", "admin"],
+                "no member",
+            ),
+            (
+                vec!["member", "deactivate", "acme", "alice@example.com"],
+                "transfer ownership first",
+            ),
+            (
+                vec!["member", "deactivate", "acme", &stranger_id],
+                "no member",
+            ),
+            (
+                vec!["member", "deactivate", "other", "bob@example.com"],
+                "no member",
+            ),
+            (
+                vec!["member", "reactivate", "nope", "bob@example.com"],
+                "no org",
+            ),
+            (
+                vec!["member", "remove", "acme", "alice@example.com", "--yes"],
+                "transfer ownership first",
+            ),
+            (
+                vec!["member", "remove", "acme", "bob@example.com"],
+                "add --yes",
+            ),
+            (
+                vec!["member", "remove", "acme", &huge, "--yes"],
+                "no member",
+            ),
+        ];
+        for (args, needle) in &cases {
+            let err = cli.refused(args, "yes\n");
+            assert!(
+                err.contains(needle),
+                "{:?}: {err}",
+                &args[..args.len().min(4)]
+            );
+            assert!(
+                err.len() < 600,
+                "a refused value is quoted bounded: {} bytes",
+                err.len()
+            );
+            assert_eq!(
+                fingerprint(&store, org.id.as_str()).await,
+                before,
+                "{:?} wrote on {kind}",
+                &args[..args.len().min(4)]
+            );
+        }
+        let err = cli.refused(&["member", "show", "acme", "CAROL@example.com"], "");
+        assert!(
+            err.contains(carol.id.as_str()) && err.contains(carol2.id.as_str()),
+            "{err}"
+        );
+        // A usage error (no role) is clap's, and writes nothing either.
+        let (ok, _, err) = cli.run(&["member", "set-role", "acme", "bob@example.com"], "");
+        assert!(!ok && err.contains("<admin|member>"), "{err}");
+        assert_eq!(fingerprint(&store, org.id.as_str()).await, before);
+
+        // set-role: audited as the operator; the same role again changes nothing.
+        let out = cli.ok(
+            &["member", "set-role", "acme", "bob@example.com", "admin"],
+            "",
+        );
+        assert!(
+            out.contains("is now an admin of acme (was member)"),
+            "{out}"
+        );
+        let again: serde_json::Value = serde_json::from_str(&cli.ok(
+            &[
+                "member",
+                "set-role",
+                "acme",
+                "bob@example.com",
+                "admin",
+                "--json",
+            ],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(again["org"], "acme");
+        assert_eq!(again["changed"], false);
+        assert_eq!(again["member"]["role"], "admin");
+        let changed = audit_of(&store, org.id.as_str(), "role_changed").await;
+        assert_eq!(changed.len(), 1, "on {kind}");
+        assert_eq!(
+            (changed[0].0.as_str(), changed[0].1.as_deref()),
+            ("operator (CLI)", None)
+        );
+        assert_eq!(changed[0].2, json!({"role": "admin"}));
+        let down: serde_json::Value = serde_json::from_str(&cli.ok(
+            &[
+                "member",
+                "set-role",
+                "acme",
+                bob.id.as_str(),
+                " member ",
+                "--json",
+            ],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            (down["changed"].clone(), down["member"]["role"].clone()),
+            (json!(true), json!("member"))
+        );
+
+        // deactivate ends the member's sessions; reactivate lets them back.
+        let sessions = |id: &app::model::MemberId| {
+            let store = store.clone();
+            let id = id.to_string();
+            async move {
+                testkit::count(
+                    &store,
+                    "SELECT COUNT(*) AS n FROM sessions WHERE member_id = $1",
+                    &id,
+                )
+                .await
+            }
+        };
+        assert_eq!(sessions(&bob.id).await, 1);
+        let out = cli.ok(&["member", "deactivate", "acme", "bob@example.com"], "");
+        assert!(out.contains("Deactivated bob@example.com"), "{out}");
+        assert_eq!(sessions(&bob.id).await, 0, "on {kind}");
+        let listed = cli.ok(&["member", "list", "acme", "--status", "deactivated"], "");
+        assert_eq!(listed.lines().count(), 2, "{listed}");
+        assert!(listed.contains("bob@example.com"), "{listed}");
+        let again: serde_json::Value = serde_json::from_str(&cli.ok(
+            &["member", "deactivate", "acme", "bob@example.com", "--json"],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            (again["changed"].clone(), again["member"]["status"].clone()),
+            (json!(false), json!("deactivated"))
+        );
+        let back: serde_json::Value = serde_json::from_str(&cli.ok(
+            &["member", "reactivate", "acme", "bob@example.com", "--json"],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            (back["changed"].clone(), back["member"]["status"].clone()),
+            (json!(true), json!("active"))
+        );
+        for action in ["member_deactivated", "member_reactivated"] {
+            let entries = audit_of(&store, org.id.as_str(), action).await;
+            assert_eq!(entries.len(), 1, "{action} on {kind}");
+            assert_eq!(
+                (entries[0].0.as_str(), entries[0].1.as_deref()),
+                ("operator (CLI)", None)
+            );
+        }
+
+        // remove: --yes without a terminal; the setup links they made are revoked with them.
+        let removed: serde_json::Value = serde_json::from_str(&cli.ok(
+            &[
+                "member",
+                "remove",
+                "acme",
+                "DAN.with.a.much.longer.address@subdivision.example.com",
+                "--yes",
+                "--json",
+            ],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(removed["org"], "acme");
+        assert_eq!(removed["removed"]["id"], dan.id.as_str());
+        assert!(
+            store
+                .member_by_id(&org.id, &dan.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let gone = audit_of(&store, org.id.as_str(), "member_removed").await;
+        assert_eq!(gone.len(), 1);
+        assert_eq!(
+            (gone[0].0.as_str(), gone[0].1.as_deref()),
+            ("operator (CLI)", None)
+        );
+        let err = cli.refused(&["member", "show", "acme", dan.id.as_str()], "");
+        assert!(err.contains("no member"), "{err}");
+
+        // On a terminal, remove asks; anything but y/yes keeps the member.
+        let (ok, screen) =
+            on_terminal(&cli, &["member", "remove", "acme", "carol@example.com"], "");
+        assert!(
+            !ok && screen.contains("2 members have the email"),
+            "{screen}"
+        );
+        let (ok, screen) = on_terminal(
+            &cli,
+            &["member", "remove", "acme", carol.id.as_str()],
+            "n\n",
+        );
+        assert!(
+            !ok && screen.contains("Remove carol@example.com") && screen.contains("not confirmed"),
+            "{screen}"
+        );
+        assert!(
+            store
+                .member_by_id(&org.id, &carol.id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let (ok, screen) = on_terminal(
+            &cli,
+            &["member", "remove", "acme", carol.id.as_str()],
+            "y\n",
+        );
+        assert!(
+            ok && screen.contains("Removed carol@example.com"),
+            "{screen}"
+        );
+        assert!(
+            store
+                .member_by_id(&org.id, &carol.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Ownership still moves only by transfer-owner; then the old owner is an ordinary admin.
+        cli.ok(&["org", "transfer-owner", "acme", "bob@example.com"], "");
+        let out = cli.ok(&["member", "deactivate", "acme", "alice@example.com"], "");
+        assert!(out.contains("Deactivated alice@example.com"), "{out}");
+        let err = cli.refused(
+            &["member", "remove", "acme", "bob@example.com", "--yes"],
+            "",
+        );
+        assert!(err.contains("transfer ownership first"), "{err}");
+        let counts = store.member_counts(&org.id).await.unwrap();
+        assert_eq!((counts.owner, counts.deactivated), (1, 1), "on {kind}");
+    }
+}
+
+#[tokio::test]
+async fn the_operator_renames_and_deletes_orgs() {
+    use app::model::Role;
+    use app::ssr::setup_links::Actor;
+    for db in databases().await {
+        let cli = Cli::new(db);
+        let kind = cli.db.kind;
+        for (slug, domain) in [("acme", "a.okta.com"), ("globex", "g.okta.com")] {
+            cli.ok(
+                &["org", "create", slug, "--name", &format!("{slug} Inc")],
+                "",
+            );
+            cli.ok(&set_args(slug, domain, "client"), SECRET);
+            cli.ok(&["sso", "enable", slug], "");
+        }
+        let store = app::ssr::store::Store::connect(&cli.db.url).await.unwrap();
+        let acme = store.org_by_slug("acme").await.unwrap().unwrap();
+        let globex = store.org_by_slug("globex").await.unwrap().unwrap();
+        // Everything an org gathers: members with sessions, a setup link, a sign-in in flight,
+        // login attempts, audit entries, connection tests.
+        let mut keep = vec![];
+        for org in [&acme, &globex] {
+            let owner =
+                testkit::add_member(&store, &org.id, "https://x", "owner", Role::Member).await;
+            let m =
+                testkit::add_member(&store, &org.id, "https://x", "someone", Role::Member).await;
+            let s1 = testkit::session_for(&store, &owner).await;
+            let s2 = testkit::session_for(&store, &m).await;
+            store
+                .create_setup_link(org, std::time::Duration::from_secs(3600), Actor::Operator)
+                .await
+                .unwrap();
+            sql_exec(
+                &store,
+                "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+                 VALUES ($1, $2, 'n', 'v', 0, 9999999999999, 'h')",
+                &[json!(format!("state-{}", org.slug)), json!(org.id)],
+            )
+            .await;
+            sql_exec(
+                &store,
+                "INSERT INTO login_attempts (id, org_id, at, outcome, reason) VALUES ($1, $2, 0, 'failure', 'x')",
+                &[json!(format!("attempt-{}", org.slug)), json!(org.id)],
+            )
+            .await;
+            sql_exec(
+                &store,
+                "INSERT INTO connection_test_budget (org_id, window_start, attempts) VALUES ($1, 0, 1)",
+                &[json!(org.id)],
+            )
+            .await;
+            keep.push((s1, s2));
+        }
+
+        // rename: audited; the same name is no change; bad names and unknown orgs write nothing.
+        let out = cli.ok(
+            &["org", "rename", "acme", "--name", "  Acme Corporation "],
+            "",
+        );
+        assert!(
+            out.contains("\"acme Inc\" is now \"Acme Corporation\""),
+            "{out}"
+        );
+        let renamed = audit_of(&store, acme.id.as_str(), "org_renamed").await;
+        assert_eq!(renamed.len(), 1, "on {kind}");
+        assert_eq!(
+            (renamed[0].0.as_str(), renamed[0].1.as_deref()),
+            ("operator (CLI)", None)
+        );
+        assert_eq!(renamed[0].2, json!({"name": "Acme Corporation"}));
+        let same: serde_json::Value = serde_json::from_str(&cli.ok(
+            &[
+                "org",
+                "rename",
+                "acme",
+                "--name",
+                "Acme Corporation",
+                "--json",
+            ],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            same,
+            json!({"slug": "acme", "name": "Acme Corporation", "previous_name": "Acme Corporation", "changed": false})
+        );
+        assert_eq!(
+            audit_of(&store, acme.id.as_str(), "org_renamed")
+                .await
+                .len(),
+            1
+        );
+        let before = cli.state();
+        let rows_before = rows_of_org(&store, acme.id.as_str()).await;
+        let long = "n".repeat(201);
+        let huge = "z".repeat(100_000);
+        for (args, needle) in [
+            (
+                vec!["org", "rename", "acme", "--name", "   "],
+                "must not be empty",
+            ),
+            (
+                vec!["org", "rename", "acme", "--name", &long],
+                "at most 200",
+            ),
+            (
+                vec!["org", "rename", "acme", "--name", "Bell\u{7}Inc"],
+                "control characters",
+            ),
+            (vec!["org", "rename", "nope", "--name", "X"], "no org"),
+            (
+                vec!["org", "rename", &huge, "--name", "X"],
+                "invalid org slug",
+            ),
+            (vec!["org", "delete", "nope", "--yes"], "no org"),
+            (
+                vec!["org", "delete", "Bad_Slug", "--yes"],
+                "invalid org slug",
+            ),
+            (vec!["org", "delete", &huge, "--yes"], "invalid org slug"),
+            (vec!["org", "delete", "acme"], "add --yes"),
+        ] {
+            let err = cli.refused(&args, "acme\n");
+            assert!(err.contains(needle), "{:?}: {err}", &args[..3]);
+            assert!(err.len() < 600, "bounded: {} bytes", err.len());
+            assert_eq!(
+                cli.state(),
+                before,
+                "{:?} changed orgs on {kind}",
+                &args[..3]
+            );
+            assert_eq!(rows_of_org(&store, acme.id.as_str()).await, rows_before);
+        }
+        assert!(rows_before.iter().all(|(_, n)| *n > 0), "{rows_before:?}");
+
+        // On a terminal, delete asks for the slug: anything else deletes nothing.
+        let (ok, screen) = on_terminal(&cli, &["org", "delete", "acme"], "acm\n");
+        assert!(
+            !ok && screen.contains("Type the slug to confirm"),
+            "{screen}"
+        );
+        assert!(screen.contains("2 members"), "{screen}");
+        assert!(screen.contains("nothing was deleted"), "{screen}");
+        assert_eq!(rows_of_org(&store, acme.id.as_str()).await, rows_before);
+        let (ok, screen) = on_terminal(&cli, &["org", "delete", "acme"], "acme\n");
+        assert!(ok, "{screen}");
+        assert!(
+            screen.contains("Deleted org acme (Acme Corporation) and everything of it: 2 members, 2 sessions, 1 Okta connection, 1 setup link, 1 sign-in in flight, 1 login attempt"),
+            "{screen}"
+        );
+        for (table, n) in rows_of_org(&store, acme.id.as_str()).await {
+            assert_eq!(n, 0, "{table} keeps rows of the deleted org on {kind}");
+        }
+        assert!(store.session_load(&keep[0].0).await.unwrap().is_none());
+        assert!(store.session_load(&keep[0].1).await.unwrap().is_none());
+        // The other org is untouched.
+        assert!(store.session_load(&keep[1].0).await.unwrap().is_some());
+        assert!(
+            rows_of_org(&store, globex.id.as_str())
+                .await
+                .iter()
+                .all(|(_, n)| *n > 0)
+        );
+        let list: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["org", "list", "--json"], "")).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["slug"], "globex");
+        assert_eq!(list[0]["members"], 2);
+
+        // Its slug and its issuer are free again.
+        cli.ok(&["org", "create", "acme", "--name", "Acme again"], "");
+        cli.ok(&set_args("acme", "a.okta.com", "client"), SECRET);
+
+        // --yes and --json.
+        let out: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["org", "delete", "globex", "--yes", "--json"], ""))
+                .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "deleted": "globex", "name": "globex Inc", "members": 2, "sessions": 2,
+                "connections": 1, "setup_links": 1, "login_flows": 1, "login_attempts": 1,
+                "audit_entries": 3
+            }),
+            "on {kind}"
+        );
+        assert!(
+            rows_of_org(&store, globex.id.as_str())
+                .await
+                .iter()
+                .all(|(_, n)| *n == 0)
+        );
+    }
+}
+
+#[tokio::test]
+async fn org_list_aligns_its_columns_and_create_points_to_a_setup_link() {
+    for db in databases().await {
+        let cli = Cli::new(db);
+        let long_slug = format!("a{}", "-b".repeat(31));
+        assert_eq!(long_slug.len(), 63);
+        let out = cli.ok(&["org", "create", "x", "--name", "X"], "");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[1].starts_with("Next: tessera org setup-link x "),
+            "{out}"
+        );
+        assert!(
+            lines[2].contains("tessera sso set x --okta-domain"),
+            "{out}"
+        );
+        cli.ok(
+            &[
+                "org",
+                "create",
+                &long_slug,
+                "--name",
+                &"Ünïcode Name ".repeat(12),
+            ],
+            "",
+        );
+        cli.ok(&["org", "create", "mid", "--name", "Mid"], "");
+        cli.ok(
+            &set_args("mid", "a-rather-long-okta-domain-name.okta.com", "c"),
+            SECRET,
+        );
+        let table = cli.ok(&["org", "list"], "");
+        assert_eq!(table.lines().count(), 4, "{table}");
+        assert_aligned(&table, &["SLUG", "SSO", "NAME", "ISSUER"], &["MEMBERS"]);
+    }
+}
+
+#[tokio::test]
+async fn each_command_help_lists_the_flags_that_apply_and_variables_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let out = Command::new(tessera_bin())
+            .current_dir(dir.path())
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for args in [
+        &["member"][..],
+        &["member", "list"],
+        &["member", "remove"],
+        &["org", "delete"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--database-url"), "{args:?}: {text}");
+        for flag in [
+            "--bind",
+            "--public-url",
+            "--session-idle-timeout",
+            "--metrics",
+            "--secret-key-file",
+        ] {
+            assert!(!text.contains(flag), "{args:?} lists {flag}:\n{text}");
+        }
+    }
+    assert!(help(&["member", "remove"]).contains("--yes"));
+    assert!(help(&["member", "list"]).contains("--status"));
+    let serve = help(&["serve"]);
+    for flag in [
+        "--bind",
+        "--public-url",
+        "--secret-key-file",
+        "--session-idle-timeout",
+        "--metrics",
+        "--audit-retention",
+    ] {
+        assert_eq!(
+            serve.matches(flag).count(),
+            1,
+            "{flag} once on serve:\n{serve}"
+        );
+    }
+    let root = help(&[]);
+    assert!(
+        !root.contains("--bind") && root.contains("tessera serve --help"),
+        "{root}"
+    );
+
+    // A flag after the command, before it, or as a variable: the same.
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let org_show = |pre: &[&str], post: &[&str], env: Option<&str>| {
+        let mut c = Command::new(tessera_bin());
+        c.current_dir(dir.path()).env_remove("TESSERA_PUBLIC_URL");
+        if let Some(url) = env {
+            c.env("TESSERA_PUBLIC_URL", url);
+        }
+        let out = c
+            .args(["--database-url", &db])
+            .args(pre)
+            .args(["org", "show", "acme", "--json"])
+            .args(post)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["initiate_login_uri"].as_str().unwrap().to_string()
+    };
+    let out = Command::new(tessera_bin())
+        .current_dir(dir.path())
+        .args([
+            "org",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        org_show(&[], &[], None),
+        "http://127.0.0.1:3000/sso/initiate"
+    );
+    assert_eq!(
+        org_show(&[], &[], Some("https://env.example")),
+        "https://env.example/sso/initiate"
+    );
+    assert_eq!(
+        org_show(
+            &["--public-url", "https://pre.example"],
+            &[],
+            Some("https://env.example")
+        ),
+        "https://pre.example/sso/initiate"
+    );
+    assert_eq!(
+        org_show(
+            &[],
+            &["--public-url", "https://post.example"],
+            Some("https://env.example")
+        ),
+        "https://post.example/sso/initiate"
+    );
+}
+
+/// Against the local Okta: the people who signed in are listed; deactivating one through the
+/// CLI signs them out of the running server and refuses their next sign-in until they are
+/// reactivated; a removed person comes back as a new member.
+#[tokio::test]
+async fn member_commands_act_on_people_signed_in_through_okta() {
+    use testkit::{Browser, OktaDev, TestServer, initiate_url};
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let okta = OktaDev::start(serde_json::json!([okta_client(
+            &server.url,
+            "tessera-acme",
+            SECRET,
+            "Tessera (Acme)"
+        )]))
+        .await;
+        server.register_org("acme", &okta.issuer, "tessera-acme", SECRET);
+        let start = initiate_url(&server.url, &okta.issuer);
+        let sign_in = |user: &'static str| {
+            let (url, start) = (server.url.clone(), start.clone());
+            async move {
+                let b = Browser::new();
+                let landed = b.sign_in(&url, &start, user, "password").await.landed();
+                (b, landed)
+            }
+        };
+        let (_alice, ok) = sign_in("alice").await;
+        assert!(ok);
+        let (bob, ok) = sign_in("bob").await;
+        assert!(ok);
+        assert_eq!(bob.session(&server.url).await.status, 200);
+
+        let list = server.cli_ok(&["member", "list", "acme"]);
+        assert_eq!(list.lines().count(), 3, "{list}");
+        let bob_line = list.lines().find(|l| l.contains("member")).unwrap();
+        assert!(bob_line.contains("active"), "{list}");
+        let bob_email = bob_line.split_whitespace().next().unwrap().to_string();
+
+        let out = server.cli_ok(&["member", "deactivate", "acme", &bob_email]);
+        assert!(out.contains("Deactivated"), "{out}");
+        assert_eq!(
+            bob.session(&server.url).await.status,
+            401,
+            "[{}] the running server signed bob out",
+            db.kind
+        );
+        let (_, ok) = sign_in("bob").await;
+        assert!(!ok, "[{}] a deactivated member cannot sign in", db.kind);
+        server.cli_ok(&["member", "reactivate", "acme", &bob_email]);
+        let (_, ok) = sign_in("bob").await;
+        assert!(ok, "[{}] reactivated", db.kind);
+
+        let shown: serde_json::Value =
+            serde_json::from_str(&server.cli_ok(&["member", "show", "acme", &bob_email, "--json"]))
+                .unwrap();
+        let first_id = shown["id"].as_str().unwrap().to_string();
+        assert!(shown["open_sessions"].as_i64().unwrap() >= 1, "{shown}");
+        server.cli_ok(&["member", "remove", "acme", &first_id, "--yes"]);
+        let (b, ok) = sign_in("bob").await;
+        assert!(
+            ok,
+            "[{}] just-in-time provisioning makes them anew",
+            db.kind
+        );
+        let again = b.session(&server.url).await.json();
+        assert_ne!(again["member"]["id"], first_id.as_str());
+        assert_eq!(again["member"]["role"], "member");
+    }
+}

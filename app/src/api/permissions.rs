@@ -13,6 +13,11 @@
 //! | transfer ownership                 | to an active non-owner | no            | no     |
 //!
 //! Nobody acts on themselves, and nobody acts on the owner: an org is never left without one.
+//!
+//! The service operator (the `tessera` CLI, [`may_operator`]) holds no membership: they may
+//! change the role of, deactivate and remove any member but the owner, reactivate anyone, and
+//! make any other member the owner (`tessera org transfer-owner`). No role change makes an
+//! owner, theirs included.
 
 use crate::model::{Member, MemberId, MemberStatus, Role};
 
@@ -133,6 +138,26 @@ pub fn may(actor: &impl Party, action: Action, target: &impl Party) -> Result<()
             Role::Owner => Err(format!("You cannot {} the owner.", action.verb())),
             Role::Admin | Role::Member => Ok(()),
         },
+    }
+}
+
+/// May the service operator (the `tessera` CLI, audited as `operator (CLI)`) do `action` to
+/// `target`? Only the target counts: any member but the owner, since the org always keeps its
+/// owner and ownership moves only by a transfer. Reactivating is allowed for anyone. `Err`
+/// carries the reason, written for the operator.
+pub fn may_operator(action: Action, target: &impl Party) -> Result<(), String> {
+    const TRANSFER: &str = "`tessera org transfer-owner <org> <member>`";
+    match (action, target.party_role()) {
+        (Action::ChangeRole(Role::Owner), _) => Err(format!(
+            "No role change makes an owner: ownership changes hands only by {TRANSFER}."
+        )),
+        (Action::Reactivate, _) => Ok(()),
+        (Action::TransferOwnership, Role::Owner) => Err("This member is already the owner.".into()),
+        (_, Role::Owner) => Err(format!(
+            "Cannot {} the owner: transfer ownership first ({TRANSFER}), then try again.",
+            action.verb()
+        )),
+        (_, Role::Admin | Role::Member) => Ok(()),
     }
 }
 
@@ -314,6 +339,36 @@ mod tests {
         assert!(err.contains("Only the owner"), "{err}");
         let err = may(&m("x", Mem, Active), Action::Remove, &m("y", Mem, Active)).unwrap_err();
         assert!(err.contains("Members cannot"), "{err}");
+    }
+
+    #[test]
+    fn the_operator_acts_on_anyone_but_the_owner() {
+        for target_role in [Owner, Admin, Mem] {
+            for target_status in [Active, Deactivated] {
+                for action in ACTIONS {
+                    let target = m("t", target_role, target_status);
+                    let got = may_operator(action, &target);
+                    let allowed = action == Action::Reactivate || target_role != Owner;
+                    assert_eq!(got.is_ok(), allowed, "{action:?} {target_role}: {got:?}");
+                    if let Err(msg) = got {
+                        assert!(msg.ends_with('.'), "a sentence: {msg}");
+                    }
+                }
+                let err = may_operator(
+                    Action::ChangeRole(Owner),
+                    &m("t", target_role, target_status),
+                )
+                .unwrap_err();
+                assert!(err.contains("tessera org transfer-owner"), "{err}");
+            }
+        }
+        for action in [Action::ChangeRole(Mem), Action::Deactivate, Action::Remove] {
+            let err = may_operator(action, &m("o", Owner, Active)).unwrap_err();
+            assert!(
+                err.contains("transfer ownership first"),
+                "{action:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -13,13 +13,14 @@
 //! - Ownership changes hands only by [`transfer_ownership`]; no role change or default role
 //!   makes an owner ([`DefaultRole`] cannot say "owner").
 //! - Who may do what to whom is the pure permission matrix [`may`] / [`may_org`] (shared with
-//!   the pages); updates are guarded so they apply only while the state they were decided on
-//!   still holds.
+//!   the pages), and [`may_operator`] for the service operator (`tessera member …`), who may
+//!   act on any member but the owner; updates are guarded so they apply only while the state
+//!   they were decided on still holds.
 //!
 //! The org's Okta connection as its owner and admins see and change it, the login activity and
 //! the audit log are here too, for members acting through the admin pages.
 
-pub use crate::api::permissions::{Action, OrgAction, Party, may, may_org};
+pub use crate::api::permissions::{Action, OrgAction, Party, may, may_operator, may_org};
 
 use super::PublicUrl;
 use super::connection::Rekeyed;
@@ -69,6 +70,7 @@ const MAX_QUERY: usize = 200;
 
 const CHANGED: &str =
     "This member or your own role changed meanwhile: reload the page and try again.";
+const CHANGED_FOR_OPERATOR: &str = "This member changed meanwhile (an owner or admin acted on them at the same time): look at them again with `tessera member show` and retry.";
 const NO_CONNECTION: &str = "No Okta connection is registered for this organization yet: the service operator registers it with `tessera sso set`.";
 
 // ---- who acts ----------------------------------------------------------------------------------
@@ -76,9 +78,9 @@ const NO_CONNECTION: &str = "No Okta connection is registered for this organizat
 pub use super::actor::{ACTOR_OKTA_JIT, Actor, Via};
 
 impl Actor<'_> {
-    /// The member acting in `org_id`, for changes only a member of the org makes (role and
-    /// status changes, removals). The operator and Okta are refused: no command or flow of
-    /// theirs makes these changes yet. A member of another org finds nobody.
+    /// The member acting in `org_id`, for changes only a member of the org makes (an owner's
+    /// own transfer). The operator, Okta and setup links are refused here. A member of another
+    /// org finds nobody.
     fn member_in(&self, org_id: &OrgId, what: &str) -> Result<&Member, DomainError> {
         match self {
             Actor::Member(m) if m.org_id == org_id => Ok(m),
@@ -87,6 +89,59 @@ impl Actor<'_> {
                 format!("Only an owner or admin of the organization can {what}."),
             )),
         }
+    }
+
+    /// Who decides `what` (a role or status change, a removal) in `org_id`: a member of the
+    /// org, or the service operator. Okta and setup links are refused: no flow of theirs makes
+    /// these changes yet. A member of another org finds nobody.
+    fn decider_in(&self, org_id: &OrgId, what: &str) -> Result<Decider<'_>, DomainError> {
+        match self {
+            Actor::Member(_) => self.member_in(org_id, what).map(Decider::Member),
+            Actor::Operator => Ok(Decider::Operator),
+            Actor::Okta(_) | Actor::SetupLink => Err(DomainError::Forbidden(format!(
+                "Only an owner or admin of the organization, or the service operator, can {what}."
+            ))),
+        }
+    }
+}
+
+/// Who decides a change to another member, and so what the store re-checks when it writes it.
+#[derive(Clone, Copy, Debug)]
+enum Decider<'a> {
+    /// A member of the org: the permission matrix [`may`], and their role must still hold.
+    Member(&'a Member),
+    /// The service operator (`tessera member …`): [`may_operator`]; they hold no membership.
+    Operator,
+}
+
+impl<'a> Decider<'a> {
+    fn allow(self, action: Action, target: &Member) -> Result<(), DomainError> {
+        allow(match self {
+            Decider::Member(me) => may(me, action, target),
+            Decider::Operator => may_operator(action, target),
+        })
+    }
+
+    /// The state the decision was made on, for the store's guarded update.
+    fn guard(self, org_id: &'a OrgId, target: &'a Member) -> Guard<'a> {
+        Guard {
+            org_id,
+            actor: match self {
+                Decider::Member(me) => Some((&me.id, me.role)),
+                Decider::Operator => None,
+            },
+            target_id: &target.id,
+            target_role: target.role,
+            target_status: target.status,
+        }
+    }
+
+    /// The guard no longer held: the member (or the acting member's role) changed meanwhile.
+    fn changed(self) -> DomainError {
+        DomainError::Conflict(match self {
+            Decider::Member(_) => CHANGED.into(),
+            Decider::Operator => CHANGED_FOR_OPERATOR.into(),
+        })
     }
 }
 
@@ -108,17 +163,6 @@ async fn target(store: &Store, org_id: &OrgId, target_id: &str) -> Result<Member
         .member_by_id(org_id, &id)
         .await?
         .ok_or(DomainError::NotFound)
-}
-
-fn guard<'a>(actor: &'a Member, target: &'a Member) -> Guard<'a> {
-    Guard {
-        org_id: &actor.org_id,
-        actor_id: &actor.id,
-        actor_role: actor.role,
-        target_id: &target.id,
-        target_role: target.role,
-        target_status: target.status,
-    }
 }
 
 fn who(m: &Member) -> &str {
@@ -277,8 +321,8 @@ fn last_page(total: i64) -> u32 {
 
 /// Gives the member `target_id` of `org_id` the role `role` (never owner: see
 /// [`transfer_ownership`]). Owner: admin <-> member of anyone but themselves. Admin:
-/// member -> admin. A role the member already has is a no-op (no audit entry). Audited as
-/// `role_changed`.
+/// member -> admin. The operator: admin <-> member of anyone but the owner. A role the member
+/// already has is a no-op (no audit entry). Audited as `role_changed`.
 pub async fn change_role(
     store: &Store,
     actor: &Actor<'_>,
@@ -286,10 +330,10 @@ pub async fn change_role(
     target_id: &str,
     role: DefaultRole,
 ) -> Result<Member, DomainError> {
-    let me = actor.member_in(org_id, "change roles")?;
+    let decider = actor.decider_in(org_id, "change roles")?;
     let target = target(store, org_id, target_id).await?;
     let role = role.role();
-    allow(may(me, Action::ChangeRole(role), &target))?;
+    decider.allow(Action::ChangeRole(role), &target)?;
     if target.role == role {
         return Ok(target);
     }
@@ -297,16 +341,17 @@ pub async fn change_role(
         .audit(org_id, "role_changed", Some(&target))
         .change(json!({"role": target.role}), json!({"role": role}));
     if !store
-        .set_member_role(&guard(me, &target), role, &audit)
+        .set_member_role(&decider.guard(org_id, &target), role, &audit)
         .await?
     {
-        return Err(DomainError::Conflict(CHANGED.into()));
+        return Err(decider.changed());
     }
     Ok(Member { role, ..target })
 }
 
 /// Deactivates a member: all their sessions end at once and Okta sign-ins are refused until
-/// they are reactivated. Already deactivated: a no-op. Audited as `member_deactivated`.
+/// they are reactivated. Never the owner (the operator included: transfer ownership first).
+/// Already deactivated: a no-op. Audited as `member_deactivated`.
 pub async fn deactivate(
     store: &Store,
     actor: &Actor<'_>,
@@ -346,9 +391,9 @@ async fn set_status(
             "reactivate members",
         ),
     };
-    let me = actor.member_in(org_id, what)?;
+    let decider = actor.decider_in(org_id, what)?;
     let target = target(store, org_id, target_id).await?;
-    allow(may(me, action, &target))?;
+    decider.allow(action, &target)?;
     if target.status == to {
         return Ok(target);
     }
@@ -356,10 +401,10 @@ async fn set_status(
         .audit(org_id, audit_action, Some(&target))
         .change(json!({"status": target.status}), json!({"status": to}));
     if !store
-        .set_member_status(&guard(me, &target), to, &audit)
+        .set_member_status(&decider.guard(org_id, &target), to, &audit)
         .await?
     {
-        return Err(DomainError::Conflict(CHANGED.into()));
+        return Err(decider.changed());
     }
     Ok(Member {
         status: to,
@@ -367,22 +412,26 @@ async fn set_status(
     })
 }
 
-/// Removes a member, their sessions and the open setup links they made. If they sign in
-/// through Okta again, just-in-time provisioning (when on) makes them a new member. Returns the
-/// removed member. Audited as `member_removed`.
+/// Removes a member, their sessions and the open setup links they made. Never the owner (the
+/// operator included: transfer ownership first). If they sign in through Okta again,
+/// just-in-time provisioning (when on) makes them a new member. Returns the removed member.
+/// Audited as `member_removed`.
 pub async fn remove(
     store: &Store,
     actor: &Actor<'_>,
     org_id: &OrgId,
     target_id: &str,
 ) -> Result<Member, DomainError> {
-    let me = actor.member_in(org_id, "remove members")?;
+    let decider = actor.decider_in(org_id, "remove members")?;
     let target = target(store, org_id, target_id).await?;
-    allow(may(me, Action::Remove, &target))?;
+    decider.allow(Action::Remove, &target)?;
     let mut audit = actor.audit(org_id, "member_removed", Some(&target));
     audit.before = json!({"role": target.role, "status": target.status}).to_string();
-    if !store.delete_member(&guard(me, &target), &audit).await? {
-        return Err(DomainError::Conflict(CHANGED.into()));
+    if !store
+        .delete_member(&decider.guard(org_id, &target), &audit)
+        .await?
+    {
+        return Err(decider.changed());
     }
     Ok(target)
 }

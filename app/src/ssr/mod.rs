@@ -1,5 +1,5 @@
-//! Server-only code: the domain (sign-in, membership, connections, setup links), the store,
-//! encryption at rest, issuer rules and session lookup.
+//! Server-only code: the domain (sign-in, membership, orgs, connections, setup links), the
+//! store, encryption at rest, issuer rules and session lookup.
 
 pub mod actor;
 pub mod api_support;
@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod issuer;
 pub mod login;
 pub mod membership;
+pub mod orgs;
 pub mod outbound;
 pub mod rate_limit;
 pub mod setup_links;

@@ -1,11 +1,12 @@
 //! Members: lookup by (org, issuer key, subject), id or email; the first member becoming the
-//! owner on insert; the sign-in touch; the paged, searchable directory and its counts; guarded
-//! role and status changes, removal and ownership transfer (each with its audit entry, in one
-//! transaction); the issuers members are keyed to and their re-keying.
+//! owner on insert; the sign-in touch; the paged, searchable directory and its counts; the
+//! operator's filtered list; guarded role and status changes, removal and ownership transfer
+//! (each with its audit entry, in one transaction); the issuers members are keyed to and their
+//! re-keying.
 //!
-//! Every guarded update applies only while the actor still holds the role the decision was
-//! made with, and the target still has the role and status it was checked with, so concurrent
-//! admin actions cannot slip past the rules.
+//! Every guarded update applies only while the acting member (if a member acts, not the
+//! operator) still holds the role the decision was made with, and the target still has the
+//! role and status it was checked with, so concurrent admin actions cannot slip past the rules.
 
 use super::audit::{self, NewAudit};
 use super::dialect::{self, is_unique_violation};
@@ -63,8 +64,9 @@ fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
 #[derive(Clone, Copy, Debug)]
 pub struct Guard<'a> {
     pub org_id: &'a OrgId,
-    pub actor_id: &'a MemberId,
-    pub actor_role: Role,
+    /// The acting member and the role the decision was made with (they must still be active
+    /// with it); `None` for the service operator, who holds no membership to lose meanwhile.
+    pub actor: Option<(&'a MemberId, Role)>,
     pub target_id: &'a MemberId,
     pub target_role: Role,
     pub target_status: MemberStatus,
@@ -77,20 +79,49 @@ pub struct MemberFilter {
     pub status: Option<MemberStatus>,
 }
 
-/// `WHERE` clause of a guarded member update, binding $1..$6 (see [`bind_guard`]).
-const GUARD: &str = "org_id = $1 AND id = $2 AND role = $3 AND status = $4
-    AND EXISTS (SELECT 1 FROM members a
-                WHERE a.org_id = $1 AND a.id = $5 AND a.role = $6 AND a.status = 'active')";
+impl MemberFilter {
+    /// The filter as `AND …` conditions (empty for none). Role and status are our own
+    /// constants, never text from outside, so they are written into the SQL.
+    fn sql(self) -> String {
+        let mut sql = String::new();
+        if let Some(role) = self.role {
+            sql.push_str(&format!(" AND role = '{}'", role.as_str()));
+        }
+        if let Some(status) = self.status {
+            sql.push_str(&format!(" AND status = '{}'", status.as_str()));
+        }
+        sql
+    }
+}
+
+/// `WHERE` clause of a guarded member update: the target binds `$1..$4` ([`bind_target`]);
+/// an acting member binds `$next` and `$next + 1` ([`bind_actor`]), after whatever the
+/// statement binds in between.
+fn guard_sql(g: &Guard<'_>, next: usize) -> String {
+    let target = "org_id = $1 AND id = $2 AND role = $3 AND status = $4";
+    match g.actor {
+        None => target.to_string(),
+        Some(_) => format!(
+            "{target} AND EXISTS (SELECT 1 FROM members a WHERE a.org_id = $1 AND a.id = ${next} AND a.role = ${} AND a.status = 'active')",
+            next + 1
+        ),
+    }
+}
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn bind_guard<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
+fn bind_target<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
     q.bind(g.org_id)
         .bind(g.target_id)
         .bind(g.target_role.as_str())
         .bind(g.target_status.as_str())
-        .bind(g.actor_id)
-        .bind(g.actor_role.as_str())
+}
+
+fn bind_actor<'q>(q: AnyQuery<'q>, g: &Guard<'q>) -> AnyQuery<'q> {
+    match g.actor {
+        Some((id, role)) => q.bind(id).bind(role.as_str()),
+        None => q,
+    }
 }
 
 /// The issuers an org's members are keyed to, with how many members each, most first.
@@ -368,14 +399,7 @@ impl Store {
             None => ("org_id = $1", "LIMIT $2 OFFSET $3"),
             Some((condition, _)) => (*condition, "LIMIT $3 OFFSET $4"),
         };
-        // Role and status are our own constants, never text from outside.
-        let mut condition = base.to_string();
-        if let Some(role) = filter.role {
-            condition.push_str(&format!(" AND role = '{}'", role.as_str()));
-        }
-        if let Some(status) = filter.status {
-            condition.push_str(&format!(" AND status = '{}'", status.as_str()));
-        }
+        let condition = format!("{base}{}", filter.sql());
         let sql = format!(
             "{MEMBER_COLUMNS} WHERE id IN (
                  SELECT id FROM members WHERE {condition} ORDER BY name, email, id {limits}
@@ -457,6 +481,21 @@ impl Store {
         row.map(|r| member_from_row(&r)).transpose()
     }
 
+    /// Every member of an org by email (ASCII letters in any case) then id, optionally only
+    /// those with `role` and `status` (the operator's `tessera member list`).
+    pub async fn members_of(
+        &self,
+        org_id: &OrgId,
+        filter: MemberFilter,
+    ) -> Result<Vec<Member>, StoreError> {
+        let sql = format!(
+            "{MEMBER_COLUMNS} WHERE org_id = $1{} ORDER BY LOWER(email), email, id",
+            filter.sql()
+        );
+        let rows = sqlx::query(&sql).bind(org_id).fetch_all(&self.pool).await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
     // ---- guarded member updates -------------------------------------------------------------
 
     /// Changes the target's role (never to or from owner: see [`Store::transfer_ownership`]).
@@ -473,9 +512,8 @@ impl Store {
             ));
         }
         let mut tx = self.begin().await?;
-        let sql = format!("UPDATE members SET role = $7 WHERE {GUARD}");
-        let done = bind_guard(sqlx::query(&sql), g)
-            .bind(to.as_str())
+        let sql = format!("UPDATE members SET role = $5 WHERE {}", guard_sql(g, 6));
+        let done = bind_actor(bind_target(sqlx::query(&sql), g).bind(to.as_str()), g)
             .execute(tx.conn())
             .await?;
         if done.rows_affected() != 1 {
@@ -495,10 +533,14 @@ impl Store {
         to: MemberStatus,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
+        if to == MemberStatus::Deactivated && g.target_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "the owner is never deactivated: ownership changes first".into(),
+            ));
+        }
         let mut tx = self.begin().await?;
-        let sql = format!("UPDATE members SET status = $7 WHERE {GUARD}");
-        let done = bind_guard(sqlx::query(&sql), g)
-            .bind(to.as_str())
+        let sql = format!("UPDATE members SET status = $5 WHERE {}", guard_sql(g, 6));
+        let done = bind_actor(bind_target(sqlx::query(&sql), g).bind(to.as_str()), g)
             .execute(tx.conn())
             .await?;
         if done.rows_affected() != 1 {
@@ -516,9 +558,16 @@ impl Store {
     /// Removes the target, all their sessions and the open setup links they made. False when
     /// the guard no longer holds.
     pub async fn delete_member(&self, g: &Guard<'_>, audit: &NewAudit) -> Result<bool, StoreError> {
+        if g.target_role == Role::Owner {
+            return Err(StoreError::Invalid(
+                "the owner is never removed: ownership changes first".into(),
+            ));
+        }
         let mut tx = self.begin().await?;
-        let sql = format!("DELETE FROM members WHERE {GUARD}");
-        let done = bind_guard(sqlx::query(&sql), g).execute(tx.conn()).await?;
+        let sql = format!("DELETE FROM members WHERE {}", guard_sql(g, 5));
+        let done = bind_actor(bind_target(sqlx::query(&sql), g), g)
+            .execute(tx.conn())
+            .await?;
         if done.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(false);

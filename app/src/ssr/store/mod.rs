@@ -38,7 +38,7 @@ pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
 pub use members::{Guard, MemberFilter};
-pub use orgs::{OrgOverview, OrgWithSso};
+pub use orgs::{OrgDeleted, OrgOverview, OrgWithSso};
 pub use setup_links::SetupLink;
 
 use dialect::Cause;

@@ -1,7 +1,9 @@
-//! Orgs: creation, lookup by slug or id, and the CLI's list with member counts.
+//! Orgs: creation, lookup by slug or id, the CLI's list with member counts, renaming, and
+//! deleting an org with everything of it.
 
+use super::audit::{self, NewAudit};
 use super::dialect::is_unique_violation;
-use super::{Store, StoreError};
+use super::{Store, StoreError, Tx, sessions};
 use crate::model::{Org, OrgId, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -15,6 +17,33 @@ pub struct OrgOverview {
     pub org: Org,
     pub sso: Option<SsoConnection>,
     pub members: i64,
+}
+
+/// What deleting an org removed, by kind (everything else of the org went with it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrgDeleted {
+    pub members: u64,
+    /// Sessions of its members (signed out at once).
+    pub sessions: u64,
+    /// Its Okta connection (0 or 1).
+    pub connections: u64,
+    pub setup_links: u64,
+    /// Sign-ins in flight.
+    pub login_flows: u64,
+    pub login_attempts: u64,
+    pub audit_entries: u64,
+}
+
+/// Inside `tx`: deletes the rows of `org_id` from `table` (one of the org's tables, named
+/// here in code); returns how many.
+async fn empty(tx: &mut Tx, table: &'static str, org_id: &OrgId) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// The columns [`org_from_row`] reads.
@@ -104,5 +133,73 @@ impl Store {
             out.push(OrgOverview { org, sso, members });
         }
         Ok(out)
+    }
+
+    /// Renames an org, writing `audit` (its `org_renamed` entry) in the same transaction.
+    /// False when the org is gone.
+    pub async fn rename_org(
+        &self,
+        org_id: &OrgId,
+        name: &str,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes an org and everything of it in one transaction: its members and their
+    /// sessions, its Okta connection, setup links, sign-ins in flight, login attempts, audit
+    /// log, member counters and connection-test budget. `None` when the org is gone already.
+    ///
+    /// Every table of an org is emptied explicitly (so the counts are exact and no table relies
+    /// on the database to cascade; sessions have no foreign key at all), then the org row
+    /// goes, and its `ON DELETE CASCADE` foreign keys catch whatever a concurrent sign-in added
+    /// meanwhile. The first statement locks the org row (a no-op update): on PostgreSQL a
+    /// concurrent delete or rename waits, on SQLite the transaction is the writer from the start.
+    pub async fn delete_org(&self, org_id: &OrgId) -> Result<Option<OrgDeleted>, StoreError> {
+        let mut tx = self.begin().await?;
+        let locked = sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
+        if locked.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let sessions = sessions::delete_of_org(&mut tx, org_id).await?;
+        // Children first; members before member_stats, which their delete triggers update.
+        let setup_links = empty(&mut tx, "setup_links", org_id).await?;
+        let login_flows = empty(&mut tx, "login_flows", org_id).await?;
+        let login_attempts = empty(&mut tx, "login_attempts", org_id).await?;
+        let audit_entries = empty(&mut tx, "audit_log", org_id).await?;
+        empty(&mut tx, "connection_test_budget", org_id).await?;
+        let connections = empty(&mut tx, "sso_connections", org_id).await?;
+        let members = empty(&mut tx, "members", org_id).await?;
+        empty(&mut tx, "member_stats", org_id).await?;
+        sqlx::query("DELETE FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(Some(OrgDeleted {
+            members,
+            sessions,
+            connections,
+            setup_links,
+            login_flows,
+            login_attempts,
+            audit_entries,
+        }))
     }
 }

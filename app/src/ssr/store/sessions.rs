@@ -109,6 +109,18 @@ impl Store {
         Ok(())
     }
 
+    /// How many unexpired sessions a member has (`tessera member show`).
+    pub async fn live_sessions_of(&self, member_id: &MemberId) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM sessions WHERE member_id = $1 AND expiry_date > $2",
+        )
+        .bind(member_id)
+        .bind(self.now_ms())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?)
+    }
+
     /// Ends every session of a member at once (deactivation, removal).
     pub async fn delete_member_sessions(&self, member_id: &MemberId) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM sessions WHERE member_id = $1")
