@@ -252,7 +252,7 @@ impl LoginReason {
                 "This member is deactivated: an owner or admin can reactivate them on the Members page."
             }
             LoginReason::JitDisabled => {
-                "Just-in-time provisioning is off and this person is not a member yet: the owner can turn it on in the SSO settings."
+                "Just-in-time provisioning is off and this person is not a member yet: invite them on the Members page (Invite people), or the owner can turn just-in-time provisioning on in the SSO settings."
             }
             LoginReason::OktaSimplifiedMode => {
                 "The Okta app uses \"Okta Simplified\" login: in Applications -> Tessera -> General -> Login, choose \"Redirect to app to initiate login (OIDC Compliant)\"."
@@ -373,7 +373,7 @@ impl LoginReason {
             LoginReason::JitDisabled => said(
                 "You are not a member yet",
                 format!("{org} admits only people who are already members."),
-                "Ask an owner or admin of your organization in Tessera to add you.",
+                "Ask an owner or admin of your organization to invite you in Tessera (Members, then Invite people) with the email address you use in Okta, then click the Tessera tile again.",
                 false,
             ),
             LoginReason::OktaSimplifiedMode => said(
