@@ -505,3 +505,105 @@ async fn a_trickled_request_body_is_cut_off_with_408() {
         t.await.expect("trickle");
     }
 }
+
+// ---- request heads trickled byte by byte (slowloris) ----------------------------------------
+
+/// Connects to `url`'s host and port.
+async fn connect(url: &str) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .expect("connect")
+}
+
+/// Reads until the peer closes the connection (true) or `within` passes (false).
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = vec![0u8; 8192];
+    let read_to_end = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, read_to_end).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_trickled_request_head_or_an_idle_connection_is_closed() {
+    use tessera::http::HEAD_WITHIN;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = testkit::sqlite();
+    let server = testkit::TestServer::start(&db).await;
+    let host = server.url.trim_start_matches("http://").to_string();
+    // The bound of the wait: the node's limit and some slack (not asserted as a time).
+    let bound = HEAD_WITHIN + Duration::from_secs(20);
+    let mut tasks = Vec::new();
+    // A head that never ends: a byte now and then, never the blank line.
+    let (url, h) = (server.url.clone(), host.clone());
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {h}\r\n").as_bytes())
+            .await
+            .expect("write");
+        let (mut reader, mut writer) = s.into_split();
+        let trickle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if writer.write_all(b"x").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0u8; 1024];
+        let closed = tokio::time::timeout(bound, async {
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok();
+        trickle.abort();
+        assert!(closed, "a trickled head held its connection past {bound:?}");
+    }));
+    // A connection that sends nothing at all.
+    let url = server.url.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        assert!(
+            closed_within(&mut s, bound).await,
+            "a silent connection stayed open past {bound:?}"
+        );
+    }));
+    // A kept-alive connection after one answered request, then silence.
+    let (url, h) = (server.url.clone(), host.clone());
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {h}\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.expect("answer");
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        assert!(
+            closed_within(&mut s, bound).await,
+            "an idle kept-alive connection stayed open past {bound:?}"
+        );
+    }));
+    for t in tasks {
+        t.await.expect("slow client");
+    }
+    // Meanwhile, and afterwards, the node answers everyone else.
+    Browser::new()
+        .get(&format!("{}/healthz", server.url))
+        .await
+        .assert_status(200);
+}
