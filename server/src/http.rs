@@ -459,7 +459,8 @@ pub async fn serve_router(
         let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new()).header_read_timeout(head_within);
+            http.timer(TokioTimer::new())
+                .header_read_timeout(head_within);
             let conn = http.serve_connection(TokioIo::new(stream), service);
             let mut conn = std::pin::pin!(conn);
             let mut stopping = false;

@@ -607,3 +607,120 @@ async fn a_trickled_request_head_or_an_idle_connection_is_closed() {
         .await
         .assert_status(200);
 }
+
+// ---- a flood of anonymous sign-in starts ----------------------------------------------------
+
+/// Plants `n` pending sign-ins of `org_id` as anonymous browsers start them (each its own
+/// browser), created at `at`, `at + 1`, … (unix ms), as `n` requests to `/sso/start` would.
+async fn plant_anonymous_flows(
+    store: &app::ssr::store::Store,
+    org_id: &str,
+    n: i64,
+    at: i64,
+    tag: &str,
+) {
+    testkit::sql_exec(
+        store,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+         SELECT $4 || i, $2, 'n', 'v', $3 + i, $3 + i + 600000, $4 || i FROM n",
+        &[
+            serde_json::json!(n),
+            serde_json::json!(org_id),
+            serde_json::json!(at),
+            serde_json::json!(tag),
+        ],
+    )
+    .await;
+}
+
+async fn pending_flows(store: &app::ssr::store::Store) -> i64 {
+    testkit::sql_row(store, "SELECT COUNT(*) AS n FROM login_flows", &[]).await["n"]
+        .as_i64()
+        .expect("n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_anonymous_sign_in_starts_locks_nobody_out() {
+    use app::ssr::login::{MAX_PENDING_FLOWS_PER_BROWSER, MAX_PENDING_FLOWS_PER_ORG as CAP};
+    use testkit::op::{CLIENT_ID, CLIENT_SECRET};
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let op = testkit::FakeOp::start(|_| {}).await;
+        server.register_org("acme", &op.issuer, CLIENT_ID, CLIENT_SECRET);
+        let org = testkit::org(&server.store, "acme").await;
+        let store = &server.store;
+        let u = server.url.clone();
+        let initiate = testkit::initiate_url(&u, &op.issuer);
+        // Pat signed in with this browser before (then signed out): the org knows it.
+        let returning = Browser::new();
+        let first = returning.sign_in(&u, &initiate, "", "").await;
+        assert!(first.landed(), "[{kind}] {:#?}", first.hops);
+        returning
+            .send(returning.post(&u, &format!("{u}/logout")))
+            .await
+            .assert_status(303);
+        returning.session(&u).await.assert_status(401);
+
+        // An anonymous attacker has filled the org's pending sign-ins and keeps starting more.
+        let t0 = server.now_ms() - 60_000;
+        plant_anonymous_flows(store, org.id.as_str(), CAP, t0, "flood-a-").await;
+        // Someone signing in for the first time still gets through: the oldest anonymous
+        // start makes room, and the pending sign-ins stay within the cap.
+        let newcomer = Browser::new();
+        let flow = newcomer.sign_in(&u, &initiate, "", "").await;
+        assert!(
+            flow.landed(),
+            "[{kind}] a first-time sign-in was refused during the flood: {:?} {}",
+            flow.response.reason(),
+            flow.response.status
+        );
+        assert!(pending_flows(store).await <= CAP, "[{kind}]");
+        // The returning browser starts a sign-in; then the attacker starts twice the cap more
+        // (the last one over HTTP): not one of them evicts the returning browser's sign-in.
+        let start = returning.get(&initiate).await;
+        start.assert_status(303);
+        let pending = returning.drive_to_callback(&u, start, "", "").await;
+        let callback = pending.callback_url.expect("back at the callback");
+        plant_anonymous_flows(
+            store,
+            org.id.as_str(),
+            2 * CAP - 1,
+            server.now_ms(),
+            "flood-b-",
+        )
+        .await;
+        Browser::new().get(&initiate).await.assert_status(303);
+        assert!(
+            pending_flows(store).await <= CAP + 1,
+            "[{kind}] {} pending sign-ins",
+            pending_flows(store).await
+        );
+        let done = returning.get(callback.as_str()).await;
+        done.assert_status(303);
+        assert_eq!(
+            done.location_raw(),
+            Some("/"),
+            "[{kind}] {:?}",
+            done.reason()
+        );
+        returning.session(&u).await.assert_status(200);
+        // One browser starting sign-in after sign-in keeps only its latest few pending (a
+        // minute later, so its starts are the newest).
+        server.advance(Duration::from_secs(60));
+        let greedy = Browser::new();
+        for _ in 0..MAX_PENDING_FLOWS_PER_BROWSER + 5 {
+            greedy.get(&initiate).await.assert_status(303);
+        }
+        let most = testkit::sql_row(
+            store,
+            "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM login_flows GROUP BY browser_hash) per_browser",
+            &[],
+        )
+        .await["n"]
+            .as_i64()
+            .expect("n");
+        assert_eq!(most, MAX_PENDING_FLOWS_PER_BROWSER, "[{kind}]");
+    }
+}
