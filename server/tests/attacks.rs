@@ -724,3 +724,70 @@ async fn a_flood_of_anonymous_sign_in_starts_locks_nobody_out() {
         assert_eq!(most, MAX_PENDING_FLOWS_PER_BROWSER, "[{kind}]");
     }
 }
+
+// ---- who the audit log names --------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_member_cannot_pass_for_another_actor_in_the_audit_log() {
+    use app::model::Role;
+    use app::ssr::actor::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT};
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = &server.store;
+        let acme = testkit::owner_signed_in(&server, "acme").await;
+        let issuer = "https://acme.okta.test";
+        // Okta sends the email claim as its administrators (or the person) set it.
+        let mut admins = Vec::new();
+        for (sub, email, name) in [
+            ("sub-cli", ACTOR_CLI, "Mallory"),
+            ("sub-okta", ACTOR_OKTA_JIT, ""),
+            ("sub-link", ACTOR_LINK, "Eve"),
+            ("sub-blank", "", ""),
+        ] {
+            let (m, _) = store
+                .insert_member(&acme.org.id, issuer, sub, email, name, Role::Admin)
+                .await
+                .expect("member");
+            admins.push(m);
+        }
+        for (i, admin) in admins.iter().enumerate() {
+            let target = acme.add(&server, &format!("sub-t{i}"), Role::Member).await;
+            let api = server.api_as(admin).await;
+            api.post(
+                "/api/v1/members/role",
+                serde_json::json!({"member_id": target.id, "role": "admin"}),
+            )
+            .await
+            .assert_status(200);
+        }
+        let owner = server.api_as(&acme.owner).await;
+        let page = owner.get("/api/v1/audit").await;
+        page.assert_status(200);
+        let entries = page.json()["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let changes: Vec<&serde_json::Value> = entries
+            .iter()
+            .filter(|e| e["action"] == "role_changed")
+            .collect();
+        assert_eq!(changes.len(), admins.len(), "[{kind}] {entries:?}");
+        for e in changes {
+            let who = e["actor_email"].as_str().unwrap_or_default();
+            let id = e["actor_id"].as_str().unwrap_or_default();
+            assert!(!who.trim().is_empty(), "[{kind}] a blank actor: {e}");
+            for fixed in [ACTOR_CLI, ACTOR_OKTA_JIT, ACTOR_LINK] {
+                assert_ne!(
+                    who.trim(),
+                    fixed,
+                    "[{kind}] a member passes for {fixed}: {e}"
+                );
+            }
+            assert!(
+                who.contains(id),
+                "[{kind}] an actor without an email is named by their id: {e}"
+            );
+        }
+    }
+}
