@@ -791,3 +791,41 @@ async fn a_member_cannot_pass_for_another_actor_in_the_audit_log() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_unreadable_client_secrets_is_audited() {
+    use app::ssr::actor::ACTOR_CLI;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let issuer = testkit::dead_issuer();
+        server.register_org("acme", &issuer, "0oa-acme", "acme-secret-0123456789");
+        let org = testkit::org(&server.store, "acme").await;
+        // The key the secret was sealed with is lost: the operator drops what does not open.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let other_key = dir.path().join("other.key");
+        app::ssr::crypto::SecretKey::load_or_create(&other_key).expect("key");
+        let mut cmd = std::process::Command::new(testkit::tessera_bin());
+        cmd.arg("--database-url")
+            .arg(&server.config.database_url)
+            .arg("--secret-key-file")
+            .arg(&other_key)
+            .env_remove("TESSERA_DATABASE_URL")
+            .env_remove("TESSERA_SECRET_KEY_FILE")
+            .args(["secret-key", "drop-unreadable", "--yes"]);
+        let out = run_ok(&mut cmd);
+        assert!(out.contains("acme"), "[{kind}] {out}");
+        let rows = testkit::sql_rows(
+            &server.store,
+            "SELECT actor_id, actor_email, before, after FROM audit_log
+             WHERE org_id = $1 AND action = 'client_secret_dropped'",
+            &[serde_json::json!(org.id)],
+        )
+        .await;
+        assert_eq!(rows.len(), 1, "[{kind}] {rows:?}");
+        assert_eq!(rows[0]["actor_email"], ACTOR_CLI, "[{kind}] {rows:?}");
+        assert!(rows[0]["actor_id"].is_null(), "[{kind}] {rows:?}");
+        let after = rows[0]["after"].as_str().unwrap_or_default();
+        assert!(after.contains("\"client_secret\":\"\""), "[{kind}] {after}");
+    }
+}
