@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Oversized requests are answered before any session or handler sees them.
         .layer(axum::middleware::from_fn(limit_request))
+        .layer(axum::middleware::from_fn(api_refusals_as_json))
         .layer(axum::middleware::from_fn(no_store))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -348,6 +349,49 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
         serde_json::Value::Array(a) => a.iter().any(json_has_nul),
         serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
         _ => false,
+    }
+}
+
+/// Under `/api/`, the router's own refusals in the API's error form: an unknown endpoint
+/// (the app's 404 page) answers 404 `not_found`, a method the endpoint does not take (axum's
+/// empty 405) answers 405 `method_not_allowed` with its `Allow` header. An answer that is JSON
+/// already (every server function's) passes unchanged.
+async fn api_refusals_as_json(req: Request, next: Next) -> Response {
+    if !is_api(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    match resp.status() {
+        _ if json => resp,
+        StatusCode::NOT_FOUND => app::ssr::api_support::refusal(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such API endpoint: see the admin JSON API in Tessera's README.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = resp.headers().get(header::ALLOW).cloned();
+            let takes = allow
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!(": it takes {v}"))
+                .unwrap_or_default();
+            let mut refused = app::ssr::api_support::refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &format!("This API endpoint does not take {method}{takes}."),
+            );
+            if let Some(allow) = allow {
+                refused.headers_mut().insert(header::ALLOW, allow);
+            }
+            refused
+        }
+        _ => resp,
     }
 }
 

@@ -829,3 +829,78 @@ async fn dropping_unreadable_client_secrets_is_audited() {
         assert!(after.contains("\"client_secret\":\"\""), "[{kind}] {after}");
     }
 }
+
+// ---- the API's error form -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn unknown_api_endpoints_and_wrong_methods_answer_in_the_api_error_form() {
+    let db = testkit::sqlite();
+    let server = testkit::TestServer::start(&db).await;
+    let acme = testkit::owner_signed_in(&server, "acme").await;
+    let b = &acme.browser;
+    let u = &server.url;
+    let before = testkit::sql_row(&server.store, "SELECT COUNT(*) AS n FROM audit_log", &[]).await;
+    for (method, path, status, code) in [
+        (
+            "GET",
+            "/api/v1/members/role?member_id=x&role=admin",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "DELETE",
+            "/api/v1/members/remove",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "PUT",
+            "/api/v1/members/deactivate",
+            405,
+            "method_not_allowed",
+        ),
+        ("POST", "/api/v1/members", 405, "method_not_allowed"),
+        ("POST", "/api/v1/me", 405, "method_not_allowed"),
+        ("GET", "/api/v1/nope", 404, "not_found"),
+        ("POST", "/api/v1/nope", 404, "not_found"),
+        ("GET", "/api/v1/members/role/..%2F..%2Fx", 404, "not_found"),
+        ("GET", "/api/", 404, "not_found"),
+    ] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = b
+            .send(
+                b.client
+                    .request(m, format!("{u}{path}"))
+                    .header("origin", u)
+                    .json(&serde_json::json!({"member_id": acme.owner.id})),
+            )
+            .await;
+        r.assert_status(status);
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{method} {path}: {:?} {}",
+            r.header("content-type"),
+            r.body
+        );
+        let body = r.json();
+        assert_eq!(body["error"], code, "{method} {path}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{method} {path}: {body}"
+        );
+    }
+    // A wrong method names the right one.
+    let r = b.get(&format!("{u}/api/v1/members/role")).await;
+    assert_eq!(r.header("allow"), Some("POST"), "{:?}", r.headers);
+    // Nothing changed.
+    let after = testkit::sql_row(&server.store, "SELECT COUNT(*) AS n FROM audit_log", &[]).await;
+    assert_eq!(before, after);
+    // Pages are still pages.
+    let r = b.get(&format!("{u}/nope")).await;
+    r.assert_status(404);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+}
