@@ -904,3 +904,101 @@ async fn unknown_api_endpoints_and_wrong_methods_answer_in_the_api_error_form() 
             .is_some_and(|c| c.starts_with("text/html"))
     );
 }
+
+// ---- setup links raced ----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_saves_of_one_setup_link_connect_once() {
+    use serde_json::json;
+    const SECRET: &str = "globex-secret-0123456789";
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = testkit::OktaDev::start(json!([testkit::okta_client(
+            &server.url,
+            "tessera-globex",
+            SECRET,
+            "Tessera (Globex)"
+        )]))
+        .await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
+        let url = server.setup_link("globex");
+        let form = [
+            ("okta_domain", okta.issuer.as_str()),
+            ("client_id", "tessera-globex"),
+            ("client_secret", SECRET),
+        ];
+        let b = Browser::new();
+        b.post_form(&format!("{url}/test"), &form)
+            .await
+            .assert_status(200);
+        // Eight tabs (or nodes) press Save at once with the tested values.
+        let mut saves = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (b, url) = (Browser::new(), url.clone());
+            let form: Vec<(String, String)> = form
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            saves.spawn(async move {
+                let r = b
+                    .send(b.post(&url, &format!("{url}/save")).form(&form))
+                    .await;
+                r.status
+            });
+        }
+        let mut statuses = Vec::new();
+        while let Some(s) = saves.join_next().await {
+            statuses.push(s.expect("save"));
+        }
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "[{kind}] exactly one save wins: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| matches!(s, 200 | 410)),
+            "[{kind}] the others find the link used: {statuses:?}"
+        );
+        let org_id = json!(org.id);
+        let n = |sql: &'static str| {
+            let binds = [org_id.clone()];
+            async move {
+                testkit::sql_row(store, sql, &binds).await["n"]
+                    .as_i64()
+                    .expect("n")
+            }
+        };
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM sso_connections WHERE org_id = $1").await,
+            1,
+            "[{kind}]"
+        );
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'")
+                .await,
+            1,
+            "[{kind}] one audit entry"
+        );
+        let saved = testkit::sql_row(
+            store,
+            "SELECT actor_id, actor_email FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'",
+            &[json!(org.id)],
+        )
+        .await;
+        assert_eq!(saved["actor_email"], app::ssr::actor::ACTOR_LINK, "[{kind}]");
+        assert!(saved["actor_id"].is_null(), "[{kind}]");
+        // The used link is gone for everyone, its kept secret with it.
+        let r = b.get(&url).await;
+        r.assert_status(410);
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND pending_secret_enc IS NOT NULL")
+                .await,
+            0,
+            "[{kind}]"
+        );
+    }
+}
