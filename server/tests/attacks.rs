@@ -989,7 +989,11 @@ async fn racing_saves_of_one_setup_link_connect_once() {
             &[json!(org.id)],
         )
         .await;
-        assert_eq!(saved["actor_email"], app::ssr::actor::ACTOR_LINK, "[{kind}]");
+        assert_eq!(
+            saved["actor_email"],
+            app::ssr::actor::ACTOR_LINK,
+            "[{kind}]"
+        );
         assert!(saved["actor_id"].is_null(), "[{kind}]");
         // The used link is gone for everyone, its kept secret with it.
         let r = b.get(&url).await;
