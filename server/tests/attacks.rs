@@ -722,6 +722,21 @@ async fn a_flood_of_anonymous_sign_in_starts_locks_nobody_out() {
             .as_i64()
             .expect("n");
         assert_eq!(most, MAX_PENDING_FLOWS_PER_BROWSER, "[{kind}]");
+        // Known browsers have their own cap: past it, their starts are refused, not stored.
+        plant_anonymous_flows(store, org.id.as_str(), CAP, server.now_ms(), "known-").await;
+        testkit::sql_exec(
+            store,
+            "UPDATE login_flows SET known = 1 WHERE state LIKE 'known-%'",
+            &[],
+        )
+        .await;
+        let before = pending_flows(store).await;
+        let r = returning.get(&initiate).await;
+        r.assert_status(429);
+        assert_eq!(r.reason().as_deref(), Some("too_many_signins"), "[{kind}]");
+        assert_eq!(pending_flows(store).await, before, "[{kind}]");
+        // An anonymous start still gets through.
+        Browser::new().get(&initiate).await.assert_status(303);
     }
 }
 
