@@ -264,7 +264,7 @@ impl LoginReason {
                 "Okta's answer carried no authorization code: start again from the Tessera tile in the Okta dashboard."
             }
             LoginReason::TooManySignins => {
-                "Too many sign-ins were started and not finished within 10 minutes (possibly someone starting them in bulk): new ones were refused until they expire; if it persists, contact the service operator."
+                "Too many sign-ins were started from this organization's known browsers and not finished within 10 minutes (possibly someone starting them in bulk): new ones from such browsers were refused until they expire; if it persists, contact the service operator."
             }
             LoginReason::ServiceUnavailable => {
                 "Tessera's database did not answer: retry in a minute; if it persists, contact the service operator."
