@@ -6,9 +6,10 @@
 
 use crate::metrics::Metrics;
 use crate::oidc::OidcCache;
-use crate::pages::problem;
+use crate::pages::{problem, problem_page};
 use crate::state::AppState;
 use app::api::login_reason::LoginReason;
+use app::pages::problem::{Problem, WayOn};
 use app::ssr::issuer;
 use app::ssr::login::{FlowTier, KNOWN_BROWSER_TTL_MS};
 use app::ssr::signin::{
@@ -88,15 +89,29 @@ fn signin(state: &AppState) -> SignIn<'_, OidcCache> {
 }
 
 /// The problem page of a failed sign-in: its status, reason code and words.
+/// A failed sign-in's page: "Sign in again" when retrying can help, else the org's Okta
+/// dashboard when the sign-in got as far as an org (e.g. "not assigned"), else Tessera's
+/// sign-in page: never a dead end.
 fn page(f: &LoginFailure) -> Response {
     let told = f.explain();
-    problem(
+    let way_on = match (told.retry, &f.okta_dashboard) {
+        (true, _) => WayOn::sign_in_again("/login"),
+        (false, Some(dashboard)) => WayOn::okta_dashboard(dashboard),
+        (false, None) => WayOn {
+            id: Some("to-sign-in"),
+            label: "Go to Tessera's sign-in page",
+            href: "/login".into(),
+        },
+    };
+    problem_page(
         StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        f.reason.code(),
-        &told.title,
-        &told.what,
-        &told.advice,
-        told.retry.then_some("/login"),
+        Problem {
+            reason: f.reason.code().to_string(),
+            title: told.title,
+            what: told.what,
+            advice: told.advice,
+            way_on: Some(way_on),
+        },
     )
 }
 

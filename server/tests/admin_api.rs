@@ -1499,7 +1499,7 @@ async fn login_activity_with_daily_counts() {
             attempts[0]["advice"]
                 .as_str()
                 .unwrap()
-                .contains("Applications -> Tessera -> Assignments")
+                .contains("Applications → Tessera → Assignments")
         );
         assert_eq!(attempts[2]["email"], fx.member2.email.as_str());
         assert_eq!(attempts[2]["subject"], fx.member2.subject.as_str());

@@ -900,6 +900,16 @@ async fn unassigned_user_sees_not_assigned() {
             flow.response.body
         );
         assert!(flow.response.body.contains("Assignments"));
+        // Not a dead end: the way on is the org's own Okta dashboard.
+        let dashboard = format!("{}/app/UserHome", testkit::origin_of(&env.okta.issuer));
+        assert!(
+            flow.response
+                .body
+                .contains(&format!("href=\"{dashboard}\"")),
+            "[{}] {}",
+            db.kind,
+            flow.response.body
+        );
         let last = env.last_attempt().await;
         assert_eq!(
             (last.outcome, last.reason.code()),

@@ -72,6 +72,9 @@ pub struct MembersPage {
     pub per_page: u32,
     /// The whole org, whatever the search.
     pub counts: MemberCounts,
+    /// The server's time (unix ms) the page was made at: relative times ("3 days ago") read
+    /// the same in the server's HTML and after hydration.
+    pub now: i64,
 }
 
 /// `POST /api/v1/members/remove`.

@@ -1,7 +1,7 @@
 //! Members: search, paging, counts and the row actions an owner or admin may take.
 
 use super::layout::{Authed, ConfirmDialog, Notice, Section, SessionState};
-use super::{PageTitle, encode_query, format_ms, hydrated, plural};
+use super::{Moment, PageTitle, encode_query, format_ms, hydrated, plural};
 use crate::api::permissions::{Action, may};
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
@@ -273,7 +273,8 @@ fn Members() -> impl IntoView {
                                                 .collect()
                                         })
                                         .unwrap_or_default();
-                                    view! { <MemberRow m ops mine request busy hydrated /> }
+                                    let now = data.now;
+                                    view! { <MemberRow m ops mine now request busy hydrated /> }
                                 })
                                 .collect_view();
                             view! {
@@ -353,6 +354,8 @@ fn MemberRow(
     m: MemberView,
     ops: Vec<Op>,
     mine: bool,
+    /// The server's time the page was made at, for relative times.
+    now: i64,
     request: impl Fn(Op, String, String) + Copy + Send + Sync + 'static,
     busy: ReadSignal<bool>,
     hydrated: Signal<bool>,
@@ -406,9 +409,12 @@ fn MemberRow(
             <td data-label="Status">
                 <span class=status_class>{m.status.as_str()}</span>
             </td>
-            <td data-label="Joined">{format_ms(m.created_at)}</td>
+            <td data-label="Joined"><Moment ms=m.created_at now /></td>
             <td data-label="Last sign-in">
-                {m.last_login_at.map(format_ms).unwrap_or_else(|| "never".into())}
+                {match m.last_login_at {
+                    Some(ms) => view! { <Moment ms now /> }.into_any(),
+                    None => "never".into_any(),
+                }}
             </td>
             <td data-label="Actions" class="actions">{actions}</td>
         </tr>

@@ -459,6 +459,7 @@ pub async fn list_members(
         page,
         per_page: PER_PAGE,
         counts,
+        now: store.now_ms(),
     })
 }
 
@@ -923,7 +924,7 @@ pub async fn rotate_client_secret(
     let secret = new_secret.trim();
     if secret.is_empty() {
         return Err(DomainError::Invalid(
-            "Paste the new Client secret from Okta (Applications -> Tessera -> General -> Client Credentials).".into(),
+            "Paste the new Client secret from Okta (Applications → Tessera → General → Client Credentials).".into(),
         ));
     }
     if secret.len() > 1024 || secret.chars().any(char::is_control) {

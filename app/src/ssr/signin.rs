@@ -135,6 +135,10 @@ pub struct LoginFailure {
     pub detail: String,
     /// The org's display name, when the sign-in got as far as an org.
     pub org_name: Option<String>,
+    /// The end-user dashboard of the org's Okta (`{issuer origin}/app/UserHome`), when the
+    /// sign-in got as far as an org with a connection: a way on from a page that cannot
+    /// suggest signing in again.
+    pub okta_dashboard: Option<String>,
     said: Said,
 }
 
@@ -157,6 +161,7 @@ impl LoginFailure {
             reason,
             detail: String::new(),
             org_name: None,
+            okta_dashboard: None,
             said: Said::Nothing,
         }
     }
@@ -310,8 +315,13 @@ async fn fail<P>(
     cx: &SignIn<'_, P>,
     org: Option<&Org>,
     issuer: Option<&str>,
-    f: LoginFailure,
+    mut f: LoginFailure,
 ) -> LoginFailure {
+    // Only an org's own connection names a dashboard: an issuer nobody connected is a
+    // stranger's text.
+    if org.is_some() {
+        f.okta_dashboard = issuer.and_then(okta_dashboard);
+    }
     let mut attempt = LoginAttempt::new(
         cx.store.now_ms(),
         org.map(|o| &o.id),
@@ -322,6 +332,13 @@ async fn fail<P>(
     attempt.issuer = issuer.map(str::to_string);
     record(cx, org, &attempt).await;
     f
+}
+
+/// Okta's end-user dashboard for an org's `issuer`: its origin and `/app/UserHome`.
+fn okta_dashboard(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    matches!(url.scheme(), "https" | "http")
+        .then(|| format!("{}/app/UserHome", url.origin().ascii_serialization()))
 }
 
 /// Records a sign-in the request itself already ruled out (a malformed initiate request, Okta
