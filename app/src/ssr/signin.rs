@@ -138,7 +138,7 @@ pub struct LoginFailure {
     /// The end-user dashboard of the org's Okta (`{issuer origin}/app/UserHome`), when the
     /// sign-in got as far as an org with a connection: a way on from a page that cannot
     /// suggest signing in again.
-    pub okta_dashboard: Option<String>,
+    pub okta_dashboard: Option<Box<str>>,
     said: Said,
 }
 
@@ -320,7 +320,7 @@ async fn fail<P>(
     // Only an org's own connection names a dashboard: an issuer nobody connected is a
     // stranger's text.
     if org.is_some() {
-        f.okta_dashboard = issuer.and_then(okta_dashboard);
+        f.okta_dashboard = issuer.and_then(okta_dashboard).map(String::into_boxed_str);
     }
     let mut attempt = LoginAttempt::new(
         cx.store.now_ms(),
