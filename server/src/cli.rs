@@ -952,6 +952,33 @@ pub fn format_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Prints a member command's outcome: `{"org", "member", "changed"}` with `--json`; else `done`
+/// when it changed something, or "… is already {already} {org}: nothing changed."
+fn print_member_change(
+    json: bool,
+    org: &Org,
+    m: &Member,
+    changed: bool,
+    done: String,
+    already: &str,
+) {
+    if json {
+        println!(
+            "{}",
+            json!({"org": org.slug, "member": member_json(m), "changed": changed})
+        );
+    } else if changed {
+        println!("{done}");
+    } else {
+        println!(
+            "{} ({}) is already {already} {}: nothing changed.",
+            who(m),
+            m.id,
+            org.slug
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,32 +1004,5 @@ mod tests {
     fn short_times_are_utc_minutes() {
         assert_eq!(short_time(0), "1970-01-01T00:00Z");
         assert_eq!(short_time(1_796_335_503_639), "2026-12-03T22:05Z");
-    }
-}
-
-/// Prints a member command's outcome: `{"org", "member", "changed"}` with `--json`; else `done`
-/// when it changed something, or "… is already {already} {org}: nothing changed."
-fn print_member_change(
-    json: bool,
-    org: &Org,
-    m: &Member,
-    changed: bool,
-    done: String,
-    already: &str,
-) {
-    if json {
-        println!(
-            "{}",
-            json!({"org": org.slug, "member": member_json(m), "changed": changed})
-        );
-    } else if changed {
-        println!("{done}");
-    } else {
-        println!(
-            "{} ({}) is already {already} {}: nothing changed.",
-            who(m),
-            m.id,
-            org.slug
-        );
     }
 }
