@@ -219,10 +219,10 @@ impl LoginReason {
                 "The callback came from another browser than the one that started the sign-in (a forwarded link, or cookies cleared): nothing changed; the person should start again in one browser."
             }
             LoginReason::UnknownIssuer => {
-                "No organization uses this Okta issuer: the service operator must register it with `tessera sso set`."
+                "No organization uses this Okta issuer: connect it with a setup link from the SSO page, or ask the service operator to register it."
             }
             LoginReason::SsoDisabled => {
-                "Single sign-on is turned off: the owner can enable it on the SSO page (or the operator with `tessera sso enable`)."
+                "Single sign-on is turned off: the owner can enable it on the SSO page, or ask the service operator."
             }
             LoginReason::StateMissingOrExpired => {
                 "The sign-in was stale (bookmark, back button, replay or older than 10 minutes): start again from the Tessera tile in the Okta dashboard."
@@ -270,7 +270,7 @@ impl LoginReason {
                 "Tessera's database did not answer: retry in a minute; if it persists, contact the service operator."
             }
             LoginReason::SecretUnreadable => {
-                "Tessera cannot decrypt this organization's client secret: the service operator must check the secret key file (`tessera secret-key check`) or register the secret again with `tessera sso set`."
+                "Tessera cannot decrypt this organization's client secret: the owner can rotate the client secret on the SSO page (or send a setup link to the Okta admin); the service operator should also check Tessera's secret key."
             }
             LoginReason::BadRequest => {
                 "The sign-in carried a value Tessera cannot accept (e.g. a control character): start again from the Tessera tile; if it persists, contact the service operator."
@@ -417,7 +417,7 @@ impl LoginReason {
             LoginReason::SecretUnreadable => said(
                 "Single sign-on is misconfigured",
                 "Tessera cannot read this organization's Okta client secret.".into(),
-                "The service operator must check Tessera's secret key file, or register the client secret again (tessera sso set).",
+                "Ask an owner of your organization to rotate the Okta client secret on Tessera's SSO page, or contact the service operator.",
                 false,
             ),
             LoginReason::BadRequest => said(

@@ -73,7 +73,7 @@ const MAX_QUERY: usize = 200;
 const CHANGED: &str =
     "This member or your own role changed meanwhile: reload the page and try again.";
 const CHANGED_FOR_OPERATOR: &str = "This member changed meanwhile (an owner or admin acted on them at the same time): look at them again with `tessera member show` and retry.";
-const NO_CONNECTION: &str = "No Okta connection is registered for this organization yet: the service operator registers it with `tessera sso set`.";
+const NO_CONNECTION: &str = "No Okta connection is registered for this organization yet: create a setup link on the SSO page for your Okta admin, or ask the service operator.";
 
 // ---- who acts ----------------------------------------------------------------------------------
 
@@ -830,7 +830,7 @@ pub async fn sso_view(
 }
 
 /// What the owner is told when asking to turn SSO off: only the operator can.
-pub const DISABLE_IS_OPERATOR_ONLY: &str = "Only the service operator can turn single sign-on off: it signs everyone in your organization out at once, you included, and nobody can sign in again until the operator turns it back on. If that is what you want, ask the service operator to run `tessera sso disable <org>`.";
+pub const DISABLE_IS_OPERATOR_ONLY: &str = "Only the service operator can turn single sign-on off: it signs everyone in your organization out at once, you included, and nobody can sign in again until the operator turns it back on. If that is what you want, ask the service operator.";
 
 /// Owner: sets the just-in-time policy and may turn SSO on (`enabled: Some(true)`); `None`
 /// leaves the switch as it is. Turning SSO off is the operator's (`tessera sso disable`):
