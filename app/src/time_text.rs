@@ -72,10 +72,11 @@ pub fn relative(now: i64, at: i64) -> String {
     }
 }
 
-/// A span in the largest whole unit that fits: "30 minutes", "1 hour", "72 hours",
-/// "7 days". Days only from 7 days on, so the default 72 h setup link reads as set.
+/// A span, to the nearest minute, in the largest whole unit that fits: "30 minutes",
+/// "1 hour", "72 hours", "7 days". Days only from 7 days on, so the default 72 h setup link
+/// reads as set.
 pub fn span(ms: i64) -> String {
-    let minutes = ms.max(0) / 60_000;
+    let minutes = ms.max(0).saturating_add(30_000) / 60_000;
     let unit = |n: i64, one: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -200,6 +201,9 @@ mod tests {
         assert_eq!(span(7 * 24 * HOUR), "7 days");
         assert_eq!(span(30 * 24 * HOUR), "30 days");
         assert_eq!(span(-5), "0 minutes");
+        // Written a few milliseconds apart, a 72 h link still reads as 72 hours.
+        assert_eq!(span(72 * HOUR - 3), "72 hours");
+        assert_eq!(span(30 * MIN + 29_000), "30 minutes");
     }
 
     #[test]

@@ -981,7 +981,9 @@ async fn every_admin_action_is_audited_with_before_and_after() {
         assert_eq!(p1["total"], 63);
         assert_eq!(p1["entries"].as_array().unwrap().len(), 50);
         assert_eq!(p2["entries"].as_array().unwrap().len(), 13);
-        assert_eq!(p3["entries"].as_array().unwrap().len(), 0);
+        // A page past the end shows the last page.
+        assert_eq!(p3["page"], 2);
+        assert_eq!(p3["entries"], p2["entries"]);
         assert_eq!(p2["entries"][12]["action"], "role_changed");
         assert_eq!(p2["entries"][12]["actor_email"], fx.admin.email.as_str());
         let ats: Vec<i64> = p1["entries"]

@@ -131,10 +131,8 @@ fn Audit() -> impl IntoView {
             <div class="row-between">
                 <h1>"Audit log"</h1>
                 <p class="exports">
-                    "Export: "
-                    <a id="audit-export-csv" href=move || filters().export_href("csv") download>"CSV"</a>
-                    " · "
-                    <a id="audit-export-json" href=move || filters().export_href("json") download>"JSON"</a>
+                    <a id="audit-export-csv" href=move || filters().export_href("csv") download>"Export CSV"</a>
+                    <a id="audit-export-json" href=move || filters().export_href("json") download>"Export JSON"</a>
                 </p>
             </div>
             <form method="get" action="/audit" class="filters" role="search" id="audit-filters">
