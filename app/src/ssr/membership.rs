@@ -761,7 +761,8 @@ pub async fn test_connection(
 }
 
 /// Owner: replaces the client secret, but only when "Test connection" passes with the new one;
-/// otherwise [`DomainError::ConnectionTestFailed`] with the report, and the old one stays.
+/// otherwise [`DomainError::ConnectionTestFailed`] with the report, the old one stays and the
+/// refusal is audited as `client_secret_rotation_failed` (the failed checks, never the secret).
 /// The test counts against the org's connection-test budget like [`test_connection`].
 pub async fn rotate_client_secret(
     store: &Store,
