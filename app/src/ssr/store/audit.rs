@@ -153,9 +153,10 @@ impl Store {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let (mut condition, mut binds) = filter.condition();
         if let Some((at, id)) = after {
+            // `(at, id) < (after)`, with `at <= …` on its own so the time index bounds it.
             let n = binds.len() + 2;
             condition.push_str(&format!(
-                " AND (at < ${n} OR (at = ${n} AND id < ${}))",
+                " AND at <= ${n} AND (at < ${n} OR id < ${})",
                 n + 1
             ));
             binds.push(Bind::Int(at));
