@@ -158,6 +158,52 @@ pub async fn transfer_ownership(member_id: String) -> Result<MemberView, ApiErro
     )
 }
 
+/// `POST /api/v1/invitations` `{"email", "role": "admin"|"member"}` (owner, admins) -> the
+/// invitation: the person joins with `role` on their first sign-in through the org's Okta with
+/// that email (verified), for 30 days, even while just-in-time provisioning is off. 409 when
+/// the address is already a member's; an open invitation of the same address is replaced.
+#[server(prefix = "/api", endpoint = "v1/invitations", input = Json)]
+pub async fn invite_member(email: String, role: DefaultRole) -> Result<InvitationView, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            Ok(membership::invite(&cx.store, &cx.me, &email, role).await?)
+        }
+        .await,
+    )
+}
+
+/// `GET /api/v1/invitations/open` (owner, admins): the org's open invitations, newest first.
+#[server(prefix = "/api", endpoint = "v1/invitations/open", input = GetUrl)]
+pub async fn list_invitations() -> Result<InvitationList, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            Ok(membership::list_invitations(&cx.store, &cx.me).await?)
+        }
+        .await,
+    )
+}
+
+/// `POST /api/v1/invitations/revoke` `{"id"}` (owner, admins) -> the revoked invitation; 404
+/// when the org has no open invitation with that id.
+#[server(prefix = "/api", endpoint = "v1/invitations/revoke", input = Json)]
+pub async fn revoke_invitation(id: String) -> Result<InvitationView, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            Ok(membership::revoke_invitation(&cx.store, &cx.me, &id).await?)
+        }
+        .await,
+    )
+}
+
 /// `GET /api/v1/me`: the signed-in member's profile and org; 401 `unauthenticated` when nobody
 /// is signed in. (`GET /api/v1/session` redirects here.)
 #[server(prefix = "/api", endpoint = "v1/me", input = GetUrl)]

@@ -213,6 +213,10 @@ id_type!(
     MemberId
 );
 id_type!(
+    /// An invitation's id.
+    InvitationId
+);
+id_type!(
     /// A setup link's id (not its token: the id names the link in lists and the audit log).
     SetupLinkId
 );

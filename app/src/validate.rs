@@ -50,6 +50,29 @@ pub fn slug(input: &str) -> Result<&str, String> {
     Ok(input)
 }
 
+/// Longest email address accepted, in characters (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// An email address typed by a person (e.g. to invite someone): trimmed; one `@` with
+/// something on both sides, no spaces or control characters, at most [`MAX_EMAIL_CHARS`].
+/// Only a plausibility check: Okta says whose address it is.
+pub fn email(input: &str) -> Result<&str, String> {
+    let e = input.trim();
+    let plausible = e.chars().count() <= MAX_EMAIL_CHARS
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(e.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+                && !domain.starts_with('.') && !domain.ends_with('.'));
+    if plausible {
+        Ok(e)
+    } else {
+        Err(format!(
+            "{} is not an email address: give one like pat@example.com (at most {MAX_EMAIL_CHARS} characters).",
+            quoted(e)
+        ))
+    }
+}
+
 /// Longest organization name or short name accepted from the login page, in characters (a
 /// display name is at most 200).
 pub const MAX_ORG_INPUT_CHARS: usize = 200;

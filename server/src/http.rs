@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Oversized requests are answered before any session or handler sees them.
         .layer(axum::middleware::from_fn(limit_request))
+        .layer(axum::middleware::from_fn(api_refusals_as_json))
         .layer(axum::middleware::from_fn(no_store))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -164,6 +165,12 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// How long a request body may take to arrive whole; slower answers 408 and frees the
 /// connection (a client trickling a body byte by byte must not hold it forever).
 pub const BODY_WITHIN: Duration = Duration::from_secs(15);
+
+/// How long a client may take to send a request's head (request line and headers), and how
+/// long a kept-alive connection may sit idle before its next request; then the connection is
+/// closed. Longer than the idle timeout of common balancers (60 s), which reuse kept-alive
+/// connections to the nodes; they bound slow clients themselves (docs/deployment.md).
+pub const HEAD_WITHIN: Duration = Duration::from_secs(75);
 
 /// Whether an answer is JSON (the API and server functions, all under `/api/`) or a page.
 fn is_api(path: &str) -> bool {
@@ -351,6 +358,49 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     }
 }
 
+/// Under `/api/`, the router's own refusals in the API's error form: an unknown endpoint
+/// (the app's 404 page) answers 404 `not_found`, a method the endpoint does not take (axum's
+/// empty 405) answers 405 `method_not_allowed` with its `Allow` header. An answer that is JSON
+/// already (every server function's) passes unchanged.
+async fn api_refusals_as_json(req: Request, next: Next) -> Response {
+    if !is_api(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    match resp.status() {
+        _ if json => resp,
+        StatusCode::NOT_FOUND => app::ssr::api_support::refusal(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such API endpoint: see the admin JSON API in Tessera's README.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = resp.headers().get(header::ALLOW).cloned();
+            let takes = allow
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!(": it takes {v}"))
+                .unwrap_or_default();
+            let mut refused = app::ssr::api_support::refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &format!("This API endpoint does not take {method}{takes}."),
+            );
+            if let Some(allow) = allow {
+                refused.headers_mut().insert(header::ALLOW, allow);
+            }
+            refused
+        }
+        _ => resp,
+    }
+}
+
 /// `Cache-Control: no-store` on every answer except the static site under `/pkg/` (and the
 /// favicon): a signed-in page or API answer must not come back from the browser's cache, e.g.
 /// with Back after signing out.
@@ -413,11 +463,79 @@ pub async fn serve_on(
     });
     let app = router(state(config, store, key));
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = serve_router(listener, app, HEAD_WITHIN, shutdown).await;
     purger.abort();
     result
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then stops accepting
+/// and waits for the connections in flight to finish their requests.
+///
+/// `axum::serve` cannot bound how long a client takes to send a request's head, so a client
+/// trickling headers a byte at a time (or connecting and sending nothing) would hold its
+/// connection for good. Here hyper's HTTP/1 server closes every connection whose request head
+/// has not arrived whole within `head_within`, idle kept-alive ones included. HTTP/2 is not
+/// spoken: browsers reach Tessera through the balancer, and hyper's protocol detection would
+/// wait for a silent client without any bound.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    head_within: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    // Dropped when shutdown begins: every connection then finishes gracefully.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    // Each connection holds a clone; `closed()` completes when the last one ends.
+    let (done_tx, done_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // E.g. out of file descriptors: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            tower::ServiceExt::oneshot(app.clone(), req.map(Body::new))
+        });
+        let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(head_within);
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
+    Ok(())
 }
 
 /// Rows deleted per statement by the retention purge.

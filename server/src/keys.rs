@@ -9,7 +9,9 @@
 
 use crate::cli_error::CliError;
 use crate::config::{Config, SecretKeyCommand};
+use app::ssr::actor::Actor;
 use app::ssr::crypto::SecretKey;
+use app::ssr::store::audit;
 use app::ssr::store::secrets::{self, Sealed};
 use app::ssr::store::{Store, Tx};
 use std::path::{Path, PathBuf};
@@ -168,7 +170,8 @@ pub fn exposed(path: &Path) -> Option<String> {
 
 /// Forgets the client secrets that do not open with the current key (after the key they were
 /// sealed with was lost): each becomes empty, so its org's sign-ins fail with
-/// `secret_unreadable` until `tessera sso set` registers it again. Returns the orgs' slugs.
+/// `secret_unreadable` until `tessera sso set` registers it again, and each org's audit log
+/// gets `client_secret_dropped` (actor `operator (CLI)`). Returns the orgs' slugs.
 /// Without `yes` nothing changes and the slugs are only listed.
 pub async fn drop_unreadable(
     store: &Store,
@@ -186,7 +189,17 @@ pub async fn drop_unreadable(
         return Ok(bad.iter().map(|r| r.slug.clone()).collect());
     }
     for r in &bad {
-        secrets::replace(&mut tx, &r.org_id, &r.sealed, "").await?;
+        if secrets::replace(&mut tx, &r.org_id, &r.sealed, "").await? {
+            // A connection change like any other: the org's audit log says who broke its
+            // sign-ins, in the same transaction.
+            let entry = Actor::Operator
+                .audit(&r.org_id, "client_secret_dropped", None)
+                .change(
+                    serde_json::json!({"client_secret": "does not open with the current key"}),
+                    serde_json::json!({"client_secret": ""}),
+                );
+            audit::insert(&mut tx, &entry).await?;
+        }
     }
     tx.commit().await?;
     Ok(bad.iter().map(|r| r.slug.clone()).collect())

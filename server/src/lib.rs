@@ -84,6 +84,12 @@ fn init_tracing(format: LogFormat, serving: bool) {
             filter = filter.add_directive(d);
         }
     }
+    // tower-sessions warns "possibly suspicious activity" for every cookie whose session is
+    // gone: after a sign-out, an expiry or a deactivation. That is the normal life of a
+    // session, not an attack: only its errors are logged.
+    if let Ok(d) = "tower_sessions_core::session=error".parse() {
+        filter = filter.add_directive(d);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -931,8 +931,21 @@ fn merge_identity(id: &IdClaims, info: &Value) -> Identity {
         .or_else(|| claim("preferred_username"))
         .or_else(|| email.is_empty().then(|| id.subject.clone()))
         .unwrap_or_default();
+    // Whether the email is verified, said by the same answer that gave the email (true or
+    // "true"; anything else is no).
+    let says_verified = |v: &Value| match v.get("email_verified") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let email_verified = if profile(info, "email").is_some() {
+        says_verified(info)
+    } else {
+        says_verified(&id.claims)
+    };
     Identity {
         subject: id.subject.clone(),
+        email_verified: email_verified && !email.is_empty(),
         email,
         name,
     }

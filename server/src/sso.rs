@@ -6,10 +6,12 @@
 
 use crate::metrics::Metrics;
 use crate::oidc::OidcCache;
-use crate::pages::problem;
+use crate::pages::{problem, problem_page};
 use crate::state::AppState;
 use app::api::login_reason::LoginReason;
+use app::pages::problem::{Problem, WayOn};
 use app::ssr::issuer;
+use app::ssr::login::{FlowTier, KNOWN_BROWSER_TTL_MS};
 use app::ssr::signin::{
     self, Begin, Callback, CountAttempts, LoginFailure, OrgNamed, SignIn, State,
 };
@@ -27,7 +29,10 @@ use tower_sessions::Session;
 /// `/sso/start`, whose SHA-256 is stored with each flow; the callback completes a flow only for
 /// the browser presenting it. One per browser (reused while it lives), so two tabs signing in
 /// at once both complete. `HttpOnly`, `SameSite=Lax` (sent on Okta's top-level redirect back),
-/// `Path=/sso`, `Secure` with an https public URL, and as short-lived as a flow.
+/// `Path=/sso`, `Secure` with an https public URL. As short-lived as a flow, until a sign-in
+/// with it succeeds: the org then knows the browser, whose sign-ins no flood of anonymous ones
+/// evicts ([`app::ssr::login::FlowTier`]), and the cookie lives as long as that
+/// ([`KNOWN_BROWSER_TTL_MS`]).
 pub const FLOW_COOKIE: &str = "tessera_flow";
 /// Length of a binding value: 32 random bytes, URL-safe base64 without padding.
 const FLOW_COOKIE_CHARS: usize = 43;
@@ -84,15 +89,29 @@ fn signin(state: &AppState) -> SignIn<'_, OidcCache> {
 }
 
 /// The problem page of a failed sign-in: its status, reason code and words.
+/// A failed sign-in's page: "Sign in again" when retrying can help, else the org's Okta
+/// dashboard when the sign-in got as far as an org (e.g. "not assigned"), else Tessera's
+/// sign-in page: never a dead end.
 fn page(f: &LoginFailure) -> Response {
     let told = f.explain();
-    problem(
+    let way_on = match (told.retry, &f.okta_dashboard) {
+        (true, _) => WayOn::sign_in_again("/login"),
+        (false, Some(dashboard)) => WayOn::okta_dashboard(dashboard),
+        (false, None) => WayOn {
+            id: Some("to-sign-in"),
+            label: "Go to Tessera's sign-in page",
+            href: "/login".into(),
+        },
+    };
+    problem_page(
         StatusCode::from_u16(f.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        f.reason.code(),
-        &told.title,
-        &told.what,
-        &told.advice,
-        told.retry.then_some("/login"),
+        Problem {
+            reason: f.reason.code().to_string(),
+            title: told.title,
+            what: told.what,
+            advice: told.advice,
+            way_on: Some(way_on),
+        },
     )
 }
 
@@ -270,12 +289,25 @@ fn binding_hash(value: &str) -> String {
         .collect()
 }
 
-/// The `Set-Cookie` value that (re)sets the binding for the length of a flow.
-fn binding_set_cookie(value: &str, secure: bool) -> Option<header::HeaderValue> {
+/// How long the binding cookie lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binding {
+    /// For the length of a flow.
+    Flow,
+    /// As long as the org knows the browser.
+    Known,
+}
+
+/// The `Set-Cookie` value that (re)sets the binding for `lifetime`.
+fn binding_set_cookie(value: &str, secure: bool, lifetime: Binding) -> Option<header::HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
+    let max_age_ms = match lifetime {
+        Binding::Flow => signin::FLOW_TTL_MS,
+        Binding::Known => KNOWN_BROWSER_TTL_MS,
+    };
     header::HeaderValue::from_str(&format!(
         "{FLOW_COOKIE}={value}; Path=/sso; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-        signin::FLOW_TTL_MS / 1000
+        max_age_ms / 1000
     ))
     .ok()
 }
@@ -331,9 +363,13 @@ async fn begin(
         browser_hash: binding_hash(&binding),
     };
     match signin::begin(cx, start).await {
-        Ok(authorize_url) => {
-            let mut resp = redirect(&authorize_url);
-            if let Some(cookie) = binding_set_cookie(&binding, secure) {
+        Ok(started) => {
+            let mut resp = redirect(&started.authorize_url);
+            let lifetime = match started.tier {
+                FlowTier::Known => Binding::Known,
+                FlowTier::Anonymous => Binding::Flow,
+            };
+            if let Some(cookie) = binding_set_cookie(&binding, secure, lifetime) {
                 resp.headers_mut().append(header::SET_COOKIE, cookie);
             }
             resp
@@ -406,7 +442,18 @@ async fn callback(
         iss: param(p, "iss"),
     };
     match signin::complete(&cx, session, callback).await {
-        Ok(done) => redirect(done.target.as_deref().unwrap_or("/")),
+        Ok(done) => {
+            let mut resp = redirect(done.target.as_deref().unwrap_or("/"));
+            // The org knows this browser now: its binding lives as long as that.
+            if done.browser_known
+                && let Some(binding) = flow_cookie(headers)
+                && let Some(cookie) =
+                    binding_set_cookie(&binding, state.config.secure_cookies(), Binding::Known)
+            {
+                resp.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            resp
+        }
         Err(f) => page(&f),
     }
 }
@@ -537,7 +584,7 @@ mod tests {
         }
         assert_eq!(binding_hash("x").len(), 64);
         assert_ne!(binding_hash("x"), binding_hash("y"));
-        let set = binding_set_cookie(&good, true).unwrap();
+        let set = binding_set_cookie(&good, true, Binding::Flow).unwrap();
         let set = set.to_str().unwrap();
         for attr in [
             "HttpOnly",
@@ -549,11 +596,16 @@ mod tests {
             assert!(set.contains(attr), "{set}");
         }
         assert!(
-            !binding_set_cookie(&good, false)
+            !binding_set_cookie(&good, false, Binding::Flow)
                 .unwrap()
                 .to_str()
                 .unwrap()
                 .contains("Secure")
+        );
+        let known = binding_set_cookie(&good, true, Binding::Known).unwrap();
+        assert!(
+            known.to_str().unwrap().contains("Max-Age=7776000"),
+            "{known:?}"
         );
     }
 }

@@ -505,3 +505,519 @@ async fn a_trickled_request_body_is_cut_off_with_408() {
         t.await.expect("trickle");
     }
 }
+
+// ---- request heads trickled byte by byte (slowloris) ----------------------------------------
+
+/// Connects to `url`'s host and port.
+async fn connect(url: &str) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .expect("connect")
+}
+
+/// Reads until the peer closes the connection (true) or `within` passes (false).
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = vec![0u8; 8192];
+    let read_to_end = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, read_to_end).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_trickled_request_head_or_an_idle_connection_is_closed() {
+    use tessera::http::HEAD_WITHIN;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = testkit::sqlite();
+    let server = testkit::TestServer::start(&db).await;
+    let host = server.url.trim_start_matches("http://").to_string();
+    // The bound of the wait: the node's limit and some slack (not asserted as a time).
+    let bound = HEAD_WITHIN + Duration::from_secs(20);
+    let mut tasks = Vec::new();
+    // A head that never ends: a byte now and then, never the blank line.
+    let (url, h) = (server.url.clone(), host.clone());
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {h}\r\n").as_bytes())
+            .await
+            .expect("write");
+        let (mut reader, mut writer) = s.into_split();
+        let trickle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if writer.write_all(b"x").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0u8; 1024];
+        let closed = tokio::time::timeout(bound, async {
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok();
+        trickle.abort();
+        assert!(closed, "a trickled head held its connection past {bound:?}");
+    }));
+    // A connection that sends nothing at all.
+    let url = server.url.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        assert!(
+            closed_within(&mut s, bound).await,
+            "a silent connection stayed open past {bound:?}"
+        );
+    }));
+    // A kept-alive connection after one answered request, then silence.
+    let (url, h) = (server.url.clone(), host.clone());
+    tasks.push(tokio::spawn(async move {
+        let mut s = connect(&url).await;
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {h}\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.expect("answer");
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        assert!(
+            closed_within(&mut s, bound).await,
+            "an idle kept-alive connection stayed open past {bound:?}"
+        );
+    }));
+    for t in tasks {
+        t.await.expect("slow client");
+    }
+    // Meanwhile, and afterwards, the node answers everyone else.
+    Browser::new()
+        .get(&format!("{}/healthz", server.url))
+        .await
+        .assert_status(200);
+}
+
+// ---- a flood of anonymous sign-in starts ----------------------------------------------------
+
+/// Plants `n` pending sign-ins of `org_id` as anonymous browsers start them (each its own
+/// browser), created at `at`, `at + 1`, … (unix ms), as `n` requests to `/sso/start` would.
+async fn plant_anonymous_flows(
+    store: &app::ssr::store::Store,
+    org_id: &str,
+    n: i64,
+    at: i64,
+    tag: &str,
+) {
+    testkit::sql_exec(
+        store,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+         SELECT $4 || i, $2, 'n', 'v', $3 + i, $3 + i + 600000, $4 || i FROM n",
+        &[
+            serde_json::json!(n),
+            serde_json::json!(org_id),
+            serde_json::json!(at),
+            serde_json::json!(tag),
+        ],
+    )
+    .await;
+}
+
+async fn pending_flows(store: &app::ssr::store::Store) -> i64 {
+    testkit::sql_row(store, "SELECT COUNT(*) AS n FROM login_flows", &[]).await["n"]
+        .as_i64()
+        .expect("n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_anonymous_sign_in_starts_locks_nobody_out() {
+    use app::ssr::login::{MAX_PENDING_FLOWS_PER_BROWSER, MAX_PENDING_FLOWS_PER_ORG as CAP};
+    use testkit::op::{CLIENT_ID, CLIENT_SECRET};
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let op = testkit::FakeOp::start(|_| {}).await;
+        server.register_org("acme", &op.issuer, CLIENT_ID, CLIENT_SECRET);
+        let org = testkit::org(&server.store, "acme").await;
+        let store = &server.store;
+        let u = server.url.clone();
+        let initiate = testkit::initiate_url(&u, &op.issuer);
+        // Pat signed in with this browser before (then signed out): the org knows it.
+        let returning = Browser::new();
+        let first = returning.sign_in(&u, &initiate, "", "").await;
+        assert!(first.landed(), "[{kind}] {:#?}", first.hops);
+        returning
+            .send(returning.post(&u, &format!("{u}/logout")))
+            .await
+            .assert_status(303);
+        returning.session(&u).await.assert_status(401);
+
+        // An anonymous attacker has filled the org's pending sign-ins and keeps starting more.
+        let t0 = server.now_ms() - 60_000;
+        plant_anonymous_flows(store, org.id.as_str(), CAP, t0, "flood-a-").await;
+        // Someone signing in for the first time still gets through: the oldest anonymous
+        // start makes room, and the pending sign-ins stay within the cap.
+        let newcomer = Browser::new();
+        let flow = newcomer.sign_in(&u, &initiate, "", "").await;
+        assert!(
+            flow.landed(),
+            "[{kind}] a first-time sign-in was refused during the flood: {:?} {}",
+            flow.response.reason(),
+            flow.response.status
+        );
+        assert!(pending_flows(store).await <= CAP, "[{kind}]");
+        // The returning browser starts a sign-in; then the attacker starts twice the cap more
+        // (the last one over HTTP): not one of them evicts the returning browser's sign-in.
+        let start = returning.get(&initiate).await;
+        start.assert_status(303);
+        let pending = returning.drive_to_callback(&u, start, "", "").await;
+        let callback = pending.callback_url.expect("back at the callback");
+        plant_anonymous_flows(
+            store,
+            org.id.as_str(),
+            2 * CAP - 1,
+            server.now_ms(),
+            "flood-b-",
+        )
+        .await;
+        Browser::new().get(&initiate).await.assert_status(303);
+        assert!(
+            pending_flows(store).await <= CAP + 1,
+            "[{kind}] {} pending sign-ins",
+            pending_flows(store).await
+        );
+        let done = returning.get(callback.as_str()).await;
+        done.assert_status(303);
+        assert_eq!(
+            done.location_raw(),
+            Some("/"),
+            "[{kind}] {:?}",
+            done.reason()
+        );
+        returning.session(&u).await.assert_status(200);
+        // One browser starting sign-in after sign-in keeps only its latest few pending (a
+        // minute later, so its starts are the newest).
+        server.advance(Duration::from_secs(60));
+        let greedy = Browser::new();
+        for _ in 0..MAX_PENDING_FLOWS_PER_BROWSER + 5 {
+            greedy.get(&initiate).await.assert_status(303);
+        }
+        let most = testkit::sql_row(
+            store,
+            "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM login_flows GROUP BY browser_hash) per_browser",
+            &[],
+        )
+        .await["n"]
+            .as_i64()
+            .expect("n");
+        assert_eq!(most, MAX_PENDING_FLOWS_PER_BROWSER, "[{kind}]");
+        // Known browsers have their own cap: past it, their starts are refused, not stored.
+        plant_anonymous_flows(store, org.id.as_str(), CAP, server.now_ms(), "known-").await;
+        testkit::sql_exec(
+            store,
+            "UPDATE login_flows SET known = 1 WHERE state LIKE 'known-%'",
+            &[],
+        )
+        .await;
+        let before = pending_flows(store).await;
+        let r = returning.get(&initiate).await;
+        r.assert_status(429);
+        assert_eq!(r.reason().as_deref(), Some("too_many_signins"), "[{kind}]");
+        assert_eq!(pending_flows(store).await, before, "[{kind}]");
+        // An anonymous start still gets through.
+        Browser::new().get(&initiate).await.assert_status(303);
+    }
+}
+
+// ---- who the audit log names --------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_member_cannot_pass_for_another_actor_in_the_audit_log() {
+    use app::model::Role;
+    use app::ssr::actor::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT};
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = &server.store;
+        let acme = testkit::owner_signed_in(&server, "acme").await;
+        let issuer = "https://acme.okta.test";
+        // Okta sends the email claim as its administrators (or the person) set it.
+        let mut admins = Vec::new();
+        for (sub, email, name) in [
+            ("sub-cli", ACTOR_CLI, "Mallory"),
+            ("sub-okta", ACTOR_OKTA_JIT, ""),
+            ("sub-link", ACTOR_LINK, "Eve"),
+            ("sub-blank", "", ""),
+        ] {
+            let (m, _) = store
+                .insert_member(&acme.org.id, issuer, sub, email, name, Role::Admin)
+                .await
+                .expect("member");
+            admins.push(m);
+        }
+        for (i, admin) in admins.iter().enumerate() {
+            let target = acme.add(&server, &format!("sub-t{i}"), Role::Member).await;
+            let api = server.api_as(admin).await;
+            api.post(
+                "/api/v1/members/role",
+                serde_json::json!({"member_id": target.id, "role": "admin"}),
+            )
+            .await
+            .assert_status(200);
+        }
+        let owner = server.api_as(&acme.owner).await;
+        let page = owner.get("/api/v1/audit").await;
+        page.assert_status(200);
+        let entries = page.json()["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let changes: Vec<&serde_json::Value> = entries
+            .iter()
+            .filter(|e| e["action"] == "role_changed")
+            .collect();
+        assert_eq!(changes.len(), admins.len(), "[{kind}] {entries:?}");
+        for e in changes {
+            let who = e["actor_email"].as_str().unwrap_or_default();
+            let id = e["actor_id"].as_str().unwrap_or_default();
+            assert!(!who.trim().is_empty(), "[{kind}] a blank actor: {e}");
+            for fixed in [ACTOR_CLI, ACTOR_OKTA_JIT, ACTOR_LINK] {
+                assert_ne!(
+                    who.trim(),
+                    fixed,
+                    "[{kind}] a member passes for {fixed}: {e}"
+                );
+            }
+            assert!(
+                who.contains(id),
+                "[{kind}] an actor without an email is named by their id: {e}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_unreadable_client_secrets_is_audited() {
+    use app::ssr::actor::ACTOR_CLI;
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let issuer = testkit::dead_issuer();
+        server.register_org("acme", &issuer, "0oa-acme", "acme-secret-0123456789");
+        let org = testkit::org(&server.store, "acme").await;
+        // The key the secret was sealed with is lost: the operator drops what does not open.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let other_key = dir.path().join("other.key");
+        app::ssr::crypto::SecretKey::load_or_create(&other_key).expect("key");
+        let mut cmd = std::process::Command::new(testkit::tessera_bin());
+        cmd.arg("--database-url")
+            .arg(&server.config.database_url)
+            .arg("--secret-key-file")
+            .arg(&other_key)
+            .env_remove("TESSERA_DATABASE_URL")
+            .env_remove("TESSERA_SECRET_KEY_FILE")
+            .args(["secret-key", "drop-unreadable", "--yes"]);
+        let out = run_ok(&mut cmd);
+        assert!(out.contains("acme"), "[{kind}] {out}");
+        let rows = testkit::sql_rows(
+            &server.store,
+            "SELECT actor_id, actor_email, before, after FROM audit_log
+             WHERE org_id = $1 AND action = 'client_secret_dropped'",
+            &[serde_json::json!(org.id)],
+        )
+        .await;
+        assert_eq!(rows.len(), 1, "[{kind}] {rows:?}");
+        assert_eq!(rows[0]["actor_email"], ACTOR_CLI, "[{kind}] {rows:?}");
+        assert!(rows[0]["actor_id"].is_null(), "[{kind}] {rows:?}");
+        let after = rows[0]["after"].as_str().unwrap_or_default();
+        assert!(after.contains("\"client_secret\":\"\""), "[{kind}] {after}");
+    }
+}
+
+// ---- the API's error form -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn unknown_api_endpoints_and_wrong_methods_answer_in_the_api_error_form() {
+    let db = testkit::sqlite();
+    let server = testkit::TestServer::start(&db).await;
+    let acme = testkit::owner_signed_in(&server, "acme").await;
+    let b = &acme.browser;
+    let u = &server.url;
+    let before = testkit::sql_row(&server.store, "SELECT COUNT(*) AS n FROM audit_log", &[]).await;
+    for (method, path, status, code) in [
+        (
+            "GET",
+            "/api/v1/members/role?member_id=x&role=admin",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "DELETE",
+            "/api/v1/members/remove",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "PUT",
+            "/api/v1/members/deactivate",
+            405,
+            "method_not_allowed",
+        ),
+        ("POST", "/api/v1/members", 405, "method_not_allowed"),
+        ("POST", "/api/v1/me", 405, "method_not_allowed"),
+        ("GET", "/api/v1/nope", 404, "not_found"),
+        ("POST", "/api/v1/nope", 404, "not_found"),
+        ("GET", "/api/v1/members/role/..%2F..%2Fx", 404, "not_found"),
+        ("GET", "/api/", 404, "not_found"),
+    ] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = b
+            .send(
+                b.client
+                    .request(m, format!("{u}{path}"))
+                    .header("origin", u)
+                    .json(&serde_json::json!({"member_id": acme.owner.id})),
+            )
+            .await;
+        r.assert_status(status);
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{method} {path}: {:?} {}",
+            r.header("content-type"),
+            r.body
+        );
+        let body = r.json();
+        assert_eq!(body["error"], code, "{method} {path}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{method} {path}: {body}"
+        );
+    }
+    // A wrong method names the right one.
+    let r = b.get(&format!("{u}/api/v1/members/role")).await;
+    assert_eq!(r.header("allow"), Some("POST"), "{:?}", r.headers);
+    // Nothing changed.
+    let after = testkit::sql_row(&server.store, "SELECT COUNT(*) AS n FROM audit_log", &[]).await;
+    assert_eq!(before, after);
+    // Pages are still pages.
+    let r = b.get(&format!("{u}/nope")).await;
+    r.assert_status(404);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+}
+
+// ---- setup links raced ----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_saves_of_one_setup_link_connect_once() {
+    use serde_json::json;
+    const SECRET: &str = "globex-secret-0123456789";
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = testkit::OktaDev::start(json!([testkit::okta_client(
+            &server.url,
+            "tessera-globex",
+            SECRET,
+            "Tessera (Globex)"
+        )]))
+        .await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
+        let url = server.setup_link("globex");
+        let form = [
+            ("okta_domain", okta.issuer.as_str()),
+            ("client_id", "tessera-globex"),
+            ("client_secret", SECRET),
+        ];
+        let b = Browser::new();
+        b.post_form(&format!("{url}/test"), &form)
+            .await
+            .assert_status(200);
+        // Eight tabs (or nodes) press Save at once with the tested values.
+        let mut saves = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (b, url) = (Browser::new(), url.clone());
+            let form: Vec<(String, String)> = form
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            saves.spawn(async move {
+                let r = b
+                    .send(b.post(&url, &format!("{url}/save")).form(&form))
+                    .await;
+                r.status
+            });
+        }
+        let mut statuses = Vec::new();
+        while let Some(s) = saves.join_next().await {
+            statuses.push(s.expect("save"));
+        }
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "[{kind}] exactly one save wins: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| matches!(s, 200 | 410)),
+            "[{kind}] the others find the link used: {statuses:?}"
+        );
+        let org_id = json!(org.id);
+        let n = |sql: &'static str| {
+            let binds = [org_id.clone()];
+            async move {
+                testkit::sql_row(store, sql, &binds).await["n"]
+                    .as_i64()
+                    .expect("n")
+            }
+        };
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM sso_connections WHERE org_id = $1").await,
+            1,
+            "[{kind}]"
+        );
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'")
+                .await,
+            1,
+            "[{kind}] one audit entry"
+        );
+        let saved = testkit::sql_row(
+            store,
+            "SELECT actor_id, actor_email FROM audit_log WHERE org_id = $1 AND action = 'setup_link_saved'",
+            &[json!(org.id)],
+        )
+        .await;
+        assert_eq!(
+            saved["actor_email"],
+            app::ssr::actor::ACTOR_LINK,
+            "[{kind}]"
+        );
+        assert!(saved["actor_id"].is_null(), "[{kind}]");
+        // The used link is gone for everyone, its kept secret with it.
+        let r = b.get(&url).await;
+        r.assert_status(410);
+        assert_eq!(
+            n("SELECT COUNT(*) AS n FROM setup_links WHERE org_id = $1 AND pending_secret_enc IS NOT NULL")
+                .await,
+            0,
+            "[{kind}]"
+        );
+    }
+}

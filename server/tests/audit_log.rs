@@ -198,13 +198,15 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The actions each sentence test below makes for real; together they are every action.
-const MADE_WITHOUT_OKTA: [AuditAction; 19] = [
+const MADE_WITHOUT_OKTA: [AuditAction; 22] = [
     AuditAction::RoleChanged,
     AuditAction::MemberDeactivated,
     AuditAction::MemberReactivated,
     AuditAction::MemberRemoved,
     AuditAction::OwnershipTransferred,
     AuditAction::MembersRekeyed,
+    AuditAction::InvitationCreated,
+    AuditAction::InvitationRevoked,
     AuditAction::SsoConnectionSet,
     AuditAction::SsoEnabled,
     AuditAction::SsoDisabled,
@@ -212,6 +214,7 @@ const MADE_WITHOUT_OKTA: [AuditAction; 19] = [
     AuditAction::SsoPolicySet,
     AuditAction::SsoConnectionTested,
     AuditAction::ClientSecretRotationFailed,
+    AuditAction::ClientSecretDropped,
     AuditAction::SetupLinkCreated,
     AuditAction::SetupLinkOpened,
     AuditAction::SetupLinkTestFailed,
@@ -219,8 +222,9 @@ const MADE_WITHOUT_OKTA: [AuditAction; 19] = [
     AuditAction::SetupLinkRevoked,
     AuditAction::OrgRenamed,
 ];
-const MADE_WITH_OKTA: [AuditAction; 6] = [
+const MADE_WITH_OKTA: [AuditAction; 7] = [
     AuditAction::MemberProvisioned,
+    AuditAction::InvitationCreated,
     AuditAction::ClientSecretRotated,
     AuditAction::ClientSecretRotationFailed,
     AuditAction::SetupLinkCreated,
@@ -329,6 +333,20 @@ async fn every_action_made_reads_as_a_sentence() {
         a.post("/api/v1/members/remove", json!({"member_id": id(&dave)}))
             .await
             .assert_status(200);
+        // Invitations: made, replaced, revoked.
+        for role in ["admin", "member"] {
+            a.post(
+                "/api/v1/invitations",
+                json!({"email": "erin@example.test", "role": role}),
+            )
+            .await
+            .assert_status(200);
+        }
+        let r = b.get("/api/v1/invitations/open").await;
+        let invitation = r.json()["invitations"][0]["id"].clone();
+        b.post("/api/v1/invitations/revoke", json!({"id": invitation}))
+            .await
+            .assert_status(200);
         // A second link stops working when alice hands the org over.
         a.post("/api/v1/sso/setup-link", json!({"expires": "72h"}))
             .await
@@ -382,6 +400,19 @@ async fn every_action_made_reads_as_a_sentence() {
             MEMBERS_ISSUER,
         ]);
         server.cli_ok(&["org", "transfer-owner", "acme", "carol@example.test"]);
+        // The key the client secret was sealed with is lost: the operator drops the secret.
+        let dir = tempfile::tempdir().unwrap();
+        let other_key = dir.path().join("other.key");
+        app::ssr::crypto::SecretKey::load_or_create(&other_key).unwrap();
+        let mut drop = std::process::Command::new(testkit::tessera_bin());
+        drop.arg("--database-url")
+            .arg(&server.config.database_url)
+            .arg("--secret-key-file")
+            .arg(&other_key)
+            .env_remove("TESSERA_DATABASE_URL")
+            .env_remove("TESSERA_SECRET_KEY_FILE")
+            .args(["secret-key", "drop-unreadable", "--yes"]);
+        testkit::run_ok(&mut drop);
 
         // Bob (an admin again) reads it all.
         let bob = store.member_by_id(&org.id, &bob.id).await.unwrap().unwrap();
@@ -413,6 +444,10 @@ async fn every_action_made_reads_as_a_sentence() {
             format!("The service operator moved the Okta connection from {d1} to {d2} (Client ID 0oa-new)"),
             format!("The service operator moved 3 members from the Okta org acme.okta.test to {d2}"),
             "The service operator made carol@example.test the owner; bob@example.test is now an admin".into(),
+            "alice@example.test invited erin@example.test to join as an admin".into(),
+            "alice@example.test invited erin@example.test to join as a member, replacing the earlier invitation of that address".into(),
+            "bob@example.test revoked the invitation of erin@example.test".into(),
+            "The service operator dropped the Okta client secret, which did not open with the server's secret key: sign-ins fail until it is set again".into(),
         ];
         let seen = assert_sentences(&j, &expected);
         assert_eq!(seen, codes(&MADE_WITHOUT_OKTA), "[{}]", db.kind);
@@ -515,6 +550,22 @@ async fn sign_ins_rotations_and_setup_saves_against_the_local_okta() {
         .await
         .assert_status(200);
 
+        // An invitation: carol joins as an admin on her first sign-in.
+        post(
+            &alice,
+            "/api/v1/invitations",
+            json!({"email": "carol@example.com", "role": "admin"}),
+        )
+        .await
+        .assert_status(200);
+        let carol = Browser::new();
+        assert!(
+            carol
+                .sign_in(&server.url, &start, "carol", "password")
+                .await
+                .landed()
+        );
+
         // A setup link whose test passes and which saves.
         let r = post(&alice, "/api/v1/sso/setup-link", json!({"expires": "72h"})).await;
         r.assert_status(200);
@@ -541,6 +592,8 @@ async fn sign_ins_rotations_and_setup_saves_against_the_local_okta() {
         let expected = [
             "Okta added alice@example.com on their first sign-in (owner: the organization's first member)".to_string(),
             "Okta added bob@example.com on their first sign-in (member)".into(),
+            "alice@example.com invited carol@example.com to join as an admin".into(),
+            "Okta added carol@example.com on their first sign-in (admin, invited by alice@example.com)".into(),
             "alice@example.com tried to rotate the Okta client secret, but the new secret failed the connection test (client credentials) and was not saved".into(),
             "alice@example.com rotated the Okta client secret".into(),
             "alice@example.com created a setup link, valid for 72 hours".into(),

@@ -148,6 +148,18 @@ impl OktaDev {
         assert!(r.status().is_success());
     }
 
+    /// Adds (or replaces) a user: `{"username", "email", "name", "claims": {…}, "assigned"}`
+    /// as end2end/okta-dev/README.md describes; their password is `password`.
+    pub async fn add_user(&self, user: Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__dev/users", self.issuer))
+            .json(&user)
+            .send()
+            .await
+            .expect("add user");
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
     /// Changes the email address okta-dev gives `user`.
     pub async fn set_email(&self, user: &str, email: &str) {
         let r = reqwest::Client::new()

@@ -42,6 +42,9 @@ pub enum AuditAction {
     MemberProvisioned,
     /// The operator moved the members keyed to an old issuer onto the current one.
     MembersRekeyed,
+    /// An owner or admin invited someone by email, with a role.
+    InvitationCreated,
+    InvitationRevoked,
     /// The operator created or replaced the org's Okta connection (`tessera sso set`).
     SsoConnectionSet,
     SsoEnabled,
@@ -55,6 +58,9 @@ pub enum AuditAction {
     ClientSecretRotated,
     /// A new client secret failed its connection test and was not saved.
     ClientSecretRotationFailed,
+    /// The operator dropped a client secret that no longer opened with the secret key
+    /// (`tessera secret-key drop-unreadable`).
+    ClientSecretDropped,
     SetupLinkCreated,
     SetupLinkOpened,
     SetupLinkTestPassed,
@@ -96,7 +102,7 @@ impl ActionGroup {
 
 impl AuditAction {
     /// Every action, in the order the filter lists them.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::RoleChanged,
         AuditAction::MemberDeactivated,
         AuditAction::MemberReactivated,
@@ -104,6 +110,8 @@ impl AuditAction {
         AuditAction::OwnershipTransferred,
         AuditAction::MemberProvisioned,
         AuditAction::MembersRekeyed,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationRevoked,
         AuditAction::SsoConnectionSet,
         AuditAction::SsoEnabled,
         AuditAction::SsoDisabled,
@@ -112,6 +120,7 @@ impl AuditAction {
         AuditAction::SsoConnectionTested,
         AuditAction::ClientSecretRotated,
         AuditAction::ClientSecretRotationFailed,
+        AuditAction::ClientSecretDropped,
         AuditAction::SetupLinkCreated,
         AuditAction::SetupLinkOpened,
         AuditAction::SetupLinkTestPassed,
@@ -132,6 +141,8 @@ impl AuditAction {
             AuditAction::OwnershipTransferred => "ownership_transferred",
             AuditAction::MemberProvisioned => "member_provisioned",
             AuditAction::MembersRekeyed => "members_rekeyed",
+            AuditAction::InvitationCreated => "invitation_created",
+            AuditAction::InvitationRevoked => "invitation_revoked",
             AuditAction::SsoConnectionSet => "sso_connection_set",
             AuditAction::SsoEnabled => "sso_enabled",
             AuditAction::SsoDisabled => "sso_disabled",
@@ -140,6 +151,7 @@ impl AuditAction {
             AuditAction::SsoConnectionTested => "sso_connection_tested",
             AuditAction::ClientSecretRotated => "client_secret_rotated",
             AuditAction::ClientSecretRotationFailed => "client_secret_rotation_failed",
+            AuditAction::ClientSecretDropped => "client_secret_dropped",
             AuditAction::SetupLinkCreated => "setup_link_created",
             AuditAction::SetupLinkOpened => "setup_link_opened",
             AuditAction::SetupLinkTestPassed => "setup_link_test_passed",
@@ -166,6 +178,8 @@ impl AuditAction {
             AuditAction::OwnershipTransferred => "Ownership transferred",
             AuditAction::MemberProvisioned => "Member added at first sign-in",
             AuditAction::MembersRekeyed => "Members moved to another Okta org",
+            AuditAction::InvitationCreated => "Member invited",
+            AuditAction::InvitationRevoked => "Invitation revoked",
             AuditAction::SsoConnectionSet => "Okta connection set by the operator",
             AuditAction::SsoEnabled => "Single sign-on turned on",
             AuditAction::SsoDisabled => "Single sign-on turned off",
@@ -174,6 +188,7 @@ impl AuditAction {
             AuditAction::SsoConnectionTested => "Connection tested",
             AuditAction::ClientSecretRotated => "Client secret rotated",
             AuditAction::ClientSecretRotationFailed => "Client secret rotation failed",
+            AuditAction::ClientSecretDropped => "Unreadable client secret dropped",
             AuditAction::SetupLinkCreated => "Setup link created",
             AuditAction::SetupLinkOpened => "Setup link opened",
             AuditAction::SetupLinkTestPassed => "Setup link test passed",
@@ -194,7 +209,9 @@ impl AuditAction {
             | AuditAction::MemberRemoved
             | AuditAction::OwnershipTransferred
             | AuditAction::MemberProvisioned
-            | AuditAction::MembersRekeyed => ActionGroup::Members,
+            | AuditAction::MembersRekeyed
+            | AuditAction::InvitationCreated
+            | AuditAction::InvitationRevoked => ActionGroup::Members,
             AuditAction::SsoConnectionSet
             | AuditAction::SsoEnabled
             | AuditAction::SsoDisabled
@@ -202,7 +219,8 @@ impl AuditAction {
             | AuditAction::SsoPolicySet
             | AuditAction::SsoConnectionTested
             | AuditAction::ClientSecretRotated
-            | AuditAction::ClientSecretRotationFailed => ActionGroup::SingleSignOn,
+            | AuditAction::ClientSecretRotationFailed
+            | AuditAction::ClientSecretDropped => ActionGroup::SingleSignOn,
             AuditAction::SetupLinkCreated
             | AuditAction::SetupLinkOpened
             | AuditAction::SetupLinkTestPassed
@@ -441,13 +459,34 @@ pub fn sentence(e: &AuditView) -> String {
             }
         }
         AuditAction::MemberProvisioned => {
-            let role = match text(&after, "role").as_deref() {
-                Some("owner") => " (owner: the organization's first member)".to_string(),
-                Some(role) => format!(" ({role})"),
-                None => String::new(),
+            let invited = text(&after, "invited_by").map(|by| match by.as_str() {
+                ACTOR_CLI => "invited by the service operator".to_string(),
+                by => format!("invited by {by}"),
+            });
+            let role = match (text(&after, "role").as_deref(), invited) {
+                (Some("owner"), _) => " (owner: the organization's first member)".to_string(),
+                (Some(role), Some(invited)) => format!(" ({role}, {invited})"),
+                (Some(role), None) => format!(" ({role})"),
+                (None, Some(invited)) => format!(" ({invited})"),
+                (None, None) => String::new(),
             };
             format!("{a} added {} on their first sign-in{role}", target(e))
         }
+        AuditAction::InvitationCreated => {
+            let whom = text(&after, "email").unwrap_or_else(|| "someone".into());
+            let mut s = match text(&after, "role") {
+                Some(role) => format!("{a} invited {whom} to join as {}", role_phrase(&role)),
+                None => format!("{a} invited {whom} to join"),
+            };
+            if flag(&after, "replaced") == Some(true) {
+                s.push_str(", replacing the earlier invitation of that address");
+            }
+            s
+        }
+        AuditAction::InvitationRevoked => match text(&after, "email") {
+            Some(whom) => format!("{a} revoked the invitation of {whom}"),
+            None => format!("{a} revoked an invitation"),
+        },
         AuditAction::MembersRekeyed => {
             let moved = int(&after, "moved").unwrap_or(0);
             match (text(&before, "issuer"), text(&after, "issuer")) {
@@ -511,6 +550,9 @@ pub fn sentence(e: &AuditView) -> String {
             test_result(flag(&after, "ok"), &checks(&after))
         ),
         AuditAction::ClientSecretRotated => format!("{a} rotated the Okta client secret"),
+        AuditAction::ClientSecretDropped => format!(
+            "{a} dropped the Okta client secret, which did not open with the server's secret key: sign-ins fail until it is set again"
+        ),
         AuditAction::ClientSecretRotationFailed => {
             let failed = checks(&after);
             let which = if failed.is_empty() {
@@ -658,6 +700,10 @@ fn field_label(key: &str) -> String {
         "moved" => "Members moved".into(),
         "name" => "Name".into(),
         "reason" => "Why".into(),
+        "email" => "Email".into(),
+        "replaced" => "Replaced an open invitation".into(),
+        "invitation" => "Invitation id".into(),
+        "invited_by" => "Invited by".into(),
         other => {
             let words = bounded(&other.replace('_', " "), 64);
             let mut chars = words.chars();
@@ -848,6 +894,66 @@ mod tests {
                     json!({"role": "owner"}),
                 ),
                 "Okta added alice@example.com on their first sign-in (owner: the organization's first member)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_JIT,
+                    "member_provisioned",
+                    CAROL,
+                    Value::Null,
+                    json!({"role": "admin", "invitation": "i-1", "invited_by": ALICE}),
+                ),
+                "Okta added carol@example.com on their first sign-in (admin, invited by alice@example.com)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_JIT,
+                    "member_provisioned",
+                    CAROL,
+                    Value::Null,
+                    json!({"role": "member", "invitation": "i-1", "invited_by": ACTOR_CLI}),
+                ),
+                "Okta added carol@example.com on their first sign-in (member, invited by the service operator)",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "invitation_created",
+                    "",
+                    Value::Null,
+                    json!({"email": CAROL, "role": "admin", "expires_at": AT + 30 * 86_400_000, "replaced": false}),
+                ),
+                "alice@example.com invited carol@example.com to join as an admin",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "invitation_created",
+                    "",
+                    Value::Null,
+                    json!({"email": CAROL, "role": "member", "expires_at": AT, "replaced": true}),
+                ),
+                "alice@example.com invited carol@example.com to join as a member, replacing the earlier invitation of that address",
+            ),
+            (
+                entry(
+                    BOB,
+                    "invitation_revoked",
+                    "",
+                    Value::Null,
+                    json!({"email": CAROL, "role": "member"}),
+                ),
+                "bob@example.com revoked the invitation of carol@example.com",
+            ),
+            (
+                entry(
+                    ACTOR_CLI,
+                    "client_secret_dropped",
+                    "",
+                    json!({"client_secret": "does not open with the current key"}),
+                    json!({"client_secret": ""}),
+                ),
+                "The service operator dropped the Okta client secret, which did not open with the server's secret key: sign-ins fail until it is set again",
             ),
             (
                 entry(
@@ -1204,10 +1310,10 @@ mod tests {
 
     #[test]
     fn unknown_actions_and_odd_entries_still_read() {
-        let e = entry(ALICE, "member_invited", BOB, Value::Null, Value::Null);
+        let e = entry(ALICE, "member_suspended", BOB, Value::Null, Value::Null);
         assert_eq!(
             sentence(&e),
-            "alice@example.com performed “member_invited” on bob@example.com"
+            "alice@example.com performed “member_suspended” on bob@example.com"
         );
         let e = entry(ACTOR_CLI, "org_archived", "", Value::Null, Value::Null);
         assert_eq!(

@@ -100,7 +100,7 @@ pub struct Explanation {
 const START_AGAIN: &str = "Start again from the Tessera tile in your Okta dashboard.";
 const START_AGAIN_OR_LOG_IN: &str = "Start again from the Tessera tile in your Okta dashboard, or sign in from Tessera's login page.";
 const TELL_OKTA_ADMIN: &str = "Try signing in again. If it keeps failing, tell your Okta administrator the reason code below.";
-const ASSIGN: &str = "Ask your Okta administrator to assign you (or a group you belong to) to the Tessera app: in the Okta Admin Console, Applications -> Tessera -> Assignments.";
+const ASSIGN: &str = "Ask your Okta administrator to assign you (or a group you belong to) to the Tessera app: in the Okta Admin Console, Applications → Tessera → Assignments.";
 
 impl LoginReason {
     /// Every reason, for tests and documentation.
@@ -210,10 +210,10 @@ impl LoginReason {
         match self {
             LoginReason::Success => "No action needed.",
             LoginReason::IdpError if detail.contains("not assigned") => {
-                "Not assigned to the app in Okta: assign the person or one of their groups in Applications -> Tessera -> Assignments."
+                "Not assigned to the app in Okta: assign the person or one of their groups in Applications → Tessera → Assignments."
             }
             LoginReason::IdpError => {
-                "Okta refused the sign-in (see the detail): check the person's status in Okta under Directory -> People and the app's Assignments."
+                "Okta refused the sign-in (see the detail): check the person's status in Okta under Directory → People and the app's Assignments."
             }
             LoginReason::BrowserMismatch => {
                 "The callback came from another browser than the one that started the sign-in (a forwarded link, or cookies cleared): nothing changed; the person should start again in one browser."
@@ -234,13 +234,13 @@ impl LoginReason {
                 "The ID token's times were off: check that the Tessera server's clock is synchronized (NTP)."
             }
             LoginReason::TokenInvalid => {
-                "The ID token failed a check (see the detail): in Okta, Applications -> Tessera -> Sign On must sign ID tokens with RS256; run Test connection."
+                "The ID token failed a check (see the detail): in Okta, Applications → Tessera → Sign On must sign ID tokens with RS256; run Test connection."
             }
             LoginReason::UserinfoInvalid => {
                 "Okta's /userinfo failed or named another person: retry, and check that the app grants the openid, email and profile scopes in Okta."
             }
             LoginReason::TokenExchangeFailed => {
-                "Okta refused the client credentials or the code: run Test connection and, if the credentials fail, rotate the client secret from Applications -> Tessera -> General -> Client Credentials."
+                "Okta refused the client credentials or the code: run Test connection and, if the credentials fail, rotate the client secret from Applications → Tessera → General → Client Credentials."
             }
             LoginReason::IdpUnreachable => {
                 "Okta did not answer in time: check the Okta domain registered with Tessera and Okta's status page, then retry."
@@ -252,19 +252,19 @@ impl LoginReason {
                 "This member is deactivated: an owner or admin can reactivate them on the Members page."
             }
             LoginReason::JitDisabled => {
-                "Just-in-time provisioning is off and this person is not a member yet: the owner can turn it on in the SSO settings."
+                "Just-in-time provisioning is off and this person is not a member yet: invite them on the Members page (Invite people), or the owner can turn just-in-time provisioning on in the SSO settings."
             }
             LoginReason::OktaSimplifiedMode => {
-                "The Okta app uses \"Okta Simplified\" login: in Applications -> Tessera -> General -> Login, choose \"Redirect to app to initiate login (OIDC Compliant)\"."
+                "The Okta app uses \"Okta Simplified\" login: in Applications → Tessera → General → Login, choose \"Redirect to app to initiate login (OIDC Compliant)\"."
             }
             LoginReason::IssMissing | LoginReason::IssInvalid => {
-                "The sign-in link was malformed: check the app's Initiate login URI in Okta (Applications -> Tessera -> General -> Login) and start from the dashboard tile."
+                "The sign-in link was malformed: check the app's Initiate login URI in Okta (Applications → Tessera → General → Login) and start from the dashboard tile."
             }
             LoginReason::CodeMissing => {
                 "Okta's answer carried no authorization code: start again from the Tessera tile in the Okta dashboard."
             }
             LoginReason::TooManySignins => {
-                "Too many sign-ins were started and not finished within 10 minutes (possibly someone starting them in bulk): new ones were refused until they expire; if it persists, contact the service operator."
+                "Too many sign-ins were started from this organization's known browsers and not finished within 10 minutes (possibly someone starting them in bulk): new ones from such browsers were refused until they expire; if it persists, contact the service operator."
             }
             LoginReason::ServiceUnavailable => {
                 "Tessera's database did not answer: retry in a minute; if it persists, contact the service operator."
@@ -373,13 +373,13 @@ impl LoginReason {
             LoginReason::JitDisabled => said(
                 "You are not a member yet",
                 format!("{org} admits only people who are already members."),
-                "Ask an owner or admin of your organization in Tessera to add you.",
+                "Ask an owner or admin of your organization to invite you in Tessera (Members, then Invite people) with the email address you use in Okta, then click the Tessera tile again.",
                 false,
             ),
             LoginReason::OktaSimplifiedMode => said(
                 "The Okta app uses the wrong login mode",
                 "Okta sent a sign-in in \"Okta Simplified\" mode, which Tessera does not accept.".into(),
-                "Ask your Okta administrator to open the Tessera app in Okta (General -> Login) and set \"Login initiated by: Either Okta or App\" with \"Redirect to app to initiate login (OIDC Compliant)\".",
+                "Ask your Okta administrator to open the Tessera app in Okta (General → Login) and set \"Login initiated by: Either Okta or App\" with \"Redirect to app to initiate login (OIDC Compliant)\".",
                 false,
             ),
             LoginReason::IssMissing => said(
@@ -474,7 +474,7 @@ impl std::fmt::Display for LoginReason {
 /// (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6), grouped, each with Tessera's own
 /// explanation: the group's code, what happened and what to do. `None` for anything else.
 pub fn oauth_error_advice(error: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    const APP_SETTINGS: &str = "Ask your Okta administrator to check the Tessera app in Okta (General -> Login): the sign-in redirect URI, \"Authorization Code\" as grant type and \"Either Okta or App\" as login initiator.";
+    const APP_SETTINGS: &str = "Ask your Okta administrator to check the Tessera app in Okta (General → Login): the sign-in redirect URI, \"Authorization Code\" as grant type and \"Either Okta or App\" as login initiator.";
     Some(match error {
         "access_denied" => (
             "access_denied",
@@ -524,7 +524,7 @@ fn okta_error(okta: Option<OktaError<'_>>) -> Explanation {
                 Explanation {
                     title: "You are not assigned to this application in Okta".into(),
                     what: "Okta says your account is not assigned to the Tessera app.".into(),
-                    advice: "Ask your Okta administrator to assign you (or a group you belong to) to the app: in the Okta Admin Console, Applications -> Tessera -> Assignments.".into(),
+                    advice: "Ask your Okta administrator to assign you (or a group you belong to) to the app: in the Okta Admin Console, Applications → Tessera → Assignments.".into(),
                     retry: false,
                 }
             } else {
@@ -604,7 +604,7 @@ mod tests {
             .advice("access_denied: User is not assigned to the client application.");
         assert!(
             a.starts_with("Not assigned to the app in Okta")
-                && a.contains("Applications -> Tessera -> Assignments"),
+                && a.contains("Applications → Tessera → Assignments"),
             "{a}"
         );
         assert_ne!(a, LoginReason::IdpError.advice("server_error: boom"));

@@ -75,6 +75,8 @@ pub enum OrgAction {
     RotateClientSecret,
     /// Create, list and revoke the org's setup links.
     ManageSetupLinks,
+    /// Invite people (pre-approve them by email with a role), list and revoke invitations.
+    InviteMembers,
 }
 
 /// May `actor` do `action` to `target`? `Err` carries the reason, written for the actor.
@@ -172,6 +174,7 @@ pub fn may_org(actor: &impl Party, action: OrgAction) -> Result<(), String> {
         OrgAction::ViewSso
         | OrgAction::TestConnection
         | OrgAction::ViewLoginActivity
+        | OrgAction::InviteMembers
         | OrgAction::ViewAudit => match role {
             Role::Owner | Role::Admin => Ok(()),
             Role::Member => Err(format!(
@@ -180,6 +183,7 @@ pub fn may_org(actor: &impl Party, action: OrgAction) -> Result<(), String> {
                     OrgAction::ViewSso => "see the SSO settings",
                     OrgAction::TestConnection => "test the Okta connection",
                     OrgAction::ViewLoginActivity => "see login activity",
+                    OrgAction::InviteMembers => "invite people",
                     _ => "see the audit log",
                 }
             )),

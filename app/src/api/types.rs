@@ -3,7 +3,9 @@
 //! domain ([`crate::ssr`]) alike; nothing here depends on the server side.
 
 use crate::api::permissions;
-use crate::model::{DefaultRole, Member, MemberId, MemberStatus, Org, Role, SetupLinkId};
+use crate::model::{
+    DefaultRole, InvitationId, Member, MemberId, MemberStatus, Org, Role, SetupLinkId,
+};
 use serde::{Deserialize, Serialize};
 
 /// Members and audit entries per page.
@@ -70,6 +72,9 @@ pub struct MembersPage {
     pub per_page: u32,
     /// The whole org, whatever the search.
     pub counts: MemberCounts,
+    /// The server's time (unix ms) the page was made at: relative times ("3 days ago") read
+    /// the same in the server's HTML and after hydration.
+    pub now: i64,
 }
 
 /// `POST /api/v1/members/remove`.
@@ -219,6 +224,25 @@ pub struct SetupLinkCreated {
     pub url: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+}
+
+/// An open invitation: `email` may join with `role` on their first sign-in through the org's
+/// Okta (with that email, verified), until `expires_at` (Unix milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: DefaultRole,
+    /// Who invited: an email, or `operator (CLI)`.
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// `GET /api/v1/invitations`: the org's open invitations, newest first (at most 200).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationList {
+    pub invitations: Vec<InvitationView>,
 }
 
 /// One setup link as its org's owner sees it (never the token).

@@ -5,10 +5,10 @@
 //! admins only.
 
 use super::layout::{Authed, Section};
-use super::{encode_query, plural};
+use super::{Moment, encode_query, plural};
 use crate::api::audit_text::{self, ActionGroup, AuditAction};
 use crate::api::{AuditView, audit_log};
-use crate::time_text::{format_ms_exact, relative, rfc3339};
+use crate::time_text::format_ms_exact;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -252,7 +252,7 @@ fn Entry(e: AuditView, now: i64) -> impl IntoView {
     view! {
         <tr data-action=e.action.clone()>
             <td data-label="When" class="when">
-                <time datetime=rfc3339(e.at) title=format_ms_exact(e.at)>{relative(now, e.at)}</time>
+                <Moment ms=e.at now />
             </td>
             <td data-label="What happened" class="sentence">{e.sentence.clone()}</td>
             <td data-label="Details">

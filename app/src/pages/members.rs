@@ -1,11 +1,13 @@
 //! Members: search, paging, counts and the row actions an owner or admin may take.
 
 use super::layout::{Authed, ConfirmDialog, Notice, Section, SessionState};
-use super::{PageTitle, encode_query, format_ms, hydrated, plural};
+use super::{Moment, PageTitle, encode_query, format_ms, hydrated, plural};
 use crate::api::permissions::{Action, may};
+use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
-    ApiError, MemberView, PER_PAGE, change_member_role, deactivate_member, list_members,
-    reactivate_member, remove_member, transfer_ownership,
+    ApiError, MemberView, PER_PAGE, change_member_role, deactivate_member, invite_member,
+    list_invitations, list_members, reactivate_member, remove_member, revoke_invitation,
+    transfer_ownership,
 };
 use crate::model::{DefaultRole, MemberStatus, Role};
 use leptos::prelude::*;
@@ -17,6 +19,7 @@ pub fn MembersPage() -> impl IntoView {
         <PageTitle page="Members" />
         <Authed section=Section::Members>
             <Members />
+            <Invitations />
         </Authed>
     }
 }
@@ -270,7 +273,8 @@ fn Members() -> impl IntoView {
                                                 .collect()
                                         })
                                         .unwrap_or_default();
-                                    view! { <MemberRow m ops mine request busy hydrated /> }
+                                    let now = data.now;
+                                    view! { <MemberRow m ops mine now request busy hydrated /> }
                                 })
                                 .collect_view();
                             view! {
@@ -350,6 +354,8 @@ fn MemberRow(
     m: MemberView,
     ops: Vec<Op>,
     mine: bool,
+    /// The server's time the page was made at, for relative times.
+    now: i64,
     request: impl Fn(Op, String, String) + Copy + Send + Sync + 'static,
     busy: ReadSignal<bool>,
     hydrated: Signal<bool>,
@@ -403,11 +409,164 @@ fn MemberRow(
             <td data-label="Status">
                 <span class=status_class>{m.status.as_str()}</span>
             </td>
-            <td data-label="Joined">{format_ms(m.created_at)}</td>
+            <td data-label="Joined"><Moment ms=m.created_at now /></td>
             <td data-label="Last sign-in">
-                {m.last_login_at.map(format_ms).unwrap_or_else(|| "never".into())}
+                {match m.last_login_at {
+                    Some(ms) => view! { <Moment ms now /> }.into_any(),
+                    None => "never".into_any(),
+                }}
             </td>
             <td data-label="Actions" class="actions">{actions}</td>
         </tr>
+    }
+}
+
+/// Owners and admins pre-approve people by email with a role: the person's first sign-in
+/// through the org's Okta creates them, even with just-in-time provisioning off.
+#[component]
+fn Invitations() -> impl IntoView {
+    let session = SessionState::get();
+    let allowed = move || {
+        session
+            .and_then(|s| s.0.get())
+            .is_some_and(|me| may_org(&me.member, OrgAction::InviteMembers).is_ok())
+    };
+    view! { <Show when=allowed>{|| view! { <InvitationsCard /> }}</Show> }
+}
+
+#[component]
+fn InvitationsCard() -> impl IntoView {
+    let (version, set_version) = signal(0u32);
+    let open = Resource::new(move || version.get(), |_| list_invitations());
+    let (email, set_email) = signal(String::new());
+    let (role, set_role) = signal(DefaultRole::Member);
+    let (busy, set_busy) = signal(false);
+    let (notice, set_notice) = signal(None::<(bool, String)>);
+    let hydrated = hydrated();
+    let session = SessionState::get();
+    let done = move |result: Result<String, ApiError>| {
+        if let (Err(e), Some(s)) = (&result, session) {
+            s.note(e);
+        }
+        set_notice.set(Some(match result {
+            Ok(msg) => (true, msg),
+            Err(e) => (false, e.message()),
+        }));
+        set_busy.set(false);
+        set_version.update(|v| *v += 1);
+    };
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_busy.set(true);
+        let (e, r) = (email.get_untracked(), role.get_untracked());
+        leptos::task::spawn_local(async move {
+            let result = invite_member(e, r).await.map(|i| {
+                format!(
+                    "{} is invited as {}: their first sign-in through your Okta (within 30 days) lets them in.",
+                    i.email, i.role
+                )
+            });
+            if result.is_ok() {
+                set_email.set(String::new());
+            }
+            done(result);
+        });
+    };
+    let revoke = move |id: String| {
+        set_busy.set(true);
+        leptos::task::spawn_local(async move {
+            done(
+                revoke_invitation(id)
+                    .await
+                    .map(|i| format!("The invitation of {} is revoked.", i.email)),
+            );
+        });
+    };
+    view! {
+        <section class="card" id="invitations">
+            <h2>"Invite people"</h2>
+            <p class="muted">
+                "Pre-approve someone by the email address they use in Okta: their first sign-in through your Okta creates them with the role you choose, even when just-in-time provisioning is off. They must be assigned to the Tessera app in Okta."
+            </p>
+            <form class="row" on:submit=invite id="invite-form">
+                <label for="invite-email" class="visually-hidden">"Email address"</label>
+                <input
+                    id="invite-email"
+                    type="email"
+                    required
+                    maxlength="254"
+                    placeholder="pat@example.com"
+                    disabled=move || !hydrated.get()
+                    prop:value=email
+                    on:input=move |ev| set_email.set(event_target_value(&ev))
+                />
+                <label for="invite-role" class="visually-hidden">"Role"</label>
+                <select id="invite-role" disabled=move || !hydrated.get() on:change=move |ev| {
+                    set_role.set(if event_target_value(&ev) == "admin" { DefaultRole::Admin } else { DefaultRole::Member })
+                }>
+                    <option value="member" selected=move || role.get() == DefaultRole::Member>"member"</option>
+                    <option value="admin" selected=move || role.get() == DefaultRole::Admin>"admin"</option>
+                </select>
+                <button type="submit" class="primary" id="invite" disabled=move || !hydrated.get() || busy.get()>
+                    "Invite"
+                </button>
+            </form>
+            <Notice notice />
+            <Suspense fallback=|| view! { <p class="muted">"Loading invitations…"</p> }>
+                {move || Suspend::new(async move {
+                    match open.await {
+                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Ok(list) if list.invitations.is_empty() => {
+                            view! { <p class="muted" id="no-invitations">"No open invitations."</p> }.into_any()
+                        }
+                        Ok(list) => {
+                            let rows = list
+                                .invitations
+                                .into_iter()
+                                .map(|i| {
+                                    let id = i.id.to_string();
+                                    let label = format!("Revoke the invitation of {}", i.email);
+                                    view! {
+                                        <tr data-invitation=i.email.clone()>
+                                            <td data-label="Email">{i.email.clone()}</td>
+                                            <td data-label="Role"><span class="badge role">{i.role.as_str()}</span></td>
+                                            <td data-label="Invited by">{i.invited_by.clone()}</td>
+                                            <td data-label="Expires">{format_ms(i.expires_at)}</td>
+                                            <td data-label="">
+                                                <button
+                                                    class="small"
+                                                    aria-label=label
+                                                    disabled=move || !hydrated.get() || busy.get()
+                                                    on:click=move |_| revoke(id.clone())
+                                                >
+                                                    "Revoke"
+                                                </button>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table id="invitations-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Invited by"</th>
+                                                <th scope="col">"Expires"</th>
+                                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

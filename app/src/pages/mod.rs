@@ -42,7 +42,15 @@ pub fn PageTitle(page: &'static str) -> impl IntoView {
     view! { <leptos_meta::Title text=format!("{page} · Tessera") /> }
 }
 
-pub use crate::time_text::format_ms;
+pub use crate::time_text::{format_ms, relative_ms};
+use crate::time_text::{format_ms_exact, rfc3339};
+
+/// A moment as people read it: relative to `now` ([`relative_ms`]), the exact UTC time on
+/// hover (`title`, to the second) and for machines (`datetime`, RFC 3339).
+#[component]
+pub fn Moment(ms: i64, now: i64) -> impl IntoView {
+    view! { <time datetime=rfc3339(ms) title=format_ms_exact(ms)>{relative_ms(ms, now)}</time> }
+}
 
 /// Percent-encodes a query value.
 pub fn encode_query(s: &str) -> String {

@@ -12,7 +12,7 @@ pub struct WayOn {
     /// The link's `id`, for tests and scripts; `None` for none.
     pub id: Option<&'static str>,
     pub label: &'static str,
-    /// A path on Tessera (e.g. `/login`).
+    /// A path on Tessera (e.g. `/login`), or the org's own Okta dashboard.
     pub href: String,
 }
 
@@ -22,6 +22,16 @@ impl WayOn {
         WayOn {
             id: None,
             label: "Sign in again",
+            href: href.to_string(),
+        }
+    }
+
+    /// "Go to your Okta dashboard" (`id="okta-dashboard"`), to the org's Okta end-user
+    /// dashboard `href` (where the Tessera tile is, or would be once assigned).
+    pub fn okta_dashboard(href: &str) -> WayOn {
+        WayOn {
+            id: Some("okta-dashboard"),
+            label: "Go to your Okta dashboard",
             href: href.to_string(),
         }
     }

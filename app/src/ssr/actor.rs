@@ -4,6 +4,7 @@
 
 use super::store::{AuditActor, NewAudit};
 use crate::model::{Member, MemberId, OrgId};
+use std::borrow::Cow;
 
 // The labels of the actors who are not members, shared with the pages that put them into
 // words (`crate::api::audit_text`).
@@ -39,14 +40,14 @@ impl Actor<'_> {
         }
     }
 
-    /// How the audit log names the actor: the member's email, or one of the fixed labels
-    /// ([`ACTOR_CLI`], [`ACTOR_OKTA_JIT`], [`ACTOR_LINK`]).
-    pub fn label(&self) -> &str {
+    /// How the audit log names the actor: a member as [`member_label`] says, everyone else by
+    /// one of the fixed labels ([`ACTOR_CLI`], [`ACTOR_OKTA_JIT`], [`ACTOR_LINK`]).
+    pub fn label(&self) -> Cow<'_, str> {
         match self {
-            Actor::Member(m) => &m.email,
-            Actor::Operator => ACTOR_CLI,
-            Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT,
-            Actor::SetupLink => ACTOR_LINK,
+            Actor::Member(m) => member_label(m),
+            Actor::Operator => ACTOR_CLI.into(),
+            Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT.into(),
+            Actor::SetupLink => ACTOR_LINK.into(),
         }
     }
 
@@ -54,7 +55,7 @@ impl Actor<'_> {
     pub fn recorded(&self) -> AuditActor {
         AuditActor {
             id: self.member_id().cloned(),
-            label: self.label().to_string(),
+            label: self.label().into_owned(),
         }
     }
 
@@ -64,12 +65,72 @@ impl Actor<'_> {
         NewAudit {
             org_id: org_id.clone(),
             actor_id: self.member_id().cloned(),
-            actor_email: self.label().to_string(),
+            actor_email: self.label().into_owned(),
             action: action.to_string(),
             target_id: target.map(|t| t.id.clone()),
             target_email: target.map(|t| t.email.clone()).unwrap_or_default(),
             before: String::new(),
             after: String::new(),
         }
+    }
+}
+
+/// How the audit log names a member: their email when it is one (it holds an `@`, which no
+/// fixed label does), else their name (or "member") with their id. The email comes from the
+/// org's Okta as its administrators, or the person, set it: an IdP that sends none must not
+/// leave the log's "who" blank, and one that sends e.g. `operator (CLI)` must not make a
+/// member's change read as the operator's.
+pub fn member_label(m: &Member) -> Cow<'_, str> {
+    let email = m.email.trim();
+    if email.contains('@') {
+        return Cow::Borrowed(email);
+    }
+    let name = m.name.trim();
+    let name = if name.is_empty() { "member" } else { name };
+    Cow::Owned(format!("{name} (member {})", m.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MemberStatus, Role};
+
+    fn member(email: &str, name: &str) -> Member {
+        Member {
+            id: "m-1".into(),
+            org_id: "o-1".into(),
+            issuer: "https://acme.okta.com".into(),
+            subject: "sub".into(),
+            email: email.into(),
+            name: name.into(),
+            role: Role::Admin,
+            status: MemberStatus::Active,
+            created_at: 0,
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn members_are_named_by_email_or_by_id_never_as_another_actor() {
+        let m = member(" pat@example.com ", "Pat");
+        assert_eq!(Actor::Member(&m).label(), "pat@example.com");
+        for (email, name, want) in [
+            (ACTOR_CLI, "Mallory", "Mallory (member m-1)"),
+            (ACTOR_OKTA_JIT, "", "member (member m-1)"),
+            (ACTOR_LINK, " ", "member (member m-1)"),
+            ("", "Pat", "Pat (member m-1)"),
+        ] {
+            let m = member(email, name);
+            let label = Actor::Member(&m).label().into_owned();
+            assert_eq!(label, want);
+            assert_eq!(Actor::Member(&m).recorded().label, want);
+            assert_eq!(
+                Actor::Member(&m).audit(&m.org_id, "x", None).actor_email,
+                want
+            );
+        }
+        assert_eq!(Actor::Operator.label(), ACTOR_CLI);
+        assert_eq!(Actor::Okta(Via::JustInTime).label(), ACTOR_OKTA_JIT);
+        assert_eq!(Actor::SetupLink.label(), ACTOR_LINK);
     }
 }

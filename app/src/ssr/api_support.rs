@@ -240,8 +240,8 @@ impl axum::response::IntoResponse for ApiError {
 
 /// A refusal by a guard in front of any handler, in [`ApiError`]'s wire form
 /// `{"error": code, "message": sentence}`, for codes that only those guards answer with
-/// (`cross_site`, `too_large`, `uri_too_long`, `headers_too_large`, `request_timeout`; see
-/// README, "Admin JSON API").
+/// (`cross_site`, `too_large`, `uri_too_long`, `headers_too_large`, `request_timeout`,
+/// `method_not_allowed`, and `not_found` for an unknown endpoint; see README, "Admin JSON API").
 pub fn refusal(
     status: axum::http::StatusCode,
     code: &str,

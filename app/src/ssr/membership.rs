@@ -30,14 +30,16 @@ use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
-use super::store::{AuditEntry, AuditFilter, Guard, MemberFilter};
+use super::store::{Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter};
 use super::store::{Store, StoreError};
 use crate::api::audit_text;
 use crate::api::types::{
-    AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, LastFailure, LastSuccess,
-    LoginActivity, MembersPage, PER_PAGE, SsoView,
+    AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, InvitationList,
+    InvitationView, LastFailure, LastSuccess, LoginActivity, MembersPage, PER_PAGE, SsoView,
 };
-use crate::model::{DefaultRole, Member, MemberId, MemberStatus, Org, OrgId, Role, SsoConnection};
+use crate::model::{
+    DefaultRole, InvitationId, Member, MemberId, MemberStatus, Org, OrgId, Role, SsoConnection,
+};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +181,9 @@ pub struct Identity {
     pub subject: String,
     /// `email` from /userinfo, else from the ID token; empty when neither has one.
     pub email: String,
+    /// The same answer says `email_verified` (true or "true"). Only a verified email picks an
+    /// invitation.
+    pub email_verified: bool,
     /// The display name: `name`, else `given_name family_name`, else `preferred_username`,
     /// else (when there is no email either) the `sub`, so no member is ever blank.
     pub name: String,
@@ -205,7 +210,10 @@ pub enum ProvisionError {
 /// - An active member gets their email and name refreshed and their sign-in time recorded (one
 ///   statement).
 /// - A deactivated member is refused ([`ProvisionError::Deactivated`]).
-/// - A stranger is refused while the org's just-in-time provisioning is off
+/// - A stranger with an open invitation for their verified email ([`invite`]) becomes a member
+///   with the invitation's role, whether just-in-time provisioning is on or off, and the
+///   invitation is consumed in the same transaction.
+/// - Another stranger is refused while the org's just-in-time provisioning is off
 ///   ([`ProvisionError::JitDisabled`]); otherwise they become a member with the connection's
 ///   default role — or the owner, when they are the org's first member. The database settles
 ///   that under concurrent first sign-ins (one owner per org, by a unique index), and the new
@@ -240,24 +248,31 @@ pub async fn provision(
         Some(m) if m.status == MemberStatus::Deactivated => Err(ProvisionError::Deactivated),
         // Reactivated, or created by a concurrent first sign-in, since the update above.
         Some(_) => touch().await?.ok_or(ProvisionError::Deactivated),
-        None if !sso.jit_enabled => Err(ProvisionError::JitDisabled),
         None => {
-            let audit = |m: &Member| {
-                let mut entry = actor.audit(&org.id, "member_provisioned", Some(m));
-                entry.after = json!({"role": m.role}).to_string();
-                entry
+            let invitation = if identity.email_verified {
+                store.open_invitation_for(&org.id, &identity.email).await?
+            } else {
+                None
             };
-            let (m, created) = store
-                .insert_member_audited(
-                    &org.id,
-                    issuer,
-                    &identity.subject,
-                    &identity.email,
-                    &identity.name,
-                    sso.default_role.role(),
-                    Some(&audit),
-                )
-                .await?;
+            if invitation.is_none() && !sso.jit_enabled {
+                return Err(ProvisionError::JitDisabled);
+            }
+            let new = NewMember {
+                actor,
+                org,
+                issuer,
+                identity,
+            };
+            let (m, created) = match new.insert(store, sso, invitation.as_ref()).await {
+                // The invitation was revoked or expired meanwhile: only JIT can admit them now.
+                Err(StoreError::NotFound(_)) if invitation.is_some() => {
+                    if !sso.jit_enabled {
+                        return Err(ProvisionError::JitDisabled);
+                    }
+                    new.insert(store, sso, None).await?
+                }
+                other => other?,
+            };
             if created {
                 tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "provisioned a new member");
                 return Ok(m);
@@ -265,6 +280,140 @@ pub async fn provision(
             // A concurrent first sign-in of the same person created them first.
             touch().await?.ok_or(ProvisionError::Deactivated)
         }
+    }
+}
+
+/// A person Okta vouches for, about to become a member.
+struct NewMember<'a> {
+    actor: &'a Actor<'a>,
+    org: &'a Org,
+    issuer: &'a str,
+    identity: &'a Identity,
+}
+
+impl NewMember<'_> {
+    /// Inserts them with `invitation`'s role (accepting it in the same transaction), else the
+    /// connection's default role, and their `member_provisioned` entry.
+    async fn insert(
+        &self,
+        store: &Store,
+        sso: &SsoConnection,
+        invitation: Option<&Invitation>,
+    ) -> Result<(Member, bool), StoreError> {
+        let role = invitation.map_or(sso.default_role, |i| i.role).role();
+        let audit = |m: &Member| {
+            let mut entry = self
+                .actor
+                .audit(&self.org.id, "member_provisioned", Some(m));
+            entry.after = match invitation {
+                Some(i) => {
+                    json!({"role": m.role, "invitation": i.id, "invited_by": i.invited_by})
+                }
+                None => json!({"role": m.role}),
+            }
+            .to_string();
+            entry
+        };
+        let admission = Admission {
+            audit: &audit,
+            invitation: invitation.map(|i| &i.id),
+        };
+        store
+            .insert_member_audited(
+                &self.org.id,
+                self.issuer,
+                &self.identity.subject,
+                &self.identity.email,
+                &self.identity.name,
+                role,
+                Some(&admission),
+            )
+            .await
+    }
+}
+
+// ---- invitations ---------------------------------------------------------------------------------
+
+/// How long an invitation stays open.
+pub const INVITATION_DAYS: i64 = 30;
+/// Invitations listed by [`list_invitations`].
+const INVITATIONS_LISTED: i64 = 200;
+
+fn invitation_view(i: Invitation) -> InvitationView {
+    InvitationView {
+        id: i.id,
+        email: i.email,
+        role: i.role,
+        invited_by: i.invited_by,
+        created_at: i.created_at,
+        expires_at: i.expires_at,
+    }
+}
+
+/// Pre-approves `email` into `actor`'s org with `role` for [`INVITATION_DAYS`]: their first
+/// sign-in through the org's Okta with that email (verified) creates them with `role`, even
+/// while just-in-time provisioning is off. Owners and admins may; an address that is already a
+/// member's is refused, an open invitation of the same address is replaced. Audited as
+/// `invitation_created`.
+pub async fn invite(
+    store: &Store,
+    actor: &Member,
+    email: &str,
+    role: DefaultRole,
+) -> Result<InvitationView, DomainError> {
+    allow(may_org(actor, OrgAction::InviteMembers))?;
+    let email = crate::validate::email(email).map_err(DomainError::Invalid)?;
+    if let Some(m) = store.members_by_email(&actor.org_id, email).await?.first() {
+        return Err(DomainError::Conflict(format!(
+            "{} is already a member ({}).",
+            m.email, m.role
+        )));
+    }
+    let expires_at = store.now_ms().saturating_add(INVITATION_DAYS * DAY_MS);
+    let who = Actor::Member(actor);
+    let entry = who.audit(&actor.org_id, "invitation_created", None);
+    let invitation = store
+        .create_invitation(
+            &actor.org_id,
+            email,
+            role,
+            expires_at,
+            &who.recorded(),
+            entry,
+        )
+        .await?;
+    Ok(invitation_view(invitation))
+}
+
+/// The open invitations of `actor`'s org, newest first. Owners and admins.
+pub async fn list_invitations(
+    store: &Store,
+    actor: &Member,
+) -> Result<InvitationList, DomainError> {
+    allow(may_org(actor, OrgAction::InviteMembers))?;
+    let open = store
+        .open_invitations(&actor.org_id, INVITATIONS_LISTED)
+        .await?;
+    Ok(InvitationList {
+        invitations: open.into_iter().map(invitation_view).collect(),
+    })
+}
+
+/// Revokes the open invitation `id` of `actor`'s org (an id from elsewhere, or of a closed
+/// invitation, is [`DomainError::NotFound`]). Audited as `invitation_revoked`.
+pub async fn revoke_invitation(
+    store: &Store,
+    actor: &Member,
+    id: &str,
+) -> Result<InvitationView, DomainError> {
+    allow(may_org(actor, OrgAction::InviteMembers))?;
+    let Ok(id) = InvitationId::parse(id.trim()) else {
+        return Err(DomainError::NotFound);
+    };
+    let entry = Actor::Member(actor).audit(&actor.org_id, "invitation_revoked", None);
+    match store.revoke_invitation(&actor.org_id, &id, entry).await? {
+        Some(i) => Ok(invitation_view(i)),
+        None => Err(DomainError::NotFound),
     }
 }
 
@@ -311,6 +460,7 @@ pub async fn list_members(
         page,
         per_page: PER_PAGE,
         counts,
+        now: store.now_ms(),
     })
 }
 
@@ -776,7 +926,7 @@ pub async fn rotate_client_secret(
     let secret = new_secret.trim();
     if secret.is_empty() {
         return Err(DomainError::Invalid(
-            "Paste the new Client secret from Okta (Applications -> Tessera -> General -> Client Credentials).".into(),
+            "Paste the new Client secret from Okta (Applications → Tessera → General → Client Credentials).".into(),
         ));
     }
     if secret.len() > 1024 || secret.chars().any(char::is_control) {

@@ -15,7 +15,7 @@
 use super::auth;
 use super::crypto::SecretKey;
 use super::issuer;
-use super::login::{LoginAttempt, LoginFlow, MAX_PENDING_FLOWS_PER_ORG, Outcome};
+use super::login::{FlowTier, LoginAttempt, LoginFlow, MAX_PENDING_FLOWS_PER_ORG, Outcome};
 use super::membership::{self, Actor, Identity, ProvisionError, Via};
 use super::store::{OrgWithSso, Store, StoreError};
 use crate::api::login_reason::{Explanation, Facts, LoginReason, OktaError};
@@ -135,6 +135,10 @@ pub struct LoginFailure {
     pub detail: String,
     /// The org's display name, when the sign-in got as far as an org.
     pub org_name: Option<String>,
+    /// The end-user dashboard of the org's Okta (`{issuer origin}/app/UserHome`), when the
+    /// sign-in got as far as an org with a connection: a way on from a page that cannot
+    /// suggest signing in again.
+    pub okta_dashboard: Option<Box<str>>,
     said: Said,
 }
 
@@ -157,6 +161,7 @@ impl LoginFailure {
             reason,
             detail: String::new(),
             org_name: None,
+            okta_dashboard: None,
             said: Said::Nothing,
         }
     }
@@ -261,6 +266,20 @@ pub struct SignedIn {
     pub member: Member,
     pub org: Org,
     pub target: Option<String>,
+    /// The org now knows the browser that completed the sign-in (its binding cookie): its next
+    /// sign-ins are [`FlowTier::Known`] for [`super::login::KNOWN_BROWSER_TTL_MS`], so the
+    /// cookie should live that long.
+    pub browser_known: bool,
+}
+
+/// A started sign-in: where to send the browser, and how its flow was saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// The IdP's authorization endpoint with the request's parameters.
+    pub authorize_url: String,
+    /// [`FlowTier::Known`] when the org knows this browser: its binding cookie should then keep
+    /// living as long as that ([`super::login::KNOWN_BROWSER_TTL_MS`]), not just for the flow.
+    pub tier: FlowTier,
 }
 
 // ---- recording -------------------------------------------------------------------------------
@@ -296,8 +315,13 @@ async fn fail<P>(
     cx: &SignIn<'_, P>,
     org: Option<&Org>,
     issuer: Option<&str>,
-    f: LoginFailure,
+    mut f: LoginFailure,
 ) -> LoginFailure {
+    // Only an org's own connection names a dashboard: an issuer nobody connected is a
+    // stranger's text.
+    if org.is_some() {
+        f.okta_dashboard = issuer.and_then(okta_dashboard).map(String::into_boxed_str);
+    }
     let mut attempt = LoginAttempt::new(
         cx.store.now_ms(),
         org.map(|o| &o.id),
@@ -308,6 +332,13 @@ async fn fail<P>(
     attempt.issuer = issuer.map(str::to_string);
     record(cx, org, &attempt).await;
     f
+}
+
+/// Okta's end-user dashboard for an org's `issuer`: its origin and `/app/UserHome`.
+fn okta_dashboard(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    matches!(url.scheme(), "https" | "http")
+        .then(|| format!("{}/app/UserHome", url.origin().ascii_serialization()))
 }
 
 /// Records a sign-in the request itself already ruled out (a malformed initiate request, Okta
@@ -343,13 +374,13 @@ pub struct Begin {
 
 /// Starts a sign-in: finds the org and its enabled connection, asks the IdP for the
 /// authorization request and saves the flow (state, nonce, PKCE verifier, target, browser
-/// hash; at most [`MAX_PENDING_FLOWS_PER_ORG`] pending per org). Returns the URL to send the
-/// browser to. An org name that names no org (`org_unknown`) is not a login attempt and is not
-/// recorded; every other failure is.
+/// hash) in its tier ([`FlowTier`]: a flood of anonymous starts evicts only older anonymous
+/// ones). Returns the URL to send the browser to and the tier. An org name that names no org
+/// (`org_unknown`) is not a login attempt and is not recorded; every other failure is.
 pub async fn begin<P: IdentityProvider>(
     cx: &SignIn<'_, P>,
     start: Begin,
-) -> Result<String, LoginFailure> {
+) -> Result<Started, LoginFailure> {
     let (org, sso, sealed) = match &start.org {
         OrgNamed::Issuer(normalized) => {
             let found = match cx.store.org_with_sso_by_issuer(normalized).await {
@@ -379,7 +410,7 @@ pub async fn begin<P: IdentityProvider>(
         }
     };
     match start_flow(cx, &org, &sso, &sealed, start).await {
-        Ok(url) => Ok(url),
+        Ok(started) => Ok(started),
         Err(f) => Err(fail(cx, Some(&org), Some(&sso.issuer), f).await),
     }
 }
@@ -424,7 +455,7 @@ async fn start_flow<P: IdentityProvider>(
     sso: &SsoConnection,
     sealed: &str,
     start: Begin,
-) -> Result<String, LoginFailure> {
+) -> Result<Started, LoginFailure> {
     if !sso.enabled {
         return Err(LoginFailure::sso_disabled(org, "SSO disabled"));
     }
@@ -450,12 +481,16 @@ async fn start_flow<P: IdentityProvider>(
         expires_at: cx.store.now_ms() + FLOW_TTL_MS,
     };
     match cx.store.save_login_flow(&flow).await {
-        Ok(true) => Ok(request.url),
-        // Someone may be starting sign-ins in bulk: nothing is stored, Okta is not visited.
-        Ok(false) => Err(LoginFailure::new(LoginReason::TooManySignins)
+        Ok(Some(tier)) => Ok(Started {
+            authorize_url: request.url,
+            tier,
+        }),
+        // Only known browsers' sign-ins are ever refused (anonymous ones evict older ones):
+        // nothing is stored, Okta is not visited.
+        Ok(None) => Err(LoginFailure::new(LoginReason::TooManySignins)
             .of(org)
             .detail(format!(
-                "{MAX_PENDING_FLOWS_PER_ORG} unfinished sign-ins pending"
+                "{MAX_PENDING_FLOWS_PER_ORG} unfinished sign-ins of known browsers pending"
             ))),
         Err(e) => Err(LoginFailure::store(e)),
     }
@@ -522,7 +557,7 @@ pub async fn complete<P: IdentityProvider>(
         Ok(identity) => identity,
         Err(f) => return Err(fail(cx, Some(&org), Some(&sso.issuer), f).await),
     };
-    sign_in(cx, session, org, &sso, &identity, flow.target).await
+    sign_in(cx, session, org, &sso, &identity, &flow).await
 }
 
 /// A callback without a flow of this browser's: Okta's error, another browser's flow, a
@@ -554,6 +589,7 @@ async fn unbound<P>(
             member,
             org,
             target: None,
+            browser_known: false,
         });
     }
     let detail = match callback.state {
@@ -640,14 +676,15 @@ fn authorization_code<'a>(
         .ok_or_else(|| LoginFailure::new(LoginReason::CodeMissing))
 }
 
-/// Provisions the member `identity` names, starts their session and records the attempt.
+/// Provisions the member `identity` names, starts their session, records the attempt and
+/// remembers the browser of `flow` as one the org knows.
 async fn sign_in<P>(
     cx: &SignIn<'_, P>,
     session: &Session,
     org: Org,
     sso: &SsoConnection,
     identity: &Identity,
-    target: Option<String>,
+    flow: &LoginFlow,
 ) -> Result<SignedIn, LoginFailure> {
     let issuer = Some(sso.issuer.as_str());
     let mut attempt = LoginAttempt::new(
@@ -686,10 +723,23 @@ async fn sign_in<P>(
     }
     attempt.member_id = Some(member.id.clone());
     record(cx, Some(&org), &attempt).await;
+    // Not remembering the browser costs only its place in the known tier: the sign-in stands.
+    let browser_known = match cx
+        .store
+        .remember_browser(&org.id, &flow.browser_hash, &member.id)
+        .await
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not remember the browser of a sign-in");
+            false
+        }
+    };
     Ok(SignedIn {
         member,
         org,
-        target,
+        target: flow.target.clone(),
+        browser_known,
     })
 }
 

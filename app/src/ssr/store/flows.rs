@@ -1,8 +1,17 @@
 //! Sign-ins in progress and their outcome: the pending flows (state, nonce, PKCE verifier,
-//! browser binding) that let a callback land on any node, and the login attempts with the
-//! statistics read from them. Both tables take rows from requests nobody has signed in for, so
-//! each insert enforces its bound in the same statement ([`MAX_PENDING_FLOWS_PER_ORG`],
+//! browser binding) that let a callback land on any node, the browsers an org knows, and the
+//! login attempts with the statistics read from them. Both tables take rows from requests
+//! nobody has signed in for, so each insert enforces its bound with its statements
+//! ([`MAX_PENDING_FLOWS_PER_ORG`], [`MAX_PENDING_FLOWS_PER_BROWSER`],
 //! [`FAILURES_STORED_PER_MINUTE`]), shared by every node.
+//!
+//! Pending flows come in two tiers ([`FlowTier`]). Anyone can start sign-ins without signing
+//! in, and nothing tells an attacker's anonymous start from a person's first one; so at the
+//! org's cap an anonymous start does not wait for room, it takes the place of the oldest
+//! anonymous one: a flood can only cut short sign-ins that took longer than the flood needed
+//! to fill the cap again, never lock the org out. A browser the org knows (one of its active
+//! members signed in with it within [`KNOWN_BROWSER_TTL_MS`]) starts *known* flows, which no
+//! anonymous start evicts: returning people sign in whatever the flood.
 
 use super::{Store, StoreError, corrupt, new_id, stored_text};
 use crate::api::login_reason::LoginReason;
@@ -22,6 +31,33 @@ pub const FAILURES_STORED_PER_MINUTE: i64 = 30;
 /// morning (people at Okta's sign-in and MFA pages at once), while bounding what anonymous
 /// starts can store: a few MB per org.
 pub const MAX_PENDING_FLOWS_PER_ORG: i64 = 10_000;
+
+/// Sign-ins one browser (one binding cookie) may have pending at once; its oldest makes room
+/// for a new one (several tabs signing in at once still work).
+pub const MAX_PENDING_FLOWS_PER_BROWSER: i64 = 5;
+
+/// How long a browser stays known to an org after one of its members signed in with it (90
+/// days; each sign-in renews it).
+pub const KNOWN_BROWSER_TTL_MS: i64 = 90 * 86_400_000;
+
+/// Browsers remembered per member (the most recently used; older ones are forgotten).
+pub const KNOWN_BROWSERS_PER_MEMBER: i64 = 10;
+
+/// `LIMIT` of the eviction queries, which mean "all rows after the `OFFSET`" (SQLite needs a
+/// `LIMIT` with an `OFFSET`).
+const ALL_ROWS: i64 = i64::MAX;
+
+/// Which pending sign-ins a new one competes with for room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowTier {
+    /// Started by a browser one of the org's active members signed in with lately: never
+    /// evicted by anonymous starts; [`MAX_PENDING_FLOWS_PER_ORG`] of them at most, beyond which
+    /// a known start is refused.
+    Known,
+    /// Everyone else: at the org's cap ([`MAX_PENDING_FLOWS_PER_ORG`]) the oldest anonymous
+    /// sign-in makes room.
+    Anonymous,
+}
 
 /// An authorization request in flight, kept server-side so the callback may land on any node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,31 +175,74 @@ fn attempt_from_row(row: &AnyRow) -> Result<LoginAttempt, StoreError> {
 pub(super) const ATTEMPTS_OLDER_THAN: &str =
     "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts WHERE at < $1 LIMIT $2)";
 
-/// Deletes the flows expired at `now`; returns how many.
+/// Deletes the flows expired at `now`, and forgets the browsers not seen within
+/// [`KNOWN_BROWSER_TTL_MS`]; returns how many rows went.
 pub(super) async fn delete_expired_flows(
     pool: &sqlx::AnyPool,
     now: i64,
 ) -> Result<u64, StoreError> {
-    Ok(
-        sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    let flows = sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let browsers = sqlx::query("DELETE FROM known_browsers WHERE seen_at <= $1")
+        .bind(now - KNOWN_BROWSER_TTL_MS)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(flows + browsers)
 }
 
 impl Store {
-    /// Saves a started sign-in unless its org already has [`MAX_PENDING_FLOWS_PER_ORG`]
-    /// unexpired flows (anyone can start sign-ins without signing in; each is a row until its
-    /// callback or its expiry). Returns whether it was saved.
-    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<bool, StoreError> {
+    /// Saves a started sign-in and returns its tier, or `None` when it is refused: only a
+    /// known browser's, when the org already has [`MAX_PENDING_FLOWS_PER_ORG`] known ones
+    /// pending. Room is made first: the browser keeps at most [`MAX_PENDING_FLOWS_PER_BROWSER`]
+    /// pending (its oldest go), and an anonymous start at the org's cap evicts the oldest
+    /// anonymous ones (see the module's documentation). Each step is one statement, so nodes
+    /// share the bounds (a race may let a few more through, which the next start evicts).
+    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<Option<FlowTier>, StoreError> {
         let now = self.now_ms();
-        // One statement, so nodes share the cap (a race may let a few more through).
+        let tier = if self
+            .browser_known(&flow.org_id, &flow.browser_hash, now)
+            .await?
+        {
+            FlowTier::Known
+        } else {
+            FlowTier::Anonymous
+        };
+        // The browser's own oldest sign-ins, beyond the room for this one.
+        sqlx::query(
+            "DELETE FROM login_flows WHERE state IN (
+                 SELECT state FROM login_flows WHERE browser_hash = $1
+                 ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
+        )
+        .bind(&flow.browser_hash)
+        .bind(ALL_ROWS)
+        .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1)
+        .execute(&self.pool)
+        .await?;
+        if tier == FlowTier::Anonymous {
+            // The org's oldest anonymous sign-ins, beyond the room for this one.
+            sqlx::query(
+                "DELETE FROM login_flows WHERE state IN (
+                     SELECT state FROM login_flows
+                     WHERE org_id = $1 AND known = 0 AND expires_at > $2
+                     ORDER BY created_at DESC, state DESC LIMIT $3 OFFSET $4)",
+            )
+            .bind(&flow.org_id)
+            .bind(now)
+            .bind(ALL_ROWS)
+            .bind(MAX_PENDING_FLOWS_PER_ORG - 1)
+            .execute(&self.pool)
+            .await?;
+        }
+        let known = i64::from(tier == FlowTier::Known);
         let done = sqlx::query(
-            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8
-             WHERE (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND expires_at > $6) < $9",
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash, known)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+             WHERE $9 = 0
+                OR (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND known = 1 AND expires_at > $6) < $10",
         )
         .bind(&flow.state)
         .bind(&flow.org_id)
@@ -173,10 +252,66 @@ impl Store {
         .bind(now)
         .bind(flow.expires_at)
         .bind(&flow.browser_hash)
+        .bind(known)
         .bind(MAX_PENDING_FLOWS_PER_ORG)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok((done.rows_affected() == 1).then_some(tier))
+    }
+
+    /// Has one of the org's active members signed in with the browser whose binding cookie
+    /// hashes to `browser_hash` since `now - KNOWN_BROWSER_TTL_MS`?
+    async fn browser_known(
+        &self,
+        org_id: &OrgId,
+        browser_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM known_browsers k JOIN members m ON m.id = k.member_id
+             WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
+               AND m.org_id = $1 AND m.status = 'active'",
+        )
+        .bind(org_id)
+        .bind(browser_hash)
+        .bind(now - KNOWN_BROWSER_TTL_MS)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Remembers that `member_id` of `org_id` signed in with the browser whose binding cookie
+    /// hashes to `browser_hash`: its next sign-ins are [`FlowTier::Known`]. The member's
+    /// browsers beyond the [`KNOWN_BROWSERS_PER_MEMBER`] most recent are forgotten.
+    pub async fn remember_browser(
+        &self,
+        org_id: &OrgId,
+        browser_hash: &str,
+        member_id: &MemberId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO known_browsers (org_id, browser_hash, member_id, seen_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org_id, browser_hash)
+             DO UPDATE SET member_id = excluded.member_id, seen_at = excluded.seen_at",
+        )
+        .bind(org_id)
+        .bind(browser_hash)
+        .bind(member_id)
+        .bind(self.now_ms())
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "DELETE FROM known_browsers WHERE member_id = $1 AND browser_hash IN (
+                 SELECT browser_hash FROM known_browsers WHERE member_id = $1
+                 ORDER BY seen_at DESC, browser_hash DESC LIMIT $2 OFFSET $3)",
+        )
+        .bind(member_id)
+        .bind(ALL_ROWS)
+        .bind(KNOWN_BROWSERS_PER_MEMBER)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Removes and returns the flow for `state` started by the browser whose binding cookie

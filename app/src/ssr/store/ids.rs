@@ -1,6 +1,6 @@
 //! How the typed ids of [`crate::model`] are stored: as TEXT, bound and read like `String`.
 
-use crate::model::{MemberId, OrgId, SetupLinkId};
+use crate::model::{InvitationId, MemberId, OrgId, SetupLinkId};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -35,4 +35,4 @@ macro_rules! text_id {
     )*};
 }
 
-text_id!(OrgId, MemberId, SetupLinkId);
+text_id!(OrgId, MemberId, SetupLinkId, InvitationId);

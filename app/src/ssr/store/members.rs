@@ -11,10 +11,10 @@
 use super::audit::{self, NewAudit};
 use super::dialect::{self, is_unique_violation};
 use super::setup_links::{self, Which};
-use super::{Store, StoreError, Tx, corrupt, count, new_id, sessions, stored_text};
+use super::{Store, StoreError, Tx, corrupt, count, invitations, new_id, sessions, stored_text};
 use crate::api::types::MemberCounts;
+use crate::model::{InvitationId, MemberId, OrgId};
 use crate::model::{Member, MemberStatus, Role};
-use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -70,6 +70,15 @@ pub struct Guard<'a> {
     pub target_id: &'a MemberId,
     pub target_role: Role,
     pub target_status: MemberStatus,
+}
+
+/// What a member insert writes with the new member, in its transaction
+/// ([`Store::insert_member_audited`]).
+pub struct Admission<'a> {
+    /// The new member's audit entry.
+    pub audit: &'a (dyn Fn(&Member) -> NewAudit + Sync),
+    /// The invitation the member accepts, if one admits them.
+    pub invitation: Option<&'a InvitationId>,
 }
 
 /// Which members a directory page lists, besides the search: all when both are `None`.
@@ -269,9 +278,11 @@ impl Store {
             .await
     }
 
-    /// [`Store::insert_member`], writing `audit` of the member as stored in the same
-    /// transaction when the member is created (just-in-time provisioning's
-    /// `member_provisioned`). Returns the member and whether it was created.
+    /// [`Store::insert_member`], writing what `admission` asks in the same transaction when the
+    /// member is created: their audit entry (just-in-time provisioning's `member_provisioned`)
+    /// and the acceptance of the invitation that admits them. An invitation that closed
+    /// meanwhile (revoked, expired) creates nobody: [`StoreError::NotFound`]. Returns the
+    /// member and whether it was created.
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_member_audited(
         &self,
@@ -281,7 +292,7 @@ impl Store {
         email: &str,
         name: &str,
         default_role: Role,
-        audit: Option<&(dyn Fn(&Member) -> NewAudit + Sync)>,
+        admission: Option<&Admission<'_>>,
     ) -> Result<(Member, bool), StoreError> {
         let (email, name) = (stored_text(email), stored_text(name));
         for _ in 0..INSERT_MEMBER_TRIES {
@@ -310,8 +321,16 @@ impl Store {
             match inserted {
                 Ok(Some(row)) => {
                     let member = member_from_row(&row)?;
-                    if let Some(audit) = audit {
-                        audit::insert(&mut tx, &audit(&member)).await?;
+                    if let Some(admission) = admission {
+                        if let Some(invitation) = admission.invitation
+                            && !invitations::accept(&mut tx, invitation, &member.id).await?
+                        {
+                            tx.rollback().await?;
+                            return Err(StoreError::NotFound(
+                                "the invitation closed meanwhile".into(),
+                            ));
+                        }
+                        audit::insert(&mut tx, &(admission.audit)(&member)).await?;
                     }
                     tx.commit().await?;
                     return Ok((member, true));

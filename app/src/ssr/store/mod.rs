@@ -22,6 +22,7 @@ pub mod connections;
 pub mod dialect;
 pub mod flows;
 mod ids;
+pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod rate_limits;
@@ -37,7 +38,8 @@ pub use clock::Clock;
 pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
-pub use members::{Guard, MemberFilter};
+pub use invitations::Invitation;
+pub use members::{Admission, Guard, MemberFilter};
 pub use orgs::{OrgDeleted, OrgOverview, OrgWithSso};
 pub use setup_links::SetupLink;
 
