@@ -4,30 +4,10 @@
 // advice, and transfer ownership. Runs after login.spec.mjs (files run in name order), so
 // alice is the owner and bob and carol are members. Every page is captured as a PNG.
 import { test, expect } from '@playwright/test';
-import * as path from 'node:path';
+import { TESSERA_URL, signIn, hydrated, shot } from './support.mjs';
 
-const OKTA_URL = (process.env.OKTA_URL || 'http://127.0.0.1:4000').replace(/\/+$/, '');
-const TESSERA_URL = (process.env.TESSERA_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const CLIENT_ID = process.env.OKTA_CLIENT_ID || 'tessera-acme';
 
 test.describe.configure({ mode: 'serial' });
-
-async function signIn(page, username) {
-  await page.goto(`${OKTA_URL}/app/UserHome`);
-  await page.locator(`a.app-tile[data-client-id="${CLIENT_ID}"]`).click();
-  await page.locator('#okta-signin-username').fill(username);
-  await page.locator('#okta-signin-password').fill('password');
-  await page.locator('#okta-signin-submit').click();
-  await page.waitForURL((url) => url.origin === new URL(TESSERA_URL).origin, { timeout: 20_000 });
-}
-
-async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 20_000 });
-}
-
-async function shot(page, testInfo, name) {
-  await page.screenshot({ path: path.join(testInfo.project.outputDir, name), fullPage: true });
-}
 
 function row(page, email) {
   return page.locator(`#members-table tr[data-email="${email}"]`);

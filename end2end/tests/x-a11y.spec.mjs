@@ -4,23 +4,12 @@
 // both widths go to end2end/test-results/ (page-<name>-<width>.png).
 // Runs after workflow-admin.spec.mjs (files run in name order): bob owns acme by then.
 import { test, expect } from '@playwright/test';
+import { OKTA_URL, TESSERA_URL, signIn, hydrated } from './support.mjs';
 import AxeBuilder from '@axe-core/playwright';
 import * as path from 'node:path';
 
-const OKTA_URL = (process.env.OKTA_URL || 'http://127.0.0.1:4000').replace(/\/+$/, '');
-const TESSERA_URL = (process.env.TESSERA_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const CLIENT_ID = process.env.OKTA_CLIENT_ID || 'tessera-acme';
 
 test.describe.configure({ mode: 'serial' });
-
-async function signIn(page, username) {
-  await page.goto(`${OKTA_URL}/app/UserHome`);
-  await page.locator(`a.app-tile[data-client-id="${CLIENT_ID}"]`).click();
-  await page.locator('#okta-signin-username').fill(username);
-  await page.locator('#okta-signin-password').fill('password');
-  await page.locator('#okta-signin-submit').click();
-  await page.waitForURL((url) => url.origin === new URL(TESSERA_URL).origin, { timeout: 20_000 });
-}
 
 /** Visits `url`, waits for hydration when the page hydrates, and checks it. */
 async function check(page, testInfo, name, url, { title, hydrates = true }) {

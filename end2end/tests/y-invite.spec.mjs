@@ -3,25 +3,10 @@
 // sign-in from the Okta tile then lets them in as an admin. Runs after workflow-admin.spec.mjs
 // (bob owns acme by then).
 import { test, expect } from '@playwright/test';
+import { OKTA_URL, signIn, hydrated } from './support.mjs';
 
-const OKTA_URL = (process.env.OKTA_URL || 'http://127.0.0.1:4000').replace(/\/+$/, '');
-const TESSERA_URL = (process.env.TESSERA_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const CLIENT_ID = process.env.OKTA_CLIENT_ID || 'tessera-acme';
 
 test.describe.configure({ mode: 'serial' });
-
-async function signIn(page, username) {
-  await page.goto(`${OKTA_URL}/app/UserHome`);
-  await page.locator(`a.app-tile[data-client-id="${CLIENT_ID}"]`).click();
-  await page.locator('#okta-signin-username').fill(username);
-  await page.locator('#okta-signin-password').fill('password');
-  await page.locator('#okta-signin-submit').click();
-  await page.waitForURL((url) => url.origin === new URL(TESSERA_URL).origin, { timeout: 20_000 });
-}
-
-async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 20_000 });
-}
 
 test('an invited person joins as admin while just-in-time provisioning is off', async ({ browser, request }) => {
   test.setTimeout(120_000);

@@ -420,31 +420,22 @@ pub async fn member(store: &Store, command: MemberCommand) -> Result<(), CliErro
                     .await
                     .map_err(operator_error)?;
             let changed = m.role != target.role;
-            if json {
-                println!(
-                    "{}",
-                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
-                );
-            } else if changed {
-                println!(
-                    "{} ({}) is now {} {} of {} (was {}).",
+            let article = if m.role == Role::Admin { "an" } else { "a" };
+            print_member_change(
+                json,
+                &org,
+                &m,
+                changed,
+                format!(
+                    "{} ({}) is now {article} {} of {} (was {}).",
                     who(&m),
                     m.id,
-                    if m.role == Role::Admin { "an" } else { "a" },
                     m.role,
                     org.slug,
                     target.role
-                );
-            } else {
-                println!(
-                    "{} ({}) is already {} {} of {}: nothing changed.",
-                    who(&m),
-                    m.id,
-                    if m.role == Role::Admin { "an" } else { "a" },
-                    m.role,
-                    org.slug
-                );
-            }
+                ),
+                &format!("{article} {} of", m.role),
+            );
         }
         MemberCommand::Deactivate { slug, member, json } => {
             let org = org_named(store, &slug).await?;
@@ -453,28 +444,21 @@ pub async fn member(store: &Store, command: MemberCommand) -> Result<(), CliErro
                 .await
                 .map_err(operator_error)?;
             let changed = m.status != target.status;
-            if json {
-                println!(
-                    "{}",
-                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
-                );
-            } else if changed {
-                println!(
+            print_member_change(
+                json,
+                &org,
+                &m,
+                changed,
+                format!(
                     "Deactivated {} ({}) in {}: their sessions have ended and Okta sign-ins are refused until `tessera member reactivate {} {}`.",
                     who(&m),
                     m.id,
                     org.slug,
                     org.slug,
                     m.id
-                );
-            } else {
-                println!(
-                    "{} ({}) is already deactivated in {}: nothing changed.",
-                    who(&m),
-                    m.id,
-                    org.slug
-                );
-            }
+                ),
+                "deactivated in",
+            );
         }
         MemberCommand::Reactivate { slug, member, json } => {
             let org = org_named(store, &slug).await?;
@@ -483,26 +467,19 @@ pub async fn member(store: &Store, command: MemberCommand) -> Result<(), CliErro
                 .await
                 .map_err(operator_error)?;
             let changed = m.status != target.status;
-            if json {
-                println!(
-                    "{}",
-                    json!({"org": org.slug, "member": member_json(&m), "changed": changed})
-                );
-            } else if changed {
-                println!(
+            print_member_change(
+                json,
+                &org,
+                &m,
+                changed,
+                format!(
                     "Reactivated {} ({}) in {}: they may sign in again.",
                     who(&m),
                     m.id,
                     org.slug
-                );
-            } else {
-                println!(
-                    "{} ({}) is already active in {}: nothing changed.",
-                    who(&m),
-                    m.id,
-                    org.slug
-                );
-            }
+                ),
+                "active in",
+            );
         }
         MemberCommand::Remove {
             slug,
@@ -973,6 +950,33 @@ pub fn format_time(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// Prints a member command's outcome: `{"org", "member", "changed"}` with `--json`; else `done`
+/// when it changed something, or "… is already {already} {org}: nothing changed."
+fn print_member_change(
+    json: bool,
+    org: &Org,
+    m: &Member,
+    changed: bool,
+    done: String,
+    already: &str,
+) {
+    if json {
+        println!(
+            "{}",
+            json!({"org": org.slug, "member": member_json(m), "changed": changed})
+        );
+    } else if changed {
+        println!("{done}");
+    } else {
+        println!(
+            "{} ({}) is already {already} {}: nothing changed.",
+            who(m),
+            m.id,
+            org.slug
+        );
+    }
 }
 
 #[cfg(test)]

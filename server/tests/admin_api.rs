@@ -1277,14 +1277,11 @@ async fn members_search_and_paging() {
             assert_eq!((n, names.len()), (0, 0), "[{}] {q:?} is literal", db.kind);
         }
         // The index follows renames and removals.
+        let okta = app::ssr::membership::Actor::Okta(app::ssr::membership::Via::JustInTime);
         store
-            .touch_active_member(
-                &fx.org.id,
-                &by_mail.issuer,
-                &by_mail.subject,
-                &by_mail.email,
-                "Renamed Zebra",
-            )
+            .refresh_member_profile(&by_mail, &by_mail.email, "Renamed Zebra", &|m| {
+                okta.audit(&m.org_id, "member_profile_changed", Some(m))
+            })
             .await
             .unwrap()
             .expect("active member");

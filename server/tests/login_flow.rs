@@ -747,6 +747,40 @@ async fn email_change_at_okta_keeps_the_same_member() {
             .unwrap()
             .unwrap();
         assert_eq!(m.email, "alice.anderson@example.org");
+        // The change is in the audit log, by Okta, before and after.
+        let row = sql_row(
+            &env.server.store,
+            "SELECT actor_email, target_id, before, after FROM audit_log WHERE action = 'member_profile_changed'",
+            &[],
+        )
+        .await;
+        assert_eq!(
+            row["actor_email"], "Okta (just-in-time sign-in)",
+            "[{}]",
+            db.kind
+        );
+        assert_eq!(row["target_id"], json!(m.id));
+        assert!(
+            row["before"]
+                .as_str()
+                .unwrap()
+                .contains("alice@example.com")
+        );
+        assert!(
+            row["after"]
+                .as_str()
+                .unwrap()
+                .contains("alice.anderson@example.org")
+        );
+        // Signing in again unchanged writes nothing more.
+        env.signed_in(&Browser::new(), "alice").await;
+        let n = testkit::count(
+            &env.server.store,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = $1",
+            "member_profile_changed",
+        )
+        .await;
+        assert_eq!(n, 1, "[{}]", db.kind);
     }
 }
 

@@ -207,8 +207,8 @@ pub enum ProvisionError {
 /// never makes a second member, and registering the issuer with or without a trailing slash
 /// neither ([`issuer::key`]).
 ///
-/// - An active member gets their email and name refreshed and their sign-in time recorded (one
-///   statement).
+/// - An active member gets their sign-in time recorded (one statement); when Okta's email or
+///   name for them changed, the profile is refreshed with a `member_profile_changed` entry.
 /// - A deactivated member is refused ([`ProvisionError::Deactivated`]).
 /// - A stranger with an open invitation for their verified email ([`invite`]) becomes a member
 ///   with the invitation's role, whether just-in-time provisioning is on or off, and the
@@ -246,6 +246,27 @@ pub async fn provision(
         .await?;
     match existing {
         Some(m) if m.status == MemberStatus::Deactivated => Err(ProvisionError::Deactivated),
+        // Okta's profile changed (an email or a name): refreshed, and audited, since audit
+        // entries name members by email.
+        Some(m)
+            if crate::validate::bounded(&identity.email, crate::validate::MAX_STORED_CHARS)
+                != m.email
+                || crate::validate::bounded(&identity.name, crate::validate::MAX_STORED_CHARS)
+                    != m.name =>
+        {
+            let audit = |updated: &Member| {
+                actor
+                    .audit(&org.id, "member_profile_changed", Some(updated))
+                    .change(
+                        json!({"email": m.email, "name": m.name}),
+                        json!({"email": updated.email, "name": updated.name}),
+                    )
+            };
+            store
+                .refresh_member_profile(&m, &identity.email, &identity.name, &audit)
+                .await?
+                .ok_or(ProvisionError::Deactivated)
+        }
         // Reactivated, or created by a concurrent first sign-in, since the update above.
         Some(_) => touch().await?.ok_or(ProvisionError::Deactivated),
         None => {

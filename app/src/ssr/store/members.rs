@@ -357,10 +357,10 @@ impl Store {
         ))
     }
 
-    /// Records a returning active member's sign-in in one statement: refreshes the profile
-    /// claims (stored bounded, control characters removed) and the last-login time, and
-    /// returns the member as stored. `None` when there is no such member or they are
-    /// deactivated.
+    /// Records a returning active member's sign-in in one statement, while their profile
+    /// (email and name, as stored: bounded, control characters removed) is unchanged, and
+    /// returns the member as stored. `None` when there is no such active member with that
+    /// profile: a changed profile goes through [`Store::refresh_member_profile`], audited.
     pub async fn touch_active_member(
         &self,
         org_id: &OrgId,
@@ -370,8 +370,9 @@ impl Store {
         name: &str,
     ) -> Result<Option<Member>, StoreError> {
         let row = sqlx::query(concat!(
-            "UPDATE members SET email = $1, name = $2, last_login_at = $3
+            "UPDATE members SET last_login_at = $3
              WHERE org_id = $4 AND issuer = $5 AND subject = $6 AND status = 'active'
+               AND email = $1 AND name = $2
              RETURNING ",
             member_fields!()
         ))
@@ -384,6 +385,40 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    /// Records an active member's sign-in with a changed profile: the new email and name
+    /// (stored bounded) and the sign-in time, with `audit` of the member as updated in the same
+    /// transaction. `None` when they are no longer active (nothing written).
+    pub async fn refresh_member_profile(
+        &self,
+        member: &Member,
+        email: &str,
+        name: &str,
+        audit: &(dyn Fn(&Member) -> NewAudit + Sync),
+    ) -> Result<Option<Member>, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(concat!(
+            "UPDATE members SET email = $1, name = $2, last_login_at = $3
+             WHERE org_id = $4 AND id = $5 AND status = 'active'
+             RETURNING ",
+            member_fields!()
+        ))
+        .bind(stored_text(email))
+        .bind(stored_text(name))
+        .bind(tx.now_ms())
+        .bind(&member.org_id)
+        .bind(&member.id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let updated = member_from_row(&row)?;
+        audit::insert(&mut tx, &audit(&updated)).await?;
+        tx.commit().await?;
+        Ok(Some(updated))
     }
 
     /// How many members an org has.
