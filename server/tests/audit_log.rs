@@ -222,8 +222,9 @@ const MADE_WITHOUT_OKTA: [AuditAction; 22] = [
     AuditAction::SetupLinkRevoked,
     AuditAction::OrgRenamed,
 ];
-const MADE_WITH_OKTA: [AuditAction; 7] = [
+const MADE_WITH_OKTA: [AuditAction; 8] = [
     AuditAction::MemberProvisioned,
+    AuditAction::MemberProfileChanged,
     AuditAction::InvitationCreated,
     AuditAction::ClientSecretRotated,
     AuditAction::ClientSecretRotationFailed,
@@ -565,6 +566,14 @@ async fn sign_ins_rotations_and_setup_saves_against_the_local_okta() {
                 .await
                 .landed()
         );
+        // Bob's email changes at Okta: his next sign-in refreshes it.
+        okta.set_email("bob", "bob.brown@example.org").await;
+        assert!(
+            Browser::new()
+                .sign_in(&server.url, &start, "bob", "password")
+                .await
+                .landed()
+        );
 
         // A setup link whose test passes and which saves.
         let r = post(&alice, "/api/v1/sso/setup-link", json!({"expires": "72h"})).await;
@@ -594,6 +603,7 @@ async fn sign_ins_rotations_and_setup_saves_against_the_local_okta() {
             "Okta added bob@example.com on their first sign-in (member)".into(),
             "alice@example.com invited carol@example.com to join as an admin".into(),
             "Okta added carol@example.com on their first sign-in (admin, invited by alice@example.com)".into(),
+            "Okta updated the profile of bob.brown@example.org: email from bob@example.com to bob.brown@example.org".into(),
             "alice@example.com tried to rotate the Okta client secret, but the new secret failed the connection test (client credentials) and was not saved".into(),
             "alice@example.com rotated the Okta client secret".into(),
             "alice@example.com created a setup link, valid for 72 hours".into(),

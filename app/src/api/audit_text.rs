@@ -40,6 +40,8 @@ pub enum AuditAction {
     OwnershipTransferred,
     /// Okta brought a new member in at their first sign-in (just-in-time provisioning).
     MemberProvisioned,
+    /// A member signed in with another email or name at Okta: their profile was refreshed.
+    MemberProfileChanged,
     /// The operator moved the members keyed to an old issuer onto the current one.
     MembersRekeyed,
     /// An owner or admin invited someone by email, with a role.
@@ -102,13 +104,14 @@ impl ActionGroup {
 
 impl AuditAction {
     /// Every action, in the order the filter lists them.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::RoleChanged,
         AuditAction::MemberDeactivated,
         AuditAction::MemberReactivated,
         AuditAction::MemberRemoved,
         AuditAction::OwnershipTransferred,
         AuditAction::MemberProvisioned,
+        AuditAction::MemberProfileChanged,
         AuditAction::MembersRekeyed,
         AuditAction::InvitationCreated,
         AuditAction::InvitationRevoked,
@@ -140,6 +143,7 @@ impl AuditAction {
             AuditAction::MemberRemoved => "member_removed",
             AuditAction::OwnershipTransferred => "ownership_transferred",
             AuditAction::MemberProvisioned => "member_provisioned",
+            AuditAction::MemberProfileChanged => "member_profile_changed",
             AuditAction::MembersRekeyed => "members_rekeyed",
             AuditAction::InvitationCreated => "invitation_created",
             AuditAction::InvitationRevoked => "invitation_revoked",
@@ -177,6 +181,7 @@ impl AuditAction {
             AuditAction::MemberRemoved => "Member removed",
             AuditAction::OwnershipTransferred => "Ownership transferred",
             AuditAction::MemberProvisioned => "Member added at first sign-in",
+            AuditAction::MemberProfileChanged => "Member's email or name changed at Okta",
             AuditAction::MembersRekeyed => "Members moved to another Okta org",
             AuditAction::InvitationCreated => "Member invited",
             AuditAction::InvitationRevoked => "Invitation revoked",
@@ -209,6 +214,7 @@ impl AuditAction {
             | AuditAction::MemberRemoved
             | AuditAction::OwnershipTransferred
             | AuditAction::MemberProvisioned
+            | AuditAction::MemberProfileChanged
             | AuditAction::MembersRekeyed
             | AuditAction::InvitationCreated
             | AuditAction::InvitationRevoked => ActionGroup::Members,
@@ -471,6 +477,34 @@ pub fn sentence(e: &AuditView) -> String {
                 (None, None) => String::new(),
             };
             format!("{a} added {} on their first sign-in{role}", target(e))
+        }
+        AuditAction::MemberProfileChanged => {
+            let mut changes = Vec::new();
+            let email = |m: &Map<String, Value>| text(m, "email");
+            if email(&before) != email(&after) {
+                changes.push(format!(
+                    "email from {} to {}",
+                    email(&before).unwrap_or_else(|| "none".into()),
+                    email(&after).unwrap_or_else(|| "none".into())
+                ));
+            }
+            let name = |m: &Map<String, Value>| text(m, "name").map(|n| format!("“{n}”"));
+            if name(&before) != name(&after) {
+                changes.push(format!(
+                    "name from {} to {}",
+                    name(&before).unwrap_or_else(|| "none".into()),
+                    name(&after).unwrap_or_else(|| "none".into())
+                ));
+            }
+            if changes.is_empty() {
+                format!("{a} updated the profile of {}", target(e))
+            } else {
+                format!(
+                    "{a} updated the profile of {}: {}",
+                    target(e),
+                    and_list(&changes)
+                )
+            }
         }
         AuditAction::InvitationCreated => {
             let whom = text(&after, "email").unwrap_or_else(|| "someone".into());
@@ -954,6 +988,26 @@ mod tests {
                     json!({"client_secret": ""}),
                 ),
                 "The service operator dropped the Okta client secret, which did not open with the server's secret key: sign-ins fail until it is set again",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_JIT,
+                    "member_profile_changed",
+                    "carol@new.example.com",
+                    json!({"email": CAROL, "name": "Carol"}),
+                    json!({"email": "carol@new.example.com", "name": "Carol Chen"}),
+                ),
+                "Okta updated the profile of carol@new.example.com: email from carol@example.com to carol@new.example.com and name from “Carol” to “Carol Chen”",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_JIT,
+                    "member_profile_changed",
+                    CAROL,
+                    json!({"email": CAROL, "name": ""}),
+                    json!({"email": CAROL, "name": "Carol Chen"}),
+                ),
+                "Okta updated the profile of carol@example.com: name from none to “Carol Chen”",
             ),
             (
                 entry(
