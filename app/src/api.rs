@@ -6,6 +6,7 @@
 //! scoped to that member's org: an id from another org answers 404. Rules live in
 //! [`crate::ssr::membership`] and the matrix in [`permissions`].
 
+pub mod audit_text;
 pub mod login_reason;
 pub mod permissions;
 pub mod types;
@@ -379,16 +380,33 @@ pub async fn login_attempts(outcome: Option<String>) -> Result<LoginActivity, Ap
     )
 }
 
-/// `GET /api/v1/audit?page=` (owner, admins): newest first, 50 per page.
+/// `GET /api/v1/audit?page=&who=&action=&from=&to=` (owner, admins): newest first, 50 per
+/// page (a page past the end answers the last page), each entry with its sentence. `who`: the
+/// actor's email or label contains it (any case, at most 200 characters); `action`: one of the
+/// log's actions ([`audit_text::AuditAction`]); `from`, `to`: UTC days `YYYY-MM-DD`, both
+/// included. Empty or absent means any; a bad value is 400 `invalid`. The same filters export
+/// the log as CSV or JSON at `GET /api/v1/audit/export` (`server/src/audit_export.rs`).
 #[server(prefix = "/api", endpoint = "v1/audit", input = GetUrl)]
-pub async fn audit_log(page: Option<String>) -> Result<AuditPage, ApiError> {
-    use crate::ssr::api_support::{finish, parse_page, signed_in};
+pub async fn audit_log(
+    page: Option<String>,
+    who: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<AuditPage, ApiError> {
+    use crate::ssr::api_support::{finish, parse_audit_filter, parse_page, signed_in};
     use crate::ssr::membership;
     finish(
         async move {
             let cx = signed_in().await?;
             let page = parse_page(page.as_deref())?;
-            Ok(membership::audit_page(&cx.store, &cx.me, page).await?)
+            let filter = parse_audit_filter(
+                who.as_deref(),
+                action.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+            )?;
+            Ok(membership::audit_page(&cx.store, &cx.me, &filter, page).await?)
         }
         .await,
     )

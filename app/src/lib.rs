@@ -10,6 +10,7 @@
 pub mod api;
 pub mod model;
 pub mod pages;
+pub mod time_text;
 pub mod validate;
 
 #[cfg(feature = "ssr")]

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(crate::sso::routes())
         .merge(crate::setup::routes())
+        .merge(crate::audit_export::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })

@@ -180,34 +180,41 @@ pub struct LoginActivity {
     pub daily: Vec<DailyCount>,
 }
 
+/// One entry of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {
     pub id: String,
+    /// Unix milliseconds.
     pub at: i64,
+    /// The acting member; `None` for the service operator, Okta and setup links.
     pub actor_id: Option<MemberId>,
+    /// The acting member's email, or `operator (CLI)`, `Okta (just-in-time sign-in)` or
+    /// `setup link` ([`crate::api::audit_text`]).
     pub actor_email: String,
-    /// Members: `role_changed`, `member_deactivated`, `member_reactivated`, `member_removed`,
-    /// `ownership_transferred`, `sso_settings_changed`, `client_secret_rotated`,
-    /// `sso_connection_tested`; setup links: `setup_link_created`, `setup_link_opened`,
-    /// `setup_link_test_passed`, `setup_link_test_failed`, `setup_link_saved`,
-    /// `setup_link_expired`, `setup_link_revoked`; the operator (`tessera …`, actor
-    /// `operator (CLI)`): `sso_connection_set`, `sso_enabled`, `sso_disabled`, `sso_policy_set`,
-    /// `members_rekeyed`, `ownership_transferred`.
+    /// One of [`crate::api::audit_text::AuditAction`]'s codes (`role_changed`,
+    /// `member_provisioned`, `sso_disabled`, `setup_link_saved`, …; README, "Audit log").
     pub action: String,
     pub target_id: Option<MemberId>,
     pub target_email: String,
     /// Short JSON, e.g. `{"role":"member"}`; empty when not applicable.
     pub before: String,
     pub after: String,
+    /// What happened, as a sentence a person reads ([`crate::api::audit_text::sentence`]).
+    pub sentence: String,
 }
 
 /// `GET /api/v1/audit`, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub entries: Vec<AuditView>,
+    /// The page shown: the one asked for, or the last one when that is past the end.
     pub page: u32,
     pub per_page: u32,
+    /// Entries matching the filters.
     pub total: i64,
+    /// The server's time (Unix milliseconds), which "3 minutes ago" is counted from, so the
+    /// server's rendering and the browser's agree.
+    pub now: i64,
 }
 
 /// `POST /api/v1/sso/setup-link`: a one-time setup link for the caller's org.

@@ -6,12 +6,9 @@ use super::store::{AuditActor, NewAudit};
 use crate::model::{Member, MemberId, OrgId};
 use std::borrow::Cow;
 
-/// Audit label of the service operator using the `tessera` CLI.
-pub const ACTOR_CLI: &str = "operator (CLI)";
-/// Audit label of just-in-time provisioning.
-pub const ACTOR_OKTA_JIT: &str = "Okta (just-in-time sign-in)";
-/// Audit label of whoever holds a setup link (the customer's Okta admin, not a member).
-pub const ACTOR_LINK: &str = "setup link";
+// The labels of the actors who are not members, shared with the pages that put them into
+// words (`crate::api::audit_text`).
+pub use crate::api::audit_text::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT};
 
 /// Who makes a change, as its audit entry names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -158,6 +158,76 @@ pub fn parse_filter(
     Ok(crate::ssr::store::MemberFilter { role, status })
 }
 
+/// Longest `who` filter of the audit log, in characters.
+pub const MAX_AUDIT_WHO: usize = 200;
+
+/// The audit log's filters, from the log's query (`/api/v1/audit`, `/audit`, the export):
+/// `who` (a substring of the actor's email or label, at most [`MAX_AUDIT_WHO`] characters),
+/// `action` (one of [`AuditAction`]'s codes), `from` and `to` (UTC days `YYYY-MM-DD`, both
+/// included). Empty or absent means any; anything else is refused, quoted bounded.
+///
+/// [`AuditAction`]: crate::api::audit_text::AuditAction
+pub fn parse_audit_filter(
+    who: Option<&str>,
+    action: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<crate::ssr::store::AuditFilter, ApiError> {
+    use crate::api::audit_text::AuditAction;
+    use crate::time_text::parse_day;
+    use crate::validate::quoted;
+    let who = who.map(str::trim).unwrap_or("");
+    if who.chars().count() > MAX_AUDIT_WHO {
+        return Err(ApiError::Invalid(format!(
+            "who is too long: search at most {MAX_AUDIT_WHO} characters of an email (or \"operator\", \"Okta\", \"setup link\")."
+        )));
+    }
+    if who.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(
+            "who must not contain control characters.".into(),
+        ));
+    }
+    let action = match action.map(str::trim).unwrap_or("") {
+        "" => None,
+        a => Some(
+            AuditAction::parse(a)
+                .ok_or_else(|| {
+                    ApiError::Invalid(format!(
+                        "action must be one of the audit log's actions (such as role_changed or sso_disabled; README, \"Audit log\"), not {}.",
+                        quoted(a)
+                    ))
+                })?
+                .code()
+                .to_string(),
+        ),
+    };
+    let day = |name: &str, value: Option<&str>| match value.map(str::trim).unwrap_or("") {
+        "" => Ok(None),
+        d => parse_day(d).map(Some).ok_or_else(|| {
+            ApiError::Invalid(format!(
+                "{name} must be a day as YYYY-MM-DD (UTC, 1970 to 9999), not {}.",
+                quoted(d)
+            ))
+        }),
+    };
+    let from_ms = day("from", from)?;
+    let to_ms = day("to", to)?;
+    if let (Some(f), Some(t)) = (from_ms, to_ms)
+        && f > t
+    {
+        return Err(ApiError::Invalid(
+            "from is after to: give the earlier day as from.".into(),
+        ));
+    }
+    Ok(crate::ssr::store::AuditFilter {
+        actor: (!who.is_empty()).then(|| who.to_string()),
+        action,
+        from_ms,
+        // `to` includes its whole day.
+        until_ms: to_ms.map(|t| t + 86_400_000),
+    })
+}
+
 /// An [`ApiError`] as an axum answer: its status and its wire form
 /// `{"error": code, "message": sentence}`, as the server functions answer it.
 impl axum::response::IntoResponse for ApiError {
@@ -234,6 +304,51 @@ mod tests {
         assert!(parse_page(Some("0")).is_err());
         assert!(parse_page(Some("-1")).is_err());
         assert!(parse_page(Some("x")).is_err());
+    }
+
+    #[test]
+    fn audit_filters() {
+        use crate::ssr::store::AuditFilter;
+        assert_eq!(
+            parse_audit_filter(None, None, None, None).unwrap(),
+            AuditFilter::default()
+        );
+        assert_eq!(
+            parse_audit_filter(
+                Some(" alice "),
+                Some("role_changed"),
+                Some("2026-11-01"),
+                Some("2026-11-01")
+            )
+            .unwrap(),
+            AuditFilter {
+                actor: Some("alice".into()),
+                action: Some("role_changed".into()),
+                from_ms: Some(1_793_491_200_000),
+                until_ms: Some(1_793_491_200_000 + 86_400_000),
+            }
+        );
+        let refused = |e: ApiError| match e {
+            ApiError::Invalid(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let long = "x".repeat(201);
+        let m = refused(parse_audit_filter(Some(&long), None, None, None).unwrap_err());
+        assert!(!m.contains(&long[..150]), "{m}");
+        assert!(parse_audit_filter(Some(&"x".repeat(200)), None, None, None).is_ok());
+        refused(parse_audit_filter(Some("a\tb"), None, None, None).unwrap_err());
+        let m =
+            refused(parse_audit_filter(None, Some(&"y".repeat(10_000)), None, None).unwrap_err());
+        assert!(m.len() < 400, "{m}");
+        refused(parse_audit_filter(None, Some("Role_Changed"), None, None).unwrap_err());
+        refused(parse_audit_filter(None, None, Some("2026-02-30"), None).unwrap_err());
+        refused(parse_audit_filter(None, None, None, Some("yesterday")).unwrap_err());
+        refused(
+            parse_audit_filter(None, None, Some("2026-11-02"), Some("2026-11-01")).unwrap_err(),
+        );
+        // One day: from and to the same day.
+        let f = parse_audit_filter(None, None, Some(""), Some("1970-01-01")).unwrap();
+        assert_eq!((f.from_ms, f.until_ms), (None, Some(86_400_000)));
     }
 
     async fn answer(resp: axum::response::Response) -> (u16, serde_json::Value) {

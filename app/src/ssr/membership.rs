@@ -30,8 +30,9 @@ use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
-use super::store::{Admission, Guard, Invitation, MemberFilter};
+use super::store::{Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter};
 use super::store::{Store, StoreError};
+use crate::api::audit_text;
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, InvitationList,
     InvitationView, LastFailure, LastSuccess, LoginActivity, MembersPage, PER_PAGE, SsoView,
@@ -931,7 +932,8 @@ pub async fn test_connection(
 }
 
 /// Owner: replaces the client secret, but only when "Test connection" passes with the new one;
-/// otherwise [`DomainError::ConnectionTestFailed`] with the report, and the old one stays.
+/// otherwise [`DomainError::ConnectionTestFailed`] with the report, the old one stays and the
+/// refusal is audited as `client_secret_rotation_failed` (the failed checks, never the secret).
 /// The test counts against the org's connection-test budget like [`test_connection`].
 pub async fn rotate_client_secret(
     store: &Store,
@@ -968,6 +970,18 @@ pub async fn rotate_client_secret(
     )
     .await;
     if !report.ok {
+        // Recorded (which checks failed, never the secret): a refused rotation is worth
+        // knowing about, e.g. someone trying secrets.
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect();
+        let mut audit =
+            Actor::Member(actor).audit(&actor.org_id, "client_secret_rotation_failed", None);
+        audit.after = json!({ "failed": failed }).to_string();
+        store.record_audit(&audit).await?;
         return Err(DomainError::ConnectionTestFailed(report));
     }
     let old_hint = key
@@ -1046,37 +1060,113 @@ pub async fn login_activity(
     Ok(LoginActivity { attempts, daily })
 }
 
-/// One page (1-based) of the audit log, newest first. Owner and admins.
+/// One page (1-based, [`PER_PAGE`] per page) of the audit log entries matching `filter`,
+/// newest first, each with its sentence; a page past the end shows the last page. Owner and
+/// admins.
 pub async fn audit_page(
     store: &Store,
     actor: &Member,
+    filter: &AuditFilter,
     page: u32,
 ) -> Result<AuditPage, DomainError> {
     allow(may_org(actor, OrgAction::ViewAudit))?;
-    let page = page.max(1);
-    let offset = i64::from(page - 1) * i64::from(PER_PAGE);
-    let (entries, total) = store
-        .audit_entries(&actor.org_id, i64::from(PER_PAGE), offset)
-        .await?;
+    let fetch = |page: u32| {
+        let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+        store.audit_entries(&actor.org_id, filter, i64::from(PER_PAGE), offset)
+    };
+    let mut page = page.max(1);
+    let (mut entries, total) = fetch(page).await?;
+    if page > last_page(total) {
+        page = last_page(total);
+        entries = fetch(page).await?.0;
+    }
     Ok(AuditPage {
-        entries: entries
-            .into_iter()
-            .map(|e| AuditView {
-                id: e.id,
-                at: e.at,
-                actor_id: e.actor_id,
-                actor_email: e.actor_email,
-                action: e.action,
-                target_id: e.target_id,
-                target_email: e.target_email,
-                before: e.before,
-                after: e.after,
-            })
-            .collect(),
+        entries: entries.into_iter().map(audit_view).collect(),
         page,
         per_page: PER_PAGE,
         total,
+        now: store.now_ms(),
     })
+}
+
+/// An entry as the API, the page and the export show it: with its sentence.
+fn audit_view(e: AuditEntry) -> AuditView {
+    let mut view = AuditView {
+        id: e.id,
+        at: e.at,
+        actor_id: e.actor_id,
+        actor_email: e.actor_email,
+        action: e.action,
+        target_id: e.target_id,
+        target_email: e.target_email,
+        before: e.before,
+        after: e.after,
+        sentence: String::new(),
+    };
+    view.sentence = audit_text::sentence(&view);
+    view
+}
+
+/// Most entries one export of the audit log holds: the newest that match (README, "Audit
+/// log"). Narrow the dates for older ones.
+pub const AUDIT_EXPORT_MAX_ROWS: i64 = 100_000;
+/// Entries read from the store at a time while exporting.
+const AUDIT_EXPORT_BATCH: i64 = 500;
+
+/// An export of the audit log under way: the newest entries matching a filter, at most
+/// [`AUDIT_EXPORT_MAX_ROWS`], newest first, read in batches ([`AuditExport::next_batch`]) so
+/// a large log is never held in memory whole. Entries written after it started are not in it.
+pub struct AuditExport {
+    store: Store,
+    org_id: OrgId,
+    filter: AuditFilter,
+    after: Option<(i64, String)>,
+    left: i64,
+    /// Entries that matched when the export started.
+    pub total: i64,
+    /// Entries it holds: `total`, or [`AUDIT_EXPORT_MAX_ROWS`] when more matched.
+    pub rows: i64,
+}
+
+/// Starts an export of the org's audit log entries matching `filter`. Owner and admins, as
+/// for [`audit_page`].
+pub async fn audit_export(
+    store: &Store,
+    actor: &Member,
+    filter: AuditFilter,
+) -> Result<AuditExport, DomainError> {
+    allow(may_org(actor, OrgAction::ViewAudit))?;
+    let total = store.audit_count(&actor.org_id, &filter).await?;
+    let rows = total.min(AUDIT_EXPORT_MAX_ROWS);
+    Ok(AuditExport {
+        store: store.clone(),
+        org_id: actor.org_id.clone(),
+        filter,
+        after: None,
+        left: rows,
+        total,
+        rows,
+    })
+}
+
+impl AuditExport {
+    /// The next entries, newest first; empty when the export is complete.
+    pub async fn next_batch(&mut self) -> Result<Vec<AuditView>, DomainError> {
+        if self.left <= 0 {
+            return Ok(Vec::new());
+        }
+        let limit = self.left.min(AUDIT_EXPORT_BATCH);
+        let after = self.after.as_ref().map(|(at, id)| (*at, id.as_str()));
+        let batch = self
+            .store
+            .audit_entries_after(&self.org_id, &self.filter, after, limit)
+            .await?;
+        let read = i64::try_from(batch.len()).unwrap_or(limit);
+        // Fewer than asked for: the rest was purged meanwhile (retention).
+        self.left = if read < limit { 0 } else { self.left - read };
+        self.after = batch.last().map(|e| (e.at, e.id.clone()));
+        Ok(batch.into_iter().map(audit_view).collect())
+    }
 }
 
 #[cfg(test)]

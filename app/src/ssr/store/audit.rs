@@ -105,42 +105,155 @@ impl Store {
         insert_on(&self.pool, self.now_ms(), audit).await
     }
 
-    /// One page of an org's audit log, newest first, and the number of entries.
+    /// One page of an org's audit log matching `filter`, newest first, and the number of
+    /// entries that match.
     pub async fn audit_entries(
         &self,
         org_id: &OrgId,
+        filter: &AuditFilter,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after
-             FROM audit_log WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
+        let (condition, binds) = filter.condition();
+        let n = binds.len() + 2;
+        let sql = format!(
+            "{ENTRY_COLUMNS} WHERE {condition} ORDER BY at DESC, id DESC LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let query = Bind::all(sqlx::query(&sql).bind(org_id), &binds);
+        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let entries = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
+        Ok((entries, self.audit_count(org_id, filter).await?))
+    }
+
+    /// How many entries of an org's log match `filter`.
+    pub async fn audit_count(
+        &self,
+        org_id: &OrgId,
+        filter: &AuditFilter,
+    ) -> Result<i64, StoreError> {
+        let (condition, binds) = filter.condition();
+        let sql = format!("SELECT COUNT(*) AS n FROM audit_log WHERE {condition}");
+        count(
+            &self.pool,
+            Bind::all(sqlx::query(&sql).bind(org_id), &binds),
         )
-        .bind(org_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let entries = rows
-            .iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    org_id: r.try_get("org_id")?,
-                    at: r.try_get("at")?,
-                    actor_id: r.try_get("actor_id")?,
-                    // Older rows were stored unbounded: made safe on the way out too.
-                    actor_email: stored_text(&r.try_get::<String, _>("actor_email")?),
-                    action: bounded(&r.try_get::<String, _>("action")?, 64),
-                    target_id: r.try_get("target_id")?,
-                    target_email: stored_text(&r.try_get::<String, _>("target_email")?),
-                    before: bounded(&r.try_get::<String, _>("before")?, MAX_AUDIT_CHANGE_CHARS),
-                    after: bounded(&r.try_get::<String, _>("after")?, MAX_AUDIT_CHANGE_CHARS),
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let query = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1");
-        let total = count(&self.pool, query.bind(org_id)).await?;
-        Ok((entries, total))
+        .await
+    }
+
+    /// Up to `limit` entries of an org's log matching `filter` that come after `after` (an
+    /// entry's `(at, id)`) in the newest-first order, or from the newest when `None`: the
+    /// export reads the log in these batches, each an index range, however deep it goes.
+    pub async fn audit_entries_after(
+        &self,
+        org_id: &OrgId,
+        filter: &AuditFilter,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (mut condition, mut binds) = filter.condition();
+        if let Some((at, id)) = after {
+            // `(at, id) < (after)`, with `at <= …` on its own so the time index bounds it.
+            let n = binds.len() + 2;
+            condition.push_str(&format!(
+                " AND at <= ${n} AND (at < ${n} OR id < ${})",
+                n + 1
+            ));
+            binds.push(Bind::Int(at));
+            binds.push(Bind::Text(id.to_string()));
+        }
+        let sql = format!(
+            "{ENTRY_COLUMNS} WHERE {condition} ORDER BY at DESC, id DESC LIMIT ${}",
+            binds.len() + 2
+        );
+        let query = Bind::all(sqlx::query(&sql).bind(org_id), &binds);
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+    }
+}
+
+const ENTRY_COLUMNS: &str = "SELECT id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after FROM audit_log";
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        at: r.try_get("at")?,
+        actor_id: r.try_get("actor_id")?,
+        // Older rows were stored unbounded: made safe on the way out too.
+        actor_email: stored_text(&r.try_get::<String, _>("actor_email")?),
+        action: bounded(&r.try_get::<String, _>("action")?, 64),
+        target_id: r.try_get("target_id")?,
+        target_email: stored_text(&r.try_get::<String, _>("target_email")?),
+        before: bounded(&r.try_get::<String, _>("before")?, MAX_AUDIT_CHANGE_CHARS),
+        after: bounded(&r.try_get::<String, _>("after")?, MAX_AUDIT_CHANGE_CHARS),
+    })
+}
+
+/// Which entries of an org's log to read: every one when all fields are `None`. The values
+/// come from outside (the log's filters), so they are bound as parameters, never written into
+/// the SQL; the domain bounds their lengths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The actor's email or label contains this, in any (ASCII) case; `%` and `_` match
+    /// literally.
+    pub actor: Option<String>,
+    /// Exactly this action code.
+    pub action: Option<String>,
+    /// Written at or after this time (Unix ms).
+    pub from_ms: Option<i64>,
+    /// Written before this time (Unix ms).
+    pub until_ms: Option<i64>,
+}
+
+impl AuditFilter {
+    /// `org_id = $1 AND …` and the values of `$2…` in order. One text for both databases:
+    /// `LOWER(…) LIKE LOWER(…)` ignores ASCII case on both (PostgreSQL also folds other
+    /// letters). The org and time conditions are served by `audit_log_by_org_time`, the action
+    /// by `audit_log_by_org_action_time` (migration `20261201000110`).
+    fn condition(&self) -> (String, Vec<Bind>) {
+        let mut sql = String::from("org_id = $1");
+        let mut binds = Vec::new();
+        let mut add = |sql_part: &str, value: Bind| {
+            binds.push(value);
+            sql.push_str(&sql_part.replace('?', &format!("${}", binds.len() + 1)));
+        };
+        if let Some(action) = &self.action {
+            add(" AND action = ?", Bind::Text(action.clone()));
+        }
+        if let Some(from) = self.from_ms {
+            add(" AND at >= ?", Bind::Int(from));
+        }
+        if let Some(until) = self.until_ms {
+            add(" AND at < ?", Bind::Int(until));
+        }
+        if let Some(actor) = &self.actor {
+            add(
+                " AND LOWER(actor_email) LIKE LOWER(?) ESCAPE '\\'",
+                Bind::Text(super::dialect::like_pattern(actor)),
+            );
+        }
+        (sql, binds)
+    }
+}
+
+/// A value bound to a filter's parameter.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Bind {
+    fn all<'q>(
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        binds: &'q [Bind],
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for b in binds {
+            query = match b {
+                Bind::Text(s) => query.bind(s.as_str()),
+                Bind::Int(n) => query.bind(*n),
+            };
+        }
+        query
     }
 }

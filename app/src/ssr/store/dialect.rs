@@ -304,7 +304,7 @@ pub(super) fn search_condition(kind: DbKind, q: &str) -> (&'static str, String) 
 }
 
 /// `%` and `_` (and the escape character itself) match literally in a LIKE pattern.
-fn like_pattern(q: &str) -> String {
+pub(super) fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.chars() {

@@ -32,7 +32,7 @@ pub mod setup_links;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use audit::{AuditActor, AuditEntry, NewAudit};
+pub use audit::{AuditActor, AuditEntry, AuditFilter, NewAudit};
 pub use clock::Clock;
 #[cfg(any(test, feature = "testing"))]
 pub use clock::ManualClock;
