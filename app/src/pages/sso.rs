@@ -37,6 +37,13 @@ fn Sso() -> impl IntoView {
     let (report, set_report) = signal(None::<ConnectionReport>);
     let (busy, set_busy) = signal(false);
     let hydrated = hydrated();
+    // The owner's forms report here, outside the reloading view, so a result survives the
+    // reload its own change causes.
+    let outcomes = OwnerOutcomes {
+        settings: RwSignal::new(None),
+        rotation: RwSignal::new(None),
+        rotation_report: RwSignal::new(None),
+    };
 
     let test = move |_| {
         set_busy.set(true);
@@ -71,7 +78,7 @@ fn Sso() -> impl IntoView {
                             </section>
                             <Health view=view.clone() />
                             {can_edit.then(|| view! {
-                                <OwnerSettings view=view.clone() set_version />
+                                <OwnerSettings view=view.clone() set_version outcomes />
                             })}
                         }
                             .into_any()
@@ -205,16 +212,20 @@ fn Health(view: SsoView) -> impl IntoView {
 }
 
 #[component]
-fn OwnerSettings(view: SsoView, set_version: WriteSignal<u32>) -> impl IntoView {
+fn OwnerSettings(
+    view: SsoView,
+    set_version: WriteSignal<u32>,
+    outcomes: OwnerOutcomes,
+) -> impl IntoView {
     let (jit, set_jit) = signal(view.jit_enabled);
     let (role, set_role) = signal(view.default_role);
     let (secret, set_secret) = signal(String::new());
     let (busy, set_busy) = signal(false);
     // Each form reports next to itself; a rotation's test report is the new secret's, shown
     // under the rotation form, never in the live connection's report above.
-    let (notice, set_notice) = signal(None::<(bool, String)>);
-    let (rotate_notice, set_rotate_notice) = signal(None::<(bool, String)>);
-    let (rotate_report, set_rotate_report) = signal(None::<ConnectionReport>);
+    let (notice, set_notice) = outcomes.settings.split();
+    let (rotate_notice, set_rotate_notice) = outcomes.rotation.split();
+    let (rotate_report, set_rotate_report) = outcomes.rotation_report.split();
     let hydrated = hydrated();
     let ready = move || hydrated.get() && !busy.get();
     let save = move |ev: leptos::ev::SubmitEvent| {
@@ -312,6 +323,15 @@ fn OwnerSettings(view: SsoView, set_version: WriteSignal<u32>) -> impl IntoView 
         </section>
         <SetupLinkCard />
     }
+}
+
+/// What the owner's forms last reported: kept by the page, across the reload of the settings
+/// view that a saved change causes.
+#[derive(Clone, Copy)]
+struct OwnerOutcomes {
+    settings: RwSignal<Option<(bool, String)>>,
+    rotation: RwSignal<Option<(bool, String)>>,
+    rotation_report: RwSignal<Option<ConnectionReport>>,
 }
 
 /// The SSO switch as the owner sees it: read-only, with what turning it off does and who can.
