@@ -422,10 +422,16 @@ mod tests {
             ok: false,
             checks: vec![ConnectionCheck {
                 name: "client_credentials".into(),
+                label: "Client ID and Client secret".into(),
                 ok: false,
                 message: "m".into(),
                 fix: "f".into(),
             }],
+            not_checked: Some(NotChecked {
+                names: vec!["redirect_uri".into()],
+                because: "client_credentials".into(),
+                message: "Not checked because …".into(),
+            }),
         };
         for e in [
             ApiError::Unauthenticated,

@@ -5,7 +5,15 @@
 //!
 //! HTTP only: the handlers parse the link and the form, call the domain
 //! ([`app::ssr::setup_links`]) and render the Leptos components of [`app::pages::setup`] on the
-//! server. The forms are plain posts and work without JavaScript. The secret is never echoed
+//! server. The forms are plain posts and work without JavaScript.
+//!
+//! Post/redirect/get: every post that reaches the form's logic answers `303 See Other` to
+//! `/setup/<token>#report`, the result region next to the buttons, so the result lands in view
+//! and Back or a reload never re-posts. A test's report stays on the link (with its values);
+//! what only this browser should see next (why nothing was done, with the values as typed, or
+//! what a save connected, shown at `/setup/<token>/done`) travels in a short-lived flash cookie
+//! sealed with the instance key to the link ([`Flash`]). Problem pages (gone, rate limited, not
+//! the form, too large) answer the post directly. The secret is never echoed
 //! into the page: after a test it stays on the link, sealed with the instance key together
 //! with the issuer and Client ID it was entered with, until the link closes; an empty secret
 //! field reuses it only for exactly those values. "Save" is accepted only with exactly the
@@ -19,7 +27,8 @@ use crate::state::AppState;
 use app::model::Org;
 use app::pages::problem::Problem;
 use app::pages::setup::{
-    self as view, MAX_CLIENT_ID, MAX_SECRET, SetupForm, SetupLinkPage, SetupSaved, domain_for_form,
+    self as view, MAX_CLIENT_ID, MAX_SECRET, REPORT_ID, SETUP_SCRIPT, SetupForm, SetupLinkPage,
+    SetupSaved, domain_for_form,
 };
 use app::ssr::PublicUrl;
 use app::ssr::connection::IssuerChange;
@@ -35,6 +44,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -46,16 +56,35 @@ pub fn routes() -> Router<AppState> {
         .route("/setup/{token}", get(open))
         .route("/setup/{token}/test", get(back_to_page).post(test))
         .route("/setup/{token}/save", get(back_to_page).post(save))
+        .route("/setup/{token}/done", get(done))
+        .route(SETUP_SCRIPT, get(script))
+}
+
+/// The setup page's script: copy buttons and the focus of the result region.
+const SCRIPT: &str = include_str!("../assets/setup.js");
+
+/// `GET /assets/setup.js`.
+async fn script() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 // ---- handlers --------------------------------------------------------------------------------
 //
 // Each answers `Result<Response, Response>`: the page, or the page that says why not.
 
-/// `GET /setup/<token>`.
+/// `GET /setup/<token>`: the page with the link's latest test, or, right after a post that
+/// did nothing, with why (the flash, shown once).
 async fn open(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, Response> {
     let token = token_of(path).ok_or_else(gone)?;
     let (link, org) = open_link(&state, &token).await?;
@@ -66,18 +95,84 @@ async fn open(
         .note_setup_link_opened(&link)
         .await
         .map_err(store_failure)?;
-    let mut form = form_from_link(&link);
-    if let Some(issuer) = &link.pending_issuer {
+    let flash = read_flash(&state, &link, &headers);
+    let (mut form, show_change) = match &flash {
+        Some(Flash::Refused {
+            domain,
+            client_id,
+            error,
+            can_save,
+            issuer_change,
+        }) => (
+            SetupForm {
+                domain: domain.clone(),
+                client_id: client_id.clone(),
+                secret_kept: link.pending_secret_enc.is_some(),
+                can_save: *can_save,
+                error: Some(error.clone()),
+                ..SetupForm::default()
+            },
+            *issuer_change,
+        ),
+        _ => (
+            SetupForm {
+                report: link.last_report(),
+                ..form_from_link(&link)
+            },
+            true,
+        ),
+    };
+    if show_change && let Some(issuer) = &link.pending_issuer {
         form.issuer_change = issuer_change(&state, &org, issuer).await?;
     }
-    Ok(setup_page(
-        &state,
-        StatusCode::OK,
-        &token,
-        &org,
-        &link,
-        form,
-    ))
+    let mut resp = setup_page(&state, StatusCode::OK, &token, &org, &link, form);
+    if matches!(flash, Some(Flash::Refused { .. })) {
+        append_cookie(&mut resp, clear_flash(&state));
+    }
+    Ok(resp)
+}
+
+/// `GET /setup/<token>/done`: "Okta is connected", for the browser that saved (its flash);
+/// anyone else gets the page of a used link.
+async fn done(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let token = token_of(path).ok_or_else(gone)?;
+    let link = state
+        .store
+        .setup_link_by_hash(&setup_links::token_hash(&token))
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(gone)?;
+    if link.used_at.is_none() {
+        // Not saved (yet): the page itself says what to do, or that the link is gone.
+        return Ok(no_store(Redirect::to(&setup_path(&token)).into_response()));
+    }
+    let Some(Flash::Saved {
+        issuer,
+        client_id,
+        had_owner,
+        change,
+    }) = read_flash(&state, &link, &headers)
+    else {
+        return Err(gone());
+    };
+    let org = match state.store.org_by_id(&link.org_id).await {
+        Ok(Some(org)) => org,
+        Ok(None) => return Err(gone()),
+        Err(e) => return Err(store_failure(e)),
+    };
+    let saved = SetupSaved {
+        org_name: org.name,
+        org_slug: org.slug,
+        issuer,
+        client_id,
+        had_owner,
+        issuer_change: change.map(|(from, to, members)| IssuerChange { from, to, members }),
+    };
+    Ok(html(StatusCode::OK, view::saved_document(saved)))
 }
 
 /// `GET /setup/<token>/test` and `…/save` (a reload of a POST result): back to the page.
@@ -91,17 +186,11 @@ async fn back_to_page(path: Result<Path<String>, PathRejection>) -> Response {
 /// `POST /setup/<token>/test`.
 async fn test(State(state): State<AppState>, sub: Submission) -> Result<Response, Response> {
     take_test_slots(&state, &sub).await?;
-    let tested = SetupForm {
-        domain: domain_for_form(&sub.entered.issuer),
-        client_id: sub.entered.client_id.clone(),
-        secret_kept: true,
-        ..SetupForm::default()
-    };
     let taken = setup_links::issuer_taken(&state.store, &sub.org.id, &sub.entered.issuer)
         .await
         .map_err(store_failure)?;
     if taken {
-        return issuer_taken_at_test(&state, &sub, tested).await;
+        return issuer_taken_at_test(&state, &sub).await;
     }
     let public = PublicUrl(state.config.public_url.clone());
     let outcome = setup_links::run_test(
@@ -119,13 +208,8 @@ async fn test(State(state): State<AppState>, sub: Submission) -> Result<Response
     if !outcome.kept {
         return Err(gone());
     }
-    let form = SetupForm {
-        can_save: outcome.report.ok,
-        report: Some(outcome.report),
-        issuer_change: issuer_change(&state, &sub.org, &sub.entered.issuer).await?,
-        ..tested
-    };
-    Ok(sub.page(&state, StatusCode::OK, form))
+    // The report is on the link now, with the values it was made with: the page shows it.
+    Ok(sub.to_report(&state, None))
 }
 
 /// `POST /setup/<token>/save`.
@@ -159,7 +243,8 @@ async fn save(State(state): State<AppState>, sub: Submission) -> Result<Response
 
 /// A setup form POST whose link is open and whose values passed validation: what `test` and
 /// `save` both check first. As an extractor it answers the page that says why not: the link
-/// gone (410), not the form (415), too large (413), or the form again with the error (400).
+/// gone (410), not the form (415), too large (413), or back to the form with the error (303
+/// with the flash).
 struct Submission {
     token: String,
     link: SetupLink,
@@ -186,35 +271,36 @@ impl FromRequest<AppState> for Submission {
                 org,
                 entered,
             }),
-            Err(msg) => {
-                let shown = form_with_error(&link, &form, msg);
-                Err(setup_page(
-                    state,
-                    StatusCode::BAD_REQUEST,
-                    &token,
-                    &org,
-                    &link,
-                    shown,
-                ))
+            Err(error) => {
+                let flash = Flash::Refused {
+                    domain: shown(&form, "okta_domain", setup_links::MAX_ISSUER_INPUT),
+                    client_id: shown(&form, "client_id", MAX_CLIENT_ID),
+                    error,
+                    can_save: false,
+                    issuer_change: false,
+                };
+                Err(to_report(state, &token, &link, Some(&flash)))
             }
         }
     }
 }
 
 impl Submission {
-    /// The setup page of this submission's link with `form`.
-    fn page(&self, state: &AppState, status: StatusCode, form: SetupForm) -> Response {
-        setup_page(state, status, &self.token, &self.org, &self.link, form)
+    /// Back to this submission's page at its result region, with `flash` (or none).
+    fn to_report(&self, state: &AppState, flash: Option<&Flash>) -> Response {
+        to_report(state, &self.token, &self.link, flash)
     }
 
-    /// The entered values for showing again (never the secret) with the link's kept secret.
-    fn form(&self) -> SetupForm {
-        SetupForm {
+    /// Back to the page with the entered values (never the secret) and why nothing was done.
+    fn refused(&self, state: &AppState, error: String, can_save: bool, change: bool) -> Response {
+        let flash = Flash::Refused {
             domain: domain_for_form(&self.entered.issuer),
             client_id: self.entered.client_id.clone(),
-            secret_kept: self.link.pending_secret_enc.is_some(),
-            ..SetupForm::default()
-        }
+            error,
+            can_save,
+            issuer_change: change,
+        };
+        self.to_report(state, Some(&flash))
     }
 }
 
@@ -379,12 +465,8 @@ async fn issuer_change(
 const ISSUER_TAKEN: &str = "This Okta org is already connected to another organization on Tessera, and one Okta org can be connected to only one. Check the Okta domain, or ask your Tessera contact.";
 
 /// A test of an issuer another org is connected to: recorded as a failed test (the values and
-/// the sealed secret kept for the form), answered 409 with the form and why.
-async fn issuer_taken_at_test(
-    state: &AppState,
-    sub: &Submission,
-    tested: SetupForm,
-) -> Result<Response, Response> {
+/// the sealed secret kept for the form, no report), answered with the form and why.
+async fn issuer_taken_at_test(state: &AppState, sub: &Submission) -> Result<Response, Response> {
     let (link, entered) = (&sub.link, &sub.entered);
     let audit = link_audit(
         link,
@@ -406,19 +488,16 @@ async fn issuer_taken_at_test(
             &entered.client_id,
             &sealed,
             None,
+            None,
             &audit,
         )
         .await
         .map_err(store_failure)?;
-    let form = SetupForm {
-        error: Some(ISSUER_TAKEN.into()),
-        ..tested
-    };
-    Ok(sub.page(state, StatusCode::CONFLICT, form))
+    Ok(sub.refused(state, ISSUER_TAKEN.into(), false, false))
 }
 
-/// The answer to a save the store decided on: the done page, or the form again with why
-/// nothing was saved.
+/// The answer to a save the store decided on: on to "Okta is connected", or back to the form
+/// with why nothing was saved.
 fn save_answer(state: &AppState, sub: &Submission, outcome: SaveOutcome) -> Response {
     let org = &sub.org;
     match outcome {
@@ -429,46 +508,167 @@ fn save_answer(state: &AppState, sub: &Submission, outcome: SaveOutcome) -> Resp
             ..
         } => {
             tracing::info!(org = %org.slug, issuer = %connection.issuer, "SSO connected with a setup link");
-            let saved = SetupSaved {
-                org_name: org.name.clone(),
+            let flash = Flash::Saved {
                 issuer: connection.issuer,
                 client_id: connection.client_id,
                 had_owner,
-                issuer_change,
+                change: issuer_change.map(|c| (c.from, c.to, c.members)),
             };
-            html(StatusCode::OK, view::saved_document(saved))
+            let mut resp = no_store(
+                Redirect::to(&format!("{}/done", setup_path(&sub.token))).into_response(),
+            );
+            append_cookie(&mut resp, set_flash(state, &sub.link, &flash));
+            resp
         }
-        SaveOutcome::NeedsIssuerConfirmation(change) => {
-            let form = SetupForm {
-                can_save: true,
-                error: Some(format!(
-                    "Tick the box below to confirm that {} should move to this Okta org, then click Save again. Nothing was saved.",
-                    org.name
-                )),
-                issuer_change: Some(change),
-                ..sub.form()
-            };
-            sub.page(state, StatusCode::CONFLICT, form)
-        }
+        SaveOutcome::NeedsIssuerConfirmation(_) => sub.refused(
+            state,
+            format!(
+                "Tick the box below to confirm that {} should move to this Okta org, then click Save again. Nothing was saved.",
+                org.name
+            ),
+            true,
+            true,
+        ),
         SaveOutcome::NotTested => not_tested(state, sub),
-        SaveOutcome::IssuerTaken => {
-            let form = SetupForm {
-                error: Some(format!("{ISSUER_TAKEN} Nothing was saved.")),
-                ..sub.form()
-            };
-            sub.page(state, StatusCode::CONFLICT, form)
-        }
+        SaveOutcome::IssuerTaken => sub.refused(
+            state,
+            format!("{ISSUER_TAKEN} Nothing was saved."),
+            false,
+            false,
+        ),
         SaveOutcome::Closed => gone(),
     }
 }
 
-/// A save of values that have not passed a test: 409 with the form and why.
+/// A save of values that have not passed a test: back to the form with why.
 fn not_tested(state: &AppState, sub: &Submission) -> Response {
-    let form = SetupForm {
-        error: Some("Test the connection first: Save works only after Test connection passed with exactly the values in the form. Nothing was saved.".into()),
-        ..sub.form()
+    sub.refused(
+        state,
+        "Test the connection first: Save works only after Test connection passed with exactly the values in the form. Nothing was saved.".into(),
+        false,
+        false,
+    )
+}
+
+// ---- the flash cookie ------------------------------------------------------------------------
+
+/// The cookie that carries a [`Flash`] from a post to the page it redirects to.
+const FLASH_COOKIE: &str = "tessera_setup";
+/// How long a flash lives (the redirect follows at once; "Okta is connected" may be reloaded).
+const FLASH_SECONDS: u32 = 600;
+/// Longest flash cookie value written or read (a browser keeps at least 4096 bytes a cookie).
+const MAX_FLASH: usize = 3500;
+
+/// What the page after a post shows that the link does not hold. Sealed with the instance key
+/// to the link ([`flash_context`]): it cannot be forged, read or moved to another link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Flash {
+    /// Nothing was done: the values as typed (never the secret) and why.
+    Refused {
+        domain: String,
+        client_id: String,
+        error: String,
+        /// "Save" stays enabled (the values passed; only the confirmation was missing).
+        can_save: bool,
+        /// Show the warning about a different Okta org (for the link's tested values).
+        issuer_change: bool,
+    },
+    /// The save connected these values ("Okta is connected").
+    Saved {
+        issuer: String,
+        client_id: String,
+        had_owner: bool,
+        /// The issuer change it made: (from, to, members keyed to `from`).
+        change: Option<(String, String, i64)>,
+    },
+}
+
+fn flash_context(link: &SetupLink) -> String {
+    format!("setup-flash:{}", link.id)
+}
+
+/// The `Set-Cookie` of `flash` for `link`. A flash that would be too large (values typed far
+/// beyond any real Okta domain) is cut until it fits.
+fn set_flash(state: &AppState, link: &SetupLink, flash: &Flash) -> Option<HeaderValue> {
+    let seal = |f: &Flash| {
+        serde_json::to_string(f)
+            .ok()
+            .map(|json| state.key.seal(&flash_context(link), &json))
     };
-    sub.page(state, StatusCode::CONFLICT, form)
+    let mut sealed = seal(flash)?;
+    if sealed.len() > MAX_FLASH
+        && let Flash::Refused {
+            domain,
+            client_id,
+            error,
+            can_save,
+            issuer_change,
+        } = flash
+    {
+        let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        sealed = seal(&Flash::Refused {
+            domain: cut(domain, 60),
+            client_id: cut(client_id, 60),
+            error: cut(error, 300),
+            can_save: *can_save,
+            issuer_change: *issuer_change,
+        })?;
+    }
+    if sealed.len() > MAX_FLASH {
+        return None;
+    }
+    flash_cookie(state, &sealed, FLASH_SECONDS)
+}
+
+/// The `Set-Cookie` that drops the flash.
+fn clear_flash(state: &AppState) -> Option<HeaderValue> {
+    flash_cookie(state, "", 0)
+}
+
+fn flash_cookie(state: &AppState, value: &str, max_age: u32) -> Option<HeaderValue> {
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={value}; Path=/setup/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// The flash this browser carries for `link`, if one opens (anything else is ignored).
+fn read_flash(state: &AppState, link: &SetupLink, headers: &HeaderMap) -> Option<Flash> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, value)| *name == FLASH_COOKIE && value.len() <= MAX_FLASH)
+        .find_map(|(_, value)| {
+            let json = state.key.open(&flash_context(link), value).ok()?;
+            serde_json::from_str(&json).ok()
+        })
+}
+
+fn append_cookie(resp: &mut Response, cookie: Option<HeaderValue>) {
+    if let Some(cookie) = cookie {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+}
+
+/// `303 See Other` to `/setup/<token>#report` with `flash` set, or any flash dropped (the
+/// page then shows the link's latest test).
+fn to_report(state: &AppState, token: &str, link: &SetupLink, flash: Option<&Flash>) -> Response {
+    let mut resp =
+        no_store(Redirect::to(&format!("{}#{REPORT_ID}", setup_path(token))).into_response());
+    let cookie = match flash {
+        Some(flash) => set_flash(state, link, flash),
+        None => clear_flash(state),
+    };
+    append_cookie(&mut resp, cookie);
+    resp
 }
 
 // ---- answers ---------------------------------------------------------------------------------
@@ -534,17 +734,6 @@ fn form_from_link(link: &SetupLink) -> SetupForm {
         client_id: link.pending_client_id.clone().unwrap_or_default(),
         secret_kept: link.pending_secret_enc.is_some(),
         can_save: link.passed_hash.is_some(),
-        ..SetupForm::default()
-    }
-}
-
-/// The form as typed, to show again with `error`.
-fn form_with_error(link: &SetupLink, p: &HashMap<String, String>, error: String) -> SetupForm {
-    SetupForm {
-        domain: shown(p, "okta_domain", setup_links::MAX_ISSUER_INPUT),
-        client_id: shown(p, "client_id", MAX_CLIENT_ID),
-        secret_kept: link.pending_secret_enc.is_some(),
-        error: Some(error),
         ..SetupForm::default()
     }
 }

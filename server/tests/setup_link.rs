@@ -162,6 +162,16 @@ async fn assert_not_stored(db: &TestDb, needle: &str, what: &str) {
     );
 }
 
+/// The start tag of the element with `id`.
+#[track_caller]
+fn tag<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}: {body}"));
+    let start = body[..at].rfind('<').unwrap();
+    &body[start..at + body[at..].find('>').unwrap() + 1]
+}
+
 /// Is the page's Save button enabled?
 fn save_enabled(body: &str) -> bool {
     let start = body.find("id=\"save\"").expect("a Save button");
@@ -169,9 +179,10 @@ fn save_enabled(body: &str) -> bool {
     !body[start..end].contains("disabled")
 }
 
-/// The `data-check` items of a test report: (name, ok).
+/// The `data-check` items of a test report: (name, ok), for the checks that ran.
 fn checks(body: &str) -> Vec<(String, bool)> {
     body.match_indices("<li class=\"check ")
+        .filter(|(i, _)| !body[*i..].starts_with("<li class=\"check skipped"))
         .map(|(i, _)| {
             let rest = &body[i + "<li class=\"check ".len()..];
             let ok = rest.starts_with("ok");
@@ -182,12 +193,55 @@ fn checks(body: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The checks of a report that could not run (`data-not-checked`), and the one line.
+fn not_checked(body: &str) -> Option<(Vec<String>, String)> {
+    let start = body.find("<li class=\"check skipped\"")?;
+    let li = &body[start..start + body[start..].find("</li>")?];
+    let names = li.split("data-not-checked=\"").nth(1)?.split('"').next()?;
+    let text = &li[li.find('>')? + 1..];
+    Some((
+        names.split(' ').map(str::to_string).collect(),
+        text.to_string(),
+    ))
+}
+
 fn form<'a>(domain: &'a str, client_id: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("okta_domain", domain),
         ("client_id", client_id),
         ("client_secret", secret),
     ]
+}
+
+/// Posts the setup form as a browser does and follows the answer. A post the form's logic
+/// handled answers `303 See Other` (no-store) back to the page's result region,
+/// `/setup/<token>#report`, or after a save to `/setup/<token>/done`: the page it leads to is
+/// returned. Any other answer (410, 429, 413, …) is returned as it is.
+async fn submit(b: &Browser, url: &str, fields: &[(&str, &str)]) -> Resp {
+    let r = b.post_form(url, fields).await;
+    if r.status != 303 {
+        return r;
+    }
+    let page = url.rsplit_once('/').expect("…/test or …/save").0;
+    let path = url::Url::parse(page).unwrap().path().to_string();
+    let location = r.location_raw().expect("a Location");
+    assert!(
+        location == format!("{path}#report") || location == format!("{path}/done"),
+        "{url} redirected to {location}"
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let mut next = r.location().unwrap();
+    next.set_fragment(None);
+    b.get(next.as_str()).await
+}
+
+/// The page after a post that did nothing: the form again, with why in its result region.
+#[track_caller]
+fn assert_refused(r: &Resp, why: &str) {
+    r.assert_status(200);
+    assert!(r.body.contains("id=\"form-error\""), "{}", r.body);
+    assert!(r.body.contains(why), "lacks {why:?}: {}", r.body);
+    assert!(!r.body.contains("id=\"setup-done\""));
 }
 
 #[track_caller]
@@ -460,12 +514,12 @@ async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
         assert!(page.body.contains("type=\"password\""));
 
         // A wrong secret: the credentials check fails with what to fix; nothing is saved.
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
+        )
+        .await;
         r.assert_status(200);
         let c = checks(&r.body);
         assert_eq!(c.len(), 5, "{c:?}");
@@ -473,7 +527,7 @@ async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
         assert!(c.contains(&("client_credentials".into(), false)), "{c:?}");
         assert!(r.body.contains("Client Credentials"), "fix text");
         assert!(
-            r.body.contains("paste both into the form below"),
+            r.body.contains("paste it into the form below"),
             "fix speaks to the form"
         );
         assert!(!r.body.contains("tessera sso set"));
@@ -488,25 +542,24 @@ async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
 
         // Saving what failed (or was never tested) is refused.
         for secret in [WRONG_SECRET, "", SECRET] {
-            let r = b
-                .post_form(
-                    &format!("{url}/save"),
-                    &form(&okta.issuer, "tessera-globex", secret),
-                )
-                .await;
-            r.assert_status(409);
-            assert!(r.body.contains("Test the connection first"), "{}", r.body);
+            let r = submit(
+                &b,
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-globex", secret),
+            )
+            .await;
+            assert_refused(&r, "Test the connection first");
             assert!(!r.body.contains(SECRET) && !r.body.contains(WRONG_SECRET));
         }
         assert_eq!(connections_of(store, &org).await, 0);
 
         // The right values pass every check.
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form(&format!("{}/", okta.issuer), " tessera-globex ", SECRET),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&format!("{}/", okta.issuer), " tessera-globex ", SECRET),
+        )
+        .await;
         r.assert_status(200);
         let c = checks(&r.body);
         assert_eq!(c.len(), 5);
@@ -526,35 +579,31 @@ async fn okta_admin_tests_and_saves_then_the_first_sign_in_becomes_owner() {
         );
 
         // Different values than the passing test cannot be saved.
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
-            )
-            .await;
-        r.assert_status(409);
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
+        )
+        .await;
+        assert_refused(&r, "Test the connection first");
         // An empty secret with another Client ID: the kept secret is not used for it.
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta.issuer, "tessera-other", ""),
-            )
-            .await;
-        r.assert_status(400);
-        assert!(
-            r.body.contains("paste the Client secret again"),
-            "{}",
-            r.body
-        );
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta.issuer, "tessera-other", ""),
+        )
+        .await;
+        assert_refused(&r, "paste the Client secret again");
+        assert!(r.body.contains("value=\"tessera-other\""), "as typed");
         assert_eq!(connections_of(store, &org).await, 0);
 
         // Save (the secret field left empty reuses the tested one): stored, enabled, consumed.
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta.issuer, "tessera-globex", ""),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta.issuer, "tessera-globex", ""),
+        )
+        .await;
         r.assert_status(200);
         assert!(
             r.body.contains("Click the app's tile in your Okta dashboard now: the first person to sign in becomes the owner"),
@@ -732,29 +781,21 @@ async fn bad_input_gets_a_clear_page_and_changes_nothing() {
         ];
         for (fields, needle) in &cases {
             for step in ["test", "save"] {
-                let r = b.post_form(&format!("{url}/{step}"), fields).await;
-                r.assert_status(400);
-                assert!(
-                    r.body.contains("id=\"form-error\""),
-                    "{step} {fields:?}: {}",
-                    r.body
-                );
-                assert!(
-                    r.body.contains(needle),
-                    "{step} {fields:?} lacks {needle:?}: {}",
-                    r.body
-                );
+                let r = submit(&b, &format!("{url}/{step}"), fields).await;
+                assert_refused(&r, needle);
                 assert!(!r.body.contains("<script>alert"), "input is escaped");
                 assert!(!r.body.contains(&long_secret));
+                // Shown once: a reload shows the page without it.
+                assert!(!b.get(&url).await.body.contains("id=\"form-error\""));
             }
         }
         // The rejected domain is shown again, escaped, for correcting.
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form("<script>alert(1)</script>", "id", "s"),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form("<script>alert(1)</script>", "id", "s"),
+        )
+        .await;
         assert!(
             r.body
                 .contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"")
@@ -793,7 +834,7 @@ async fn bad_input_gets_a_clear_page_and_changes_nothing() {
                 .header("sec-fetch-site", site)
                 .form(&form("not a domain", "id", "s"))
         };
-        b.send(null_origin("same-origin")).await.assert_status(400);
+        b.send(null_origin("same-origin")).await.assert_status(303);
         for site in ["cross-site", "same-site"] {
             let r = b.send(null_origin(site)).await;
             r.assert_status(403);
@@ -812,36 +853,53 @@ async fn bad_input_gets_a_clear_page_and_changes_nothing() {
         );
 
         // An issuer that belongs to another org is refused (the test counts, nothing is saved).
-        let r = b
-            .post_form(&format!("{url}/test"), &form(&taken, "id", "some-secret"))
-            .await;
-        r.assert_status(409);
-        assert!(
-            r.body.contains("already connected to another organization"),
-            "{}",
-            r.body
-        );
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&taken, "id", "some-secret"),
+        )
+        .await;
+        assert_refused(&r, "already connected to another organization");
         assert!(!r.body.contains("acme Inc"), "the other org is not named");
         assert!(!save_enabled(&r.body));
-        let r = b
-            .post_form(&format!("{url}/save"), &form(&taken, "id", "some-secret"))
-            .await;
-        r.assert_status(409);
+        assert!(!r.body.contains("id=\"test-report\""), "no test ran");
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&taken, "id", "some-secret"),
+        )
+        .await;
+        assert_refused(&r, "Test the connection first");
         assert_eq!(connections_of(store, &org).await, 0);
         let failed = audit(store, &org, "setup_link_test_failed").await;
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].2["failed"], json!(["issuer_in_use"]));
 
-        // An unreachable Okta fails discovery with the fix, nothing else happens.
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form(&dead_issuer(), "id", "some-secret"),
-            )
-            .await;
+        // An unreachable Okta fails discovery with the fix; the rest is one "not checked" line.
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&dead_issuer(), "id", "some-secret"),
+        )
+        .await;
         r.assert_status(200);
         let c = checks(&r.body);
-        assert_eq!(c[0], ("discovery".to_string(), false));
+        assert_eq!(c, [("discovery".to_string(), false)]);
+        let (names, line) = not_checked(&r.body).expect("one not-checked line");
+        assert_eq!(
+            names,
+            [
+                "issuer",
+                "signing_keys",
+                "client_credentials",
+                "redirect_uri"
+            ]
+        );
+        assert_eq!(
+            line,
+            "Not checked because “Okta answers” failed: Okta domain (issuer), Signing keys (RS256), Client ID and Client secret, Sign-in redirect URI."
+        );
+        assert_eq!(r.body.matches("✗").count(), 1, "one red cross");
         assert!(r.body.contains("the Okta domain you entered"), "{}", r.body);
         assert_eq!(connections_of(store, &org).await, 0);
         assert!(link_row(store, &token).await.used_at.is_none());
@@ -865,10 +923,14 @@ async fn connection_tests_are_rate_limited_per_link_across_nodes() {
         let browser = Browser::new();
         for i in 0..TEST_LIMIT {
             let url = if i % 2 == 0 { &url_a } else { &url_b };
-            let r = browser
-                .post_form(&format!("{url}/test"), &form(&dead, "id", "secret"))
-                .await;
+            let r = submit(
+                &browser,
+                &format!("{url}/test"),
+                &form(&dead, "id", "secret"),
+            )
+            .await;
             r.assert_status(200);
+            assert!(r.body.contains("id=\"test-report\""), "{}", r.body);
         }
         for url in [&url_a, &url_b] {
             let r = browser
@@ -893,13 +955,13 @@ async fn connection_tests_are_rate_limited_per_link_across_nodes() {
         browser
             .post_form(&format!("{other}/test"), &form(&dead, "id", "secret"))
             .await
-            .assert_status(200);
+            .assert_status(303);
         // A new window (both nodes share the clock).
         a.advance(Duration::from_secs(11 * 60));
         browser
             .post_form(&format!("{url_b}/test"), &form(&dead, "id", "secret"))
             .await
-            .assert_status(200);
+            .assert_status(303);
         assert_eq!(
             link_row(&a.store, &token).await.test_attempts,
             TEST_LIMIT + 1
@@ -1021,19 +1083,20 @@ async fn owner_creates_a_link_and_the_okta_admin_replaces_the_app() {
         // The Okta administrator connects the new app.
         let b = Browser::new();
         b.get(&url).await.assert_status(200);
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
-            )
-            .await;
-        assert!(checks(&r.body).iter().all(|(_, ok)| *ok), "{}", r.body);
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
+        )
+        .await;
+        let c = checks(&r.body);
+        assert!(c.len() == 5 && c.iter().all(|(_, ok)| *ok), "{}", r.body);
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta.issuer, "tessera-acme-2", "acme-new-secret-9876543210"),
+        )
+        .await;
         r.assert_status(200);
         assert!(
             r.body.contains("Single sign-on for acme Inc is updated"),
@@ -1170,14 +1233,15 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
         b.get(&url).await.assert_status(200);
 
         // The Okta admin passes the test with the real values: the secret is kept.
-        let r = b
-            .post_form(
-                &format!("{url}/test"),
-                &form(&okta.issuer, "tessera-globex", SECRET),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&okta.issuer, "tessera-globex", SECRET),
+        )
+        .await;
         r.assert_status(200);
-        assert!(checks(&r.body).iter().all(|(_, ok)| *ok), "{}", r.body);
+        let c = checks(&r.body);
+        assert!(c.len() == 5 && c.iter().all(|(_, ok)| *ok), "{}", r.body);
         assert!(
             r.body
                 .contains("only with the same Okta domain and Client ID")
@@ -1198,16 +1262,8 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
             (okta.issuer.as_str(), "tessera-globex2"),
         ] {
             for step in ["test", "save"] {
-                let r = b
-                    .post_form(&format!("{url}/{step}"), &form(domain, client_id, ""))
-                    .await;
-                r.assert_status(400);
-                assert!(
-                    r.body.contains("paste the Client secret again"),
-                    "{step} {domain} {client_id}: {}",
-                    r.body
-                );
-                assert!(r.body.contains("id=\"form-error\""));
+                let r = submit(&b, &format!("{url}/{step}"), &form(domain, client_id, "")).await;
+                assert_refused(&r, "paste the Client secret again");
                 assert!(!r.body.contains(SECRET));
             }
         }
@@ -1226,13 +1282,14 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
         assert_eq!(connections_of(store, &org).await, 0);
 
         // The kept secret still serves exactly its own values: Save with the field empty.
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta.issuer, "tessera-globex", ""),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta.issuer, "tessera-globex", ""),
+        )
+        .await;
         r.assert_status(200);
+        assert!(r.body.contains("id=\"setup-done\""), "{}", r.body);
         let key = SecretKey::load_or_create(&server.config.secret_key_file).unwrap();
         let sealed = store.sealed_client_secret(&org.id).await.unwrap().unwrap();
         assert_eq!(key.open(&org.id, &sealed).unwrap(), SECRET);
@@ -1240,19 +1297,19 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
         // Control: with a secret typed in, a test does reach the other host (so the spy would
         // have seen the earlier attempts), and it never carries the kept secret.
         let url2 = new_link(&server, "globex", &[]);
-        let r = b
-            .post_form(
-                &format!("{url2}/test"),
-                &form(&okta.issuer, "tessera-globex", SECRET),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url2}/test"),
+            &form(&okta.issuer, "tessera-globex", SECRET),
+        )
+        .await;
         r.assert_status(200);
-        let r = b
-            .post_form(
-                &format!("{url2}/test"),
-                &form(&spy.url, "tessera-globex", "typed-for-elsewhere"),
-            )
-            .await;
+        let r = submit(
+            &b,
+            &format!("{url2}/test"),
+            &form(&spy.url, "tessera-globex", "typed-for-elsewhere"),
+        )
+        .await;
         r.assert_status(200);
         assert_eq!(checks(&r.body)[0], ("discovery".to_string(), false));
         let seen = spy.requests();
@@ -1265,18 +1322,13 @@ async fn a_kept_secret_is_used_only_with_its_own_issuer_and_client_id() {
         }
         // The newly typed secret replaced the kept one: the real Okta's secret is gone from
         // the link, so an empty field with the real values now asks for it again.
-        let r = b
-            .post_form(
-                &format!("{url2}/test"),
-                &form(&okta.issuer, "tessera-globex", ""),
-            )
-            .await;
-        r.assert_status(400);
-        assert!(
-            r.body.contains("paste the Client secret again"),
-            "{}",
-            r.body
-        );
+        let r = submit(
+            &b,
+            &format!("{url2}/test"),
+            &form(&okta.issuer, "tessera-globex", ""),
+        )
+        .await;
+        assert_refused(&r, "paste the Client secret again");
         assert_not_stored(&db, SECRET, "the client secret").await;
     }
 }
@@ -1335,7 +1387,7 @@ async fn a_members_links_die_when_they_stop_being_owner_on_every_node() {
                 &form(&dead_issuer(), "id", "secret"),
             )
             .await
-            .assert_status(200);
+            .assert_status(303);
 
         // Alice hands the org to Bob (on node A): her links die on node B at once.
         let transfer = Browser::new();
@@ -1476,18 +1528,21 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         }
         assert_eq!(audit(store, &org, "setup_link_opened").await.len(), 2);
 
-        // Refused saves write nothing: never tested, bad input.
+        // Refused saves write nothing: never tested, bad input (nor does the page they lead to).
         let before = audit_rows(store, &org).await;
         for _ in 0..20 {
-            b.post_form(&format!("{url}/save"), &form(&dead_issuer(), "id", "s"))
-                .await
-                .assert_status(409);
-            b.post_form(&format!("{url}/save"), &form("", "id", "s"))
-                .await
-                .assert_status(400);
-            b.post_form(&format!("{url}/test"), &form("not a domain", "id", "s"))
-                .await
-                .assert_status(400);
+            assert_refused(
+                &submit(&b, &format!("{url}/save"), &form(&dead_issuer(), "id", "s")).await,
+                "Test the connection first",
+            );
+            assert_refused(
+                &submit(&b, &format!("{url}/save"), &form("", "id", "s")).await,
+                "Enter your Okta domain",
+            );
+            assert_refused(
+                &submit(&b, &format!("{url}/test"), &form("not a domain", "id", "s")).await,
+                "is not an Okta domain",
+            );
         }
         assert_eq!(audit_rows(store, &org).await, before);
 
@@ -1502,7 +1557,7 @@ async fn anonymous_requests_write_a_bounded_number_of_audit_rows() {
         for _ in 0..3 {
             b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
                 .await
-                .assert_status(200);
+                .assert_status(303);
         }
         assert_eq!(audit_rows(store, &org).await, before + 1);
         assert_eq!(link_row(store, &token).await.test_attempts, attempts + 3);
@@ -1620,7 +1675,7 @@ async fn an_expired_link_nobody_opens_keeps_no_secret() {
                 &form(&spy.url, "tessera-globex", "secret-kept-by-a-failed-test"),
             )
             .await;
-        r.assert_status(200);
+        r.assert_status(303);
         assert!(link_row(store, &token).await.pending_secret_enc.is_some());
         server.advance(Duration::from_millis(2500));
         // Another node (on the same clock) starts: its start-up purge drops the expired link's
@@ -1723,12 +1778,14 @@ async fn no_log_line_contains_a_setup_link_token() {
             )
             .await
             .assert_status(403);
-            b.post_form(&format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
+            // The form's posts and the pages their redirects lead to.
+            submit(&b, &format!("{url}/test"), &form(&dead_issuer(), "id", "s"))
                 .await
                 .assert_status(200);
-            b.post_form(&format!("{url}/save"), &form(&dead_issuer(), "id", "s"))
-                .await
-                .assert_status(409);
+            assert_refused(
+                &submit(&b, &format!("{url}/save"), &form(&dead_issuer(), "id", "s")).await,
+                "Test the connection first",
+            );
             b.get(&format!("{url}/test")).await.assert_status(303);
             b.get(&format!("{}/setup/{}", base, token.to_uppercase()))
                 .await
@@ -1799,9 +1856,10 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
         let page = b.get(&url).await;
         assert!(!page.body.contains("issuer-change-warning"));
         let values = form(&okta_b.issuer, "tessera-acme-b", "acme-b-secret-0123456789");
-        let r = b.post_form(&format!("{url}/test"), &values).await;
+        let r = submit(&b, &format!("{url}/test"), &values).await;
         r.assert_status(200);
-        assert!(checks(&r.body).iter().all(|(_, ok)| *ok), "{}", r.body);
+        let c = checks(&r.body);
+        assert!(c.len() == 5 && c.iter().all(|(_, ok)| *ok), "{}", r.body);
         assert!(save_enabled(&r.body));
         for text in [
             "id=\"issuer-change-warning\"",
@@ -1821,16 +1879,17 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
                 .contains("id=\"issuer-change-warning\"")
         );
 
-        // Save without the checkbox: 409, nothing saved, the link stays usable.
-        let r = b
-            .post_form(
-                &format!("{url}/save"),
-                &form(&okta_b.issuer, "tessera-acme-b", ""),
-            )
-            .await;
-        r.assert_status(409);
-        assert!(r.body.contains("Tick the box below"), "{}", r.body);
-        assert!(r.body.contains("id=\"issuer-change-warning\""));
+        // Save without the checkbox: nothing saved, the link stays usable, Save stays enabled.
+        let r = submit(
+            &b,
+            &format!("{url}/save"),
+            &form(&okta_b.issuer, "tessera-acme-b", ""),
+        )
+        .await;
+        assert_refused(&r, "Tick the box below");
+        let warning = tag(&r.body, "issuer-change-warning");
+        assert!(warning.contains("notice error"), "highlighted: {warning}");
+        assert!(save_enabled(&r.body));
         let sso = store.sso_connection(&org.id).await.unwrap().unwrap();
         assert_eq!(sso.issuer, okta_a.issuer);
         assert!(link_row(store, &token_of(&url)).await.used_at.is_none());
@@ -1839,7 +1898,7 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
         // With it: saved, the consequence stated, the change audited.
         let mut confirmed = form(&okta_b.issuer, "tessera-acme-b", "");
         confirmed.push(("confirm_issuer_change", "yes"));
-        let r = b.post_form(&format!("{url}/save"), &confirmed).await;
+        let r = submit(&b, &format!("{url}/save"), &confirmed).await;
         r.assert_status(200);
         assert!(r.body.contains("id=\"setup-done\""));
         assert!(r.body.contains("data-members=\"1\""), "{}", r.body);
@@ -1859,8 +1918,9 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
 
         // The same Okta org again needs no confirmation.
         let url2 = new_link(&server, "acme", &[]);
-        let r = b.post_form(&format!("{url2}/test"), &values).await;
+        let r = submit(&b, &format!("{url2}/test"), &values).await;
         r.assert_status(200);
+        assert!(r.body.contains("id=\"test-report\""), "{}", r.body);
         assert!(!r.body.contains("issuer-change-warning"), "{}", r.body);
 
         // The operator moves alice over; her next sign-in through the new Okta org finds her.
@@ -1894,5 +1954,409 @@ async fn saving_a_different_okta_org_while_members_exist_needs_confirmation() {
             "[{}] no duplicate",
             db.kind
         );
+    }
+}
+
+// ---- what the checks blame, with the same words on the setup page and the SSO page -----------
+
+/// The labels of the checks that ran, as the setup page shows them (`✓ label` / `✗ label`).
+fn labels_shown(body: &str) -> Vec<String> {
+    body.match_indices("<strong>✓ ")
+        .chain(body.match_indices("<strong>✗ "))
+        .map(|(i, m)| {
+            let rest = &body[i + m.len()..];
+            rest[..rest.find("</strong>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn checks_blame_only_what_they_can_know() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let elsewhere = json!({
+            "client_id": "tessera-elsewhere",
+            "client_secret": "elsewhere-secret-0123456789",
+            "redirect_uris": ["https://elsewhere.example/sso/callback"],
+            "name": "Tessera (elsewhere)",
+        });
+        let okta = OktaDev::start(json!([
+            okta_client(&server.url, "tessera-globex", SECRET, "Tessera (Globex)"),
+            elsewhere,
+        ]))
+        .await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
+        let url = new_link(&server, "globex", &[]);
+        let b = Browser::new();
+        let test = |client_id: &'static str, secret: &'static str| {
+            let (b, url, issuer) = (b.clone(), url.clone(), okta.issuer.clone());
+            async move {
+                submit(
+                    &b,
+                    &format!("{url}/test"),
+                    &form(&issuer, client_id, secret),
+                )
+                .await
+            }
+        };
+        let redirect_fix = "to Sign-in redirect URIs";
+
+        // A Client ID Okta does not know: the credentials fail, and the redirect URI (which
+        // Okta checks only for a known client) is not blamed but not checked, in one line.
+        let r = test("tessera-nobody", SECRET).await;
+        r.assert_status(200);
+        assert_eq!(
+            checks(&r.body),
+            [
+                ("discovery".to_string(), true),
+                ("issuer".to_string(), true),
+                ("signing_keys".to_string(), true),
+                ("client_credentials".to_string(), false),
+            ]
+        );
+        assert!(
+            r.body
+                .contains("Okta refused the Client ID tessera-nobody or the Client secret"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("paste both into the form below"));
+        let (names, line) = not_checked(&r.body).expect("the redirect URI is not checked");
+        assert_eq!(names, ["redirect_uri"]);
+        assert_eq!(
+            line,
+            "Not checked because “Client ID and Client secret” failed: Sign-in redirect URI (it needs a valid Client ID)."
+        );
+        assert!(!r.body.contains(redirect_fix), "{}", r.body);
+        assert_eq!(r.body.matches("✗").count(), 1, "one red cross");
+        assert_eq!(
+            labels_shown(&r.body),
+            [
+                "Okta answers",
+                "Okta domain (issuer)",
+                "Signing keys (RS256)",
+                "Client ID and Client secret"
+            ]
+        );
+        // The report stays on the link: reopened (in any browser), the page shows it again.
+        let again = Browser::new().get(&url).await;
+        assert_eq!(not_checked(&again.body).map(|n| n.0), Some(names));
+
+        // A known Client ID with a wrong secret: Okta's authorization endpoint knows the
+        // client, so the redirect URI is checked (and passes) and only the secret is blamed.
+        let r = test("tessera-globex", WRONG_SECRET).await;
+        let c = checks(&r.body);
+        assert_eq!(c.len(), 5, "{c:?}");
+        assert!(c.contains(&("redirect_uri".into(), true)), "{c:?}");
+        assert!(c.contains(&("client_credentials".into(), false)), "{c:?}");
+        assert!(
+            r.body
+                .contains("Okta knows the Client ID tessera-globex but refused the Client secret"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("paste it into the form below"),
+            "{}",
+            r.body
+        );
+        assert!(not_checked(&r.body).is_none());
+        assert!(!r.body.contains(redirect_fix));
+
+        // Right credentials, a redirect URI the app does not list: now the redirect URI is it.
+        let r = test("tessera-elsewhere", "elsewhere-secret-0123456789").await;
+        let c = checks(&r.body);
+        assert!(c.contains(&("client_credentials".into(), true)), "{c:?}");
+        assert!(c.contains(&("redirect_uri".into(), false)), "{c:?}");
+        assert!(r.body.contains(redirect_fix), "{}", r.body);
+        assert!(r.body.contains(&format!("{}/sso/callback", server.url)));
+        // ... and with a wrong secret as well, the redirect URI cannot be judged.
+        let r = test("tessera-elsewhere", WRONG_SECRET).await;
+        assert_eq!(
+            not_checked(&r.body).map(|n| n.0),
+            Some(vec!["redirect_uri".to_string()])
+        );
+        assert!(!r.body.contains(redirect_fix));
+
+        // The SSO page's "Test connection" gives the same checks, labels and line.
+        let org = testkit::org(store, "globex").await;
+        let (owner, _) = store
+            .insert_member(
+                &org.id,
+                &okta.issuer,
+                "00u-owner",
+                "olga@example.com",
+                "Olga",
+                Role::Owner,
+            )
+            .await
+            .unwrap();
+        server
+            .connect(&org, &okta.issuer, "tessera-nobody", SECRET)
+            .await;
+        let (api, _) = testkit::signed_in_as(&server, &owner).await;
+        let r = api
+            .send(
+                api.post(&server.url, &format!("{}/api/v1/sso/test", server.url))
+                    .json(&json!({})),
+            )
+            .await;
+        r.assert_status(200);
+        let report: app::api::ConnectionReport = serde_json::from_str(&r.body).unwrap();
+        assert!(!report.ok);
+        let labels: Vec<&str> = report.checks.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Okta answers",
+                "Okta domain (issuer)",
+                "Signing keys (RS256)",
+                "Client ID and Client secret"
+            ]
+        );
+        assert!(report.check("redirect_uri").is_none());
+        assert!(report.not_checked("redirect_uri"));
+        assert_eq!(
+            report.not_checked.unwrap().message,
+            "Not checked because “Client ID and Client secret” failed: Sign-in redirect URI (it needs a valid Client ID)."
+        );
+        // Its audit entry names only the check that failed.
+        let tested = audit(store, &org, "sso_connection_tested").await;
+        assert_eq!(tested.len(), 1);
+        assert_eq!(tested[0].2["failed"], json!(["client_credentials"]));
+    }
+}
+
+// ---- post/redirect/get: results land in view, Back never re-posts ------------------------------
+
+#[tokio::test]
+async fn each_post_redirects_to_the_result_region() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            "tessera-globex",
+            SECRET,
+            "Tessera (Globex)"
+        )]))
+        .await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex Corp"]);
+        let org = testkit::org(store, "globex").await;
+        let url = new_link(&server, "globex", &[]);
+        let token = token_of(&url);
+        let b = Browser::new();
+        let page = b.get(&url).await;
+        assert!(!page.body.contains("id=\"report\""), "no result yet");
+
+        // Test: 303 to the page's result region, which holds the report.
+        let r = b
+            .post_form(
+                &format!("{url}/test"),
+                &form(&okta.issuer, "tessera-globex", WRONG_SECRET),
+            )
+            .await;
+        r.assert_status(303);
+        assert_eq!(
+            r.location_raw(),
+            Some(format!("/setup/{token}#report").as_str())
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r.body.is_empty() || !r.body.contains("test-report"));
+        // Any earlier flash is dropped: the page shows the link's latest test.
+        assert!(
+            r.set_cookies()
+                .iter()
+                .all(|c| c.starts_with("tessera_setup=;") && c.contains("Max-Age=0")),
+            "{:?}",
+            r.set_cookies()
+        );
+        let page = b.get(&url).await;
+        page.assert_status(200);
+        let region = tag(&page.body, "report");
+        assert!(
+            region.contains("tabindex=\"-1\"")
+                && region.contains("aria-label=\"Result of the last step\""),
+            "a focusable, named region: {region}"
+        );
+        let at = |id: &str| page.body.find(&format!("id=\"{id}\"")).unwrap();
+        assert!(at("report") < at("test-report") && at("test-report") < at("test-connection"));
+        assert!(at("client-secret") < at("report"), "next to the buttons");
+
+        // A refused save: 303 to the same region, with why in a sealed, short-lived cookie.
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-typed-here", WRONG_SECRET),
+            )
+            .await;
+        r.assert_status(303);
+        assert_eq!(
+            r.location_raw(),
+            Some(format!("/setup/{token}#report").as_str())
+        );
+        let cookies = r.set_cookies();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        let cookie = &cookies[0];
+        for attr in [
+            "tessera_setup=v1:",
+            "Path=/setup/",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Max-Age=600",
+        ] {
+            assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+        }
+        assert!(!cookie.contains("tessera-typed-here") && !cookie.contains("Test the"));
+        let page = b.get(&url).await;
+        assert_refused(&page, "Test the connection first");
+        assert!(page.body.contains("value=\"tessera-typed-here\""));
+        assert!(
+            page.set_cookies().iter().any(|c| c.contains("Max-Age=0")),
+            "shown once"
+        );
+        assert!(!b.get(&url).await.body.contains("id=\"form-error\""));
+        // The flash is this browser's alone, for this link alone, and cannot be forged.
+        let flash = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("tessera_setup=")
+            .to_string();
+        let other_url = new_link(&server, "globex", &[]);
+        for (target, value) in [
+            (&other_url, flash.as_str()),
+            (&url, "v1:AAAA"),
+            (&url, "not-sealed"),
+        ] {
+            let forged = Browser::new();
+            forged.set_cookie(&server.url, "tessera_setup", value);
+            let p = forged.get(target).await;
+            p.assert_status(200);
+            assert!(!p.body.contains("id=\"form-error\""), "{target} {value}");
+        }
+        let replayed = Browser::new();
+        replayed.set_cookie(&server.url, "tessera_setup", &flash);
+        assert!(
+            replayed
+                .get(&url)
+                .await
+                .body
+                .contains("Test the connection first"),
+            "the sealed flash opens for its own link"
+        );
+
+        // A reload of a post's address is a GET: back to the page, nothing re-posted.
+        let attempts = link_row(store, &token).await.test_attempts;
+        for step in ["test", "save"] {
+            let r = b.get(&format!("{url}/{step}")).await;
+            r.assert_status(303);
+            assert_eq!(r.location_raw(), Some(format!("/setup/{token}").as_str()));
+        }
+        assert_eq!(link_row(store, &token).await.test_attempts, attempts);
+
+        // "Okta is connected" is at its own address: only after the save, only for the
+        // browser that saved (a reload shows it again), the page of a used link for anyone else.
+        let done = format!("{url}/done");
+        let r = b.get(&done).await;
+        r.assert_status(303);
+        assert_eq!(r.location_raw(), Some(format!("/setup/{token}").as_str()));
+        submit(
+            &b,
+            &format!("{url}/test"),
+            &form(&okta.issuer, "tessera-globex", SECRET),
+        )
+        .await
+        .assert_status(200);
+        let r = b
+            .post_form(
+                &format!("{url}/save"),
+                &form(&okta.issuer, "tessera-globex", ""),
+            )
+            .await;
+        r.assert_status(303);
+        assert_eq!(
+            r.location_raw(),
+            Some(format!("/setup/{token}/done").as_str())
+        );
+        for _ in 0..2 {
+            let p = b.get(&done).await;
+            p.assert_status(200);
+            assert!(
+                p.body
+                    .contains("<title>Okta is connected · Tessera</title>")
+            );
+            assert!(p.body.contains(&okta.issuer) && p.body.contains("tessera-globex"));
+            assert!(
+                p.body
+                    .contains("Only people assigned to the app can sign in."),
+                "the next step: {}",
+                p.body
+            );
+            assert!(p.body.contains("tile in their Okta dashboard"));
+            assert!(tag(&p.body, "sign-in-now").contains("href=\"/sso/start?org=globex\""));
+            assert!(tag(&p.body, "tessera-sign-in").contains("href=\"/login\""));
+        }
+        assert_gone(&Browser::new().get(&done).await);
+        assert_gone(&b.get(&url).await);
+        let unknown = app::ssr::setup_links::new_token();
+        assert_gone(&b.get(&format!("{}/setup/{unknown}/done", server.url)).await);
+        assert_eq!(connections_of(store, &org).await, 1);
+        assert_not_stored(&db, SECRET, "the client secret").await;
+    }
+}
+
+// ---- the page's script and its CSP ---------------------------------------------------------------
+
+/// The `script-src` directive of a CSP.
+fn script_src(csp: &str) -> &str {
+    csp.split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or_else(|| panic!("no script-src in {csp}"))
+}
+
+#[tokio::test]
+async fn the_setup_pages_run_only_the_servers_own_script() {
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        server.cli_ok(&["org", "create", "globex", "--name", "Globex"]);
+        let url = new_link(&server, "globex", &[]);
+        let b = Browser::new();
+        let page = b.get(&url).await;
+        page.assert_status(200);
+        let csp = page.header("content-security-policy").expect("a CSP");
+        let scripts = script_src(csp);
+        assert!(
+            !scripts.contains("unsafe-inline") && !scripts.contains("'unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(
+            !scripts.contains("nonce-"),
+            "no inline script to allow: {csp}"
+        );
+        assert!(scripts.contains("'self'"), "{csp}");
+        // Its one script is the server's file, on its own origin; no inline handlers.
+        assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
+        assert!(page.body.contains("<script src=\"/assets/setup.js\" defer"));
+        assert!(!page.body.contains(" onclick="));
+        // Without the script the Copy buttons are hidden and the values plain text.
+        for id in ["redirect-uri", "initiate-login-uri"] {
+            let button = tag(&page.body, &format!("copy-{id}"));
+            assert!(button.contains("hidden") && button.contains(&format!("data-copy=\"{id}\"")));
+        }
+        let r = b.get(&format!("{}/assets/setup.js", server.url)).await;
+        r.assert_status(200);
+        assert!(
+            r.header("content-type")
+                .is_some_and(|t| t.starts_with("text/javascript"))
+        );
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert!(r.body.contains("navigator.clipboard") && r.body.contains("#report"));
+        // The pages after a post carry the same policy.
+        let r = submit(&b, &format!("{url}/save"), &form("", "id", "s")).await;
+        assert_refused(&r, "Enter your Okta domain");
+        assert_eq!(r.header("content-security-policy"), Some(csp));
     }
 }

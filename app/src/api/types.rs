@@ -127,27 +127,57 @@ pub struct SsoView {
     pub can_edit: bool,
 }
 
-/// One step of "Test connection".
+/// One step of "Test connection" that ran.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionCheck {
     /// `discovery`, `issuer`, `signing_keys`, `client_credentials` or `redirect_uri`.
     pub name: String,
+    /// What the check is, as the SSO page and the setup page both show it
+    /// (e.g. "Client ID and Client secret").
+    #[serde(default)]
+    pub label: String,
     pub ok: bool,
     pub message: String,
     /// What to change, in Okta's or Tessera's words; empty when `ok`.
     pub fix: String,
 }
 
+/// The checks that could not run because an earlier one failed: shown as one line, never as
+/// failures of their own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotChecked {
+    /// The checks that did not run (their `name`s), in order.
+    pub names: Vec<String>,
+    /// The failed check they need (its `name`).
+    pub because: String,
+    /// The line both pages show, e.g. "Not checked because “Okta answers” failed: Okta domain
+    /// (issuer), Signing keys (RS256), Client ID and Client secret, Sign-in redirect URI."
+    pub message: String,
+}
+
 /// The result of "Test connection".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionReport {
+    /// Every check ran and passed.
     pub ok: bool,
+    /// The checks that ran, in order.
     pub checks: Vec<ConnectionCheck>,
+    /// The checks that could not run, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<NotChecked>,
 }
 
 impl ConnectionReport {
+    /// The check `name`, if it ran.
     pub fn check(&self, name: &str) -> Option<&ConnectionCheck> {
         self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// Was the check `name` left out because an earlier one failed?
+    pub fn not_checked(&self, name: &str) -> bool {
+        self.not_checked
+            .as_ref()
+            .is_some_and(|n| n.names.iter().any(|x| x == name))
     }
 }
 

@@ -5,7 +5,14 @@
 //!
 //! Rendered by the server into whole documents ([`super::document`]) without WASM: the form is
 //! a plain `<form method="post">` to `/setup/<token>/test` (and `…/save` through its Save
-//! button), so it works without JavaScript. The secret is never put into the page.
+//! button), so it works without JavaScript. The server answers each post with a redirect back
+//! to the page at `#report`, the result region next to the buttons. The secret is never put
+//! into the page.
+//!
+//! One small script, [`SETUP_SCRIPT`] (served by the server from its own origin, so the strict
+//! CSP allows it without `'unsafe-inline'`), shows the Copy buttons of the two values to paste
+//! into Okta and focuses the result region; without JavaScript the buttons stay hidden and the
+//! values are plain selectable text.
 
 use super::document;
 use super::problem::{Problem, WayOn};
@@ -14,6 +21,12 @@ use crate::ssr::connection::IssuerChange;
 use crate::ssr::setup_links::{GONE_MESSAGE, MAX_ISSUER_INPUT, TEST_LIMIT, TEST_WINDOW_MS};
 use leptos::prelude::*;
 use leptos::tachys::html::attribute::custom::custom_attribute;
+
+/// The setup page's script (copy buttons, focus of the result region), served by the server.
+pub const SETUP_SCRIPT: &str = "/assets/setup.js";
+
+/// The `id` of the result region the server's redirects point at (`/setup/<token>#report`).
+pub const REPORT_ID: &str = "report";
 
 /// Longest Client ID the form accepts (as `app::validate::client_id`).
 pub const MAX_CLIENT_ID: usize = 255;
@@ -57,6 +70,8 @@ pub struct SetupLinkPage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetupSaved {
     pub org_name: String,
+    /// The org's short name: "Sign in now" starts its Okta sign-in (`/sso/start?org=…`).
+    pub org_slug: String,
     pub issuer: String,
     pub client_id: String,
     /// The org had an owner already: the connection was replaced, nobody new becomes owner.
@@ -148,18 +163,6 @@ pub fn domain_for_form(issuer: &str) -> String {
     }
 }
 
-/// A check of "Test connection" in the words of the form.
-fn check_label(name: &str) -> &str {
-    match name {
-        "discovery" => "Okta answers",
-        "issuer" => "Okta domain (issuer)",
-        "signing_keys" => "Signing keys (RS256)",
-        "client_credentials" => "Client ID and Client secret",
-        "redirect_uri" => "Sign-in redirect URI",
-        other => other,
-    }
-}
-
 /// The fix texts of `sso_check` speak to the SSO page's owner and the operator; here the
 /// person fixes the values in the form below.
 fn fix_for_setup_page(fix: &str) -> String {
@@ -171,6 +174,10 @@ fn fix_for_setup_page(fix: &str) -> String {
         .replace(
             ", then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.",
             ", and paste both into the form below.",
+        )
+        .replace(
+            ", then use \"Rotate client secret\" in Tessera (owner).",
+            ", and paste it into the form below.",
         )
         .replace(" (it must match the one shown here)", "");
     if let Some(i) = s.find(" The service operator changes it with") {
@@ -222,6 +229,29 @@ pub fn SetupPage(page: SetupLinkPage, form: SetupForm) -> impl IntoView {
             </p>
             <CredentialsForm page form />
         </section>
+        <p class="visually-hidden" id="copy-status" role="status"></p>
+        <script src=SETUP_SCRIPT defer></script>
+    }
+}
+
+/// A value to paste into Okta: selectable text, and a Copy button that the setup script shows
+/// (hidden without JavaScript, where the text alone remains).
+#[component]
+fn CopyText(id: &'static str, value: String, what: &'static str) -> impl IntoView {
+    view! {
+        <span class="copy">
+            <code class="code" id=id>{value}</code>
+            <button
+                type="button"
+                class="small"
+                data-copy=id
+                data-copy-what=what
+                id=format!("copy-{id}")
+                hidden
+            >
+                "Copy"
+            </button>
+        </span>
     }
 }
 
@@ -249,7 +279,7 @@ fn StepCreate(redirect_uri: String) -> impl IntoView {
                 </li>
                 <li>
                     "Sign-in redirect URIs: replace the example with "
-                    <code class="code" id="redirect-uri">{redirect_uri}</code>
+                    <CopyText id="redirect-uri" value=redirect_uri what="Sign-in redirect URI" />
                 </li>
                 <li>"Sign-out redirect URIs: remove the example; Tessera does not use one."</li>
                 <li>
@@ -288,7 +318,11 @@ fn StepLogin(initiate_login_uri: String) -> impl IntoView {
                 </dd>
                 <dt>"Initiate login URI"</dt>
                 <dd>
-                    <code class="code" id="initiate-login-uri">{initiate_login_uri}</code>
+                    <CopyText
+                        id="initiate-login-uri"
+                        value=initiate_login_uri
+                        what="Initiate login URI"
+                    />
                 </dd>
             </dl>
             <p>"Click " <strong>"Save"</strong> "."</p>
@@ -344,8 +378,23 @@ fn CredentialsForm(page: SetupLinkPage, form: SetupForm) -> impl IntoView {
     // A refused save with the warning shown: the warning is what to act on.
     let highlight = error.is_some();
     let org_name = page.org_name;
+    // The result of the last step, next to the buttons that caused it: the server's redirect
+    // after each post points here (`#report`), the region takes focus.
+    let result = (error.is_some() || report.is_some()).then(|| {
+        view! {
+            <section
+                class="result"
+                id=REPORT_ID
+                tabindex="-1"
+                aria-label="Result of the last step"
+            >
+                {error
+                    .map(|e| view! { <p class="notice error" id="form-error" role="alert">{e}</p> })}
+                {report.map(|report| view! { <TestReport report /> })}
+            </section>
+        }
+    });
     view! {
-        {error.map(|e| view! { <p class="notice error" id="form-error" role="alert">{e}</p> })}
         <form
             method="post"
             action=format!("{}/test", page.path)
@@ -387,7 +436,7 @@ fn CredentialsForm(page: SetupLinkPage, form: SetupForm) -> impl IntoView {
                 required=!secret_kept
             />
             <p class="muted" id="client-secret-hint">{secret_hint}</p>
-            {report.map(|report| view! { <TestReport report /> })}
+            {result}
             {issuer_change
                 .map(|change| view! { <IssuerChangeWarning org_name change highlight /> })}
             <div class="row">
@@ -413,7 +462,8 @@ fn CredentialsForm(page: SetupLinkPage, form: SetupForm) -> impl IntoView {
     }
 }
 
-/// The report of "Test connection": one line per check, with what to fix in the form.
+/// The report of "Test connection": one line per check that ran, with what to fix in the form,
+/// and one line for the checks that could not run.
 #[component]
 pub fn TestReport(report: ConnectionReport) -> impl IntoView {
     let (class, head) = if report.ok {
@@ -432,6 +482,20 @@ pub fn TestReport(report: ConnectionReport) -> impl IntoView {
             <h3>{head}</h3>
             <ul class="checks">
                 {report.checks.into_iter().map(|check| view! { <CheckLine check /> }).collect_view()}
+                {report
+                    .not_checked
+                    .map(|n| {
+                        view! {
+                            <li
+                                {custom_attribute("class", "check skipped")}
+                                id="not-checked"
+                                data-not-checked=n.names.join(" ")
+                                data-because=n.because
+                            >
+                                {n.message}
+                            </li>
+                        }
+                    })}
             </ul>
         </section>
     }
@@ -442,6 +506,7 @@ pub fn TestReport(report: ConnectionReport) -> impl IntoView {
 fn CheckLine(check: ConnectionCheck) -> impl IntoView {
     let ConnectionCheck {
         name,
+        label,
         ok,
         message,
         fix,
@@ -452,7 +517,7 @@ fn CheckLine(check: ConnectionCheck) -> impl IntoView {
         ("check failed", "✗")
     };
     let fix = (!ok && !fix.is_empty()).then(|| fix_for_setup_page(&fix));
-    let label = format!("{mark} {}", check_label(&name));
+    let label = format!("{mark} {}", if label.is_empty() { &name } else { &label });
     // `class` as the first attribute, written as a plain one: the report is read as
     // `<li class="check …" data-check="…">`, while Leptos writes `class=` after the others.
     view! {
@@ -503,16 +568,19 @@ pub fn IssuerChangeWarning(
     }
 }
 
-/// "Okta is connected": what was saved and what happens next.
+/// "Okta is connected": what was saved, what happens next (people sign in from the Tessera
+/// tile in their Okta dashboard, once assigned to the app in Okta) and the way on into Tessera.
 #[component]
 pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
     let SetupSaved {
         org_name,
+        org_slug,
         issuer,
         client_id,
         had_owner,
         issuer_change,
     } = saved;
+    let first_owner = !had_owner && issuer_change.as_ref().is_none_or(|c| c.members == 0);
     let next = match issuer_change.filter(|c| c.members > 0) {
         Some(c) => view! {
             <p class="notice error" id="setup-next" data-members=c.members>
@@ -538,18 +606,39 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
                     "Click the app's tile in your Okta dashboard now: the first person to sign in becomes the owner of {org_name} in Tessera.",
                 )}
             </p>
-            <p>
-                {format!(
-                    "Everyone else you assigned to the app signs in the same way and joins {org_name} as a member.",
-                )}
-            </p>
         }
         .into_any(),
     };
+    let sign_in = format!(
+        "/sso/start?org={}",
+        url::form_urlencoded::byte_serialize(org_slug.as_bytes()).collect::<String>()
+    );
     view! {
         <section class="card" id="setup-done">
             <h1>"Okta is connected"</h1>
             {next}
+            <h2>"What happens next"</h2>
+            <ol id="next-steps">
+                <li>
+                    "In Okta, on the app's " <strong>"Assignments"</strong> " tab, assign the people or groups who should use Tessera ("
+                    <strong>"Assign → Assign to People"</strong> " or "
+                    <strong>"Assign to Groups"</strong>
+                    "). Only people assigned to the app can sign in."
+                </li>
+                <li>
+                    "They sign in from the " <strong>"Tessera"</strong>
+                    {format!(
+                        " tile in their Okta dashboard (My Apps){}",
+                        if first_owner {
+                            format!(
+                                "; the first of them becomes the owner of {org_name}, everyone after joins as a member."
+                            )
+                        } else {
+                            format!(" and are in {org_name} at once.")
+                        },
+                    )}
+                </li>
+            </ol>
             <dl class="facts">
                 <dt>"Okta domain"</dt>
                 <dd>
@@ -564,6 +653,14 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
                     <span class="status enabled">"enabled"</span>
                 </dd>
             </dl>
+            <p class="row" id="way-on">
+                <a class="button" id="sign-in-now" href=sign_in>
+                    {format!("Sign in to {org_name} now")}
+                </a>
+                <a href="/login" id="tessera-sign-in">
+                    "Tessera's sign-in page"
+                </a>
+            </p>
             <p class="muted">
                 {format!(
                     "This setup link is now used up. To change the connection later, ask the owner of {org_name} in Tessera for a new one.",
@@ -624,6 +721,34 @@ mod tests {
     }
 
     #[test]
+    fn the_values_for_okta_have_copy_buttons_that_need_the_script() {
+        let html = setup_document(page(), SetupForm::default());
+        for (id, value) in [
+            ("redirect-uri", "https://t.example/sso/callback"),
+            ("initiate-login-uri", "https://t.example/sso/initiate"),
+        ] {
+            assert!(
+                html.contains(&format!("<code id=\"{id}\" class=\"code\">{value}</code>")),
+                "{html}"
+            );
+            let button = tag(&html, &format!("copy-{id}"));
+            assert!(
+                button.contains(&format!("data-copy=\"{id}\""))
+                    && button.contains("hidden")
+                    && button.contains("type=\"button\""),
+                "{button}"
+            );
+        }
+        // The only script is the server's file: no inline script for the CSP to allow.
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(
+            html.contains("<script src=\"/assets/setup.js\" defer"),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"report\""), "no result yet: {html}");
+    }
+
+    #[test]
     fn a_fresh_form_waits_for_a_test() {
         let html = setup_document(page(), SetupForm::default());
         assert!(html.contains("<title>Connect Globex &lt;Corp&gt; to Okta · Tessera</title>"));
@@ -646,17 +771,24 @@ mod tests {
             checks: vec![
                 ConnectionCheck {
                     name: "discovery".into(),
+                    label: "Okta answers".into(),
                     ok: true,
                     message: "Okta answered.".into(),
                     fix: String::new(),
                 },
                 ConnectionCheck {
                     name: "client_credentials".into(),
+                    label: "Client ID and Client secret".into(),
                     ok: false,
                     message: "Okta refused <them>.".into(),
                     fix: "copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.".into(),
                 },
             ],
+            not_checked: Some(crate::api::types::NotChecked {
+                names: vec!["redirect_uri".into()],
+                because: "client_credentials".into(),
+                message: "Not checked because “Client ID and Client secret” failed: Sign-in redirect URI (it needs a valid Client ID).".into(),
+            }),
         };
         let form = SetupForm {
             domain: "<script>\"x\"".into(),
@@ -689,6 +821,31 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("paste both into the form below"), "{html}");
+        assert!(
+            html.contains("<strong>✗ Client ID and Client secret</strong>"),
+            "{html}"
+        );
+        // The checks that could not run: one line, not a failure each.
+        let skipped = tag(&html, "not-checked");
+        assert!(
+            skipped.starts_with("<li class=\"check skipped\"")
+                && skipped.contains("data-not-checked=\"redirect_uri\"")
+                && skipped.contains("data-because=\"client_credentials\""),
+            "{skipped}"
+        );
+        assert!(!html.contains("data-check=\"redirect_uri\""), "{html}");
+        assert!(html.contains(
+            "Not checked because “Client ID and Client secret” failed: Sign-in redirect URI (it needs a valid Client ID)."
+        ));
+        // The result sits in one focusable region, before the buttons.
+        let region = tag(&html, "report");
+        assert!(
+            region.contains("tabindex=\"-1\"") && region.contains("aria-label="),
+            "{region}"
+        );
+        let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap();
+        assert!(at("report") < at("form-error") && at("form-error") < at("test-report"));
+        assert!(at("test-report") < at("test-connection"));
         assert!(html.contains("Okta refused &lt;them&gt;."), "{html}");
         assert!(html.contains("Leave empty to reuse"), "{html}");
         let warning = tag(&html, "issuer-change-warning");
@@ -708,6 +865,7 @@ mod tests {
     fn the_done_page_says_what_happens_next() {
         let saved = |had_owner: bool, members: Option<i64>| SetupSaved {
             org_name: "acme Inc".into(),
+            org_slug: "acme".into(),
             issuer: "https://acme.okta.com".into(),
             client_id: "0oa1".into(),
             had_owner,
@@ -726,6 +884,15 @@ mod tests {
             ),
             "{first}"
         );
+        // The next step in Okta's words, and the way on into Tessera.
+        assert!(first.contains("id=\"next-steps\""), "{first}");
+        assert!(first.contains("Only people assigned to the app can sign in."));
+        assert!(first.contains(
+            " tile in their Okta dashboard (My Apps); the first of them becomes the owner of acme Inc"
+        ));
+        assert!(tag(&first, "sign-in-now").contains("href=\"/sso/start?org=acme\""));
+        assert!(tag(&first, "tessera-sign-in").contains("href=\"/login\""));
+        assert!(first.contains("Sign in to acme Inc now"));
         let updated = saved_document(saved(true, Some(0)));
         assert!(
             updated.contains("Single sign-on for acme Inc is updated"),

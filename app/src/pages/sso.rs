@@ -158,9 +158,10 @@ fn Report(report: ReadSignal<Option<ConnectionReport>>) -> impl IntoView {
                 .checks
                 .into_iter()
                 .map(|c| {
+                    let label = if c.label.is_empty() { c.name.clone() } else { c.label };
                     view! {
                         <li class=if c.ok { "check ok" } else { "check failed" } data-check=c.name.clone()>
-                            <strong>{if c.ok { "✓ " } else { "✗ " }} {c.name.replace('_', " ")}</strong>
+                            <strong>{if c.ok { "✓ " } else { "✗ " }} {label}</strong>
                             " — "
                             {c.message}
                             {(!c.fix.is_empty()).then(|| view! { <p class="advice">{c.fix}</p> })}
@@ -168,6 +169,12 @@ fn Report(report: ReadSignal<Option<ConnectionReport>>) -> impl IntoView {
                     }
                 })
                 .collect_view();
+            // The checks that could not run: one line, not a failure each.
+            let skipped = r.not_checked.map(|n| {
+                view! {
+                    <li class="check skipped" data-not-checked=n.names.join(" ")>{n.message}</li>
+                }
+            });
             view! {
                 <div id="connection-report" class=if r.ok { "report ok" } else { "report failed" } role="status">
                     <p>
@@ -175,7 +182,7 @@ fn Report(report: ReadSignal<Option<ConnectionReport>>) -> impl IntoView {
                             {if r.ok { "Connection works." } else { "Connection has problems:" }}
                         </strong>
                     </p>
-                    <ul class="checks">{items}</ul>
+                    <ul class="checks">{items}{skipped}</ul>
                 </div>
             }
         })

@@ -94,6 +94,12 @@ impl SetupLink {
     pub fn seal_context(&self) -> String {
         seal_context(&self.id)
     }
+
+    /// The report of the link's latest test, which ran with its pending values (none when the
+    /// latest test was refused before it ran, e.g. an Okta org connected elsewhere).
+    pub fn last_report(&self) -> Option<ConnectionReport> {
+        serde_json::from_str(self.last_report.as_deref()?).ok()
+    }
 }
 
 /// The associated data a link's pending client secret is sealed with.
@@ -371,6 +377,7 @@ impl Store {
             pending_client_id: None,
             pending_secret_enc: None,
             passed_hash: None,
+            last_report: None,
             opened_noted_at: None,
             expired_noted_at: None,
             page_audit_rows: 0,
@@ -477,11 +484,13 @@ impl Store {
     }
 
     /// Keeps the values of a finished test on the link (the secret sealed with them, see
-    /// [`seal_kept_secret`]) and writes its audit entry while the link's page budget lasts.
+    /// [`seal_kept_secret`]) with its `report` (`None`: refused before it ran) and writes its
+    /// audit entry while the link's page budget lasts.
     /// `passed_hash` is the fingerprint of the values when the test passed, `None` when it
     /// failed (which also forgets an earlier pass). False when the link closed meanwhile (used,
     /// revoked, its creator no longer the owner, or expired while the test ran): then nothing
     /// is kept, so a secret never outlives its link.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_setup_test(
         &self,
         link_id: &SetupLinkId,
@@ -489,14 +498,17 @@ impl Store {
         client_id: &str,
         sealed_secret: &str,
         passed_hash: Option<&str>,
+        report: Option<&ConnectionReport>,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let now = self.now_ms();
+        let report = report.and_then(|r| serde_json::to_string(r).ok());
         let values = TestValues {
             issuer,
             client_id,
             sealed_secret,
             passed_hash,
+            report: report.as_deref(),
         };
         let mut tx = self.begin().await?;
         if !links::keep_test(&mut tx, link_id, now, &values).await? {
@@ -700,6 +712,7 @@ pub async fn run_test(
             client_id,
             &sealed,
             passed.as_deref(),
+            Some(&report),
             &audit,
         )
         .await?;
@@ -882,6 +895,7 @@ mod tests {
             pending_client_id: None,
             pending_secret_enc: None,
             passed_hash: None,
+            last_report: None,
             opened_noted_at: None,
             expired_noted_at: None,
             page_audit_rows: 0,

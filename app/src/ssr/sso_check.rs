@@ -9,7 +9,15 @@
 //! 5. `redirect_uri`: the authorization endpoint accepts Tessera's sign-in redirect URI for this
 //!    client (an unregistered one answers 400 instead of a sign-in page).
 //!
-//! Every failed check says what to change, in the Okta Admin Console's words.
+//! Every failed check says what to change, in the Okta Admin Console's words, and blames only
+//! what it can know: checks that cannot run because an earlier one failed are reported once,
+//! together, as not checked ([`NotChecked`]). Okta's token endpoint answers `invalid_client`
+//! alike for an unknown Client ID and a wrong secret, so the authorization request decides
+//! which: when Okta accepts it, the Client ID is known (only the secret is wrong); when it
+//! refuses it while the client is not known to be valid, the redirect URI is not blamed but
+//! reported as not checked (it needs a valid Client ID).
+//!
+//! Each check has a label ([`label`]) that the SSO page and the setup page both show.
 //!
 //! Every request goes through [`Outbound`]: the destination policy (no loopback, private,
 //! link-local or other internal address unless `--allow-http-issuers`), `--idp-timeout`, no
@@ -19,7 +27,7 @@
 //! nothing about whether anything listens there.
 
 use super::outbound::{Outbound, OutboundError, Reply, check_endpoint};
-use crate::api::types::{ConnectionCheck, ConnectionReport};
+use crate::api::types::{ConnectionCheck, ConnectionReport, NotChecked};
 use crate::validate::bounded;
 use std::time::Duration;
 
@@ -35,12 +43,40 @@ const FIX_REFUSED: &str = "Enter your Okta org's public address (e.g. acme.okta.
 
 const FIX_CREDENTIALS: &str = "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> Client Credentials. Check that Client authentication is \"Client secret\", copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.";
 
-struct Checks(Vec<ConnectionCheck>);
+/// The Client ID is known to Okta, only the secret was refused.
+pub const FIX_SECRET: &str = "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> Client Credentials -> Client secrets and copy a current secret (an active one, with the copy icon), then use \"Rotate client secret\" in Tessera (owner).";
+
+/// The checks of a test, in the order they run: `(name, label)`.
+pub const CHECKS: [(&str, &str); 5] = [
+    ("discovery", "Okta answers"),
+    ("issuer", "Okta domain (issuer)"),
+    ("signing_keys", "Signing keys (RS256)"),
+    ("client_credentials", "Client ID and Client secret"),
+    ("redirect_uri", "Sign-in redirect URI"),
+];
+
+/// The label of the check `name`, as both pages show it.
+pub fn label(name: &str) -> &str {
+    CHECKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(name, |(_, l)| l)
+}
+
+/// The report being written: the checks that ran and those that could not.
+#[derive(Default)]
+struct Checks {
+    ran: Vec<ConnectionCheck>,
+    not_checked: Option<NotChecked>,
+    /// Labels (with what they need) of the checks not run, for the one line.
+    skipped: Vec<String>,
+}
 
 impl Checks {
     fn pass(&mut self, name: &str, message: impl Into<String>) {
-        self.0.push(ConnectionCheck {
+        self.ran.push(ConnectionCheck {
             name: name.into(),
+            label: label(name).into(),
             ok: true,
             message: message.into(),
             fix: String::new(),
@@ -48,28 +84,42 @@ impl Checks {
     }
 
     fn fail(&mut self, name: &str, message: impl Into<String>, fix: impl Into<String>) {
-        self.0.push(ConnectionCheck {
+        self.ran.push(ConnectionCheck {
             name: name.into(),
+            label: label(name).into(),
             ok: false,
             message: message.into(),
             fix: fix.into(),
         });
     }
 
-    fn skip(&mut self, names: &[&str], why: &str) {
+    /// The checks `names` could not run because `because` failed; `needs` says what they
+    /// need when that is narrower than the whole failed check ("a valid Client ID").
+    fn skip(&mut self, names: &[&str], because: &str, needs: Option<&str>) {
         for name in names {
-            self.fail(
-                name,
-                format!("Not checked: {why}."),
-                "Fix the check above first.",
-            );
+            self.skipped.push(match needs {
+                Some(needs) => format!("{} (it needs {needs})", label(name)),
+                None => label(name).to_string(),
+            });
         }
+        let entry = self.not_checked.get_or_insert_with(|| NotChecked {
+            names: Vec::new(),
+            because: because.into(),
+            message: String::new(),
+        });
+        entry.names.extend(names.iter().map(|n| n.to_string()));
+        entry.message = format!(
+            "Not checked because “{}” failed: {}.",
+            label(&entry.because),
+            self.skipped.join(", ")
+        );
     }
 
     fn report(self) -> ConnectionReport {
         ConnectionReport {
-            ok: self.0.iter().all(|c| c.ok),
-            checks: self.0,
+            ok: self.not_checked.is_none() && self.ran.iter().all(|c| c.ok),
+            checks: self.ran,
+            not_checked: self.not_checked,
         }
     }
 }
@@ -140,7 +190,7 @@ pub async fn check_connection(
     client_secret: &str,
     redirect_uri: &str,
 ) -> ConnectionReport {
-    let mut checks = Checks(Vec::new());
+    let mut checks = Checks::default();
     let issuer = issuer.trim_end_matches('/');
     let fetch = Fetch { outbound, issuer };
 
@@ -160,7 +210,8 @@ pub async fn check_connection(
                     "client_credentials",
                     "redirect_uri",
                 ],
-                "Okta's configuration could not be read",
+                "discovery",
+                None,
             );
             return checks.report();
         }
@@ -198,28 +249,90 @@ pub async fn check_connection(
     }
 
     // 4. client credentials: sent only to the issuer's own token endpoint.
-    match fetch.endpoint(&doc, "token_endpoint") {
-        Err(message) => checks.fail("client_credentials", message, FIX_DOMAIN),
+    let credentials = match fetch.endpoint(&doc, "token_endpoint") {
+        Err(message) => Err(Refusal::other(message, FIX_DOMAIN)),
         Ok(token_endpoint) => {
-            match fetch
+            fetch
                 .credentials(&token_endpoint, client_id, client_secret, redirect_uri)
                 .await
-            {
-                Ok(message) => checks.pass("client_credentials", message),
-                Err((message, fix)) => checks.fail("client_credentials", message, fix),
-            }
         }
-    }
+    };
 
-    // 5. redirect URI
-    match fetch.endpoint(&doc, "authorization_endpoint") {
-        Err(message) => checks.fail("redirect_uri", message, FIX_DOMAIN),
-        Ok(endpoint) => match fetch.redirect(endpoint, client_id, redirect_uri).await {
-            Ok(message) => checks.pass("redirect_uri", message),
-            Err((message, fix)) => checks.fail("redirect_uri", message, fix),
-        },
+    // 5. redirect URI: the authorization endpoint, without the secret.
+    let authorize = match fetch.endpoint(&doc, "authorization_endpoint") {
+        Err(message) => Authorize::Failed(message, FIX_DOMAIN.to_string()),
+        Ok(endpoint) => fetch.redirect(endpoint, client_id, redirect_uri).await,
+    };
+    // Okta knows the Client ID when it accepted the credentials, or let the authorization
+    // request past the client (to sign-in, or back with an error about the grant).
+    let client_known = match (&credentials, &authorize) {
+        (Ok(_), _) => true,
+        (Err(r), _) if r.client_known => true,
+        (_, Authorize::Accepted(_) | Authorize::CodeFlowRefused(..)) => true,
+        _ => false,
+    };
+
+    match credentials {
+        Ok(message) => checks.pass("client_credentials", message),
+        Err(Refusal {
+            invalid_client: Some(said),
+            ..
+        }) if client_known => checks.fail(
+            "client_credentials",
+            format!("Okta knows the Client ID {client_id} but refused the Client secret ({said})."),
+            FIX_SECRET,
+        ),
+        Err(r) => checks.fail("client_credentials", r.message, r.fix),
+    }
+    match authorize {
+        Authorize::Accepted(message) => checks.pass("redirect_uri", message),
+        Authorize::CodeFlowRefused(message, fix) | Authorize::Failed(message, fix) => {
+            checks.fail("redirect_uri", message, fix)
+        }
+        Authorize::NotAccepted(message, fix) if client_known => {
+            checks.fail("redirect_uri", message, fix)
+        }
+        // Refused while the Client ID may be the culprit: say nothing about the redirect URI.
+        Authorize::NotAccepted(..) => checks.skip(
+            &["redirect_uri"],
+            "client_credentials",
+            Some("a valid Client ID"),
+        ),
     }
     checks.report()
+}
+
+/// Why the client credentials check failed.
+struct Refusal {
+    message: String,
+    fix: String,
+    /// Okta answered `invalid_client` (with this text): an unknown Client ID or a wrong secret.
+    invalid_client: Option<String>,
+    /// The answer shows the Client ID is known (e.g. `unauthorized_client`).
+    client_known: bool,
+}
+
+impl Refusal {
+    fn other(message: impl Into<String>, fix: impl Into<String>) -> Refusal {
+        Refusal {
+            message: message.into(),
+            fix: fix.into(),
+            invalid_client: None,
+            client_known: false,
+        }
+    }
+}
+
+/// How the authorization endpoint answered for this client and redirect URI.
+enum Authorize {
+    /// On to sign-in (or back to us with an error that proves the redirect URI was accepted).
+    Accepted(String),
+    /// The client is known but may not use the authorization code flow: (message, fix).
+    CodeFlowRefused(String, String),
+    /// Refused: an unregistered redirect URI, or an unknown Client ID (message, fix).
+    NotAccepted(String, String),
+    /// Unreachable or refused before anything about the client was learnt (message, fix).
+    Failed(String, String),
 }
 
 /// `client_secret_basic`: both halves form-urlencoded, then base64 (RFC 6749 §2.3.1).
@@ -342,7 +455,7 @@ impl Fetch<'_> {
         client_id: &str,
         client_secret: &str,
         redirect_uri: &str,
-    ) -> Result<String, (String, String)> {
+    ) -> Result<String, Refusal> {
         let request = self
             .outbound
             .request(reqwest::Method::POST, token_endpoint.as_str())
@@ -359,7 +472,7 @@ impl Fetch<'_> {
         let resp = self
             .send(request, token_endpoint.as_str())
             .await
-            .map_err(|m| (m, FIX_DOMAIN.to_string()))?;
+            .map_err(|m| Refusal::other(m, FIX_DOMAIN))?;
         let status = resp.status.as_u16();
         let body: serde_json::Value =
             serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null);
@@ -377,26 +490,34 @@ impl Fetch<'_> {
             "invalid_grant" => Ok(format!(
                 "Okta accepted the Client ID {client_id} and the Client Secret (it refused only the test code, as expected)."
             )),
-            "invalid_client" => Err((
-                format!("Okta refused the Client ID or Client Secret ({said})."),
-                FIX_CREDENTIALS.to_string(),
+            "invalid_client" => Err(Refusal {
+                invalid_client: Some(said.clone()),
+                ..Refusal::other(
+                    format!(
+                        "Okta refused the Client ID {client_id} or the Client secret ({said})."
+                    ),
+                    FIX_CREDENTIALS,
+                )
+            }),
+            "unauthorized_client" => Err(Refusal {
+                client_known: true,
+                ..Refusal::other(
+                    format!("Okta does not let this app use the authorization code flow ({said})."),
+                    "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and tick Grant type \"Authorization Code\". The app must be an OIDC Web Application.",
+                )
+            }),
+            "" if (200..300).contains(&status) => Err(Refusal::other(
+                "Okta issued tokens for a made-up code: this is not a trustworthy Okta.",
+                FIX_DOMAIN,
             )),
-            "unauthorized_client" => Err((
-                format!("Okta does not let this app use the authorization code flow ({said})."),
-                "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and tick Grant type \"Authorization Code\". The app must be an OIDC Web Application.".to_string(),
-            )),
-            "" if (200..300).contains(&status) => Err((
-                "Okta issued tokens for a made-up code: this is not a trustworthy Okta.".to_string(),
-                FIX_DOMAIN.to_string(),
-            )),
-            "" => Err((
+            "" => Err(Refusal::other(
                 format!(
                     "The token endpoint {} answered HTTP {status} without an OAuth error.",
                     bounded(token_endpoint.as_str(), MAX_QUOTED)
                 ),
-                FIX_DOMAIN.to_string(),
+                FIX_DOMAIN,
             )),
-            _ => Err((
+            _ => Err(Refusal::other(
                 format!("Okta answered the credentials check with {said}."),
                 format!(
                     "{FIX_CREDENTIALS} Also check the app's Sign-in redirect URIs list {redirect_uri}."
@@ -405,12 +526,7 @@ impl Fetch<'_> {
         }
     }
 
-    async fn redirect(
-        &self,
-        mut url: url::Url,
-        client_id: &str,
-        redirect_uri: &str,
-    ) -> Result<String, (String, String)> {
+    async fn redirect(&self, mut url: url::Url, client_id: &str, redirect_uri: &str) -> Authorize {
         let fix = format!(
             "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and add {redirect_uri} to Sign-in redirect URIs (it must match exactly, including http/https and the port)."
         );
@@ -423,13 +539,16 @@ impl Fetch<'_> {
             ("state", "tessera-connection-test"),
             ("nonce", "tessera-connection-test"),
         ]);
-        let resp = self
+        let resp = match self
             .send(
                 self.outbound.request(reqwest::Method::GET, url.as_str()),
                 &endpoint,
             )
             .await
-            .map_err(|m| (m, FIX_DOMAIN.to_string()))?;
+        {
+            Ok(resp) => resp,
+            Err(message) => return Authorize::Failed(message, FIX_DOMAIN.to_string()),
+        };
         let status = resp.status.as_u16();
         let location = resp
             .headers
@@ -451,28 +570,30 @@ impl Fetch<'_> {
                 })
                 .flatten();
             return match back_with.as_deref() {
-                Some("unauthorized_client") => Err((
+                Some("unauthorized_client") => Authorize::CodeFlowRefused(
                     "Okta refuses the authorization code flow for this app.".to_string(),
                     "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and tick Grant type \"Authorization Code\".".to_string(),
+                ),
+                _ => Authorize::Accepted(format!(
+                    "Okta accepts the sign-in redirect URI {redirect_uri}."
                 )),
-                _ => Ok(format!("Okta accepts the sign-in redirect URI {redirect_uri}.")),
             };
         }
         let body = String::from_utf8_lossy(&resp.body).to_lowercase();
         if status == 400 && (body.contains("redirect") || body.is_empty()) {
-            return Err((
+            return Authorize::NotAccepted(
                 format!(
                     "Okta does not accept the sign-in redirect URI {redirect_uri} for this app."
                 ),
                 fix,
-            ));
+            );
         }
-        Err((
+        Authorize::NotAccepted(
             format!(
                 "Okta's authorization endpoint answered HTTP {status} for this app and redirect URI."
             ),
             fix,
-        ))
+        )
     }
 }
 
@@ -509,8 +630,45 @@ mod tests {
         assert!(!report.ok);
         let d = report.check("discovery").unwrap();
         assert!(!d.ok && d.message.contains("connect") && d.fix.contains("Okta domain"));
-        assert_eq!(report.checks.len(), 5);
-        assert!(report.checks[1..].iter().all(|c| !c.ok));
+        assert_eq!(d.label, "Okta answers");
+        // The rest could not run: one line, not four failures.
+        assert_eq!(report.checks.len(), 1);
+        let skipped = report.not_checked.as_ref().unwrap();
+        assert_eq!(
+            skipped.names,
+            [
+                "issuer",
+                "signing_keys",
+                "client_credentials",
+                "redirect_uri"
+            ]
+        );
+        assert_eq!(skipped.because, "discovery");
+        assert_eq!(
+            skipped.message,
+            "Not checked because “Okta answers” failed: Okta domain (issuer), Signing keys (RS256), Client ID and Client secret, Sign-in redirect URI."
+        );
+    }
+
+    #[test]
+    fn skipped_checks_make_one_line() {
+        let mut checks = Checks::default();
+        checks.pass("discovery", "ok");
+        checks.fail("client_credentials", "no", "fix");
+        checks.skip(
+            &["redirect_uri"],
+            "client_credentials",
+            Some("a valid Client ID"),
+        );
+        let report = checks.report();
+        assert!(!report.ok);
+        assert!(report.not_checked("redirect_uri") && !report.not_checked("discovery"));
+        assert_eq!(
+            report.not_checked.unwrap().message,
+            "Not checked because “Client ID and Client secret” failed: Sign-in redirect URI (it needs a valid Client ID)."
+        );
+        assert_eq!(label("signing_keys"), "Signing keys (RS256)");
+        assert_eq!(label("other"), "other");
     }
 
     #[tokio::test]

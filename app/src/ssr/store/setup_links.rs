@@ -41,6 +41,8 @@ pub struct SetupLink {
     pub pending_client_id: Option<String>,
     pub pending_secret_enc: Option<String>,
     pub passed_hash: Option<String>,
+    /// The report of the latest test (JSON of `ConnectionReport`), with the pending values.
+    pub last_report: Option<String>,
     /// When `setup_link_opened` was last written.
     pub opened_noted_at: Option<i64>,
     /// When `setup_link_expired` was written (once per link).
@@ -56,7 +58,7 @@ fn link_columns() -> String {
             created_by_member_id,
             CAST(CASE WHEN {CREATOR_IS_OWNER} THEN 1 ELSE 0 END AS BIGINT) AS creator_ok,
             test_attempts, last_test_ok_at, test_window_start, test_window_attempts,
-            pending_issuer, pending_client_id, pending_secret_enc, passed_hash,
+            pending_issuer, pending_client_id, pending_secret_enc, passed_hash, last_report,
             opened_noted_at, expired_noted_at, page_audit_rows
          FROM setup_links"
     )
@@ -81,6 +83,7 @@ fn link_from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
         pending_client_id: r.try_get("pending_client_id")?,
         pending_secret_enc: r.try_get("pending_secret_enc")?,
         passed_hash: r.try_get("passed_hash")?,
+        last_report: r.try_get("last_report")?,
         opened_noted_at: r.try_get("opened_noted_at")?,
         expired_noted_at: r.try_get("expired_noted_at")?,
         page_audit_rows: r.try_get("page_audit_rows")?,
@@ -226,6 +229,8 @@ pub struct TestValues<'a> {
     /// Fingerprint of the values when the test passed; `None` when it failed (which also
     /// forgets an earlier pass).
     pub passed_hash: Option<&'a str>,
+    /// The test's report (JSON), when it ran; `None` when the test was refused before running.
+    pub report: Option<&'a str>,
 }
 
 /// Inside `tx`: keeps a finished test's values on the link, only while it is open at `now` and
@@ -239,7 +244,7 @@ pub async fn keep_test(
     let done = sqlx::query(&format!(
         "UPDATE setup_links SET pending_issuer = $2, pending_client_id = $3,
             pending_secret_enc = $4, passed_hash = $5,
-            last_test_ok_at = COALESCE($6, last_test_ok_at)
+            last_test_ok_at = COALESCE($6, last_test_ok_at), last_report = $8
          WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $7
            AND {CREATOR_IS_OWNER}"
     ))
@@ -250,6 +255,7 @@ pub async fn keep_test(
     .bind(v.passed_hash)
     .bind(v.passed_hash.map(|_| now))
     .bind(now)
+    .bind(v.report)
     .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
