@@ -1657,7 +1657,10 @@ async fn sso_view_and_settings() {
                 m.contains("Only the service operator can turn single sign-on off"),
                 "{m}"
             );
-            assert!(!m.contains("tessera sso"), "customer words, no operator command: {m}");
+            assert!(
+                !m.contains("tessera sso"),
+                "customer words, no operator command: {m}"
+            );
             assert!(m.contains("signs everyone in your organization out"), "{m}");
         }
         let unchanged = store.sso_connection(&fx.org.id).await.unwrap().unwrap();
