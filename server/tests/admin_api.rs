@@ -1947,9 +1947,8 @@ async fn connection_test_and_secret_rotation_against_local_okta() {
             "{cred:?}"
         );
         assert!(
-            cred.fix.contains(
-                "Applications -> Applications -> Tessera -> General -> Client Credentials"
-            ),
+            cred.fix
+                .contains("Applications → Applications → Tessera → General → Client Credentials"),
             "{cred:?}"
         );
         assert!(cred.fix.contains("Rotate client secret"));

@@ -172,7 +172,7 @@ fn fix_for_setup_page(fix: &str) -> String {
             "the Okta domain you entered",
         )
         .replace(
-            ", then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.",
+            ", then use \"Rotate client secret\" in Tessera (owner), or ask the service operator.",
             ", and paste both into the form below.",
         )
         .replace(
@@ -180,7 +180,7 @@ fn fix_for_setup_page(fix: &str) -> String {
             ", and paste it into the form below.",
         )
         .replace(" (it must match the one shown here)", "");
-    if let Some(i) = s.find(" The service operator changes it with") {
+    if let Some(i) = s.find(" The service operator changes it") {
         s.truncate(i);
         s.push_str(" Correct it in the form below.");
     }
@@ -696,12 +696,12 @@ mod tests {
 
     #[test]
     fn fix_texts_point_at_the_form() {
-        let domain = "Check the Okta domain registered with Tessera: it must be your Okta org URL as shown in the Okta Admin Console (e.g. https://acme.okta.com, not the -admin URL). The service operator changes it with `tessera sso set <org> --okta-domain ...`.";
+        let domain = "Check the Okta domain registered with Tessera: it must be your Okta org URL as shown in the Okta Admin Console (e.g. https://acme.okta.com, not the -admin URL). The service operator changes it, or you can send your Okta admin a setup link from the SSO page.";
         let f = fix_for_setup_page(domain);
         assert!(f.contains("the Okta domain you entered"));
         assert!(!f.contains("tessera sso set"));
         assert!(f.ends_with("Correct it in the form below."));
-        let creds = "copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.";
+        let creds = "copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator.";
         let f = fix_for_setup_page(creds);
         assert!(!f.contains("tessera sso set") && !f.contains("Rotate"));
         assert!(f.ends_with("paste both into the form below."));
@@ -781,7 +781,7 @@ mod tests {
                     label: "Client ID and Client secret".into(),
                     ok: false,
                     message: "Okta refused <them>.".into(),
-                    fix: "copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.".into(),
+                    fix: "copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator.".into(),
                 },
             ],
             not_checked: Some(crate::api::types::NotChecked {

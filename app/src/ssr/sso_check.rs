@@ -37,14 +37,14 @@ pub const TEST_CODE: &str = "tessera-connection-test";
 /// Longest piece of an IdP's answer quoted in a report.
 const MAX_QUOTED: usize = 300;
 
-const FIX_DOMAIN: &str = "Check the Okta domain registered with Tessera: it must be your Okta org URL as shown in the Okta Admin Console (e.g. https://acme.okta.com, not the -admin URL). The service operator changes it with `tessera sso set <org> --okta-domain ...`.";
+const FIX_DOMAIN: &str = "Check the Okta domain registered with Tessera: it must be your Okta org URL as shown in the Okta Admin Console (e.g. https://acme.okta.com, not the -admin URL). The service operator changes it, or you can send your Okta admin a setup link from the SSO page.";
 
 const FIX_REFUSED: &str = "Enter your Okta org's public address (e.g. acme.okta.com). Tessera does not connect to loopback, private, link-local or other internal addresses; the service operator allows them only for a local development IdP (--allow-http-issuers).";
 
-const FIX_CREDENTIALS: &str = "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> Client Credentials. Check that Client authentication is \"Client secret\", copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator to run `tessera sso set`.";
+const FIX_CREDENTIALS: &str = "In the Okta Admin Console open Applications → Applications → Tessera → General → Client Credentials. Check that Client authentication is \"Client secret\", copy the Client ID (it must match the one shown here) and a current Client secret, then use \"Rotate client secret\" in Tessera (owner), or ask the service operator.";
 
 /// The Client ID is known to Okta, only the secret was refused.
-pub const FIX_SECRET: &str = "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> Client Credentials -> Client secrets and copy a current secret (an active one, with the copy icon), then use \"Rotate client secret\" in Tessera (owner).";
+pub const FIX_SECRET: &str = "In the Okta Admin Console open Applications → Applications → Tessera → General → Client Credentials → Client secrets and copy a current secret (an active one, with the copy icon), then use \"Rotate client secret\" in Tessera (owner).";
 
 /// The checks of a test, in the order they run: `(name, label)`.
 pub const CHECKS: [(&str, &str); 5] = [
@@ -226,7 +226,7 @@ pub async fn check_connection(
             "issuer",
             format!("Okta identifies itself as {theirs:?}, but Tessera has {issuer} registered."),
             format!(
-                "Register the Okta org URL exactly as Okta names it ({theirs}). Tessera uses Okta's org authorization server, not a custom one (Security -> API -> Authorization Servers). The service operator changes it with `tessera sso set <org> --issuer {theirs}`."
+                "Register the Okta org URL exactly as Okta names it ({theirs}). Tessera uses Okta's org authorization server, not a custom one (Security → API → Authorization Servers). The service operator changes it, or you can send your Okta admin a setup link from the SSO page."
             ),
         );
     }
@@ -242,7 +242,7 @@ pub async fn check_connection(
             Ok((_, jwks_uri)) => checks.fail(
                 "signing_keys",
                 format!("{jwks_uri} lists no RSA key usable for RS256 signatures."),
-                "Tessera verifies ID tokens signed with RS256. In Okta, Applications -> Tessera -> Sign On must not require another algorithm; Okta's org authorization server publishes RS256 keys by default. If this persists, contact Okta support.",
+                "Tessera verifies ID tokens signed with RS256. In Okta, Applications → Tessera → Sign On must not require another algorithm; Okta's org authorization server publishes RS256 keys by default. If this persists, contact Okta support.",
             ),
             Err(message) => checks.fail("signing_keys", message, FIX_DOMAIN),
         },
@@ -503,7 +503,7 @@ impl Fetch<'_> {
                 client_known: true,
                 ..Refusal::other(
                     format!("Okta does not let this app use the authorization code flow ({said})."),
-                    "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and tick Grant type \"Authorization Code\". The app must be an OIDC Web Application.",
+                    "In the Okta Admin Console open Applications → Applications → Tessera → General → General Settings → Edit, and tick Grant type \"Authorization Code\". The app must be an OIDC Web Application.",
                 )
             }),
             "" if (200..300).contains(&status) => Err(Refusal::other(
@@ -528,7 +528,7 @@ impl Fetch<'_> {
 
     async fn redirect(&self, mut url: url::Url, client_id: &str, redirect_uri: &str) -> Authorize {
         let fix = format!(
-            "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and add {redirect_uri} to Sign-in redirect URIs (it must match exactly, including http/https and the port)."
+            "In the Okta Admin Console open Applications → Applications → Tessera → General → General Settings → Edit, and add {redirect_uri} to Sign-in redirect URIs (it must match exactly, including http/https and the port)."
         );
         let endpoint = bounded(url.as_str(), MAX_QUOTED);
         url.query_pairs_mut().extend_pairs([
@@ -572,7 +572,7 @@ impl Fetch<'_> {
             return match back_with.as_deref() {
                 Some("unauthorized_client") => Authorize::CodeFlowRefused(
                     "Okta refuses the authorization code flow for this app.".to_string(),
-                    "In the Okta Admin Console open Applications -> Applications -> Tessera -> General -> General Settings -> Edit, and tick Grant type \"Authorization Code\".".to_string(),
+                    "In the Okta Admin Console open Applications → Applications → Tessera → General → General Settings → Edit, and tick Grant type \"Authorization Code\".".to_string(),
                 ),
                 _ => Authorize::Accepted(format!(
                     "Okta accepts the sign-in redirect URI {redirect_uri}."
