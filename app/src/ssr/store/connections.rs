@@ -7,7 +7,7 @@
 
 use super::dialect::is_unique_violation;
 use super::orgs::{OrgWithSso, org_from_row};
-use super::{NewAudit, Store, StoreError, Tx, audit};
+use super::{NewAudit, Store, StoreError, Tx};
 use crate::model::{DefaultRole, Org, SsoConnection};
 use crate::model::{MemberId, OrgId};
 use sqlx::Row;
@@ -291,13 +291,7 @@ impl Store {
         .bind(owner_id)
         .execute(tx.conn())
         .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        audit::insert(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        tx.commit_audited(done.rows_affected(), audit).await
     }
 
     /// Replaces the sealed client secret `old_sealed` by `new_sealed`, while `owner_id` is
@@ -324,13 +318,7 @@ impl Store {
         .bind(owner_id)
         .execute(tx.conn())
         .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        audit::insert(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        tx.commit_audited(done.rows_affected(), audit).await
     }
 }
 

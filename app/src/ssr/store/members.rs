@@ -570,13 +570,7 @@ impl Store {
         let done = bind_actor(bind_target(sqlx::query(&sql), g).bind(to.as_str()), g)
             .execute(tx.conn())
             .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        audit::insert(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        tx.commit_audited(done.rows_affected(), audit).await
     }
 
     /// Deactivates or reactivates the target. Deactivation deletes all of the target's sessions

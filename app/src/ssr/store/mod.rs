@@ -272,6 +272,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Ends a guarded write of one row: when the guarded statement changed exactly one row
+    /// (`rows`), writes `entry` and commits (true); otherwise the state it was decided on no
+    /// longer holds, and everything is undone (false).
+    pub(crate) async fn commit_audited(
+        mut self,
+        rows: u64,
+        entry: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        if rows != 1 {
+            self.rollback().await?;
+            return Ok(false);
+        }
+        audit::insert(&mut self, entry).await?;
+        self.commit().await?;
+        Ok(true)
+    }
+
     /// The connection the statements run on (the store's aggregates only).
     fn conn(&mut self) -> &mut AnyConnection {
         &mut self.inner

@@ -1,7 +1,7 @@
 //! Orgs: creation, lookup by slug or id, the CLI's list with member counts, renaming, and
 //! deleting an org with everything of it.
 
-use super::audit::{self, NewAudit};
+use super::audit::NewAudit;
 use super::dialect::is_unique_violation;
 use super::{Store, StoreError, Tx, sessions};
 use crate::model::{Org, OrgId, SsoConnection};
@@ -149,13 +149,7 @@ impl Store {
             .bind(org_id)
             .execute(tx.conn())
             .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        audit::insert(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        tx.commit_audited(done.rows_affected(), audit).await
     }
 
     /// Deletes an org and everything of it in one transaction: its members and their
