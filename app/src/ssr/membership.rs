@@ -464,17 +464,14 @@ pub async fn list_members(
     if !filtered {
         page = page.min(last_page(org_wide));
     }
-    let fetch = |page: u32| {
-        let offset = i64::from(page - 1) * i64::from(PER_PAGE);
-        store.members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
-    };
-    let (mut members, total) = fetch(page).await?;
-    // Unfiltered, the total is the org-wide count already in `counts`.
-    let total = total.unwrap_or(org_wide);
-    if page > last_page(total) {
-        page = last_page(total);
-        members = fetch(page).await?.0;
-    }
+    let (members, total, page) = clamped_page(page, |offset| async move {
+        let (members, total) = store
+            .members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
+            .await?;
+        // Unfiltered, the total is the org-wide count already in `counts`.
+        Ok((members, total.unwrap_or(org_wide)))
+    })
+    .await?;
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
@@ -483,6 +480,24 @@ pub async fn list_members(
         counts,
         now: store.now_ms(),
     })
+}
+
+/// Page `page` (1-based, [`PER_PAGE`] a page) of a list, fetched with `fetch(offset)` giving
+/// the page's rows and the list's total; a page past the end fetches and shows the last page
+/// instead. Returns the rows, the total and the page shown.
+async fn clamped_page<T, F, Fut>(page: u32, fetch: F) -> Result<(Vec<T>, i64, u32), StoreError>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, i64), StoreError>>,
+{
+    let offset = |page: u32| i64::from(page - 1) * i64::from(PER_PAGE);
+    let mut page = page.max(1);
+    let (mut rows, total) = fetch(offset(page)).await?;
+    if page > last_page(total) {
+        page = last_page(total);
+        rows = fetch(offset(page)).await?.0;
+    }
+    Ok((rows, total, page))
 }
 
 /// The last page of a list of `total` entries, [`PER_PAGE`] per page (1 for an empty list).
@@ -1070,16 +1085,10 @@ pub async fn audit_page(
     page: u32,
 ) -> Result<AuditPage, DomainError> {
     allow(may_org(actor, OrgAction::ViewAudit))?;
-    let fetch = |page: u32| {
-        let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+    let (entries, total, page) = clamped_page(page, |offset| {
         store.audit_entries(&actor.org_id, filter, i64::from(PER_PAGE), offset)
-    };
-    let mut page = page.max(1);
-    let (mut entries, total) = fetch(page).await?;
-    if page > last_page(total) {
-        page = last_page(total);
-        entries = fetch(page).await?.0;
-    }
+    })
+    .await?;
     Ok(AuditPage {
         entries: entries.into_iter().map(audit_view).collect(),
         page,
