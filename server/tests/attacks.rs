@@ -1022,3 +1022,88 @@ async fn racing_saves_of_one_setup_link_connect_once() {
         );
     }
 }
+
+// ---- invitations --------------------------------------------------------------------------------
+
+/// A revocation racing the sign-in that accepts the same invitation (PostgreSQL, where both
+/// can be in flight at once; SQLite takes one writer at a time): the sign-in holds the row, the
+/// revocation, which already read it open, waits; once the sign-in commits the invitation is
+/// accepted, so the revocation finds nothing open to revoke and writes nothing.
+#[tokio::test]
+async fn revoking_an_invitation_a_sign_in_just_accepted_revokes_nothing() {
+    use app::model::DefaultRole;
+    use app::ssr::membership;
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    for db in databases().await {
+        if db.kind != "postgres" {
+            continue;
+        }
+        let server = testkit::TestServer::start(&db).await;
+        let store = server.store.clone();
+        let testkit::OwnerSignedIn { owner, .. } = testkit::owner_signed_in(&server, "acme").await;
+        let invited = membership::invite(&store, &owner, "pat@acme.test", DefaultRole::Admin)
+            .await
+            .expect("invite");
+        let id = invited.id.as_str().to_string();
+        // The sign-in's transaction: the invitation accepted, not yet committed.
+        let mut signin = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        signin.execute("BEGIN").await.expect("begin");
+        signin
+            .execute(
+                sqlx::query("UPDATE invitations SET accepted_at = created_at + 1 WHERE id = $1")
+                    .bind(&id),
+            )
+            .await
+            .expect("accept");
+        let revoke = tokio::spawn({
+            let (store, owner, id) = (store.clone(), owner.clone(), id.clone());
+            async move { membership::revoke_invitation(&store, &owner, &id).await }
+        });
+        // Until the revocation waits on the sign-in's row lock.
+        let mut watch = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE invitations%'",
+            )
+            .fetch_one(&mut watch)
+            .await
+            .expect("watch");
+            if waiting > 0 || revoke.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        signin.execute("COMMIT").await.expect("commit");
+        let revoked = revoke.await.expect("join");
+        assert!(
+            matches!(revoked, Err(membership::DomainError::NotFound)),
+            "an accepted invitation was revoked: {revoked:?}"
+        );
+        let (revoked_at,): (Option<i64>,) =
+            sqlx::query_as("SELECT revoked_at FROM invitations WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&mut watch)
+                .await
+                .expect("read");
+        assert_eq!(
+            revoked_at, None,
+            "the accepted invitation is marked revoked too"
+        );
+        let entries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'invitation_revoked'",
+        )
+        .fetch_one(&mut watch)
+        .await
+        .expect("count");
+        assert_eq!(
+            entries, 0,
+            "a revocation that did not happen is in the audit log"
+        );
+    }
+}

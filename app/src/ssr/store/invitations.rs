@@ -231,11 +231,20 @@ impl Store {
             return Ok(None);
         };
         let invitation = from_row(&row)?;
-        sqlx::query("UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        // Still open when the row is written: a sign-in may have accepted it since the read
+        // (PostgreSQL re-checks the condition once that sign-in commits).
+        let revoked = sqlx::query(&format!(
+            "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND {}",
+            open_at("$1")
+        ))
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if revoked != 1 {
+            return Ok(None);
+        }
         let mut entry = audit_entry;
         entry.after =
             serde_json::json!({"email": invitation.email, "role": invitation.role}).to_string();
