@@ -1107,3 +1107,68 @@ async fn revoking_an_invitation_a_sign_in_just_accepted_revokes_nothing() {
         );
     }
 }
+
+/// A crowd of admins inviting at once at the per-org cap: the open invitations never pass it,
+/// on either database (PostgreSQL reads the count without seeing concurrent inserts unless
+/// the invitations of one org are created one after the other).
+#[tokio::test]
+async fn racing_invitations_never_pass_the_per_org_cap() {
+    use app::model::DefaultRole;
+    use app::ssr::membership;
+    use app::ssr::store::invitations::MAX_OPEN_PER_ORG;
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = server.store.clone();
+        let testkit::OwnerSignedIn { owner, org, .. } =
+            testkit::owner_signed_in(&server, "acme").await;
+        let mut conn = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        const CROWD: i64 = 8;
+        let now = store.now_ms();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO invitations (id, org_id, email, email_key, role, invited_by, created_at, expires_at)
+             SELECT 'pre-' || i, $2, 'p' || i || '@acme.test', 'p' || i || '@acme.test', 'member', 'seed', $3, $4 FROM n",
+        )
+        .bind(MAX_OPEN_PER_ORG - CROWD / 2)
+        .bind(org.id.as_str())
+        .bind(now)
+        .bind(now + 86_400_000)
+        .execute(&mut conn)
+        .await
+        .expect("seed");
+        let invites = (0..CROWD).map(|i| {
+            let (store, owner) = (store.clone(), owner.clone());
+            tokio::spawn(async move {
+                membership::invite(
+                    &store,
+                    &owner,
+                    &format!("crowd{i}@acme.test"),
+                    DefaultRole::Member,
+                )
+                .await
+            })
+        });
+        let mut made = 0;
+        for r in futures_util::future::join_all(invites).await {
+            match r.expect("join") {
+                Ok(_) => made += 1,
+                Err(membership::DomainError::Store(app::ssr::store::StoreError::Conflict(_))) => {}
+                Err(e) => panic!("[{kind}] {e:?}"),
+            }
+        }
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND revoked_at IS NULL AND accepted_at IS NULL",
+        )
+        .bind(org.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        assert_eq!(open, MAX_OPEN_PER_ORG, "[{kind}] open invitations");
+        assert_eq!(made, CROWD / 2, "[{kind}] invitations made");
+    }
+}
