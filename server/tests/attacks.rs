@@ -1172,3 +1172,29 @@ async fn racing_invitations_never_pass_the_per_org_cap() {
         assert_eq!(made, CROWD / 2, "[{kind}] invitations made");
     }
 }
+
+// ---- /login?next= -------------------------------------------------------------------------------
+
+/// A signed-in visitor of `/login?next=…` goes on only to a path of ours: a tab or a line
+/// break, which browsers drop from a URL (`/<TAB>/evil.example` is `//evil.example`, another
+/// host), sends them to the start page instead.
+#[tokio::test]
+async fn login_next_with_a_control_character_stays_on_tessera() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let fx = testkit::owner_signed_in(&server, "acme").await;
+        for next in [
+            "/%09/evil.example",
+            "/%0A/evil.example",
+            "/%0D%0A/evil.example",
+        ] {
+            let r = fx
+                .browser
+                .get(&format!("{}/login?next={next}", server.url))
+                .await;
+            assert!(r.status < 500, "[{kind}] {next}: {}", r.status);
+            assert_eq!(r.location_raw(), Some("/"), "[{kind}] {next}: {}", r.status);
+        }
+    }
+}
