@@ -111,7 +111,14 @@ fn LoginPage() -> impl IntoView {
         query
             .read()
             .get("next")
-            .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+            // A browser drops tabs and line breaks from a URL: `/<TAB>/evil.example` is
+            // `//evil.example`, another host.
+            .filter(|n| {
+                n.starts_with('/')
+                    && !n.starts_with("//")
+                    && !n.contains('\\')
+                    && !n.chars().any(char::is_control)
+            })
             .unwrap_or_else(|| "/".into())
     };
     view! {

@@ -1022,3 +1022,229 @@ async fn racing_saves_of_one_setup_link_connect_once() {
         );
     }
 }
+
+// ---- invitations --------------------------------------------------------------------------------
+
+/// A revocation racing the sign-in that accepts the same invitation (PostgreSQL, where both
+/// can be in flight at once; SQLite takes one writer at a time): the sign-in holds the row, the
+/// revocation, which already read it open, waits; once the sign-in commits the invitation is
+/// accepted, so the revocation finds nothing open to revoke and writes nothing.
+#[tokio::test]
+async fn revoking_an_invitation_a_sign_in_just_accepted_revokes_nothing() {
+    use app::model::DefaultRole;
+    use app::ssr::membership;
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    for db in databases().await {
+        if db.kind != "postgres" {
+            continue;
+        }
+        let server = testkit::TestServer::start(&db).await;
+        let store = server.store.clone();
+        let testkit::OwnerSignedIn { owner, .. } = testkit::owner_signed_in(&server, "acme").await;
+        let invited = membership::invite(&store, &owner, "pat@acme.test", DefaultRole::Admin)
+            .await
+            .expect("invite");
+        let id = invited.id.as_str().to_string();
+        // The sign-in's transaction: the invitation accepted, not yet committed.
+        let mut signin = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        signin.execute("BEGIN").await.expect("begin");
+        signin
+            .execute(
+                sqlx::query("UPDATE invitations SET accepted_at = created_at + 1 WHERE id = $1")
+                    .bind(&id),
+            )
+            .await
+            .expect("accept");
+        let revoke = tokio::spawn({
+            let (store, owner, id) = (store.clone(), owner.clone(), id.clone());
+            async move { membership::revoke_invitation(&store, &owner, &id).await }
+        });
+        // Until the revocation waits on the sign-in's row lock.
+        let mut watch = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE invitations%'",
+            )
+            .fetch_one(&mut watch)
+            .await
+            .expect("watch");
+            if waiting > 0 || revoke.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        signin.execute("COMMIT").await.expect("commit");
+        let revoked = revoke.await.expect("join");
+        assert!(
+            matches!(revoked, Err(membership::DomainError::NotFound)),
+            "an accepted invitation was revoked: {revoked:?}"
+        );
+        let (revoked_at,): (Option<i64>,) =
+            sqlx::query_as("SELECT revoked_at FROM invitations WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&mut watch)
+                .await
+                .expect("read");
+        assert_eq!(
+            revoked_at, None,
+            "the accepted invitation is marked revoked too"
+        );
+        let entries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'invitation_revoked'",
+        )
+        .fetch_one(&mut watch)
+        .await
+        .expect("count");
+        assert_eq!(
+            entries, 0,
+            "a revocation that did not happen is in the audit log"
+        );
+    }
+}
+
+/// A crowd of admins inviting at once at the per-org cap: the open invitations never pass it,
+/// on either database (PostgreSQL reads the count without seeing concurrent inserts unless
+/// the invitations of one org are created one after the other).
+#[tokio::test]
+async fn racing_invitations_never_pass_the_per_org_cap() {
+    use app::model::DefaultRole;
+    use app::ssr::membership;
+    use app::ssr::store::invitations::MAX_OPEN_PER_ORG;
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let store = server.store.clone();
+        let testkit::OwnerSignedIn { owner, org, .. } =
+            testkit::owner_signed_in(&server, "acme").await;
+        let mut conn = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        const CROWD: i64 = 8;
+        let now = store.now_ms();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO invitations (id, org_id, email, email_key, role, invited_by, created_at, expires_at)
+             SELECT 'pre-' || i, $2, 'p' || i || '@acme.test', 'p' || i || '@acme.test', 'member', 'seed', $3, $4 FROM n",
+        )
+        .bind(MAX_OPEN_PER_ORG - CROWD / 2)
+        .bind(org.id.as_str())
+        .bind(now)
+        .bind(now + 86_400_000)
+        .execute(&mut conn)
+        .await
+        .expect("seed");
+        let invites = (0..CROWD).map(|i| {
+            let (store, owner) = (store.clone(), owner.clone());
+            tokio::spawn(async move {
+                membership::invite(
+                    &store,
+                    &owner,
+                    &format!("crowd{i}@acme.test"),
+                    DefaultRole::Member,
+                )
+                .await
+            })
+        });
+        let mut made = 0;
+        for r in futures_util::future::join_all(invites).await {
+            match r.expect("join") {
+                Ok(_) => made += 1,
+                Err(membership::DomainError::Store(app::ssr::store::StoreError::Conflict(_))) => {}
+                Err(e) => panic!("[{kind}] {e:?}"),
+            }
+        }
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND revoked_at IS NULL AND accepted_at IS NULL",
+        )
+        .bind(org.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        assert_eq!(open, MAX_OPEN_PER_ORG, "[{kind}] open invitations");
+        assert_eq!(made, CROWD / 2, "[{kind}] invitations made");
+    }
+}
+
+// ---- /login?next= -------------------------------------------------------------------------------
+
+/// A signed-in visitor of `/login?next=…` goes on only to a path of ours: a tab or a line
+/// break, which browsers drop from a URL (`/<TAB>/evil.example` is `//evil.example`, another
+/// host), sends them to the start page instead.
+#[tokio::test]
+async fn login_next_with_a_control_character_stays_on_tessera() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let fx = testkit::owner_signed_in(&server, "acme").await;
+        for next in [
+            "/%09/evil.example",
+            "/%0A/evil.example",
+            "/%0D%0A/evil.example",
+        ] {
+            let r = fx
+                .browser
+                .get(&format!("{}/login?next={next}", server.url))
+                .await;
+            assert!(r.status < 500, "[{kind}] {next}: {}", r.status);
+            assert_eq!(r.location_raw(), Some("/"), "[{kind}] {next}: {}", r.status);
+        }
+    }
+}
+
+/// Odd values in this session's inputs (NUL, huge, SQL-looking, other orgs' ids) answer 4xx
+/// or an empty result, never a 5xx, on both databases.
+#[tokio::test]
+async fn odd_values_in_filters_ids_and_invitations_never_give_a_5xx() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = testkit::TestServer::start(&db).await;
+        let fx = testkit::owner_signed_in(&server, "acme").await;
+        let b = testkit::ApiClient::new(&server, &fx.owner).await;
+        let long = "x".repeat(100_000);
+        for path in [
+            "/api/v1/members?q=%00".to_string(),
+            "/api/v1/members?q=a%00b".to_string(),
+            "/api/v1/members?role=%00&status=%00".to_string(),
+            "/api/v1/members?role=admin'--&page=99999999999".to_string(),
+            format!("/api/v1/members?q={}", "x".repeat(5_000)),
+            "/api/v1/audit?who=%00".to_string(),
+            "/api/v1/audit?who=%25%5F&action=x'--&from=0000-00-00".to_string(),
+            "/api/v1/audit?from=9999-12-31&to=9999-12-31".to_string(),
+            "/api/v1/audit/export?format=json&from=9999-12-31&to=9999-12-31".to_string(),
+            "/api/v1/audit/export?format=%00".to_string(),
+            "/api/v1/invitations/open".to_string(),
+        ] {
+            let r = b.get(&path).await;
+            assert!(r.status < 500, "[{kind}] {path}: {} {}", r.status, r.body);
+        }
+        for body in [
+            serde_json::json!({"email": "a\u{0}@b.c", "role": "member"}),
+            serde_json::json!({"email": "İİİ@ÉXAMPLE.com", "role": "admin"}),
+            serde_json::json!({"email": format!("{long}@b.c"), "role": "member"}),
+            serde_json::json!({"email": "pat@b.c", "role": "owner"}),
+            serde_json::json!({"email": ["pat@b.c"], "role": "member"}),
+        ] {
+            let r = b.post("/api/v1/invitations", body.clone()).await;
+            assert!(r.status < 500, "[{kind}] {body}: {} {}", r.status, r.body);
+        }
+        for id in [
+            serde_json::json!("\u{0}"),
+            serde_json::json!("x".repeat(10_000)),
+            serde_json::json!(12),
+            serde_json::json!(null),
+        ] {
+            let r = b
+                .post("/api/v1/invitations/revoke", serde_json::json!({"id": id}))
+                .await;
+            assert!(r.status < 500, "[{kind}] {id}: {} {}", r.status, r.body);
+        }
+    }
+}

@@ -94,6 +94,14 @@ impl Store {
         let now = self.now_ms();
         let key = email_key(email);
         let mut tx = self.begin().await?;
+        // One org's invitations are created one after the other (a no-op write locks the org's
+        // row; foreign-key checks take a weaker lock that does not wait for it), so the count
+        // below cannot miss a concurrent insert: on PostgreSQL two creations would otherwise
+        // both read a count under the cap and both insert.
+        sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
+            .bind(org_id)
+            .execute(tx.conn())
+            .await?;
         let replaced = sqlx::query(
             "UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND email_key = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
         )
@@ -231,11 +239,20 @@ impl Store {
             return Ok(None);
         };
         let invitation = from_row(&row)?;
-        sqlx::query("UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        // Still open when the row is written: a sign-in may have accepted it since the read
+        // (PostgreSQL re-checks the condition once that sign-in commits).
+        let revoked = sqlx::query(&format!(
+            "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND {}",
+            open_at("$1")
+        ))
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if revoked != 1 {
+            return Ok(None);
+        }
         let mut entry = audit_entry;
         entry.after =
             serde_json::json!({"email": invitation.email, "role": invitation.role}).to_string();
