@@ -12,6 +12,8 @@ ALTER TABLE members ADD COLUMN user_name_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE members ADD COLUMN external_id TEXT;
 ALTER TABLE members ADD COLUMN given_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE members ADD COLUMN family_name TEXT NOT NULL DEFAULT '';
+-- SCIM displayName as sent ('' when none); members.name stays the name Tessera shows.
+ALTER TABLE members ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 -- 1 once Okta provisioned or adopted the member over SCIM.
 ALTER TABLE members ADD COLUMN scim_managed BIGINT NOT NULL DEFAULT 0;
 -- 1 while the member is deactivated because Okta said so (SCIM active:false).

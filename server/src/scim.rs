@@ -52,6 +52,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 .patch(patch_group)
                 .delete(delete_group),
         )
+        .route("/.search", axum::routing::post(search_not_supported))
+        .route("/Users/.search", axum::routing::post(search_not_supported))
+        .route("/Groups/.search", axum::routing::post(search_not_supported))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -371,6 +374,15 @@ async fn unknown() -> Response {
         404,
         None,
         "No such SCIM endpoint: Tessera serves /ServiceProviderConfig, /ResourceTypes, /Schemas, /Users and /Groups.",
+    ))
+}
+
+/// `POST /.search` (RFC 7644 section 3.4.3): not offered; lists take `filter` in the query.
+async fn search_not_supported() -> Response {
+    error_response(&ScimError::new(
+        501,
+        None,
+        "Searching with POST /.search is not supported: use GET with filter, startIndex and count.",
     ))
 }
 

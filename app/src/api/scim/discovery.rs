@@ -3,7 +3,7 @@
 //! PATCH yes, filter yes (up to [`MAX_RESULTS`](super::MAX_RESULTS) results), bulk, sort, ETags
 //! and password changes no, authentication by bearer token.
 
-use super::{GROUP_SCHEMA, LIST_SCHEMA, MAX_PAYLOAD_BYTES, MAX_RESULTS, USER_SCHEMA, location};
+use super::{GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA, location};
 use serde_json::{Value, json};
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -32,7 +32,6 @@ pub fn service_provider_config(base: &str) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         },
-        "maxPayloadSize": MAX_PAYLOAD_BYTES,
     })
 }
 
@@ -78,6 +77,18 @@ fn attribute(
     })
 }
 
+/// `attribute` with the only values Tessera keeps.
+fn canonical(mut attribute: Value, values: &[&str]) -> Value {
+    attribute["canonicalValues"] = json!(values);
+    attribute
+}
+
+/// A `reference` attribute to resources of `types`.
+fn reference(mut attribute: Value, types: &[&str]) -> Value {
+    attribute["referenceTypes"] = json!(types);
+    attribute
+}
+
 fn complex(name: &str, multi: bool, mutability: &str, sub: Vec<Value>) -> Value {
     json!({
         "name": name,
@@ -115,7 +126,7 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 false,
                 "readWrite",
                 vec![
-                    attribute("formatted", "string", false, false, "readWrite", "none"),
+                    attribute("formatted", "string", false, false, "readOnly", "none"),
                     attribute("givenName", "string", false, false, "readWrite", "none"),
                     attribute("familyName", "string", false, false, "readWrite", "none"),
                 ],
@@ -129,8 +140,9 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 "readWrite",
                 vec![
                     attribute("value", "string", false, false, "readWrite", "none"),
-                    attribute("type", "string", false, false, "readWrite", "none"),
-                    attribute("primary", "boolean", false, false, "readWrite", "none"),
+                    canonical(attribute("type", "string", false, false, "readWrite", "none"), &["work"]),
+                    // Tessera keeps one email: it is the primary one.
+                    attribute("primary", "boolean", false, false, "readOnly", "none"),
                 ],
             ),
             complex(
@@ -157,8 +169,9 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 "readWrite",
                 vec![
                     attribute("value", "string", false, true, "immutable", "none"),
+                    reference(attribute("$ref", "reference", false, true, "immutable", "none"), &["User"]),
                     attribute("display", "string", false, false, "readOnly", "none"),
-                    attribute("type", "string", false, false, "immutable", "none"),
+                    canonical(attribute("type", "string", false, false, "immutable", "none"), &["User"]),
                 ],
             ),
         ],

@@ -214,9 +214,11 @@ pub fn user_record(o: &Map<String, Value>) -> Result<(UserRecord, bool), ScimErr
     };
     let given_name = text(get(&name, "givenName"), "name.givenName")?.unwrap_or_default();
     let family_name = text(get(&name, "familyName"), "name.familyName")?.unwrap_or_default();
-    let formatted = text(get(&name, "formatted"), "name.formatted")?;
-    let display = text(get(o, "displayName"), "displayName")?
-        .or(formatted)
+    // `name.formatted` is read-only (Tessera renders it): never read back.
+    text(get(&name, "formatted"), "name.formatted")?;
+    let display_name = text(get(o, "displayName"), "displayName")?;
+    let display = display_name
+        .clone()
         .or_else(|| {
             let full = format!("{given_name} {family_name}");
             let full = full.trim();
@@ -231,6 +233,7 @@ pub fn user_record(o: &Map<String, Value>) -> Result<(UserRecord, bool), ScimErr
             external_id,
             given_name,
             family_name,
+            display_name: display_name.unwrap_or_default(),
             name: display,
             email,
         },
@@ -287,12 +290,6 @@ pub fn user_resource(base: &str, u: &ScimUser, groups: &[(GroupId, String)]) -> 
         "schemas": [USER_SCHEMA],
         "id": m.id,
         "userName": u.user_name,
-        "name": {
-            "givenName": u.given_name,
-            "familyName": u.family_name,
-            "formatted": m.name,
-        },
-        "displayName": m.name,
         "active": m.status == crate::model::MemberStatus::Active,
         "emails": if m.email.is_empty() { json!([]) } else {
             json!([{"value": m.email, "type": "work", "primary": true}])
@@ -312,6 +309,27 @@ pub fn user_resource(base: &str, u: &ScimUser, groups: &[(GroupId, String)]) -> 
     });
     if let Some(e) = &u.external_id {
         r["externalId"] = json!(e);
+    }
+    // Attributes without a value are left out (RFC 7643 section 2.5): a member Tessera created
+    // at sign-in has no given or family name until Okta sends them.
+    let mut name = serde_json::Map::new();
+    for (key, value) in [("givenName", &u.given_name), ("familyName", &u.family_name)] {
+        if !value.is_empty() {
+            name.insert(key.into(), json!(value));
+        }
+    }
+    if !name.is_empty() {
+        name.insert("formatted".into(), json!(m.name));
+        r["name"] = Value::Object(name);
+    }
+    // A member who never came through SCIM shows the name Tessera has for them.
+    let display = if u.display_name.is_empty() && !u.scim_managed {
+        &m.name
+    } else {
+        &u.display_name
+    };
+    if !display.is_empty() {
+        r["displayName"] = json!(display);
     }
     r
 }

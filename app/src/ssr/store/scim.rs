@@ -19,7 +19,7 @@ use sqlx::any::AnyRow;
 /// Every column of a member with its SCIM attributes, for [`scim_user_from_row`].
 macro_rules! user_fields {
     () => {
-        "id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at, user_name, external_id, given_name, family_name, scim_managed, deactivated_by_okta, updated_at"
+        "id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at, user_name, external_id, given_name, family_name, display_name, scim_managed, deactivated_by_okta, updated_at"
     };
 }
 const USER_COLUMNS: &str = concat!("SELECT ", user_fields!(), " FROM members");
@@ -40,6 +40,8 @@ pub struct ScimUser {
     pub external_id: Option<String>,
     pub given_name: String,
     pub family_name: String,
+    /// SCIM `displayName` as sent (empty when none was).
+    pub display_name: String,
     /// Okta provisioned or adopted this member over SCIM.
     pub scim_managed: bool,
     /// Deactivated because Okta said so (not by an owner or admin).
@@ -64,6 +66,7 @@ fn scim_user_from_row(row: &AnyRow) -> Result<ScimUser, StoreError> {
         external_id: row.try_get("external_id")?,
         given_name: row.try_get("given_name")?,
         family_name: row.try_get("family_name")?,
+        display_name: row.try_get("display_name")?,
         scim_managed: row.try_get::<i64, _>("scim_managed")? != 0,
         deactivated_by_okta: row.try_get::<i64, _>("deactivated_by_okta")? != 0,
         member,
@@ -77,7 +80,10 @@ pub struct UserRecord {
     pub external_id: Option<String>,
     pub given_name: String,
     pub family_name: String,
-    /// The display name (`displayName`, else the given and family names, else `userName`).
+    /// `displayName` as sent, or empty.
+    pub display_name: String,
+    /// The name Tessera shows (`displayName`, else the given and family names, else
+    /// `userName`).
     pub name: String,
     /// The primary email, or empty.
     pub email: String,
@@ -503,8 +509,8 @@ impl Store {
         let row = sqlx::query(&format!(
             "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at,
                  user_name, user_name_key, external_id, given_name, family_name, scim_managed,
-                 deactivated_by_okta, updated_at)
-             VALUES ($1, $2, '', $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $7)
+                 deactivated_by_okta, updated_at, display_name)
+             VALUES ($1, $2, '', $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $7, $14)
              RETURNING {}",
             user_fields!()
         ))
@@ -521,6 +527,7 @@ impl Store {
         .bind(stored_text(&record.given_name))
         .bind(stored_text(&record.family_name))
         .bind(i64::from(!active))
+        .bind(stored_text(&record.display_name))
         .fetch_one(tx.conn())
         .await?;
         let user = scim_user_from_row(&row)?;
@@ -558,7 +565,7 @@ impl Store {
         let row = sqlx::query(&format!(
             "UPDATE members SET email = $3, name = $4, user_name = $5, user_name_key = $6,
                  external_id = $7, given_name = $8, family_name = $9, scim_managed = 1,
-                 updated_at = $10
+                 updated_at = $10, display_name = $11
              WHERE org_id = $1 AND id = $2
              RETURNING {}",
             user_fields!()
@@ -573,6 +580,7 @@ impl Store {
         .bind(stored_text(&record.given_name))
         .bind(stored_text(&record.family_name))
         .bind(tx.now_ms())
+        .bind(stored_text(&record.display_name))
         .fetch_one(tx.conn())
         .await?;
         let after = scim_user_from_row(&row)?;
