@@ -174,6 +174,7 @@ async function startOktaDev(env = {}) {
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const ready = await new Promise((resolve) => {
+    setTimeout(() => resolve(false), 20_000).unref();
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -187,9 +188,20 @@ async function startOktaDev(env = {}) {
     ready,
     child,
     stderr: () => stderr,
+    /** The exit code, or 'hung' (and the child is killed) after 10 s. */
     exited: () => new Promise((resolve) => {
-      if (child.exitCode !== null) resolve(child.exitCode);
-      else child.on('exit', (code) => resolve(code));
+      if (child.exitCode !== null) {
+        resolve(child.exitCode);
+        return;
+      }
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 10_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
     }),
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) {

@@ -86,6 +86,28 @@ function loadClients() {
 
 const CLIENTS = loadClients();
 
+// The app integration SCIM provisions: assigning a user to it also allows them to sign in to it.
+const SCIM_CLIENT_ID = process.env.OKTA_DEV_SCIM_CLIENT_ID || CLIENTS[0].client_id;
+const SCIM_APP = CLIENTS.find((c) => c.client_id === SCIM_CLIENT_ID);
+if (!SCIM_APP) {
+  console.error(`[okta-dev] OKTA_DEV_SCIM_CLIENT_ID ${SCIM_CLIENT_ID} is not one of the clients`);
+  process.exit(1);
+}
+
+// Validated before any key or provider exists: exiting with crypto work in flight can hang Node 20.
+let scim;
+try {
+  scim = new ScimProvisioner({
+    baseUrl: process.env.OKTA_DEV_SCIM_URL || null,
+    token: process.env.OKTA_DEV_SCIM_TOKEN || null,
+    updateMode: (process.env.OKTA_DEV_SCIM_UPDATE || 'patch').trim().toLowerCase(),
+    sendPassword: /^(1|true|yes)$/i.test(process.env.OKTA_DEV_SCIM_PASSWORD || ''),
+  });
+} catch (err) {
+  console.error(`[okta-dev] invalid SCIM configuration (OKTA_DEV_SCIM_*): ${err.message}`);
+  process.exit(1);
+}
+
 // --------------------------------------------------------------------------
 // Users
 // --------------------------------------------------------------------------
@@ -615,27 +637,6 @@ async function handleLogin(req, res, uid) {
 // --------------------------------------------------------------------------
 // SCIM provisioning: the Okta side (requests built in scim.mjs)
 // --------------------------------------------------------------------------
-
-// The app integration SCIM provisions: assigning a user to it also allows them to sign in to it.
-const SCIM_CLIENT_ID = process.env.OKTA_DEV_SCIM_CLIENT_ID || CLIENTS[0].client_id;
-const SCIM_APP = CLIENTS.find((c) => c.client_id === SCIM_CLIENT_ID);
-if (!SCIM_APP) {
-  console.error(`[okta-dev] OKTA_DEV_SCIM_CLIENT_ID ${SCIM_CLIENT_ID} is not one of the clients`);
-  process.exit(1);
-}
-
-let scim;
-try {
-  scim = new ScimProvisioner({
-    baseUrl: process.env.OKTA_DEV_SCIM_URL || null,
-    token: process.env.OKTA_DEV_SCIM_TOKEN || null,
-    updateMode: (process.env.OKTA_DEV_SCIM_UPDATE || 'patch').trim().toLowerCase(),
-    sendPassword: /^(1|true|yes)$/i.test(process.env.OKTA_DEV_SCIM_PASSWORD || ''),
-  });
-} catch (err) {
-  console.error(`[okta-dev] invalid SCIM configuration (OKTA_DEV_SCIM_*): ${err.message}`);
-  process.exit(1);
-}
 
 /** The user's Okta app profile as the SCIM app receives it (userName is the login: the email). */
 function scimProfile(user) {
