@@ -151,7 +151,7 @@ async function startRecorder() {
   return {
     state,
     base,
-    /** The requests recorded since the last call, as [method, path relative to the base, body]. */
+    /** The requests recorded since the last call (and forgets them). */
     take() {
       const out = state.requests.map((r) => r);
       state.requests = [];
@@ -226,7 +226,7 @@ async function dev(p, body, method = 'POST') {
   return { status: res.status, json: await res.json() };
 }
 
-/** [method, path below the base URL] of recorded requests. */
+/** "METHOD path-below-the-base-URL" of recorded requests. */
 function lines(recs) {
   return recs.map((r) => `${r.method} ${r.url.slice('/scim/v2'.length)}`);
 }
