@@ -197,8 +197,15 @@ function b64u(buf) {
 }
 
 function generateSigningKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
+  // The key leaves the generation job as PEM and is exported from a key object of its own:
+  // exporting the job's own KeyObject can deadlock Node 20 when the garbage collector frees the
+  // finished job during the export (seen as okta-dev hanging at start, no output, in a futex).
+  const { privateKey: pem } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const jwk = crypto.createPrivateKey(pem).export({ format: 'jwk' });
   // RFC 7638 thumbprint, like the opaque kids Okta publishes.
   const thumb = crypto.createHash('sha256')
     .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
