@@ -3,14 +3,18 @@
 // oidc-provider v9. It serves Okta's routes (/oauth2/v1/*), issues thin ID
 // tokens (profile claims only from /userinfo), refuses users who are not
 // assigned to the application exactly like Okta does, publishes an end-user
-// dashboard with app tiles (/app/UserHome) and has a few /__dev/* switches
-// for tests (key rotation, users, e-mail change).
+// dashboard with app tiles (/app/UserHome), provisions the app over SCIM 2.0
+// like Okta's lifecycle management (scim.mjs; /__dev/scim/* and the admin page
+// /admin/app) and has a few /__dev/* switches for tests (key rotation, users,
+// e-mail change).
 //
 // See README.md in this directory for the contract.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+
+import { ScimInputError, ScimProvisioner } from './scim.mjs';
 
 // oidc-provider prints NOTICEs with console.info (stdout): the harness contract
 // is one stdout line ("okta-dev ready <issuer>"), so route them to stderr. Its
@@ -82,6 +86,28 @@ function loadClients() {
 
 const CLIENTS = loadClients();
 
+// The app integration SCIM provisions: assigning a user to it also allows them to sign in to it.
+const SCIM_CLIENT_ID = process.env.OKTA_DEV_SCIM_CLIENT_ID || CLIENTS[0].client_id;
+const SCIM_APP = CLIENTS.find((c) => c.client_id === SCIM_CLIENT_ID);
+if (!SCIM_APP) {
+  console.error(`[okta-dev] OKTA_DEV_SCIM_CLIENT_ID ${SCIM_CLIENT_ID} is not one of the clients`);
+  process.exit(1);
+}
+
+// Validated before any key or provider exists: exiting with crypto work in flight can hang Node 20.
+let scim;
+try {
+  scim = new ScimProvisioner({
+    baseUrl: process.env.OKTA_DEV_SCIM_URL || null,
+    token: process.env.OKTA_DEV_SCIM_TOKEN || null,
+    updateMode: (process.env.OKTA_DEV_SCIM_UPDATE || 'patch').trim().toLowerCase(),
+    sendPassword: /^(1|true|yes)$/i.test(process.env.OKTA_DEV_SCIM_PASSWORD || ''),
+  });
+} catch (err) {
+  console.error(`[okta-dev] invalid SCIM configuration (OKTA_DEV_SCIM_*): ${err.message}`);
+  process.exit(1);
+}
+
 // --------------------------------------------------------------------------
 // Users
 // --------------------------------------------------------------------------
@@ -106,6 +132,8 @@ function addUser({
     family_name: familyName || (parts.length > 1 ? parts.slice(1).join(' ') : ''),
     // true (every app), false (no app) or an array of client_ids
     assigned,
+    // A deactivated Okta user cannot sign in; their sessions end and tokens stop working.
+    deactivated: false,
     // Claim overrides for /userinfo, as real IdPs send them (e.g. "email_verified": "true");
     // null removes a claim (e.g. a user without email or name).
     claims: claims && typeof claims === 'object' ? claims : {},
@@ -169,8 +197,15 @@ function b64u(buf) {
 }
 
 function generateSigningKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
+  // The key leaves the generation job as PEM and is exported from a key object of its own:
+  // exporting the job's own KeyObject can deadlock Node 20 when the garbage collector frees the
+  // finished job during the export (seen as okta-dev hanging at start, no output, in a futex).
+  const { privateKey: pem } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const jwk = crypto.createPrivateKey(pem).export({ format: 'jwk' });
   // RFC 7638 thumbprint, like the opaque kids Okta publishes.
   const thumb = crypto.createHash('sha256')
     .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
@@ -339,31 +374,35 @@ const CLAIMS = {
   ],
 };
 
+function userClaims(user) {
+  const out = {
+    sub: user.sub,
+    email: user.email,
+    email_verified: user.email_verified,
+    name: user.name,
+    given_name: user.given_name,
+    family_name: user.family_name,
+    preferred_username: user.email,
+    locale: 'en_US',
+    zoneinfo: 'America/Los_Angeles',
+    updated_at: user.updated_at,
+  };
+  for (const [k, v] of Object.entries(user.claims)) {
+    if (k === 'sub') continue;
+    if (v === null) delete out[k]; else out[k] = v;
+  }
+  return out;
+}
+
 async function findAccount(ctx, sub) {
   const user = findUserBySub(sub);
-  if (!user) return undefined;
+  if (!user || user.deactivated) return undefined;
   return {
     accountId: user.sub,
     async claims() {
       // The provider filters these by granted scope; with conformIdTokenClaims
       // the ID token of the code flow only carries sub (+ protocol claims).
-      const out = {
-        sub: user.sub,
-        email: user.email,
-        email_verified: user.email_verified,
-        name: user.name,
-        given_name: user.given_name,
-        family_name: user.family_name,
-        preferred_username: user.email,
-        locale: 'en_US',
-        zoneinfo: 'America/Los_Angeles',
-        updated_at: user.updated_at,
-      };
-      for (const [k, v] of Object.entries(user.claims)) {
-        if (k === 'sub') continue;
-        if (v === null) delete out[k]; else out[k] = v;
-      }
-      return out;
+      return userClaims(user);
     },
   };
 }
@@ -522,7 +561,7 @@ async function readJson(req) {
 
 function publicUser(u) {
   return {
-    username: u.username, sub: u.sub, email: u.email, name: u.name, assigned: u.assigned,
+    username: u.username, sub: u.sub, email: u.email, name: u.name, assigned: u.assigned, deactivated: u.deactivated,
   };
 }
 
@@ -580,7 +619,7 @@ async function handleLogin(req, res, uid) {
   const username = form.get('username') || '';
   const password = form.get('password') || '';
   const user = findUserByLogin(username);
-  if (!user || password !== PASSWORD) {
+  if (!user || user.deactivated || password !== PASSWORD) {
     log('login failed for', username);
     send(res, 200, loginPage({
       uid, client: details.params.client_id, username, error: 'Unable to sign in',
@@ -602,6 +641,398 @@ async function handleLogin(req, res, uid) {
   }, { mergeWithLastSubmission: false });
 }
 
+// --------------------------------------------------------------------------
+// SCIM provisioning: the Okta side (requests built in scim.mjs)
+// --------------------------------------------------------------------------
+
+/** The user's Okta app profile as the SCIM app receives it (userName is the login: the email). */
+function scimProfile(user) {
+  const claims = userClaims(user);
+  const login = typeof claims.preferred_username === 'string' && claims.preferred_username
+    ? claims.preferred_username : user.email;
+  return {
+    sub: user.sub,
+    userName: login,
+    givenName: user.given_name,
+    familyName: user.family_name,
+    displayName: user.name,
+    email: user.email,
+    locale: 'en-US',
+  };
+}
+
+function setAssigned(user, clientId, on) {
+  const all = CLIENTS.map((c) => c.client_id);
+  let current = [];
+  if (user.assigned === true) current = all;
+  else if (Array.isArray(user.assigned)) current = user.assigned;
+  const set = new Set(current);
+  if (on) set.add(clientId); else set.delete(clientId);
+  if (all.every((id) => set.has(id)) && set.size === all.length) user.assigned = true;
+  else user.assigned = set.size ? [...set] : false;
+}
+
+/** Ends the user's okta-dev sessions, as Okta does when it deactivates a user. */
+function endSessions(sub) {
+  for (const [key, entry] of store.map) {
+    if (key.startsWith('Session:') && entry.value?.accountId === sub) {
+      store.delete(key);
+      if (entry.value.uid) store.delete(`sessionUid:${entry.value.uid}`);
+    }
+  }
+}
+
+function requireString(body, field, max = 256) {
+  const v = body[field];
+  if (typeof v !== 'string' || !v.trim() || v.length > max) {
+    throw new ScimInputError(400, `${field} is required (a non-empty string of at most ${max} characters)`);
+  }
+  return v.trim();
+}
+
+function requireUser(body) {
+  const login = requireString(body, 'user');
+  const user = findUserByLogin(login);
+  if (!user) throw new ScimInputError(404, `no such user: ${login}`);
+  return user;
+}
+
+function requireScim() {
+  if (!scim.configured) {
+    throw new ScimInputError(409, 'SCIM provisioning is not configured: POST /__dev/scim/config {"base_url", "token"} first');
+  }
+}
+
+/** A linked app user Okta keeps provisioning (assigned, and the Okta user active). */
+function provisioned(user) {
+  const link = scim.link(user.sub);
+  return link && link.assigned && !user.deactivated ? link : undefined;
+}
+
+const NOTHING_SENT = { ok: true, requests: [] };
+
+// Each action takes the JSON body of POST /__dev/scim/<action> and answers {ok, requests, ...}.
+const SCIM_ACTIONS = {
+  async assign(body) {
+    const user = requireUser(body);
+    requireScim();
+    setAssigned(user, SCIM_CLIENT_ID, true);
+    return { ...(await scim.assign(scimProfile(user))), user: user.username };
+  },
+  async unassign(body) {
+    const user = requireUser(body);
+    requireScim();
+    setAssigned(user, SCIM_CLIENT_ID, false);
+    return { ...(await scim.setActive(scimProfile(user), false, { assigned: false })), user: user.username };
+  },
+  async deactivate(body) {
+    const user = requireUser(body);
+    requireScim();
+    const link = provisioned(user);
+    user.deactivated = true;
+    endSessions(user.sub);
+    if (!link) return { ...NOTHING_SENT, user: user.username, scim_id: scim.link(user.sub)?.id ?? null };
+    return { ...(await scim.setActive(scimProfile(user), false)), user: user.username };
+  },
+  async reactivate(body) {
+    const user = requireUser(body);
+    requireScim();
+    user.deactivated = false;
+    const link = provisioned(user);
+    if (!link) return { ...NOTHING_SENT, user: user.username, scim_id: scim.link(user.sub)?.id ?? null };
+    return { ...(await scim.setActive(scimProfile(user), true)), user: user.username };
+  },
+  async profile(body) {
+    const user = requireUser(body);
+    requireScim();
+    const given = body.given_name === undefined ? user.given_name : requireString(body, 'given_name');
+    const family = body.family_name === undefined ? user.family_name : requireString(body, 'family_name');
+    const email = body.email === undefined ? user.email : requireString(body, 'email');
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new ScimInputError(400, 'email must look like name@domain');
+    user.given_name = given;
+    user.family_name = family;
+    user.name = `${given} ${family}`.trim();
+    user.email = email;
+    user.updated_at = Math.floor(Date.now() / 1000);
+    const link = provisioned(user);
+    if (!link) return { ...NOTHING_SENT, user: user.username, scim_id: scim.link(user.sub)?.id ?? null };
+    return { ...(await scim.updateProfile(scimProfile(user))), user: user.username };
+  },
+  async groups(body) {
+    const name = requireString(body, 'name');
+    if (!Array.isArray(body.members) || body.members.length > 10_000) {
+      throw new ScimInputError(400, 'members must be an array of usernames or emails (at most 10000)');
+    }
+    const members = [];
+    const skipped = [];
+    const seen = new Set();
+    for (const login of body.members) {
+      if (typeof login !== 'string') throw new ScimInputError(400, 'members must be an array of usernames or emails');
+      const user = findUserByLogin(login);
+      if (!user) throw new ScimInputError(404, `no such user: ${login}`);
+      if (seen.has(user.sub)) continue;
+      seen.add(user.sub);
+      // Group Push only carries members who are provisioned to the app.
+      if (provisioned(user)) members.push({ sub: user.sub });
+      else skipped.push({ user: user.username, reason: user.deactivated ? 'deactivated' : 'not assigned to the app' });
+    }
+    requireScim();
+    return { ...(await scim.pushGroup(name, members)), group: name, skipped };
+  },
+  async 'groups/rename'(body) {
+    const name = requireString(body, 'name');
+    const newName = requireString(body, 'new_name');
+    requireScim();
+    if (!scim.group(name)) throw new ScimInputError(404, `group not pushed: ${name}`);
+    const other = scim.group(newName);
+    if (other && other !== scim.group(name)) throw new ScimInputError(409, `another pushed group is named ${newName}`);
+    return { ...(await scim.renameGroup(name, newName)), group: newName };
+  },
+  async 'groups/delete'(body) {
+    const name = requireString(body, 'name');
+    requireScim();
+    if (!scim.group(name)) throw new ScimInputError(404, `group not pushed: ${name}`);
+    return { ...(await scim.deleteGroup(name)), group: name };
+  },
+};
+
+function scimState() {
+  return {
+    ...scim.describe(),
+    client_id: SCIM_CLIENT_ID,
+    users: [...scim.users].map(([sub, link]) => ({
+      sub,
+      username: usersBySub.get(sub)?.username ?? null,
+      scim_id: link.id,
+      userName: link.userName,
+      active: link.active,
+      assigned: link.assigned,
+    })),
+    groups: [...scim.groups.values()].map((g) => ({
+      name: g.displayName, scim_id: g.id, members: [...g.members.values()],
+    })),
+  };
+}
+
+async function readJsonObject(req) {
+  let body;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    if (err.message === 'body too large') throw new ScimInputError(413, 'body too large');
+    throw new ScimInputError(400, 'invalid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ScimInputError(400, 'expected a JSON object');
+  }
+  return body;
+}
+
+/** Runs one SCIM action; answers [status, json]. */
+async function runScimAction(action, body) {
+  try {
+    if (action === 'config') return [200, { ok: true, ...scim.configure(body) }];
+    return [200, await SCIM_ACTIONS[action](body)];
+  } catch (err) {
+    if (err instanceof ScimInputError) return [err.status, { ok: false, error: err.message, requests: [] }];
+    throw err;
+  }
+}
+
+async function handleScimDev(req, res, url) {
+  const action = url.pathname.slice('/__dev/scim/'.length);
+  if (req.method === 'GET') {
+    if (action === 'log') {
+      sendJson(res, 200, { requests: scim.recent() });
+      return;
+    }
+    if (action === 'state' || action === 'config') {
+      sendJson(res, 200, scimState());
+      return;
+    }
+  }
+  if (req.method === 'POST' && (action === 'config' || Object.hasOwn(SCIM_ACTIONS, action))) {
+    let body;
+    try {
+      body = await readJsonObject(req);
+    } catch (err) {
+      sendJson(res, err.status, { ok: false, error: err.message, requests: [] });
+      return;
+    }
+    const [status, out] = await runScimAction(action, body);
+    sendJson(res, status, out);
+    return;
+  }
+  sendJson(res, 404, { error: 'not found' });
+}
+
+// --------------------------------------------------------------------------
+// "Okta Admin Console": the app's Provisioning, Assignments and Push Groups tabs
+// --------------------------------------------------------------------------
+
+const ADMIN_STYLE = `
+  main.admin{max-width:1000px}
+  main.admin h2{font-size:1.1em;margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:6px}
+  main.admin table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
+  main.admin th,main.admin td{border:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:top}
+  main.admin form.inline{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:0}
+  main.admin form.row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;margin:10px 0}
+  main.admin form.row label{margin:0}
+  main.admin input[type=text],main.admin input[type=password],main.admin select{width:auto;min-width:180px;height:32px}
+  main.admin button{width:auto;height:32px;margin:0;padding:0 12px;font-size:.9em}
+  main.admin button.danger{background:#b42318}
+  main.admin pre{white-space:pre-wrap;word-break:break-all;margin:4px 0;font-size:.85em;background:#f7f7f7;padding:6px}
+  .result{border-radius:4px;padding:10px 14px;margin:16px 0;border:1px solid}
+  .result.ok{background:#ecfdf3;border-color:#a6e2bd}
+  .result.failed{background:#fde8e8;border-color:#e0b4b4}
+`;
+
+function resultHtml(action, status, out) {
+  if (!out) return '';
+  const cls = out.ok ? 'ok' : 'failed';
+  const title = out.ok ? `${action}: done` : `${action}: failed${out.error ? ` (${out.error})` : ''}`;
+  const requests = (out.requests || []).map((r) => `<li><code>${esc(r.method)} ${esc(r.path)}</code> &rarr; <strong>${esc(r.status ?? r.error ?? '')}</strong>${r.error ? ` ${esc(r.error)}` : ''}
+${r.request !== undefined ? `<div>sent</div><pre>${esc(JSON.stringify(r.request, null, 2))}</pre>` : ''}${r.body !== null && r.body !== undefined ? `<div>received</div><pre>${esc(typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2))}</pre>` : ''}</li>`).join('\n');
+  const skipped = out.skipped?.length
+    ? `<p>Not pushed (not provisioned): ${out.skipped.map((s) => `${esc(s.user)} (${esc(s.reason)})`).join(', ')}</p>` : '';
+  return `<div class="result ${cls}" id="scim-result" role="status" data-ok="${out.ok ? 'true' : 'false'}" data-status="${esc(status)}">
+<strong id="scim-result-title">${esc(title)}</strong>
+${skipped}
+${requests ? `<ol id="scim-result-requests">${requests}</ol>` : '<p>No SCIM request was needed.</p>'}
+</div>`;
+}
+
+function adminPage(result = '') {
+  const cfg = scim.describe();
+  const userRows = [...users.values()].map((u) => {
+    const link = scim.link(u.sub);
+    const inApp = isAssigned(u, SCIM_CLIENT_ID);
+    let appStatus = '—';
+    if (link) appStatus = link.active ? 'active' : 'inactive';
+    return `<tr data-user="${esc(u.username)}">
+<td>${esc(u.username)}</td><td>${esc(u.email)}</td><td>${esc(u.name)}</td>
+<td>${u.deactivated ? 'Deactivated' : 'Active'}</td><td>${inApp ? 'yes' : 'no'}</td>
+<td>${esc(link?.id ?? '—')}</td><td>${esc(appStatus)}</td>
+<td><form method="post" action="/admin/app" class="inline"><input type="hidden" name="user" value="${esc(u.username)}">
+${inApp ? '<button name="action" value="unassign">Unassign</button>' : '<button name="action" value="assign">Assign</button>'}
+${u.deactivated ? '<button name="action" value="reactivate">Reactivate</button>' : '<button name="action" value="deactivate" class="danger">Deactivate</button>'}
+</form></td></tr>`;
+  }).join('\n');
+  const groupRows = [...scim.groups.values()].map((g) => `<tr data-group="${esc(g.displayName)}">
+<td>${esc(g.displayName)}</td><td>${esc(g.id)}</td><td>${[...g.members.values()].map(esc).join(', ') || '—'}</td>
+<td><form method="post" action="/admin/app" class="inline"><input type="hidden" name="action" value="rename"><input type="hidden" name="name" value="${esc(g.displayName)}">
+<input type="text" name="new_name" aria-label="New name for ${esc(g.displayName)}" placeholder="new name"><button>Rename</button></form>
+<form method="post" action="/admin/app" class="inline"><input type="hidden" name="action" value="delete"><input type="hidden" name="name" value="${esc(g.displayName)}">
+<button class="danger">Unlink and delete in app</button></form></td></tr>`).join('\n');
+  const logRows = scim.recent().slice().reverse().map((r) => `<tr><td>${esc(r.at)}</td><td>${esc(r.method)}</td><td><code>${esc(r.path)}</code></td><td>${esc(r.status ?? r.error ?? '')}</td><td>${esc(r.ms)}</td></tr>`).join('\n');
+  const modes = ['patch', 'put', 'oin'].map((m) => `<option value="${m}"${cfg.update_mode === m ? ' selected' : ''}>${m}</option>`).join('');
+  return page('Okta Admin Console', `<style>${ADMIN_STYLE}</style>
+<main class="admin">
+<h1>Okta Admin Console &middot; Applications &middot; <span id="admin-app-name">${esc(SCIM_APP.name)}</span></h1>
+${result}
+<section id="provisioning">
+<h2>Provisioning &middot; To App (SCIM 2.0)</h2>
+<p>SCIM connector base URL: <code id="scim-base-url">${esc(cfg.base_url || 'not configured')}</code>;
+API token: <span id="scim-token-set">${cfg.token_set ? 'set' : 'not set'}</span>; updates: ${esc(cfg.update_mode)}.</p>
+<form method="post" action="/admin/app" class="row" id="scim-config-form"><input type="hidden" name="action" value="config">
+<label>Base URL <input type="text" name="base_url" value="${esc(cfg.base_url || '')}" placeholder="http://127.0.0.1:3000/scim/v2"></label>
+<label>API token <input type="password" name="token" placeholder="${cfg.token_set ? 'unchanged' : 'Bearer token'}" autocomplete="off"></label>
+<label>Updates <select name="update_mode">${modes}</select></label>
+<button>Save</button></form>
+</section>
+<section id="assignments">
+<h2>Assignments</h2>
+<table id="assignments-table"><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Okta status</th><th>Assigned</th><th>SCIM id</th><th>In app</th><th></th></tr></thead>
+<tbody>${userRows}</tbody></table>
+<form method="post" action="/admin/app" class="row" id="assign-form"><input type="hidden" name="action" value="assign">
+<label>Assign another user <input type="text" name="user" placeholder="user42 or user42@example.com"></label><button>Assign</button></form>
+<form method="post" action="/admin/app" class="row" id="profile-form"><input type="hidden" name="action" value="profile">
+<label>User <input type="text" name="user"></label><label>First name <input type="text" name="given_name"></label>
+<label>Last name <input type="text" name="family_name"></label><label>Email <input type="text" name="email"></label>
+<button>Update profile</button></form>
+</section>
+<section id="push-groups">
+<h2>Push Groups</h2>
+<table id="groups-table"><thead><tr><th>Group</th><th>SCIM id</th><th>Members in app</th><th></th></tr></thead>
+<tbody>${groupRows || '<tr><td colspan="4">No pushed groups</td></tr>'}</tbody></table>
+<form method="post" action="/admin/app" class="row" id="push-group-form"><input type="hidden" name="action" value="push">
+<label>Group <input type="text" name="name" placeholder="Engineering"></label>
+<label>Members <input type="text" name="members" placeholder="alice, bob"></label><button>Push group</button></form>
+</section>
+<section id="scim-log">
+<h2>Recent SCIM requests</h2>
+<table><thead><tr><th>Time</th><th>Method</th><th>Path</th><th>Status</th><th>ms</th></tr></thead>
+<tbody>${logRows || '<tr><td colspan="5">None yet</td></tr>'}</tbody></table>
+</section>
+</main>`);
+}
+
+/** Form fields of the admin page -> the JSON body of the matching /__dev/scim action. */
+function adminRequest(form) {
+  const field = (k) => (form.get(k) || '').trim();
+  const action = field('action');
+  switch (action) {
+    case 'config': {
+      const body = { base_url: field('base_url') || null };
+      if (field('token')) body.token = field('token');
+      if (field('update_mode')) body.update_mode = field('update_mode');
+      return ['config', body];
+    }
+    case 'assign': case 'unassign': case 'deactivate': case 'reactivate':
+      return [action, { user: field('user') }];
+    case 'profile': {
+      const body = { user: field('user') };
+      for (const k of ['given_name', 'family_name', 'email']) if (field(k)) body[k] = field(k);
+      return ['profile', body];
+    }
+    case 'push':
+      return ['groups', { name: field('name'), members: field('members').split(/[\s,]+/).filter(Boolean) }];
+    case 'rename':
+      return ['groups/rename', { name: field('name'), new_name: field('new_name') }];
+    case 'delete':
+      return ['groups/delete', { name: field('name') }];
+    default:
+      return [null, null];
+  }
+}
+
+async function handleAdmin(req, res) {
+  if (req.method === 'GET') {
+    send(res, 200, adminPage());
+    return;
+  }
+  if (req.method !== 'POST') {
+    send(res, 405, errorPage(405, 'method_not_allowed', 'GET or POST'), 'text/html; charset=utf-8', { Allow: 'GET, POST' });
+    return;
+  }
+  // Plain form posts from this page only: refuse cross-site posts.
+  const origin = req.headers.origin;
+  let sameOrigin = !origin;
+  try {
+    if (origin) sameOrigin = new URL(origin).host === req.headers.host;
+  } catch {
+    sameOrigin = false;
+  }
+  if (!sameOrigin || req.headers['sec-fetch-site'] === 'cross-site') {
+    send(res, 403, errorPage(403, 'forbidden', 'cross-site form post refused'));
+    return;
+  }
+  let form;
+  try {
+    form = new URLSearchParams(await readBody(req, 1 << 20));
+  } catch {
+    send(res, 413, errorPage(413, 'payload_too_large', 'form too large'));
+    return;
+  }
+  const [action, body] = adminRequest(form);
+  if (!action) {
+    send(res, 400, adminPage(resultHtml('unknown action', 400, { ok: false, error: 'unknown action', requests: [] })));
+    return;
+  }
+  const [status, out] = await runScimAction(action, body);
+  send(res, status, adminPage(resultHtml(action, status, out)));
+}
+
 function dashboard() {
   const tiles = CLIENTS.map((c) => {
     const href = c.initiate_login_uri
@@ -620,6 +1051,10 @@ ${tiles}
 
 async function handleDev(req, res, url) {
   const path = url.pathname;
+  if (path.startsWith('/__dev/scim/')) {
+    await handleScimDev(req, res, url);
+    return;
+  }
   if (path === '/__dev/health' && req.method === 'GET') {
     sendJson(res, 200, { ok: true, issuer: ISSUER });
     return;
@@ -697,6 +1132,10 @@ async function route(req, res) {
   }
   if (path.startsWith('/__dev/')) {
     await handleDev(req, res, url);
+    return;
+  }
+  if (path === '/admin/app') {
+    await handleAdmin(req, res);
     return;
   }
   let m = /^\/interaction\/([^/]+)$/.exec(path);
