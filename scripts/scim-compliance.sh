@@ -34,7 +34,6 @@ STARTUP_TIMEOUT="${STARTUP_TIMEOUT:-60}"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/tessera-scim.XXXXXX")"
 SERVER_PID=""
 SUITE_PID=""
-PG_ADMIN=""
 PG_DB=""
 
 stop_server() {
@@ -76,7 +75,8 @@ free_port() {
   "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# run_leg LABEL DATABASE_URL: Tessera on that database, one org, one SCIM token, the suite.
+# run_leg LABEL DATABASE_URL: Tessera on that database, one org, one SCIM token, the suite;
+# failed checks set `failed`, anything else going wrong ends the script.
 run_leg() {
   local label="$1" db="$2" dir="$OUT/${1,,}" port url token
   rm -rf "$dir" && mkdir -p "$dir"
@@ -90,7 +90,12 @@ run_leg() {
     echo "+ tessera $*" >>"$dir/cli.log"
     "${T[@]}" "$@" >>"$dir/cli.log" 2>&1 || { cat "$dir/cli.log" >&2; die "tessera $* failed on $label"; }
   }
+  # An org takes SCIM requests once its Okta connection's provisioning mode says so. No request
+  # reaches the issuer: nobody signs in here.
   cli org create acme --name Acme
+  cli sso set acme --okta-domain acme.okta.com --client-id tessera-scim --client-secret-file - \
+    < <(printf 'not-used')
+  cli sso policy acme --provisioning scim
   # The token is printed once; it stays out of the log.
   token="$("${T[@]}" scim token create acme --json 2>>"$dir/cli.log" \
     | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["token"])')" \
@@ -114,29 +119,31 @@ run_leg() {
   SUITE_PID=""
   stop_server
   if [ "$status" -ne 0 ]; then
+    failed=1
     echo "----- last lines of the tessera log ($dir/tessera.log) -----" >&2
     tail -n 40 "$dir/tessera.log" >&2
   fi
-  return "$status"
 }
 
-failed=0
-run_leg SQLite "sqlite://$TMP/tessera.db" || failed=1
+# The PostgreSQL leg, decided first: a required but absent server fails before anything runs.
+PG_ADMIN="${TESSERA_TEST_POSTGRES_URL:-}"
+if [ -n "$PG_ADMIN" ] && ! psql "$PG_ADMIN" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  [ "${TESSERA_REQUIRE_POSTGRES:-}" != 1 ] \
+    || die "TESSERA_REQUIRE_POSTGRES=1 but PostgreSQL at $PG_ADMIN is unreachable"
+  printf '\033[1;31m!!!!! SKIPPING the PostgreSQL leg of SCIM compliance: %s is unreachable !!!!!\033[0m\n' "$PG_ADMIN"
+  PG_ADMIN=""
+fi
 
-if [ -n "${TESSERA_TEST_POSTGRES_URL:-}" ]; then
-  PG_ADMIN="$TESSERA_TEST_POSTGRES_URL"
-  if psql "$PG_ADMIN" -qtAc 'SELECT 1' >/dev/null 2>&1; then
-    # A fresh database per run, named like the Rust tests' ones (testkit/src/db.rs).
-    PG_DB="tessera_scim_$("$PY" -c 'import uuid; print(uuid.uuid4().hex)')"
-    psql "$PG_ADMIN" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    pg_url="$("$PY" -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1])._replace(path="/" + sys.argv[2]).geturl())' "$PG_ADMIN" "$PG_DB")"
-    run_leg PostgreSQL "$pg_url" || failed=1
-    drop_pg_db
-  elif [ "${TESSERA_REQUIRE_POSTGRES:-}" = 1 ]; then
-    die "TESSERA_REQUIRE_POSTGRES=1 but PostgreSQL at $PG_ADMIN is unreachable"
-  else
-    printf '\033[1;31m!!!!! SKIPPING the PostgreSQL leg of SCIM compliance: %s is unreachable !!!!!\033[0m\n' "$PG_ADMIN"
-  fi
+failed=0
+run_leg SQLite "sqlite://$TMP/tessera.db"
+
+if [ -n "$PG_ADMIN" ]; then
+  # A fresh database, named like the Rust tests' ones (testkit/src/db.rs), dropped afterwards.
+  PG_DB="tessera_scim_$("$PY" -c 'import uuid; print(uuid.uuid4().hex)')"
+  psql "$PG_ADMIN" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+  pg_url="$("$PY" -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1])._replace(path="/" + sys.argv[2]).geturl())' "$PG_ADMIN" "$PG_DB")"
+  run_leg PostgreSQL "$pg_url"
+  drop_pg_db
 fi
 
 [ "$failed" = 0 ] || die "failed checks above (transcripts in $OUT/)"
