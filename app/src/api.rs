@@ -9,6 +9,8 @@
 pub mod audit_text;
 pub mod login_reason;
 pub mod permissions;
+#[cfg(feature = "ssr")]
+pub mod scim;
 pub mod types;
 
 pub use types::*;

@@ -220,6 +220,14 @@ id_type!(
     /// A setup link's id (not its token: the id names the link in lists and the audit log).
     SetupLinkId
 );
+id_type!(
+    /// A SCIM bearer token's id (not the token: the id names it in lists and the audit log).
+    ScimTokenId
+);
+id_type!(
+    /// A group Okta pushed over SCIM (its SCIM `id`).
+    GroupId
+);
 
 fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
@@ -256,7 +264,75 @@ pub struct SsoConnection {
     pub enabled: bool,
     pub jit_enabled: bool,
     pub default_role: DefaultRole,
+    /// Who may come in: just-in-time, SCIM-provisioned members only, or both.
+    #[serde(default)]
+    pub provisioning: ProvisioningMode,
     pub updated_at: i64,
+}
+
+/// How people become members of an org, set by the operator (`tessera sso policy
+/// --provisioning`) or the owner (the SSO page).
+///
+/// - `jit` (the default): sign-in admits members, invitations and (with just-in-time
+///   provisioning on) anyone the org's Okta vouches for; SCIM requests are refused (403).
+/// - `scim`: only members Okta provisioned (or adopted) over SCIM, while active, may sign in;
+///   anyone else is told to ask their Okta admin to assign them. No JIT, no invitations.
+/// - `both`: SCIM provisioning, and sign-in admits as under `jit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum ProvisioningMode {
+    #[default]
+    Jit,
+    Scim,
+    Both,
+}
+
+impl ProvisioningMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvisioningMode::Jit => "jit",
+            ProvisioningMode::Scim => "scim",
+            ProvisioningMode::Both => "both",
+        }
+    }
+
+    /// `jit`, `scim` or `both` (surrounding blanks ignored, any case); anything else is
+    /// refused with the sentence to show.
+    pub fn parse(s: &str) -> Result<ProvisioningMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "jit" => Ok(ProvisioningMode::Jit),
+            "scim" => Ok(ProvisioningMode::Scim),
+            "both" => Ok(ProvisioningMode::Both),
+            _ => Err(format!(
+                "The provisioning mode must be jit, scim or both, not {}.",
+                crate::validate::quoted(s)
+            )),
+        }
+    }
+
+    /// Does the org accept SCIM requests?
+    pub fn scim(self) -> bool {
+        self != ProvisioningMode::Jit
+    }
+
+    /// Does sign-in admit people SCIM did not provision (just-in-time, invitations)?
+    pub fn admits_unprovisioned(self) -> bool {
+        self != ProvisioningMode::Scim
+    }
+}
+
+impl TryFrom<String> for ProvisioningMode {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        ProvisioningMode::parse(&s)
+    }
+}
+
+impl std::fmt::Display for ProvisioningMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A person in an org, keyed by (org, issuer, subject).

@@ -6,7 +6,7 @@
 
 pub use crate::cli_error::CliError;
 use crate::config::{Config, MemberCommand, OrgCommand, SsoCommand};
-use app::model::{DefaultRole, Member, MemberStatus, Org, Role, SsoConnection};
+use app::model::{DefaultRole, Member, MemberStatus, Org, ProvisioningMode, Role, SsoConnection};
 use app::ssr::connection::{IssuerChange, OperatorSet};
 use app::ssr::issuer;
 use app::ssr::membership::{self, Action, Actor, DomainError};
@@ -91,6 +91,7 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                         if s.jit_enabled { "on" } else { "off" },
                         s.default_role
                     );
+                    println!("Provisioning mode:    {}", s.provisioning);
                 }
                 println!();
                 println!("Paste into the Okta app integration (General -> Login):");
@@ -99,6 +100,17 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                 println!("Login initiated by:   Either Okta or App");
                 println!(
                     "Login flow:           Redirect to app to initiate login (OIDC Compliant)"
+                );
+                println!();
+                println!("SCIM provisioning (Okta: Provisioning -> Integration):");
+                println!(
+                    "SCIM connector base URL: {}",
+                    app::ssr::scim::base_url(&app::ssr::PublicUrl(config.public_url.clone()))
+                );
+                println!("Unique identifier field for users: userName");
+                println!(
+                    "Authentication mode: HTTP Header (token: `tessera scim token create {}`)",
+                    org.slug
                 );
             }
         }
@@ -290,6 +302,7 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             slug,
             jit,
             default_role,
+            provisioning,
         } => {
             let org = store
                 .require_org(validate::slug(&slug).map_err(invalid)?)
@@ -305,9 +318,15 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
                 Some(r) => DefaultRole::parse(r).map_err(invalid)?,
                 None => current.default_role,
             };
-            store.set_sso_policy_as_operator(&org, jit, role).await?;
+            let mode = match provisioning.as_deref() {
+                Some(m) => ProvisioningMode::parse(m).map_err(invalid)?,
+                None => current.provisioning,
+            };
+            store
+                .set_sso_policy_as_operator(&org, jit, role, mode)
+                .await?;
             println!(
-                "Just-in-time provisioning for {} is {}; new members get role {}.",
+                "Just-in-time provisioning for {} is {}; new members get role {}; provisioning mode {mode}.",
                 org.slug,
                 if jit { "on" } else { "off" },
                 role
@@ -918,15 +937,17 @@ fn org_json(
             "enabled": s.enabled,
             "jit_enabled": s.jit_enabled,
             "default_role": s.default_role,
+            "provisioning": s.provisioning,
             "updated_at": format_time(s.updated_at),
         })),
         "initiate_login_uri": config.initiate_login_uri(),
         "sign_in_redirect_uri": config.redirect_uri(),
+        "scim_base_url": app::ssr::scim::base_url(&app::ssr::PublicUrl(config.public_url.clone())),
     })
 }
 
 /// A unix-ms timestamp to the minute, in UTC: `2026-11-26T22:05Z`.
-fn short_time(ms: i64) -> String {
+pub(crate) fn short_time(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map(|t| {
             format!(

@@ -219,6 +219,73 @@ pub enum Command {
     /// Manage the secret key that encrypts stored client secrets.
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
+    /// SCIM 2.0 provisioning from an org's Okta: the bearer tokens Okta uses.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+    /// Map groups Okta pushes over SCIM to Tessera roles (the highest mapped role wins; the
+    /// org's default role otherwise; the owner is never changed).
+    #[command(subcommand, name = "role-map")]
+    RoleMap(RoleMapCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScimCommand {
+    /// Create, list or revoke an org's SCIM tokens (at most two active at once).
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScimTokenCommand {
+    /// Create a token and print it once (with the base URL to paste into Okta). Turns the
+    /// provisioning mode from jit to both.
+    Create {
+        /// The org's slug.
+        slug: String,
+        /// A name to tell tokens apart (default "Okta").
+        #[arg(long)]
+        name: Option<String>,
+        /// Print `{"id", "token", "name", "created_at", "base_url"}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an org's tokens (never the tokens themselves): id, name, created, last used, state.
+    List {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: Okta's next request with it gets 401.
+    Revoke {
+        slug: String,
+        /// The token's id (from `tessera scim token list`).
+        token_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleMapCommand {
+    /// Map a pushed group (by its current name) to a role; members' roles change at once.
+    Set {
+        slug: String,
+        /// The group's displayName as Okta pushed it (any case).
+        #[arg(long)]
+        group: String,
+        #[arg(long, value_parser = ["admin", "member"])]
+        role: String,
+    },
+    /// List an org's mapped groups: group, role, members.
+    List {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a group's mapping; its members' roles are recomputed.
+    Remove {
+        slug: String,
+        #[arg(long)]
+        group: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -447,7 +514,7 @@ pub enum SsoCommand {
     Enable { slug: String },
     /// Turn SSO off for an org (members cannot sign in until it is enabled again).
     Disable { slug: String },
-    /// Just-in-time provisioning policy for an org.
+    /// Provisioning policy for an org: just-in-time, default role, provisioning mode.
     Policy {
         slug: String,
         /// Create members on their first Okta sign-in (on) or admit only existing members (off).
@@ -456,6 +523,10 @@ pub enum SsoCommand {
         /// Role of new members.
         #[arg(long, value_parser = ["member", "admin"])]
         default_role: Option<String>,
+        /// Who may come in: jit (sign-in admits people; SCIM refused), scim (only members Okta
+        /// provisioned over SCIM) or both.
+        #[arg(long, value_parser = ["jit", "scim", "both"])]
+        provisioning: Option<String>,
     },
 }
 

@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
     if state.config.metrics {
         router = router.route("/metrics", get(crate::metrics::handler));
     }
-    router
+    let pages = router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::sso::routes())
@@ -98,7 +98,12 @@ pub fn router(state: AppState) -> Router {
         ))
         // Oversized requests are answered before any session or handler sees them.
         .layer(axum::middleware::from_fn(limit_request))
-        .layer(axum::middleware::from_fn(api_refusals_as_json))
+        .layer(axum::middleware::from_fn(api_refusals_as_json));
+    // SCIM (Okta, server to server) has its own guards: no session, no CSRF check, larger
+    // bodies; the headers below apply to it as to everything.
+    Router::new()
+        .merge(crate::scim::routes(state.clone()))
+        .merge(pages)
         .layer(axum::middleware::from_fn(no_store))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -305,7 +310,10 @@ fn body_too_large(api: bool) -> Response {
 }
 
 /// The whole body if it has at most `limit` bytes, `None` when it has more.
-async fn read_bounded(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
+pub(crate) async fn read_bounded(
+    mut body: Body,
+    limit: usize,
+) -> Result<Option<Bytes>, axum::Error> {
     use axum::body::HttpBody as _;
     let mut buf = Vec::new();
     while let Some(frame) =

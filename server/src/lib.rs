@@ -9,6 +9,7 @@
 pub mod audit_export;
 pub mod cli;
 pub mod cli_error;
+pub mod cli_scim;
 pub mod config;
 pub mod csrf;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod logs;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;
+pub mod scim;
 pub mod sessions;
 pub mod setup;
 pub mod sso;
@@ -58,6 +60,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| e.to_string()),
         Command::Member(c) => cli::member(&store, c).await.map_err(|e| e.to_string()),
         Command::SecretKey(c) => keys::secret_key(&config, &store, c)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Scim(c) => cli_scim::scim(&config, &store, c)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::RoleMap(c) => cli_scim::role_map(&store, c)
             .await
             .map_err(|e| e.to_string()),
     }

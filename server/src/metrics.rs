@@ -41,6 +41,12 @@ struct FetchLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScimLabels {
+    operation: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -65,6 +71,8 @@ pub struct Metrics {
     callback_duration: Histogram,
     idp_fetches: Family<FetchLabels, Counter>,
     http_responses: Family<StatusLabels, Counter>,
+    scim_requests: Family<ScimLabels, Counter>,
+    scim_unauthorized: Counter,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     database_up: Gauge,
@@ -124,6 +132,18 @@ impl Metrics {
             "HTTP responses by status class",
             http_responses.clone(),
         );
+        let scim_requests = Family::<ScimLabels, Counter>::default();
+        registry.register(
+            "tessera_scim_requests",
+            "Authenticated SCIM requests by operation (e.g. users_patch) and HTTP status",
+            scim_requests.clone(),
+        );
+        let scim_unauthorized = Counter::default();
+        registry.register(
+            "tessera_scim_unauthorized",
+            "SCIM requests refused with 401: a missing, malformed, unknown or revoked token",
+            scim_unauthorized.clone(),
+        );
         let pool_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "tessera_db_pool_connections",
@@ -150,6 +170,8 @@ impl Metrics {
             callback_duration,
             idp_fetches,
             http_responses,
+            scim_requests,
+            scim_unauthorized,
             pool_connections,
             pool_max,
             database_up,
@@ -181,6 +203,21 @@ impl Metrics {
                 result: if ok { "ok" } else { "error" },
             })
             .inc();
+    }
+
+    /// One authenticated SCIM request: its operation (`users_list`, `groups_patch`…) and status.
+    pub fn scim_request(&self, operation: &'static str, status: StatusCode) {
+        self.scim_requests
+            .get_or_create(&ScimLabels {
+                operation,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+
+    /// One SCIM request refused for its token (401).
+    pub fn scim_unauthorized(&self) {
+        self.scim_unauthorized.inc();
     }
 
     pub fn http_response(&self, status: StatusCode) {

@@ -946,6 +946,7 @@ fn merge_identity(id: &IdClaims, info: &Value) -> Identity {
     Identity {
         subject: id.subject.clone(),
         email_verified: email_verified && !email.is_empty(),
+        preferred_username: claim("preferred_username").unwrap_or_default(),
         email,
         name,
     }

@@ -17,6 +17,8 @@ use serde_json::{Map, Value};
 pub const ACTOR_CLI: &str = "operator (CLI)";
 /// How the audit log records just-in-time provisioning by the org's Okta.
 pub const ACTOR_OKTA_JIT: &str = "Okta (just-in-time sign-in)";
+/// How the audit log records SCIM provisioning by the org's Okta (`/scim/v2`).
+pub const ACTOR_OKTA_SCIM: &str = "Okta (SCIM)";
 /// How the audit log records whoever holds a setup link (the customer's Okta admin, not a
 /// member).
 pub const ACTOR_LINK: &str = "setup link";
@@ -261,7 +263,7 @@ impl<'a> Who<'a> {
         match label {
             _ if actor_is_member => Who::Member(label),
             ACTOR_CLI => Who::Operator,
-            ACTOR_OKTA_JIT => Who::Okta,
+            ACTOR_OKTA_JIT | ACTOR_OKTA_SCIM => Who::Okta,
             ACTOR_LINK => Who::SetupLink,
             other => Who::Other(other),
         }
@@ -792,7 +794,10 @@ mod tests {
     const AT: i64 = 1_795_730_703_639;
 
     fn entry(actor: &str, action: &str, target: &str, before: Value, after: Value) -> AuditView {
-        let member = !matches!(actor, ACTOR_CLI | ACTOR_OKTA_JIT | ACTOR_LINK);
+        let member = !matches!(
+            actor,
+            ACTOR_CLI | ACTOR_OKTA_JIT | ACTOR_OKTA_SCIM | ACTOR_LINK
+        );
         let json = |v: Value| {
             if v.is_null() {
                 String::new()

@@ -38,6 +38,10 @@ pub enum LoginReason {
     MemberDeactivated,
     /// Just-in-time provisioning is off and the person is not a member.
     JitDisabled,
+    /// The member was deactivated by the org's Okta (SCIM `active: false`).
+    DeactivatedInOkta,
+    /// The org's provisioning mode is `scim` and Okta has not provisioned this person.
+    NotProvisioned,
     /// Okta "Simplified" mode posted an unsolicited ID token.
     OktaSimplifiedMode,
     /// An initiate request without `iss`.
@@ -104,7 +108,7 @@ const ASSIGN: &str = "Ask your Okta administrator to assign you (or a group you 
 
 impl LoginReason {
     /// Every reason, for tests and documentation.
-    pub const ALL: [LoginReason; 26] = [
+    pub const ALL: [LoginReason; 28] = [
         LoginReason::Success,
         LoginReason::IdpError,
         LoginReason::BrowserMismatch,
@@ -119,6 +123,8 @@ impl LoginReason {
         LoginReason::IdpMisconfigured,
         LoginReason::MemberDeactivated,
         LoginReason::JitDisabled,
+        LoginReason::DeactivatedInOkta,
+        LoginReason::NotProvisioned,
         LoginReason::OktaSimplifiedMode,
         LoginReason::IssMissing,
         LoginReason::IssInvalid,
@@ -151,6 +157,8 @@ impl LoginReason {
             LoginReason::IdpMisconfigured => "idp_misconfigured",
             LoginReason::MemberDeactivated => "member_deactivated",
             LoginReason::JitDisabled => "jit_disabled",
+            LoginReason::DeactivatedInOkta => "deactivated_in_okta",
+            LoginReason::NotProvisioned => "not_provisioned",
             LoginReason::OktaSimplifiedMode => "okta_simplified_mode",
             LoginReason::IssMissing => "iss_missing",
             LoginReason::IssInvalid => "iss_invalid",
@@ -191,7 +199,9 @@ impl LoginReason {
             | LoginReason::BrowserMismatch
             | LoginReason::SsoDisabled
             | LoginReason::MemberDeactivated
-            | LoginReason::JitDisabled => 403,
+            | LoginReason::JitDisabled
+            | LoginReason::DeactivatedInOkta
+            | LoginReason::NotProvisioned => 403,
             LoginReason::UnknownIssuer | LoginReason::OrgUnknown => 404,
             LoginReason::OrgAmbiguous => 409,
             LoginReason::TooManySignins => 429,
@@ -253,6 +263,12 @@ impl LoginReason {
             }
             LoginReason::JitDisabled => {
                 "Just-in-time provisioning is off and this person is not a member yet: invite them on the Members page (Invite people), or the owner can turn just-in-time provisioning on in the SSO settings."
+            }
+            LoginReason::DeactivatedInOkta => {
+                "Okta deactivated this member over SCIM provisioning (the person was unassigned from the Tessera app or deactivated in Okta): reassign or reactivate them in the Okta Admin Console and Okta reactivates them in Tessera."
+            }
+            LoginReason::NotProvisioned => {
+                "The organization admits only people Okta provisions over SCIM, and Okta has not provisioned this person: assign them to the Tessera app in Okta (Applications → Tessera → Assignments) so Okta pushes them to Tessera."
             }
             LoginReason::OktaSimplifiedMode => {
                 "The Okta app uses \"Okta Simplified\" login: in Applications → Tessera → General → Login, choose \"Redirect to app to initiate login (OIDC Compliant)\"."
@@ -374,6 +390,18 @@ impl LoginReason {
                 "You are not a member yet",
                 format!("{org} admits only people who are already members."),
                 "Ask an owner or admin of your organization to invite you in Tessera (Members, then Invite people) with the email address you use in Okta, then click the Tessera tile again.",
+                false,
+            ),
+            LoginReason::DeactivatedInOkta => said(
+                "Your account was deactivated in Okta",
+                format!("Your organization's Okta deactivated your account in {org}, so Tessera no longer lets you in."),
+                "If you should still have access, ask your Okta administrator to assign you to the Tessera app again (or reactivate you in Okta); Okta then restores your access in Tessera.",
+                false,
+            ),
+            LoginReason::NotProvisioned => said(
+                "You have not been given access yet",
+                format!("{org} admits only people its Okta administrator has assigned to Tessera, and Okta has not provisioned you."),
+                "Ask your Okta administrator to assign you (or a group you belong to) to the Tessera app in Okta, then click the Tessera tile again.",
                 false,
             ),
             LoginReason::OktaSimplifiedMode => said(

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 // The labels of the actors who are not members, shared with the pages that put them into
 // words (`crate::api::audit_text`).
-pub use crate::api::audit_text::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT};
+pub use crate::api::audit_text::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT, ACTOR_OKTA_SCIM};
 
 /// Who makes a change, as its audit entry names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +27,11 @@ pub enum Actor<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     /// Just-in-time provisioning: a person Okta vouches for signs in for the first time.
-    /// (SCIM provisioning and Universal Logout will be further ways.)
+    /// (Universal Logout will be a further way.)
     JustInTime,
+    /// SCIM 2.0 provisioning (`/scim/v2`, RFC 7644): Okta creates, updates, deactivates and
+    /// groups members (audited as [`ACTOR_OKTA_SCIM`]).
+    Scim,
 }
 
 impl Actor<'_> {
@@ -47,6 +50,7 @@ impl Actor<'_> {
             Actor::Member(m) => member_label(m),
             Actor::Operator => ACTOR_CLI.into(),
             Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT.into(),
+            Actor::Okta(Via::Scim) => ACTOR_OKTA_SCIM.into(),
             Actor::SetupLink => ACTOR_LINK.into(),
         }
     }

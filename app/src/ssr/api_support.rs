@@ -281,7 +281,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound => ApiError::NotFound,
             DomainError::Forbidden(m) => ApiError::Forbidden(m),
             DomainError::Invalid(m) => ApiError::Invalid(m),
-            DomainError::Conflict(m) => ApiError::Conflict(m),
+            DomainError::Conflict(m) | DomainError::Taken(m) => ApiError::Conflict(m),
             DomainError::ConnectionTestFailed(r) => ApiError::ConnectionTestFailed(r),
             DomainError::RateLimited { retry_after_ms } => {
                 set_retry_after(retry_after_ms);

@@ -14,7 +14,7 @@ use super::store::connections::{self, ConnectionValues, no_connection};
 use super::store::dialect::lock_org_connection;
 use super::store::{NewAudit, Store, StoreError, Tx, audit, members, sessions};
 use crate::model::OrgId;
-use crate::model::{DefaultRole, Org, SsoConnection};
+use crate::model::{DefaultRole, Org, ProvisioningMode, SsoConnection};
 use serde_json::json;
 
 /// An issuer change and how many members it strands.
@@ -377,21 +377,24 @@ impl Store {
         org: &Org,
         jit_enabled: bool,
         default_role: DefaultRole,
+        provisioning: ProvisioningMode,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let before = connections::current(&mut tx, &org.id).await?;
-        if let Err(e) = connections::set_policy(&mut tx, org, jit_enabled, default_role).await {
+        if let Err(e) =
+            connections::set_policy(&mut tx, org, jit_enabled, default_role, provisioning).await
+        {
             tx.rollback().await?;
             return Err(e);
         }
         let mut audit = operator_audit(&org.id, "sso_policy_set");
         if let Some(b) = before {
             audit.before =
-                json!({"jit_enabled": b.jit_enabled, "default_role": b.default_role.as_str()})
+                json!({"jit_enabled": b.jit_enabled, "default_role": b.default_role.as_str(), "provisioning": b.provisioning})
                     .to_string();
         }
         audit.after =
-            json!({"jit_enabled": jit_enabled, "default_role": default_role.as_str()}).to_string();
+            json!({"jit_enabled": jit_enabled, "default_role": default_role.as_str(), "provisioning": provisioning}).to_string();
         audit::insert(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(())

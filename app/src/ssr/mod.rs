@@ -12,6 +12,7 @@ pub mod membership;
 pub mod orgs;
 pub mod outbound;
 pub mod rate_limit;
+pub mod scim;
 pub mod setup_links;
 pub mod signin;
 pub mod sso_check;

@@ -707,6 +707,10 @@ async fn sign_in<P>(
                 }
                 ProvisionError::Deactivated => LoginFailure::new(LoginReason::MemberDeactivated),
                 ProvisionError::JitDisabled => LoginFailure::new(LoginReason::JitDisabled),
+                ProvisionError::DeactivatedInOkta => {
+                    LoginFailure::new(LoginReason::DeactivatedInOkta)
+                }
+                ProvisionError::NotProvisioned => LoginFailure::new(LoginReason::NotProvisioned),
             }
             .of(&org);
             // Okta vouched for the person: their attempt keeps subject and email.

@@ -8,16 +8,16 @@
 use super::dialect::is_unique_violation;
 use super::orgs::{OrgWithSso, org_from_row};
 use super::{NewAudit, Store, StoreError, Tx};
-use crate::model::{DefaultRole, Org, SsoConnection};
+use crate::model::{DefaultRole, Org, ProvisioningMode, SsoConnection};
 use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
-const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
+const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.provisioning, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
 /// The columns [`sso_from_row`] reads.
-const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, updated_at FROM sso_connections";
+const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, provisioning, updated_at FROM sso_connections";
 
 fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
     let role: String = row.try_get("default_role")?;
@@ -28,6 +28,12 @@ fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         jit_enabled: row.try_get::<i64, _>("jit_enabled")? != 0,
         default_role: default_role_from_db(&role)?,
+        provisioning: {
+            let mode: String = row.try_get("provisioning")?;
+            ProvisioningMode::parse(&mode).map_err(|_| {
+                super::corrupt(format!("unknown provisioning mode {mode:?} in store"))
+            })?
+        },
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -144,21 +150,23 @@ pub async fn disable(tx: &mut Tx, org_id: &OrgId) -> Result<bool, StoreError> {
     Ok(done.rows_affected() > 0)
 }
 
-/// Inside `tx`: sets the just-in-time provisioning policy of an org's connection; no
-/// connection is [`StoreError::NotFound`].
+/// Inside `tx`: sets the provisioning policy of an org's connection (just-in-time on or off,
+/// the default role, the provisioning mode); no connection is [`StoreError::NotFound`].
 pub async fn set_policy(
     tx: &mut Tx,
     org: &Org,
     jit_enabled: bool,
     default_role: DefaultRole,
+    provisioning: ProvisioningMode,
 ) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3 WHERE org_id = $4",
+        "UPDATE sso_connections SET jit_enabled = $1, default_role = $2, updated_at = $3, provisioning = $5 WHERE org_id = $4",
     )
     .bind(i64::from(jit_enabled))
     .bind(default_role.as_str())
     .bind(tx.now_ms())
     .bind(&org.id)
+    .bind(provisioning.as_str())
     .execute(tx.conn())
     .await?;
     if done.rows_affected() == 0 {
@@ -248,15 +256,16 @@ impl Store {
         tx.commit().await
     }
 
-    /// Sets the just-in-time provisioning policy of an org's connection.
+    /// Sets the provisioning policy of an org's connection (see [`set_policy`]).
     pub async fn set_sso_policy(
         &self,
         org: &Org,
         jit_enabled: bool,
         default_role: DefaultRole,
+        provisioning: ProvisioningMode,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        set_policy(&mut tx, org, jit_enabled, default_role).await?;
+        set_policy(&mut tx, org, jit_enabled, default_role, provisioning).await?;
         tx.commit().await
     }
 

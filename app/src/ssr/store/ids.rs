@@ -1,6 +1,6 @@
 //! How the typed ids of [`crate::model`] are stored: as TEXT, bound and read like `String`.
 
-use crate::model::{InvitationId, MemberId, OrgId, SetupLinkId};
+use crate::model::{GroupId, InvitationId, MemberId, OrgId, ScimTokenId, SetupLinkId};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -35,4 +35,11 @@ macro_rules! text_id {
     )*};
 }
 
-text_id!(OrgId, MemberId, SetupLinkId, InvitationId);
+text_id!(
+    OrgId,
+    MemberId,
+    SetupLinkId,
+    InvitationId,
+    ScimTokenId,
+    GroupId
+);

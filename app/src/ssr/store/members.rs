@@ -38,12 +38,12 @@ pub(super) fn role_from_db(role: &str) -> Result<Role, StoreError> {
 }
 
 /// `members.status` as stored: `active` or `deactivated`. Anything else is a store error.
-fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
+pub(super) fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
     MemberStatus::parse(status)
         .ok_or_else(|| corrupt(format!("unknown status {status:?} in store")))
 }
 
-fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
+pub(super) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
     let role: String = row.try_get("role")?;
     let status: String = row.try_get("status")?;
     Ok(Member {
@@ -274,15 +274,26 @@ impl Store {
         name: &str,
         default_role: Role,
     ) -> Result<(Member, bool), StoreError> {
-        self.insert_member_audited(org_id, issuer, subject, email, name, default_role, None)
-            .await
+        let user_name = if email.is_empty() { subject } else { email };
+        self.insert_member_audited(
+            org_id,
+            issuer,
+            subject,
+            email,
+            name,
+            user_name,
+            default_role,
+            None,
+        )
+        .await
     }
 
     /// [`Store::insert_member`], writing what `admission` asks in the same transaction when the
     /// member is created: their audit entry (just-in-time provisioning's `member_provisioned`)
     /// and the acceptance of the invitation that admits them. An invitation that closed
-    /// meanwhile (revoked, expired) creates nobody: [`StoreError::NotFound`]. Returns the
-    /// member and whether it was created.
+    /// meanwhile (revoked, expired) creates nobody: [`StoreError::NotFound`]. `user_name` is the
+    /// member's SCIM `userName` (Okta's login, the ID token's `preferred_username`, else the
+    /// email). Returns the member and whether it was created.
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_member_audited(
         &self,
@@ -291,19 +302,22 @@ impl Store {
         subject: &str,
         email: &str,
         name: &str,
+        user_name: &str,
         default_role: Role,
         admission: Option<&Admission<'_>>,
     ) -> Result<(Member, bool), StoreError> {
         let (email, name) = (stored_text(email), stored_text(name));
+        let user_name = stored_text(user_name);
+        let user_name_key = user_name.to_lowercase();
         for _ in 0..INSERT_MEMBER_TRIES {
             let mut tx = self.begin().await?;
             dialect::write_first(&mut tx, org_id).await?;
             let inserted = sqlx::query(concat!(
-                "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at)
+                "INSERT INTO members (id, org_id, issuer, subject, email, name, role, status, created_at, last_login_at, user_name, user_name_key)
                  VALUES ($1, $2, $3, $4, $5, $6,
                          CASE WHEN EXISTS (SELECT 1 FROM members WHERE org_id = $2 AND role = 'owner')
                               THEN $7 ELSE 'owner' END,
-                         'active', $8, $8)
+                         'active', $8, $8, $9, $10)
                  ON CONFLICT (org_id, issuer, subject) DO NOTHING
                  RETURNING ",
                 member_fields!()
@@ -316,6 +330,8 @@ impl Store {
             .bind(&name)
             .bind(default_role.as_str())
             .bind(self.now_ms())
+            .bind(&user_name)
+            .bind(&user_name_key)
             .fetch_optional(tx.conn())
             .await;
             match inserted {
@@ -360,7 +376,8 @@ impl Store {
     /// Records a returning active member's sign-in in one statement, while their profile
     /// (email and name, as stored: bounded, control characters removed) is unchanged, and
     /// returns the member as stored. `None` when there is no such active member with that
-    /// profile: a changed profile goes through [`Store::refresh_member_profile`], audited.
+    /// profile (or, with `scim_only`, no such member Okta provisioned over SCIM): a changed
+    /// profile goes through [`Store::refresh_member_profile`], audited.
     pub async fn touch_active_member(
         &self,
         org_id: &OrgId,
@@ -368,11 +385,12 @@ impl Store {
         subject: &str,
         email: &str,
         name: &str,
+        scim_only: bool,
     ) -> Result<Option<Member>, StoreError> {
         let row = sqlx::query(concat!(
             "UPDATE members SET last_login_at = $3
              WHERE org_id = $4 AND issuer = $5 AND subject = $6 AND status = 'active'
-               AND email = $1 AND name = $2
+               AND email = $1 AND name = $2 AND (scim_managed = 1 OR $7 = 0)
              RETURNING ",
             member_fields!()
         ))
@@ -382,6 +400,7 @@ impl Store {
         .bind(org_id)
         .bind(issuer)
         .bind(subject)
+        .bind(i64::from(scim_only))
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| member_from_row(&r)).transpose()
@@ -637,29 +656,33 @@ impl Store {
     /// Makes `new_owner_id` (active, admin or member) the owner and the active owner
     /// `owner_id` an admin, in one transaction: the demotion runs first, so the partial
     /// unique index `members_one_owner` never sees two owners, and a failed promotion rolls
-    /// the demotion back, so the org is never without one. The old owner's open setup links
+    /// the demotion back, so the org is never without one. `owner` is the current owner with
+    /// the status the decision was made on (Okta may have deactivated them). The old owner's open setup links
     /// are revoked in the same transaction. `owner_id` is `None` only for an org without an
     /// owner (the operator's `tessera org transfer-owner`); the index still allows only one.
     /// False when either step no longer applies (nothing changed).
     pub async fn transfer_ownership(
         &self,
         org_id: &OrgId,
-        owner_id: Option<&MemberId>,
+        owner: Option<(&MemberId, MemberStatus)>,
         new_owner_id: &MemberId,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
+        let owner_id = owner.map(|(id, _)| id);
         let mut tx = self.begin().await?;
         // Ownership moves one at a time per org, after any re-key of its members (which takes
         // the same lock first): the two never lock members in opposite orders.
         dialect::lock_org_connection(&mut tx, org_id).await?;
-        if let Some(owner_id) = owner_id {
+        if let Some((owner_id, owner_status)) = owner {
             dialect::lock_two_members(&mut tx, org_id, owner_id, new_owner_id).await?;
+            // The owner keeps their status: one Okta deactivated stays deactivated, as an admin.
             let demoted = sqlx::query(
                 "UPDATE members SET role = 'admin'
-                 WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = 'active'",
+                 WHERE org_id = $1 AND id = $2 AND role = 'owner' AND status = $3",
             )
             .bind(org_id)
             .bind(owner_id)
+            .bind(owner_status.as_str())
             .execute(tx.conn())
             .await?;
             if demoted.rows_affected() != 1 {

@@ -5,8 +5,9 @@
 //! timestamps, BIGINT 0/1 flags); what must differ lives in [`dialect`]. The queries are
 //! grouped by aggregate, one file each: [`orgs`], [`connections`] (an org's Okta connection),
 //! [`members`], [`audit`], [`flows`] (pending sign-ins and login attempts), [`sessions`],
-//! [`setup_links`], [`rate_limits`] (the connection-test budget) and [`secrets`] (the sealed
-//! client secrets, for key checks and rotation).
+//! [`setup_links`], [`rate_limits`] (the connection-test budget), [`secrets`] (the sealed
+//! client secrets, for key checks and rotation) and [`scim`] (SCIM tokens, groups, role
+//! mappings and the provisioning log).
 //!
 //! Domain modules compose statements that must commit together in a [`Tx`]: they open it with
 //! [`Store::begin`], pass it to the aggregate functions (`&mut Tx`) and commit it; dropping it
@@ -26,6 +27,7 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod rate_limits;
+pub mod scim;
 pub mod secrets;
 pub mod sessions;
 pub mod setup_links;
@@ -399,7 +401,7 @@ impl Store {
         Ok(flows + sessions + kept)
     }
 
-    /// Deletes login attempts recorded before `attempts_before` and audit entries written
+    /// Deletes login attempts and provisioning log entries recorded before `attempts_before` and audit entries written
     /// before `audit_before` (unix ms), in batches of at most `batch` rows, each its own short
     /// statement, so neither database holds a long lock on a large table. Returns the numbers
     /// of attempts and audit entries deleted.
@@ -411,6 +413,9 @@ impl Store {
     ) -> Result<(u64, u64), StoreError> {
         let attempts = self
             .delete_older_in_batches(flows::ATTEMPTS_OLDER_THAN, attempts_before, batch)
+            .await?;
+        // The provisioning log is kept as long as the login attempts.
+        self.delete_older_in_batches(scim::REQUESTS_OLDER_THAN, attempts_before, batch)
             .await?;
         let audit = self
             .delete_older_in_batches(audit::ENTRIES_OLDER_THAN, audit_before, batch)

@@ -21,6 +21,9 @@
 //! the audit log are here too, for members acting through the admin pages.
 
 pub use crate::api::permissions::{Action, OrgAction, Party, may, may_operator, may_org};
+pub use okta::{ScimCreated, scim_create, scim_delete, scim_replace};
+
+mod okta;
 
 use super::PublicUrl;
 use super::connection::Rekeyed;
@@ -30,6 +33,7 @@ use super::login::Outcome;
 use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
+use super::store::scim::Linked;
 use super::store::{Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter};
 use super::store::{Store, StoreError};
 use crate::api::audit_text;
@@ -53,6 +57,10 @@ pub enum DomainError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique in the org is another's already (a SCIM `userName` or
+    /// group `displayName`).
+    #[error("{0}")]
+    Taken(String),
     /// A new client secret failed "Test connection" and was not saved.
     #[error("the connection test failed")]
     ConnectionTestFailed(ConnectionReport),
@@ -101,9 +109,12 @@ impl Actor<'_> {
         match self {
             Actor::Member(_) => self.member_in(org_id, what).map(Decider::Member),
             Actor::Operator => Ok(Decider::Operator),
-            Actor::Okta(_) | Actor::SetupLink => Err(DomainError::Forbidden(format!(
-                "Only an owner or admin of the organization, or the service operator, can {what}."
-            ))),
+            Actor::Okta(Via::Scim) => Ok(Decider::Okta),
+            Actor::Okta(Via::JustInTime) | Actor::SetupLink => {
+                Err(DomainError::Forbidden(format!(
+                    "Only an owner or admin of the organization, or the service operator, can {what}."
+                )))
+            }
         }
     }
 }
@@ -115,13 +126,16 @@ enum Decider<'a> {
     Member(&'a Member),
     /// The service operator (`tessera member …`): [`may_operator`]; they hold no membership.
     Operator,
+    /// The org's Okta over SCIM: as the operator (never the owner's role or removal); it holds
+    /// no membership either.
+    Okta,
 }
 
 impl<'a> Decider<'a> {
     fn allow(self, action: Action, target: &Member) -> Result<(), DomainError> {
         allow(match self {
             Decider::Member(me) => may(me, action, target),
-            Decider::Operator => may_operator(action, target),
+            Decider::Operator | Decider::Okta => may_operator(action, target),
         })
     }
 
@@ -131,7 +145,7 @@ impl<'a> Decider<'a> {
             org_id,
             actor: match self {
                 Decider::Member(me) => Some((&me.id, me.role)),
-                Decider::Operator => None,
+                Decider::Operator | Decider::Okta => None,
             },
             target_id: &target.id,
             target_role: target.role,
@@ -144,6 +158,7 @@ impl<'a> Decider<'a> {
         DomainError::Conflict(match self {
             Decider::Member(_) => CHANGED.into(),
             Decider::Operator => CHANGED_FOR_OPERATOR.into(),
+            Decider::Okta => "This member changed meanwhile: retry the request.".into(),
         })
     }
 }
@@ -187,6 +202,20 @@ pub struct Identity {
     /// The display name: `name`, else `given_name family_name`, else `preferred_username`,
     /// else (when there is no email either) the `sub`, so no member is ever blank.
     pub name: String,
+    /// `preferred_username` (Okta's login), or empty: a new member's SCIM `userName`, and how
+    /// a member Okta provisioned over SCIM without an `externalId` is linked.
+    pub preferred_username: String,
+}
+
+impl Identity {
+    /// The SCIM `userName` of a member this identity creates: the Okta login, else the email,
+    /// else the `sub`.
+    pub fn user_name(&self) -> &str {
+        [&self.preferred_username, &self.email, &self.subject]
+            .into_iter()
+            .find(|v| !v.trim().is_empty())
+            .map_or("", |v| v.as_str())
+    }
 }
 
 /// Why a person Okta vouches for is still not let in.
@@ -195,9 +224,15 @@ pub enum ProvisionError {
     /// The member exists but has been deactivated by an owner or admin.
     #[error("the member is deactivated")]
     Deactivated,
+    /// The member exists but Okta deactivated them (SCIM `active: false`).
+    #[error("the member was deactivated in Okta")]
+    DeactivatedInOkta,
     /// The org admits only existing members and this person is not one.
     #[error("just-in-time provisioning is off")]
     JitDisabled,
+    /// The org's provisioning mode is `scim` and Okta has not provisioned this person.
+    #[error("not provisioned by Okta")]
+    NotProvisioned,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -209,7 +244,11 @@ pub enum ProvisionError {
 ///
 /// - An active member gets their sign-in time recorded (one statement); when Okta's email or
 ///   name for them changed, the profile is refreshed with a `member_profile_changed` entry.
-/// - A deactivated member is refused ([`ProvisionError::Deactivated`]).
+/// - A deactivated member is refused ([`ProvisionError::Deactivated`], or
+///   [`ProvisionError::DeactivatedInOkta`] when Okta deactivated them over SCIM).
+/// - A member Okta provisioned over SCIM who never signed in is linked now ([`link`]).
+/// - Under the provisioning mode `scim`, nobody else comes in: a member Okta did not provision
+///   and a stranger are refused ([`ProvisionError::NotProvisioned`]).
 /// - A stranger with an open invitation for their verified email ([`invite`]) becomes a member
 ///   with the invitation's role, whether just-in-time provisioning is on or off, and the
 ///   invitation is consumed in the same transaction.
@@ -218,7 +257,7 @@ pub enum ProvisionError {
 ///   default role — or the owner, when they are the org's first member. The database settles
 ///   that under concurrent first sign-ins (one owner per org, by a unique index), and the new
 ///   member's `member_provisioned` audit entry (actor `actor`, after `{"role": …}`) is written
-///   in the same transaction.
+///   in the same transaction. Their SCIM `userName` is [`Identity::user_name`].
 pub async fn provision(
     store: &Store,
     actor: &Actor<'_>,
@@ -228,6 +267,7 @@ pub async fn provision(
 ) -> Result<Member, ProvisionError> {
     let issuer = issuer::key(&sso.issuer);
     let issuer = issuer.as_str();
+    let scim_only = !sso.provisioning.admits_unprovisioned();
     let touch = || {
         store.touch_active_member(
             &org.id,
@@ -235,6 +275,7 @@ pub async fn provision(
             &identity.subject,
             &identity.email,
             &identity.name,
+            scim_only,
         )
     };
     // A returning member: one statement.
@@ -245,7 +286,10 @@ pub async fn provision(
         .member_by_subject(&org.id, issuer, &identity.subject)
         .await?;
     match existing {
-        Some(m) if m.status == MemberStatus::Deactivated => Err(ProvisionError::Deactivated),
+        Some(m) if m.status == MemberStatus::Deactivated => Err(deactivated(store, &m).await?),
+        Some(m) if scim_only && !store.scim_managed(&org.id, &m.id).await? => {
+            Err(ProvisionError::NotProvisioned)
+        }
         // Okta's profile changed (an email or a name): refreshed, and audited, since audit
         // entries name members by email.
         Some(m)
@@ -270,13 +314,11 @@ pub async fn provision(
         // Reactivated, or created by a concurrent first sign-in, since the update above.
         Some(_) => touch().await?.ok_or(ProvisionError::Deactivated),
         None => {
-            let invitation = if identity.email_verified {
-                store.open_invitation_for(&org.id, &identity.email).await?
-            } else {
-                None
-            };
-            if invitation.is_none() && !sso.jit_enabled {
-                return Err(ProvisionError::JitDisabled);
+            if let Some(m) = link(store, actor, org, issuer, identity).await? {
+                return Ok(m);
+            }
+            if scim_only {
+                return Err(ProvisionError::NotProvisioned);
             }
             let new = NewMember {
                 actor,
@@ -284,16 +326,7 @@ pub async fn provision(
                 issuer,
                 identity,
             };
-            let (m, created) = match new.insert(store, sso, invitation.as_ref()).await {
-                // The invitation was revoked or expired meanwhile: only JIT can admit them now.
-                Err(StoreError::NotFound(_)) if invitation.is_some() => {
-                    if !sso.jit_enabled {
-                        return Err(ProvisionError::JitDisabled);
-                    }
-                    new.insert(store, sso, None).await?
-                }
-                other => other?,
-            };
+            let (m, created) = new.admit(store, sso).await?;
             if created {
                 tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "provisioned a new member");
                 return Ok(m);
@@ -301,6 +334,52 @@ pub async fn provision(
             // A concurrent first sign-in of the same person created them first.
             touch().await?.ok_or(ProvisionError::Deactivated)
         }
+    }
+}
+
+/// Why a deactivated member is refused: deactivated by Okta (SCIM) or in Tessera.
+async fn deactivated(store: &Store, m: &Member) -> Result<ProvisionError, StoreError> {
+    Ok(if store.deactivated_by_okta(&m.org_id, &m.id).await? {
+        ProvisionError::DeactivatedInOkta
+    } else {
+        ProvisionError::Deactivated
+    })
+}
+
+/// The member Okta provisioned over SCIM before this person ever signed in, linked to them now
+/// (never a duplicate): the one whose `externalId` is their `sub` (Okta's user id), else one
+/// without an `externalId` whose `userName` is their `preferred_username` (any case). Never by
+/// email. The org's first member to sign in becomes its owner. Audited as `member_linked`.
+async fn link(
+    store: &Store,
+    actor: &Actor<'_>,
+    org: &Org,
+    issuer: &str,
+    identity: &Identity,
+) -> Result<Option<Member>, ProvisionError> {
+    let login = identity.preferred_username.trim().to_lowercase();
+    let entry = |m: &Member, owner: bool| {
+        let mut e = actor.audit(&org.id, "member_linked", Some(m));
+        e.after = json!({"role": m.role, "became_owner": owner}).to_string();
+        e
+    };
+    let linked = store
+        .link_scim_user(
+            &org.id,
+            issuer,
+            &identity.subject,
+            (!login.is_empty()).then_some(login.as_str()),
+            &entry,
+        )
+        .await?;
+    match linked {
+        Linked::Member(m, _) => {
+            tracing::info!(org = %org.slug, member = %m.id, role = %m.role, "linked a member Okta provisioned over SCIM");
+            Ok(Some(m))
+        }
+        Linked::Deactivated { by_okta: true } => Err(ProvisionError::DeactivatedInOkta),
+        Linked::Deactivated { by_okta: false } => Err(ProvisionError::Deactivated),
+        Linked::Nobody => Ok(None),
     }
 }
 
@@ -313,6 +392,35 @@ struct NewMember<'a> {
 }
 
 impl NewMember<'_> {
+    /// Admits them by an open invitation for their verified email, else by just-in-time
+    /// provisioning when it is on ([`ProvisionError::JitDisabled`] when it is off).
+    async fn admit(
+        &self,
+        store: &Store,
+        sso: &SsoConnection,
+    ) -> Result<(Member, bool), ProvisionError> {
+        let invitation = if self.identity.email_verified {
+            store
+                .open_invitation_for(&self.org.id, &self.identity.email)
+                .await?
+        } else {
+            None
+        };
+        if invitation.is_none() && !sso.jit_enabled {
+            return Err(ProvisionError::JitDisabled);
+        }
+        match self.insert(store, sso, invitation.as_ref()).await {
+            // The invitation was revoked or expired meanwhile: only JIT can admit them now.
+            Err(StoreError::NotFound(_)) if invitation.is_some() => {
+                if !sso.jit_enabled {
+                    return Err(ProvisionError::JitDisabled);
+                }
+                Ok(self.insert(store, sso, None).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// Inserts them with `invitation`'s role (accepting it in the same transaction), else the
     /// connection's default role, and their `member_provisioned` entry.
     async fn insert(
@@ -346,6 +454,7 @@ impl NewMember<'_> {
                 &self.identity.subject,
                 &self.identity.email,
                 &self.identity.name,
+                self.identity.user_name(),
                 role,
                 Some(&admission),
             )
@@ -635,7 +744,8 @@ pub struct Transferred {
 /// any) becomes an admin in the same transaction and the open setup links they made stop
 /// working. Audited as `ownership_transferred`.
 ///
-/// - A member: only the owner, handing the org over ([`may`]).
+/// - A member: the owner, handing the org over ([`may`]); or an admin claiming the org for
+///   themselves while its owner is deactivated (Okta deactivated a leaving owner over SCIM).
 /// - The operator (`tessera org transfer-owner`), e.g. when the owner can no longer sign in:
 ///   any member who is not the owner already; an org without an owner simply gets one.
 /// - Okta: refused.
@@ -651,7 +761,16 @@ pub async fn transfer_ownership(
         Actor::Member(_) => {
             let me = actor.member_in(org_id, "transfer ownership")?;
             let target = target(store, org_id, target_id).await?;
-            allow(may(me, Action::TransferOwnership, &target))?;
+            // An admin claims an org whose owner Okta deactivated (a leaver).
+            let claim = target.id == me.id
+                && me.role == Role::Admin
+                && store
+                    .owner_of(org_id)
+                    .await?
+                    .is_some_and(|o| o.status == MemberStatus::Deactivated);
+            if !claim {
+                allow(may(me, Action::TransferOwnership, &target))?;
+            }
             target
         }
         Actor::Operator => {
@@ -677,16 +796,21 @@ pub async fn transfer_ownership(
         )));
     }
     let owner = match actor {
-        // `may` let only the owner through: the store demotes them only while they still are.
-        Actor::Member(me) => Some((*me).clone()),
-        Actor::Operator | Actor::Okta(_) | Actor::SetupLink => store.owner_of(org_id).await?,
+        // The owner handing over: the store demotes them only while they still are.
+        Actor::Member(me) if me.role == Role::Owner => Some((*me).clone()),
+        _ => store.owner_of(org_id).await?,
     };
     let mut audit = actor.audit(org_id, "ownership_transferred", Some(&target));
     let previous_email = owner.as_ref().map_or(String::new(), |o| o.email.clone());
     audit.before = json!({"owner": previous_email, "role": target.role}).to_string();
     audit.after = json!({"owner": target.email, "role": Role::Owner, "previous_owner_role": owner.as_ref().map(|_| Role::Admin)}).to_string();
     if !store
-        .transfer_ownership(org_id, owner.as_ref().map(|o| &o.id), &target.id, &audit)
+        .transfer_ownership(
+            org_id,
+            owner.as_ref().map(|o| (&o.id, o.status)),
+            &target.id,
+            &audit,
+        )
         .await?
     {
         return Err(DomainError::Conflict(CHANGED.into()));
