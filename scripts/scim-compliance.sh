@@ -90,12 +90,11 @@ run_leg() {
     echo "+ tessera $*" >>"$dir/cli.log"
     "${T[@]}" "$@" >>"$dir/cli.log" 2>&1 || { cat "$dir/cli.log" >&2; die "tessera $* failed on $label"; }
   }
-  # An org takes SCIM requests once its Okta connection's provisioning mode says so. No request
-  # reaches the issuer: nobody signs in here.
+  # A SCIM token needs the org's Okta connection (nothing reaches that Okta: nobody signs in
+  # here); creating it turns the provisioning mode from jit to both.
   cli org create acme --name Acme
   cli sso set acme --okta-domain acme.okta.com --client-id tessera-scim --client-secret-file - \
     < <(printf 'not-used')
-  cli sso policy acme --provisioning scim
   # The token is printed once; it stays out of the log.
   token="$("${T[@]}" scim token create acme --json 2>>"$dir/cli.log" \
     | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["token"])')" \
