@@ -26,18 +26,22 @@ SHOWN_BODY = 1500
 
 
 def current_check():
-    """(resource type or None, check name) of the scim2-tester check making a request.
+    """(resource type or None, check name) of the scim2-tester check making a request, and
+    whether the request is the check's clean-up (deleting what it created) rather than the check.
 
     Every check runs inside the `wrapped` function of scim2-tester's @checker decorator, which
-    holds the check as `func` and its arguments (the resource model among them) as `args`.
+    holds the check as `func` and its arguments (the resource model among them) as `args`, and
+    calls the resource manager's `cleanup` when the check ends.
     """
-    frame = sys._getframe()
+    frame, cleanup = sys._getframe(), False
     while frame:
-        if frame.f_code.co_name == "wrapped" and frame.f_globals["__name__"] == "scim2_tester.utils":
-            model = next((a for a in frame.f_locals["args"] if isinstance(a, type)), None)
-            return (model.__name__ if model else None, frame.f_locals["func"].__name__)
+        if frame.f_globals["__name__"] == "scim2_tester.utils":
+            cleanup = cleanup or frame.f_code.co_name == "cleanup"
+            if frame.f_code.co_name == "wrapped":
+                model = next((a for a in frame.f_locals["args"] if isinstance(a, type)), None)
+                return (model.__name__ if model else None, frame.f_locals["func"].__name__), cleanup
         frame = frame.f_back
-    return (None, "(discovery)")
+    return (None, "(discovery)"), cleanup
 
 
 def key(result):
@@ -75,9 +79,12 @@ def show(exchange, limit=SHOWN_BODY):
 
 
 def exchanges_of(result, exchanges):
-    """The exchanges that explain a failed result: for an attribute, its PATCH and the read after."""
-    mine = [x for x in exchanges if x["check"] == (result.resource_type, result.title)]
-    mine = mine or [x for x in exchanges if x["check"][1] == result.title]
+    """The exchanges that explain a failed result: for an attribute, its PATCH and the read after;
+    else the last ones of its check before its clean-up."""
+    mine = [x for x in exchanges if not x["cleanup"]]
+    mine = [x for x in mine if x["check"] == (result.resource_type, result.title)] or [
+        x for x in mine if x["check"][1] == result.title
+    ]
     urn = result.data.get("urn") if isinstance(result.data, dict) else None
     if urn:
         for i, x in enumerate(mine):
@@ -94,8 +101,10 @@ def main():
     def record(response):
         response.read()
         request = response.request
+        check, cleanup = current_check()
         exchanges.append({
-            "check": current_check(),
+            "check": check,
+            "cleanup": cleanup,
             "method": request.method,
             "url": str(request.url),
             "request": request.content.decode("utf-8", "replace"),
@@ -113,7 +122,8 @@ def main():
 
     with open(transcript, "w", encoding="utf-8") as f:
         for x in exchanges:
-            f.write(f"### {'/'.join(p for p in x['check'] if p)}\n{show(x, limit=10**6)}\n\n")
+            name = "/".join(p for p in x["check"] if p) + (" (clean-up)" if x["cleanup"] else "")
+            f.write(f"### {name}\n{show(x, limit=10**6)}\n\n")
 
     per_check = defaultdict(lambda: {"passed": 0, "failed": 0, "allowed": 0, "skipped": 0})
     failures, allowed_failures, used = [], [], set()
