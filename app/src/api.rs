@@ -9,10 +9,12 @@
 pub mod audit_text;
 pub mod login_reason;
 pub mod permissions;
+pub mod provisioning;
 #[cfg(feature = "ssr")]
 pub mod scim;
 pub mod types;
 
+pub use provisioning::*;
 pub use types::*;
 
 use crate::model::DefaultRole;

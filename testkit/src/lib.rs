@@ -10,6 +10,7 @@
 //!   answer, and cheap enough for the benchmarks' stub-provider runs.
 //! - [`okta`]: the local Okta (`end2end/okta-dev`) as a child process.
 //! - [`browser`]: a cookie-keeping HTTP client that shows every hop of a sign-in.
+//! - [`scim`]: a SCIM 2.0 client with a bearer token, as Okta's provisioning calls Tessera.
 //! - [`fixtures`]: members, sessions and connections written straight to the store, counts
 //!   read from it, and raw SQL through the store's test door for faults no code path writes.
 //!
@@ -22,6 +23,7 @@ pub mod fixtures;
 pub mod okta;
 pub mod op;
 pub mod process;
+pub mod scim;
 pub mod server;
 
 pub use app::ssr::store::ManualClock;
@@ -35,6 +37,7 @@ pub use fixtures::{
 pub use okta::{OktaDev, okta_client};
 pub use op::FakeOp;
 pub use process::{Flags, Node, run, run_ok};
+pub use scim::ScimClient;
 pub use server::{ApiClient, STRICT, TestServer};
 
 use std::path::PathBuf;

@@ -75,6 +75,19 @@ pub enum AuditAction {
     SetupLinkExpired,
     SetupLinkRevoked,
     OrgRenamed,
+    /// A member Okta provisioned over SCIM signed in for the first time and was linked.
+    MemberLinked,
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    /// The provisioning mode changed (jit, scim, both).
+    ProvisioningModeChanged,
+    /// Okta pushed a group, or changed its members.
+    GroupPushed,
+    GroupRenamed,
+    GroupDeleted,
+    /// A pushed group was mapped to a role.
+    RoleMappingSet,
+    RoleMappingRemoved,
 }
 
 /// The groups of the log's action filter.
@@ -83,14 +96,16 @@ pub enum ActionGroup {
     Members,
     SingleSignOn,
     SetupLinks,
+    Provisioning,
     Organization,
 }
 
 impl ActionGroup {
-    pub const ALL: [ActionGroup; 4] = [
+    pub const ALL: [ActionGroup; 5] = [
         ActionGroup::Members,
         ActionGroup::SingleSignOn,
         ActionGroup::SetupLinks,
+        ActionGroup::Provisioning,
         ActionGroup::Organization,
     ];
 
@@ -99,6 +114,7 @@ impl ActionGroup {
             ActionGroup::Members => "Members",
             ActionGroup::SingleSignOn => "Single sign-on",
             ActionGroup::SetupLinks => "Setup links",
+            ActionGroup::Provisioning => "Provisioning (SCIM)",
             ActionGroup::Organization => "Organization",
         }
     }
@@ -106,7 +122,7 @@ impl ActionGroup {
 
 impl AuditAction {
     /// Every action, in the order the filter lists them.
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::RoleChanged,
         AuditAction::MemberDeactivated,
         AuditAction::MemberReactivated,
@@ -134,6 +150,15 @@ impl AuditAction {
         AuditAction::SetupLinkExpired,
         AuditAction::SetupLinkRevoked,
         AuditAction::OrgRenamed,
+        AuditAction::MemberLinked,
+        AuditAction::ScimTokenCreated,
+        AuditAction::ScimTokenRevoked,
+        AuditAction::ProvisioningModeChanged,
+        AuditAction::GroupPushed,
+        AuditAction::GroupRenamed,
+        AuditAction::GroupDeleted,
+        AuditAction::RoleMappingSet,
+        AuditAction::RoleMappingRemoved,
     ];
 
     /// The stored code, e.g. `role_changed`.
@@ -166,6 +191,15 @@ impl AuditAction {
             AuditAction::SetupLinkExpired => "setup_link_expired",
             AuditAction::SetupLinkRevoked => "setup_link_revoked",
             AuditAction::OrgRenamed => "org_renamed",
+            AuditAction::MemberLinked => "member_linked",
+            AuditAction::ScimTokenCreated => "scim_token_created",
+            AuditAction::ScimTokenRevoked => "scim_token_revoked",
+            AuditAction::ProvisioningModeChanged => "provisioning_mode_changed",
+            AuditAction::GroupPushed => "group_pushed",
+            AuditAction::GroupRenamed => "group_renamed",
+            AuditAction::GroupDeleted => "group_deleted",
+            AuditAction::RoleMappingSet => "role_mapping_set",
+            AuditAction::RoleMappingRemoved => "role_mapping_removed",
         }
     }
 
@@ -204,6 +238,15 @@ impl AuditAction {
             AuditAction::SetupLinkExpired => "Expired setup link opened",
             AuditAction::SetupLinkRevoked => "Setup link revoked",
             AuditAction::OrgRenamed => "Organization renamed",
+            AuditAction::MemberLinked => "Provisioned member's first sign-in",
+            AuditAction::ScimTokenCreated => "SCIM token created",
+            AuditAction::ScimTokenRevoked => "SCIM token revoked",
+            AuditAction::ProvisioningModeChanged => "Provisioning mode changed",
+            AuditAction::GroupPushed => "Okta group pushed",
+            AuditAction::GroupRenamed => "Okta group renamed",
+            AuditAction::GroupDeleted => "Okta group deleted",
+            AuditAction::RoleMappingSet => "Group mapped to a role",
+            AuditAction::RoleMappingRemoved => "Group mapping removed",
         }
     }
 
@@ -237,6 +280,15 @@ impl AuditAction {
             | AuditAction::SetupLinkExpired
             | AuditAction::SetupLinkRevoked => ActionGroup::SetupLinks,
             AuditAction::OrgRenamed => ActionGroup::Organization,
+            AuditAction::MemberLinked => ActionGroup::Members,
+            AuditAction::ScimTokenCreated
+            | AuditAction::ScimTokenRevoked
+            | AuditAction::ProvisioningModeChanged
+            | AuditAction::GroupPushed
+            | AuditAction::GroupRenamed
+            | AuditAction::GroupDeleted
+            | AuditAction::RoleMappingSet
+            | AuditAction::RoleMappingRemoved => ActionGroup::Provisioning,
         }
     }
 }
@@ -443,10 +495,17 @@ pub fn sentence(e: &AuditView) -> String {
         _ => format!("{a} {doing}"),
     };
     match action {
-        AuditAction::RoleChanged => match text(&after, "role") {
-            Some(role) => format!("{a} made {} {}", target(e), role_phrase(&role)),
-            None => format!("{a} changed the role of {}", target(e)),
-        },
+        AuditAction::RoleChanged => {
+            let why = if text(&after, "because").as_deref() == Some("okta_groups") {
+                " (from their Okta groups)"
+            } else {
+                ""
+            };
+            match text(&after, "role") {
+                Some(role) => format!("{a} made {} {}{why}", target(e), role_phrase(&role)),
+                None => format!("{a} changed the role of {}{why}", target(e)),
+            }
+        }
         AuditAction::MemberDeactivated => format!("{a} deactivated {}", target(e)),
         AuditAction::MemberReactivated => format!("{a} reactivated {}", target(e)),
         AuditAction::MemberRemoved => format!("{a} removed {} from the organization", target(e)),
@@ -650,6 +709,77 @@ pub fn sentence(e: &AuditView) -> String {
             (None, Some(to)) => format!("{a} renamed the organization “{to}”"),
             _ => format!("{a} renamed the organization"),
         },
+        AuditAction::MemberLinked => {
+            let owner = if flag(&after, "became_owner") == Some(true) {
+                " and became the owner (the organization's first member to sign in)"
+            } else {
+                ""
+            };
+            format!(
+                "{} signed in for the first time as the member Okta provisioned{owner}",
+                target(e)
+            )
+        }
+        AuditAction::ScimTokenCreated => match text(&after, "name") {
+            Some(name) => format!("{a} created the SCIM token “{name}”"),
+            None => format!("{a} created a SCIM token"),
+        },
+        AuditAction::ScimTokenRevoked => match text(&before, "name") {
+            Some(name) => format!("{a} revoked the SCIM token “{name}”"),
+            None => format!("{a} revoked a SCIM token"),
+        },
+        AuditAction::ProvisioningModeChanged => {
+            match (text(&before, "provisioning"), text(&after, "provisioning")) {
+                (Some(from), Some(to)) => {
+                    format!("{a} changed the provisioning mode from {from} to {to}")
+                }
+                (_, Some(to)) => format!("{a} set the provisioning mode to {to}"),
+                _ => format!("{a} changed the provisioning mode"),
+            }
+        }
+        AuditAction::GroupPushed => {
+            let group = text(&after, "group").unwrap_or_else(|| "a group".into());
+            let (added, removed) = (
+                int(&after, "added").unwrap_or(0),
+                int(&after, "removed").unwrap_or(0),
+            );
+            let mut changes = Vec::new();
+            if added > 0 {
+                changes.push(format!("added {}", count(added, "member", "members")));
+            }
+            if removed > 0 {
+                changes.push(format!("removed {}", count(removed, "member", "members")));
+            }
+            let new = text(&before, "group").is_none();
+            match (new, changes.is_empty()) {
+                (true, true) => format!("{a} pushed the group “{group}”"),
+                (true, false) => format!("{a} pushed the group “{group}” and {}", and_list(&changes)),
+                (false, true) => format!("{a} pushed the group “{group}” again, unchanged"),
+                (false, false) => format!("{a} {} in the group “{group}”", and_list(&changes)),
+            }
+        }
+        AuditAction::GroupRenamed => match (text(&before, "group"), text(&after, "group")) {
+            (Some(from), Some(to)) => format!("{a} renamed the group “{from}” to “{to}”"),
+            _ => format!("{a} renamed a group"),
+        },
+        AuditAction::GroupDeleted => match text(&before, "group") {
+            Some(g) => format!("{a} deleted the group “{g}”"),
+            None => format!("{a} deleted a group"),
+        },
+        AuditAction::RoleMappingSet => {
+            let group = text(&after, "group").unwrap_or_else(|| "a group".into());
+            match text(&after, "role") {
+                Some(role) => format!(
+                    "{a} mapped the Okta group “{group}” to {}",
+                    role_phrase(&role)
+                ),
+                None => format!("{a} mapped the Okta group “{group}” to a role"),
+            }
+        }
+        AuditAction::RoleMappingRemoved => {
+            let group = text(&before, "group").unwrap_or_else(|| "a group".into());
+            format!("{a} removed the role mapping of the Okta group “{group}”")
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 
 use crate::api::permissions;
 use crate::model::{
-    DefaultRole, InvitationId, Member, MemberId, MemberStatus, Org, Role, SetupLinkId,
+    DefaultRole, GroupId, InvitationId, Member, MemberId, MemberStatus, Org, ProvisioningMode,
+    Role, ScimTokenId, SetupLinkId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -299,6 +300,83 @@ pub struct SetupLinkList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupLinksRevoked {
     pub revoked: u64,
+}
+
+// ---- SCIM provisioning ------------------------------------------------------------------------
+
+/// A SCIM token as listed (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimTokenView {
+    pub id: ScimTokenId,
+    pub name: String,
+    /// The token's last four characters.
+    pub hint: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A pushed group and the role it maps to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: GroupId,
+    pub display_name: String,
+    pub role: Option<Role>,
+    /// Members in the group (only for mapped groups; 0 otherwise).
+    pub members: i64,
+}
+
+/// `GET /api/v1/provisioning`: SCIM provisioning as the SSO page's "Provisioning" section
+/// shows it (owner and admins; only the owner may change it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisioningView {
+    /// The org has an Okta connection (SCIM needs one).
+    pub connected: bool,
+    pub mode: ProvisioningMode,
+    /// What to paste into Okta: "SCIM connector base URL".
+    pub base_url: String,
+    pub tokens: Vec<ScimTokenView>,
+    /// Groups Okta pushed, mapped ones first, by name (at most 200).
+    pub groups: Vec<GroupView>,
+    /// True for the owner.
+    pub can_edit: bool,
+}
+
+/// `POST /api/v1/provisioning/tokens`: a token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimTokenCreated {
+    pub token: ScimTokenView,
+    /// The bearer token to paste into Okta (Tessera keeps only its hash).
+    pub secret: String,
+    pub base_url: String,
+    /// The provisioning mode changed from `jit` to `both` with it.
+    pub mode_switched: bool,
+}
+
+/// One request of the provisioning log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimRequestView {
+    pub at: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub scim_type: String,
+    pub summary: String,
+    pub member_id: Option<MemberId>,
+    /// Who or what it was about (a userName, a group name, a filter).
+    pub about: String,
+    pub duration_ms: i64,
+}
+
+/// `GET /api/v1/provisioning/log?page=`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisioningLogPage {
+    pub entries: Vec<ScimRequestView>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub now: i64,
 }
 
 // ---- errors ----------------------------------------------------------------------------------

@@ -16,8 +16,12 @@ use super::store::scim::{
     GroupChange, GroupFilter, MemberDelta, ScimGroup, ScimRequest, ScimToken, Written,
 };
 use super::store::{NewAudit, Store};
+use crate::api::types::{
+    GroupView, ProvisioningLogPage, ProvisioningView, ScimRequestView, ScimTokenCreated, ScimTokenView,
+};
 use crate::model::{
-    DefaultRole, GroupId, MemberId, Org, OrgId, ProvisioningMode, Role, ScimTokenId, SsoConnection,
+    DefaultRole, GroupId, Member, MemberId, Org, OrgId, ProvisioningMode, Role, ScimTokenId,
+    SsoConnection,
 };
 use serde_json::json;
 
@@ -505,6 +509,124 @@ pub async fn role_mappings(
         _ => may_manage(actor, &org.id)?,
     }
     Ok(store.role_mappings(&org.id).await?)
+}
+
+// ---- views for the admin pages -----------------------------------------------------------------
+
+fn token_view(t: ScimToken) -> ScimTokenView {
+    ScimTokenView {
+        id: t.id,
+        name: t.name,
+        hint: t.hint,
+        created_at: t.created_at,
+        created_by: t.created_by,
+        last_used_at: t.last_used_at,
+        revoked_at: t.revoked_at,
+    }
+}
+
+/// Groups listed on the SSO page.
+const GROUPS_LISTED: i64 = 200;
+
+/// The SSO page's "Provisioning" section: mode, base URL, tokens and pushed groups with their
+/// roles. Owner and admins (the tokens' list only for the owner); `can_edit` for the owner.
+pub async fn provisioning_view(
+    store: &Store,
+    public_url: &PublicUrl,
+    me: &Member,
+) -> Result<ProvisioningView, DomainError> {
+    if me.role == Role::Member {
+        return Err(DomainError::Forbidden(
+            "Only owners and admins see SCIM provisioning.".into(),
+        ));
+    }
+    let org_id = &me.org_id;
+    let sso = store.sso_connection(org_id).await?;
+    let owner = me.role == Role::Owner;
+    let tokens = if owner {
+        store.scim_tokens(org_id).await?
+    } else {
+        Vec::new()
+    };
+    let counts = store.role_mappings(org_id).await?;
+    let (groups, _) = store
+        .scim_groups(org_id, &GroupFilter::All, 0, GROUPS_LISTED)
+        .await?;
+    let mut groups: Vec<GroupView> = groups
+        .into_iter()
+        .map(|g| GroupView {
+            members: counts
+                .iter()
+                .find(|(m, _)| m.id == g.id)
+                .map_or(0, |(_, n)| *n),
+            id: g.id,
+            display_name: g.display_name,
+            role: g.role,
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        (a.role.is_none(), a.display_name.to_lowercase())
+            .cmp(&(b.role.is_none(), b.display_name.to_lowercase()))
+    });
+    Ok(ProvisioningView {
+        connected: sso.is_some(),
+        mode: sso.map_or(ProvisioningMode::Jit, |s| s.provisioning),
+        base_url: base_url(public_url),
+        tokens: tokens.into_iter().map(token_view).collect(),
+        groups,
+        can_edit: owner,
+    })
+}
+
+/// [`create_token`] as the SSO page shows its result.
+pub fn token_created(
+    public_url: &PublicUrl,
+    new: NewToken,
+) -> ScimTokenCreated {
+    ScimTokenCreated {
+        token: token_view(new.token),
+        secret: new.secret,
+        base_url: base_url(public_url),
+        mode_switched: new.mode_switched,
+    }
+}
+
+/// [`revoke_token`]'s result as listed.
+pub fn revoked_view(t: ScimToken) -> ScimTokenView {
+    token_view(t)
+}
+
+/// Page `page` of the provisioning log as the admin pages show it.
+pub async fn log_view(
+    store: &Store,
+    me: &Member,
+    page: u32,
+) -> Result<ProvisioningLogPage, DomainError> {
+    let org = store
+        .org_by_id(&me.org_id)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let (entries, total) = log_page(store, &Actor::Member(me), &org, page).await?;
+    Ok(ProvisioningLogPage {
+        entries: entries
+            .into_iter()
+            .map(|e| ScimRequestView {
+                at: e.at,
+                method: e.method,
+                path: e.path,
+                status: e.status,
+                scim_type: e.scim_type,
+                summary: e.summary,
+                member_id: e.member_id,
+                about: e.about,
+                duration_ms: e.duration_ms,
+            })
+            .collect(),
+        total,
+        page: page.max(1),
+        per_page: LOG_PER_PAGE as u32,
+        now: store.now_ms(),
+    })
 }
 
 // ---- the provisioning log ----------------------------------------------------------------------

@@ -957,6 +957,7 @@ impl Store {
                 &affected,
                 change.default_role,
                 change.actor,
+                false,
             )
             .await?;
         }
@@ -995,7 +996,8 @@ impl Store {
             return Ok(false);
         }
         if mapped {
-            recompute_roles(&mut tx, org_id, &members, default_role, actor).await?;
+            // The group's role goes with it, even when no mapping is left.
+            recompute_roles(&mut tx, org_id, &members, default_role, actor, true).await?;
         }
         audit::insert(&mut tx, entry).await?;
         tx.commit().await?;
@@ -1043,7 +1045,7 @@ impl Store {
             .await?;
         }
         let members = group_member_ids(&mut tx, id).await?;
-        recompute_roles(&mut tx, org_id, &members, default_role, actor).await?;
+        recompute_roles(&mut tx, org_id, &members, default_role, actor, true).await?;
         audit::insert(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(true)
@@ -1205,21 +1207,26 @@ async fn remove_group_member(
 
 /// Inside `tx`: gives each of `members` (never the owner) the highest role among the mapped
 /// groups they belong to, else `default_role`, with a `role_changed` entry by `actor` for each
-/// role that changes. Does nothing while the org maps no group (roles are then Tessera's).
+/// role that changes. Unless `always` (a mapping or a mapped group just went), does nothing
+/// while the org maps no group: roles are then Tessera's.
 pub async fn recompute_roles(
     tx: &mut Tx,
     org_id: &OrgId,
     members: &[MemberId],
     default_role: Role,
     actor: &AuditActor,
+    always: bool,
 ) -> Result<usize, StoreError> {
-    let mapped = count(
-        tx.conn(),
-        sqlx::query("SELECT COUNT(*) AS n FROM role_mappings WHERE org_id = $1").bind(org_id),
-    )
-    .await?;
-    if mapped == 0 {
-        return Ok(0);
+    if !always {
+        let mapped = count(
+            tx.conn(),
+            sqlx::query("SELECT COUNT(*) AS n FROM role_mappings WHERE org_id = $1")
+                .bind(org_id),
+        )
+        .await?;
+        if mapped == 0 {
+            return Ok(0);
+        }
     }
     let mut changed = 0;
     for id in members {
