@@ -52,6 +52,7 @@ run() { # run NAME PROGRAM: prints as it goes, keeps the output
 run bench-okta
 run bench-stub
 run bench-members
+run bench-scim
 
 # ---- 5. hydrate bundle -------------------------------------------------------------------------
 gz() { gzip -9 -c "$1" | wc -c; }
@@ -236,7 +237,7 @@ EOF
   echo ""
   echo "| benchmark | figure | value | target | verdict |"
   echo "| --- | --- | --- | --- | --- |"
-  for f in bench-okta bench-stub bench-members bundle; do
+  for f in bench-okta bench-stub bench-members bundle bench-scim; do
     grep -h '^SUM ' "$LOGS/$f.txt" 2>/dev/null | sed 's/^SUM //' || true
   done
   echo ""
@@ -249,6 +250,7 @@ EOF
   echo ""
   cat "$LOGS/bundle.md"
   echo ""
+  section bench-scim
   echo "## Profiles: what bounds the figures"
   echo ""
   echo "Tessera under \`valgrind --tool=callgrind\` (SQLite), counting only the measured stretch of a small run"

@@ -769,10 +769,7 @@ pub fn sentence(e: &AuditView) -> String {
         AuditAction::RoleMappingSet => {
             let group = text(&after, "group").unwrap_or_else(|| "a group".into());
             match text(&after, "role") {
-                Some(role) => format!(
-                    "{a} mapped the Okta group “{group}” to {}",
-                    role_phrase(&role)
-                ),
+                Some(role) => format!("{a} mapped the Okta group “{group}” to the {role} role"),
                 None => format!("{a} mapped the Okta group “{group}” to a role"),
             }
         }
@@ -1434,6 +1431,116 @@ mod tests {
                 ),
                 "The service operator renamed the organization from “Acme Inc” to “Acme Corporation”",
             ),
+            (
+                entry(
+                    ACTOR_OKTA_JIT,
+                    "member_linked",
+                    BOB,
+                    Value::Null,
+                    json!({"role": "owner", "became_owner": true}),
+                ),
+                "bob@example.com signed in for the first time as the member Okta provisioned and became the owner (the organization's first member to sign in)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "role_changed",
+                    BOB,
+                    json!({"role": "member"}),
+                    json!({"role": "admin", "because": "okta_groups"}),
+                ),
+                "Okta made bob@example.com an admin (from their Okta groups)",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "scim_token_created",
+                    "",
+                    Value::Null,
+                    json!({"token_id": "t1", "name": "Okta prod"}),
+                ),
+                "alice@example.com created the SCIM token “Okta prod”",
+            ),
+            (
+                entry(
+                    ACTOR_CLI,
+                    "scim_token_revoked",
+                    "",
+                    json!({"token_id": "t1", "name": "Okta prod"}),
+                    Value::Null,
+                ),
+                "The service operator revoked the SCIM token “Okta prod”",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "provisioning_mode_changed",
+                    "",
+                    json!({"provisioning": "jit"}),
+                    json!({"provisioning": "both"}),
+                ),
+                "alice@example.com changed the provisioning mode from jit to both",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "group_pushed",
+                    "",
+                    json!({"group": null}),
+                    json!({"group": "Admins", "added": 2, "removed": 0}),
+                ),
+                "Okta pushed the group “Admins” and added 2 members",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "group_pushed",
+                    "",
+                    json!({"group": "Admins"}),
+                    json!({"group": "Admins", "added": 1, "removed": 1}),
+                ),
+                "Okta added 1 member and removed 1 member in the group “Admins”",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "group_renamed",
+                    "",
+                    json!({"group": "Admins"}),
+                    json!({"group": "Tessera Admins"}),
+                ),
+                "Okta renamed the group “Admins” to “Tessera Admins”",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "group_deleted",
+                    "",
+                    json!({"group": "Admins", "role": "admin"}),
+                    json!({}),
+                ),
+                "Okta deleted the group “Admins”",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "role_mapping_set",
+                    "",
+                    json!({"group": "Admins", "role": null}),
+                    json!({"group": "Admins", "role": "admin"}),
+                ),
+                "alice@example.com mapped the Okta group “Admins” to the admin role",
+            ),
+            (
+                entry(
+                    ACTOR_CLI,
+                    "role_mapping_removed",
+                    "",
+                    json!({"group": "Admins", "role": "admin"}),
+                    json!({"group": "Admins", "role": null}),
+                ),
+                "The service operator removed the role mapping of the Okta group “Admins”",
+            ),
         ]
     }
 
@@ -1490,7 +1597,11 @@ mod tests {
             Who::of(true, "").name(),
             "A member without an email address"
         );
-        assert_eq!(Who::of(false, "Okta (SCIM)").name(), "Okta (SCIM)");
+        assert_eq!(Who::of(false, ACTOR_OKTA_SCIM).name(), "Okta");
+        assert_eq!(
+            Who::of(false, "Okta (Universal Logout)").name(),
+            "Okta (Universal Logout)"
+        );
         assert_eq!(Who::of(false, " ").name(), "Someone");
         // Long labels are cut.
         let long = "x".repeat(1000);

@@ -139,7 +139,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let rows = sqlx::query(
-        "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1
+        "SELECT issuer, COUNT(*) AS n FROM members WHERE org_id = $1 AND issuer <> ''
          GROUP BY issuer ORDER BY COUNT(*) DESC, issuer",
     )
     .bind(org_id)
