@@ -2,7 +2,8 @@
 # Installs what building and testing Tessera needs, from crates.io, npm and Debian only.
 # Idempotent: on a ready machine it checks versions and returns in seconds.
 #   scripts/bootstrap.sh          build tools (wasm32 target, cargo-leptos, wasm-bindgen CLI)
-#   scripts/bootstrap.sh --test   also Debian chromium and the end2end npm packages
+#   scripts/bootstrap.sh --test   also Debian chromium, the end2end npm packages and the SCIM
+#                                 compliance suite (PyPI, pinned, in a virtual environment)
 #   scripts/bootstrap.sh --release  also wasm-opt (binaryen 116) for `cargo leptos build --release`
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -37,6 +38,24 @@ if [ "${1:-}" = "--test" ]; then
     else
       sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
     fi
+  fi
+  # The SCIM compliance suite: reinstalled only when its pins change (the venv keeps a copy).
+  SCIM_REQ="$ROOT/scripts/scim-compliance/requirements.txt"
+  if ! cmp -s "$SCIM_REQ" "$SCIM_VENV/requirements.txt" || ! "$SCIM_VENV/bin/python" -c '' 2>/dev/null; then
+    say "installing the SCIM compliance suite into $SCIM_VENV"
+    python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
+      || { echo "Python 3.11 or newer is required for the SCIM compliance suite" >&2; exit 1; }
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      fi
+    fi
+    python3 -m venv --clear "$SCIM_VENV"
+    "$SCIM_VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --only-binary=:all: \
+      -r "$SCIM_REQ"
+    cp "$SCIM_REQ" "$SCIM_VENV/requirements.txt"
   fi
   command -v node >/dev/null 2>&1 || { echo "Node.js (with npm) is required for end2end tests: apt-get install nodejs npm" >&2; exit 1; }
   cd "$ROOT/end2end"

@@ -4,6 +4,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/target}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
+# The virtual environment of the SCIM compliance suite (scripts/scim-compliance.sh), kept beside
+# the build cache like the target directory.
+SCIM_VENV="${SCIM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/scim-venv}"
+export SCIM_VENV
 # Pinned tool versions (see README: they are the newest that build on rustc 1.95).
 CARGO_LEPTOS_VERSION=0.3.5
 # The wasm-bindgen CLI must equal the wasm-bindgen crate pinned in Cargo.lock.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: formatting, lints, unit and integration tests on SQLite AND PostgreSQL, then
-# end2end tests in Debian Chromium against the real server and the local Okta.
+# `make test`: formatting, lints, unit and integration tests on SQLite AND PostgreSQL, the SCIM
+# 2.0 compliance suite against `tessera serve` on both, then end2end tests in Debian Chromium
+# against the real server and the local Okta.
 #
 # PostgreSQL comes from TESSERA_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test
 # when it answers); each test creates its own database there. Without a reachable server the
@@ -39,6 +40,9 @@ fi
 
 say "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace
+
+say "SCIM 2.0 compliance suite against tessera serve (scripts/scim-compliance.sh)"
+TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" bash "$ROOT/scripts/scim-compliance.sh"
 
 say "building the site (cargo leptos build)"
 cargo leptos build
