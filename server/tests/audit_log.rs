@@ -234,11 +234,26 @@ const MADE_WITH_OKTA: [AuditAction; 8] = [
     AuditAction::SetupLinkSaved,
 ];
 
+/// The actions SCIM provisioning makes ([`scim_provisioning_reads_as_sentences`]).
+const MADE_BY_SCIM: [AuditAction; 9] = [
+    AuditAction::MemberLinked,
+    AuditAction::ScimTokenCreated,
+    AuditAction::ScimTokenRevoked,
+    AuditAction::ProvisioningModeChanged,
+    AuditAction::GroupPushed,
+    AuditAction::GroupRenamed,
+    AuditAction::GroupDeleted,
+    AuditAction::RoleMappingSet,
+    AuditAction::RoleMappingRemoved,
+];
+
 #[test]
 fn the_sentence_tests_make_every_action() {
     for action in AuditAction::ALL {
         assert!(
-            MADE_WITHOUT_OKTA.contains(&action) || MADE_WITH_OKTA.contains(&action),
+            MADE_WITHOUT_OKTA.contains(&action)
+                || MADE_WITH_OKTA.contains(&action)
+                || MADE_BY_SCIM.contains(&action),
             "no test makes {} for real",
             action.code()
         );
@@ -463,6 +478,127 @@ async fn every_action_made_reads_as_a_sentence() {
         ] {
             assert!(!j.to_string().contains(secret), "{secret} in the log");
         }
+    }
+}
+
+/// SCIM provisioning through the local Okta's org: a token, a member Okta provisions who then
+/// signs in, a pushed group mapped to a role, renamed and deleted, a deactivation: each a
+/// sentence naming Okta, the owner or the operator.
+#[tokio::test]
+async fn scim_provisioning_reads_as_sentences() {
+    const SECRET: &str = "scim-audit-secret-0123456789";
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            "tessera-scim-audit",
+            SECRET,
+            "Tessera (SCIM audit)"
+        )]))
+        .await;
+        server.register_org("scimaudit", &okta.issuer, "tessera-scim-audit", SECRET);
+        let start = testkit::initiate_url(&server.url, &okta.issuer);
+        assert!(
+            Browser::new()
+                .sign_in(&server.url, &start, "alice", "password")
+                .await
+                .landed()
+        );
+        let org = testkit::org(store, "scimaudit").await;
+        let alice = store
+            .members_by_email(&org.id, "alice@example.com")
+            .await
+            .unwrap()
+            .remove(0);
+        let out = server.cli_ok(&[
+            "scim",
+            "token",
+            "create",
+            "scimaudit",
+            "--name",
+            "Okta prod",
+            "--json",
+        ]);
+        let token: Value = serde_json::from_str(out.trim()).unwrap();
+        let scim = testkit::ScimClient::with_token(&server, token["token"].as_str().unwrap());
+        let bob = scim
+            .create_user("bob@example.com", Some("00u2bob"))
+            .await
+            .json()["id"]
+            .clone();
+        assert!(
+            Browser::new()
+                .sign_in(&server.url, &start, "bob", "password")
+                .await
+                .landed()
+        );
+        let group = scim
+            .create_group("Tessera Admins", &[bob.as_str().unwrap()])
+            .await
+            .json()["id"]
+            .clone();
+        let a = server.api_as(&alice).await;
+        a.post(
+            "/api/v1/provisioning/role-map",
+            json!({"group": "tessera admins", "role": "admin"}),
+        )
+        .await
+        .assert_status(200);
+        let gid = group.as_str().unwrap();
+        scim.patch_group(
+            gid,
+            json!([{"op": "replace", "value": {"id": gid, "displayName": "Admins"}}]),
+        )
+        .await
+        .assert_status(204);
+        server.cli_ok(&["role-map", "remove", "scimaudit", "--group", "Admins"]);
+        scim.delete(&format!("/Groups/{gid}"))
+            .await
+            .assert_status(204);
+        scim.deactivate(bob.as_str().unwrap())
+            .await
+            .assert_status(200);
+        server.cli_ok(&[
+            "scim",
+            "token",
+            "revoke",
+            "scimaudit",
+            token["id"].as_str().unwrap(),
+        ]);
+
+        let j = log(&a, "").await;
+        let expected: Vec<String> = [
+            "The service operator created the SCIM token “Okta prod”",
+            "The service operator changed the provisioning mode from jit to both",
+            "Okta provisioned bob@example.com over SCIM (member; not signed in yet)",
+            "bob@example.com signed in for the first time as the member Okta provisioned",
+            "Okta pushed the group “Tessera Admins” and added 1 member",
+            "alice@example.com mapped the Okta group “Tessera Admins” to the admin role",
+            "alice@example.com made bob@example.com an admin (from their Okta groups)",
+            "Okta renamed the group “Tessera Admins” to “Admins”",
+            "The service operator removed the role mapping of the Okta group “Admins”",
+            "The service operator made bob@example.com a member (from their Okta groups)",
+            "Okta deleted the group “Admins”",
+            "Okta deactivated bob@example.com",
+            "The service operator revoked the SCIM token “Okta prod”",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let seen = assert_sentences(&j, &expected);
+        for action in MADE_BY_SCIM {
+            assert!(
+                seen.contains(action.code()),
+                "[{}] no {}",
+                db.kind,
+                action.code()
+            );
+        }
+        assert!(
+            !j.to_string().contains(token["token"].as_str().unwrap()),
+            "the token in the log"
+        );
     }
 }
 

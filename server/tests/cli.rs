@@ -929,7 +929,7 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
         let policy = audit_of(&store, org.id.as_str(), "sso_policy_set").await;
         assert_eq!(
             policy[0].2,
-            serde_json::json!({"jit_enabled": false, "default_role": "admin"}),
+            serde_json::json!({"jit_enabled": false, "default_role": "admin", "provisioning": "jit"}),
             "on {kind}"
         );
         let before = sql_row(
@@ -943,7 +943,7 @@ async fn every_sso_command_leaves_an_operator_audit_entry() {
             .to_string();
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&before).unwrap(),
-            serde_json::json!({"jit_enabled": true, "default_role": "member"}),
+            serde_json::json!({"jit_enabled": true, "default_role": "member", "provisioning": "jit"}),
             "on {kind}"
         );
         let disabled = audit_of(&store, org.id.as_str(), "sso_disabled").await;

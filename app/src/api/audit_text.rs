@@ -537,6 +537,18 @@ pub fn sentence(e: &AuditView) -> String {
                 (None, Some(invited)) => format!(" ({invited})"),
                 (None, None) => String::new(),
             };
+            if text(&after, "via").as_deref() == Some("scim") {
+                let inactive = if text(&after, "status").as_deref() == Some("deactivated") {
+                    ", deactivated"
+                } else {
+                    ""
+                };
+                let role = text(&after, "role").unwrap_or_else(|| "member".into());
+                return format!(
+                    "{a} provisioned {} over SCIM ({role}{inactive}; not signed in yet)",
+                    target(e)
+                );
+            }
             format!("{a} added {} on their first sign-in{role}", target(e))
         }
         AuditAction::MemberProfileChanged => {
@@ -753,7 +765,9 @@ pub fn sentence(e: &AuditView) -> String {
             let new = text(&before, "group").is_none();
             match (new, changes.is_empty()) {
                 (true, true) => format!("{a} pushed the group “{group}”"),
-                (true, false) => format!("{a} pushed the group “{group}” and {}", and_list(&changes)),
+                (true, false) => {
+                    format!("{a} pushed the group “{group}” and {}", and_list(&changes))
+                }
                 (false, true) => format!("{a} pushed the group “{group}” again, unchanged"),
                 (false, false) => format!("{a} {} in the group “{group}”", and_list(&changes)),
             }
@@ -1430,6 +1444,16 @@ mod tests {
                     json!({"name": "Acme Corporation"}),
                 ),
                 "The service operator renamed the organization from “Acme Inc” to “Acme Corporation”",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "member_provisioned",
+                    BOB,
+                    Value::Null,
+                    json!({"role": "member", "status": "active", "via": "scim"}),
+                ),
+                "Okta provisioned bob@example.com over SCIM (member; not signed in yet)",
             ),
             (
                 entry(

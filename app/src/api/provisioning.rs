@@ -1,7 +1,9 @@
 //! The admin JSON API of SCIM provisioning (the SSO page's "Provisioning" section and the
 //! provisioning log): `/api/v1/provisioning…`. Rules live in [`crate::ssr::scim`].
 
-use super::types::{ApiError, GroupView, ProvisioningLogPage, ProvisioningView, ScimTokenCreated, ScimTokenView};
+use super::types::{
+    ApiError, GroupView, ProvisioningLogPage, ProvisioningView, ScimTokenCreated, ScimTokenView,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 
@@ -96,8 +98,9 @@ pub async fn set_role_mapping(group: String, role: String) -> Result<GroupView, 
                 "" => None,
                 r => Some(DefaultRole::parse(r).map_err(ApiError::Invalid)?),
             };
-            let g = scim::set_role_mapping(&cx.store, &Actor::Member(&cx.me), &cx.org, &group, role)
-                .await?;
+            let g =
+                scim::set_role_mapping(&cx.store, &Actor::Member(&cx.me), &cx.org, &group, role)
+                    .await?;
             Ok(GroupView {
                 id: g.id,
                 display_name: g.display_name,

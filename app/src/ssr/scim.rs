@@ -17,7 +17,8 @@ use super::store::scim::{
 };
 use super::store::{NewAudit, Store};
 use crate::api::types::{
-    GroupView, ProvisioningLogPage, ProvisioningView, ScimRequestView, ScimTokenCreated, ScimTokenView,
+    GroupView, ProvisioningLogPage, ProvisioningView, ScimRequestView, ScimTokenCreated,
+    ScimTokenView,
 };
 use crate::model::{
     DefaultRole, GroupId, Member, MemberId, Org, OrgId, ProvisioningMode, Role, ScimTokenId,
@@ -579,10 +580,7 @@ pub async fn provisioning_view(
 }
 
 /// [`create_token`] as the SSO page shows its result.
-pub fn token_created(
-    public_url: &PublicUrl,
-    new: NewToken,
-) -> ScimTokenCreated {
+pub fn token_created(public_url: &PublicUrl, new: NewToken) -> ScimTokenCreated {
     ScimTokenCreated {
         token: token_view(new.token),
         secret: new.secret,

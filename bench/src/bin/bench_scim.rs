@@ -64,7 +64,12 @@ fn user_body(i: usize) -> serde_json::Value {
     })
 }
 
-async fn bench_db(kind: &str, users: usize, filters: usize, concurrency: usize) -> Result<(), String> {
+async fn bench_db(
+    kind: &str,
+    users: usize,
+    filters: usize,
+    concurrency: usize,
+) -> Result<(), String> {
     let db = bench::db::open(kind).await?;
     let label = db.label();
     let mut t = Tessera::new(&db.url);

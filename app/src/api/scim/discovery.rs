@@ -126,7 +126,6 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 false,
                 "readWrite",
                 vec![
-                    attribute("formatted", "string", false, false, "readOnly", "none"),
                     attribute("givenName", "string", false, false, "readWrite", "none"),
                     attribute("familyName", "string", false, false, "readWrite", "none"),
                 ],
@@ -140,9 +139,11 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 "readWrite",
                 vec![
                     attribute("value", "string", false, false, "readWrite", "none"),
-                    canonical(attribute("type", "string", false, false, "readWrite", "none"), &["work"]),
-                    // Tessera keeps one email: it is the primary one.
-                    attribute("primary", "boolean", false, false, "readOnly", "none"),
+                    // Tessera keeps one email, the primary one (sent `primary` picks it).
+                    canonical(
+                        attribute("type", "string", false, false, "readWrite", "none"),
+                        &["work"],
+                    ),
                 ],
             ),
             complex(
@@ -169,9 +170,14 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 "readWrite",
                 vec![
                     attribute("value", "string", false, true, "immutable", "none"),
-                    reference(attribute("$ref", "reference", false, true, "immutable", "none"), &["User"]),
-                    attribute("display", "string", false, false, "readOnly", "none"),
-                    canonical(attribute("type", "string", false, false, "immutable", "none"), &["User"]),
+                    reference(
+                        attribute("$ref", "reference", false, true, "immutable", "none"),
+                        &["User"],
+                    ),
+                    canonical(
+                        attribute("type", "string", false, false, "immutable", "none"),
+                        &["User"],
+                    ),
                 ],
             ),
         ],

@@ -292,7 +292,7 @@ pub fn user_resource(base: &str, u: &ScimUser, groups: &[(GroupId, String)]) -> 
         "userName": u.user_name,
         "active": m.status == crate::model::MemberStatus::Active,
         "emails": if m.email.is_empty() { json!([]) } else {
-            json!([{"value": m.email, "type": "work", "primary": true}])
+            json!([{"value": m.email, "type": "work"}])
         },
         "groups": groups.iter().map(|(id, name)| json!({
             "value": id,
@@ -319,7 +319,6 @@ pub fn user_resource(base: &str, u: &ScimUser, groups: &[(GroupId, String)]) -> 
         }
     }
     if !name.is_empty() {
-        name.insert("formatted".into(), json!(m.name));
         r["name"] = Value::Object(name);
     }
     // A member who never came through SCIM shows the name Tessera has for them.
@@ -336,6 +335,8 @@ pub fn user_resource(base: &str, u: &ScimUser, groups: &[(GroupId, String)]) -> 
 
 /// The Group resource of `g` (RFC 7643 section 4.2); `members` `None` leaves them out
 /// (`excludedAttributes=members`).
+/// Members carry `value`, `$ref` and `type`; their userName (`display`) is left out: it is
+/// read-only, and the member's own resource has it.
 pub fn group_resource(base: &str, g: &ScimGroup, members: Option<&[(MemberId, String)]>) -> Value {
     let mut r = json!({
         "schemas": [GROUP_SCHEMA],
@@ -352,10 +353,9 @@ pub fn group_resource(base: &str, g: &ScimGroup, members: Option<&[(MemberId, St
     if let Some(members) = members {
         r["members"] = members
             .iter()
-            .map(|(id, user_name)| {
+            .map(|(id, _user_name)| {
                 json!({
                     "value": id,
-                    "display": user_name,
                     "type": "User",
                     "$ref": location(base, "Users", id.as_str()),
                 })

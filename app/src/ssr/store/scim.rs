@@ -1228,8 +1228,7 @@ pub async fn recompute_roles(
     if !always {
         let mapped = count(
             tx.conn(),
-            sqlx::query("SELECT COUNT(*) AS n FROM role_mappings WHERE org_id = $1")
-                .bind(org_id),
+            sqlx::query("SELECT COUNT(*) AS n FROM role_mappings WHERE org_id = $1").bind(org_id),
         )
         .await?;
         if mapped == 0 {
