@@ -133,7 +133,6 @@ pub async fn create_token(
             &name,
             &token_hash(&secret),
             &hint,
-            &actor.recorded(),
             MAX_ACTIVE_TOKENS,
             entry,
         )

@@ -248,7 +248,8 @@ pub enum Linked {
 impl Store {
     // ---- tokens -------------------------------------------------------------------------------
 
-    /// Stores a new token (its SHA-256 `hash`, hex) named `name` with `entry`, unless the org
+    /// Stores a new token (its SHA-256 `hash`, hex) named `name` with `entry` (whose actor is
+    /// recorded as the token's creator), unless the org
     /// has `max_active` active tokens already (`None`).
     pub async fn create_scim_token(
         &self,
@@ -256,7 +257,6 @@ impl Store {
         name: &str,
         hash: &str,
         hint: &str,
-        by: &AuditActor,
         max_active: i64,
         entry: NewAudit,
     ) -> Result<Option<ScimToken>, StoreError> {
@@ -287,7 +287,7 @@ impl Store {
         .bind(hash)
         .bind(hint)
         .bind(tx.now_ms())
-        .bind(&by.label)
+        .bind(&entry.actor_email)
         .fetch_one(tx.conn())
         .await?;
         let token = token_from_row(&row)?;
