@@ -69,9 +69,23 @@ fn comparison(filter: &str, schema: &str) -> Result<(String, String), ScimError>
     Ok((attribute, parsed))
 }
 
+/// Can a stored value equal `value`? Tessera stores no control characters (they are refused
+/// or removed before anything is written), and PostgreSQL text cannot even hold NUL: such a
+/// value matches nobody, on both databases, without asking either.
+fn matchable(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
 /// A Users filter.
 pub fn users(filter: &str) -> Result<UserFilter, ScimError> {
     let (attribute, value) = comparison(filter, USER_SCHEMA)?;
+    let known = matches!(
+        attribute.as_str(),
+        "username" | "externalid" | "emails.value" | "emails" | "id"
+    );
+    if known && !matchable(&value) {
+        return Ok(UserFilter::Id(MemberId::from("-")));
+    }
     Ok(match attribute.as_str() {
         "username" => UserFilter::UserNameKey(value.to_lowercase()),
         "externalid" => UserFilter::ExternalId(value),
@@ -93,6 +107,10 @@ pub fn users(filter: &str) -> Result<UserFilter, ScimError> {
 /// A Groups filter.
 pub fn groups(filter: &str) -> Result<GroupFilter, ScimError> {
     let (attribute, value) = comparison(filter, GROUP_SCHEMA)?;
+    let known = matches!(attribute.as_str(), "displayname" | "externalid" | "id");
+    if known && !matchable(&value) {
+        return Ok(GroupFilter::Id(GroupId::from("-")));
+    }
     Ok(match attribute.as_str() {
         "displayname" => GroupFilter::DisplayNameKey(value.to_lowercase()),
         "externalid" => GroupFilter::ExternalId(value),
@@ -173,5 +191,24 @@ mod tests {
         }
         assert!(users(&format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_BYTES))).is_err());
         assert!(groups("members eq \"x\"").is_err());
+    }
+
+    #[test]
+    fn control_characters_in_a_value_match_nobody() {
+        let nobody = UserFilter::Id(MemberId::from("-"));
+        for f in [
+            "userName eq \"a\\u0000b\"",
+            "externalId eq \"\\u0000\"",
+            "emails.value eq \"a\\u001bb\"",
+            "id eq \"\\u0000\"",
+        ] {
+            assert_eq!(users(f).unwrap(), nobody, "{f}");
+        }
+        assert_eq!(
+            groups("displayName eq \"a\\u0000\"").unwrap(),
+            GroupFilter::Id(GroupId::from("-"))
+        );
+        // An unknown attribute is still refused, whatever its value.
+        assert!(users("title eq \"\\u0000\"").is_err());
     }
 }

@@ -379,6 +379,20 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
+/// A decimal integer (an optional sign, then digits); one beyond `i64` saturates (a
+/// `startIndex` past every result is still an integer, and an empty page).
+fn integer(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
 /// `startIndex` and `count` of a list request (RFC 7644 section 3.4.2.4): `startIndex` below
 /// 1 is 1, `count` below 0 is 0 and above [`MAX_RESULTS`] is lowered; absent, 1 and
 /// [`MAX_RESULTS`]. Anything not an integer is refused (`invalidValue`).
@@ -386,7 +400,7 @@ pub fn paging(start_index: Option<&str>, count: Option<&str>) -> Result<(i64, i6
     let int = |v: Option<&str>, what: &str, default: i64| -> Result<i64, ScimError> {
         match v.map(str::trim) {
             None | Some("") => Ok(default),
-            Some(s) => s.parse::<i64>().map_err(|_| {
+            Some(s) => integer(s).ok_or_else(|| {
                 ScimError::bad(
                     ScimType::InvalidValue,
                     format!("{what} must be an integer."),
@@ -481,22 +495,28 @@ pub fn member_ids(v: Option<&Value>) -> Result<Vec<MemberId>, ScimError> {
         }
     };
     if list.len() > MAX_MEMBERS_PER_REQUEST {
-        return Err(ScimError::new(
-            413,
-            Some(ScimType::TooMany),
-            format!(
-                "One request names at most {MAX_MEMBERS_PER_REQUEST} members: split them across requests."
-            ),
-        ));
+        return Err(too_many_members());
     }
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
     let mut ids: Vec<MemberId> = Vec::with_capacity(list.len());
     for v in list {
         let id = member_id(v)?;
-        if !ids.contains(&id) {
+        if seen.insert(id.clone()) {
             ids.push(id);
         }
     }
     Ok(ids)
+}
+
+/// A request naming more than [`MAX_MEMBERS_PER_REQUEST`] members: 413 `tooMany`.
+pub fn too_many_members() -> ScimError {
+    ScimError::new(
+        413,
+        Some(ScimType::TooMany),
+        format!(
+            "One request names at most {MAX_MEMBERS_PER_REQUEST} members: split them across requests."
+        ),
+    )
 }
 
 /// A Group resource's body (`POST`, `PUT`) as a [`GroupEdit`] setting the whole member list.
@@ -595,6 +615,18 @@ mod tests {
         );
         assert!(paging(Some("x"), None).is_err());
         assert!(paging(None, Some("1.5")).is_err());
+        // Past every i64: saturated, never refused.
+        assert_eq!(
+            paging(Some("9223372036854775808"), Some("99999999999999999999")).unwrap(),
+            (i64::MAX, MAX_RESULTS)
+        );
+        assert_eq!(
+            paging(Some("-99999999999999999999"), Some("-9223372036854775809")).unwrap(),
+            (1, 0)
+        );
+        for bad in ["--1", "+", "-", "1e3", "0x10", "1 2", "١"] {
+            assert!(paging(Some(bad), None).is_err(), "{bad}");
+        }
     }
 
     #[test]

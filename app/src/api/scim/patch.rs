@@ -13,12 +13,13 @@
 //!   `replace` `value: {id, displayName}` or `path=displayName`, several operations in order.
 
 use super::{
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_OPERATIONS, PATCH_SCHEMA, ScimError, ScimType,
-    USER_SCHEMA, boolean, get, member_ids,
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_MEMBERS_PER_REQUEST, MAX_OPERATIONS, PATCH_SCHEMA,
+    ScimError, ScimType, USER_SCHEMA, boolean, get, member_ids, too_many_members,
 };
 use crate::model::MemberId;
 use crate::ssr::scim::GroupEdit;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 /// An operation of a PATCH request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,34 +89,87 @@ fn operations(body: &Map<String, Value>) -> Result<Vec<(Op, Option<String>, Valu
         .collect()
 }
 
-/// A path split into its attribute (lowercased, without the core schema's URN), an optional
-/// value filter (`emails[type eq "work"]`) and sub-attribute. `None` for an extension
-/// schema's attribute (ignored).
-fn split_path(path: &str, schema: &str) -> Option<(String, Option<String>, Option<String>)> {
-    let lower = path.to_ascii_lowercase();
-    let core = format!("{}:", schema.to_ascii_lowercase());
-    let rest = if let Some(rest) = lower.strip_prefix(&core) {
-        rest.to_string()
-    } else if lower.starts_with("urn:") {
-        return None;
-    } else {
-        lower
-    };
-    let (head, filter, tail) = match (rest.find('['), rest.rfind(']')) {
-        (Some(open), Some(close)) if close > open => (
-            rest[..open].to_string(),
-            Some(
-                path[path.len() - rest.len() + open + 1..path.len() - rest.len() + close]
-                    .to_string(),
-            ),
-            rest[close + 1..].trim_start_matches('.').to_string(),
+/// What a PATCH path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Target {
+    /// The resource itself: the path is the core schema's URN (some clients send it instead of
+    /// leaving `path` out); the value is an object of attributes, as without a path.
+    Resource,
+    /// An extension schema's attribute: ignored.
+    Extension,
+    /// An attribute (lowercased, without the core schema's URN), an optional value filter
+    /// (`emails[type eq "work"]`, as sent) and an optional sub-attribute (lowercased).
+    Attribute(String, Option<String>, Option<String>),
+}
+
+fn invalid_path(path: &str) -> ScimError {
+    ScimError::bad(
+        ScimType::InvalidPath,
+        format!(
+            "{} is not a valid path: attribute, attribute.subAttribute or attribute[filter].subAttribute (RFC 7644 section 3.5.2).",
+            crate::validate::quoted(path)
         ),
-        _ => match rest.split_once('.') {
-            Some((a, b)) => (a.to_string(), None, b.to_string()),
-            None => (rest.clone(), None, String::new()),
+    )
+}
+
+/// An attribute name (RFC 7643 section 2.1: `ALPHA *(nameChar)`, nameChar `-`, `_`, digit,
+/// letter; `$ref` too).
+fn attribute_name(s: &str) -> bool {
+    s == "$ref"
+        || s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// What `path` names (RFC 7644 section 3.5.2's `PATH`): the core `schema`'s URN alone is the
+/// resource, another URN an extension's attribute; anything else must be
+/// `attribute[.sub]` or `attribute[filter][.sub]`, else `invalidPath`.
+fn target(path: &str, schema: &str) -> Result<Target, ScimError> {
+    let lower = path.to_ascii_lowercase();
+    let core = schema.to_ascii_lowercase();
+    if lower == core {
+        return Ok(Target::Resource);
+    }
+    let rest = if let Some(rest) = lower.strip_prefix(&format!("{core}:")) {
+        rest
+    } else if lower.starts_with("urn:") {
+        return Ok(Target::Extension);
+    } else {
+        lower.as_str()
+    };
+    // Byte offsets of `rest` in `path` (ASCII lowercasing keeps them).
+    let offset = path.len() - rest.len();
+    let (head, filter, tail) = match rest.find('[') {
+        Some(open) => {
+            let close = rest
+                .rfind(']')
+                .filter(|&close| close > open)
+                .ok_or_else(|| invalid_path(path))?;
+            let inner = &path[offset + open + 1..offset + close];
+            if inner.trim().is_empty() || inner.contains(['[', ']']) {
+                return Err(invalid_path(path));
+            }
+            let after = &rest[close + 1..];
+            let tail = match after {
+                "" => None,
+                _ => Some(after.strip_prefix('.').ok_or_else(|| invalid_path(path))?),
+            };
+            (&rest[..open], Some(inner.to_string()), tail)
+        }
+        None if rest.contains(']') => return Err(invalid_path(path)),
+        None => match rest.split_once('.') {
+            Some((a, b)) => (a, None, Some(b)),
+            None => (rest, None, None),
         },
     };
-    Some((head, filter, (!tail.is_empty()).then_some(tail)))
+    if !attribute_name(head) || tail.is_some_and(|t| !attribute_name(t)) {
+        return Err(invalid_path(path));
+    }
+    Ok(Target::Attribute(
+        head.to_string(),
+        filter,
+        tail.map(str::to_string),
+    ))
 }
 
 fn read_only(attribute: &str) -> ScimError {
@@ -132,15 +186,19 @@ pub fn user(
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, ScimError> {
     for (op, path, value) in operations(body)? {
+        let whole = match &path {
+            None => true,
+            Some(p) => target(p, USER_SCHEMA)? == Target::Resource,
+        };
         match path {
-            Some(path) => apply_user(&mut user, op, &path, value)?,
-            None if op == Op::Remove => {
+            Some(path) if !whole => apply_user(&mut user, op, &path, value)?,
+            _ if op == Op::Remove => {
                 return Err(ScimError::bad(
                     ScimType::NoTarget,
                     "A remove operation needs a path.",
                 ));
             }
-            None => {
+            _ => {
                 let Value::Object(values) = value else {
                     return Err(ScimError::bad(
                         ScimType::InvalidValue,
@@ -167,8 +225,11 @@ fn apply_user(
     path: &str,
     value: Value,
 ) -> Result<(), ScimError> {
-    let Some((attribute, filter, sub)) = split_path(path, USER_SCHEMA) else {
-        return Ok(());
+    let (attribute, filter, sub) = match target(path.trim(), USER_SCHEMA)? {
+        Target::Attribute(a, f, s) => (a, f, s),
+        Target::Extension => return Ok(()),
+        // The resource's URN as an attribute of itself.
+        Target::Resource => return Err(invalid_path(path)),
     };
     let canonical = match attribute.as_str() {
         "username" => "userName",
@@ -248,10 +309,12 @@ fn apply_user(
             }
             user.insert("emails".into(), Value::Array(list));
         }
-        ("active", _, Op::Remove) => {
+        // Unassigning active (a remove, or a null value) would read as the default, true:
+        // a deactivated member must never come back that way.
+        ("active", _, _) if op == Op::Remove || value.is_null() => {
             return Err(ScimError::bad(
                 ScimType::Mutability,
-                "active cannot be removed.",
+                "active cannot be removed or set to null: send true or false.",
             ));
         }
         (attribute, _, Op::Remove) => {
@@ -297,45 +360,66 @@ fn member_filter(filter: &str) -> Result<MemberId, ScimError> {
     }
 }
 
-/// The group change a PATCH `body` asks for.
+/// The group change a PATCH `body` asks for. All operations together name at most
+/// [`MAX_MEMBERS_PER_REQUEST`] members (`tooMany` above).
 pub fn group(body: &Map<String, Value>) -> Result<GroupEdit, ScimError> {
     let mut edit = Edit::default();
     for (op, path, value) in operations(body)? {
-        let Some(path) = path else {
-            if op == Op::Remove {
+        let whole = match &path {
+            None => true,
+            Some(p) => target(p, GROUP_SCHEMA)? == Target::Resource,
+        };
+        match path {
+            Some(path) if !whole => edit.apply(op, &path, value)?,
+            _ if op == Op::Remove => {
                 return Err(ScimError::bad(
                     ScimType::NoTarget,
                     "A remove operation needs a path.",
                 ));
             }
-            let Value::Object(values) = value else {
-                return Err(ScimError::bad(
-                    ScimType::InvalidValue,
-                    "An operation without a path takes an object of attributes.",
-                ));
-            };
-            for (key, v) in values {
-                // Okta's rename sends the group's own id along: nothing to change there.
-                if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
-                    continue;
+            _ => {
+                let Value::Object(values) = value else {
+                    return Err(ScimError::bad(
+                        ScimType::InvalidValue,
+                        "An operation without a path takes an object of attributes.",
+                    ));
+                };
+                for (key, v) in values {
+                    // Okta's rename sends the group's own id along: nothing to change there.
+                    if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
+                    edit.apply(op, &key, v)?;
                 }
-                edit.apply(op, &key, v)?;
             }
-            continue;
-        };
-        edit.apply(op, &path, value)?;
+        }
     }
-    Ok(edit.0)
+    Ok(edit.finish())
 }
 
+/// A group change being read: member sets (ordered, so every step is logarithmic whatever
+/// the operations do) and how many members the request named so far.
 #[derive(Default)]
-struct Edit(GroupEdit);
+struct Edit {
+    display_name: Option<String>,
+    external_id: Option<Option<String>>,
+    set_members: Option<BTreeSet<MemberId>>,
+    add: BTreeSet<MemberId>,
+    remove: BTreeSet<MemberId>,
+    named: usize,
+}
 
 impl Edit {
     fn apply(&mut self, op: Op, path: &str, value: Value) -> Result<(), ScimError> {
-        let Some((attribute, filter, _)) = split_path(path, GROUP_SCHEMA) else {
-            return Ok(());
+        let (attribute, filter) = match target(path.trim(), GROUP_SCHEMA)? {
+            Target::Attribute(a, f, _) => (a, f),
+            Target::Extension => return Ok(()),
+            Target::Resource => return Err(invalid_path(path)),
         };
+        if attribute == "members" {
+            // Counted before the ids are read: a request naming too many is refused at once.
+            self.count(value.as_array().map_or(1, Vec::len))?;
+        }
         match (attribute.as_str(), op) {
             ("members", Op::Remove) => match filter {
                 Some(f) => self.remove(vec![member_filter(&f)?]),
@@ -352,7 +436,7 @@ impl Edit {
             }
             ("displayname", _) => match value {
                 Value::String(s) if !s.trim().is_empty() => {
-                    self.0.display_name = Some(s.trim().into())
+                    self.display_name = Some(s.trim().into())
                 }
                 _ => {
                     return Err(ScimError::bad(
@@ -361,13 +445,13 @@ impl Edit {
                     ));
                 }
             },
-            ("externalid", Op::Remove) => self.0.external_id = Some(None),
+            ("externalid", Op::Remove) => self.external_id = Some(None),
             ("externalid", _) => match value {
                 Value::String(s)
                     if s.chars().count() <= super::MAX_VALUE_CHARS
                         && !s.chars().any(char::is_control) =>
                 {
-                    self.0.external_id = Some((!s.trim().is_empty()).then(|| s.trim().to_string()))
+                    self.external_id = Some((!s.trim().is_empty()).then(|| s.trim().to_string()))
                 }
                 _ => {
                     return Err(ScimError::bad(
@@ -382,33 +466,57 @@ impl Edit {
         Ok(())
     }
 
+    /// Counts `n` more members named by the request: at most [`MAX_MEMBERS_PER_REQUEST`].
+    fn count(&mut self, n: usize) -> Result<(), ScimError> {
+        self.named = self.named.saturating_add(n);
+        if self.named > MAX_MEMBERS_PER_REQUEST {
+            return Err(too_many_members());
+        }
+        Ok(())
+    }
+
     fn add(&mut self, ids: Vec<MemberId>) {
         for id in ids {
-            self.0.remove.retain(|r| r != &id);
-            match &mut self.0.set_members {
-                Some(set) if !set.contains(&id) => set.push(id),
-                Some(_) => {}
-                None if !self.0.add.contains(&id) => self.0.add.push(id),
-                None => {}
+            self.remove.remove(&id);
+            match &mut self.set_members {
+                Some(set) => {
+                    set.insert(id);
+                }
+                None => {
+                    self.add.insert(id);
+                }
             }
         }
     }
 
     fn remove(&mut self, ids: Vec<MemberId>) {
         for id in ids {
-            self.0.add.retain(|a| a != &id);
-            match &mut self.0.set_members {
-                Some(set) => set.retain(|s| s != &id),
-                None if !self.0.remove.contains(&id) => self.0.remove.push(id),
-                None => {}
+            self.add.remove(&id);
+            match &mut self.set_members {
+                Some(set) => {
+                    set.remove(&id);
+                }
+                None => {
+                    self.remove.insert(id);
+                }
             }
         }
     }
 
     fn replace(&mut self, ids: Vec<MemberId>) {
-        self.0.set_members = Some(ids);
-        self.0.add.clear();
-        self.0.remove.clear();
+        self.set_members = Some(ids.into_iter().collect());
+        self.add.clear();
+        self.remove.clear();
+    }
+
+    fn finish(self) -> GroupEdit {
+        GroupEdit {
+            display_name: self.display_name,
+            external_id: self.external_id,
+            set_members: self.set_members.map(|s| s.into_iter().collect()),
+            add: self.add.into_iter().collect(),
+            remove: self.remove.into_iter().collect(),
+        }
     }
 }
 
@@ -564,5 +672,104 @@ mod tests {
         ] {
             assert!(group(&patch(ops.clone())).is_err(), "{ops}");
         }
+    }
+
+    #[test]
+    fn paths_are_parsed_strictly() {
+        let attr = |a: &str, f: Option<&str>, s: Option<&str>| {
+            Target::Attribute(a.into(), f.map(str::to_string), s.map(str::to_string))
+        };
+        for (path, want) in [
+            ("userName", attr("username", None, None)),
+            ("name.givenName", attr("name", None, Some("givenname"))),
+            (
+                "emails[type eq \"Work\"].value",
+                attr("emails", Some("type eq \"Work\""), Some("value")),
+            ),
+            (
+                "members[value eq \"u1\"]",
+                attr("members", Some("value eq \"u1\""), None),
+            ),
+            (
+                "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName",
+                attr("name", None, Some("familyname")),
+            ),
+            (USER_SCHEMA, Target::Resource),
+            (
+                "URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER",
+                Target::Resource,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                Target::Extension,
+            ),
+        ] {
+            assert_eq!(target(path, USER_SCHEMA).unwrap(), want, "{path}");
+        }
+        for path in [
+            "[]",
+            "]a[",
+            "a]",
+            "a[",
+            "a[b",
+            "a[b]c",
+            "a[b]]",
+            "a[[b]]",
+            "a]b[",
+            "a..b",
+            "a.b.c",
+            ".a",
+            "a.",
+            "a b",
+            "1a",
+            "a\u{0}",
+            "urn:ietf:params:scim:schemas:core:2.0:User:",
+            "é",
+        ] {
+            let e = target(path, USER_SCHEMA).unwrap_err();
+            assert_eq!(e.scim_type, Some(ScimType::InvalidPath), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn a_path_naming_the_schema_is_the_resource_and_null_active_is_refused() {
+        let off = user(
+            ann(),
+            &patch(json!([{"op": "replace", "path": USER_SCHEMA, "value": {"active": false}}])),
+        )
+        .unwrap();
+        assert!(!user_record(&off).unwrap().1);
+        for ops in [
+            json!([{"op": "replace", "path": "active", "value": null}]),
+            json!([{"op": "replace", "value": {"active": null}}]),
+            json!([{"op": "add", "path": "active"}]),
+        ] {
+            let e = user(off.clone(), &patch(ops.clone())).unwrap_err();
+            assert_eq!(e.scim_type, Some(ScimType::Mutability), "{ops}");
+        }
+        let renamed = group(&patch(
+            json!([{"op": "replace", "path": GROUP_SCHEMA, "value": {"displayName": "X"}}]),
+        ))
+        .unwrap();
+        assert_eq!(renamed.display_name.as_deref(), Some("X"));
+    }
+
+    #[test]
+    fn a_group_patch_names_at_most_ten_thousand_members_in_all() {
+        let ops: Vec<Value> = (0..3)
+            .map(|k| {
+                json!({"op": "add", "path": "members",
+                       "value": (0..4000).map(|i| json!({"value": format!("u{}", k * 4000 + i)})).collect::<Vec<_>>()})
+            })
+            .collect();
+        let e = group(&patch(Value::Array(ops))).unwrap_err();
+        assert_eq!((e.status, e.scim_type), (413, Some(ScimType::TooMany)));
+        let ops: Vec<Value> = (0..2)
+            .map(|k| {
+                json!({"op": "add", "path": "members",
+                       "value": (0..5000).map(|i| json!({"value": format!("u{}", k * 5000 + i)})).collect::<Vec<_>>()})
+            })
+            .collect();
+        assert_eq!(group(&patch(Value::Array(ops))).unwrap().add.len(), 10_000);
     }
 }

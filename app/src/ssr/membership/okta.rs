@@ -137,9 +137,15 @@ async fn set_status(
         .set_status_by_okta(&org.id, &user.member.id, user.member.status, to, &entry)
         .await?
     {
-        return Err(DomainError::Conflict(
-            "This member changed meanwhile: retry the request.".into(),
-        ));
+        // A concurrent request (Okta retrying, say) made the same change first: done.
+        let now = store.scim_user(&org.id, &user.member.id).await?;
+        return match now {
+            Some(u) if u.member.status == to => Ok(()),
+            Some(_) => Err(DomainError::Conflict(
+                "This member changed meanwhile: retry the request.".into(),
+            )),
+            None => Err(DomainError::NotFound),
+        };
     }
     if to == MemberStatus::Deactivated {
         tracing::info!(org = %org.slug, member = %user.member.id, role = %user.member.role, "Okta deactivated a member over SCIM; their sessions ended");

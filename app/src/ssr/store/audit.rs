@@ -99,6 +99,54 @@ pub async fn insert(tx: &mut Tx, a: &NewAudit) -> Result<(), StoreError> {
     insert_on(tx.conn(), at, a).await
 }
 
+/// Writes audit entries inside `tx`, bounded as [`insert`] does, many a statement (a group
+/// push can change thousands of roles at once).
+pub async fn insert_many(tx: &mut Tx, entries: &[NewAudit]) -> Result<(), StoreError> {
+    /// Entries a statement: 10 parameters each, well under both databases' limits.
+    const PER_STATEMENT: usize = 100;
+    let at = tx.now_ms();
+    for chunk in entries.chunks(PER_STATEMENT) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let p = i * 10;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9,
+                    p + 10
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO audit_log (id, org_id, at, actor_id, actor_email, action, target_id, target_email, before, after) VALUES {rows}"
+        );
+        let mut query = sqlx::query(&sql);
+        for a in chunk {
+            query = query
+                .bind(new_id())
+                .bind(&a.org_id)
+                .bind(at)
+                .bind(a.actor_id.as_ref().map(MemberId::as_str))
+                .bind(stored_text(&a.actor_email))
+                .bind(bounded(&a.action, 64))
+                .bind(a.target_id.as_ref().map(MemberId::as_str))
+                .bind(stored_text(&a.target_email))
+                .bind(bounded(&a.before, MAX_AUDIT_CHANGE_CHARS))
+                .bind(bounded(&a.after, MAX_AUDIT_CHANGE_CHARS));
+        }
+        query.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes one audit entry on its own (bounded as [`insert`] does).
     pub async fn record_audit(&self, audit: &NewAudit) -> Result<(), StoreError> {

@@ -15,6 +15,7 @@ use crate::model::{
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::HashSet;
 
 /// Every column of a member with its SCIM attributes, for [`scim_user_from_row`].
 macro_rules! user_fields {
@@ -26,6 +27,17 @@ const USER_COLUMNS: &str = concat!("SELECT ", user_fields!(), " FROM members");
 
 /// How often a token's `last_used_at` is written at most, in ms (not at every request).
 const LAST_USED_EVERY_MS: i64 = 60_000;
+
+/// Most ids bound in one statement (well under both databases' limits on parameters).
+const ID_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` parameters.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// How often linking a member at sign-in is tried under concurrent first sign-ins.
 const LINK_TRIES: usize = 8;
@@ -834,24 +846,32 @@ impl Store {
             .collect()
     }
 
-    /// Which of `ids` are not members of the org (so a group change naming them is refused).
+    /// Which of `ids` are not members of the org (so a group change naming them is refused), in
+    /// the order named. A few statements whatever the number of ids ([`ID_CHUNK`] a time).
     pub async fn unknown_members(
         &self,
         org_id: &OrgId,
         ids: &[MemberId],
     ) -> Result<Vec<MemberId>, StoreError> {
-        let mut unknown = Vec::new();
-        for id in ids {
-            let row = sqlx::query("SELECT id FROM members WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-            if row.is_none() {
-                unknown.push(id.clone());
+        let mut known = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT id FROM members WHERE org_id = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(org_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                known.insert(row.try_get::<String, _>("id")?);
             }
         }
-        Ok(unknown)
+        Ok(ids
+            .iter()
+            .filter(|id| !known.contains(id.as_str()))
+            .cloned()
+            .collect())
     }
 
     /// Applies a group change in one transaction: creates the group (`change.create`) or
@@ -926,28 +946,31 @@ impl Store {
         let mut delta = MemberDelta::default();
         if let Some(members) = change.set_members {
             let current = group_member_ids(&mut tx, &id).await?;
-            for m in &current {
-                if !members.contains(m) {
-                    remove_group_member(&mut tx, &id, m).await?;
-                    delta.removed.push(m.clone());
-                }
-            }
-            for m in members {
-                if !current.contains(m) && add_group_member(&mut tx, org_id, &id, m).await? {
-                    delta.added.push(m.clone());
-                }
-            }
+            let wanted: HashSet<&MemberId> = members.iter().collect();
+            let had: HashSet<&MemberId> = current.iter().collect();
+            let gone: Vec<MemberId> = current
+                .iter()
+                .filter(|m| !wanted.contains(m))
+                .cloned()
+                .collect();
+            let new: Vec<MemberId> = members
+                .iter()
+                .filter(|m| !had.contains(m))
+                .cloned()
+                .collect();
+            delta
+                .removed
+                .extend(remove_group_members(&mut tx, &id, &gone).await?);
+            delta
+                .added
+                .extend(add_group_members(&mut tx, org_id, &id, &new).await?);
         }
-        for m in change.add {
-            if add_group_member(&mut tx, org_id, &id, m).await? {
-                delta.added.push(m.clone());
-            }
-        }
-        for m in change.remove {
-            if remove_group_member(&mut tx, &id, m).await? {
-                delta.removed.push(m.clone());
-            }
-        }
+        delta
+            .added
+            .extend(add_group_members(&mut tx, org_id, &id, change.add).await?);
+        delta
+            .removed
+            .extend(remove_group_members(&mut tx, &id, change.remove).await?);
         let row = sqlx::query(&format!(
             "{GROUP_COLUMNS} WHERE g.org_id = $1 AND g.id = $2"
         ))
@@ -1179,39 +1202,60 @@ async fn group_member_ids(tx: &mut Tx, group_id: &GroupId) -> Result<Vec<MemberI
     rows.iter().map(|r| Ok(r.try_get("member_id")?)).collect()
 }
 
-/// Adds the org's member `member_id` to the group; false when they were in it already or are
-/// not a member of the org.
-async fn add_group_member(
+/// Adds those of `members` who are members of the org to the group ([`ID_CHUNK`] a
+/// statement); returns who was not in it before.
+async fn add_group_members(
     tx: &mut Tx,
     org_id: &OrgId,
     group_id: &GroupId,
-    member_id: &MemberId,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO scim_group_members (group_id, member_id)
-         SELECT $1, id FROM members WHERE org_id = $2 AND id = $3
-         ON CONFLICT (group_id, member_id) DO NOTHING",
-    )
-    .bind(group_id)
-    .bind(org_id)
-    .bind(member_id)
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    members: &[MemberId],
+) -> Result<Vec<MemberId>, StoreError> {
+    let mut added = Vec::new();
+    for chunk in members.chunks(ID_CHUNK) {
+        let sql = format!(
+            "INSERT INTO scim_group_members (group_id, member_id)
+             SELECT $1, id FROM members WHERE org_id = $2 AND id IN ({})
+             ON CONFLICT (group_id, member_id) DO NOTHING
+             RETURNING member_id",
+            placeholders(3, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(group_id).bind(org_id);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(tx.conn()).await? {
+            added.push(row.try_get("member_id")?);
+        }
+    }
+    Ok(added)
 }
 
-async fn remove_group_member(
+/// Removes `members` from the group ([`ID_CHUNK`] a statement); returns who was in it.
+async fn remove_group_members(
     tx: &mut Tx,
     group_id: &GroupId,
-    member_id: &MemberId,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM scim_group_members WHERE group_id = $1 AND member_id = $2")
-        .bind(group_id)
-        .bind(member_id)
-        .execute(tx.conn())
-        .await?;
-    Ok(done.rows_affected() == 1)
+    members: &[MemberId],
+) -> Result<Vec<MemberId>, StoreError> {
+    let mut removed = Vec::new();
+    for chunk in members.chunks(ID_CHUNK) {
+        let sql = format!(
+            "DELETE FROM scim_group_members WHERE group_id = $1 AND member_id IN ({})
+             RETURNING member_id",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(group_id);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(tx.conn()).await? {
+            removed.push(row.try_get("member_id")?);
+        }
+    }
+    Ok(removed)
 }
+
+/// A member whose role a recomputation changes: who, their role before, their email.
+type RoleChange = (MemberId, Role, String);
 
 /// Inside `tx`: gives each of `members` (never the owner) the highest role among the mapped
 /// groups they belong to, else `default_role`, with a `role_changed` entry by `actor` for each
@@ -1236,52 +1280,67 @@ pub async fn recompute_roles(
         }
     }
     let mut changed = 0;
-    for id in members {
-        let row = sqlx::query(
-            "SELECT m.role, m.email,
+    for chunk in members.chunks(ID_CHUNK) {
+        let sql = format!(
+            "SELECT m.id, m.role, m.email,
                     (SELECT MAX(CASE r.role WHEN 'admin' THEN 2 ELSE 1 END)
                      FROM scim_group_members gm JOIN role_mappings r ON r.group_id = gm.group_id
                      WHERE gm.member_id = m.id) AS rank
-             FROM members m WHERE m.org_id = $1 AND m.id = $2",
-        )
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(row) = row else { continue };
-        let role = role_from_db(&row.try_get::<String, _>("role")?)?;
-        let rank: Option<i64> = row.try_get("rank")?;
-        let wanted = match rank {
-            Some(2) => Role::Admin,
-            Some(_) => Role::Member,
-            None => default_role,
-        };
-        if role == Role::Owner || role == wanted {
-            continue;
+             FROM members m WHERE m.org_id = $1 AND m.id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(org_id);
+        for id in chunk {
+            query = query.bind(id);
         }
-        sqlx::query("UPDATE members SET role = $3, updated_at = $4 WHERE org_id = $1 AND id = $2 AND role <> 'owner'")
-            .bind(org_id)
-            .bind(id)
-            .bind(wanted.as_str())
-            .bind(tx.now_ms())
-            .execute(tx.conn())
-            .await?;
-        let email: String = row.try_get("email")?;
-        audit::insert(
-            tx,
-            &NewAudit {
-                org_id: org_id.clone(),
-                actor_id: actor.id.clone(),
-                actor_email: actor.label.clone(),
-                action: "role_changed".into(),
-                target_id: Some(id.clone()),
-                target_email: email,
-                before: json!({"role": role}).to_string(),
-                after: json!({"role": wanted, "because": "okta_groups"}).to_string(),
-            },
-        )
-        .await?;
-        changed += 1;
+        let mut changes: Vec<(Role, Vec<RoleChange>)> = Vec::new();
+        for row in query.fetch_all(tx.conn()).await? {
+            let role = role_from_db(&row.try_get::<String, _>("role")?)?;
+            let rank: Option<i64> = row.try_get("rank")?;
+            let wanted = match rank {
+                Some(2) => Role::Admin,
+                Some(_) => Role::Member,
+                None => default_role,
+            };
+            if role == Role::Owner || role == wanted {
+                continue;
+            }
+            let change = (row.try_get("id")?, role, row.try_get("email")?);
+            match changes.iter_mut().find(|(r, _)| *r == wanted) {
+                Some((_, list)) => list.push(change),
+                None => changes.push((wanted, vec![change])),
+            }
+        }
+        for (wanted, list) in changes {
+            let sql = format!(
+                "UPDATE members SET role = $2, updated_at = $3
+                 WHERE org_id = $1 AND role <> 'owner' AND id IN ({})",
+                placeholders(4, list.len())
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(org_id)
+                .bind(wanted.as_str())
+                .bind(tx.now_ms());
+            for (id, _, _) in &list {
+                query = query.bind(id);
+            }
+            query.execute(tx.conn()).await?;
+            changed += list.len();
+            let entries: Vec<NewAudit> = list
+                .into_iter()
+                .map(|(id, role, email)| NewAudit {
+                    org_id: org_id.clone(),
+                    actor_id: actor.id.clone(),
+                    actor_email: actor.label.clone(),
+                    action: "role_changed".into(),
+                    target_id: Some(id),
+                    target_email: email,
+                    before: json!({"role": role}).to_string(),
+                    after: json!({"role": wanted, "because": "okta_groups"}).to_string(),
+                })
+                .collect();
+            audit::insert_many(tx, &entries).await?;
+        }
     }
     Ok(changed)
 }
