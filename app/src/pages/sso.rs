@@ -9,9 +9,10 @@
 //! JavaScript are disabled until the page has hydrated ([`super::hydrated`]), and what the
 //! server renders (checkboxes, selects) is the saved state.
 
-use super::layout::{Authed, Notice, Section};
+use super::layout::{Authed, Notice, Section, SessionState};
 use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
+use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
     ConnectionReport, SsoView, create_setup_link, list_setup_links, revoke_setup_links,
     rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings,
@@ -37,6 +38,12 @@ fn Sso() -> impl IntoView {
     let (report, set_report) = signal(None::<ConnectionReport>);
     let (busy, set_busy) = signal(false);
     let hydrated = hydrated();
+    let session = SessionState::get();
+    let admin = move || {
+        session
+            .and_then(|s| s.0.get())
+            .is_some_and(|me| may_org(&me.member, OrgAction::ViewSso).is_ok())
+    };
     // The owner's forms report here, outside the reloading view, so a result survives the
     // reload its own change causes.
     let outcomes = OwnerOutcomes {
@@ -86,6 +93,9 @@ fn Sso() -> impl IntoView {
                 }
             })}
         </Suspense>
+        // Outside the settings' view: its own results (a token shown once) survive a reload of
+        // the settings.
+        <Show when=admin>{|| view! { <super::provisioning::ProvisioningSection /> }}</Show>
     }
 }
 
@@ -123,7 +133,7 @@ fn ConnectionFacts(view: SsoView) -> impl IntoView {
 
 /// A value with a copy-to-clipboard button (the value stays selectable without JavaScript).
 #[component]
-fn CopyValue(id: &'static str, value: String) -> impl IntoView {
+pub(super) fn CopyValue(id: &'static str, value: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let hydrated = hydrated();
     let text = value.clone();
