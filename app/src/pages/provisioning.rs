@@ -471,7 +471,7 @@ pub fn OktaSteps(base_url: String) -> impl IntoView {
             </li>
             <li>
                 <strong>"Push Groups"</strong> " tab → " <strong>"Push Groups"</strong>
-                ": push the groups that should carry a Tessera role, then map them to roles here (Role from Okta groups)."
+                ": push the groups that should carry a Tessera role; the owner then maps them to roles on Tessera's SSO page (Role from Okta groups)."
             </li>
         </ol>
     }
