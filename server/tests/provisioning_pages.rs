@@ -377,11 +377,22 @@ async fn admins_may_claim_an_org_whose_owner_okta_deactivated() {
         let (fx, admin, member) = org_with_people(&server, "leaver").await;
         let members = format!("{}/members", server.url);
         let (ab, _) = testkit::signed_in_as(&server, &admin).await;
+        let (_, scim) = owner_token(&server, &fx.owner, "Okta").await;
 
-        // Nobody signed in yet says so in words.
+        // Someone Okta provisioned who never signed in: said in words.
+        let nora = scim
+            .create_user("nora@leaver.example", Some("00unora"))
+            .await;
+        nora.assert_status(201);
         let html = ab.get(&members).await.body;
-        let mia = row(&html, &format!("data-member-id=\"{}\"", member.id));
-        assert!(mia.contains("never signed in"), "[{kind}] {mia}");
+        let row_of = |id: &str| format!("data-member-id=\"{id}\"");
+        let nora = row(&html, &row_of(nora.json()["id"].as_str().unwrap())).to_string();
+        assert!(nora.contains(">never signed in<"), "[{kind}] {nora}");
+        let mia = row(&html, &row_of(member.id.as_str()));
+        assert!(
+            !mia.contains("never signed in") && mia.contains("<time"),
+            "[{kind}] {mia}"
+        );
         assert!(!html.contains("id=\"owner-deactivated\""), "[{kind}]");
         let j = server
             .api_as(&admin)
@@ -392,7 +403,6 @@ async fn admins_may_claim_an_org_whose_owner_okta_deactivated() {
         assert_eq!(j["owner_deactivated"], Value::Null, "[{kind}] {j}");
 
         // Okta deactivates the leaving owner.
-        let (_, scim) = owner_token(&server, &fx.owner, "Okta").await;
         scim.deactivate(fx.owner.id.as_str())
             .await
             .assert_status(200);
@@ -651,8 +661,7 @@ async fn the_setup_link_creates_a_scim_token_shown_once_after_its_save() {
         // Not the form: refused, nothing created.
         let r = b
             .send(
-                b.client
-                    .post(format!("{url}/scim-token"))
+                b.post(&url, &format!("{url}/scim-token"))
                     .header("content-type", "application/json")
                     .body("{}"),
             )

@@ -115,6 +115,7 @@ fn Provisioning(
         })}
         <Groups groups=v.groups.clone() can_edit set_version notice=outcomes.groups />
     }
+    .into_any()
 }
 
 /// The provisioning mode: a choice of three for the owner, the same three read-only for admins.
@@ -408,6 +409,7 @@ fn Tokens(
             })
         />
     }
+    .into_any()
 }
 
 /// A token just created, shown this once, with what to paste where in Okta.
@@ -431,6 +433,7 @@ fn TokenOnce(c: ScimTokenCreated) -> impl IntoView {
             <OktaSteps base_url=c.base_url.clone() />
         </div>
     }
+    .into_any()
 }
 
 /// Where the base URL and the token go in the Okta Admin Console, in Okta's words.
@@ -475,6 +478,7 @@ pub fn OktaSteps(base_url: String) -> impl IntoView {
             </li>
         </ol>
     }
+    .into_any()
 }
 
 /// "Role from Okta groups": the groups Okta pushed, each with its role; the owner sets
@@ -595,4 +599,5 @@ fn Groups(
         {list}
         <Notice notice=notice_read />
     }
+    .into_any()
 }
