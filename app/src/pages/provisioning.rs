@@ -46,11 +46,34 @@ struct Outcomes {
     groups: RwSignal<Option<(bool, String)>>,
 }
 
+/// The section's data: made by the page with its other resources, before anything awaits, so
+/// the server's HTML and the hydrating browser number the page's resources alike (see the SSO
+/// page's `Sso`).
+pub type ProvisioningResource = Resource<Result<ProvisioningView, ApiError>>;
+
+/// [`ProvisioningSection`]'s data, reloaded whenever `version` changes; asked for only when
+/// `allowed` (owners and admins), so nobody else's page gets a refusal's status from it.
+pub fn provisioning_resource(version: ReadSignal<u32>, allowed: bool) -> ProvisioningResource {
+    Resource::new(
+        move || version.get(),
+        move |_| async move {
+            if allowed {
+                provisioning().await
+            } else {
+                Err(ApiError::Forbidden(
+                    "Only owners and admins see SCIM provisioning.".into(),
+                ))
+            }
+        },
+    )
+}
+
 /// The "Provisioning" section (`id="provisioning"`), for owners and admins.
 #[component]
-pub fn ProvisioningSection() -> impl IntoView {
-    let (version, set_version) = signal(0u32);
-    let view = Resource::new(move || version.get(), |_| provisioning());
+pub fn ProvisioningSection(
+    view: ProvisioningResource,
+    set_version: WriteSignal<u32>,
+) -> impl IntoView {
     let outcomes = Outcomes {
         mode: RwSignal::new(None),
         tokens: RwSignal::new(None),
