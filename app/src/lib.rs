@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("sso") view=pages::sso::SsoPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("activity") view=pages::activity::ActivityPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("audit") view=pages::audit::AuditPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("provisioning") view=pages::provisioning_log::ProvisioningLogPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

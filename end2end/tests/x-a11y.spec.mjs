@@ -56,6 +56,7 @@ test('every page is accessible, fits a phone and has its own title', async ({ br
   await check(page, testInfo, 'sso', '/sso', { title: 'Single sign-on · Tessera' });
   await check(page, testInfo, 'activity', '/activity', { title: 'Login activity · Tessera' });
   await check(page, testInfo, 'audit', '/audit', { title: 'Audit log · Tessera' });
+  await check(page, testInfo, 'provisioning', '/provisioning', { title: 'Provisioning log · Tessera' });
   await check(page, testInfo, 'not-found', '/no-such-page', { title: 'Page not found · Tessera' });
   await ctx.close();
 

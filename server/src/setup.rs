@@ -27,11 +27,12 @@ use crate::state::AppState;
 use app::model::Org;
 use app::pages::problem::Problem;
 use app::pages::setup::{
-    self as view, MAX_CLIENT_ID, MAX_SECRET, REPORT_ID, SETUP_SCRIPT, SetupForm, SetupLinkPage,
-    SetupSaved, domain_for_form,
+    self as view, MAX_CLIENT_ID, MAX_SECRET, REPORT_ID, SETUP_SCRIPT, ScimStep, SetupForm,
+    SetupLinkPage, SetupProvisioning, SetupSaved, domain_for_form,
 };
 use app::ssr::PublicUrl;
 use app::ssr::connection::IssuerChange;
+use app::ssr::membership::DomainError;
 use app::ssr::rate_limit::{Budget, limited_message};
 use app::ssr::setup_links::{
     self, KeptSecret, Lookup, SaveOutcome, SetupLink, TestSlot, link_audit,
@@ -57,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/setup/{token}/test", get(back_to_page).post(test))
         .route("/setup/{token}/save", get(back_to_page).post(save))
         .route("/setup/{token}/done", get(done))
+        .route(
+            "/setup/{token}/scim-token",
+            get(back_to_done).post(create_scim_token),
+        )
         .route(SETUP_SCRIPT, get(script))
 }
 
@@ -155,6 +160,7 @@ async fn done(
         client_id,
         had_owner,
         change,
+        scim,
     }) = read_flash(&state, &link, &headers)
     else {
         return Err(gone());
@@ -164,15 +170,119 @@ async fn done(
         Ok(None) => return Err(gone()),
         Err(e) => return Err(store_failure(e)),
     };
+    // A token is shown once, a refusal once: a reload shows only what remains.
+    let after = scim.as_ref().and_then(ScimStep::after_shown);
+    let rewrite = scim.is_some() && after != scim;
     let saved = SetupSaved {
         org_name: org.name,
         org_slug: org.slug,
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        had_owner,
+        issuer_change: change
+            .clone()
+            .map(|(from, to, members)| IssuerChange { from, to, members }),
+        provisioning: Some(SetupProvisioning {
+            action: format!("{}/scim-token", setup_path(&token)),
+            base_url: app::ssr::scim::base_url(&PublicUrl(state.config.public_url.clone())),
+            can_create: link.just_saved(state.store.now_ms()),
+            outcome: scim,
+        }),
+    };
+    let mut resp = html(StatusCode::OK, view::saved_document(saved));
+    if rewrite {
+        let shown = Flash::Saved {
+            issuer,
+            client_id,
+            had_owner,
+            change,
+            scim: after,
+        };
+        append_cookie(&mut resp, set_flash(&state, &link, &shown));
+    }
+    Ok(resp)
+}
+
+/// `GET /setup/<token>/scim-token` (a reload of the post's address): back to "Okta is
+/// connected".
+async fn back_to_done(path: Result<Path<String>, PathRejection>) -> Response {
+    match token_of(path) {
+        Some(token) => {
+            no_store(Redirect::to(&format!("{}/done", setup_path(&token))).into_response())
+        }
+        None => gone(),
+    }
+}
+
+/// `POST /setup/<token>/scim-token`: "Create SCIM token" on "Okta is connected", for the
+/// browser that saved (its flash), while the link is just saved
+/// ([`SetupLink::just_saved`]); anyone else, or later, gets the page of a used link. The token
+/// travels to the next page in the sealed flash, which shows it once (`303` to
+/// `/setup/<token>/done#report`).
+async fn create_scim_token(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    let token = token_of(path).ok_or_else(gone)?;
+    let link = state
+        .store
+        .setup_link_by_hash(&setup_links::token_hash(&token))
+        .await
+        .map_err(store_failure)?
+        .ok_or_else(gone)?;
+    if link.used_at.is_none() {
+        // Not saved (yet): the page itself says what to do, or that the link is gone.
+        return Ok(no_store(Redirect::to(&setup_path(&token)).into_response()));
+    }
+    let Some(Flash::Saved {
         issuer,
         client_id,
         had_owner,
-        issuer_change: change.map(|(from, to, members)| IssuerChange { from, to, members }),
+        change,
+        scim: _,
+    }) = read_flash(&state, &link, &headers)
+    else {
+        return Err(gone());
     };
-    Ok(html(StatusCode::OK, view::saved_document(saved)))
+    if !link.just_saved(state.store.now_ms()) {
+        return Err(gone());
+    }
+    read_form(&format!("{}/done", setup_path(&token)), &headers, body).await?;
+    let org = match state.store.org_by_id(&link.org_id).await {
+        Ok(Some(org)) => org,
+        Ok(None) => return Err(gone()),
+        Err(e) => return Err(store_failure(e)),
+    };
+    let step = match setup_links::create_scim_token(&state.store, &link, &org).await {
+        Ok(new) => {
+            tracing::info!(org = %org.slug, "SCIM token created with a setup link");
+            ScimStep::Created {
+                hint: new.token.hint,
+                secret: new.secret,
+                mode_switched: new.mode_switched,
+            }
+        }
+        Err(DomainError::NotFound) => return Err(gone()),
+        Err(DomainError::Store(e)) => return Err(store_failure(e)),
+        Err(e @ DomainError::Conflict(_)) => ScimStep::Refused(format!(
+            "{e} The owner of {} revokes tokens on the SSO page in Tessera. Nothing was created.",
+            org.name
+        )),
+        Err(e) => ScimStep::Refused(format!("{e} Nothing was created.")),
+    };
+    let flash = Flash::Saved {
+        issuer,
+        client_id,
+        had_owner,
+        change,
+        scim: Some(step),
+    };
+    let mut resp =
+        no_store(Redirect::to(&format!("{}/done#{REPORT_ID}", setup_path(&token))).into_response());
+    append_cookie(&mut resp, set_flash(&state, &link, &flash));
+    Ok(resp)
 }
 
 /// `GET /setup/<token>/test` and `…/save` (a reload of a POST result): back to the page.
@@ -262,7 +372,7 @@ impl FromRequest<AppState> for Submission {
         let path = Path::<String>::from_request_parts(&mut parts, state).await;
         let token = token_of(path).ok_or_else(gone)?;
         let (link, org) = open_link(state, &token).await?;
-        let form = read_form(&token, &parts.headers, body).await?;
+        let form = read_form(&setup_path(&token), &parts.headers, body).await?;
         match validate(state, &link, &form) {
             Ok(entered) => Ok(Submission {
                 confirms_issuer_change: form_confirms_issuer_change(&form),
@@ -337,22 +447,23 @@ async fn open_link(state: &AppState, token: &str) -> Result<(SetupLink, Org), Re
     }
 }
 
+/// The form of a post whose page is `back` (where the problem pages lead).
 async fn read_form(
-    token: &str,
+    back: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<HashMap<String, String>, Response> {
     if !is_form(headers) {
         return Err(problem_page(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            view::not_the_form(&setup_path(token)),
+            view::not_the_form(back),
         ));
     }
     match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => Ok(params(&bytes)),
         Err(_) => Err(problem_page(
             StatusCode::PAYLOAD_TOO_LARGE,
-            view::form_too_large(&setup_path(token)),
+            view::form_too_large(back),
         )),
     }
 }
@@ -513,6 +624,7 @@ fn save_answer(state: &AppState, sub: &Submission, outcome: SaveOutcome) -> Resp
                 client_id: connection.client_id,
                 had_owner,
                 change: issuer_change.map(|c| (c.from, c.to, c.members)),
+                scim: None,
             };
             let mut resp = no_store(
                 Redirect::to(&format!("{}/done", setup_path(&sub.token))).into_response(),
@@ -580,6 +692,9 @@ enum Flash {
         had_owner: bool,
         /// The issuer change it made: (from, to, members keyed to `from`).
         change: Option<(String, String, i64)>,
+        /// What "Create SCIM token" last did (a token is carried to the one page that shows it).
+        #[serde(default)]
+        scim: Option<ScimStep>,
     },
 }
 

@@ -96,6 +96,7 @@ async fn every_page_has_its_own_title() {
             ("/sso", "Single sign-on · Tessera"),
             ("/activity", "Login activity · Tessera"),
             ("/audit", "Audit log · Tessera"),
+            ("/provisioning", "Provisioning log · Tessera"),
             ("/no-such-page", "Page not found · Tessera"),
         ] {
             let page = fx.browser.get(&format!("{}{path}", server.url)).await;

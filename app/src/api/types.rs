@@ -76,6 +76,10 @@ pub struct MembersPage {
     /// The server's time (unix ms) the page was made at: relative times ("3 days ago") read
     /// the same in the server's HTML and after hydration.
     pub now: i64,
+    /// The owner's email while the owner is deactivated (Okta deactivated a leaving owner):
+    /// an admin may then claim ownership. `None` otherwise (absent in older answers).
+    #[serde(default)]
+    pub owner_deactivated: Option<String>,
 }
 
 /// `POST /api/v1/members/remove`.
@@ -341,6 +345,9 @@ pub struct ProvisioningView {
     pub groups: Vec<GroupView>,
     /// True for the owner.
     pub can_edit: bool,
+    /// The server's time (unix ms) the view was made at, for relative times.
+    #[serde(default)]
+    pub now: i64,
 }
 
 /// `POST /api/v1/provisioning/tokens`: a token, shown this once.

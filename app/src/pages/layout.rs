@@ -13,6 +13,7 @@ pub enum Section {
     Sso,
     Activity,
     Audit,
+    Provisioning,
     /// A page outside the sections (e.g. "not found").
     Other,
 }
@@ -158,6 +159,7 @@ fn Header(state: SessionState, section: Section) -> impl IntoView {
                 {admin.then(|| link(Section::Sso, "/sso", "SSO"))}
                 {admin.then(|| link(Section::Activity, "/activity", "Login activity"))}
                 {admin.then(|| link(Section::Audit, "/audit", "Audit log"))}
+                {admin.then(|| link(Section::Provisioning, "/provisioning", "Provisioning log"))}
             </nav>
             <span class="who">
                 <span id="header-member">{who}</span>

@@ -205,6 +205,37 @@ fn Members() -> impl IntoView {
         Signal::derive(move || pending.get().and_then(|(op, _, who)| op.confirmation(&who)));
     let me_member = move || session.and_then(|s| s.0.get().map(|me| me.member));
     let selected = move |current: String, value: &'static str| current == value;
+    // An admin claiming the org whose owner Okta deactivated: asked first, like a transfer.
+    let (claiming, set_claiming) = signal(None::<String>);
+    let claim_dialog = Signal::derive(move || {
+        claiming.get().map(|owner| {
+            (
+                "Claim ownership?".to_string(),
+                format!("You become the owner of this organization; {owner} becomes an admin and stays deactivated."),
+                "Claim ownership".to_string(),
+            )
+        })
+    });
+    let claim = move || {
+        let Some(me) = me_member() else { return };
+        set_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = transfer_ownership(me.id.to_string()).await;
+            if let Some(s) = session {
+                match &result {
+                    // The header shows the new role at once.
+                    Ok(_) => s.refresh(),
+                    Err(e) => s.note(e),
+                }
+            }
+            set_notice.set(Some(match result {
+                Ok(_) => (true, "You are now the owner of this organization.".into()),
+                Err(e) => (false, e.message()),
+            }));
+            set_busy.set(false);
+            set_version.update(|v| *v += 1);
+        });
+    };
 
     view! {
         <section class="card">
@@ -259,6 +290,11 @@ fn Members() -> impl IntoView {
                             let prev = (data.page > 1).then(|| href(data.page - 1));
                             let next = (data.page < pages).then(|| href(data.page + 1));
                             let me = me_member();
+                            let banner = data
+                                .owner_deactivated
+                                .clone()
+                                .filter(|_| me.as_ref().is_some_and(|me| me.role == Role::Admin))
+                                .map(|owner| view! { <OwnerDeactivated owner set_claiming busy hydrated /> });
                             let rows = data
                                 .members
                                 .into_iter()
@@ -278,6 +314,7 @@ fn Members() -> impl IntoView {
                                 })
                                 .collect_view();
                             view! {
+                                {banner}
                                 <p class="counts" id="member-counts">
                                     {format!(
                                         "{} · {} · 1 owner · {} · {}",
@@ -331,6 +368,43 @@ fn Members() -> impl IntoView {
                 }
             })
         />
+        <ConfirmDialog
+            open=claim_dialog
+            on_cancel=Callback::new(move |_| set_claiming.set(None))
+            on_confirm=Callback::new(move |_| {
+                set_claiming.set(None);
+                claim();
+            })
+        />
+    }
+}
+
+/// What admins see while Okta has deactivated the org's owner (a leaver): who, and the two
+/// ways on, claiming ownership themselves or asking the service operator.
+#[component]
+fn OwnerDeactivated(
+    owner: String,
+    set_claiming: WriteSignal<Option<String>>,
+    busy: ReadSignal<bool>,
+    hydrated: Signal<bool>,
+) -> impl IntoView {
+    let who = owner.clone();
+    view! {
+        <div class="notice error banner" id="owner-deactivated" role="status">
+            <p>
+                {format!("The owner, {owner}, was deactivated in Okta. Claim ownership, or ask the service operator (")}
+                <span class="code">"tessera org transfer-owner"</span>
+                ")."
+            </p>
+            <button
+                class="primary"
+                id="claim-ownership"
+                disabled=move || !hydrated.get() || busy.get()
+                on:click=move |_| set_claiming.set(Some(who.clone()))
+            >
+                "Claim ownership"
+            </button>
+        </div>
     }
 }
 
@@ -413,7 +487,7 @@ fn MemberRow(
             <td data-label="Last sign-in">
                 {match m.last_login_at {
                     Some(ms) => view! { <Moment ms now /> }.into_any(),
-                    None => "never".into_any(),
+                    None => view! { <span class="muted">"never signed in"</span> }.into_any(),
                 }}
             </td>
             <td data-label="Actions" class="actions">{actions}</td>

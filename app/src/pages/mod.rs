@@ -11,6 +11,8 @@ pub mod layout;
 pub mod members;
 #[cfg(feature = "ssr")]
 pub mod problem;
+pub mod provisioning;
+pub mod provisioning_log;
 #[cfg(feature = "ssr")]
 pub mod setup;
 pub mod sso;

@@ -78,6 +78,50 @@ pub struct SetupSaved {
     pub had_owner: bool,
     /// The Okta org changed while members were keyed to the old one.
     pub issuer_change: Option<IssuerChange>,
+    /// The optional "Provisioning" step (SCIM); `None` hides it.
+    pub provisioning: Option<SetupProvisioning>,
+}
+
+/// The "Okta is connected" page's optional step: SCIM provisioning, with a token made on the
+/// spot ([`crate::ssr::setup_links::create_scim_token`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupProvisioning {
+    /// Where "Create SCIM token" posts: `/setup/<token>/scim-token`.
+    pub action: String,
+    /// Okta's "SCIM connector base URL" (`{public_url}/scim/v2`).
+    pub base_url: String,
+    /// The link was saved moments ago: the button is offered.
+    pub can_create: bool,
+    /// What the last click did, shown in the result region (`#report`).
+    pub outcome: Option<ScimStep>,
+}
+
+/// What "Create SCIM token" did, as the next page shows it. Travels from the post to that page
+/// in the setup page's sealed flash cookie, never in a URL; a token is shown once.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ScimStep {
+    /// A token, to show this once.
+    Created {
+        secret: String,
+        hint: String,
+        mode_switched: bool,
+    },
+    /// A token was shown already (a reload): only its last four characters.
+    Shown { hint: String },
+    /// Nothing was created, and why (e.g. two tokens are active already).
+    Refused(String),
+}
+
+impl ScimStep {
+    /// What a later load of the page may show of this step: a token never twice, a refusal once.
+    pub fn after_shown(&self) -> Option<ScimStep> {
+        match self {
+            ScimStep::Created { hint, .. } | ScimStep::Shown { hint } => {
+                Some(ScimStep::Shown { hint: hint.clone() })
+            }
+            ScimStep::Refused(_) => None,
+        }
+    }
 }
 
 /// The whole document of the setup page.
@@ -86,12 +130,23 @@ pub fn setup_document(page: SetupLinkPage, form: SetupForm) -> String {
     document::render(&title, document::SETUP, view! { <SetupPage page form /> })
 }
 
-/// The whole document of "Okta is connected".
+/// The whole document of "Okta is connected" (with the setup script when the provisioning
+/// step shows values to copy).
 pub fn saved_document(saved: SetupSaved) -> String {
+    let script = saved.provisioning.is_some();
     document::render(
         "Okta is connected",
         document::NARROW,
-        view! { <SetupDone saved /> },
+        view! {
+            <SetupDone saved />
+            {script
+                .then(|| {
+                    view! {
+                        <p class="visually-hidden" id="copy-status" role="status"></p>
+                        <script src=SETUP_SCRIPT defer></script>
+                    }
+                })}
+        },
     )
 }
 
@@ -579,7 +634,9 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
         client_id,
         had_owner,
         issuer_change,
+        provisioning,
     } = saved;
+    let org_for_step = org_name.clone();
     let first_owner = !had_owner && issuer_change.as_ref().is_none_or(|c| c.members == 0);
     let next = match issuer_change.filter(|c| c.members > 0) {
         Some(c) => view! {
@@ -666,6 +723,105 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
                     "This setup link is now used up. To change the connection later, ask the owner of {org_name} in Tessera for a new one.",
                 )}
             </p>
+        </section>
+        {provisioning.map(|step| view! { <ProvisioningStep step org_name=org_for_step /> })}
+    }
+}
+
+/// "Provisioning (optional)": the SCIM connector base URL, "Create SCIM token" (a plain POST,
+/// answered with a redirect back here at `#report`), and the token shown once with where it
+/// goes in Okta.
+#[component]
+fn ProvisioningStep(step: SetupProvisioning, org_name: String) -> impl IntoView {
+    let SetupProvisioning {
+        action,
+        base_url,
+        can_create,
+        outcome,
+    } = step;
+    let result = outcome.map(|outcome| {
+        let body = match outcome {
+            ScimStep::Created {
+                secret,
+                hint: _,
+                mode_switched,
+            } => view! {
+                <div class="token-once" id="scim-token-created">
+                    <h3>"Your SCIM token — copy it now"</h3>
+                    <p>
+                        <strong>"It is shown only this once"</strong>
+                        " (Tessera keeps only a hash of it): paste it into Okta as described below."
+                    </p>
+                    <p>
+                        <CopyText id="scim-token" value=secret what="SCIM token" />
+                    </p>
+                    {mode_switched
+                        .then(|| {
+                            view! {
+                                <p class="notice ok" id="scim-mode-switched">
+                                    {format!(
+                                        "The provisioning mode of {org_name} moved from jit to both: Okta's SCIM requests are accepted from now on, and sign-in works as before.",
+                                    )}
+                                </p>
+                            }
+                        })}
+                </div>
+            }
+            .into_any(),
+            ScimStep::Shown { hint } => view! {
+                <p class="notice" id="scim-token-shown">
+                    {format!(
+                        "A SCIM token (ending in …{hint}) was created and shown once; it is not shown again. If you did not copy it, the owner of {org_name} can revoke it and create another on the SSO page in Tessera.",
+                    )}
+                </p>
+            }
+            .into_any(),
+            ScimStep::Refused(why) => view! {
+                <p class="notice error" id="scim-token-error" role="alert">{why}</p>
+            }
+            .into_any(),
+        };
+        view! {
+            <section class="result" id=REPORT_ID tabindex="-1" aria-label="Result of the last step">
+                {body}
+            </section>
+        }
+    });
+    view! {
+        <section class="card" id="setup-provisioning">
+            <h2>"Provisioning (optional)"</h2>
+            <p>
+                "With SCIM provisioning Okta creates and updates people in Tessera, and they leave the moment Okta unassigns or deactivates them. Their roles can come from Okta groups (the owner maps them in Tessera)."
+            </p>
+            <dl class="facts">
+                <dt>"SCIM connector base URL"</dt>
+                <dd>
+                    <CopyText id="scim-base-url" value=base_url.clone() what="SCIM connector base URL" />
+                </dd>
+            </dl>
+            {result}
+            {if can_create {
+                view! {
+                    <form method="post" action=action id="scim-token-form">
+                        <button type="submit" class="primary" id="create-scim-token">
+                            "Create SCIM token"
+                        </button>
+                    </form>
+                    <p class="muted">"The token is shown once. At most two tokens are active at a time."</p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p class="muted" id="scim-step-closed">
+                        {format!(
+                            "Tokens can no longer be created here: the owner of {org_name} creates them on the SSO page in Tessera (Provisioning).",
+                        )}
+                    </p>
+                }
+                .into_any()
+            }}
+            <h3>"In the Okta Admin Console"</h3>
+            <super::provisioning::OktaSteps base_url />
         </section>
     }
 }
@@ -874,6 +1030,7 @@ mod tests {
                 to: "https://acme.okta.com".into(),
                 members,
             }),
+            provisioning: None,
         };
         let first = saved_document(saved(false, None));
         assert!(first.contains("<title>Okta is connected · Tessera</title>"));
@@ -902,6 +1059,99 @@ mod tests {
         let moved = saved_document(saved(true, Some(3)));
         assert!(moved.contains("data-members=\"3\""), "{moved}");
         assert!(moved.contains("are not recognised until your Tessera contact moves them"));
+    }
+
+    #[test]
+    fn the_done_page_offers_a_scim_token_and_shows_it_once() {
+        let saved = |can_create: bool, outcome: Option<ScimStep>| SetupSaved {
+            org_name: "acme <Inc>".into(),
+            org_slug: "acme".into(),
+            issuer: "https://acme.okta.com".into(),
+            client_id: "0oa1".into(),
+            had_owner: false,
+            issuer_change: None,
+            provisioning: Some(SetupProvisioning {
+                action: "/setup/tok/scim-token".into(),
+                base_url: "https://t.example/scim/v2".into(),
+                can_create,
+                outcome,
+            }),
+        };
+        let html = saved_document(saved(true, None));
+        assert!(html.contains("Provisioning (optional)"), "{html}");
+        assert!(
+            html.contains(
+                "<code id=\"scim-base-url\" class=\"code\">https://t.example/scim/v2</code>"
+            ),
+            "{html}"
+        );
+        assert!(tag(&html, "scim-token-form").contains("action=\"/setup/tok/scim-token\""));
+        assert!(tag(&html, "scim-token-form").contains("method=\"post\""));
+        assert!(!html.contains("id=\"report\""), "no result yet");
+        // The steps in Okta's words; the page's one script, from the server.
+        for text in [
+            "Unique identifier field for users",
+            "userName",
+            "HTTP Header",
+            "Create Users",
+            "Update User Attributes",
+            "Deactivate Users",
+            "Push Groups",
+        ] {
+            assert!(html.contains(text), "lacks {text:?}");
+        }
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(html.contains("<script src=\"/assets/setup.js\" defer"));
+
+        let created = saved_document(saved(
+            true,
+            Some(ScimStep::Created {
+                secret: "tscim_secret<x>".into(),
+                hint: "x>".into(),
+                mode_switched: true,
+            }),
+        ));
+        let region = tag(&created, "report");
+        assert!(region.contains("tabindex=\"-1\""), "{region}");
+        assert!(
+            created.contains("<code id=\"scim-token\" class=\"code\">tscim_secret&lt;x&gt;</code>")
+        );
+        assert!(created.contains("shown only this once"));
+        assert!(created.contains("moved from jit to both"));
+        assert!(tag(&created, "copy-scim-token").contains("hidden"));
+
+        let shown = saved_document(saved(
+            true,
+            Some(ScimStep::Shown {
+                hint: "abcd".into(),
+            }),
+        ));
+        assert!(!shown.contains("tscim_"), "never twice");
+        assert!(shown.contains("ending in …abcd"), "{shown}");
+
+        let refused = saved_document(saved(true, Some(ScimStep::Refused("Two <active>.".into()))));
+        assert!(tag(&refused, "scim-token-error").contains("role=\"alert\""));
+        assert!(refused.contains("Two &lt;active&gt;."));
+
+        let late = saved_document(saved(false, None));
+        assert!(!late.contains("id=\"scim-token-form\""), "{late}");
+        assert!(late.contains("id=\"scim-step-closed\""));
+    }
+
+    #[test]
+    fn shown_steps_leave_no_token_and_no_refusal_behind() {
+        let created = ScimStep::Created {
+            secret: "s".into(),
+            hint: "abcd".into(),
+            mode_switched: false,
+        };
+        assert_eq!(
+            created.after_shown(),
+            Some(ScimStep::Shown {
+                hint: "abcd".into()
+            })
+        );
+        assert_eq!(ScimStep::Refused("no".into()).after_shown(), None);
     }
 
     #[test]

@@ -9,12 +9,15 @@
 //! JavaScript are disabled until the page has hydrated ([`super::hydrated`]), and what the
 //! server renders (checkboxes, selects) is the saved state.
 
-use super::layout::{Authed, Notice, Section};
+use super::layout::{Authed, Notice, Section, SessionState};
+use super::provisioning::{ProvisioningSection, provisioning_resource};
 use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
+use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
-    ConnectionReport, SsoView, create_setup_link, list_setup_links, revoke_setup_links,
-    rotate_client_secret, sso_settings, test_sso_connection, update_sso_settings,
+    ApiError, ConnectionReport, SetupLinkList, SsoView, create_setup_link, list_setup_links,
+    revoke_setup_links, rotate_client_secret, sso_settings, test_sso_connection,
+    update_sso_settings,
 };
 use crate::model::DefaultRole;
 use leptos::prelude::*;
@@ -32,11 +35,43 @@ pub fn SsoPage() -> impl IntoView {
 #[component]
 fn Sso() -> impl IntoView {
     let (version, set_version) = signal(0u32);
+    let session = SessionState::get();
+    let member = session
+        .and_then(|s| s.0.get_untracked())
+        .map(|me| me.member);
+    let may = |action| member.as_ref().is_some_and(|m| may_org(m, action).is_ok());
+    let (is_admin, is_owner) = (may(OrgAction::ViewSso), may(OrgAction::ManageSetupLinks));
+    // Every resource of the page is made here, before anything awaits: the server renders a
+    // page's components more than once, and a resource made inside an awaited view would be
+    // numbered differently there than in the hydrating browser, which then finds another
+    // resource's data in its place.
     let sso = Resource::new(move || version.get(), |_| sso_settings());
+    let (provisioning_version, set_provisioning_version) = signal(0u32);
+    let provisioning = provisioning_resource(provisioning_version, is_admin);
+    let (links_version, set_links_version) = signal(0u32);
+    let links = Resource::new(
+        move || links_version.get(),
+        move |_| async move {
+            if is_owner {
+                list_setup_links().await
+            } else {
+                Ok(SetupLinkList { links: Vec::new() })
+            }
+        },
+    );
+    let setup_links = SetupLinks {
+        links,
+        set_version: set_links_version,
+    };
     let (notice, set_notice) = signal(None::<(bool, String)>);
     let (report, set_report) = signal(None::<ConnectionReport>);
     let (busy, set_busy) = signal(false);
     let hydrated = hydrated();
+    let admin = move || {
+        session
+            .and_then(|s| s.0.get())
+            .is_some_and(|me| may_org(&me.member, OrgAction::ViewSso).is_ok())
+    };
     // The owner's forms report here, outside the reloading view, so a result survives the
     // reload its own change causes.
     let outcomes = OwnerOutcomes {
@@ -78,7 +113,7 @@ fn Sso() -> impl IntoView {
                             </section>
                             <Health view=view.clone() />
                             {can_edit.then(|| view! {
-                                <OwnerSettings view=view.clone() set_version outcomes />
+                                <OwnerSettings view=view.clone() set_version outcomes setup_links />
                             })}
                         }
                             .into_any()
@@ -86,6 +121,15 @@ fn Sso() -> impl IntoView {
                 }
             })}
         </Suspense>
+        // Outside the settings' view: its own results (a token shown once) survive a reload of
+        // the settings.
+        <Show when=admin>
+            {move || {
+                view! {
+                    <ProvisioningSection view=provisioning set_version=set_provisioning_version />
+                }
+            }}
+        </Show>
     }
 }
 
@@ -123,7 +167,7 @@ fn ConnectionFacts(view: SsoView) -> impl IntoView {
 
 /// A value with a copy-to-clipboard button (the value stays selectable without JavaScript).
 #[component]
-fn CopyValue(id: &'static str, value: String) -> impl IntoView {
+pub(super) fn CopyValue(id: &'static str, value: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let hydrated = hydrated();
     let text = value.clone();
@@ -223,6 +267,7 @@ fn OwnerSettings(
     view: SsoView,
     set_version: WriteSignal<u32>,
     outcomes: OwnerOutcomes,
+    setup_links: SetupLinks,
 ) -> impl IntoView {
     let (jit, set_jit) = signal(view.jit_enabled);
     let (role, set_role) = signal(view.default_role);
@@ -328,7 +373,7 @@ fn OwnerSettings(
                 <div id="rotation-report"><Report report=rotate_report /></div>
             </form>
         </section>
-        <SetupLinkCard />
+        <SetupLinkCard setup_links />
     }
 }
 
@@ -363,13 +408,21 @@ fn SsoSwitch(enabled: bool) -> impl IntoView {
     }
 }
 
+/// The org's setup links (owner only; empty for anyone else, who may not list them), and
+/// how to reload them.
+#[derive(Clone, Copy)]
+struct SetupLinks {
+    links: Resource<Result<SetupLinkList, ApiError>>,
+    set_version: WriteSignal<u32>,
+}
+
 /// Lets the owner hand their Okta admin a one-time setup link instead of a secret by email,
 /// and see and revoke the org's open links.
 #[component]
-fn SetupLinkCard() -> impl IntoView {
+fn SetupLinkCard(setup_links: SetupLinks) -> impl IntoView {
     let (link, set_link) = signal(None::<Result<(String, i64), String>>);
     let (busy, set_busy) = signal(false);
-    let (version, set_version) = signal(0u32);
+    let set_version = setup_links.set_version;
     let hydrated = hydrated();
     let create = move |_| {
         set_busy.set(true);
@@ -402,15 +455,15 @@ fn SetupLinkCard() -> impl IntoView {
                 }.into_any(),
                 Err(msg) => view! { <p class="error" role="alert">{msg}</p> }.into_any(),
             })}
-            <OpenSetupLinks version set_version />
+            <OpenSetupLinks setup_links />
         </section>
     }
 }
 
 /// The org's open setup links, each with "Revoke", and "Revoke all" (owner only).
 #[component]
-fn OpenSetupLinks(version: ReadSignal<u32>, set_version: WriteSignal<u32>) -> impl IntoView {
-    let links = Resource::new(move || version.get(), |_| list_setup_links());
+fn OpenSetupLinks(setup_links: SetupLinks) -> impl IntoView {
+    let SetupLinks { links, set_version } = setup_links;
     let (message, set_message) = signal(None::<(bool, String)>);
     let hydrated = hydrated();
     let revoke = move |id: Option<String>| {

@@ -575,6 +575,7 @@ pub async fn provisioning_view(
         tokens: tokens.into_iter().map(token_view).collect(),
         groups,
         can_edit: owner,
+        now: store.now_ms(),
     })
 }
 
@@ -603,7 +604,16 @@ pub async fn log_view(
         .org_by_id(&me.org_id)
         .await?
         .ok_or(DomainError::NotFound)?;
-    let (entries, total) = log_page(store, &Actor::Member(me), &org, page).await?;
+    let mut page = page.max(1);
+    let (mut entries, total) = log_page(store, &Actor::Member(me), &org, page).await?;
+    // A page past the end shows the last page, as the other lists do.
+    let last = u32::try_from((total.max(0) + LOG_PER_PAGE - 1) / LOG_PER_PAGE)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    if page > last {
+        page = last;
+        entries = log_page(store, &Actor::Member(me), &org, page).await?.0;
+    }
     Ok(ProvisioningLogPage {
         entries: entries
             .into_iter()
@@ -620,7 +630,7 @@ pub async fn log_view(
             })
             .collect(),
         total,
-        page: page.max(1),
+        page,
         per_page: LOG_PER_PAGE as u32,
         now: store.now_ms(),
     })

@@ -63,6 +63,10 @@ pub const PAGE_AUDIT_BUDGET: i64 = 100;
 /// The most links `GET /api/v1/sso/setup-links` lists (newest first).
 pub const LINKS_LISTED: i64 = 100;
 
+/// How long after its successful Save a link's "Okta is connected" page may create a SCIM
+/// token (10 minutes, as long as the browser that saved carries its flash).
+pub const SCIM_STEP_MS: i64 = 10 * 60 * 1000;
+
 /// The one message for a link that cannot be used, whatever the reason: it does not tell an
 /// unknown token from an expired, used or revoked one.
 pub const GONE_MESSAGE: &str =
@@ -88,6 +92,16 @@ impl SetupLink {
         } else {
             "open"
         }
+    }
+
+    /// Saved moments ago: used by its Save less than [`SCIM_STEP_MS`] before `now`, never
+    /// revoked, and its creator (if a member) still the owner. Only then may its "Okta is
+    /// connected" page create a SCIM token ([`create_scim_token`]).
+    pub fn just_saved(&self, now: i64) -> bool {
+        self.used_at
+            .is_some_and(|used| now >= used && now - used < SCIM_STEP_MS)
+            && self.revoked_at.is_none()
+            && self.creator_ok
     }
 
     /// The associated data sealing the pending secret to this link.
@@ -725,6 +739,21 @@ pub async fn issuer_taken(store: &Store, org_id: &OrgId, issuer: &str) -> Result
         .sso_by_issuer(issuer)
         .await?
         .is_some_and(|(o, _)| o.id != org_id))
+}
+
+/// The "Okta is connected" page's optional step: a SCIM token for `org`, made by whoever holds
+/// `link` while it is [`SetupLink::just_saved`] (else [`DomainError::NotFound`], the page of a
+/// used link). The rules of [`super::scim::create_token`] apply (at most two active, the mode
+/// moves from `jit` to `both`, audited as `scim_token_created` by the setup link).
+pub async fn create_scim_token(
+    store: &Store,
+    link: &SetupLink,
+    org: &Org,
+) -> Result<super::scim::NewToken, DomainError> {
+    if link.org_id != org.id || !link.just_saved(store.now_ms()) {
+        return Err(DomainError::NotFound);
+    }
+    super::scim::create_token(store, &Actor::SetupLink, org, "").await
 }
 
 /// `POST /api/v1/sso/setup-link`: the owner makes a link for their own org.

@@ -581,6 +581,16 @@ pub async fn list_members(
         Ok((members, total.unwrap_or(org_wide)))
     })
     .await?;
+    // Okta may deactivate a leaving owner: the page then tells admins they may claim the org.
+    let owner_deactivated = if counts.deactivated > 0 {
+        store
+            .owner_of(&actor.org_id)
+            .await?
+            .filter(|o| o.status == MemberStatus::Deactivated)
+            .map(|o| o.email)
+    } else {
+        None
+    };
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
@@ -588,6 +598,7 @@ pub async fn list_members(
         per_page: PER_PAGE,
         counts,
         now: store.now_ms(),
+        owner_deactivated,
     })
 }
 
