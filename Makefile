@@ -1,5 +1,5 @@
 # Tessera's commands. See README.md.
-.PHONY: run test demo bootstrap fmt fuzz bench
+.PHONY: run test demo bootstrap fmt fuzz bench bench-scim
 
 run:        ## bootstrap, build, migrate and serve on http://127.0.0.1:3000 (SQLite in data/)
 	@bash scripts/run.sh
@@ -12,6 +12,9 @@ demo:       ## local Okta + Tessera with an org registered; prints the Okta dash
 
 bench:      ## release build, every benchmark, profiles; writes BENCHMARKS.md (about 10 minutes)
 	@bash scripts/bench.sh
+
+bench-scim: ## release build, the SCIM benchmark only; rewrites its section of BENCHMARKS.md
+	@BENCH_ONLY=scim bash scripts/bench.sh
 
 bootstrap:  ## install the pinned build and test tools
 	@bash scripts/bootstrap.sh --test

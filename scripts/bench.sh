@@ -20,9 +20,40 @@ BIN="$CARGO_TARGET_DIR/release"
 export TESSERA_BIN="$BIN/tessera"
 
 say "building Tessera in release (cargo build --release -p server)"
+# (BENCH_ONLY=scim runs benchmark 6 alone: see below.)
 cargo build --release -p server
 say "building the benchmark programs in release (cargo build --release -p bench)"
 cargo build --release -p bench
+
+# `make bench-scim` (BENCH_ONLY=scim): only benchmark 6, whose section in BENCHMARKS.md (between
+# its markers) is replaced; everything else in the file stays as the last `make bench` wrote it.
+if [ "${BENCH_ONLY:-}" = "scim" ]; then
+  say "benchmark: bench-scim"
+  "$BIN/bench-scim" 2>&1 | tee "$LOGS/bench-scim.txt" | grep -vE '^(MD|SUM) ' || true
+  {
+    echo "<!-- bench-scim: written by \`make bench-scim\` or \`make bench\` -->"
+    grep '^MD ' "$LOGS/bench-scim.txt" | sed 's/^MD //' || true
+    echo "Targets: $(grep '^SUM ' "$LOGS/bench-scim.txt" | sed 's/^SUM //' | sed 's/|/ /g' | tr -s ' ' | paste -sd ';' -)"
+    echo ""
+    echo "Measured $STARTED on $(nproc) cores; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "<!-- /bench-scim -->"
+  } > "$LOGS/scim-section.md"
+  python3 - "$OUT" "$LOGS/scim-section.md" <<'PY'
+import re, sys
+out, section = sys.argv[1], open(sys.argv[2]).read()
+text = open(out).read() if __import__("os").path.exists(out) else "# Benchmarks\n"
+block = re.compile(r"<!-- bench-scim:.*?<!-- /bench-scim -->\n?", re.S)
+if block.search(text):
+    text = block.sub(lambda _: section, text)
+elif "## Profiles" in text:
+    text = text.replace("## Profiles", section + "\n## Profiles", 1)
+else:
+    text += "\n" + section
+open(out, "w").write(text)
+PY
+  say "wrote the SCIM section of $OUT"
+  exit 0
+fi
 
 if [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/openid-client ]; then
   say "installing end2end npm packages (the local Okta and the peer relying party)"
@@ -250,7 +281,10 @@ EOF
   echo ""
   cat "$LOGS/bundle.md"
   echo ""
+  echo "<!-- bench-scim: written by \`make bench-scim\` or \`make bench\` -->"
   section bench-scim
+  echo "<!-- /bench-scim -->"
+  echo ""
   echo "## Profiles: what bounds the figures"
   echo ""
   echo "Tessera under \`valgrind --tool=callgrind\` (SQLite), counting only the measured stretch of a small run"
