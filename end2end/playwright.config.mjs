@@ -14,7 +14,8 @@ export default defineConfig({
   fullyParallel: false,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  timeout: 30_000,
+  // Whole workflows (sign-ins, several pages, screenshots) on a shared 2-core machine.
+  timeout: 90_000,
   expect: { timeout: 10_000 },
   use: {
     baseURL: TESSERA_URL,
