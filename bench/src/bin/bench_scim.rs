@@ -74,7 +74,6 @@ async fn bench_db(
     let label = db.label();
     let mut t = Tessera::new(&db.url);
     let result = async {
-        t.cli(&["org", "create", "scim", "--name", "SCIM Inc"])?;
         t.register_org("scim", "https://scim.okta.test", "bench-scim", "bench-scim-secret-0123456789")?;
         let out = t.cli(&["scim", "token", "create", "scim", "--json"])?;
         let created: serde_json::Value = serde_json::from_str(out.trim()).map_err(|e| e.to_string())?;
