@@ -414,6 +414,18 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The whole body (already bounded by [`bounded`]).
+async fn read_body(req: Request, operation: &'static str) -> Result<axum::body::Bytes> {
+    axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
+        .await
+        .map_err(|_| {
+            Failed(
+                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
+                operation,
+            )
+        })
+}
+
 fn body(bytes: &[u8], operation: &'static str) -> Result<serde_json::Map<String, Value>> {
     wire::object(bytes).or_fail(operation)
 }
@@ -451,66 +463,46 @@ fn user_note(op: &'static str, u: &ScimUser, summary: impl Into<String>) -> Note
 
 // ---- discovery -----------------------------------------------------------------------------------
 
-async fn service_provider_config(State(state): State<AppState>) -> Answer {
+fn discovered(body: Value) -> Answer {
     Answer::ok(
-        discovery::service_provider_config(&base(&state)),
+        body,
         Note {
             operation: "discovery",
             ..Note::default()
         },
     )
+}
+
+/// The resource of `list` whose `id` is `id`, or 404 naming `what`.
+fn one_of(list: Vec<Value>, id: &str, what: &str) -> Result<Answer> {
+    list.into_iter()
+        .find(|r| r["id"] == id)
+        .map(discovered)
+        .ok_or_else(|| Failed(ScimError::not_found(what), "discovery"))
+}
+
+async fn service_provider_config(State(state): State<AppState>) -> Answer {
+    discovered(discovery::service_provider_config(&base(&state)))
 }
 
 async fn resource_types(State(state): State<AppState>) -> Answer {
-    Answer::ok(
-        discovery::list(discovery::resource_types(&base(&state))),
-        Note {
-            operation: "discovery",
-            ..Note::default()
-        },
-    )
+    discovered(discovery::list(discovery::resource_types(&base(&state))))
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Result<Answer> {
-    discovery::resource_types(&base(&state))
-        .into_iter()
-        .find(|r| r["id"] == id)
-        .map(|r| {
-            Answer::ok(
-                r,
-                Note {
-                    operation: "discovery",
-                    ..Note::default()
-                },
-            )
-        })
-        .ok_or_else(|| Failed(ScimError::not_found("resource type"), "discovery"))
-}
-
-async fn schemas(State(state): State<AppState>) -> Answer {
-    Answer::ok(
-        discovery::list(discovery::schemas(&base(&state))),
-        Note {
-            operation: "discovery",
-            ..Note::default()
-        },
+    one_of(
+        discovery::resource_types(&base(&state)),
+        &id,
+        "resource type",
     )
 }
 
+async fn schemas(State(state): State<AppState>) -> Answer {
+    discovered(discovery::list(discovery::schemas(&base(&state))))
+}
+
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Result<Answer> {
-    discovery::schemas(&base(&state))
-        .into_iter()
-        .find(|r| r["id"] == id)
-        .map(|r| {
-            Answer::ok(
-                r,
-                Note {
-                    operation: "discovery",
-                    ..Note::default()
-                },
-            )
-        })
-        .ok_or_else(|| Failed(ScimError::not_found("schema"), "discovery"))
+    one_of(discovery::schemas(&base(&state)), &id, "schema")
 }
 
 // ---- users ---------------------------------------------------------------------------------------
@@ -565,14 +557,7 @@ async fn list_users(
 async fn create_user(State(state): State<AppState>, req: Request) -> Result<Answer> {
     const OP: &str = "users_create";
     let c = caller(req.extensions())?.clone();
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let (record, active) = wire::user_record(&body(&bytes, OP)?).or_fail(OP)?;
     let created = membership::scim_create(&state.store, &c.org, &c.sso, &record, active)
         .await
@@ -659,14 +644,7 @@ async fn replace_user(
     const OP: &str = "users_replace";
     let c = caller(req.extensions())?.clone();
     let before = user(&state.store, &c, &id, OP).await?;
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let replaced = body(&bytes, OP)?;
     write_user(&state, &c, &before, replaced, OP).await
 }
@@ -679,14 +657,7 @@ async fn patch_user(
     const OP: &str = "users_patch";
     let c = caller(req.extensions())?.clone();
     let before = user(&state.store, &c, &id, OP).await?;
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let ops = body(&bytes, OP)?;
     let current = match wire::user_resource(&base(&state), &before, &[]) {
         Value::Object(o) => o,
@@ -793,14 +764,7 @@ async fn list_groups(
 async fn create_group(State(state): State<AppState>, req: Request) -> Result<Answer> {
     const OP: &str = "groups_create";
     let c = caller(req.extensions())?.clone();
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let edit = wire::group_edit(&body(&bytes, OP)?).or_fail(OP)?;
     let (group, delta) = domain::write_group(&state.store, &c, None, &edit)
         .await
@@ -850,14 +814,7 @@ async fn replace_group(
     const OP: &str = "groups_replace";
     let c = caller(req.extensions())?.clone();
     let id = group_id(&id, OP)?;
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let edit = wire::group_edit(&body(&bytes, OP)?).or_fail(OP)?;
     let (group, delta) = domain::write_group(&state.store, &c, Some(&id), &edit)
         .await
@@ -877,14 +834,7 @@ async fn patch_group(
     const OP: &str = "groups_patch";
     let c = caller(req.extensions())?.clone();
     let id = group_id(&id, OP)?;
-    let bytes = axum::body::to_bytes(req.into_body(), wire::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|_| {
-            Failed(
-                ScimError::bad(ScimType::InvalidSyntax, "The body could not be read."),
-                OP,
-            )
-        })?;
+    let bytes = read_body(req, OP).await?;
     let edit = patch::group(&body(&bytes, OP)?).or_fail(OP)?;
     let (group, delta) = domain::write_group(&state.store, &c, Some(&id), &edit)
         .await
