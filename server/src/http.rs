@@ -6,7 +6,7 @@ use crate::state::{AppState, state};
 use app::ssr::crypto::SecretKey;
 use app::ssr::store::{Store, redact_url};
 use app::{App, shell};
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -159,23 +159,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// How long `/readyz` waits for the database.
 const READY_WITHIN: Duration = Duration::from_secs(2);
 
-/// Largest request body accepted on any route, in bytes (forms, server functions, the JSON
-/// API, Okta's form posts); larger answers 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest request target (path and query) accepted, in bytes; longer answers 414.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
-/// Largest total size of the request headers (names and values), in bytes; larger answers 431.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-/// How long a request body may take to arrive whole; slower answers 408 and frees the
-/// connection (a client trickling a body byte by byte must not hold it forever).
-pub const BODY_WITHIN: Duration = Duration::from_secs(15);
-
-/// How long a client may take to send a request's head (request line and headers), and how
-/// long a kept-alive connection may sit idle before its next request; then the connection is
-/// closed. Longer than the idle timeout of common balancers (60 s), which reuse kept-alive
-/// connections to the nodes; they bound slow clients themselves (docs/deployment.md).
-pub const HEAD_WITHIN: Duration = Duration::from_secs(75);
+use crate::limits::read_bounded;
+pub use crate::limits::{
+    BODY_WITHIN, HEAD_WITHIN, MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_URI_BYTES,
+};
 
 /// Whether an answer is JSON (the API and server functions, all under `/api/`) or a page.
 fn is_api(path: &str) -> bool {
@@ -307,26 +294,6 @@ fn body_too_large(api: bool) -> Response {
             MAX_BODY_BYTES / 1024
         ),
     )
-}
-
-/// The whole body if it has at most `limit` bytes, `None` when it has more.
-pub(crate) async fn read_bounded(
-    mut body: Body,
-    limit: usize,
-) -> Result<Option<Bytes>, axum::Error> {
-    use axum::body::HttpBody as _;
-    let mut buf = Vec::new();
-    while let Some(frame) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
-        if let Ok(data) = frame?.into_data() {
-            if buf.len() + data.len() > limit {
-                return Ok(None);
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(Some(Bytes::from(buf)))
 }
 
 fn query_has_nul(query: Option<&str>) -> bool {

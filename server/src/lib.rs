@@ -14,6 +14,7 @@ pub mod config;
 pub mod csrf;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod logs;
 pub mod metrics;
 pub mod oidc;

@@ -214,42 +214,35 @@ impl<T> OrFail<T> for std::result::Result<T, StoreError> {
 
 // ---- guards --------------------------------------------------------------------------------------
 
-/// Bounds a SCIM request (target, headers, a body of at most [`wire::MAX_PAYLOAD_BYTES`]
-/// arriving within the usual time) and checks a body's media type; every refusal is a SCIM
-/// error body.
-async fn bounded(req: Request, next: Next) -> Response {
+/// The refusal of a SCIM request whose target, headers, announced body length or media type is
+/// out of bounds, before any of its body is read.
+fn refused_head(req: &Request) -> Option<Response> {
     let refuse = |status: u16, scim_type: Option<ScimType>, detail: String| {
         error_response(&ScimError::new(status, scim_type, detail))
     };
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if target > crate::http::MAX_URI_BYTES {
-        return refuse(414, None, "The request target is too long.".into());
+    if target > crate::limits::MAX_URI_BYTES {
+        return Some(refuse(414, None, "The request target is too long.".into()));
     }
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
-    if header_bytes > crate::http::MAX_HEADER_BYTES {
-        return refuse(431, None, "The request headers are too large.".into());
-    }
-    let too_large = || {
-        refuse(
-            413,
+    if header_bytes > crate::limits::MAX_HEADER_BYTES {
+        return Some(refuse(
+            431,
             None,
-            format!(
-                "A SCIM request body has at most {} MiB.",
-                wire::MAX_PAYLOAD_BYTES / (1024 * 1024)
-            ),
-        )
-    };
+            "The request headers are too large.".into(),
+        ));
+    }
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > wire::MAX_PAYLOAD_BYTES as u64) {
-        return too_large();
+        return Some(too_large());
     }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         let media = req
@@ -267,17 +260,42 @@ async fn bounded(req: Request, next: Next) -> Response {
             && media != wire::MEDIA_TYPE
             && media != "application/json"
         {
-            return refuse(
+            return Some(refuse(
                 415,
                 None,
                 "Send the body as application/scim+json (or application/json).".into(),
-            );
+            ));
         }
+    }
+    None
+}
+
+/// The 413 of a body over [`wire::MAX_PAYLOAD_BYTES`].
+fn too_large() -> Response {
+    error_response(&ScimError::new(
+        413,
+        None,
+        format!(
+            "A SCIM request body has at most {} MiB.",
+            wire::MAX_PAYLOAD_BYTES / (1024 * 1024)
+        ),
+    ))
+}
+
+/// Bounds a SCIM request ([`refused_head`], then a body of at most [`wire::MAX_PAYLOAD_BYTES`]
+/// arriving within the usual time) and checks a body's media type; every refusal is a SCIM
+/// error body.
+async fn bounded(req: Request, next: Next) -> Response {
+    let refuse = |status: u16, scim_type: Option<ScimType>, detail: String| {
+        error_response(&ScimError::new(status, scim_type, detail))
+    };
+    if let Some(refused) = refused_head(&req) {
+        return refused;
     }
     let (parts, body) = req.into_parts();
     let read = tokio::time::timeout(
-        crate::http::BODY_WITHIN,
-        crate::http::read_bounded(body, wire::MAX_PAYLOAD_BYTES),
+        crate::limits::BODY_WITHIN,
+        crate::limits::read_bounded(body, wire::MAX_PAYLOAD_BYTES),
     )
     .await;
     let bytes = match read {

@@ -301,3 +301,32 @@ pub fn ConfirmDialog(
         })
     }
 }
+
+/// A value with a copy-to-clipboard button (the value stays selectable without JavaScript).
+#[component]
+pub(super) fn CopyValue(id: &'static str, value: String) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let hydrated = super::hydrated();
+    let text = value.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&text);
+            set_copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = &text;
+            set_copied.set(false);
+        }
+    };
+    view! {
+        <span class="copy">
+            <span class="code" id=id>{value}</span>
+            <button class="small" on:click=copy aria-label="Copy to clipboard" disabled=move || !hydrated.get()>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </span>
+    }
+}

@@ -7,8 +7,7 @@
 //! takes focus ([`Notice`]); controls that need JavaScript are disabled until the page has
 //! hydrated, and what the server renders is the saved state.
 
-use super::layout::{ConfirmDialog, Notice, SessionState};
-use super::sso::CopyValue;
+use super::layout::{ConfirmDialog, CopyValue, Notice, SessionState};
 use super::{Moment, hydrated, plural};
 use crate::api::{
     ApiError, GroupView, ProvisioningView, ScimTokenCreated, ScimTokenView, create_scim_token,

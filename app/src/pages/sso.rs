@@ -9,7 +9,7 @@
 //! JavaScript are disabled until the page has hydrated ([`super::hydrated`]), and what the
 //! server renders (checkboxes, selects) is the saved state.
 
-use super::layout::{Authed, Notice, Section, SessionState};
+use super::layout::{Authed, CopyValue, Notice, Section, SessionState};
 use super::provisioning::{ProvisioningSection, provisioning_resource};
 use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
@@ -162,35 +162,6 @@ fn ConnectionFacts(view: SsoView) -> impl IntoView {
             <dt>"Sign-in redirect URI"</dt>
             <dd><CopyValue id="redirect-uri" value=view.redirect_uri.clone() /></dd>
         </dl>
-    }
-}
-
-/// A value with a copy-to-clipboard button (the value stays selectable without JavaScript).
-#[component]
-pub(super) fn CopyValue(id: &'static str, value: String) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    let hydrated = hydrated();
-    let text = value.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&text);
-            set_copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = &text;
-            set_copied.set(false);
-        }
-    };
-    view! {
-        <span class="copy">
-            <span class="code" id=id>{value}</span>
-            <button class="small" on:click=copy aria-label="Copy to clipboard" disabled=move || !hydrated.get()>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-        </span>
     }
 }
 
