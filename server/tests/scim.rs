@@ -5,30 +5,12 @@
 
 use app::model::{MemberStatus, Role};
 use serde_json::{Value, json};
+use testkit::scim::org_with_scim;
 use testkit::scim::{GROUP, PATCH, USER};
 use testkit::{Browser, OktaDev, ScimClient, TestServer, databases, initiate_url, okta_client};
 
 const CLIENT_ID: &str = "tessera-scim";
 const SECRET: &str = "scim-secret-0123456789";
-
-/// An org `slug` with an Okta connection (nobody listens on its issuer) and a SCIM client.
-async fn org_with_scim(server: &TestServer, slug: &str) -> (app::model::Org, ScimClient) {
-    let org = server
-        .store
-        .create_org(slug, &format!("{slug} Inc"))
-        .await
-        .unwrap();
-    server
-        .connect(
-            &org,
-            &format!("https://{slug}.okta.test"),
-            CLIENT_ID,
-            SECRET,
-        )
-        .await;
-    let scim = ScimClient::for_org(server, slug);
-    (org, scim)
-}
 
 fn audit_rows(rows: &[Value], action: &str) -> Vec<Value> {
     rows.iter()

@@ -4,30 +4,9 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use testkit::scim::org_with_scim;
 use testkit::scim::{GROUP, PATCH, USER};
 use testkit::{ScimClient, TestServer, databases};
-
-const CLIENT_ID: &str = "tessera-scim";
-const SECRET: &str = "scim-secret-0123456789";
-
-/// An org `slug` with an Okta connection and a SCIM client.
-async fn org_with_scim(server: &TestServer, slug: &str) -> (app::model::Org, ScimClient) {
-    let org = server
-        .store
-        .create_org(slug, &format!("{slug} Inc"))
-        .await
-        .unwrap();
-    server
-        .connect(
-            &org,
-            &format!("https://{slug}.okta.test"),
-            CLIENT_ID,
-            SECRET,
-        )
-        .await;
-    let scim = ScimClient::for_org(server, slug);
-    (org, scim)
-}
 
 fn id_of(r: &testkit::Resp) -> String {
     r.json()["id"].as_str().expect("id").to_string()

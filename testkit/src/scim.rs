@@ -20,6 +20,26 @@ pub struct ScimClient {
     pub token: String,
 }
 
+/// An org `slug` with an Okta connection (nobody listens on its issuer) and a SCIM client with
+/// a new token of it.
+pub async fn org_with_scim(server: &TestServer, slug: &str) -> (app::model::Org, ScimClient) {
+    let org = server
+        .store
+        .create_org(slug, &format!("{slug} Inc"))
+        .await
+        .expect("org");
+    server
+        .connect(
+            &org,
+            &format!("https://{slug}.okta.test"),
+            "tessera-scim",
+            "scim-secret-0123456789",
+        )
+        .await;
+    let scim = ScimClient::for_org(server, slug);
+    (org, scim)
+}
+
 impl ScimClient {
     /// A new token for org `slug` made with the CLI (`--json`), and a client using it.
     pub fn for_org(server: &TestServer, slug: &str) -> ScimClient {
