@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod provisioning;
 #[cfg(feature = "ssr")]
 pub mod scim;
+pub mod signal_text;
 pub mod types;
 
 pub use provisioning::*;

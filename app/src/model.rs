@@ -267,7 +267,19 @@ pub struct SsoConnection {
     /// Who may come in: just-in-time, SCIM-provisioned members only, or both.
     #[serde(default)]
     pub provisioning: ProvisioningMode,
+    /// Okta's Universal Logout may end members' sessions (`POST /oauth/global-token-revocation`)
+    /// while SSO is enabled. On by default.
+    #[serde(default = "on")]
+    pub universal_logout: bool,
+    /// The Shared Signals receiver (`POST /ssf/events`) acts on Okta's security events while
+    /// SSO is enabled. On by default.
+    #[serde(default = "on")]
+    pub shared_signals: bool,
     pub updated_at: i64,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// How people become members of an org, set by the operator (`tessera sso policy

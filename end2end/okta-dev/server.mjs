@@ -5,8 +5,10 @@
 // assigned to the application exactly like Okta does, publishes an end-user
 // dashboard with app tiles (/app/UserHome), provisions the app over SCIM 2.0
 // like Okta's lifecycle management (scim.mjs; /__dev/scim/* and the admin page
-// /admin/app) and has a few /__dev/* switches for tests (key rotation, users,
-// e-mail change).
+// /admin/app), sends Okta's Universal Logout requests and Shared Signals (SSF)
+// security events signed with its ID-token key (signals.mjs; /__dev/sign,
+// /__dev/universal-logout, /__dev/ssf/*) and has a few /__dev/* switches for
+// tests (key rotation, users, e-mail change).
 //
 // See README.md in this directory for the contract.
 
@@ -15,6 +17,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 
 import { ScimInputError, ScimProvisioner } from './scim.mjs';
+import {
+  EVENTS, SignalInputError, Signer, SsfTransmitter, UniversalLogout, signAction,
+} from './signals.mjs';
 
 // oidc-provider prints NOTICEs with console.info (stdout): the harness contract
 // is one stdout line ("okta-dev ready <issuer>"), so route them to stderr. Its
@@ -105,6 +110,36 @@ try {
   });
 } catch (err) {
   console.error(`[okta-dev] invalid SCIM configuration (OKTA_DEV_SCIM_*): ${err.message}`);
+  process.exit(1);
+}
+
+// Universal Logout and Shared Signals sign with the key that currently signs ID tokens
+// (signingKeys[0], below): the app verifies them with the JWKS it already trusts.
+const signer = new Signer(() => signingKeys[0]);
+const signalUser = (login) => findUserByLogin(login) || findUserBySub(login.trim());
+let universalLogout;
+let ssf;
+try {
+  universalLogout = new UniversalLogout({
+    issuer: ISSUER,
+    signer,
+    findUser: signalUser,
+    endSessions: (sub) => endSessions(sub),
+    defaultClientId: CLIENTS[0].client_id,
+    endpoint: process.env.OKTA_DEV_UL_URL || null,
+    clientId: process.env.OKTA_DEV_UL_CLIENT_ID || null,
+    format: (process.env.OKTA_DEV_UL_FORMAT || 'iss_sub').trim().toLowerCase(),
+  });
+  ssf = new SsfTransmitter({
+    issuer: ISSUER,
+    signer,
+    findUser: signalUser,
+    endpointUrl: process.env.OKTA_DEV_SSF_URL || null,
+    aud: process.env.OKTA_DEV_SSF_AUD || null,
+    format: (process.env.OKTA_DEV_SSF_FORMAT || 'iss_sub').trim().toLowerCase(),
+  });
+} catch (err) {
+  console.error(`[okta-dev] invalid Universal Logout / Shared Signals configuration (OKTA_DEV_UL_*, OKTA_DEV_SSF_*): ${err.message}`);
   process.exit(1);
 }
 
@@ -867,6 +902,70 @@ async function handleScimDev(req, res, url) {
 }
 
 // --------------------------------------------------------------------------
+// Universal Logout and Shared Signals: the Okta side (tokens and requests built in signals.mjs)
+// --------------------------------------------------------------------------
+
+// POST /__dev/<action>: each takes the JSON body and answers [status, json].
+const SIGNAL_POSTS = {
+  sign: async (body) => [200, signAction(signer, body)],
+  'universal-logout': (body) => universalLogout.send(body),
+  'universal-logout/config': async (body) => [200, { ok: true, ...universalLogout.configure(body) }],
+  'ssf/stream': async (body) => [200, { ok: true, ...ssf.configure(body) }],
+  'ssf/push': (body) => ssf.push(body),
+  'ssf/verify': async (body) => {
+    ssf.verify(body);
+    return [204, null];
+  },
+};
+
+// GET /__dev/<action>.
+const SIGNAL_GETS = {
+  'universal-logout/config': () => universalLogout.describe(),
+  'universal-logout/log': () => ({ requests: universalLogout.log.recent() }),
+  'ssf/stream': () => ssf.describe(),
+  'ssf/log': () => ({ requests: ssf.log.recent() }),
+};
+
+/** Runs one signal action; answers [status, json]. */
+async function runSignalAction(action, body) {
+  try {
+    return await SIGNAL_POSTS[action](body);
+  } catch (err) {
+    if (err instanceof SignalInputError) return [err.status, { ok: false, error: err.message }];
+    throw err;
+  }
+}
+
+/** Serves /__dev/<action> when it is a signal action; answers whether it did. */
+async function handleSignalsDev(req, res, action) {
+  if (req.method === 'GET' && Object.hasOwn(SIGNAL_GETS, action)) {
+    sendJson(res, 200, SIGNAL_GETS[action]());
+    return true;
+  }
+  if (req.method !== 'POST' || !Object.hasOwn(SIGNAL_POSTS, action)) return false;
+  let body;
+  try {
+    body = await readJsonObject(req);
+  } catch (err) {
+    sendJson(res, err.status || 400, { ok: false, error: err.message });
+    return true;
+  }
+  const [status, out] = await runSignalAction(action, body);
+  if (out === null) send(res, status, '', 'text/plain');
+  else sendJson(res, status, out);
+  return true;
+}
+
+// SSF discovery at the issuer: under its path like OIDC discovery, and (issuer with a path)
+// also with the well-known segment inserted before the path, as SSF 1.0 §7.2.1 describes.
+const SSF_WELL_KNOWN = [`${MOUNT}/.well-known/ssf-configuration`];
+if (MOUNT) SSF_WELL_KNOWN.push(`/.well-known/ssf-configuration${MOUNT}`);
+
+function ssfConfiguration() {
+  return ssf.metadata({ jwksUri: `${ORIGIN}${MOUNT}/oauth2/v1/keys`, devOrigin: ORIGIN });
+}
+
+// --------------------------------------------------------------------------
 // "Okta Admin Console": the app's Provisioning, Assignments and Push Groups tabs
 // --------------------------------------------------------------------------
 
@@ -916,6 +1015,9 @@ function adminPage(result = '') {
 <td><form method="post" action="/admin/app" class="inline"><input type="hidden" name="user" value="${esc(u.username)}">
 ${inApp ? '<button name="action" value="unassign">Unassign</button>' : '<button name="action" value="assign">Assign</button>'}
 ${u.deactivated ? '<button name="action" value="reactivate">Reactivate</button>' : '<button name="action" value="deactivate" class="danger">Deactivate</button>'}
+</form>
+<form method="post" action="/admin/app" class="inline"><input type="hidden" name="action" value="clear-sessions"><input type="hidden" name="user" value="${esc(u.username)}">
+<button id="clear-sessions-${esc(u.username)}" data-testid="clear-sessions-${esc(u.username)}" aria-label="Clear user sessions for ${esc(u.username)}">Clear user sessions</button>
 </form></td></tr>`;
   }).join('\n');
   const groupRows = [...scim.groups.values()].map((g) => `<tr data-group="${esc(g.displayName)}">
@@ -959,12 +1061,135 @@ API token: <span id="scim-token-set">${cfg.token_set ? 'set' : 'not set'}</span>
 <label>Group <input type="text" name="name" placeholder="Engineering"></label>
 <label>Members <input type="text" name="members" placeholder="alice, bob"></label><button>Push group</button></form>
 </section>
+${signalsSections()}
 <section id="scim-log">
 <h2>Recent SCIM requests</h2>
 <table><thead><tr><th>Time</th><th>Method</th><th>Path</th><th>Status</th><th>ms</th></tr></thead>
 <tbody>${logRows || '<tr><td colspan="5">None yet</td></tr>'}</tbody></table>
 </section>
 </main>`);
+}
+
+const EVENT_LABELS = {
+  'session-revoked': 'Session revoked (CAEP)',
+  'credential-change': 'Credential change (CAEP)',
+  'account-disabled': 'Account disabled (RISC)',
+  'account-enabled': 'Account enabled (RISC)',
+  verification: 'Stream verification (SSF)',
+};
+
+function formatOptions(selected) {
+  return [['iss_sub', 'Issuer and subject (iss_sub)'], ['email', 'Email (email)']]
+    .map(([v, label]) => `<option value="${v}"${selected === v ? ' selected' : ''}>${label}</option>`).join('');
+}
+
+/** The Universal Logout and Shared Signals sections of the admin page. */
+function signalsSections() {
+  const ul = universalLogout.describe();
+  const stream = ssf.describe();
+  const aud = Array.isArray(stream.aud) ? stream.aud.join(' ') : stream.aud;
+  const events = Object.keys(EVENTS).map((e) => `<option value="${e}">${esc(EVENT_LABELS[e])}</option>`).join('');
+  const userOptions = [...users.values()].map((u) => `<option value="${esc(u.username)}">${esc(u.username)} (${esc(u.email)})</option>`).join('');
+  const log = [
+    ...universalLogout.log.recent().map((r) => ({ ...r, kind: 'Universal Logout', event: '' })),
+    ...ssf.log.recent().map((r) => ({ ...r, kind: 'SET push' })),
+  ].sort((a, b) => (a.at < b.at ? 1 : -1));
+  const logRows = log.map((r) => `<tr><td>${esc(r.at)}</td><td>${esc(r.kind)}</td><td>${esc(r.event)}</td><td>${esc(r.user ?? '')}</td><td><code>${esc(r.endpoint)}</code></td><td>${esc(r.status ?? r.error ?? '')}</td><td>${esc(r.ms)}</td></tr>`).join('\n');
+  return `<section id="universal-logout">
+<h2>Universal Logout</h2>
+<p>Global token revocation endpoint: <code id="ul-endpoint-current">${esc(ul.endpoint || 'not configured')}</code>;
+JWT subject (client): <code>${esc(ul.client_id)}</code>; user identified by ${esc(ul.format)}.
+"Clear user sessions" (Assignments) ends the user's Okta sessions and sends the app a signed revocation request.</p>
+<form method="post" action="/admin/app" class="row" id="ul-config-form"><input type="hidden" name="action" value="ul-config">
+<label>Endpoint <input type="text" name="endpoint" id="ul-endpoint" value="${esc(ul.endpoint || '')}" placeholder="http://127.0.0.1:3000/oauth/global-token-revocation"></label>
+<label>Subject format <select name="format" id="ul-format">${formatOptions(ul.format)}</select></label>
+<button id="ul-config-save">Save</button></form>
+</section>
+<section id="shared-signals">
+<h2>Shared Signals</h2>
+<p>Stream <code id="ssf-stream-id">${esc(stream.stream_id)}</code>: receiver <code id="ssf-endpoint-current">${esc(stream.endpoint_url || 'not configured')}</code>,
+audience <code id="ssf-aud-current">${esc(aud || 'not configured')}</code>, subjects by ${esc(stream.format)}, push delivery (RFC 8935).</p>
+<form method="post" action="/admin/app" class="row" id="ssf-stream-form"><input type="hidden" name="action" value="ssf-stream">
+<label>Receiver URL <input type="text" name="endpoint_url" id="ssf-endpoint-url" value="${esc(stream.endpoint_url || '')}" placeholder="http://127.0.0.1:3000/ssf/events"></label>
+<label>Audience <input type="text" name="aud" id="ssf-aud" value="${esc(aud || '')}" placeholder="http://127.0.0.1:3000/ssf/orgs/acme"></label>
+<label>Subject format <select name="format" id="ssf-format">${formatOptions(stream.format)}</select></label>
+<button id="ssf-stream-save">Save stream</button></form>
+<form method="post" action="/admin/app" class="row" id="ssf-push-form"><input type="hidden" name="action" value="ssf-push">
+<label>Event <select name="event" id="ssf-event">${events}</select></label>
+<label>User <select name="user" id="ssf-user">${userOptions}</select></label>
+<label>State (verification) <input type="text" name="state" id="ssf-state"></label>
+<button id="ssf-push" data-testid="ssf-push">Push event</button></form>
+</section>
+<section id="signals-log">
+<h2>Recent signals</h2>
+<table><thead><tr><th>Time</th><th>Kind</th><th>Event</th><th>User</th><th>Endpoint</th><th>Status</th><th>ms</th></tr></thead>
+<tbody>${logRows || '<tr><td colspan="7">None yet</td></tr>'}</tbody></table>
+</section>`;
+}
+
+/**
+ * Form fields of the admin page -> a signal action: `{id, title, run}` where `id` is the
+ * result block's id (ul-result or ssf-result) and `run()` answers [status, json]; null for others.
+ */
+function signalAdminRequest(form) {
+  const field = (k) => (form.get(k) || '').trim();
+  const user = field('user');
+  switch (field('action')) {
+    case 'clear-sessions':
+      // Okta's "Clear user sessions": the Okta sessions end (Universal Logout configured or not),
+      // then the app is told.
+      return {
+        id: 'ul-result',
+        title: `Clear user sessions for ${user}`,
+        run: () => {
+          const found = user ? signalUser(user) : undefined;
+          if (found) endSessions(found.sub);
+          return runSignalAction('universal-logout', { user });
+        },
+      };
+    case 'ul-config':
+      return {
+        id: 'ul-result',
+        title: 'Universal Logout configuration',
+        run: () => runSignalAction('universal-logout/config', { endpoint: field('endpoint') || null, format: field('format') || null }),
+      };
+    case 'ssf-stream':
+      return {
+        id: 'ssf-result',
+        title: 'Shared Signals stream',
+        run: () => runSignalAction('ssf/stream', {
+          endpoint_url: field('endpoint_url') || null, aud: field('aud') || null, format: field('format') || null,
+        }),
+      };
+    case 'ssf-push': {
+      const event = field('event');
+      const body = { event };
+      if (event === 'verification') {
+        if (field('state')) body.state = field('state');
+      } else {
+        body.user = user;
+      }
+      return { id: 'ssf-result', title: `Push ${event}${event === 'verification' ? '' : ` for ${user}`}`, run: () => runSignalAction('ssf/push', body) };
+    }
+    default:
+      return null;
+  }
+}
+
+/** The result of a signal action: what the app answered (data-status: its HTTP status). */
+function signalResultHtml(id, title, out) {
+  const delivered = out.status !== undefined;
+  let heading;
+  if (!out.ok) heading = `${title}: failed${out.error ? ` (${out.error})` : ''}`;
+  else heading = `${title}: ${delivered ? 'done' : 'saved'}`;
+  const answer = delivered && out.status !== null
+    ? `<p>Sent to <code>${esc(out.endpoint)}</code>; the app answered <strong id="${id}-status">${esc(out.status)}</strong>.</p>
+${out.body ? `<div>received</div><pre>${esc(out.body)}</pre>` : ''}` : '';
+  const token = out.jwt ? `<div>sent (jti <code>${esc(out.jti ?? '')}</code>)</div><pre>${esc(out.jwt)}</pre>` : '';
+  return `<div class="result ${out.ok ? 'ok' : 'failed'}" id="${id}" role="status" data-ok="${out.ok ? 'true' : 'false'}" data-status="${esc(out.status ?? '')}">
+<strong id="${id}-title">${esc(heading)}</strong>
+${answer}${token}
+</div>`;
 }
 
 /** Form fields of the admin page -> the JSON body of the matching /__dev/scim action. */
@@ -1024,6 +1249,12 @@ async function handleAdmin(req, res) {
     send(res, 413, errorPage(413, 'payload_too_large', 'form too large'));
     return;
   }
+  const signal = signalAdminRequest(form);
+  if (signal) {
+    const [status, out] = await signal.run();
+    send(res, status, adminPage(signalResultHtml(signal.id, signal.title, out)));
+    return;
+  }
   const [action, body] = adminRequest(form);
   if (!action) {
     send(res, 400, adminPage(resultHtml('unknown action', 400, { ok: false, error: 'unknown action', requests: [] })));
@@ -1055,6 +1286,7 @@ async function handleDev(req, res, url) {
     await handleScimDev(req, res, url);
     return;
   }
+  if (await handleSignalsDev(req, res, path.slice('/__dev/'.length))) return;
   if (path === '/__dev/health' && req.method === 'GET') {
     sendJson(res, 200, { ok: true, issuer: ISSUER });
     return;
@@ -1136,6 +1368,10 @@ async function route(req, res) {
   }
   if (path === '/admin/app') {
     await handleAdmin(req, res);
+    return;
+  }
+  if (SSF_WELL_KNOWN.includes(path) && req.method === 'GET') {
+    sendJson(res, 200, ssfConfiguration());
     return;
   }
   let m = /^\/interaction\/([^/]+)$/.exec(path);

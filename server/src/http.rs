@@ -99,10 +99,12 @@ pub fn router(state: AppState) -> Router {
         // Oversized requests are answered before any session or handler sees them.
         .layer(axum::middleware::from_fn(limit_request))
         .layer(axum::middleware::from_fn(api_refusals_as_json));
-    // SCIM (Okta, server to server) has its own guards: no session, no CSRF check, larger
-    // bodies; the headers below apply to it as to everything.
+    // SCIM, Universal Logout and Shared Signals (Okta, server to server) have their own
+    // guards: no session, no CSRF check, their own body bounds; the headers below apply to
+    // them as to everything.
     Router::new()
         .merge(crate::scim::routes(state.clone()))
+        .merge(crate::signals::routes())
         .merge(pages)
         .layer(axum::middleware::from_fn(no_store))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -22,6 +22,7 @@ pub mod pages;
 pub mod scim;
 pub mod sessions;
 pub mod setup;
+pub mod signals;
 pub mod sso;
 pub mod state;
 

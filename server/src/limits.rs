@@ -3,6 +3,8 @@
 //! may take to arrive.
 
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::header;
 use std::time::Duration;
 
 /// Largest request body accepted on any route, in bytes (forms, server functions, the JSON
@@ -38,4 +40,54 @@ pub async fn read_bounded(mut body: Body, limit: usize) -> Result<Option<Bytes>,
         }
     }
     Ok(Some(Bytes::from(buf)))
+}
+
+/// Why a request for a server-to-server endpoint (SCIM, Universal Logout, Shared Signals) is
+/// refused before its body is read: a target over [`MAX_URI_BYTES`] (414), headers over
+/// [`MAX_HEADER_BYTES`] (431), or an announced body over `max_body` bytes (413). The status and
+/// a sentence; each endpoint answers them in its own error format.
+pub fn refused_head(req: &Request, max_body: usize) -> Option<(u16, &'static str)> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some((414, "The request target is too long."));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some((431, "The request headers are too large."));
+    }
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max_body as u64) {
+        return Some((413, "The request body is too large."));
+    }
+    None
+}
+
+/// What reading a bounded body gave.
+pub enum BodyRead {
+    Whole(Bytes),
+    /// More than the limit.
+    TooLarge,
+    /// Not whole within [`BODY_WITHIN`].
+    TooSlow,
+    /// The connection failed.
+    Broken,
+}
+
+/// The whole body of `body` if it has at most `limit` bytes and arrives within
+/// [`BODY_WITHIN`].
+pub async fn read_body(body: Body, limit: usize) -> BodyRead {
+    match tokio::time::timeout(BODY_WITHIN, read_bounded(body, limit)).await {
+        Err(_) => BodyRead::TooSlow,
+        Ok(Ok(Some(bytes))) => BodyRead::Whole(bytes),
+        Ok(Ok(None)) => BodyRead::TooLarge,
+        Ok(Err(_)) => BodyRead::Broken,
+    }
 }

@@ -47,6 +47,12 @@ struct ScimLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignalLabels {
+    channel: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -73,6 +79,7 @@ pub struct Metrics {
     http_responses: Family<StatusLabels, Counter>,
     scim_requests: Family<ScimLabels, Counter>,
     scim_unauthorized: Counter,
+    security_signals: Family<SignalLabels, Counter>,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     database_up: Gauge,
@@ -144,6 +151,12 @@ impl Metrics {
             "SCIM requests refused with 401: a missing, malformed, unknown or revoked token",
             scim_unauthorized.clone(),
         );
+        let security_signals = Family::<SignalLabels, Counter>::default();
+        registry.register(
+            "tessera_security_signals",
+            "Universal Logout requests and Shared Signals SETs by channel and HTTP status",
+            security_signals.clone(),
+        );
         let pool_connections = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "tessera_db_pool_connections",
@@ -172,6 +185,7 @@ impl Metrics {
             http_responses,
             scim_requests,
             scim_unauthorized,
+            security_signals,
             pool_connections,
             pool_max,
             database_up,
@@ -210,6 +224,17 @@ impl Metrics {
         self.scim_requests
             .get_or_create(&ScimLabels {
                 operation,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+
+    /// One Universal Logout request or pushed SET, by channel (`universal_logout`,
+    /// `shared_signals`) and the status answered.
+    pub fn security_signal(&self, channel: &'static str, status: StatusCode) {
+        self.security_signals
+            .get_or_create(&SignalLabels {
+                channel,
                 status: status.as_u16(),
             })
             .inc();

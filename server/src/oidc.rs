@@ -46,8 +46,14 @@ use std::time::Duration;
 
 /// How long discovery documents (with their JWKS) are reused.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
-/// At most one JWKS refetch per issuer this often, when a token names an unknown key.
-const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
+/// At most one JWKS refetch per issuer this often, when a token names a key we do not have:
+/// a later one waits out the rest of the interval.
+const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// A `kid` still unknown right after a refetch is not refetched for again this long (so
+/// tokens naming made-up keys cost Okta no requests) ...
+const UNKNOWN_KID_TTL: Duration = Duration::from_secs(60);
+/// ... and at most this many such kids are remembered per issuer (the oldest go first).
+const MAX_UNKNOWN_KIDS: usize = 32;
 /// After a failed discovery, the issuer's sign-ins get the same failure for this long without
 /// asking the IdP again: anyone can start sign-ins, and each must not become a request to a
 /// broken IdP.
@@ -88,6 +94,9 @@ struct Entry {
     fetched: i64,
     /// When a token last made us refetch the JWKS (never, right after discovery).
     jwks_refreshed: Option<i64>,
+    /// Kids still unknown after a refetch, with when (unix ms): not refetched for again
+    /// within [`UNKNOWN_KID_TTL`].
+    unknown_kids: std::collections::VecDeque<(Option<String>, i64)>,
 }
 
 /// Per-issuer cache of discovery documents and signing keys, shared by all requests of a node,
@@ -342,6 +351,7 @@ impl OidcCache {
                     metadata: metadata.clone(),
                     fetched: self.clock.now_ms(),
                     jwks_refreshed: None,
+                    unknown_kids: Default::default(),
                 },
             );
         }
@@ -387,23 +397,60 @@ impl OidcCache {
         }
     }
 
-    /// Refetches the issuer's JWKS after a token named a key we do not know (key rotation).
-    /// Rate-limited per issuer; `None` when a refetch happened too recently.
-    async fn refresh_jwks(&self, issuer: &str) -> Result<Option<FastProviderMetadata>, OidcError> {
-        let mut metadata = {
-            let Ok(entries) = self.entries.lock() else {
+    /// Refetches the issuer's JWKS after a token named a key we do not know (`kid`; key
+    /// rotation). A kid still unknown after a refetch is not asked for again within
+    /// [`UNKNOWN_KID_TTL`] (`None`); other refetches are at least
+    /// [`JWKS_REFRESH_MIN_INTERVAL`] apart per issuer (a request waits out the rest), so
+    /// forged kids cost the IdP at most one request a second.
+    async fn refresh_jwks(
+        &self,
+        issuer: &str,
+        kid: Option<&str>,
+    ) -> Result<Option<FastProviderMetadata>, OidcError> {
+        let kid = kid.map(str::to_string);
+        let wait = {
+            let Ok(mut entries) = self.entries.lock() else {
                 return Ok(None);
             };
-            match entries.get(issuer) {
-                Some(e)
-                    if e.jwks_refreshed
-                        .is_some_and(|t| self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL)) =>
-                {
-                    return Ok(None);
-                }
-                Some(e) => e.metadata.clone(),
-                None => return Ok(None),
+            let Some(e) = entries.get_mut(issuer) else {
+                return Ok(None);
+            };
+            e.unknown_kids
+                .retain(|(_, at)| self.younger_than(*at, UNKNOWN_KID_TTL));
+            if e.unknown_kids.iter().any(|(k, _)| *k == kid) {
+                return Ok(None);
             }
+            match e.jwks_refreshed {
+                Some(t) if self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL) => {
+                    let interval = JWKS_REFRESH_MIN_INTERVAL.as_millis() as i64;
+                    let left = interval - (self.clock.now_ms() - t);
+                    Duration::from_millis(left.clamp(0, interval) as u64)
+                }
+                _ => Duration::ZERO,
+            }
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let mut metadata = {
+            let Ok(mut entries) = self.entries.lock() else {
+                return Ok(None);
+            };
+            let Some(e) = entries.get_mut(issuer) else {
+                return Ok(None);
+            };
+            // Another request may have refetched meanwhile, and found the key.
+            if has_kid(&e.metadata, kid.as_deref()) {
+                return Ok(Some(e.metadata.clone()));
+            }
+            if e.jwks_refreshed
+                .is_some_and(|t| self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL))
+            {
+                return Ok(None);
+            }
+            // Claimed now, so concurrent requests do not refetch too.
+            e.jwks_refreshed = Some(self.clock.now_ms());
+            e.metadata.clone()
         };
         let jwks = self.fetch_jwks(&metadata).await?;
         tracing::info!(issuer, "refetched JWKS after an unknown signing key");
@@ -413,8 +460,46 @@ impl OidcCache {
         {
             e.metadata = metadata.clone();
             e.jwks_refreshed = Some(self.clock.now_ms());
+            if !has_kid(&metadata, kid.as_deref()) {
+                if e.unknown_kids.len() >= MAX_UNKNOWN_KIDS {
+                    e.unknown_kids.pop_front();
+                }
+                e.unknown_kids.push_back((kid, self.clock.now_ms()));
+            }
         }
         Ok(Some(metadata))
+    }
+
+    /// The claims of a compact JWS signed by `issuer` (Universal Logout JWTs, Security Event
+    /// Tokens): RS256 by a key of the issuer's JWKS, refetched as [`Self::refresh_jwks`]
+    /// allows when the `kid` is unknown. The claims are the caller's to check.
+    pub async fn verify_signed(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<Value, app::ssr::signals::KeyError> {
+        use app::ssr::signals::KeyError;
+        let metadata = self
+            .metadata(issuer)
+            .await
+            .map_err(|e| KeyError::Unavailable(format!("the issuer's keys are unavailable: {e}")))?;
+        let refused = |r: Retry| match r {
+            Retry::UnknownKey(m) => KeyError::UnknownKey(m),
+            Retry::Invalid(m) => KeyError::BadSignature(m),
+        };
+        match signed_claims(&metadata, token) {
+            Err(Retry::UnknownKey(msg)) => {
+                let fresh = self
+                    .refresh_jwks(issuer, token_kid(token).as_deref())
+                    .await
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                match fresh {
+                    Some(fresh) => signed_claims(&fresh, token).map_err(refused),
+                    None => Err(KeyError::UnknownKey(msg)),
+                }
+            }
+            other => other.map_err(refused),
+        }
     }
 
     /// Builds the authorization request: code flow, openid email profile, state, nonce, PKCE S256.
@@ -464,7 +549,10 @@ impl OidcCache {
             Ok(c) => c,
             Err(Retry::UnknownKey(msg)) => {
                 // Okta rotated its keys: refetch the JWKS once (rate-limited) and try again.
-                match self.refresh_jwks(client.issuer).await? {
+                match self
+                    .refresh_jwks(client.issuer, token_kid(&tokens.id_token).as_deref())
+                    .await?
+                {
                     Some(fresh) => verify_jwt(&fresh, client, &tokens.id_token, nonce)
                         .map_err(Retry::into_error)?,
                     None => return Err(OidcError::TokenInvalid(msg)),
@@ -779,13 +867,57 @@ fn verify_jwt(
             "Unsupported: nested JWTs and critical header fields are not supported".into(),
         ));
     }
+    check_signature(metadata, token, &header_json, signature, "ID token")?;
+    let claims =
+        decode_json(payload).map_err(|e| invalid(format!("malformed ID token claims: {e}")))?;
+    check_claims(&claims, metadata.issuer().as_str(), client.client_id, nonce).map_err(invalid)?;
+    let subject = subject(&claims).map_err(invalid)?;
+    Ok(IdClaims { subject, claims })
+}
+
+/// The `kid` in a compact JWS's header, if it has one.
+fn token_kid(token: &str) -> Option<String> {
+    let header = decode_json(token.split('.').next()?).ok()?;
+    str_member(&header, "kid").map(str::to_string)
+}
+
+/// Whether `metadata`'s JWKS has a key with `kid` (any key, when `kid` is `None`).
+fn has_kid(metadata: &FastProviderMetadata, kid: Option<&str>) -> bool {
+    metadata.jwks().keys().iter().any(|k| match kid {
+        Some(kid) => k.key_id().is_some_and(|id| id.as_str() == kid),
+        None => false,
+    })
+}
+
+impl app::ssr::signals::JwtVerifier for OidcCache {
+    async fn verify(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<Value, app::ssr::signals::KeyError> {
+        self.verify_signed(issuer, token).await
+    }
+}
+
+/// Checks the RS256 signature of the compact JWS `token` (whose decoded header is
+/// `header_json` and whose third part is `signature`) by a key of `metadata`'s JWKS: the
+/// header's `kid`, or the only eligible key. An unknown `kid` is [`Retry::UnknownKey`] (the
+/// caller refetches the JWKS once). `what` names the token in messages.
+fn check_signature(
+    metadata: &FastProviderMetadata,
+    token: &str,
+    header_json: &Value,
+    signature: &str,
+    what: &str,
+) -> Result<(), Retry> {
+    let invalid = |m: String| Retry::Invalid(m);
     let kid = match header_json.get("kid") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => Some(JsonWebKeyId::new(k.clone())),
         Some(_) => {
-            return Err(invalid(
-                "malformed ID token header: kid is not a string".into(),
-            ));
+            return Err(invalid(format!(
+                "malformed {what} header: kid is not a string"
+            )));
         }
     };
     let keys: Vec<&FastJwk> = metadata
@@ -812,16 +944,34 @@ fn verify_jwt(
             )));
         }
     };
-    let signature = decode_part(signature)
-        .map_err(|e| invalid(format!("malformed ID token signature: {e}")))?;
-    let signing_input = &token[..header.len() + 1 + payload.len()];
-    key.verify_signature(&RS256, signing_input.as_bytes(), &signature)
-        .map_err(|e| invalid(format!("Signature verification failed: {e}")))?;
-    let claims =
-        decode_json(payload).map_err(|e| invalid(format!("malformed ID token claims: {e}")))?;
-    check_claims(&claims, metadata.issuer().as_str(), client.client_id, nonce).map_err(invalid)?;
-    let subject = subject(&claims).map_err(invalid)?;
-    Ok(IdClaims { subject, claims })
+    let signature_bytes =
+        decode_part(signature).map_err(|e| invalid(format!("malformed {what} signature: {e}")))?;
+    let signing_input = &token[..token.len() - signature.len() - 1];
+    key.verify_signature(&RS256, signing_input.as_bytes(), &signature_bytes)
+        .map_err(|e| invalid(format!("Signature verification failed: {e}")))
+}
+
+/// Verifies the signature of a compact JWS signed by the issuer of `metadata` (RS256 only,
+/// no `crit`) and returns its claims (a JSON object): Universal Logout JWTs and Security
+/// Event Tokens. Their `typ` and claims are the caller's to check.
+fn signed_claims(metadata: &FastProviderMetadata, token: &str) -> Result<Value, Retry> {
+    let invalid = |m: String| Retry::Invalid(m);
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("malformed token: not a compact JWS of three parts".into()));
+    };
+    let header_json =
+        decode_json(header).map_err(|e| invalid(format!("malformed token header: {e}")))?;
+    if str_member(&header_json, "alg") != Some("RS256") {
+        return Err(invalid("only RS256 signatures are accepted".into()));
+    }
+    if header_json.get("crit").is_some() {
+        return Err(invalid("critical header fields are not supported".into()));
+    }
+    check_signature(metadata, token, &header_json, signature, "token")?;
+    decode_json(payload).map_err(|e| invalid(format!("malformed token claims: {e}")))
 }
 
 /// `sub`: a non-empty string of at most 255 characters without control characters (it keys

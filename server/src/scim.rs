@@ -10,6 +10,7 @@
 //! SCIM (no Okta connection, provisioning mode `jit`). Every authenticated request is written
 //! to the org's provisioning log and counted in `tessera_scim_requests`.
 
+use crate::limits::BodyRead;
 use crate::state::AppState;
 use app::api::scim::{self as wire, Projection, ScimError, ScimType, discovery, filter, patch};
 use app::model::{GroupId, MemberId, MemberStatus};
@@ -220,29 +221,10 @@ fn refused_head(req: &Request) -> Option<Response> {
     let refuse = |status: u16, scim_type: Option<ScimType>, detail: String| {
         error_response(&ScimError::new(status, scim_type, detail))
     };
-    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    if target > crate::limits::MAX_URI_BYTES {
-        return Some(refuse(414, None, "The request target is too long.".into()));
-    }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > crate::limits::MAX_HEADER_BYTES {
-        return Some(refuse(
-            431,
-            None,
-            "The request headers are too large.".into(),
-        ));
-    }
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > wire::MAX_PAYLOAD_BYTES as u64) {
-        return Some(too_large());
+    match crate::limits::refused_head(req, wire::MAX_PAYLOAD_BYTES) {
+        Some((413, _)) => return Some(too_large()),
+        Some((status, why)) => return Some(refuse(status, None, why.into())),
+        None => {}
     }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         let media = req
@@ -293,22 +275,17 @@ async fn bounded(req: Request, next: Next) -> Response {
         return refused;
     }
     let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(
-        crate::limits::BODY_WITHIN,
-        crate::limits::read_bounded(body, wire::MAX_PAYLOAD_BYTES),
-    )
-    .await;
-    let bytes = match read {
-        Err(_) => {
+    let bytes = match crate::limits::read_body(body, wire::MAX_PAYLOAD_BYTES).await {
+        BodyRead::TooSlow => {
             return refuse(
                 408,
                 None,
                 "The request body took too long to arrive.".into(),
             );
         }
-        Ok(Ok(Some(bytes))) => bytes,
-        Ok(Ok(None)) => return too_large(),
-        Ok(Err(_)) => {
+        BodyRead::Whole(bytes) => bytes,
+        BodyRead::TooLarge => return too_large(),
+        BodyRead::Broken => {
             return refuse(
                 400,
                 Some(ScimType::InvalidSyntax),

@@ -19,6 +19,10 @@ pub const ACTOR_CLI: &str = "operator (CLI)";
 pub const ACTOR_OKTA_JIT: &str = "Okta (just-in-time sign-in)";
 /// How the audit log records SCIM provisioning by the org's Okta (`/scim/v2`).
 pub const ACTOR_OKTA_SCIM: &str = "Okta (SCIM)";
+/// How the audit log records Okta's Universal Logout (`/oauth/global-token-revocation`).
+pub const ACTOR_OKTA_LOGOUT: &str = "Okta (Universal Logout)";
+/// How the audit log records Okta's security events (Shared Signals, `/ssf/events`).
+pub const ACTOR_OKTA_SIGNALS: &str = "Okta (Shared Signals)";
 /// How the audit log records whoever holds a setup link (the customer's Okta admin, not a
 /// member).
 pub const ACTOR_LINK: &str = "setup link";
@@ -315,7 +319,7 @@ impl<'a> Who<'a> {
         match label {
             _ if actor_is_member => Who::Member(label),
             ACTOR_CLI => Who::Operator,
-            ACTOR_OKTA_JIT | ACTOR_OKTA_SCIM => Who::Okta,
+            ACTOR_OKTA_JIT | ACTOR_OKTA_SCIM | ACTOR_OKTA_LOGOUT | ACTOR_OKTA_SIGNALS => Who::Okta,
             ACTOR_LINK => Who::SetupLink,
             other => Who::Other(other),
         }
@@ -937,7 +941,12 @@ mod tests {
     fn entry(actor: &str, action: &str, target: &str, before: Value, after: Value) -> AuditView {
         let member = !matches!(
             actor,
-            ACTOR_CLI | ACTOR_OKTA_JIT | ACTOR_OKTA_SCIM | ACTOR_LINK
+            ACTOR_CLI
+                | ACTOR_OKTA_JIT
+                | ACTOR_OKTA_SCIM
+                | ACTOR_OKTA_LOGOUT
+                | ACTOR_OKTA_SIGNALS
+                | ACTOR_LINK
         );
         let json = |v: Value| {
             if v.is_null() {

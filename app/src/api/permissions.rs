@@ -48,6 +48,9 @@ pub enum Action {
     Reactivate,
     Remove,
     TransferOwnership,
+    /// "Sign out everywhere": end every session of the member (they stay a member and may
+    /// sign in again).
+    SignOut,
 }
 
 impl Action {
@@ -58,6 +61,7 @@ impl Action {
             Action::Reactivate => "reactivate",
             Action::Remove => "remove",
             Action::TransferOwnership => "transfer ownership to",
+            Action::SignOut => "sign out",
         }
     }
 }
@@ -153,7 +157,8 @@ pub fn may_operator(action: Action, target: &impl Party) -> Result<(), String> {
         (Action::ChangeRole(Role::Owner), _) => Err(format!(
             "No role change makes an owner: ownership changes hands only by {TRANSFER}."
         )),
-        (Action::Reactivate, _) => Ok(()),
+        // Ending sessions takes nothing away: the owner too may sign in again.
+        (Action::Reactivate | Action::SignOut, _) => Ok(()),
         (Action::TransferOwnership, Role::Owner) => Err("This member is already the owner.".into()),
         (_, Role::Owner) => Err(format!(
             "Cannot {} the owner: transfer ownership first ({TRANSFER}), then try again.",
@@ -226,13 +231,14 @@ mod tests {
     use MemberStatus::{Active, Deactivated};
     use Role::{Admin, Member as Mem, Owner};
 
-    const ACTIONS: [Action; 6] = [
+    const ACTIONS: [Action; 7] = [
         Action::ChangeRole(Admin),
         Action::ChangeRole(Mem),
         Action::Deactivate,
         Action::Reactivate,
         Action::Remove,
         Action::TransferOwnership,
+        Action::SignOut,
     ];
 
     /// The matrix, cell by cell: (actor role, action, target role) -> allowed.

@@ -130,6 +130,49 @@ pub struct SsoView {
     pub last_failure: Option<LastFailure>,
     /// True for the owner: settings and the secret may be changed.
     pub can_edit: bool,
+    /// Universal Logout and Shared Signals: switches and what to paste into Okta.
+    #[serde(default)]
+    pub signals: SignalsView,
+}
+
+/// The SSO page's "Universal Logout and Shared Signals" section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalsView {
+    /// Okta's Universal Logout may end members' sessions (while SSO is on).
+    pub universal_logout: bool,
+    /// The Shared Signals receiver acts on Okta's events (while SSO is on).
+    pub shared_signals: bool,
+    /// Okta's "Global token revocation endpoint": `{public_url}/oauth/global-token-revocation`.
+    pub universal_logout_endpoint: String,
+    /// The SSF push endpoint: `{public_url}/ssf/events`.
+    pub ssf_endpoint: String,
+    /// The `aud` SETs for this org carry: `{public_url}/ssf/orgs/{slug}`.
+    pub ssf_audience: String,
+    /// The latest signal received, if any.
+    pub last: Option<SecurityEventView>,
+}
+
+/// A security signal Okta sent (Universal Logout, or a Shared Signals event) and what Tessera
+/// did about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEventView {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// `universal_logout` or `shared_signals`.
+    pub channel: String,
+    /// The event type URI (e.g. `https://schemas.openid.net/secevent/caep/event-type/session-revoked`),
+    /// or `global-token-revocation`.
+    pub event_type: String,
+    /// Its short name, e.g. "Session revoked (CAEP)".
+    pub event: String,
+    /// The subject as Okta named it (an email, or `sub at issuer`).
+    pub subject: String,
+    pub member_id: Option<MemberId>,
+    pub member_email: String,
+    /// `signed_out`, `deactivated`, `reactivated`, `unchanged`, `no_member`, `ignored`,
+    /// `verified`.
+    pub outcome: String,
+    pub sessions_ended: i64,
 }
 
 /// One step of "Test connection" that ran.
@@ -213,6 +256,9 @@ pub struct DailyCount {
 pub struct LoginActivity {
     pub attempts: Vec<AttemptView>,
     pub daily: Vec<DailyCount>,
+    /// The latest security signals from Okta (Universal Logout, Shared Signals), newest first.
+    #[serde(default)]
+    pub security_events: Vec<SecurityEventView>,
 }
 
 /// One entry of the audit log.

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 
 // The labels of the actors who are not members, shared with the pages that put them into
 // words (`crate::api::audit_text`).
-pub use crate::api::audit_text::{ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT, ACTOR_OKTA_SCIM};
+pub use crate::api::audit_text::{
+    ACTOR_CLI, ACTOR_LINK, ACTOR_OKTA_JIT, ACTOR_OKTA_LOGOUT, ACTOR_OKTA_SCIM, ACTOR_OKTA_SIGNALS,
+};
 
 /// Who makes a change, as its audit entry names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,11 +29,16 @@ pub enum Actor<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     /// Just-in-time provisioning: a person Okta vouches for signs in for the first time.
-    /// (Universal Logout will be a further way.)
     JustInTime,
     /// SCIM 2.0 provisioning (`/scim/v2`, RFC 7644): Okta creates, updates, deactivates and
     /// groups members (audited as [`ACTOR_OKTA_SCIM`]).
     Scim,
+    /// Universal Logout (`/oauth/global-token-revocation`): Okta ends a member's sessions
+    /// (audited as [`ACTOR_OKTA_LOGOUT`]).
+    UniversalLogout,
+    /// Shared Signals (`/ssf/events`, CAEP and RISC events): Okta ends a member's sessions,
+    /// deactivates or reactivates them (audited as [`ACTOR_OKTA_SIGNALS`]).
+    SharedSignals,
 }
 
 impl Actor<'_> {
@@ -51,6 +58,8 @@ impl Actor<'_> {
             Actor::Operator => ACTOR_CLI.into(),
             Actor::Okta(Via::JustInTime) => ACTOR_OKTA_JIT.into(),
             Actor::Okta(Via::Scim) => ACTOR_OKTA_SCIM.into(),
+            Actor::Okta(Via::UniversalLogout) => ACTOR_OKTA_LOGOUT.into(),
+            Actor::Okta(Via::SharedSignals) => ACTOR_OKTA_SIGNALS.into(),
             Actor::SetupLink => ACTOR_LINK.into(),
         }
     }

@@ -21,7 +21,9 @@
 //! the audit log are here too, for members acting through the admin pages.
 
 pub use crate::api::permissions::{Action, OrgAction, Party, may, may_operator, may_org};
-pub use okta::{ScimCreated, scim_create, scim_delete, scim_replace};
+pub use okta::{
+    ScimCreated, okta_deactivate, okta_reactivate, scim_create, scim_delete, scim_replace,
+};
 
 mod okta;
 
@@ -39,8 +41,10 @@ use super::store::{Store, StoreError};
 use crate::api::audit_text;
 use crate::api::types::{
     AttemptView, AuditPage, AuditView, ConnectionReport, DailyCount, InvitationList,
-    InvitationView, LastFailure, LastSuccess, LoginActivity, MembersPage, PER_PAGE, SsoView,
+    InvitationView, LastFailure, LastSuccess, LoginActivity, MembersPage, PER_PAGE,
+    SecurityEventView, SignalsView, SsoView,
 };
+use super::store::signals::SecurityEventRow;
 use crate::model::{
     DefaultRole, InvitationId, Member, MemberId, MemberStatus, Org, OrgId, Role, SsoConnection,
 };
@@ -73,6 +77,8 @@ pub enum DomainError {
 
 /// Login attempts listed by [`login_activity`].
 pub const ATTEMPTS_LISTED: i64 = 100;
+/// Security signals from Okta listed by [`login_activity`].
+pub const SIGNALS_LISTED: i64 = 50;
 /// Days covered by the daily login counts, today included.
 pub const ACTIVITY_DAYS: i64 = 14;
 const DAY_MS: i64 = 86_400_000;
@@ -109,7 +115,9 @@ impl Actor<'_> {
         match self {
             Actor::Member(_) => self.member_in(org_id, what).map(Decider::Member),
             Actor::Operator => Ok(Decider::Operator),
-            Actor::Okta(Via::Scim) => Ok(Decider::Okta),
+            Actor::Okta(Via::Scim | Via::SharedSignals | Via::UniversalLogout) => {
+                Ok(Decider::Okta)
+            }
             Actor::Okta(Via::JustInTime) | Actor::SetupLink => {
                 Err(DomainError::Forbidden(format!(
                     "Only an owner or admin of the organization, or the service operator, can {what}."
@@ -743,6 +751,68 @@ pub async fn remove(
     Ok(target)
 }
 
+/// Signs the member `target_id` of `org_id` out everywhere ("Sign out everywhere", `tessera
+/// member sign-out`): every session of theirs ends at once, on every node. They stay a member
+/// and may sign in again through Okta. Owner and admins as [`may`] says ([`Action::SignOut`]);
+/// the operator and Okta ([`Via::UniversalLogout`], [`Via::SharedSignals`]) for anyone, the
+/// owner included. Audited as `sessions_revoked` with the number of sessions ended, which it
+/// returns with the member.
+pub async fn sign_out_everywhere(
+    store: &Store,
+    actor: &Actor<'_>,
+    org_id: &OrgId,
+    target_id: &str,
+) -> Result<(Member, u64), DomainError> {
+    let target = target(store, org_id, target_id).await?;
+    let ended = end_sessions(store, actor, org_id, std::slice::from_ref(&target), None).await?;
+    Ok((target, ended))
+}
+
+/// Ends every session of `targets` (members of `org_id`) in one transaction, one
+/// `sessions_revoked` entry each (with `why`, e.g. Okta's event, in its details); the one
+/// path by which sessions end on someone's say-so. Returns how many sessions ended.
+pub async fn end_sessions(
+    store: &Store,
+    actor: &Actor<'_>,
+    org_id: &OrgId,
+    targets: &[Member],
+    why: Option<&str>,
+) -> Result<u64, DomainError> {
+    let decider = actor.decider_in(org_id, "sign members out")?;
+    for t in targets {
+        if t.org_id != *org_id {
+            return Err(DomainError::NotFound);
+        }
+        decider.allow(Action::SignOut, t)?;
+    }
+    let live: Vec<i64> = {
+        let mut live = Vec::with_capacity(targets.len());
+        for t in targets {
+            live.push(store.live_sessions_of(&t.id).await?);
+        }
+        live
+    };
+    let entries: Vec<_> = targets
+        .iter()
+        .zip(&live)
+        .map(|(t, n)| {
+            let mut after = json!({"sessions": n});
+            if let Some(why) = why {
+                after["because"] = json!(why);
+            }
+            let mut e = actor.audit(org_id, "sessions_revoked", Some(t));
+            e.after = after.to_string();
+            e
+        })
+        .collect();
+    let ids: Vec<&MemberId> = targets.iter().map(|t| &t.id).collect();
+    let ended = store.end_sessions(org_id, &ids, &entries).await?;
+    if ended > 0 {
+        tracing::info!(org = %org_id, members = targets.len(), sessions = ended, actor = %actor.label(), "signed members out everywhere");
+    }
+    Ok(ended)
+}
+
 /// An ownership transfer: the new owner and the previous one (now an admin), if the org had
 /// one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -977,6 +1047,22 @@ pub async fn sso_view(
         last_success,
         last_failure,
         can_edit: may_org(actor, OrgAction::EditSsoSettings).is_ok(),
+        signals: SignalsView {
+            universal_logout: sso.as_ref().is_some_and(|s| s.universal_logout),
+            shared_signals: sso.as_ref().is_some_and(|s| s.shared_signals),
+            universal_logout_endpoint: public_url.universal_logout_endpoint(),
+            ssf_endpoint: public_url.ssf_endpoint(),
+            ssf_audience: match store.org_by_id(org_id).await? {
+                Some(org) => public_url.ssf_audience(&org.slug),
+                None => String::new(),
+            },
+            last: store
+                .security_events(org_id, 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(security_event_view),
+        },
     })
 }
 
@@ -1207,7 +1293,32 @@ pub async fn login_activity(
             }
         })
         .collect();
-    Ok(LoginActivity { attempts, daily })
+    let security_events = store
+        .security_events(&actor.org_id, SIGNALS_LISTED)
+        .await?
+        .into_iter()
+        .map(security_event_view)
+        .collect();
+    Ok(LoginActivity {
+        attempts,
+        daily,
+        security_events,
+    })
+}
+
+/// A recorded security signal as the pages show it.
+fn security_event_view(r: SecurityEventRow) -> SecurityEventView {
+    SecurityEventView {
+        at: r.at,
+        channel: r.channel,
+        event: crate::api::signal_text::event_name(&r.event_type).to_string(),
+        event_type: r.event_type,
+        subject: r.subject,
+        member_id: r.member_id,
+        member_email: r.member_email,
+        outcome: r.outcome,
+        sessions_ended: r.sessions_ended,
+    }
 }
 
 /// One page (1-based, [`PER_PAGE`] per page) of the audit log entries matching `filter`,

@@ -111,34 +111,72 @@ pub async fn scim_replace(
         (true, MemberStatus::Deactivated) if user.deactivated_by_okta => MemberStatus::Active,
         _ => return Ok(user),
     };
-    set_status(store, org, &user, to).await?;
+    set_status(store, &OKTA, org, &user.member, to).await?;
     store
         .scim_user(&org.id, &user.member.id)
         .await?
         .ok_or(DomainError::NotFound)
 }
 
-/// Deactivates or reactivates `user` because Okta said so.
+/// Okta says the account of `target` is disabled (a RISC `account-disabled` event): they are
+/// deactivated as SCIM's `active: false` does (the owner too; every session ends in the same
+/// transaction). False when they were deactivated already.
+pub async fn okta_deactivate(
+    store: &Store,
+    via: Via,
+    org: &Org,
+    target: &Member,
+) -> Result<bool, DomainError> {
+    if target.status == MemberStatus::Deactivated {
+        return Ok(false);
+    }
+    set_status(store, &Actor::Okta(via), org, target, MemberStatus::Deactivated).await?;
+    Ok(true)
+}
+
+/// Okta says the account of `target` is enabled again (RISC `account-enabled`): reactivated
+/// when Okta deactivated them; one an owner or admin deactivated in Tessera stays so. False
+/// when nothing changed.
+pub async fn okta_reactivate(
+    store: &Store,
+    via: Via,
+    org: &Org,
+    target: &Member,
+) -> Result<bool, DomainError> {
+    let by_okta = store
+        .scim_user(&org.id, &target.id)
+        .await?
+        .is_some_and(|u| u.deactivated_by_okta);
+    if target.status == MemberStatus::Active || !by_okta {
+        return Ok(false);
+    }
+    set_status(store, &Actor::Okta(via), org, target, MemberStatus::Active).await?;
+    Ok(true)
+}
+
+/// Deactivates or reactivates `member` because Okta said so (`actor` is Okta, by SCIM or a
+/// security event).
 async fn set_status(
     store: &Store,
+    actor: &Actor<'_>,
     org: &Org,
-    user: &ScimUser,
+    member: &Member,
     to: MemberStatus,
 ) -> Result<(), DomainError> {
     let action = match to {
         MemberStatus::Deactivated => "member_deactivated",
         MemberStatus::Active => "member_reactivated",
     };
-    let entry = OKTA.audit(&org.id, action, Some(&user.member)).change(
-        json!({"status": user.member.status}),
+    let entry = actor.audit(&org.id, action, Some(member)).change(
+        json!({"status": member.status}),
         json!({"status": to, "by": "okta"}),
     );
     if !store
-        .set_status_by_okta(&org.id, &user.member.id, user.member.status, to, &entry)
+        .set_status_by_okta(&org.id, &member.id, member.status, to, &entry)
         .await?
     {
         // A concurrent request (Okta retrying, say) made the same change first: done.
-        let now = store.scim_user(&org.id, &user.member.id).await?;
+        let now = store.scim_user(&org.id, &member.id).await?;
         return match now {
             Some(u) if u.member.status == to => Ok(()),
             Some(_) => Err(DomainError::Conflict(
@@ -148,7 +186,7 @@ async fn set_status(
         };
     }
     if to == MemberStatus::Deactivated {
-        tracing::info!(org = %org.slug, member = %user.member.id, role = %user.member.role, "Okta deactivated a member over SCIM; their sessions ended");
+        tracing::info!(org = %org.slug, member = %member.id, role = %member.role, actor = %actor.label(), "Okta deactivated a member; their sessions ended");
     }
     Ok(())
 }
@@ -158,7 +196,7 @@ async fn set_status(
 pub async fn scim_delete(store: &Store, org: &Org, target: &ScimUser) -> Result<(), DomainError> {
     if target.member.role == Role::Owner {
         if target.member.status == MemberStatus::Active {
-            set_status(store, org, target, MemberStatus::Deactivated).await?;
+            set_status(store, &OKTA, org, &target.member, MemberStatus::Deactivated).await?;
         }
         return Ok(());
     }

@@ -15,9 +15,9 @@ use sqlx::any::AnyRow;
 
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
-const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.provisioning, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
+const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.provisioning, c.universal_logout, c.shared_signals, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
 /// The columns [`sso_from_row`] reads.
-const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, provisioning, updated_at FROM sso_connections";
+const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, provisioning, universal_logout, shared_signals, updated_at FROM sso_connections";
 
 fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
     let role: String = row.try_get("default_role")?;
@@ -34,6 +34,8 @@ fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
                 super::corrupt(format!("unknown provisioning mode {mode:?} in store"))
             })?
         },
+        universal_logout: row.try_get::<i64, _>("universal_logout")? != 0,
+        shared_signals: row.try_get::<i64, _>("shared_signals")? != 0,
         updated_at: row.try_get("updated_at")?,
     })
 }

@@ -30,6 +30,7 @@ pub mod rate_limits;
 pub mod scim;
 pub mod secrets;
 pub mod sessions;
+pub mod signals;
 pub mod setup_links;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -416,6 +417,9 @@ impl Store {
             .await?;
         // The provisioning log is kept as long as the login attempts.
         self.delete_older_in_batches(scim::REQUESTS_OLDER_THAN, attempts_before, batch)
+            .await?;
+        // So is the record of Okta's security signals.
+        self.delete_older_in_batches(signals::EVENTS_OLDER_THAN, attempts_before, batch)
             .await?;
         let audit = self
             .delete_older_in_batches(audit::ENTRIES_OLDER_THAN, audit_before, batch)
