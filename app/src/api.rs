@@ -113,6 +113,28 @@ pub async fn deactivate_member(member_id: String) -> Result<MemberView, ApiError
     )
 }
 
+/// `POST /api/v1/members/sign-out` `{"member_id"}`: "Sign out everywhere" — every session of
+/// the member ends at once, on every node; they stay a member and may sign in again. Owner (of
+/// admins and members) and admins (of members).
+#[server(prefix = "/api", endpoint = "v1/members/sign-out", input = Json)]
+pub async fn sign_out_member(member_id: String) -> Result<SignedOut, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership::{self, Actor};
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            let actor = Actor::Member(&cx.me);
+            let (m, ended) =
+                membership::sign_out_everywhere(&cx.store, &actor, &cx.org.id, &member_id).await?;
+            Ok(SignedOut {
+                member: m.into(),
+                sessions_ended: ended,
+            })
+        }
+        .await,
+    )
+}
+
 /// `POST /api/v1/members/reactivate` `{"member_id"}`.
 #[server(prefix = "/api", endpoint = "v1/members/reactivate", input = Json)]
 pub async fn reactivate_member(member_id: String) -> Result<MemberView, ApiError> {
@@ -250,6 +272,34 @@ pub async fn update_sso_settings(
             let cx = signed_in().await?;
             membership::update_sso_settings(&cx.store, &cx.me, enabled, jit_enabled, default_role)
                 .await?;
+            Ok(membership::sso_view(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
+        }
+        .await,
+    )
+}
+
+/// `POST /api/v1/sso/signals` `{"universal_logout"?, "shared_signals"?}` (owner): turns Okta's
+/// Universal Logout and the Shared Signals receiver on or off for the org (an absent one stays
+/// as it is).
+#[server(prefix = "/api", endpoint = "v1/sso/signals", input = Json)]
+pub async fn update_signal_switches(
+    #[server(default)] universal_logout: Option<bool>,
+    #[server(default)] shared_signals: Option<bool>,
+) -> Result<SsoView, ApiError> {
+    use crate::ssr::api_support::{finish, signed_in};
+    use crate::ssr::membership::{self, Actor};
+    use crate::ssr::signals;
+    finish(
+        async move {
+            let cx = signed_in().await?;
+            signals::set_switches(
+                &cx.store,
+                &Actor::Member(&cx.me),
+                &cx.org,
+                universal_logout,
+                shared_signals,
+            )
+            .await?;
             Ok(membership::sso_view(&cx.store, &cx.key, &cx.public_url, &cx.me).await?)
         }
         .await,

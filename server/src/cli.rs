@@ -92,6 +92,9 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                         s.default_role
                     );
                     println!("Provisioning mode:    {}", s.provisioning);
+                    let word = |b: bool| if b { "on" } else { "off" };
+                    println!("Universal Logout:     {}", word(s.universal_logout));
+                    println!("Shared Signals:       {}", word(s.shared_signals));
                 }
                 println!();
                 println!("Paste into the Okta app integration (General -> Login):");
@@ -112,6 +115,18 @@ pub async fn org(config: &Config, store: &Store, command: OrgCommand) -> Result<
                     "Authentication mode: HTTP Header (token: `tessera scim token create {}`)",
                     org.slug
                 );
+                let public_url = app::ssr::PublicUrl(config.public_url.clone());
+                println!();
+                println!("Universal Logout (Okta: General -> Logout):");
+                println!(
+                    "Global token revocation endpoint: {}",
+                    public_url.universal_logout_endpoint()
+                );
+                println!("Subject format: Email or Issuer and Subject identifier");
+                println!();
+                println!("Shared Signals (SSF stream, push delivery):");
+                println!("Receiver endpoint: {}", public_url.ssf_endpoint());
+                println!("Audience (aud):    {}", public_url.ssf_audience(&org.slug));
             }
         }
         OrgCommand::SetupLink {
@@ -303,6 +318,8 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
             jit,
             default_role,
             provisioning,
+            universal_logout,
+            shared_signals,
         } => {
             let org = store
                 .require_org(validate::slug(&slug).map_err(invalid)?)
@@ -313,6 +330,29 @@ pub async fn sso(config: &Config, store: &Store, command: SsoCommand) -> Result<
                     org.slug, org.slug
                 ))
             })?;
+            let switches_only = jit.is_none() && default_role.is_none() && provisioning.is_none();
+            if universal_logout.is_some() || shared_signals.is_some() {
+                let on = |v: &Option<String>| v.as_deref().map(|v| v == "on");
+                let sso = app::ssr::signals::set_switches(
+                    store,
+                    &Actor::Operator,
+                    &org,
+                    on(&universal_logout),
+                    on(&shared_signals),
+                )
+                .await
+                .map_err(operator_error)?;
+                let word = |b: bool| if b { "on" } else { "off" };
+                println!(
+                    "Universal Logout for {} is {}; Shared Signals are {}.",
+                    org.slug,
+                    word(sso.universal_logout),
+                    word(sso.shared_signals)
+                );
+                if switches_only {
+                    return Ok(());
+                }
+            }
             let jit = jit.map_or(current.jit_enabled, |v| v == "on");
             let role = match default_role.as_deref() {
                 Some(r) => DefaultRole::parse(r).map_err(invalid)?,
@@ -478,6 +518,32 @@ pub async fn member(store: &Store, command: MemberCommand) -> Result<(), CliErro
                 ),
                 "deactivated in",
             );
+        }
+        MemberCommand::SignOut { slug, member, json } => {
+            let org = org_named(store, &slug).await?;
+            let target = member_in(store, &org, &member).await?;
+            let (m, ended) = membership::sign_out_everywhere(
+                store,
+                &Actor::Operator,
+                &org.id,
+                target.id.as_str(),
+            )
+            .await
+            .map_err(operator_error)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"org": org.slug, "member": member_json(&m), "sessions_ended": ended})
+                );
+            } else {
+                println!(
+                    "Signed {} ({}) out everywhere in {}: {ended} session{} ended. They may sign in again through Okta.",
+                    who(&m),
+                    m.id,
+                    org.slug,
+                    if ended == 1 { "" } else { "s" }
+                );
+            }
         }
         MemberCommand::Reactivate { slug, member, json } => {
             let org = org_named(store, &slug).await?;
@@ -925,6 +991,7 @@ fn org_json(
     sso: Option<&SsoConnection>,
     members: i64,
 ) -> serde_json::Value {
+    let public_url = app::ssr::PublicUrl(config.public_url.clone());
     json!({
         "slug": org.slug,
         "name": org.name,
@@ -938,11 +1005,18 @@ fn org_json(
             "jit_enabled": s.jit_enabled,
             "default_role": s.default_role,
             "provisioning": s.provisioning,
+            "universal_logout": s.universal_logout,
+            "shared_signals": s.shared_signals,
             "updated_at": format_time(s.updated_at),
         })),
         "initiate_login_uri": config.initiate_login_uri(),
         "sign_in_redirect_uri": config.redirect_uri(),
-        "scim_base_url": app::ssr::scim::base_url(&app::ssr::PublicUrl(config.public_url.clone())),
+        "scim_base_url": app::ssr::scim::base_url(&public_url),
+        "universal_logout_endpoint": public_url.universal_logout_endpoint(),
+        "shared_signals": {
+            "endpoint": public_url.ssf_endpoint(),
+            "audience": public_url.ssf_audience(&org.slug),
+        },
     })
 }
 

@@ -470,6 +470,19 @@ pub enum MemberCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Sign a member out everywhere: every session of theirs ends at once, on every node.
+    ///
+    /// They stay a member and may sign in again through Okta (the same path as Okta's
+    /// Universal Logout and the members page's "Sign out everywhere"). The owner too.
+    SignOut {
+        /// The org's slug.
+        slug: String,
+        /// Member id or email.
+        member: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a member (asks first on a terminal; elsewhere needs --yes).
     ///
     /// Their sessions end and the setup links they made are revoked; with just-in-time
@@ -527,6 +540,12 @@ pub enum SsoCommand {
         /// provisioned over SCIM) or both.
         #[arg(long, value_parser = ["jit", "scim", "both"])]
         provisioning: Option<String>,
+        /// Okta's Universal Logout may end members' sessions (on by default).
+        #[arg(long, value_parser = ["on", "off"])]
+        universal_logout: Option<String>,
+        /// The Shared Signals receiver acts on Okta's security events (on by default).
+        #[arg(long, value_parser = ["on", "off"])]
+        shared_signals: Option<String>,
     },
 }
 

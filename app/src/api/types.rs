@@ -135,6 +135,13 @@ pub struct SsoView {
     pub signals: SignalsView,
 }
 
+/// `POST /api/v1/members/sign-out`: the member and how many sessions ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOut {
+    pub member: MemberView,
+    pub sessions_ended: u64,
+}
+
 /// The SSO page's "Universal Logout and Shared Signals" section.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignalsView {
