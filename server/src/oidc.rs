@@ -479,10 +479,9 @@ impl OidcCache {
         token: &str,
     ) -> Result<Value, app::ssr::signals::KeyError> {
         use app::ssr::signals::KeyError;
-        let metadata = self
-            .metadata(issuer)
-            .await
-            .map_err(|e| KeyError::Unavailable(format!("the issuer's keys are unavailable: {e}")))?;
+        let metadata = self.metadata(issuer).await.map_err(|e| {
+            KeyError::Unavailable(format!("the issuer's keys are unavailable: {e}"))
+        })?;
         let refused = |r: Retry| match r {
             Retry::UnknownKey(m) => KeyError::UnknownKey(m),
             Retry::Invalid(m) => KeyError::BadSignature(m),
@@ -960,7 +959,9 @@ fn signed_claims(metadata: &FastProviderMetadata, token: &str) -> Result<Value, 
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(invalid("malformed token: not a compact JWS of three parts".into()));
+        return Err(invalid(
+            "malformed token: not a compact JWS of three parts".into(),
+        ));
     };
     let header_json =
         decode_json(header).map_err(|e| invalid(format!("malformed token header: {e}")))?;

@@ -30,7 +30,10 @@ pub fn routes() -> Router<AppState> {
 
 /// The body, or the answer refusing it (`refuse` makes that answer from a status and a
 /// sentence).
-async fn body_of(req: Request, refuse: impl Fn(u16, &str) -> Response) -> Result<(HeaderMap, Vec<u8>), Response> {
+async fn body_of(
+    req: Request,
+    refuse: impl Fn(u16, &str) -> Response,
+) -> Result<(HeaderMap, Vec<u8>), Response> {
     if let Some((status, why)) = refused_head(&req, MAX_SIGNAL_BODY_BYTES) {
         return Err(refuse(status, why));
     }
@@ -73,7 +76,9 @@ async fn universal_logout(State(state): State<AppState>, req: Request) -> Respon
         Ok((headers, body)) => logout(&state, &headers, &body).await,
         Err(refused) => refused,
     };
-    state.metrics.security_signal("universal_logout", resp.status());
+    state
+        .metrics
+        .security_signal("universal_logout", resp.status());
     resp
 }
 
@@ -103,7 +108,11 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response 
         Err(LogoutError::Unprocessable(why)) => logout_error(422, "unprocessable", &why),
         Err(LogoutError::Store(e)) => {
             let (code, reason) = store_failed(&e);
-            logout_error(code, reason, "The request could not be processed now; retry later.")
+            logout_error(
+                code,
+                reason,
+                "The request could not be processed now; retry later.",
+            )
         }
     }
 }
@@ -126,7 +135,9 @@ async fn receive_set(State(state): State<AppState>, req: Request) -> Response {
         Ok((headers, body)) => set(&state, &headers, &body).await,
         Err(refused) => refused,
     };
-    state.metrics.security_signal("shared_signals", resp.status());
+    state
+        .metrics
+        .security_signal("shared_signals", resp.status());
     resp
 }
 
@@ -134,7 +145,13 @@ async fn set(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     if media.as_deref() != Some("application/secevent+jwt") {
         return set_error(
             415,
@@ -147,7 +164,11 @@ async fn set(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(SetError::Store(e)) => {
             let (code, _) = store_failed(&e);
-            set_error(code, "invalid_request", "The SET could not be processed now; retry later.")
+            set_error(
+                code,
+                "invalid_request",
+                "The SET could not be processed now; retry later.",
+            )
         }
         Err(e) => {
             let err = e.code().unwrap_or("invalid_request");

@@ -25,6 +25,7 @@ pub mod op;
 pub mod process;
 pub mod scim;
 pub mod server;
+pub mod signals;
 
 pub use app::ssr::store::ManualClock;
 pub use browser::{Browser, Resp, SignIn, initiate_url, origin_of, query_param};

@@ -26,7 +26,7 @@ pub struct TestServer {
     pub url: String,
     /// The server's own store (same pool), for arranging and checking rows.
     pub store: Store,
-    /// The configuration it was started with.
+    /// The configuration it was started with (`config.public_url`: what it answers as).
     pub config: tessera::config::Config,
     /// The server's clock (shared with `store`): [`TestServer::advance`] moves it.
     pub clock: ManualClock,
@@ -95,12 +95,18 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let url = format!("http://{addr}");
         let key_file = key_file.unwrap_or_else(|| dir.path().join("secret.key"));
+        // Another node's public URL may be given in `extra` (several nodes behind one name).
+        let public_url = extra
+            .iter()
+            .position(|f| *f == "--public-url")
+            .and_then(|i| extra.get(i + 1))
+            .map_or(url.clone(), |u| u.to_string());
         let mut args: Vec<String> = vec![
             "tessera".into(),
             "--database-url".into(),
             db.url.clone(),
             "--public-url".into(),
-            url.clone(),
+            public_url,
             "--bind".into(),
             addr.to_string(),
             "--secret-key-file".into(),
@@ -109,7 +115,10 @@ impl TestServer {
         if !extra.contains(&STRICT) {
             args.push("--allow-http-issuers".into());
         }
-        let extra: Vec<&str> = extra.iter().copied().filter(|f| *f != STRICT).collect();
+        let mut extra: Vec<&str> = extra.iter().copied().filter(|f| *f != STRICT).collect();
+        if let Some(i) = extra.iter().position(|f| *f == "--public-url") {
+            extra.drain(i..(i + 2).min(extra.len()));
+        }
         if !extra.contains(&"--idp-timeout") {
             args.extend(["--idp-timeout".into(), "5s".into()]);
         }

@@ -59,9 +59,18 @@ mod tests {
     #[test]
     fn events_and_outcomes_have_words() {
         assert_eq!(event_name(SESSION_REVOKED), "Session revoked (CAEP)");
-        assert_eq!(event_name("https://example.com/x/custom-event"), "custom-event");
-        assert_eq!(outcome_text("signed_out", 2), "Signed out (2 sessions ended)");
-        assert_eq!(outcome_text("signed_out", 1), "Signed out (1 session ended)");
+        assert_eq!(
+            event_name("https://example.com/x/custom-event"),
+            "custom-event"
+        );
+        assert_eq!(
+            outcome_text("signed_out", 2),
+            "Signed out (2 sessions ended)"
+        );
+        assert_eq!(
+            outcome_text("signed_out", 1),
+            "Signed out (1 session ended)"
+        );
         assert_eq!(outcome_text("no_member", 0), "No such member");
     }
 }

@@ -38,7 +38,10 @@ impl PublicUrl {
     /// Okta's "Global token revocation endpoint" (Universal Logout), and the `aud` its JWTs
     /// must carry: `{public_url}/oauth/global-token-revocation`.
     pub fn universal_logout_endpoint(&self) -> String {
-        format!("{}/oauth/global-token-revocation", self.0.trim_end_matches('/'))
+        format!(
+            "{}/oauth/global-token-revocation",
+            self.0.trim_end_matches('/')
+        )
     }
 
     /// The Shared Signals receiver's push endpoint: `{public_url}/ssf/events`.

@@ -71,8 +71,11 @@ pub trait JwtVerifier: Sync {
     /// Verifies `token`'s RS256 signature by a key of `issuer`'s JWKS (the header's `kid`, or
     /// the only eligible key), refetching the JWKS once (rate-limited) when the `kid` is
     /// unknown. Returns the claims (a JSON object). Only the signature is checked here.
-    fn verify(&self, issuer: &str, token: &str)
-    -> impl Future<Output = Result<Value, KeyError>> + Send;
+    fn verify(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<Value, KeyError>> + Send;
 }
 
 /// Why a signature was not accepted.
@@ -552,7 +555,10 @@ impl SetError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetOutcome {
     /// Sessions ended (session-revoked, credential-change).
-    SignedOut { members: usize, sessions: u64 },
+    SignedOut {
+        members: usize,
+        sessions: u64,
+    },
     Deactivated,
     Reactivated,
     /// The member was already in the state the event asks for.
@@ -624,7 +630,12 @@ pub async fn receive_set<V: JwtVerifier>(
             org.slug
         )));
     }
-    let acted_on = [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED, ACCOUNT_ENABLED];
+    let acted_on = [
+        SESSION_REVOKED,
+        CREDENTIAL_CHANGE,
+        ACCOUNT_DISABLED,
+        ACCOUNT_ENABLED,
+    ];
     let subject = match claims.get("sub_id").or_else(|| event.get("subject")) {
         Some(s) if acted_on.contains(&event_type) => {
             Some(Subject::parse(s).map_err(SetError::InvalidRequest)?)

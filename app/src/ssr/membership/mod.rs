@@ -36,6 +36,7 @@ use super::outbound::Outbound;
 use super::rate_limit::Budget;
 use super::sso_check;
 use super::store::scim::Linked;
+use super::store::signals::SecurityEventRow;
 use super::store::{Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter};
 use super::store::{Store, StoreError};
 use crate::api::audit_text;
@@ -44,7 +45,6 @@ use crate::api::types::{
     InvitationView, LastFailure, LastSuccess, LoginActivity, MembersPage, PER_PAGE,
     SecurityEventView, SignalsView, SsoView,
 };
-use super::store::signals::SecurityEventRow;
 use crate::model::{
     DefaultRole, InvitationId, Member, MemberId, MemberStatus, Org, OrgId, Role, SsoConnection,
 };
@@ -115,9 +115,7 @@ impl Actor<'_> {
         match self {
             Actor::Member(_) => self.member_in(org_id, what).map(Decider::Member),
             Actor::Operator => Ok(Decider::Operator),
-            Actor::Okta(Via::Scim | Via::SharedSignals | Via::UniversalLogout) => {
-                Ok(Decider::Okta)
-            }
+            Actor::Okta(Via::Scim | Via::SharedSignals | Via::UniversalLogout) => Ok(Decider::Okta),
             Actor::Okta(Via::JustInTime) | Actor::SetupLink => {
                 Err(DomainError::Forbidden(format!(
                     "Only an owner or admin of the organization, or the service operator, can {what}."

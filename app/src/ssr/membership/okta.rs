@@ -130,7 +130,14 @@ pub async fn okta_deactivate(
     if target.status == MemberStatus::Deactivated {
         return Ok(false);
     }
-    set_status(store, &Actor::Okta(via), org, target, MemberStatus::Deactivated).await?;
+    set_status(
+        store,
+        &Actor::Okta(via),
+        org,
+        target,
+        MemberStatus::Deactivated,
+    )
+    .await?;
     Ok(true)
 }
 

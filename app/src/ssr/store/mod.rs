@@ -30,8 +30,8 @@ pub mod rate_limits;
 pub mod scim;
 pub mod secrets;
 pub mod sessions;
-pub mod signals;
 pub mod setup_links;
+pub mod signals;
 #[cfg(feature = "testing")]
 pub mod testing;
 
