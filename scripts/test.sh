@@ -44,8 +44,8 @@ cargo test --workspace
 say "SCIM 2.0 compliance suite against tessera serve (scripts/scim-compliance.sh)"
 TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" bash "$ROOT/scripts/scim-compliance.sh"
 
-say "the local Okta's SCIM client (node --test end2end/okta-dev/scim.test.mjs)"
-(cd "$ROOT/end2end" && node --test okta-dev/scim.test.mjs)
+say "the local Okta's SCIM client and signal sender (node --test end2end/okta-dev/{scim,signals}.test.mjs)"
+(cd "$ROOT/end2end" && node --test okta-dev/scim.test.mjs okta-dev/signals.test.mjs)
 
 say "building the site (cargo leptos build)"
 cargo leptos build
