@@ -1631,9 +1631,11 @@ mod tests {
             "A member without an email address"
         );
         assert_eq!(Who::of(false, ACTOR_OKTA_SCIM).name(), "Okta");
+        assert_eq!(Who::of(false, ACTOR_OKTA_LOGOUT).name(), "Okta");
+        assert_eq!(Who::of(false, ACTOR_OKTA_SIGNALS).name(), "Okta");
         assert_eq!(
-            Who::of(false, "Okta (Universal Logout)").name(),
-            "Okta (Universal Logout)"
+            Who::of(false, "Okta (Workflows)").name(),
+            "Okta (Workflows)"
         );
         assert_eq!(Who::of(false, " ").name(), "Someone");
         // Long labels are cut.
