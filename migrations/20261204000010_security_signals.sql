@@ -3,6 +3,10 @@
 -- Tokens, RFC 8417, pushed per RFC 8935). Portable across SQLite and PostgreSQL: TEXT ids,
 -- BIGINT unix-ms timestamps, BIGINT 0/1 flags.
 
+-- Universal Logout JWTs name the org by issuer and Client ID: an org whose sign-in uses a
+-- custom authorization server is found by its Client ID (Okta signs them as the org).
+CREATE INDEX sso_connections_by_client_id ON sso_connections (client_id);
+
 -- The per-org switches (on by default; they act only while SSO is enabled).
 ALTER TABLE sso_connections ADD COLUMN universal_logout BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE sso_connections ADD COLUMN shared_signals BIGINT NOT NULL DEFAULT 1;

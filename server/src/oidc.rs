@@ -46,11 +46,16 @@ use std::time::Duration;
 
 /// How long discovery documents (with their JWKS) are reused.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
-/// At most one JWKS refetch per issuer this often, when a token names a key we do not have:
-/// a later one waits out the rest of the interval.
+/// At most one JWKS refetch per issuer this often, when a token names a key we do not have;
+/// tokens arriving meanwhile wait for the next refetch and share it.
 const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// A `kid` still unknown right after a refetch is not refetched for again this long (so
-/// tokens naming made-up keys cost Okta no requests) ...
+/// After [`UNPRODUCTIVE_REFETCHES`] refetches within [`UNPRODUCTIVE_WINDOW`] that found no key
+/// for the token that asked (forged kids), refetches are this far apart until one finds a key.
+const JWKS_REFRESH_SLOW_INTERVAL: Duration = Duration::from_secs(10);
+const UNPRODUCTIVE_REFETCHES: usize = 3;
+const UNPRODUCTIVE_WINDOW: Duration = Duration::from_secs(60);
+/// A `kid` still unknown after a refetch is not refetched for again this long (a repeated
+/// made-up kid costs the IdP nothing) ...
 const UNKNOWN_KID_TTL: Duration = Duration::from_secs(60);
 /// ... and at most this many such kids are remembered per issuer (the oldest go first).
 const MAX_UNKNOWN_KIDS: usize = 32;
@@ -97,6 +102,10 @@ struct Entry {
     /// Kids still unknown after a refetch, with when (unix ms): not refetched for again
     /// within [`UNKNOWN_KID_TTL`].
     unknown_kids: std::collections::VecDeque<(Option<String>, i64)>,
+    /// Refetches started so far (a token waiting for one knows whether it ran since it came).
+    jwks_generation: u64,
+    /// When recent refetches found no key for the token that asked (unix ms).
+    unproductive: std::collections::VecDeque<i64>,
 }
 
 /// Per-issuer cache of discovery documents and signing keys, shared by all requests of a node,
@@ -116,6 +125,8 @@ pub struct OidcCache {
 #[derive(Default)]
 struct Discovery {
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// Held by the one JWKS refetch of the issuer in flight (and its wait).
+    keys_turn: Arc<tokio::sync::Mutex<()>>,
     /// When (unix ms) the last discovery failed, and how.
     failed: Option<(i64, OidcError)>,
 }
@@ -352,6 +363,8 @@ impl OidcCache {
                     fetched: self.clock.now_ms(),
                     jwks_refreshed: None,
                     unknown_kids: Default::default(),
+                    jwks_generation: 0,
+                    unproductive: Default::default(),
                 },
             );
         }
@@ -398,17 +411,19 @@ impl OidcCache {
     }
 
     /// Refetches the issuer's JWKS after a token named a key we do not know (`kid`; key
-    /// rotation). A kid still unknown after a refetch is not asked for again within
-    /// [`UNKNOWN_KID_TTL`] (`None`); other refetches are at least
-    /// [`JWKS_REFRESH_MIN_INTERVAL`] apart per issuer (a request waits out the rest), so
-    /// forged kids cost the IdP at most one request a second.
+    /// rotation), and returns the keys if they have it. Refetches of an issuer run one at a
+    /// time, at least [`JWKS_REFRESH_MIN_INTERVAL`] apart ([`JWKS_REFRESH_SLOW_INTERVAL`] after
+    /// several found nothing); a token waits for the next refetch that starts after it came
+    /// and shares it with every token waiting, so forged kids cost the IdP at most one request
+    /// per interval and never keep a real new key out. A kid still unknown after a refetch is
+    /// refused at once for [`UNKNOWN_KID_TTL`] (`None`).
     async fn refresh_jwks(
         &self,
         issuer: &str,
         kid: Option<&str>,
     ) -> Result<Option<FastProviderMetadata>, OidcError> {
         let kid = kid.map(str::to_string);
-        let wait = {
+        let arrived = {
             let Ok(mut entries) = self.entries.lock() else {
                 return Ok(None);
             };
@@ -420,47 +435,64 @@ impl OidcCache {
             if e.unknown_kids.iter().any(|(k, _)| *k == kid) {
                 return Ok(None);
             }
-            match e.jwks_refreshed {
-                Some(t) if self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL) => {
-                    let interval = JWKS_REFRESH_MIN_INTERVAL.as_millis() as i64;
-                    let left = interval - (self.clock.now_ms() - t);
-                    Duration::from_millis(left.clamp(0, interval) as u64)
-                }
-                _ => Duration::ZERO,
-            }
+            e.jwks_generation
         };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-        let mut metadata = {
+        let turn = match self.discoveries.lock() {
+            Ok(mut d) => d.entry(issuer.to_string()).or_default().keys_turn.clone(),
+            Err(_) => Arc::default(),
+        };
+        let _turn = turn.lock().await;
+        let wait = {
             let Ok(mut entries) = self.entries.lock() else {
                 return Ok(None);
             };
             let Some(e) = entries.get_mut(issuer) else {
                 return Ok(None);
             };
-            // Another request may have refetched meanwhile, and found the key.
-            if has_kid(&e.metadata, kid.as_deref()) {
-                return Ok(Some(e.metadata.clone()));
+            // A refetch started after this token came: its keys are the answer.
+            if e.jwks_generation != arrived {
+                let usable = kid.is_none() || has_kid(&e.metadata, kid.as_deref());
+                return Ok(usable.then(|| e.metadata.clone()));
             }
-            if e.jwks_refreshed
-                .is_some_and(|t| self.younger_than(t, JWKS_REFRESH_MIN_INTERVAL))
-            {
+            e.unproductive
+                .retain(|at| self.younger_than(*at, UNPRODUCTIVE_WINDOW));
+            let interval = if e.unproductive.len() >= UNPRODUCTIVE_REFETCHES {
+                JWKS_REFRESH_SLOW_INTERVAL
+            } else {
+                JWKS_REFRESH_MIN_INTERVAL
+            };
+            let interval = interval.as_millis() as i64;
+            let since = e
+                .jwks_refreshed
+                .map_or(interval, |t| self.clock.now_ms() - t);
+            Duration::from_millis((interval - since).clamp(0, interval) as u64)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let metadata = {
+            let Ok(mut entries) = self.entries.lock() else {
                 return Ok(None);
-            }
-            // Claimed now, so concurrent requests do not refetch too.
+            };
+            let Some(e) = entries.get_mut(issuer) else {
+                return Ok(None);
+            };
+            e.jwks_generation += 1;
             e.jwks_refreshed = Some(self.clock.now_ms());
             e.metadata.clone()
         };
         let jwks = self.fetch_jwks(&metadata).await?;
         tracing::info!(issuer, "refetched JWKS after an unknown signing key");
-        metadata = metadata.set_jwks(jwks);
+        let metadata = metadata.set_jwks(jwks);
+        let found = has_kid(&metadata, kid.as_deref());
         if let Ok(mut entries) = self.entries.lock()
             && let Some(e) = entries.get_mut(issuer)
         {
             e.metadata = metadata.clone();
-            e.jwks_refreshed = Some(self.clock.now_ms());
-            if !has_kid(&metadata, kid.as_deref()) {
+            if found {
+                e.unproductive.clear();
+            } else {
+                e.unproductive.push_back(self.clock.now_ms());
                 if e.unknown_kids.len() >= MAX_UNKNOWN_KIDS {
                     e.unknown_kids.pop_front();
                 }
@@ -880,7 +912,7 @@ fn token_kid(token: &str) -> Option<String> {
     str_member(&header, "kid").map(str::to_string)
 }
 
-/// Whether `metadata`'s JWKS has a key with `kid` (any key, when `kid` is `None`).
+/// Whether `metadata`'s JWKS has a key with `kid` (never, for `None`).
 fn has_kid(metadata: &FastProviderMetadata, kid: Option<&str>) -> bool {
     metadata.jwks().keys().iter().any(|k| match kid {
         Some(kid) => k.key_id().is_some_and(|id| id.as_str() == kid),

@@ -95,13 +95,10 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response 
         .await
     {
         Ok(done) => {
-            tracing::info!(org = %done.org.slug, members = done.members.len(), sessions = done.sessions_ended, "Universal Logout: Okta signed a member out");
+            tracing::info!(org = %done.org.slug, member = %done.member.id, sessions = done.sessions_ended, "Universal Logout: Okta signed a member out");
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(LogoutError::Unauthorized(why)) => {
-            tracing::info!(why = %why, "Universal Logout request refused");
-            logout_error(401, "invalid_token", &why)
-        }
+        Err(LogoutError::Unauthorized(why)) => logout_error(401, "invalid_token", &why),
         Err(LogoutError::BadRequest(why)) => logout_error(400, "invalid_request", &why),
         Err(e @ LogoutError::Disabled) => logout_error(403, "access_denied", &e.to_string()),
         Err(e @ LogoutError::NoSuchMember) => logout_error(404, "not_found", &e.to_string()),

@@ -1004,3 +1004,212 @@ async fn owners_and_the_operator_sign_members_out_everywhere() {
         assert_eq!(env.audit("security_signals_changed").await.len(), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_several_members_share_acts_on_nobody_and_subjects_match_exactly() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        // Okta does not require unique emails: dave's is bob's in another case; kelly's and
+        // the Kelvin-sign "Kelly" fold to the same lowercase.
+        for (username, sub, mail) in [
+            ("dave", "00u5dave", "BOB@example.com"),
+            ("kelly", "00u6kelly", "kelly@example.com"),
+            ("kelvin", "00u7kelvin", "\u{212A}elly@example.com"),
+        ] {
+            env.okta
+                .add_user(json!({"username": username, "sub": sub, "email": mail, "name": username, "assigned": true}))
+                .await;
+        }
+        let dave = sign_in(&env.server, &env.okta, "dave").await;
+        let kelly = sign_in(&env.server, &env.okta, "kelly").await;
+        let kelvin = sign_in(&env.server, &env.okta, "kelvin").await;
+        for mail in ["bob@example.com", "kelly@example.com"] {
+            let r = revoke(&url, Some(&env.logout_jwt().await), &body_for(email(mail))).await;
+            assert_eq!(r.status, 422, "[{kind}] {mail}: {}", r.body);
+            assert!(
+                r.body.contains("Issuer and Subject identifier"),
+                "[{kind}] {}",
+                r.body
+            );
+            let set = env.set_with(ACCOUNT_DISABLED, email(mail), |_| {}).await;
+            assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        }
+        for b in [&env.bob, &dave, &kelly, &kelvin] {
+            assert!(env.signed_in(b).await, "[{kind}] nobody signed out");
+        }
+        assert_eq!(env.bob_status().await, MemberStatus::Active, "[{kind}]");
+        // By iss_sub, exactly the one person.
+        let r = revoke(
+            &url,
+            Some(&env.logout_jwt().await),
+            &body_for(iss_sub(&env.okta.issuer, "00u5dave")),
+        )
+        .await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert!(!env.signed_in(&dave).await && env.signed_in(&env.bob).await);
+        // A sub is matched as sent: with a trailing space it names nobody.
+        let r = revoke(
+            &url,
+            Some(&env.logout_jwt().await),
+            &body_for(iss_sub(&env.okta.issuer, "00u2bob ")),
+        )
+        .await;
+        assert_eq!(r.status, 404, "[{kind}] {}", r.body);
+        assert!(env.signed_in(&env.bob).await);
+        // The activity says why nothing was done.
+        let activity = env
+            .alice
+            .get(&format!("{url}/api/v1/login-attempts"))
+            .await
+            .json();
+        let ambiguous = activity["security_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["outcome"] == "ambiguous")
+            .count();
+        assert_eq!(ambiguous, 4, "[{kind}] {activity}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_replays_end_sessions_once_and_a_short_retention_keeps_jtis() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        let jwt = env.logout_jwt().await;
+        let body = body_for(env.bob_sub());
+        let answers =
+            futures_util::future::join_all((0..20).map(|_| revoke(&url, Some(&jwt), &body))).await;
+        let ok = answers.iter().filter(|r| r.status == 204).count();
+        let refused = answers.iter().filter(|r| r.status == 401).count();
+        assert_eq!((ok, refused), (1, 19), "[{kind}]");
+        assert_eq!(env.audit("sessions_revoked").await.len(), 1, "[{kind}]");
+        // The retention purge with a retention of zero: the jti is still remembered.
+        let now = env.server.now_ms();
+        env.server
+            .store
+            .purge_retention(now, now, 100)
+            .await
+            .unwrap();
+        let bob = sign_in(&env.server, &env.okta, "bob").await;
+        let r = revoke(&url, Some(&jwt), &body).await;
+        assert_eq!(r.status, 401, "[{kind}] replay after a purge: {}", r.body);
+        assert!(env.signed_in(&bob).await, "[{kind}]");
+        // nbf in the future: refused; a SET whose sub_id is null but whose event names the
+        // subject: taken.
+        let early = env
+            .logout_jwt_with(json!({}), |c| c["nbf"] = json!(now_s() + 600))
+            .await;
+        assert_eq!(
+            revoke(&url, Some(&early), &body).await.status,
+            401,
+            "[{kind}]"
+        );
+        let set = env
+            .set_with(SESSION_REVOKED, Value::Null, |c| {
+                c["events"][SESSION_REVOKED]["subject"] = email("bob@example.com");
+            })
+            .await;
+        assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        assert!(!env.signed_in(&bob).await, "[{kind}]");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_kids_never_keep_a_rotated_key_out() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        let body = body_for(env.bob_sub());
+        // Keys cached by a first good request.
+        let r = revoke(&url, Some(&env.logout_jwt().await), &body).await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        let bob = sign_in(&env.server, &env.okta, "bob").await;
+        // Anonymous callers keep sending tokens naming made-up kids ...
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut flood = Vec::new();
+        for t in 0..4 {
+            let (url, stop, body) = (url.clone(), stop.clone(), body.clone());
+            let claims = logout_claims(&env.okta.issuer, CLIENT_ID, &env.endpoint());
+            let forged = env.okta.sign(json!({"typ": LOGOUT_TYP}), claims).await;
+            flood.push(tokio::spawn(async move {
+                let (_, rest) = forged.split_once('.').unwrap();
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let header = base64_json(&json!({"alg": "RS256", "typ": LOGOUT_TYP, "kid": format!("forged-{t}-{i}")}));
+                    let r = revoke(&url, Some(&format!("{header}.{rest}")), &body).await;
+                    assert_eq!(r.status, 401);
+                }
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // ... while Okta rotates its keys: Okta's next request is still taken.
+        env.okta.rotate_keys(true).await;
+        let r = revoke(&url, Some(&env.logout_jwt().await), &body).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for f in flood {
+            f.await.unwrap();
+        }
+        assert_eq!(r.status, 204, "[{kind}] during a flood: {}", r.body);
+        assert!(!env.signed_in(&bob).await, "[{kind}]");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_signing_in_through_a_custom_authorization_server_is_signed_out_by_its_okta_org() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let okta = OktaDev::start(json!([okta_client(
+            &server.url,
+            CLIENT_ID,
+            SECRET,
+            "Custom AS"
+        )]))
+        .await;
+        // Sign-in goes through `{okta}/oauth2/default`; Okta signs Universal Logout as the org.
+        let custom = format!("{}/oauth2/default", okta.issuer);
+        let org = server
+            .store
+            .create_org("cas", "Custom AS Inc")
+            .await
+            .unwrap();
+        server.connect(&org, &custom, CLIENT_ID, SECRET).await;
+        let bob = testkit::add_member(
+            &server.store,
+            &org.id,
+            &custom,
+            "00u2bob",
+            app::model::Role::Owner,
+        )
+        .await;
+        let (b, _) = testkit::signed_in_as(&server, &bob).await;
+        assert_eq!(b.session(&server.url).await.status, 200);
+        let endpoint = format!("{}/oauth/global-token-revocation", server.url);
+        // The org's own issuer as iss, the user's Okta id: found, signed out.
+        let jwt = okta.logout_jwt(CLIENT_ID, &endpoint).await;
+        let r = revoke(
+            &server.url,
+            Some(&jwt),
+            &body_for(iss_sub(&okta.issuer, "00u2bob")),
+        )
+        .await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert_eq!(b.session(&server.url).await.status, 401, "[{kind}]");
+        // Another client id at the same Okta org names nobody registered.
+        let jwt = okta.logout_jwt("someone-else", &endpoint).await;
+        let r = revoke(
+            &server.url,
+            Some(&jwt),
+            &body_for(iss_sub(&okta.issuer, "00u2bob")),
+        )
+        .await;
+        assert_eq!(r.status, 401, "[{kind}] {}", r.body);
+    }
+}

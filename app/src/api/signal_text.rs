@@ -45,6 +45,7 @@ pub fn outcome_text(outcome: &str, sessions_ended: i64) -> String {
         "reactivated" => "Member reactivated".into(),
         "unchanged" => "Nothing to change".into(),
         "no_member" => "No such member".into(),
+        "ambiguous" => "Several members have this email: nothing done".into(),
         "ignored" => "Recorded, not acted on".into(),
         "verified" => "Stream verified".into(),
         "received" => "Received".into(),

@@ -176,8 +176,8 @@ pub struct SecurityEventView {
     pub subject: String,
     pub member_id: Option<MemberId>,
     pub member_email: String,
-    /// `signed_out`, `deactivated`, `reactivated`, `unchanged`, `no_member`, `ignored`,
-    /// `verified`.
+    /// `signed_out`, `deactivated`, `reactivated`, `unchanged`, `no_member`, `ambiguous`
+    /// (several members have the email: nothing done), `ignored`, `verified`.
     pub outcome: String,
     pub sessions_ended: i64,
 }

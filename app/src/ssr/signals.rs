@@ -211,6 +211,11 @@ fn check_times(claims: &Value, max_age_s: i64, exp_required: bool) -> Result<(),
             "the token is too old (iat {iat}; at most {max_age_s} s accepted)"
         ));
     }
+    if let Some(nbf) = seconds(claims, "nbf")?
+        && nbf > now + CLOCK_SKEW_S
+    {
+        return Err(format!("the token is not valid yet (nbf {nbf})"));
+    }
     match seconds(claims, "exp")? {
         None if exp_required => Err("the token has no exp claim".into()),
         None => Ok(()),
@@ -292,12 +297,13 @@ impl Subject {
         };
         let text = |name: &str, max: usize| -> Result<String, String> {
             match obj.get(name) {
+                // Kept exactly as sent: a subject keys a member, so it is matched, never altered.
                 Some(Value::String(s))
                     if !s.trim().is_empty()
                         && s.chars().count() <= max
                         && !s.chars().any(char::is_control) =>
                 {
-                    Ok(s.trim().to_string())
+                    Ok(s.clone())
                 }
                 Some(Value::String(_)) => Err(format!(
                     "the subject's {name} must be 1 to {max} characters without control characters"
@@ -339,28 +345,51 @@ impl Subject {
     }
 }
 
-/// The org's members `subject` names: by (issuer key, `sub`) when the issuer is the org's, by
-/// email in any case.
-async fn members_named(
+/// Whom a subject names in an org.
+enum Named {
+    Nobody,
+    One(Member),
+    /// Several members have the email (Okta does not require unique emails; Unicode case
+    /// folding makes more alike): nobody is acted on.
+    Several,
+}
+
+/// The org's member `subject` names: by (issuer key, `sub`) when the issuer is the org's (or
+/// `signer`, the Okta org that signed the request: Okta's user ids are the same through its
+/// custom authorization servers); by email in any case when exactly one member has it.
+async fn member_named(
     store: &Store,
     org: &Org,
     sso: &SsoConnection,
+    signer: &str,
     subject: &Subject,
-) -> Result<Vec<Member>, StoreError> {
-    match subject {
+) -> Result<Named, StoreError> {
+    let found = match subject {
         Subject::IssSub { iss, sub } => {
-            if !issuer::same_key(iss, &sso.issuer) {
-                return Ok(Vec::new());
+            if !issuer::same_key(iss, &sso.issuer) && !issuer::same_key(iss, signer) {
+                return Ok(Named::Nobody);
             }
-            Ok(store
+            store
                 .member_by_subject(&org.id, &issuer::key(&sso.issuer), sub)
                 .await?
                 .into_iter()
-                .collect())
+                .collect()
         }
-        Subject::Email(email) => store.members_by_email(&org.id, email).await,
-    }
+        Subject::Email(email) => store.members_by_email(&org.id, email).await?,
+    };
+    let n = found.len();
+    Ok(match found.into_iter().next() {
+        None => Named::Nobody,
+        Some(m) if n == 1 => Named::One(m),
+        Some(_) => Named::Several,
+    })
 }
+
+/// What an anonymous caller is told about any token refused before its signature verified.
+const NOT_A_LOGOUT_TOKEN: &str = "The bearer token is not a valid Universal Logout token (RS256, typ global-token-revocation+jwt) of a registered Okta org and client.";
+
+/// Why nothing was done for an email several members share.
+const SEVERAL: &str = "Several members of this organization have this email address: nothing was done. Set the Universal Logout subject format to \"Issuer and Subject identifier\" in Okta.";
 
 // ---- Universal Logout --------------------------------------------------------------------------
 
@@ -381,19 +410,20 @@ pub enum LogoutError {
     /// 404: the org has no such member.
     #[error("no such user")]
     NoSuchMember,
-    /// 422: the member's sessions could not be ended (e.g. they changed meanwhile).
+    /// 422: the subject cannot be processed: its email is several members' (nothing is done),
+    /// or the member changed meanwhile.
     #[error("{0}")]
     Unprocessable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// A Universal Logout request done: the org, the members signed out and how many sessions
+/// A Universal Logout request done: the org, the member signed out and how many sessions
 /// ended.
 #[derive(Clone, Debug)]
 pub struct LoggedOut {
     pub org: Org,
-    pub members: Vec<Member>,
+    pub member: Member,
     pub sessions_ended: u64,
 }
 
@@ -411,31 +441,37 @@ pub async fn universal_logout<V: JwtVerifier>(
     bearer: Option<&str>,
     body: &[u8],
 ) -> Result<LoggedOut, LogoutError> {
-    let unauthorized = |(_, why): (Refusal, String)| LogoutError::Unauthorized(why);
+    // Until the signature is verified the caller is anonymous: every refusal reads the same
+    // (whether an org uses this Okta, or a key exists, is not theirs to learn); the log says why.
+    let refused = |why: String| {
+        tracing::info!(why = %bounded(&why, 300), "Universal Logout token refused");
+        LogoutError::Unauthorized(NOT_A_LOGOUT_TOKEN.into())
+    };
     let token = bearer
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| LogoutError::Unauthorized("a bearer JWT is required".into()))?;
-    let jwt = Jwt::parse(token, LOGOUT_TYP).map_err(unauthorized)?;
+        .ok_or_else(|| LogoutError::Unauthorized("A bearer JWT is required.".into()))?;
+    let jwt = Jwt::parse(token, LOGOUT_TYP).map_err(|(_, why)| refused(why))?;
     let (Some(iss), Some(client_id)) = (jwt.claim("iss"), jwt.claim("sub")) else {
-        return Err(LogoutError::Unauthorized(
-            "the token needs iss and sub claims".into(),
-        ));
+        return Err(refused("the token has no iss or sub".into()));
     };
-    let not_registered =
-        || LogoutError::Unauthorized("the token's iss and sub name no registered client".into());
     if iss.chars().count() > MAX_ISSUER_CHARS || iss.chars().any(char::is_control) {
-        return Err(not_registered());
+        return Err(refused(
+            "the iss is too long or has control characters".into(),
+        ));
     }
-    let Some((org, Some((sso, _)))) = store.org_with_sso_by_issuer(iss).await? else {
-        return Err(not_registered());
+    if client_id.chars().count() > 255 || client_id.chars().any(char::is_control) {
+        return Err(refused(
+            "the sub is too long or has control characters".into(),
+        ));
+    }
+    let Some((org, sso, keys_of)) = logout_org(store, iss, client_id).await? else {
+        return Err(refused("no org has this issuer and Client ID".into()));
     };
-    if sso.client_id != client_id {
-        return Err(not_registered());
-    }
-    let claims = verify_signature(verifier, &sso, token)
+    let claims = verifier
+        .verify(&keys_of, token)
         .await
-        .map_err(unauthorized)?;
+        .map_err(|e| refused(e.to_string()))?;
     let endpoint = public_url.universal_logout_endpoint();
     let aud = audiences(&claims).map_err(LogoutError::Unauthorized)?;
     if aud != [endpoint.as_str()] {
@@ -463,29 +499,74 @@ pub async fn universal_logout<V: JwtVerifier>(
             "this token was used before (jti replayed)".into(),
         ));
     };
-    let members = members_named(store, &org, &sso, &subject).await?;
-    if members.is_empty() {
-        store
-            .finish_security_event(&event, None, "no_member", 0)
-            .await?;
-        return Err(LogoutError::NoSuchMember);
-    }
+    let member = match member_named(store, &org, &sso, &keys_of, &subject).await? {
+        Named::One(m) => m,
+        Named::Nobody => {
+            store
+                .finish_security_event(&event, None, "no_member", 0)
+                .await?;
+            return Err(LogoutError::NoSuchMember);
+        }
+        Named::Several => {
+            store
+                .finish_security_event(&event, None, "ambiguous", 0)
+                .await?;
+            return Err(LogoutError::Unprocessable(SEVERAL.into()));
+        }
+    };
     let actor = Actor::Okta(Via::UniversalLogout);
+    let members = [member];
     let ended = membership::end_sessions(store, &actor, &org.id, &members, None)
         .await
         .map_err(|e| match e {
             DomainError::Store(s) => LogoutError::Store(s),
             other => LogoutError::Unprocessable(other.to_string()),
         })?;
-    let first = &members[0];
+    let [member] = members;
     store
-        .finish_security_event(&event, Some((&first.id, &first.email)), "signed_out", ended)
+        .finish_security_event(
+            &event,
+            Some((&member.id, &member.email)),
+            "signed_out",
+            ended,
+        )
         .await?;
     Ok(LoggedOut {
         org,
-        members,
+        member,
         sessions_ended: ended,
     })
+}
+
+/// The org a Universal Logout JWT names by `iss` and `sub` (its Client ID), and the issuer
+/// whose keys sign it: the org's issuer, or — for an org whose sign-in uses a custom
+/// authorization server (`https://acme.okta.com/oauth2/default`) — its Okta org
+/// (`https://acme.okta.com`), which is what Okta signs Universal Logout requests as.
+async fn logout_org(
+    store: &Store,
+    iss: &str,
+    client_id: &str,
+) -> Result<Option<(Org, SsoConnection, String)>, StoreError> {
+    if let Some((org, Some((sso, _)))) = store.org_with_sso_by_issuer(iss).await? {
+        return Ok((sso.client_id == client_id).then(|| {
+            let keys_of = sso.issuer.clone();
+            (org, sso, keys_of)
+        }));
+    }
+    let origin_of = |issuer: &str| {
+        url::Url::parse(issuer)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    };
+    let Some(iss_origin) = origin_of(iss).filter(|o| issuer::same_key(o, iss)) else {
+        return Ok(None);
+    };
+    Ok(store
+        .sso_by_client_id(client_id)
+        .await?
+        .into_iter()
+        .find(|(_, sso)| origin_of(&sso.issuer).is_some_and(|o| issuer::same_key(&o, &iss_origin)))
+        .map(|(org, sso)| (org, sso, iss_origin)))
 }
 
 /// The body of a Universal Logout request: `{"sub_id": <subject>}` (Okta's and the draft's
@@ -556,7 +637,6 @@ impl SetError {
 pub enum SetOutcome {
     /// Sessions ended (session-revoked, credential-change).
     SignedOut {
-        members: usize,
         sessions: u64,
     },
     Deactivated,
@@ -565,6 +645,8 @@ pub enum SetOutcome {
     Unchanged,
     /// The org has no member the subject names.
     NoMember,
+    /// Several members have the email the subject names: nobody was acted on.
+    Ambiguous,
     /// An event type Tessera does not act on: recorded only.
     Ignored,
     /// The SSF verification event.
@@ -580,6 +662,7 @@ impl SetOutcome {
             SetOutcome::Reactivated => "reactivated",
             SetOutcome::Unchanged => "unchanged",
             SetOutcome::NoMember => "no_member",
+            SetOutcome::Ambiguous => "ambiguous",
             SetOutcome::Ignored => "ignored",
             SetOutcome::Verified => "verified",
         }
@@ -613,10 +696,9 @@ pub async fn receive_set<V: JwtVerifier>(
     let (org, sso) = set_org(store, public_url, &jwt).await?;
     let iss = jwt.claim("iss").unwrap_or("");
     if !issuer::same_key(iss, &sso.issuer) {
-        return Err(SetError::InvalidIssuer(format!(
-            "the SET's iss is not the Okta org of {}",
-            org.slug
-        )));
+        return Err(SetError::InvalidIssuer(
+            "the SET's iss is not the Okta org this audience belongs to".into(),
+        ));
     }
     let claims = verify_signature(verifier, &sso, token)
         .await
@@ -636,7 +718,7 @@ pub async fn receive_set<V: JwtVerifier>(
         ACCOUNT_DISABLED,
         ACCOUNT_ENABLED,
     ];
-    let subject = match claims.get("sub_id").or_else(|| event.get("subject")) {
+    let subject = match present(claims.get("sub_id")).or_else(|| present(event.get("subject"))) {
         Some(s) if acted_on.contains(&event_type) => {
             Some(Subject::parse(s).map_err(SetError::InvalidRequest)?)
         }
@@ -664,7 +746,7 @@ pub async fn receive_set<V: JwtVerifier>(
         None => (SetOutcome::Ignored, None),
     };
     let sessions = match outcome {
-        SetOutcome::SignedOut { sessions, .. } => sessions,
+        SetOutcome::SignedOut { sessions } => sessions,
         _ => 0,
     };
     store
@@ -681,6 +763,11 @@ pub async fn receive_set<V: JwtVerifier>(
         event_type: bounded(event_type, 300),
         outcome,
     })
+}
+
+/// `v` unless it is JSON `null` (an absent claim).
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
 }
 
 /// The org a SET is for, by its audience.
@@ -737,10 +824,12 @@ async fn act(
     event_type: &str,
     subject: &Subject,
 ) -> Result<(SetOutcome, Option<Member>), SetError> {
-    let members = members_named(store, org, sso, subject).await?;
-    let Some(first) = members.first().cloned() else {
-        return Ok((SetOutcome::NoMember, None));
+    let member = match member_named(store, org, sso, &sso.issuer, subject).await? {
+        Named::One(m) => m,
+        Named::Nobody => return Ok((SetOutcome::NoMember, None)),
+        Named::Several => return Ok((SetOutcome::Ambiguous, None)),
     };
+    let members = std::slice::from_ref(&member);
     let via = Via::SharedSignals;
     let domain = |e: DomainError| match e {
         DomainError::Store(s) => SetError::Store(s),
@@ -754,24 +843,18 @@ async fn act(
                 "credential-change"
             };
             let sessions =
-                membership::end_sessions(store, &Actor::Okta(via), &org.id, &members, Some(why))
+                membership::end_sessions(store, &Actor::Okta(via), &org.id, members, Some(why))
                     .await
                     .map_err(domain)?;
-            SetOutcome::SignedOut {
-                members: members.len(),
-                sessions,
-            }
+            SetOutcome::SignedOut { sessions }
         }
         ACCOUNT_DISABLED | ACCOUNT_ENABLED => {
-            let mut changed = false;
-            for m in &members {
-                changed |= if event_type == ACCOUNT_DISABLED {
-                    membership::okta_deactivate(store, via, org, m).await
-                } else {
-                    membership::okta_reactivate(store, via, org, m).await
-                }
-                .map_err(domain)?;
+            let changed = if event_type == ACCOUNT_DISABLED {
+                membership::okta_deactivate(store, via, org, &member).await
+            } else {
+                membership::okta_reactivate(store, via, org, &member).await
             }
+            .map_err(domain)?;
             match (changed, event_type == ACCOUNT_DISABLED) {
                 (false, _) => SetOutcome::Unchanged,
                 (true, true) => SetOutcome::Deactivated,
@@ -780,7 +863,7 @@ async fn act(
         }
         _ => SetOutcome::Ignored,
     };
-    Ok((outcome, Some(first)))
+    Ok((outcome, Some(member)))
 }
 
 // ---- the switches --------------------------------------------------------------------------

@@ -238,6 +238,22 @@ impl Store {
         Ok(Some((org, sso)))
     }
 
+    /// The orgs (at most 16) whose connection has this Client ID, with the connection.
+    pub async fn sso_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<(Org, SsoConnection)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{ORG_WITH_SSO} WHERE c.client_id = $1 ORDER BY o.id LIMIT 16"
+        ))
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((org_from_row(row)?, sso_from_row(row)?)))
+            .collect()
+    }
+
     /// The sealed client secret of an org's connection.
     pub async fn sealed_client_secret(&self, org_id: &OrgId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT client_secret_enc FROM sso_connections WHERE org_id = $1")

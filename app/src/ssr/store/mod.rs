@@ -418,8 +418,10 @@ impl Store {
         // The provisioning log is kept as long as the login attempts.
         self.delete_older_in_batches(scim::REQUESTS_OLDER_THAN, attempts_before, batch)
             .await?;
-        // So is the record of Okta's security signals.
-        self.delete_older_in_batches(signals::EVENTS_OLDER_THAN, attempts_before, batch)
+        // So is the record of Okta's security signals, but never before their `jti`s can no
+        // longer be replayed (however short the retention).
+        let signals_before = attempts_before.min(self.now_ms() - signals::KEEP_AT_LEAST_MS);
+        self.delete_older_in_batches(signals::EVENTS_OLDER_THAN, signals_before, batch)
             .await?;
         let audit = self
             .delete_older_in_batches(audit::ENTRIES_OLDER_THAN, audit_before, batch)

@@ -12,6 +12,11 @@ use sqlx::Row;
 /// Deletes security events recorded before `$1`, at most `$2` a statement (retention).
 pub(super) const EVENTS_OLDER_THAN: &str = "DELETE FROM security_events WHERE id IN (SELECT id FROM security_events WHERE at < $1 LIMIT $2)";
 
+/// Signals are kept at least this long (ms), whatever the retention: longer than any token
+/// they record is accepted (`ssr::signals`: 15 minutes plus skew), so a `jti` cannot be
+/// replayed after its record went.
+pub const KEEP_AT_LEAST_MS: i64 = 3_600_000;
+
 /// Where a signal came in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
