@@ -107,6 +107,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::signals::routes())
         .merge(pages)
         .layer(axum::middleware::from_fn(no_store))
+        // br or gzip, as the browser accepts, for everything but what carries a secret (marked
+        // inside, so the compression sees the mark).
+        .layer(axum::middleware::from_fn(mark_secret_bearing))
+        .layer(compression())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP_STRICT),
@@ -390,6 +394,45 @@ async fn no_store(req: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+/// Responses that may hold a secret next to text an attacker can make the browser send (a
+/// setup link's page and flash, a new SCIM token, a new setup link's URL): never compressed,
+/// so their length cannot be used to guess the secret (BREACH).
+#[derive(Clone, Copy, Debug)]
+struct SecretBearing;
+
+fn is_secret_bearing(path: &str) -> bool {
+    path.starts_with("/setup/")
+        || path == "/api/v1/provisioning/tokens"
+        || path == "/api/v1/sso/setup-link"
+}
+
+async fn mark_secret_bearing(req: Request, next: Next) -> Response {
+    let secret = is_secret_bearing(req.uri().path());
+    let mut resp = next.run(req).await;
+    if secret {
+        resp.extensions_mut().insert(SecretBearing);
+    }
+    resp
+}
+
+/// Brotli or gzip (tower-http) for compressible answers over 256 bytes, as `Accept-Encoding`
+/// allows; not for [`SecretBearing`] answers.
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+    use axum::http::{Extensions, HeaderMap, Version};
+    use tower_http::compression::{
+        CompressionLayer, DefaultPredicate, Predicate, predicate::SizeAbove,
+    };
+    let not_secret = |_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions| {
+        ext.get::<SecretBearing>().is_none()
+    };
+    CompressionLayer::new().br(true).gzip(true).compress_when(
+        DefaultPredicate::new()
+            .and(SizeAbove::new(256))
+            .and(not_secret),
+    )
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.

@@ -815,3 +815,56 @@ async fn durations_too_long_for_the_clock_are_refused_in_one_line() {
         assert!(out.status.success(), "{flag} 36500d refused");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_compressed_as_accepted_but_never_what_holds_a_secret() {
+    let db = testkit::sqlite();
+    let server = TestServer::start(&db).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, accept: &str| {
+        client
+            .get(format!("{}{path}", server.url))
+            .header("accept-encoding", accept)
+            .send()
+    };
+    // A page: brotli or gzip, whichever the browser takes; never when it takes neither.
+    for (accept, want) in [
+        ("br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        let r = get("/login", accept).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let enc = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(enc.as_deref(), want, "{accept}");
+        assert!(
+            r.headers()
+                .get("vary")
+                .is_some_and(|v| v.to_str().unwrap().contains("accept-encoding")),
+            "{accept}: Vary: Accept-Encoding"
+        );
+    }
+    // A compressed page is smaller than the page.
+    let plain = get("/login", "identity")
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let br = get("/login", "br").await.unwrap().bytes().await.unwrap();
+    assert!(
+        br.len() * 2 < plain.len(),
+        "{} vs {}",
+        br.len(),
+        plain.len()
+    );
+    // A setup link's page (its token in the URL, its secret in the flash) never is.
+    let r = get("/setup/not-a-real-token-0123456789abcdef", "br, gzip")
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(r.bytes().await.unwrap().len() > 256);
+}
