@@ -62,6 +62,7 @@ pub async fn list_members(
     page: Option<String>,
     role: Option<String>,
     status: Option<String>,
+    #[server(default)] after: Option<String>,
 ) -> Result<MembersPage, ApiError> {
     use crate::ssr::api_support::{finish, parse_filter, parse_page, signed_in};
     use crate::ssr::membership;
@@ -71,7 +72,8 @@ pub async fn list_members(
             let page = parse_page(page.as_deref())?;
             let filter = parse_filter(role.as_deref(), status.as_deref())?;
             let q = q.unwrap_or_default();
-            Ok(membership::list_members(&cx.store, &cx.me, q.trim(), filter, page).await?)
+            let after = after.as_deref().filter(|a| !a.trim().is_empty());
+            Ok(membership::list_members(&cx.store, &cx.me, q.trim(), filter, page, after).await?)
         }
         .await,
     )

@@ -69,7 +69,12 @@ pub struct MembersPage {
     pub members: Vec<MemberView>,
     /// Members matching the search.
     pub total: i64,
+    /// The page number (1-based); 0 for a page asked for with `after`.
     pub page: u32,
+    /// The cursor of the page after this one (`?after=`), `None` on the last page: keyset
+    /// paging, as fast deep in the list as at its start.
+    #[serde(default)]
+    pub next: Option<String>,
     pub per_page: u32,
     /// The whole org, whatever the search.
     pub counts: MemberCounts,

@@ -167,7 +167,13 @@ fn Members() -> impl IntoView {
     let members = Resource::new(
         move || (q(), page(), role(), status(), version.get()),
         |(q, page, role, status, _)| {
-            list_members(Some(q), Some(page.to_string()), Some(role), Some(status))
+            list_members(
+                Some(q),
+                Some(page.to_string()),
+                Some(role),
+                Some(status),
+                None,
+            )
         },
     );
     let (notice, set_notice) = signal(None::<(bool, String)>);

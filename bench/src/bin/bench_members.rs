@@ -222,9 +222,25 @@ async fn bench_db(
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| e.to_string())?;
+        // The keyset cursor of the same deep position: page 1499's `next`.
+        let deep_cursor = {
+            let r = http
+                .get(format!("{}/api/v1/members?page=1499", t.url))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let body: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+            body["next"].as_str().unwrap_or_default().to_string()
+        };
         let queries = [
             ("first page", "/api/v1/members".to_string(), MEMBERS + 1, 50),
             ("deep page (page=1500)", "/api/v1/members?page=1500".to_string(), MEMBERS + 1, 50),
+            (
+                "deep position (after=, keyset)",
+                format!("/api/v1/members?after={deep_cursor}"),
+                MEMBERS + 1,
+                50,
+            ),
             ("search (q=user12345)", "/api/v1/members?q=user12345".to_string(), 1, 1),
         ];
         md(format!(

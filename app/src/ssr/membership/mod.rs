@@ -75,6 +75,46 @@ pub enum DomainError {
     Store(#[from] StoreError),
 }
 
+/// The opaque `after` cursor of the members list: a member's place in its order (name, email,
+/// id) as base64url JSON. Only ever read back as a position, never trusted as anything else.
+mod cursor {
+    use super::DomainError;
+    use crate::model::{Member, MemberId};
+    use crate::ssr::store::MemberKey;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    /// Longest cursor accepted, in characters.
+    const MAX_CHARS: usize = 4096;
+
+    pub fn encode(m: &Member) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::json!([m.name, m.email, m.id]).to_string())
+    }
+
+    pub fn decode(cursor: &str) -> Result<MemberKey, DomainError> {
+        let bad = || {
+            DomainError::Invalid(
+                "after must be a cursor a members page gave (its \"next\").".into(),
+            )
+        };
+        let cursor = cursor.trim();
+        if cursor.is_empty() || cursor.len() > MAX_CHARS {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+        let (name, email, id): (String, String, String) =
+            serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if [&name, &email, &id].iter().any(|v| v.contains('\0')) {
+            return Err(bad());
+        }
+        Ok(MemberKey {
+            name,
+            email,
+            id: MemberId::parse(&id).map_err(|_| bad())?,
+        })
+    }
+}
+
 /// Login attempts listed by [`login_activity`].
 pub const ATTEMPTS_LISTED: i64 = 100;
 /// Security signals from Okta listed by [`login_activity`].
@@ -563,6 +603,7 @@ pub async fn list_members(
     q: &str,
     filter: MemberFilter,
     page: u32,
+    after: Option<&str>,
 ) -> Result<MembersPage, DomainError> {
     allow(may_org(actor, OrgAction::ViewMembers))?;
     if q.chars().count() > MAX_QUERY {
@@ -570,23 +611,49 @@ pub async fn list_members(
             "The search is too long (at most {MAX_QUERY} characters)."
         )));
     }
+    let after = after.map(cursor::decode).transpose()?;
     let search = (!q.is_empty()).then_some(q);
     let counts = store.member_counts(&actor.org_id).await?;
     let org_wide = counts.active + counts.deactivated;
     let filtered = search.is_some() || filter != MemberFilter::default();
-    // A page past the end shows the last page (known up front when nothing narrows the list).
-    let mut page = page.max(1);
-    if !filtered {
-        page = page.min(last_page(org_wide));
-    }
-    let (members, total, page) = clamped_page(page, |offset| async move {
-        let (members, total) = store
-            .members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
+    let (members, total, page, next) = match after {
+        // Keyset: one more than a page says whether another follows.
+        Some(key) => {
+            let mut members = store
+                .members_after(&actor.org_id, search, filter, i64::from(PER_PAGE) + 1, &key)
+                .await?;
+            let more = members.len() > PER_PAGE as usize;
+            members.truncate(PER_PAGE as usize);
+            let total = if filtered {
+                store
+                    .count_members_matching(&actor.org_id, search, filter)
+                    .await?
+            } else {
+                org_wide
+            };
+            let next = more.then(|| members.last().map(cursor::encode)).flatten();
+            (members, total, 0, next)
+        }
+        None => {
+            // A page past the end shows the last page (known up front when nothing narrows
+            // the list).
+            let mut page = page.max(1);
+            if !filtered {
+                page = page.min(last_page(org_wide));
+            }
+            let (members, total, page) = clamped_page(page, |offset| async move {
+                let (members, total) = store
+                    .members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
+                    .await?;
+                // Unfiltered, the total is the org-wide count already in `counts`.
+                Ok((members, total.unwrap_or(org_wide)))
+            })
             .await?;
-        // Unfiltered, the total is the org-wide count already in `counts`.
-        Ok((members, total.unwrap_or(org_wide)))
-    })
-    .await?;
+            let more = i64::from(page) * i64::from(PER_PAGE) < total;
+            let next = more.then(|| members.last().map(cursor::encode)).flatten();
+            (members, total, page, next)
+        }
+    };
     // Okta may deactivate a leaving owner: the page then tells admins they may claim the org.
     let owner_deactivated = if counts.deactivated > 0 {
         store
@@ -601,6 +668,7 @@ pub async fn list_members(
         members: members.into_iter().map(Into::into).collect(),
         total,
         page,
+        next,
         per_page: PER_PAGE,
         counts,
         now: store.now_ms(),

@@ -81,6 +81,24 @@ pub struct Admission<'a> {
     pub invitation: Option<&'a InvitationId>,
 }
 
+/// A member's place in the list's order (name, email, id): where a keyset page starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberKey {
+    pub name: String,
+    pub email: String,
+    pub id: crate::model::MemberId,
+}
+
+impl MemberKey {
+    pub fn of(m: &Member) -> MemberKey {
+        MemberKey {
+            name: m.name.clone(),
+            email: m.email.clone(),
+            id: m.id.clone(),
+        }
+    }
+}
+
 /// Which members a directory page lists, besides the search: all when both are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemberFilter {
@@ -487,13 +505,77 @@ impl Store {
         if search.is_none() && filter == MemberFilter::default() {
             return Ok((members, None));
         }
-        let sql = format!("SELECT COUNT(*) AS n FROM members WHERE {condition}");
+        let total = self.count_matching(org_id, search, filter).await?;
+        Ok((members, Some(total)))
+    }
+
+    /// How many members of the org match `search` and `filter`.
+    pub async fn count_members_matching(
+        &self,
+        org_id: &OrgId,
+        search: Option<&str>,
+        filter: MemberFilter,
+    ) -> Result<i64, StoreError> {
+        let search = search.map(|q| dialect::search_condition(self.kind, q));
+        self.count_matching(org_id, search, filter).await
+    }
+
+    async fn count_matching(
+        &self,
+        org_id: &OrgId,
+        search: Option<(&'static str, String)>,
+        filter: MemberFilter,
+    ) -> Result<i64, StoreError> {
+        let base = search.as_ref().map_or("org_id = $1", |(c, _)| *c);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM members WHERE {base}{}",
+            filter.sql()
+        );
         let mut query = sqlx::query(&sql).bind(org_id);
         if let Some((_, value)) = search {
             query = query.bind(value);
         }
-        let total = count(&self.pool, query).await?;
-        Ok((members, Some(total)))
+        count(&self.pool, query).await
+    }
+
+    /// At most `limit` members of the org after `after` in the list's order (name, email, id)
+    /// and matching `search` and `filter`: keyset paging, so a deep position costs what the
+    /// first page does (the index `members_by_org_name_email` is walked from the key).
+    pub async fn members_after(
+        &self,
+        org_id: &OrgId,
+        search: Option<&str>,
+        filter: MemberFilter,
+        limit: i64,
+        after: &MemberKey,
+    ) -> Result<Vec<Member>, StoreError> {
+        let search = search.map(|q| dialect::search_condition(self.kind, q));
+        let (base, next) = match &search {
+            None => ("org_id = $1", 2),
+            Some((condition, _)) => (*condition, 3),
+        };
+        let sql = format!(
+            "{MEMBER_COLUMNS} WHERE id IN (
+                 SELECT id FROM members WHERE {base}{} AND (name, email, id) > (${next}, ${}, ${})
+                 ORDER BY name, email, id LIMIT ${}
+             ) ORDER BY name, email, id",
+            filter.sql(),
+            next + 1,
+            next + 2,
+            next + 3
+        );
+        let mut query = sqlx::query(&sql).bind(org_id);
+        if let Some((_, value)) = &search {
+            query = query.bind(value);
+        }
+        let rows = query
+            .bind(&after.name)
+            .bind(&after.email)
+            .bind(&after.id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(member_from_row).collect()
     }
 
     /// How many members an org has, by status and by role: one row of `member_stats`, which
