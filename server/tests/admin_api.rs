@@ -1450,6 +1450,20 @@ async fn members_list_pages_and_searches_100k_members() {
             assert_eq!(j["counts"]["deactivated"], 10_000);
             eprintln!("[{}] GET {path}: {took:?}", db.kind);
         }
+        // The same deep position by keyset: the 50 members after page 1999's last.
+        let next = c.get("/api/v1/members?page=1999").await.json()["next"].clone();
+        let deep = c.get("/api/v1/members?page=2000").await.json();
+        let t = Instant::now();
+        let r = c
+            .get(&format!("/api/v1/members?after={}", next.as_str().unwrap()))
+            .await;
+        let took = t.elapsed();
+        r.assert_status(200);
+        assert_eq!(r.json()["members"], deep["members"], "[{}]", db.kind);
+        eprintln!(
+            "[{}] GET /api/v1/members?after=<page 1999's next>: {took:?}",
+            db.kind
+        );
     }
 }
 
