@@ -420,7 +420,7 @@ async fn mark_secret_bearing(req: Request, next: Next) -> Response {
 /// Brotli or gzip (tower-http) for compressible answers over 256 bytes, as `Accept-Encoding`
 /// allows; not for [`SecretBearing`] answers.
 fn compression()
--> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use axum::http::{Extensions, HeaderMap, Version};
     use tower_http::compression::{
         CompressionLayer, DefaultPredicate, Predicate, predicate::SizeAbove,
