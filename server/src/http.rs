@@ -262,12 +262,7 @@ fn oversized_head(req: &Request, api: bool) -> Option<Response> {
             ),
         ));
     }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
+    if crate::limits::header_bytes(req) > MAX_HEADER_BYTES {
         return Some(refuse(
             api,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

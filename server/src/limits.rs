@@ -51,12 +51,7 @@ pub fn refused_head(req: &Request, max_body: usize) -> Option<(u16, &'static str
     if target > MAX_URI_BYTES {
         return Some((414, "The request target is too long."));
     }
-    let header_bytes: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
+    if header_bytes(req) > MAX_HEADER_BYTES {
         return Some((431, "The request headers are too large."));
     }
     let announced = req
@@ -90,4 +85,26 @@ pub async fn read_body(body: Body, limit: usize) -> BodyRead {
         Ok(Ok(None)) => BodyRead::TooLarge,
         Ok(Err(_)) => BodyRead::Broken,
     }
+}
+
+/// The total size of a request's headers (names and values), in bytes.
+pub fn header_bytes(req: &Request) -> usize {
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum()
+}
+
+/// The media type of a `Content-Type` header, lowercased, without parameters.
+pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
 }

@@ -867,16 +867,7 @@ fn verify_jwt(
     nonce: &str,
 ) -> Result<IdClaims, Retry> {
     let invalid = |m: String| Retry::Invalid(m);
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid(
-            "malformed ID token: not a compact JWS of three parts".into(),
-        ));
-    };
-    let header_json =
-        decode_json(header).map_err(|e| invalid(format!("malformed ID token header: {e}")))?;
+    let (header_json, payload, signature) = split_jws(token, "ID token")?;
     let alg = str_member(&header_json, "alg").unwrap_or_default();
     if alg != "RS256" {
         return Err(invalid(format!(
@@ -928,6 +919,22 @@ impl app::ssr::signals::JwtVerifier for OidcCache {
     ) -> Result<Value, app::ssr::signals::KeyError> {
         self.verify_signed(issuer, token).await
     }
+}
+
+/// A compact JWS's three parts: its decoded header, and its payload and signature as sent.
+/// `what` names the token in messages.
+fn split_jws<'t>(token: &'t str, what: &str) -> Result<(Value, &'t str, &'t str), Retry> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Retry::Invalid(format!(
+            "malformed {what}: not a compact JWS of three parts"
+        )));
+    };
+    let header_json =
+        decode_json(header).map_err(|e| Retry::Invalid(format!("malformed {what} header: {e}")))?;
+    Ok((header_json, payload, signature))
 }
 
 /// Checks the RS256 signature of the compact JWS `token` (whose decoded header is
@@ -987,16 +994,7 @@ fn check_signature(
 /// Event Tokens. Their `typ` and claims are the caller's to check.
 fn signed_claims(metadata: &FastProviderMetadata, token: &str) -> Result<Value, Retry> {
     let invalid = |m: String| Retry::Invalid(m);
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid(
-            "malformed token: not a compact JWS of three parts".into(),
-        ));
-    };
-    let header_json =
-        decode_json(header).map_err(|e| invalid(format!("malformed token header: {e}")))?;
+    let (header_json, payload, signature) = split_jws(token, "token")?;
     if str_member(&header_json, "alg") != Some("RS256") {
         return Err(invalid("only RS256 signatures are accepted".into()));
     }

@@ -227,17 +227,7 @@ fn refused_head(req: &Request) -> Option<Response> {
         None => {}
     }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        let media = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+        let media = crate::limits::media_type(req.headers());
         if let Some(media) = media
             && media != wire::MEDIA_TYPE
             && media != "application/json"

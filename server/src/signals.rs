@@ -139,16 +139,7 @@ async fn receive_set(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn set(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let media = crate::limits::media_type(headers);
     if media.as_deref() != Some("application/secevent+jwt") {
         return set_error(
             415,

@@ -7,24 +7,10 @@ use crate::browser::{Browser, Resp};
 use crate::okta::OktaDev;
 use serde_json::{Value, json};
 
-/// `typ` of a Universal Logout JWT.
-pub const LOGOUT_TYP: &str = "global-token-revocation+jwt";
-/// `typ` of a SET.
-pub const SET_TYP: &str = "secevent+jwt";
-/// CAEP session revoked.
-pub const SESSION_REVOKED: &str =
-    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-/// CAEP credential change.
-pub const CREDENTIAL_CHANGE: &str =
-    "https://schemas.openid.net/secevent/caep/event-type/credential-change";
-/// RISC account disabled.
-pub const ACCOUNT_DISABLED: &str =
-    "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
-/// RISC account enabled.
-pub const ACCOUNT_ENABLED: &str =
-    "https://schemas.openid.net/secevent/risc/event-type/account-enabled";
-/// SSF verification.
-pub const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
+pub use app::api::signal_text::{
+    ACCOUNT_DISABLED, ACCOUNT_ENABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, VERIFICATION,
+};
+pub use app::ssr::signals::{LOGOUT_TYP, SET_TYP};
 
 /// Now, in seconds since the epoch.
 pub fn now_s() -> i64 {
