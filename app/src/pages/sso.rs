@@ -11,6 +11,7 @@
 
 use super::layout::{Authed, CopyValue, Notice, Section, SessionState};
 use super::provisioning::{ProvisioningSection, provisioning_resource};
+use super::signals::SignalsSection;
 use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
 use crate::api::permissions::{OrgAction, may_org};
@@ -79,6 +80,8 @@ fn Sso() -> impl IntoView {
         rotation: RwSignal::new(None),
         rotation_report: RwSignal::new(None),
     };
+    // The signals section's "Save" reports here, for the same reason.
+    let signals_notice = RwSignal::new(None::<(bool, String)>);
 
     let test = move |_| {
         set_busy.set(true);
@@ -115,6 +118,14 @@ fn Sso() -> impl IntoView {
                             {can_edit.then(|| view! {
                                 <OwnerSettings view=view.clone() set_version outcomes setup_links />
                             })}
+                            <SignalsSection
+                                signals=view.signals.clone()
+                                configured=view.configured
+                                sso_enabled=view.enabled
+                                can_edit
+                                set_version
+                                notice=signals_notice
+                            />
                         }
                             .into_any()
                     }
