@@ -327,6 +327,85 @@ mod tests {
         }
     }
 
+    /// The section as the server renders it.
+    #[cfg(feature = "ssr")]
+    fn html(signals: SignalsView, configured: bool, sso_enabled: bool, can_edit: bool) -> String {
+        Owner::new().with(move || {
+            let (_, set_version) = signal(0u32);
+            let notice = RwSignal::new(None);
+            view! { <SignalsSection signals configured sso_enabled can_edit set_version notice /> }
+                .to_html()
+        })
+    }
+
+    #[cfg(feature = "ssr")]
+    fn view_of(universal_logout: bool, last: Option<SecurityEventView>) -> SignalsView {
+        SignalsView {
+            universal_logout,
+            shared_signals: true,
+            universal_logout_endpoint: "https://t.example/oauth/global-token-revocation".into(),
+            ssf_endpoint: "https://t.example/ssf/events".into(),
+            ssf_audience: "https://t.example/ssf/orgs/acme".into(),
+            last,
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_owner_gets_switches_and_everyone_the_values_for_okta() {
+        let owner = html(view_of(false, None), true, true, true);
+        for text in [
+            "id=\"signals-form\"",
+            "id=\"signals-universal-logout\"",
+            "id=\"signals-shared-signals\"",
+            "id=\"save-signals\"",
+            ">https://t.example/oauth/global-token-revocation<",
+            ">https://t.example/ssf/events<",
+            ">https://t.example/ssf/orgs/acme<",
+            "Global token revocation endpoint",
+            "Issuer and Subject identifier",
+            "No signal received yet.",
+            "only while single sign-on is on",
+        ] {
+            assert!(owner.contains(text), "lacks {text:?}: {owner}");
+        }
+        // Until the page hydrates, the switches show the saved state and wait.
+        let ul = &owner[owner.find("id=\"signals-universal-logout\"").unwrap()..];
+        let ul = &ul[..ul.find('>').unwrap()];
+        assert!(!ul.contains("checked") && ul.contains("disabled"), "{ul}");
+        let ss = &owner[owner.find("id=\"signals-shared-signals\"").unwrap()..];
+        let ss = &ss[..ss.find('>').unwrap()];
+        assert!(ss.contains("checked"), "{ss}");
+
+        let admin = html(view_of(true, None), true, true, false);
+        assert!(!admin.contains("signals-form"), "{admin}");
+        assert!(
+            admin.contains("id=\"universal-logout-state\" class=\"status enabled\">on<"),
+            "{admin}"
+        );
+        assert!(admin.contains("Only the owner turns them on or off."));
+        assert!(admin.contains(">https://t.example/ssf/orgs/acme<"));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_section_says_when_the_signals_cannot_act_and_what_came_last() {
+        let off = html(view_of(true, None), true, false, true);
+        assert!(off.contains("id=\"signals-sso-off\""), "{off}");
+        let none = html(view_of(true, None), false, false, true);
+        assert!(none.contains("id=\"signals-not-connected\""), "{none}");
+        let save = &none[none.find("id=\"save-signals\"").unwrap()..];
+        assert!(save[..save.find('>').unwrap()].contains("disabled"));
+        let mut last = event("", "<x>@example.com");
+        last.outcome = "no_member".into();
+        let seen = html(view_of(true, Some(last)), true, true, true);
+        assert!(seen.contains("data-state=\"received\""), "{seen}");
+        assert!(seen.contains(">Universal Logout<"), "{seen}");
+        assert!(seen.contains(">No such member<"), "{seen}");
+        // What came from outside is text.
+        assert!(seen.contains("&lt;x&gt;@example.com"), "{seen}");
+    }
+
     #[test]
     fn signals_name_who_and_what() {
         assert_eq!(

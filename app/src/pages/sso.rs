@@ -1,5 +1,6 @@
-//! SSO: the org's Okta connection, its health, the values to paste into Okta, and the owner's
-//! controls (settings, client-secret rotation). Owners and admins only.
+//! SSO: the org's Okta connection, its health, the values to paste into Okta, the owner's
+//! controls (settings, client-secret rotation), Universal Logout and Shared Signals
+//! ([`super::signals`]) and SCIM provisioning ([`super::provisioning`]). Owners and admins only.
 //!
 //! The SSO switch is read-only: turning it off signs everyone out (the owner included) and only
 //! the operator can turn it back on, so it is the operator's (`tessera sso disable`). The page
