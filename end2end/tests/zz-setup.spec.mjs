@@ -178,6 +178,13 @@ test('the Okta admin connects Globex with the setup link; the first sign-in beco
   await expect(page.locator('#sign-in-now')).toHaveAttribute('href', '/sso/start?org=globex');
   await expect(page.locator('#sign-in-now')).toHaveText('Sign in to Globex now');
   await expect(page.locator('#tessera-sign-in')).toHaveAttribute('href', '/login');
+  // The optional step: where Universal Logout and Shared Signals go in Okta, with Copy buttons.
+  const signals = page.locator('#setup-signals');
+  await expect(signals).toContainText('Global token revocation endpoint');
+  await expect(page.locator('#universal-logout-endpoint')).toHaveText(`${TESSERA_URL}/oauth/global-token-revocation`);
+  await expect(page.locator('#ssf-endpoint')).toHaveText(`${TESSERA_URL}/ssf/events`);
+  await expect(page.locator('#ssf-audience')).toHaveText(`${TESSERA_URL}/ssf/orgs/globex`);
+  await expect(page.locator('#copy-universal-logout-endpoint')).toBeVisible();
   await accessible(page, 'Okta is connected');
   await shot(page, testInfo, 'setup-saved.png');
   await fitsAPhone(page, testInfo, 'setup-saved');

@@ -28,7 +28,7 @@ use app::model::Org;
 use app::pages::problem::Problem;
 use app::pages::setup::{
     self as view, MAX_CLIENT_ID, MAX_SECRET, REPORT_ID, SETUP_SCRIPT, ScimStep, SetupForm,
-    SetupLinkPage, SetupProvisioning, SetupSaved, domain_for_form,
+    SetupLinkPage, SetupProvisioning, SetupSaved, SetupSignals, domain_for_form,
 };
 use app::ssr::PublicUrl;
 use app::ssr::connection::IssuerChange;
@@ -173,6 +173,12 @@ async fn done(
     // A token is shown once, a refusal once: a reload shows only what remains.
     let after = scim.as_ref().and_then(ScimStep::after_shown);
     let rewrite = scim.is_some() && after != scim;
+    let public = PublicUrl(state.config.public_url.clone());
+    let signals = SetupSignals {
+        universal_logout_endpoint: public.universal_logout_endpoint(),
+        ssf_endpoint: public.ssf_endpoint(),
+        ssf_audience: public.ssf_audience(&org.slug),
+    };
     let saved = SetupSaved {
         org_name: org.name,
         org_slug: org.slug,
@@ -184,10 +190,11 @@ async fn done(
             .map(|(from, to, members)| IssuerChange { from, to, members }),
         provisioning: Some(SetupProvisioning {
             action: format!("{}/scim-token", setup_path(&token)),
-            base_url: app::ssr::scim::base_url(&PublicUrl(state.config.public_url.clone())),
+            base_url: app::ssr::scim::base_url(&public),
             can_create: link.just_saved(state.store.now_ms()),
             outcome: scim,
         }),
+        signals: Some(signals),
     };
     let mut resp = html(StatusCode::OK, view::saved_document(saved));
     if rewrite {

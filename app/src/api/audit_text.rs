@@ -42,6 +42,9 @@ pub enum AuditAction {
     MemberDeactivated,
     MemberReactivated,
     MemberRemoved,
+    /// Every session of a member ended at once ("Sign out everywhere"), by an owner or admin,
+    /// the operator, or Okta (Universal Logout, a Shared Signals event).
+    SessionsRevoked,
     /// The org got a new owner; the previous one (if any) is now an admin.
     OwnershipTransferred,
     /// Okta brought a new member in at their first sign-in (just-in-time provisioning).
@@ -61,6 +64,8 @@ pub enum AuditAction {
     SsoSettingsChanged,
     /// The operator set the just-in-time policy (`tessera sso policy`).
     SsoPolicySet,
+    /// Okta's Universal Logout or the Shared Signals receiver was turned on or off.
+    SecuritySignalsChanged,
     /// An owner or admin ran "Test connection".
     SsoConnectionTested,
     ClientSecretRotated,
@@ -126,11 +131,12 @@ impl ActionGroup {
 
 impl AuditAction {
     /// Every action, in the order the filter lists them.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 38] = [
         AuditAction::RoleChanged,
         AuditAction::MemberDeactivated,
         AuditAction::MemberReactivated,
         AuditAction::MemberRemoved,
+        AuditAction::SessionsRevoked,
         AuditAction::OwnershipTransferred,
         AuditAction::MemberProvisioned,
         AuditAction::MemberProfileChanged,
@@ -142,6 +148,7 @@ impl AuditAction {
         AuditAction::SsoDisabled,
         AuditAction::SsoSettingsChanged,
         AuditAction::SsoPolicySet,
+        AuditAction::SecuritySignalsChanged,
         AuditAction::SsoConnectionTested,
         AuditAction::ClientSecretRotated,
         AuditAction::ClientSecretRotationFailed,
@@ -172,6 +179,7 @@ impl AuditAction {
             AuditAction::MemberDeactivated => "member_deactivated",
             AuditAction::MemberReactivated => "member_reactivated",
             AuditAction::MemberRemoved => "member_removed",
+            AuditAction::SessionsRevoked => "sessions_revoked",
             AuditAction::OwnershipTransferred => "ownership_transferred",
             AuditAction::MemberProvisioned => "member_provisioned",
             AuditAction::MemberProfileChanged => "member_profile_changed",
@@ -183,6 +191,7 @@ impl AuditAction {
             AuditAction::SsoDisabled => "sso_disabled",
             AuditAction::SsoSettingsChanged => "sso_settings_changed",
             AuditAction::SsoPolicySet => "sso_policy_set",
+            AuditAction::SecuritySignalsChanged => "security_signals_changed",
             AuditAction::SsoConnectionTested => "sso_connection_tested",
             AuditAction::ClientSecretRotated => "client_secret_rotated",
             AuditAction::ClientSecretRotationFailed => "client_secret_rotation_failed",
@@ -219,6 +228,7 @@ impl AuditAction {
             AuditAction::MemberDeactivated => "Member deactivated",
             AuditAction::MemberReactivated => "Member reactivated",
             AuditAction::MemberRemoved => "Member removed",
+            AuditAction::SessionsRevoked => "Signed out everywhere",
             AuditAction::OwnershipTransferred => "Ownership transferred",
             AuditAction::MemberProvisioned => "Member added at first sign-in",
             AuditAction::MemberProfileChanged => "Member's email or name changed at Okta",
@@ -230,6 +240,7 @@ impl AuditAction {
             AuditAction::SsoDisabled => "Single sign-on turned off",
             AuditAction::SsoSettingsChanged => "Single sign-on settings changed",
             AuditAction::SsoPolicySet => "Just-in-time policy set by the operator",
+            AuditAction::SecuritySignalsChanged => "Universal Logout / Shared Signals switched",
             AuditAction::SsoConnectionTested => "Connection tested",
             AuditAction::ClientSecretRotated => "Client secret rotated",
             AuditAction::ClientSecretRotationFailed => "Client secret rotation failed",
@@ -261,6 +272,7 @@ impl AuditAction {
             | AuditAction::MemberDeactivated
             | AuditAction::MemberReactivated
             | AuditAction::MemberRemoved
+            | AuditAction::SessionsRevoked
             | AuditAction::OwnershipTransferred
             | AuditAction::MemberProvisioned
             | AuditAction::MemberProfileChanged
@@ -272,6 +284,7 @@ impl AuditAction {
             | AuditAction::SsoDisabled
             | AuditAction::SsoSettingsChanged
             | AuditAction::SsoPolicySet
+            | AuditAction::SecuritySignalsChanged
             | AuditAction::SsoConnectionTested
             | AuditAction::ClientSecretRotated
             | AuditAction::ClientSecretRotationFailed
@@ -510,9 +523,35 @@ pub fn sentence(e: &AuditView) -> String {
                 None => format!("{a} changed the role of {}{why}", target(e)),
             }
         }
+        AuditAction::MemberDeactivated if okta_via(e, ACTOR_OKTA_SIGNALS) => format!(
+            "{a} deactivated {} after an account-disabled event",
+            target(e)
+        ),
         AuditAction::MemberDeactivated => format!("{a} deactivated {}", target(e)),
+        AuditAction::MemberReactivated if okta_via(e, ACTOR_OKTA_SIGNALS) => format!(
+            "{a} reactivated {} after an account-enabled event",
+            target(e)
+        ),
         AuditAction::MemberReactivated => format!("{a} reactivated {}", target(e)),
         AuditAction::MemberRemoved => format!("{a} removed {} from the organization", target(e)),
+        AuditAction::SessionsRevoked => {
+            let how = match text(&after, "because").as_deref() {
+                Some("session-revoked") => " after a session-revoked event".to_string(),
+                Some("credential-change") => " after a credential change".to_string(),
+                Some(other) => format!(" after “{other}”"),
+                None if okta_via(e, ACTOR_OKTA_LOGOUT) => " with Universal Logout".to_string(),
+                None if okta_via(e, ACTOR_OKTA_SIGNALS) => {
+                    " after a Shared Signals event".to_string()
+                }
+                None => String::new(),
+            };
+            let ended = match int(&after, "sessions") {
+                Some(0) => " (no session was open)".to_string(),
+                Some(n) => format!(" ({} ended)", count(n, "session", "sessions")),
+                None => String::new(),
+            };
+            format!("{a} signed {} out everywhere{how}{ended}", target(e))
+        }
         AuditAction::OwnershipTransferred => {
             let now = text(&after, "previous_owner_role")
                 .map_or_else(|| "an admin".to_string(), |r| role_phrase(&r));
@@ -654,6 +693,21 @@ pub fn sentence(e: &AuditView) -> String {
                 format!("{a} set the just-in-time provisioning policy again, unchanged")
             } else {
                 format!("{a} {}", and_list(&changes))
+            }
+        }
+        AuditAction::SecuritySignalsChanged => {
+            let mut changes = Vec::new();
+            for (key, name) in SIGNAL_SWITCHES {
+                if let Some(on) = flag(&after, key)
+                    && flag(&before, key) != Some(on)
+                {
+                    changes.push(format!("{name} {}", on_off(on)));
+                }
+            }
+            if changes.is_empty() {
+                format!("{a} set Universal Logout and Shared Signals again, unchanged")
+            } else {
+                format!("{a} turned {}", and_list(&changes))
             }
         }
         AuditAction::SsoConnectionTested => format!(
@@ -798,6 +852,18 @@ pub fn sentence(e: &AuditView) -> String {
     }
 }
 
+/// The two switches of Okta's security signals, by their key in `before`/`after`.
+const SIGNAL_SWITCHES: [(&str, &str); 2] = [
+    ("universal_logout", "Universal Logout"),
+    ("shared_signals", "Shared Signals"),
+];
+
+/// Was `e` written by Okta through `channel` ([`ACTOR_OKTA_LOGOUT`], [`ACTOR_OKTA_SIGNALS`])?
+/// A member's email that reads like the label is still a member.
+fn okta_via(e: &AuditView, channel: &str) -> bool {
+    e.actor_id.is_none() && e.actor_email == channel
+}
+
 /// "; 3 members were keyed to the previous Okta org", after an issuer change.
 fn previous_members(after: &Map<String, Value>) -> String {
     match int(after, "members_on_previous_issuer") {
@@ -885,6 +951,11 @@ fn field_label(key: &str) -> String {
         "replaced" => "Replaced an open invitation".into(),
         "invitation" => "Invitation id".into(),
         "invited_by" => "Invited by".into(),
+        "universal_logout" => "Universal Logout".into(),
+        "shared_signals" => "Shared Signals".into(),
+        "sessions" => "Sessions ended".into(),
+        "because" => "Because".into(),
+        "by" => "By".into(),
         other => {
             let words = bounded(&other.replace('_', " "), 64);
             let mut chars = words.chars();
@@ -900,7 +971,14 @@ fn field_label(key: &str) -> String {
 fn value_text(key: &str, v: &Value) -> String {
     match v {
         Value::Null => "none".into(),
-        Value::Bool(b) if matches!(key, "enabled" | "jit_enabled") => on_off(*b).into(),
+        Value::Bool(b)
+            if matches!(
+                key,
+                "enabled" | "jit_enabled" | "universal_logout" | "shared_signals"
+            ) =>
+        {
+            on_off(*b).into()
+        }
         Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
         Value::Number(n) => match n.as_i64() {
             Some(ms) if key.ends_with("_at") => format_ms(ms),
@@ -912,6 +990,10 @@ fn value_text(key: &str, v: &Value) -> String {
                 "the member who made it is no longer the owner".into()
             }
             ("reason", "creator_removed") => "the member who made it was removed".into(),
+            ("because", "session-revoked") => "Okta reported the session revoked (CAEP)".into(),
+            ("because", "credential-change") => "Okta reported a credential change (CAEP)".into(),
+            ("because", "okta_groups") => "their Okta groups".into(),
+            ("by", "okta") => "Okta".into(),
             _ => bounded(s, MAX_DETAIL),
         },
         Value::Array(items) if items.is_empty() => "none".into(),
@@ -1574,6 +1656,116 @@ mod tests {
                 ),
                 "The service operator removed the role mapping of the Okta group “Admins”",
             ),
+            (
+                entry(
+                    ALICE,
+                    "sessions_revoked",
+                    BOB,
+                    Value::Null,
+                    json!({"sessions": 2}),
+                ),
+                "alice@example.com signed bob@example.com out everywhere (2 sessions ended)",
+            ),
+            (
+                entry(
+                    ACTOR_CLI,
+                    "sessions_revoked",
+                    BOB,
+                    Value::Null,
+                    json!({"sessions": 0}),
+                ),
+                "The service operator signed bob@example.com out everywhere (no session was open)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_LOGOUT,
+                    "sessions_revoked",
+                    BOB,
+                    Value::Null,
+                    json!({"sessions": 1}),
+                ),
+                "Okta signed bob@example.com out everywhere with Universal Logout (1 session ended)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SIGNALS,
+                    "sessions_revoked",
+                    BOB,
+                    Value::Null,
+                    json!({"sessions": 2, "because": "session-revoked"}),
+                ),
+                "Okta signed bob@example.com out everywhere after a session-revoked event (2 sessions ended)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SIGNALS,
+                    "sessions_revoked",
+                    BOB,
+                    Value::Null,
+                    json!({"sessions": 3, "because": "credential-change"}),
+                ),
+                "Okta signed bob@example.com out everywhere after a credential change (3 sessions ended)",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SIGNALS,
+                    "member_deactivated",
+                    BOB,
+                    json!({"status": "active"}),
+                    json!({"status": "deactivated", "by": "okta"}),
+                ),
+                "Okta deactivated bob@example.com after an account-disabled event",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SIGNALS,
+                    "member_reactivated",
+                    BOB,
+                    json!({"status": "deactivated"}),
+                    json!({"status": "active", "by": "okta"}),
+                ),
+                "Okta reactivated bob@example.com after an account-enabled event",
+            ),
+            (
+                entry(
+                    ACTOR_OKTA_SCIM,
+                    "member_deactivated",
+                    BOB,
+                    json!({"status": "active"}),
+                    json!({"status": "deactivated", "by": "okta"}),
+                ),
+                "Okta deactivated bob@example.com",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "security_signals_changed",
+                    "",
+                    json!({"universal_logout": true, "shared_signals": true}),
+                    json!({"universal_logout": false, "shared_signals": true}),
+                ),
+                "alice@example.com turned Universal Logout off",
+            ),
+            (
+                entry(
+                    ACTOR_CLI,
+                    "security_signals_changed",
+                    "",
+                    json!({"universal_logout": false, "shared_signals": true}),
+                    json!({"universal_logout": true, "shared_signals": false}),
+                ),
+                "The service operator turned Universal Logout on and Shared Signals off",
+            ),
+            (
+                entry(
+                    ALICE,
+                    "security_signals_changed",
+                    "",
+                    json!({"universal_logout": true, "shared_signals": true}),
+                    json!({"universal_logout": true, "shared_signals": true}),
+                ),
+                "alice@example.com set Universal Logout and Shared Signals again, unchanged",
+            ),
         ]
     }
 
@@ -1631,8 +1823,14 @@ mod tests {
             "A member without an email address"
         );
         assert_eq!(Who::of(false, ACTOR_OKTA_SCIM).name(), "Okta");
+        // Every way Okta acts is Okta; the sentence says how where it matters.
         assert_eq!(Who::of(false, ACTOR_OKTA_LOGOUT).name(), "Okta");
         assert_eq!(Who::of(false, ACTOR_OKTA_SIGNALS).name(), "Okta");
+        // A member whose email reads like an Okta label is that member.
+        assert_eq!(
+            Who::of(true, ACTOR_OKTA_LOGOUT),
+            Who::Member(ACTOR_OKTA_LOGOUT)
+        );
         assert_eq!(
             Who::of(false, "Okta (Workflows)").name(),
             "Okta (Workflows)"
@@ -1806,6 +2004,63 @@ mod tests {
         );
         assert_eq!(details(&e)[0].before.as_deref(), Some("none"));
         assert_eq!(details(&e)[1].after.as_deref(), Some("none"));
+        let e = entry(
+            ALICE,
+            "security_signals_changed",
+            "",
+            json!({"universal_logout": true, "shared_signals": false}),
+            json!({"universal_logout": false, "shared_signals": false}),
+        );
+        assert_eq!(
+            details(&e),
+            vec![
+                Detail {
+                    label: "Shared Signals".into(),
+                    before: Some("off".into()),
+                    after: Some("off".into())
+                },
+                Detail {
+                    label: "Universal Logout".into(),
+                    before: Some("on".into()),
+                    after: Some("off".into())
+                },
+            ]
+        );
+        let e = entry(
+            ACTOR_OKTA_SIGNALS,
+            "sessions_revoked",
+            BOB,
+            Value::Null,
+            json!({"sessions": 2, "because": "credential-change"}),
+        );
+        assert_eq!(
+            details(&e),
+            vec![
+                Detail {
+                    label: "Because".into(),
+                    before: None,
+                    after: Some("Okta reported a credential change (CAEP)".into())
+                },
+                Detail {
+                    label: "Sessions ended".into(),
+                    before: None,
+                    after: Some("2".into())
+                },
+            ]
+        );
+        // A member whose email reads like Okta's label did it themselves: no channel words.
+        let mut e = entry(
+            ACTOR_OKTA_LOGOUT,
+            "sessions_revoked",
+            BOB,
+            Value::Null,
+            json!({"sessions": 1}),
+        );
+        e.actor_id = Some(MemberId::parse("m-actor").unwrap());
+        assert_eq!(
+            sentence(&e),
+            "Okta (Universal Logout) signed bob@example.com out everywhere (1 session ended)"
+        );
         // Not JSON: shown as it is, bounded.
         let mut e = entry(ALICE, "x", "", Value::Null, Value::Null);
         e.before = "plain words".into();

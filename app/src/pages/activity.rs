@@ -1,9 +1,11 @@
-//! Login activity: recent attempts with reason codes and advice, a filter by outcome, and a
-//! per-day chart of successes and failures. Owners and admins only.
+//! Login activity: recent attempts with reason codes and advice, a filter by outcome, a
+//! per-day chart of successes and failures, and the security signals Okta sent (Universal
+//! Logout, Shared Signals) with what Tessera did about each. Owners and admins only.
 
 use super::format_ms;
 use super::layout::{Authed, Section};
-use crate::api::{DailyCount, login_attempts};
+use super::signals::{signal_outcome, signal_who};
+use crate::api::{DailyCount, SecurityEventView, login_attempts};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -66,6 +68,7 @@ fn Activity() -> impl IntoView {
                                     }
                                 })
                                 .collect_view();
+                            let signals = activity.security_events;
                             view! {
                                 <Chart days=activity.daily />
                                 <div class="table-wrap">
@@ -82,6 +85,7 @@ fn Activity() -> impl IntoView {
                                         <tbody>{rows}</tbody>
                                     </table>
                                 </div>
+                                <SecuritySignals events=signals />
                             }
                                 .into_any()
                         }
@@ -89,6 +93,66 @@ fn Activity() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// "Security signals from Okta": the latest Universal Logout requests and Shared Signals
+/// events, newest first, each with who it named and what Tessera did. Not filtered by the
+/// outcome chips, which are about sign-ins.
+#[component]
+fn SecuritySignals(events: Vec<SecurityEventView>) -> impl IntoView {
+    let body = if events.is_empty() {
+        view! {
+            <p class="muted" id="no-security-events">
+                "No security signals from Okta yet. When Okta's Universal Logout or Shared Signals reach Tessera (set them up on the "
+                <a href="/sso#signals">"SSO page"</a>
+                "), each shows here with what Tessera did."
+            </p>
+        }
+        .into_any()
+    } else {
+        let rows = events
+            .into_iter()
+            .map(|e| {
+                let who = signal_who(&e);
+                let did = signal_outcome(&e);
+                view! {
+                    <tr
+                        data-channel=e.channel.clone()
+                        data-event-type=e.event_type.clone()
+                        data-outcome=e.outcome.clone()
+                    >
+                        <td data-label="When" class="when">{format_ms(e.at)}</td>
+                        <td data-label="Event">{e.event.clone()}</td>
+                        <td data-label="Who" class="who">{who}</td>
+                        <td data-label="What Tessera did">{did}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="table-wrap">
+                <table id="security-events-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Event"</th>
+                            <th scope="col">"Who"</th>
+                            <th scope="col">"What Tessera did"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <h2 id="security-events">"Security signals from Okta"</h2>
+        <p class="muted">
+            "Universal Logout requests and Shared Signals events Okta sent for your organization, newest first."
+        </p>
+        {body}
     }
 }
 

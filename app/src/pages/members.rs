@@ -7,7 +7,7 @@ use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
     ApiError, MemberView, PER_PAGE, change_member_role, deactivate_member, invite_member,
     list_invitations, list_members, reactivate_member, remove_member, revoke_invitation,
-    transfer_ownership,
+    sign_out_member, transfer_ownership,
 };
 use crate::model::{DefaultRole, MemberStatus, Role};
 use leptos::prelude::*;
@@ -29,6 +29,8 @@ pub fn MembersPage() -> impl IntoView {
 enum Op {
     MakeAdmin,
     MakeMember,
+    /// "Sign out everywhere": every session of theirs ends; they stay a member.
+    SignOut,
     Deactivate,
     Reactivate,
     Remove,
@@ -36,10 +38,12 @@ enum Op {
 }
 
 impl Op {
-    /// In menu order: role changes, status changes, then removal and the ownership transfer.
-    const ALL: [Op; 6] = [
+    /// In menu order: role changes, signing out, status changes, then removal and the
+    /// ownership transfer.
+    const ALL: [Op; 7] = [
         Op::MakeAdmin,
         Op::MakeMember,
+        Op::SignOut,
         Op::Deactivate,
         Op::Reactivate,
         Op::Remove,
@@ -54,6 +58,7 @@ impl Op {
         match self {
             Op::MakeAdmin => Action::ChangeRole(Role::Admin),
             Op::MakeMember => Action::ChangeRole(Role::Member),
+            Op::SignOut => Action::SignOut,
             Op::Deactivate => Action::Deactivate,
             Op::Reactivate => Action::Reactivate,
             Op::Remove => Action::Remove,
@@ -65,6 +70,7 @@ impl Op {
         match self {
             Op::MakeAdmin => "Make admin",
             Op::MakeMember => "Make member",
+            Op::SignOut => "Sign out everywhere",
             Op::Deactivate => "Deactivate",
             Op::Reactivate => "Reactivate",
             Op::Remove => "Remove",
@@ -76,6 +82,7 @@ impl Op {
         match self {
             Op::MakeAdmin => "make-admin",
             Op::MakeMember => "make-member",
+            Op::SignOut => "sign-out",
             Op::Deactivate => "deactivate",
             Op::Reactivate => "reactivate",
             Op::Remove => "remove",
@@ -86,6 +93,11 @@ impl Op {
     /// Destructive operations ask first: (title, explanation, confirm label).
     fn confirmation(self, who: &str) -> Option<(String, String, String)> {
         match self {
+            Op::SignOut => Some((
+                format!("Sign {who} out everywhere?"),
+                "Every session of theirs in Tessera ends at once, on every device and browser. They stay a member and can sign in again through Okta.".into(),
+                "Sign out everywhere".into(),
+            )),
             Op::Deactivate => Some((
                 format!("Deactivate {who}?"),
                 "Their sessions end at once and Okta sign-ins are refused until they are reactivated.".into(),
@@ -115,6 +127,18 @@ impl Op {
                 "{} is now a member.",
                 display(&change_member_role(id, DefaultRole::Member).await?)
             ),
+            Op::SignOut => {
+                let done = sign_out_member(id).await?;
+                format!(
+                    "Signed {} out everywhere: {}.",
+                    display(&done.member),
+                    match done.sessions_ended {
+                        0 => "no session was open".to_string(),
+                        1 => "1 session ended".to_string(),
+                        n => format!("{n} sessions ended"),
+                    }
+                )
+            }
             Op::Deactivate => format!("{} is deactivated.", display(&deactivate_member(id).await?)),
             Op::Reactivate => format!(
                 "{} is active again.",
@@ -420,6 +444,8 @@ fn applicable(op: Op, m: &MemberView) -> bool {
     match op {
         Op::MakeAdmin => m.role == Role::Member,
         Op::MakeMember => m.role == Role::Admin,
+        // A deactivated member has no session left (deactivation ended them all).
+        Op::SignOut => active,
         Op::Deactivate => active,
         Op::Reactivate => !active,
         Op::Remove => true,
@@ -648,5 +674,63 @@ fn InvitationsCard() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MemberId;
+
+    fn view(id: &str, role: Role, status: MemberStatus) -> MemberView {
+        MemberView {
+            id: MemberId::from(id),
+            email: format!("{id}@example.com"),
+            name: String::new(),
+            role,
+            status,
+            created_at: 0,
+            last_login_at: None,
+        }
+    }
+
+    /// The menu a row gets, as the page builds it.
+    fn menu(me: &MemberView, m: &MemberView) -> Vec<&'static str> {
+        Op::ALL
+            .into_iter()
+            .filter(|op| applicable(*op, m) && may(me, op.action(), m).is_ok())
+            .map(Op::slug)
+            .collect()
+    }
+
+    #[test]
+    fn ops_round_trip_through_their_slugs() {
+        for op in Op::ALL {
+            assert_eq!(Op::from_slug(op.slug()), Some(op));
+        }
+        assert_eq!(Op::from_slug(""), None);
+    }
+
+    #[test]
+    fn sign_out_everywhere_is_offered_where_the_rules_allow() {
+        let owner = view("owner", Role::Owner, MemberStatus::Active);
+        let admin = view("admin", Role::Admin, MemberStatus::Active);
+        let other_admin = view("admin2", Role::Admin, MemberStatus::Active);
+        let member = view("member", Role::Member, MemberStatus::Active);
+        let gone = view("gone", Role::Member, MemberStatus::Deactivated);
+        assert!(menu(&owner, &admin).contains(&"sign-out"));
+        assert!(menu(&owner, &member).contains(&"sign-out"));
+        assert!(menu(&admin, &member).contains(&"sign-out"));
+        // Not another admin, not the owner, not oneself, not a deactivated member (no session).
+        assert!(!menu(&admin, &other_admin).contains(&"sign-out"));
+        assert!(!menu(&admin, &owner).contains(&"sign-out"));
+        assert!(!menu(&owner, &owner).contains(&"sign-out"));
+        assert!(!menu(&owner, &gone).contains(&"sign-out"));
+        assert!(!menu(&member, &member).contains(&"sign-out"));
+        // It asks first, naming the person.
+        let (title, body, confirm) = Op::SignOut.confirmation("Bob Brown").unwrap();
+        assert_eq!(title, "Sign Bob Brown out everywhere?");
+        assert!(body.contains("stay a member"));
+        assert_eq!(confirm, "Sign out everywhere");
     }
 }

@@ -15,6 +15,7 @@ pub mod provisioning;
 pub mod provisioning_log;
 #[cfg(feature = "ssr")]
 pub mod setup;
+pub mod signals;
 pub mod sso;
 
 use leptos::prelude::*;

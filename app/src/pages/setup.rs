@@ -80,6 +80,20 @@ pub struct SetupSaved {
     pub issuer_change: Option<IssuerChange>,
     /// The optional "Provisioning" step (SCIM); `None` hides it.
     pub provisioning: Option<SetupProvisioning>,
+    /// The optional "Universal Logout and Shared Signals" step; `None` hides it.
+    pub signals: Option<SetupSignals>,
+}
+
+/// The "Okta is connected" page's optional step: where Okta's Universal Logout and Shared
+/// Signals reach Tessera.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupSignals {
+    /// Okta's "Global token revocation endpoint" (`{public_url}/oauth/global-token-revocation`).
+    pub universal_logout_endpoint: String,
+    /// The Shared Signals receiver's push endpoint (`{public_url}/ssf/events`).
+    pub ssf_endpoint: String,
+    /// The `aud` the org's Security Event Tokens carry (`{public_url}/ssf/orgs/{slug}`).
+    pub ssf_audience: String,
 }
 
 /// The "Okta is connected" page's optional step: SCIM provisioning, with a token made on the
@@ -130,10 +144,10 @@ pub fn setup_document(page: SetupLinkPage, form: SetupForm) -> String {
     document::render(&title, document::SETUP, view! { <SetupPage page form /> })
 }
 
-/// The whole document of "Okta is connected" (with the setup script when the provisioning
-/// step shows values to copy).
+/// The whole document of "Okta is connected" (with the setup script when an optional step
+/// shows values to copy).
 pub fn saved_document(saved: SetupSaved) -> String {
-    let script = saved.provisioning.is_some();
+    let script = saved.provisioning.is_some() || saved.signals.is_some();
     document::render(
         "Okta is connected",
         document::NARROW,
@@ -635,8 +649,10 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
         had_owner,
         issuer_change,
         provisioning,
+        signals,
     } = saved;
     let org_for_step = org_name.clone();
+    let org_for_signals = org_name.clone();
     let first_owner = !had_owner && issuer_change.as_ref().is_none_or(|c| c.members == 0);
     let next = match issuer_change.filter(|c| c.members > 0) {
         Some(c) => view! {
@@ -725,6 +741,67 @@ pub fn SetupDone(saved: SetupSaved) -> impl IntoView {
             </p>
         </section>
         {provisioning.map(|step| view! { <ProvisioningStep step org_name=org_for_step /> })}
+        {signals.map(|step| view! { <SignalsStep step org_name=org_for_signals /> })}
+    }
+}
+
+/// "Universal Logout and Shared Signals (optional)": where, in Okta, the endpoints go that let
+/// Okta sign people out of Tessera.
+#[component]
+fn SignalsStep(step: SetupSignals, org_name: String) -> impl IntoView {
+    let SetupSignals {
+        universal_logout_endpoint,
+        ssf_endpoint,
+        ssf_audience,
+    } = step;
+    view! {
+        <section class="card" id="setup-signals">
+            <h2>"Universal Logout and Shared Signals (optional)"</h2>
+            <p>
+                "When you clear a person's sessions in Okta, or Okta's threat protection sees a stolen session, Okta can sign them out of Tessera too, within a second."
+            </p>
+            <h3>"Universal Logout"</h3>
+            <ol class="okta-steps" id="setup-universal-logout-steps">
+                <li>
+                    "On the app's " <strong>"General"</strong> " tab, under "
+                    <strong>"Logout"</strong> ", click " <strong>"Edit"</strong>
+                    " and turn on " <strong>"Universal Logout"</strong> "."
+                </li>
+                <li>
+                    "Global token revocation endpoint: "
+                    <CopyText
+                        id="universal-logout-endpoint"
+                        value=universal_logout_endpoint
+                        what="Global token revocation endpoint"
+                    />
+                </li>
+                <li>
+                    "Subject format: " <strong>"Issuer and Subject identifier"</strong> " (or "
+                    <strong>"Email"</strong> "). Click " <strong>"Save"</strong> "."
+                </li>
+            </ol>
+            <h3>"Shared Signals"</h3>
+            <p>
+                "To send session-revoked and credential-change events too, create an SSF stream in your Okta org (Okta's "
+                <strong>"SSF Transmitter"</strong> " API) with " <strong>"push"</strong>
+                " delivery to Tessera's receiver:"
+            </p>
+            <dl class="facts">
+                <dt>"Receiver endpoint (push)"</dt>
+                <dd>
+                    <CopyText id="ssf-endpoint" value=ssf_endpoint what="receiver endpoint" />
+                </dd>
+                <dt>"Audience (aud)"</dt>
+                <dd>
+                    <CopyText id="ssf-audience" value=ssf_audience what="audience" />
+                </dd>
+            </dl>
+            <p class="muted" id="setup-signals-note">
+                {format!(
+                    "Tessera acts on them while single sign-on is on and the owner of {org_name} has them turned on (they are by default; the SSO page in Tessera shows the last signal received).",
+                )}
+            </p>
+        </section>
     }
 }
 
@@ -1031,6 +1108,7 @@ mod tests {
                 members,
             }),
             provisioning: None,
+            signals: None,
         };
         let first = saved_document(saved(false, None));
         assert!(first.contains("<title>Okta is connected · Tessera</title>"));
@@ -1076,6 +1154,7 @@ mod tests {
                 can_create,
                 outcome,
             }),
+            signals: None,
         };
         let html = saved_document(saved(true, None));
         assert!(html.contains("Provisioning (optional)"), "{html}");
@@ -1136,6 +1215,63 @@ mod tests {
         let late = saved_document(saved(false, None));
         assert!(!late.contains("id=\"scim-token-form\""), "{late}");
         assert!(late.contains("id=\"scim-step-closed\""));
+    }
+
+    #[test]
+    fn the_done_page_says_where_universal_logout_and_shared_signals_go() {
+        let saved = |signals: Option<SetupSignals>| SetupSaved {
+            org_name: "acme <Inc>".into(),
+            org_slug: "acme".into(),
+            issuer: "https://acme.okta.com".into(),
+            client_id: "0oa1".into(),
+            had_owner: true,
+            issuer_change: None,
+            provisioning: None,
+            signals,
+        };
+        let html = saved_document(saved(Some(SetupSignals {
+            universal_logout_endpoint: "https://t.example/oauth/global-token-revocation".into(),
+            ssf_endpoint: "https://t.example/ssf/events".into(),
+            ssf_audience: "https://t.example/ssf/orgs/acme".into(),
+        })));
+        assert!(
+            html.contains("Universal Logout and Shared Signals (optional)"),
+            "{html}"
+        );
+        for (id, value) in [
+            (
+                "universal-logout-endpoint",
+                "https://t.example/oauth/global-token-revocation",
+            ),
+            ("ssf-endpoint", "https://t.example/ssf/events"),
+            ("ssf-audience", "https://t.example/ssf/orgs/acme"),
+        ] {
+            assert!(
+                html.contains(&format!("<code id=\"{id}\" class=\"code\">{value}</code>")),
+                "{html}"
+            );
+            let button = tag(&html, &format!("copy-{id}"));
+            assert!(
+                button.contains(&format!("data-copy=\"{id}\"")) && button.contains("hidden"),
+                "{button}"
+            );
+        }
+        // Where it goes, in Okta's words.
+        for text in [
+            "Global token revocation endpoint",
+            "Logout",
+            "Issuer and Subject identifier",
+            "SSF Transmitter",
+        ] {
+            assert!(html.contains(text), "lacks {text:?}");
+        }
+        assert!(html.contains("the owner of acme &lt;Inc&gt;"), "{html}");
+        // The copy buttons need the page's one script.
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        // Without the step: no section, no script.
+        let without = saved_document(saved(None));
+        assert!(!without.contains("id=\"setup-signals\""));
+        assert_eq!(without.matches("<script").count(), 0, "{without}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! SSO: the org's Okta connection, its health, the values to paste into Okta, and the owner's
-//! controls (settings, client-secret rotation). Owners and admins only.
+//! SSO: the org's Okta connection, its health, the values to paste into Okta, the owner's
+//! controls (settings, client-secret rotation), Universal Logout and Shared Signals
+//! ([`super::signals`]) and SCIM provisioning ([`super::provisioning`]). Owners and admins only.
 //!
 //! The SSO switch is read-only: turning it off signs everyone out (the owner included) and only
 //! the operator can turn it back on, so it is the operator's (`tessera sso disable`). The page
@@ -11,6 +12,7 @@
 
 use super::layout::{Authed, CopyValue, Notice, Section, SessionState};
 use super::provisioning::{ProvisioningSection, provisioning_resource};
+use super::signals::SignalsSection;
 use super::{PageTitle, format_ms, hydrated, plural};
 use crate::api::Me;
 use crate::api::permissions::{OrgAction, may_org};
@@ -79,6 +81,8 @@ fn Sso() -> impl IntoView {
         rotation: RwSignal::new(None),
         rotation_report: RwSignal::new(None),
     };
+    // The signals section's "Save" reports here, for the same reason.
+    let signals_notice = RwSignal::new(None::<(bool, String)>);
 
     let test = move |_| {
         set_busy.set(true);
@@ -115,6 +119,14 @@ fn Sso() -> impl IntoView {
                             {can_edit.then(|| view! {
                                 <OwnerSettings view=view.clone() set_version outcomes setup_links />
                             })}
+                            <SignalsSection
+                                signals=view.signals.clone()
+                                configured=view.configured
+                                sso_enabled=view.enabled
+                                can_edit
+                                set_version
+                                notice=signals_notice
+                            />
                         }
                             .into_any()
                     }
