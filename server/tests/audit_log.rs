@@ -247,13 +247,24 @@ const MADE_BY_SCIM: [AuditAction; 9] = [
     AuditAction::RoleMappingRemoved,
 ];
 
+/// The actions Universal Logout, Shared Signals and "Sign out everywhere" make
+/// ([`security_signals_read_as_sentences`]).
+const MADE_BY_SIGNALS: [AuditAction; 5] = [
+    AuditAction::SessionsRevoked,
+    AuditAction::SecuritySignalsChanged,
+    AuditAction::MemberDeactivated,
+    AuditAction::MemberReactivated,
+    AuditAction::MemberProvisioned,
+];
+
 #[test]
 fn the_sentence_tests_make_every_action() {
     for action in AuditAction::ALL {
         assert!(
             MADE_WITHOUT_OKTA.contains(&action)
                 || MADE_WITH_OKTA.contains(&action)
-                || MADE_BY_SCIM.contains(&action),
+                || MADE_BY_SCIM.contains(&action)
+                || MADE_BY_SIGNALS.contains(&action),
             "no test makes {} for real",
             action.code()
         );
@@ -478,6 +489,106 @@ async fn every_action_made_reads_as_a_sentence() {
         ] {
             assert!(!j.to_string().contains(secret), "{secret} in the log");
         }
+    }
+}
+
+/// Okta's Universal Logout and security events, an owner's and the operator's "Sign out
+/// everywhere", and the switches, through the local Okta: each a sentence naming who and how.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_signals_read_as_sentences() {
+    use testkit::signals::{
+        ACCOUNT_DISABLED, ACCOUNT_ENABLED, CREDENTIAL_CHANGE, SESSION_REVOKED, email, iss_sub,
+        push, revoke,
+    };
+    const CLIENT: &str = "tessera-signals-audit";
+    const SECRET: &str = "signals-audit-secret-0123456789";
+    for db in databases().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let okta =
+            OktaDev::start(json!([okta_client(&server.url, CLIENT, SECRET, "Signals")])).await;
+        server.register_org("sigaudit", &okta.issuer, CLIENT, SECRET);
+        let start = testkit::initiate_url(&server.url, &okta.issuer);
+        let sign_in = |user: &'static str| {
+            let start = start.clone();
+            let url = server.url.clone();
+            async move {
+                let b = Browser::new();
+                assert!(b.sign_in(&url, &start, user, "password").await.landed());
+                b
+            }
+        };
+        let _alice = sign_in("alice").await;
+        let _bob = sign_in("bob").await;
+        let org = testkit::org(store, "sigaudit").await;
+        let alice = store
+            .members_by_email(&org.id, "alice@example.com")
+            .await
+            .unwrap()
+            .remove(0);
+        let bob = store
+            .members_by_email(&org.id, "bob@example.com")
+            .await
+            .unwrap()
+            .remove(0);
+        let a = server.api_as(&alice).await;
+        a.post("/api/v1/members/sign-out", json!({"member_id": bob.id}))
+            .await
+            .assert_status(200);
+        server.cli_ok(&["member", "sign-out", "sigaudit", "bob@example.com"]);
+        let endpoint = format!("{}/oauth/global-token-revocation", server.url);
+        let _bob = sign_in("bob").await;
+        let jwt = okta.logout_jwt(CLIENT, &endpoint).await;
+        let r = revoke(
+            &server.url,
+            Some(&jwt),
+            &json!({"sub_id": iss_sub(&okta.issuer, "00u2bob")}),
+        )
+        .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+        let aud = format!("{}/ssf/orgs/sigaudit", server.url);
+        for (event, subject) in [
+            (SESSION_REVOKED, email("bob@example.com")),
+            (CREDENTIAL_CHANGE, email("bob@example.com")),
+            (ACCOUNT_DISABLED, email("bob@example.com")),
+            (ACCOUNT_ENABLED, email("bob@example.com")),
+        ] {
+            let set = okta.set_jwt(&aud, event, subject).await;
+            assert_eq!(push(&server.url, &set).await.status, 202, "{event}");
+        }
+        a.post("/api/v1/sso/signals", json!({"universal_logout": false}))
+            .await
+            .assert_status(200);
+        server.cli_ok(&[
+            "sso",
+            "policy",
+            "sigaudit",
+            "--universal-logout",
+            "on",
+            "--shared-signals",
+            "off",
+        ]);
+
+        let j = log(&a, "").await;
+        let expected = [
+            "alice@example.com signed bob@example.com out everywhere (1 session ended)",
+            "The service operator signed bob@example.com out everywhere (no session was open)",
+            "Okta signed bob@example.com out everywhere with Universal Logout (1 session ended)",
+            "Okta signed bob@example.com out everywhere after a session-revoked event (no session was open)",
+            "Okta signed bob@example.com out everywhere after a credential change (no session was open)",
+            "Okta deactivated bob@example.com after an account-disabled event",
+            "Okta reactivated bob@example.com after an account-enabled event",
+            "alice@example.com turned Universal Logout off",
+            "The service operator turned Universal Logout on and Shared Signals off",
+        ]
+        .map(String::from);
+        let seen = assert_sentences(&j, &expected);
+        // Besides what registering the org wrote (the connection, SSO on).
+        assert!(
+            codes(&MADE_BY_SIGNALS).is_subset(&seen),
+            "[{}] {seen:?}",
+            db.kind
+        );
     }
 }
 

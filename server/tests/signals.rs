@@ -1213,3 +1213,37 @@ async fn an_org_signing_in_through_a_custom_authorization_server_is_signed_out_b
         assert_eq!(r.status, 401, "[{kind}] {}", r.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_addressed_to_the_receiver_finds_the_org_by_its_issuer() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        // A transmitter that sets `aud` itself (Okta's) names the receiver, not the org.
+        for aud in [format!("{url}/ssf/events"), url.clone(), format!("{url}/")] {
+            let bob = sign_in(&env.server, &env.okta, "bob").await;
+            let set = env
+                .set_with(SESSION_REVOKED, env.bob_sub(), |c| c["aud"] = json!(aud))
+                .await;
+            let r = push(&url, &set).await;
+            assert_eq!(r.status, 202, "[{kind}] {aud}: {}", r.body);
+            assert!(!env.signed_in(&bob).await, "[{kind}] {aud}");
+        }
+        // Then the issuer must be an org's; another receiver's URL is refused.
+        let other = OktaDev::start(json!([okta_client(&url, "x", SECRET, "X")])).await;
+        let set = other
+            .set_jwt(&format!("{url}/ssf/events"), SESSION_REVOKED, env.bob_sub())
+            .await;
+        let r = push(&url, &set).await;
+        assert_eq!(r.json()["err"], "invalid_issuer", "[{kind}] {}", r.body);
+        let set = env
+            .set_with(SESSION_REVOKED, env.bob_sub(), |c| {
+                c["aud"] = json!("https://another-receiver.example/ssf/events")
+            })
+            .await;
+        let r = push(&url, &set).await;
+        assert_eq!(r.json()["err"], "invalid_audience", "[{kind}] {}", r.body);
+        assert!(env.signed_in(&env.alice).await);
+    }
+}

@@ -175,8 +175,9 @@ pub fn SignalsSection(
                 <li>
                     "Request the events " <strong>"Session Revoked"</strong> " and "
                     <strong>"Credential Change"</strong>
-                    " (and, where offered, Account Disabled and Account Enabled). The tokens for your organization must carry the "
-                    <strong>"Audience"</strong> " above."
+                    " (and, where offered, Account Disabled and Account Enabled). Tessera takes tokens whose audience is the "
+                    <strong>"Audience"</strong>
+                    " above, or the receiver itself when the transmitter sets the audience on its own (Okta does): then they must be signed by your Okta org."
                 </li>
                 <li>
                     "Send the stream's verification event: it shows below as the last signal (“Stream verified”)."

@@ -770,7 +770,10 @@ fn present(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
-/// The org a SET is for, by its audience.
+/// The org a SET is for. Its `aud` must name this receiver: one org's audience
+/// (`{public_url}/ssf/orgs/{slug}`: that org), or the receiver itself (`{public_url}/ssf/events`
+/// or `{public_url}`), as a transmitter that sets the audience on its own (Okta's does) may
+/// send — the org is then the one whose issuer is the SET's `iss` (one issuer per org).
 async fn set_org(
     store: &Store,
     public_url: &PublicUrl,
@@ -779,18 +782,49 @@ async fn set_org(
     let prefix = public_url.ssf_audience_prefix();
     let aud = audiences(&jwt.claims).map_err(SetError::InvalidAudience)?;
     let mut slugs = aud.iter().filter_map(|a| a.strip_prefix(prefix.as_str()));
-    let (Some(slug), None) = (slugs.next(), slugs.next()) else {
-        return Err(SetError::InvalidAudience(format!(
-            "the SET's aud must be one org's receiver audience ({prefix}<org>)"
-        )));
-    };
     let unknown = || SetError::InvalidAudience("the SET's aud names no organization".into());
-    if crate::validate::slug(slug).is_err() {
-        return Err(unknown());
-    }
-    match store.org_with_sso_by_slug(slug).await? {
-        Some((org, Some((sso, _)))) => Ok((org, sso)),
-        _ => Err(unknown()),
+    match (slugs.next(), slugs.next()) {
+        (Some(slug), None) => {
+            if crate::validate::slug(slug).is_err() {
+                return Err(unknown());
+            }
+            match store.org_with_sso_by_slug(slug).await? {
+                Some((org, Some((sso, _)))) => Ok((org, sso)),
+                _ => Err(unknown()),
+            }
+        }
+        (Some(_), Some(_)) => Err(SetError::InvalidAudience(
+            "the SET's aud names more than one organization".into(),
+        )),
+        (None, _) => {
+            let base = public_url.0.trim_end_matches('/');
+            let receiver = [
+                public_url.ssf_endpoint(),
+                base.to_string(),
+                format!("{base}/"),
+            ];
+            if !aud.iter().any(|a| receiver.iter().any(|r| r == a)) {
+                return Err(SetError::InvalidAudience(format!(
+                    "the SET's aud must be this receiver ({}) or one org's audience ({prefix}<org>)",
+                    public_url.ssf_endpoint()
+                )));
+            }
+            let iss = jwt.claim("iss").unwrap_or("");
+            if iss.is_empty()
+                || iss.chars().count() > MAX_ISSUER_CHARS
+                || iss.chars().any(char::is_control)
+            {
+                return Err(SetError::InvalidIssuer(
+                    "the SET's iss is missing or malformed".into(),
+                ));
+            }
+            match store.org_with_sso_by_issuer(iss).await? {
+                Some((org, Some((sso, _)))) => Ok((org, sso)),
+                _ => Err(SetError::InvalidIssuer(
+                    "no organization uses the SET's iss as its Okta".into(),
+                )),
+            }
+        }
     }
 }
 
