@@ -18,7 +18,7 @@ pub mod ssr;
 
 use api::{ApiError, Me};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -55,7 +55,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href=pages::head::STYLESHEET />
         <Title text="Tessera" />
         <Router>
             <Routes fallback=NotFound>
