@@ -1,6 +1,9 @@
 //! Tessera's Leptos application: pages, components and server functions, shared by the server
 //! (rendering, `ssr`) and the browser (hydration, `hydrate`).
 
+// The release hydrate build (opt-level z, LTO) computes the layout of the deepest view types
+// past the default limit of 128.
+#![recursion_limit = "256"]
 // No unwrap, expect or panic on request paths; tests and proven spots allow them locally.
 #![cfg_attr(
     not(test),
