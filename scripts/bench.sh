@@ -117,7 +117,12 @@ bundle() {
     how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort). **wasm-opt was not applied** (not installed), nor JS minification"
   fi
   local wasm js raw_wasm raw_js gz_wasm gz_js total verdict="**met**"
-  wasm="$(ls "$pkg"/*.wasm | head -n1)"; js="$(ls "$pkg"/*.js | head -n1)"
+  wasm="$(ls "$pkg"/*.wasm 2>/dev/null | head -n1)"; js="$(ls "$pkg"/*.js 2>/dev/null | head -n1)"
+  if [ -z "$wasm" ] || [ -z "$js" ]; then
+    echo "**Not measured: the build above failed** (no WASM in \`$pkg\`)." >> "$md"
+    printf '\033[1;31m!! bundle: the build failed, nothing measured\033[0m\n'
+    return
+  fi
   raw_wasm=$(wc -c < "$wasm"); raw_js=$(wc -c < "$js")
   gz_wasm=$(gz "$wasm"); gz_js=$(gz "$js")
   total=$((gz_wasm + gz_js))
@@ -203,11 +208,15 @@ elif old.search(text):
 else:
     text += "\n" + section
 # The rows of benchmark 5 in the table of targets.
-lines = [l for l in text.split("\n") if not l.startswith("| 5. ")]
+# Where the old ones were, else before benchmark 6's, else after the last of benchmark 4.
+lines = text.split("\n")
+at = next((i for i, l in enumerate(lines) if l.startswith("| 5. ")), None)
+lines = [l for l in lines if not l.startswith("| 5. ")]
 rows = [l for l in sums.split("\n") if l.strip()]
-at = next((i for i, l in enumerate(lines) if l.startswith("| 6. ")), None)
 if at is None:
-    at = next((i for i, l in enumerate(lines) if l.startswith("| --- | --- | --- | --- | --- |")), len(lines) - 1) + 1
+    at = next((i for i, l in enumerate(lines) if l.startswith("| 6. ")), None)
+if at is None:
+    at = max((i for i, l in enumerate(lines) if l.startswith("| 4. ")), default=len(lines) - 1) + 1
 lines[at:at] = rows
 open(out, "w").write("\n".join(lines))
 PY2
