@@ -1,5 +1,5 @@
 # Tessera's commands. See README.md.
-.PHONY: run test demo bootstrap fmt fuzz bench bench-scim
+.PHONY: run test demo bootstrap fmt fuzz bench bench-scim bench-wasm
 
 run:        ## bootstrap, build, migrate and serve on http://127.0.0.1:3000 (SQLite in data/)
 	@bash scripts/run.sh
@@ -15,6 +15,9 @@ bench:      ## release build, every benchmark, profiles; writes BENCHMARKS.md (a
 
 bench-scim: ## release build, the SCIM benchmark only; rewrites its section of BENCHMARKS.md
 	@BENCH_ONLY=scim bash scripts/bench.sh
+
+bench-wasm: ## release build, the hydrate bundle and first-load transfer only; rewrites section 5 of BENCHMARKS.md
+	@BENCH_ONLY=wasm bash scripts/bench.sh
 
 bootstrap:  ## install the pinned build and test tools
 	@bash scripts/bootstrap.sh --test

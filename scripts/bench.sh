@@ -4,7 +4,9 @@
 # writes BENCHMARKS.md from what the programs printed. Traffic stays on 127.0.0.1.
 #
 #   BENCH_SKIP_PROFILE=1   no callgrind profiles (they take about two minutes)
-#   BENCH_SKIP_BUNDLE=1    no WASM bundle build
+#   BENCH_SKIP_BUNDLE=1    no WASM bundle build (nor first-load measurement)
+#   BENCH_ONLY=scim|wasm   only benchmark 6 (`make bench-scim`) or 5 (`make bench-wasm`), its
+#                          section of BENCHMARKS.md rewritten, the rest kept
 #   BENCH_POSTGRES_URL     where fresh databases are created (default postgres://postgres@127.0.0.1:5432/postgres)
 #   BENCH_DATABASES        sqlite,postgres (default; PostgreSQL is dropped with a warning when unreachable)
 #   The programs read more BENCH_* variables (sizes, concurrency): see bench/src/bin/*.rs.
@@ -20,7 +22,7 @@ BIN="$CARGO_TARGET_DIR/release"
 export TESSERA_BIN="$BIN/tessera"
 
 say "building Tessera in release (cargo build --release -p server)"
-# (BENCH_ONLY=scim runs benchmark 6 alone: see below.)
+# (BENCH_ONLY=scim runs benchmark 6 alone, BENCH_ONLY=wasm benchmark 5: see below.)
 cargo build --release -p server
 say "building the benchmark programs in release (cargo build --release -p bench)"
 cargo build --release -p bench
@@ -80,10 +82,12 @@ run() { # run NAME PROGRAM: prints as it goes, keeps the output
   say "benchmark: $1"
   "$BIN/$1" 2>&1 | tee "$LOGS/$1.txt" | grep -vE '^(MD|SUM) ' || true
 }
-run bench-okta
-run bench-stub
-run bench-members
-run bench-scim
+if [ "${BENCH_ONLY:-}" != "wasm" ]; then
+  run bench-okta
+  run bench-stub
+  run bench-members
+  run bench-scim
+fi
 
 # ---- 5. hydrate bundle -------------------------------------------------------------------------
 gz() { gzip -9 -c "$1" | wc -c; }
@@ -95,10 +99,13 @@ bundle() {
     opt=1
     # Its own site root: a concurrent `cargo leptos build` (make test, make run) rewrites target/site.
     say "bundle: cargo leptos build --release --frontend-only (wasm-opt applied), site root target/site-bench"
+    rm -rf "$ROOT/target/site-bench"
     LEPTOS_SITE_ROOT="$ROOT/target/site-bench" cargo leptos build --release --frontend-only
+    # The fingerprints beside the site (Tessera looks in the site root first).
+    cp "$CARGO_TARGET_DIR/release/hash.txt" "$ROOT/target/site-bench/hash.txt"
     pkg="$ROOT/target/site-bench/pkg"
     raw="$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-    how="\`cargo leptos build --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') applied by cargo-leptos; JS minified)"
+    how="\`cargo leptos build --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') ($(command -v wasm-opt | sed "s|^$ROOT/||")) applied by cargo-leptos; JS minified; files fingerprinted)"
   else
     say "bundle: no wasm-opt: cargo build -p frontend --profile wasm-release + wasm-bindgen"
     cargo build -p frontend --lib --profile wasm-release --target wasm32-unknown-unknown
@@ -110,7 +117,12 @@ bundle() {
     how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort). **wasm-opt was not applied** (not installed), nor JS minification"
   fi
   local wasm js raw_wasm raw_js gz_wasm gz_js total verdict="**met**"
-  wasm="$(ls "$pkg"/*.wasm | head -n1)"; js="$(ls "$pkg"/*.js | head -n1)"
+  wasm="$(ls "$pkg"/*.wasm 2>/dev/null | head -n1)"; js="$(ls "$pkg"/*.js 2>/dev/null | head -n1)"
+  if [ -z "$wasm" ] || [ -z "$js" ]; then
+    echo "**Not measured: the build above failed** (no WASM in \`$pkg\`)." >> "$md"
+    printf '\033[1;31m!! bundle: the build failed, nothing measured\033[0m\n'
+    return
+  fi
   raw_wasm=$(wc -c < "$wasm"); raw_js=$(wc -c < "$js")
   gz_wasm=$(gz "$wasm"); gz_js=$(gz "$js")
   total=$((gz_wasm + gz_js))
@@ -144,7 +156,73 @@ bundle() {
   grep -v '^MD ' "$LOGS/bench-wasm.txt" || true
   grep '^MD ' "$LOGS/bench-wasm.txt" | sed 's/^MD //' >> "$md" || true
 }
+# What `make run`'s first page transfers, with the release front end (as `make run` builds
+# it) and the debug one (as `make test` builds it), both served by the release server.
+first_load() {
+  if [ "${BENCH_SKIP_BUNDLE:-}" = 1 ] || [ ! -f "$ROOT/target/site-bench/hash.txt" ]; then
+    echo "First load: not measured (BENCH_SKIP_BUNDLE=1, or no release site: wasm-opt missing)."; return
+  fi
+  say "first load: cargo leptos build --frontend-only (debug), site root target/site-bench-debug"
+  rm -rf "$ROOT/target/site-bench-debug"
+  LEPTOS_SITE_ROOT="$ROOT/target/site-bench-debug" cargo leptos build --frontend-only
+  cp "$CARGO_TARGET_DIR/debug/hash.txt" "$ROOT/target/site-bench-debug/hash.txt"
+  local label site port pids=() urls=()
+  for label in debug release; do
+    site="$ROOT/target/site-bench"; [ "$label" = debug ] && site="$ROOT/target/site-bench-debug"
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "$TESSERA_BIN" --database-url "sqlite://$LOGS/first-load-$label.db?mode=rwc" \
+      --secret-key-file "$LOGS/first-load-$label.key" --bind "127.0.0.1:$port" \
+      --public-url "http://127.0.0.1:$port" --site-root "$site" serve > "$LOGS/first-load-$label.log" 2>&1 &
+    pids+=("$!"); urls+=("$label front end=http://127.0.0.1:$port/")
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  done
+  "$BIN/bench-wasm" --first-load "${urls[@]}" || true
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+
 bundle 2>&1 | tee "$LOGS/bundle.txt" | grep -vE '^(MD|SUM) ' || true
+first_load 2>&1 | tee "$LOGS/first-load.txt" | grep -vE '^(MD|SUM) ' || true
+# Section 5 of BENCHMARKS.md, between its markers.
+{
+  echo "<!-- bench-wasm: written by \`make bench-wasm\` or \`make bench\` -->"
+  echo "## 5. Hydrate bundle size and first load"
+  echo ""
+  cat "$LOGS/bundle.md"
+  grep '^MD ' "$LOGS/first-load.txt" | sed 's/^MD //' || true
+  grep '^First load: not' "$LOGS/first-load.txt" || true
+  echo "<!-- /bench-wasm -->"
+} > "$LOGS/wasm-section.md"
+if [ "${BENCH_ONLY:-}" = "wasm" ]; then
+  grep -h '^SUM ' "$LOGS/bundle.txt" "$LOGS/first-load.txt" 2>/dev/null | sed 's/^SUM //' > "$LOGS/wasm-sum.md" || true
+  python3 - "$OUT" "$LOGS/wasm-section.md" "$LOGS/wasm-sum.md" <<'PY2'
+import re, sys, os
+out, section, sums = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
+text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
+block = re.compile(r"<!-- bench-wasm:.*?<!-- /bench-wasm -->\n?", re.S)
+old = re.compile(r"## 5\. Hydrate bundle size.*?(?=<!-- bench-scim|\n## )", re.S)
+if block.search(text):
+    text = block.sub(lambda _: section, text)
+elif old.search(text):
+    text = old.sub(lambda _: section + "\n", text)
+else:
+    text += "\n" + section
+# The rows of benchmark 5 in the table of targets.
+# Where the old ones were, else before benchmark 6's, else after the last of benchmark 4.
+lines = text.split("\n")
+at = next((i for i, l in enumerate(lines) if l.startswith("| 5. ")), None)
+lines = [l for l in lines if not l.startswith("| 5. ")]
+rows = [l for l in sums.split("\n") if l.strip()]
+if at is None:
+    at = next((i for i, l in enumerate(lines) if l.startswith("| 6. ")), None)
+if at is None:
+    at = max((i for i, l in enumerate(lines) if l.startswith("| 4. ")), default=len(lines) - 1) + 1
+lines[at:at] = rows
+open(out, "w").write("\n".join(lines))
+PY2
+  say "wrote section 5 of $OUT (raw outputs in $LOGS)"
+  exit 0
+fi
 
 # ---- profiles -------------------------------------------------------------------------------------
 # Tessera under callgrind (instruction counts are repeatable where wall time is not), counting
@@ -268,7 +346,7 @@ EOF
   echo ""
   echo "| benchmark | figure | value | target | verdict |"
   echo "| --- | --- | --- | --- | --- |"
-  for f in bench-okta bench-stub bench-members bundle bench-scim; do
+  for f in bench-okta bench-stub bench-members bundle first-load bench-scim; do
     grep -h '^SUM ' "$LOGS/$f.txt" 2>/dev/null | sed 's/^SUM //' || true
   done
   echo ""
@@ -277,9 +355,7 @@ EOF
   section bench-okta
   section bench-stub
   section bench-members
-  echo "## 5. Hydrate bundle size"
-  echo ""
-  cat "$LOGS/bundle.md"
+  cat "$LOGS/wasm-section.md"
   echo ""
   echo "<!-- bench-scim: written by \`make bench-scim\` or \`make bench\` -->"
   section bench-scim

@@ -4,7 +4,8 @@
 #   scripts/bootstrap.sh          build tools (wasm32 target, cargo-leptos, wasm-bindgen CLI)
 #   scripts/bootstrap.sh --test   also Debian chromium, the end2end npm packages and the SCIM
 #                                 compliance suite (PyPI, pinned, in a virtual environment)
-#   scripts/bootstrap.sh --release  also wasm-opt (binaryen 116) for `cargo leptos build --release`
+#   scripts/bootstrap.sh --release  also the end2end npm packages, among them wasm-opt (the npm
+#                                 `binaryen` package, a packaged build) for `cargo leptos build --release`
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -22,12 +23,6 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (matches Cargo.lock)"
   # Not --locked: that release's lockfile names a crate version the registry no longer has.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-fi
-
-if [ "${1:-}" = "--release" ] && [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" != "116" ]; then
-  # Debian's binaryen 108 produces a WASM that fails to hydrate; 116 from crates.io works.
-  say "installing wasm-opt 0.116.1 (binaryen 116; about 9 minutes, once)"
-  cargo install wasm-opt --version 0.116.1 --locked
 fi
 
 if [ "${1:-}" = "--test" ]; then
@@ -57,7 +52,13 @@ if [ "${1:-}" = "--test" ]; then
       -r "$SCIM_REQ"
     cp "$SCIM_REQ" "$SCIM_VENV/requirements.txt"
   fi
-  command -v node >/dev/null 2>&1 || { echo "Node.js (with npm) is required for end2end tests: apt-get install nodejs npm" >&2; exit 1; }
+fi
+
+# The end2end npm packages (end2end/package-lock.json): Playwright and the local Okta for the
+# tests; wasm-opt (npm `binaryen`, binaryen 116: Debian's 108 produces a WASM that fails to
+# hydrate) for release builds, found on PATH (scripts/env.sh).
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--release" ]; then
+  command -v node >/dev/null 2>&1 || { echo "Node.js (with npm) is required for end2end tests and release builds: apt-get install nodejs npm" >&2; exit 1; }
   cd "$ROOT/end2end"
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing end2end npm packages (npm ci)"

@@ -4,6 +4,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/target}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
+# wasm-opt from the npm `binaryen` package (end2end/package.json, installed by `npm ci`):
+# cargo-leptos runs the wasm-opt it finds on PATH on a release build.
+export PATH="$ROOT/end2end/node_modules/binaryen/bin:$PATH"
 # The virtual environment of the SCIM compliance suite (scripts/scim-compliance.sh), kept beside
 # the build cache like the target directory.
 SCIM_VENV="${SCIM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/scim-venv}"

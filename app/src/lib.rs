@@ -1,6 +1,9 @@
 //! Tessera's Leptos application: pages, components and server functions, shared by the server
 //! (rendering, `ssr`) and the browser (hydration, `hydrate`).
 
+// The release hydrate build (opt-level z, LTO) computes the layout of the deepest view types
+// past the default limit of 128.
+#![recursion_limit = "256"]
 // No unwrap, expect or panic on request paths; tests and proven spots allow them locally.
 #![cfg_attr(
     not(test),
@@ -18,7 +21,7 @@ pub mod ssr;
 
 use api::{ApiError, Me};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -55,7 +58,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href=pages::head::STYLESHEET />
         <Title text="Tessera" />
         <Router>
             <Routes fallback=NotFound>

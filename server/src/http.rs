@@ -106,7 +106,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::scim::routes(state.clone()))
         .merge(crate::signals::routes())
         .merge(pages)
-        .layer(axum::middleware::from_fn(no_store))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache_control,
+        ))
         // br or gzip, as the browser accepts, for everything but what carries a secret (marked
         // inside, so the compression sees the mark).
         .layer(axum::middleware::from_fn(mark_secret_bearing))
@@ -377,19 +380,28 @@ async fn api_refusals_as_json(req: Request, next: Next) -> Response {
     }
 }
 
-/// `Cache-Control: no-store` on every answer except the static site under `/pkg/` (and the
-/// favicon): a signed-in page or API answer must not come back from the browser's cache, e.g.
-/// with Back after signing out.
-async fn no_store(req: Request, next: Next) -> Response {
+/// `Cache-Control` on every answer: `no-store` except for the static site under `/pkg/` (and
+/// the favicon), so that a signed-in page or API answer never comes back from the browser's
+/// cache, e.g. with Back after signing out. The fingerprinted site files (`tessera.<hash>.js`,
+/// `.wasm`, `.css`: a new build has new names) are cached for a year without revalidation;
+/// plain ones get no header (the browser revalidates them).
+async fn cache_control(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let cacheable = path.starts_with("/pkg/") || path == "/favicon.ico";
+    let immutable = state.assets.is_fingerprinted(path);
     let mut resp = next.run(req).await;
     if !cacheable {
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if immutable && resp.status() == StatusCode::OK {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     }
     resp
 }
+
+/// How fingerprinted site files are cached: a year, never revalidated.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Responses that may hold a secret next to text an attacker can make the browser send (a
 /// setup link's page and flash, a new SCIM token, a new setup link's URL): never compressed,

@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod assets;
 pub mod audit_export;
 pub mod cli;
 pub mod cli_error;

@@ -1,6 +1,7 @@
 //! The state every request handler shares ([`AppState`]) and how it is built. Imports no
 //! handler module: handlers depend on this, and the router (`http`) sits on top of both.
 
+use crate::assets::{OUTPUT_NAME, SiteAssets};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::oidc::OidcCache;
@@ -23,6 +24,8 @@ pub struct AppState {
     /// The client for connection checks (`--idp-timeout`; private destinations only with
     /// `--allow-http-issuers`), built once per node.
     pub outbound: Outbound,
+    /// The site's files under `/pkg/`, fingerprinted or plain.
+    pub assets: Arc<SiteAssets>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -43,14 +46,51 @@ impl FromRef<AppState> for Arc<Metrics> {
     }
 }
 
+/// Whether `<site_root>/pkg/` has fingerprinted files (`tessera.<hash>.js`) but no plain
+/// `tessera.js`.
+fn fingerprinted_only(site_root: &str) -> bool {
+    let pkg = std::path::Path::new(site_root).join("pkg");
+    let Ok(entries) = std::fs::read_dir(&pkg) else {
+        return false;
+    };
+    !pkg.join(format!("{OUTPUT_NAME}.js")).is_file()
+        && entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&format!("{OUTPUT_NAME}.")) && name.ends_with(".js")
+        })
+}
+
 /// Builds the state for `config`.
 pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
+    let assets = SiteAssets::find(std::path::Path::new(&config.site_root));
+    // Leptos' `HydrationScripts` reads the fingerprints from `hash_file` (joined to the
+    // binary's directory: an absolute path stays as it is).
     let leptos_options = LeptosOptions::builder()
-        .output_name("tessera")
+        .output_name(OUTPUT_NAME)
         .site_root(config.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(config.bind)
+        .hash_files(assets.hash_file.is_some())
+        .hash_file(
+            assets
+                .hash_file
+                .as_ref()
+                .map_or("hash.txt".into(), |f| f.display().to_string().into()),
+        )
         .build();
+    if let Some(href) = assets.stylesheet() {
+        app::pages::head::set_stylesheet(href);
+    }
+    match &assets.hash_file {
+        Some(f) => {
+            tracing::info!(hash_file = %f.display(), "site files fingerprinted: /pkg/ cached immutably")
+        }
+        None if fingerprinted_only(&config.site_root) => tracing::warn!(
+            site_root = %config.site_root,
+            "the site's files are fingerprinted but no hash.txt names them (looked in the site root and beside the binary): pages will not hydrate; copy the build's hash.txt into the site root"
+        ),
+        None => {}
+    }
     let metrics = Arc::new(Metrics::new());
     // One client for every request to an IdP: sign-in (through the cache) and connection tests.
     let outbound = Outbound::new(config.idp_timeout, config.allow_http_issuers);
@@ -67,5 +107,6 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
         oidc,
         metrics,
         outbound,
+        assets: Arc::new(assets),
     }
 }

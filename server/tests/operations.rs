@@ -868,3 +868,80 @@ async fn answers_are_compressed_as_accepted_but_never_what_holds_a_secret() {
     assert!(r.headers().get("content-encoding").is_none());
     assert!(r.bytes().await.unwrap().len() > 256);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fingerprinted_site_files_are_cached_immutably_and_pages_never() {
+    // A site built with `hash-files = true`: tessera.<hash>.{js,wasm,css} under pkg/ and the
+    // hashes in hash.txt (kept in the site root, as a deployment does).
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let filler = "export const x = 'fingerprinted';\n".repeat(200);
+    for name in [
+        "tessera.Js1.js",
+        "tessera.Wa2.wasm",
+        "tessera.Cs3.css",
+        "tessera.css",
+    ] {
+        std::fs::write(pkg.join(name), &filler).unwrap();
+    }
+    std::fs::write(
+        site.path().join("hash.txt"),
+        "js: Js1\nwasm: Wa2\ncss: Cs3\n",
+    )
+    .unwrap();
+    let db = testkit::sqlite();
+    let root = site.path().display().to_string();
+    let server = TestServer::start_with(&db, &["--site-root", &root]).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", server.url))
+            .header("accept-encoding", "br, gzip")
+            .send()
+    };
+    let cache = |r: &reqwest::Response| {
+        r.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    for path in [
+        "/pkg/tessera.Js1.js",
+        "/pkg/tessera.Wa2.wasm",
+        "/pkg/tessera.Cs3.css",
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(
+            cache(&r).as_deref(),
+            Some("public, max-age=31536000, immutable"),
+            "{path}"
+        );
+        // Compressed as well.
+        assert!(r.headers().get("content-encoding").is_some(), "{path}");
+    }
+    // A plain name may change under the same address: not immutable; a missing file neither.
+    for path in ["/pkg/tessera.css", "/pkg/tessera.Nope.js"] {
+        let r = get(path).await.unwrap();
+        assert_ne!(
+            cache(&r).as_deref(),
+            Some("public, max-age=31536000, immutable"),
+            "{path}"
+        );
+    }
+    // Pages stay no-store and load the fingerprinted files (read uncompressed here).
+    for path in ["/login", "/", "/no-such-page"] {
+        let r = get(path).await.unwrap();
+        assert_eq!(cache(&r).as_deref(), Some("no-store"), "{path}");
+        let r = client
+            .get(format!("{}{path}", server.url))
+            .header("accept-encoding", "identity")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cache(&r).as_deref(), Some("no-store"), "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("/pkg/tessera.Js1.js"), "{path}: {html}");
+        assert!(html.contains("/pkg/tessera.Wa2.wasm"), "{path}: {html}");
+    }
+}

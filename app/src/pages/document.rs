@@ -1,9 +1,9 @@
 //! The HTML document of the pages the server renders on its own, outside the app's router: the
 //! setup-link page and the problem pages. They load no WASM, so they work with JavaScript off
 //! and in any browser state, and they share the app's document shell: language, viewport,
-//! stylesheet and a title of the form `… · Tessera`.
+//! stylesheet (in [`HeadBasics`]) and a title of the form `… · Tessera`.
 
-use super::head::{HeadBasics, STYLESHEET};
+use super::head::HeadBasics;
 use leptos::prelude::*;
 
 /// The `<main>` class of a single card: problem pages, "Okta is connected".
@@ -24,7 +24,6 @@ pub fn render(title: &str, main_class: &'static str, body: impl IntoView + 'stat
                     <HeadBasics />
                     // Set whole: a text child would carry Leptos' `<!>` marker into the tab's title.
                     <title inner_html=escape_text(&title)></title>
-                    <link rel="stylesheet" href=STYLESHEET />
                 </head>
                 <body>
                     <main class=main_class>

@@ -3,16 +3,43 @@
 
 use leptos::prelude::*;
 
-/// The app's stylesheet, built by cargo-leptos from `style/main.css`.
+use std::sync::RwLock;
+
+/// The app's stylesheet, built by cargo-leptos from `style/main.css`, under its plain name.
 pub const STYLESHEET: &str = "/pkg/tessera.css";
 
+/// The stylesheet's address when the site's files are fingerprinted (`tessera.<hash>.css`),
+/// set by the server at start-up ([`set_stylesheet`]); [`STYLESHEET`] until then.
+static FINGERPRINTED: RwLock<Option<String>> = RwLock::new(None);
+
+/// Where every document links its stylesheet: the fingerprinted name the server found in the
+/// site, else [`STYLESHEET`].
+pub fn stylesheet() -> String {
+    FINGERPRINTED
+        .read()
+        .ok()
+        .and_then(|s| s.clone())
+        .unwrap_or_else(|| STYLESHEET.to_string())
+}
+
+/// Makes [`stylesheet`] answer `href` (the server calls it when the site it serves is
+/// fingerprinted; one process serves one site).
+pub fn set_stylesheet(href: String) {
+    if let Ok(mut s) = FINGERPRINTED.write() {
+        *s = Some(href);
+    }
+}
+
 /// What every document's `<head>` starts with, the app's and the server-rendered pages' alike:
-/// charset, viewport and an empty icon (no `/favicon.ico` request).
+/// charset, viewport, an empty icon (no `/favicon.ico` request) and the stylesheet ([`stylesheet`]).
+/// Rendered on the server only (the app hydrates `<body>`), so the client never needs the
+/// stylesheet's fingerprint.
 #[component]
 pub fn HeadBasics() -> impl IntoView {
     view! {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <link rel="icon" href="data:," />
+        <link rel="stylesheet" href=stylesheet() />
     }
 }

@@ -3,8 +3,13 @@
 //! `bench-wasm <file.wasm>` reads a WASM file that still has its `name` section (wasm-bindgen's
 //! output before wasm-opt; wasm-bindgen demangles the names), adds up each function body's
 //! size in the code section by the crate its name starts with, and prints the largest.
+//!
+//! `bench-wasm --first-load <label>=<url> …` measures a first page load: the page at each
+//! `url` and every `/pkg/` file it links (stylesheet, JS, WASM), fetched as a browser does
+//! with `Accept-Encoding: br, gzip`, counting the bytes of each body as sent (compressed), and
+//! the same without compression for comparison.
 
-use bench::report::{md, md_row, md_table};
+use bench::report::{at_most, md, md_row, md_table, summary};
 use std::collections::HashMap;
 
 fn leb(b: &[u8], i: &mut usize) -> Result<u64, String> {
@@ -149,9 +154,129 @@ fn crate_of(f: &str) -> String {
     }
 }
 
+/// The most a first page load may transfer (issue 14, target 5).
+const FIRST_LOAD_TARGET: usize = 1_000_000;
+
+/// The `/pkg/` addresses a page links (`href="/pkg/…"`, in the order they appear, once each).
+fn pkg_links(html: &str) -> Vec<String> {
+    let mut links: Vec<String> = Vec::new();
+    for part in html.split("\"/pkg/").skip(1) {
+        let Some(end) = part.find('"') else { continue };
+        let link = format!("/pkg/{}", &part[..end]);
+        if !links.contains(&link) {
+            links.push(link);
+        }
+    }
+    links
+}
+
+/// One body's bytes as sent with `accept` as `Accept-Encoding` (reqwest here decompresses
+/// nothing), and the encoding the server chose.
+async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+) -> Result<(Vec<u8>, String), String> {
+    let r = client
+        .get(url)
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !r.status().is_success() {
+        return Err(format!("{url}: {}", r.status()));
+    }
+    let enc = r
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none")
+        .to_string();
+    let body = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    Ok((body.to_vec(), enc))
+}
+
+async fn first_load(targets: &[String]) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    md(
+        "First load: the page and every `/pkg/` file it links, as a browser fetches them with \
+        `Accept-Encoding: br, gzip` (bytes of the bodies as sent; headers not counted), and uncompressed:",
+    );
+    md("");
+    md_table(&[
+        "front end",
+        "file",
+        "encoding",
+        "transferred (bytes)",
+        "uncompressed (bytes)",
+    ]);
+    for target in targets {
+        let (label, url) = target
+            .split_once('=')
+            .ok_or_else(|| format!("{target}: expected <label>=<url>"))?;
+        let origin = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let (page, enc) = fetch(&client, url, "br, gzip").await?;
+        let (plain, _) = fetch(&client, url, "identity").await?;
+        let html = String::from_utf8_lossy(&plain).into_owned();
+        let mut rows = vec![(origin.path().to_string(), enc, page.len(), plain.len())];
+        for link in pkg_links(&html) {
+            let file = origin.join(&link).map_err(|e| format!("{link}: {e}"))?;
+            let (sent, enc) = fetch(&client, file.as_str(), "br, gzip").await?;
+            let (raw, _) = fetch(&client, file.as_str(), "identity").await?;
+            rows.push((link, enc, sent.len(), raw.len()));
+        }
+        let (sent, raw): (usize, usize) = rows
+            .iter()
+            .fold((0, 0), |(s, r), row| (s + row.2, r + row.3));
+        for (file, enc, s, r) in &rows {
+            println!("first load [{label}] {file}: {s} bytes sent ({enc}), {r} uncompressed");
+            md_row(&[
+                label.to_string(),
+                format!("`{file}`"),
+                enc.clone(),
+                s.to_string(),
+                r.to_string(),
+            ]);
+        }
+        println!("first load [{label}]: {sent} bytes sent, {raw} uncompressed");
+        md_row(&[
+            format!("**{label}**"),
+            "**total**".into(),
+            String::new(),
+            format!("**{sent}** ({} KiB)", sent / 1024),
+            format!("{raw} ({} KiB)", raw / 1024),
+        ]);
+        summary(
+            "5. first load",
+            &format!("{label}: page + CSS + JS + WASM, br/gzip"),
+            &format!("{sent} bytes ({} KiB)", sent / 1024),
+            "≤ 1 MB",
+            &at_most(sent as f64, FIRST_LOAD_TARGET as f64),
+        );
+    }
+    md("");
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--first-load") {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        return match rt.block_on(first_load(&args[1..])) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench-wasm: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: bench-wasm <file.wasm with a name section>");
+        eprintln!(
+            "usage: bench-wasm <file.wasm with a name section> | --first-load <label>=<url> …"
+        );
         return std::process::ExitCode::FAILURE;
     };
     let bytes = match std::fs::read(&path) {
@@ -218,7 +343,13 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::crate_of;
+    use super::{crate_of, pkg_links};
+
+    #[test]
+    fn links_to_the_site_files() {
+        let html = r#"<link rel="stylesheet" href="/pkg/tessera.a.css"><link rel="modulepreload" href="/pkg/tessera.b.js"><script>import('/pkg/x.js')</script><link href="/pkg/tessera.a.css">"#;
+        assert_eq!(pkg_links(html), ["/pkg/tessera.a.css", "/pkg/tessera.b.js"]);
+    }
 
     #[test]
     fn crates_of_names() {
