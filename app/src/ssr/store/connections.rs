@@ -254,6 +254,23 @@ impl Store {
             .collect()
     }
 
+    /// Runs `update` (an `UPDATE sso_connections … WHERE org_id = …` of one org, bound) and
+    /// writes `entry` in the same transaction: the owner's and operator's switches. No
+    /// connection is [`StoreError::NotFound`] and writes nothing.
+    pub(super) async fn update_connection_audited<'q>(
+        &self,
+        update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        entry: &NewAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if update.execute(tx.conn()).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound("no Okta connection".into()));
+        }
+        super::audit::insert(&mut tx, entry).await?;
+        tx.commit().await
+    }
+
     /// The sealed client secret of an org's connection.
     pub async fn sealed_client_secret(&self, org_id: &OrgId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT client_secret_enc FROM sso_connections WHERE org_id = $1")

@@ -390,21 +390,13 @@ impl Store {
         mode: ProvisioningMode,
         entry: &NewAudit,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE sso_connections SET provisioning = $1, updated_at = $2 WHERE org_id = $3",
         )
         .bind(mode.as_str())
-        .bind(tx.now_ms())
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound("no Okta connection".into()));
-        }
-        audit::insert(&mut tx, entry).await?;
-        tx.commit().await
+        .bind(self.now_ms())
+        .bind(org_id);
+        self.update_connection_audited(update, entry).await
     }
 
     // ---- users --------------------------------------------------------------------------------

@@ -71,22 +71,14 @@ impl Store {
         shared_signals: bool,
         entry: &NewAudit,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE sso_connections SET universal_logout = $1, shared_signals = $2, updated_at = $3 WHERE org_id = $4",
         )
         .bind(i64::from(universal_logout))
         .bind(i64::from(shared_signals))
-        .bind(tx.now_ms())
-        .bind(org_id)
-        .execute(tx.conn())
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound("no Okta connection".into()));
-        }
-        audit::insert(&mut tx, entry).await?;
-        tx.commit().await
+        .bind(self.now_ms())
+        .bind(org_id);
+        self.update_connection_audited(update, entry).await
     }
 
     /// Records a verified signal, claiming its `jti` in the org. `None` when the org already
