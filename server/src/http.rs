@@ -138,6 +138,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::count_responses,
         ))
+        // A body left unread closes its connection, so clients do not reuse a dead one.
+        .layer(axum::middleware::from_fn(
+            crate::limits::close_when_body_unread,
+        ))
         .with_state(state)
 }
 

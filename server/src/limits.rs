@@ -2,9 +2,12 @@
 //! endpoint's own (`scim`): request target, headers, body size and how long a body and a head
 //! may take to arrive.
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::Request;
 use axum::http::header;
+use axum::response::Response;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Largest request body accepted on any route, in bytes (forms, server functions, the JSON
@@ -27,7 +30,6 @@ pub const HEAD_WITHIN: Duration = Duration::from_secs(75);
 
 /// The whole body if it has at most `limit` bytes, `None` when it has more.
 pub async fn read_bounded(mut body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
-    use axum::body::HttpBody as _;
     let mut buf = Vec::new();
     while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
@@ -107,4 +109,67 @@ pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
                 .trim()
                 .to_ascii_lowercase()
         })
+}
+
+/// Asks the client to close the connection (`Connection: close`, RFC 9112 §9.6) whenever a
+/// request's body was not read to its end: a 413, 414, 431 or 415 refused before the body,
+/// or a handler that ignored it. The server cannot answer another request on that connection
+/// (the unread rest of the body is in the way, and hyper closes it), so a client that pooled
+/// it would fail its next request; with the header it opens a new one instead.
+pub async fn close_when_body_unread(req: Request, next: axum::middleware::Next) -> Response {
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if !has_body {
+        return next.run(req).await;
+    }
+    let read_to_end = Arc::new(AtomicBool::new(false));
+    let (parts, body) = req.into_parts();
+    let tracked = Tracked {
+        inner: body,
+        read_to_end: read_to_end.clone(),
+    };
+    let mut response = next
+        .run(Request::from_parts(parts, Body::new(tracked)))
+        .await;
+    if !read_to_end.load(Ordering::Acquire) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// A request body that records whether it was read to its end.
+struct Tracked {
+    inner: Body,
+    read_to_end: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read_to_end.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -945,3 +945,71 @@ async fn fingerprinted_site_files_are_cached_immutably_and_pages_never() {
         assert!(html.contains("/pkg/tessera.Wa2.wasm"), "{path}: {html}");
     }
 }
+
+/// A request whose body the server does not read to its end (refused as too large, of another
+/// media type, or too long a target) is answered with `Connection: close`, so a client that
+/// pools connections opens a new one for its next request instead of failing on a dead one.
+/// Requests whose bodies are read keep their connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_left_unread_closes_its_connection_and_the_next_request_still_works() {
+    for db in testkit::databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let (_org, scim) = testkit::scim::org_with_scim(&server, "conn").await;
+        let b = &scim.b;
+        let big = json!({"userName": "big@x", "title": "x".repeat(1_100_000)}).to_string();
+        for round in 0..15 {
+            // Each refusal leaves a body unread and says so; the pooled client then opens a new
+            // connection, and the request right after it succeeds.
+            let refusals = [
+                (
+                    b.client
+                        .post(format!("{}/Users", scim.base))
+                        .header("authorization", format!("Bearer {}", scim.token))
+                        .header("content-type", "application/scim+json")
+                        .body(big.clone()),
+                    413,
+                ),
+                (
+                    b.client
+                        .post(format!("{}/Users", scim.base))
+                        .header("authorization", format!("Bearer {}", scim.token))
+                        .header("content-type", "text/plain")
+                        .body("{\"userName\":\"t@x\"}"),
+                    415,
+                ),
+                (
+                    b.client
+                        .post(format!("{}/api/v1/members/role", server.url))
+                        .header("origin", &server.url)
+                        .header("content-type", "application/json")
+                        .body("x".repeat(100 * 1024)),
+                    413,
+                ),
+            ];
+            for (request, status) in refusals {
+                let r = b.send(request).await;
+                assert_eq!(r.status, status, "[{kind}] round {round}: {r:?}");
+                assert_eq!(
+                    r.header("connection"),
+                    Some("close"),
+                    "[{kind}] round {round}: {r:?}"
+                );
+                let next = scim.get("/ServiceProviderConfig").await;
+                assert_eq!(next.status, 200, "[{kind}] round {round}: {next:?}");
+            }
+        }
+        // A body read whole keeps the connection open.
+        let r = scim
+            .send(
+                "POST",
+                "/Users",
+                &json!({"userName": "kept@x", "active": true}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "[{kind}] {r:?}");
+        assert_eq!(r.header("connection"), None, "[{kind}] {r:?}");
+        let r = scim.get("/Users").await;
+        assert_eq!(r.header("connection"), None, "[{kind}] {r:?}");
+    }
+}

@@ -165,6 +165,11 @@ async fn malformed_patch_paths_are_invalid_path_and_change_nothing() {
     }
 }
 
+/// A bound that work per named member (a query or a round trip each: minutes for 10,000)
+/// would break on any machine, and set-wise work keeps even on a loaded one. Not a speed
+/// target: speed is measured by `make bench-scim`.
+const NO_PER_MEMBER_WORK: Duration = Duration::from_secs(5);
+
 /// `method path` with `body` serialized before the clock starts: the answer and how long the
 /// server took.
 async fn timed(
@@ -194,7 +199,7 @@ fn unknown_ids(n: usize) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_naming_very_many_members_answer_within_a_second() {
+async fn requests_naming_very_many_members_do_set_wise_work() {
     for db in databases().await {
         let kind = db.kind;
         let server = TestServer::start(&db).await;
@@ -209,21 +214,21 @@ async fn requests_naming_very_many_members_answer_within_a_second() {
             .collect();
         let body = json!({"schemas": [PATCH], "Operations": ops});
         let (r, took) = timed(&scim, "PATCH", &format!("/Groups/{g}"), &body).await;
-        assert!(took < Duration::from_secs(1), "[{kind}] {took:?}");
+        assert!(took < NO_PER_MEMBER_WORK, "[{kind}] {took:?}");
         assert_scim_error(&r, 413, Some("tooMany"), &format!("[{kind}] 48,000"));
-        // 10,000 unknown members, in one operation or many: refused within a second.
+        // 10,000 unknown members, in one operation or many: refused without a query each.
         for body in [
             json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": unknown_ids(10_000)}]}),
             json!({"schemas": [PATCH], "Operations": (0..1000).map(|k| json!({"op": "add", "path": "members", "value": (0..10).map(|i| json!({"value": format!("b{}", k * 10 + i)})).collect::<Vec<_>>()})).collect::<Vec<_>>()}),
         ] {
             let (r, took) = timed(&scim, "PATCH", &format!("/Groups/{g}"), &body).await;
-            assert!(took < Duration::from_secs(1), "[{kind}] {took:?}");
+            assert!(took < NO_PER_MEMBER_WORK, "[{kind}] {took:?}");
             assert_scim_error(&r, 400, Some("invalidValue"), &format!("[{kind}]"));
         }
         let body =
             json!({"schemas": [GROUP], "displayName": "Big", "members": unknown_ids(10_000)});
         let (r, took) = timed(&scim, "POST", "/Groups", &body).await;
-        assert!(took < Duration::from_secs(1), "[{kind}] {took:?}");
+        assert!(took < NO_PER_MEMBER_WORK, "[{kind}] {took:?}");
         assert_scim_error(&r, 400, Some("invalidValue"), &format!("[{kind}]"));
         // 2,000 real members pushed into a mapped group at once, then out again.
         testkit::sql_exec(
@@ -244,7 +249,7 @@ async fn requests_naming_very_many_members_answer_within_a_second() {
             let body = json!({"schemas": [PATCH], "Operations": [{"op": op, "path": "members", "value": all}]});
             let (r, took) = timed(&scim, "PATCH", &format!("/Groups/{g}"), &body).await;
             r.assert_status(204);
-            assert!(took < Duration::from_secs(1), "[{kind}] {op}: {took:?}");
+            assert!(took < NO_PER_MEMBER_WORK, "[{kind}] {op}: {took:?}");
         }
         let admins = testkit::count(
             &server.store,
