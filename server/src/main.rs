@@ -1,7 +1,34 @@
 //! `tessera`: the server and the operator CLI in one binary.
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    fewer_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(tessera_main()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc gives every thread that contends for the allocator an arena of its own (up to 8 per
+/// core), and each keeps freed memory: with the runtime's and SQLite's worker threads that is
+/// tens of MB of resident memory holding nothing. Two arenas keep the server's RSS near what it
+/// uses; `MALLOC_ARENA_MAX` in the environment still wins.
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called before any other thread exists; mallopt only sets a tunable.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+async fn tessera_main() -> std::process::ExitCode {
     let cli = match tessera::config::Cli::try_parse_args() {
         Ok(cli) => cli,
         // A wrong flag or value is one line, like every other error (help, asked for or

@@ -31,12 +31,10 @@ pub async fn signed_in_member(
         let _ = session.flush().await;
         return Ok(None);
     }
-    let member = store.member_by_id(&org_id, &member_id).await?;
-    let org = store.org_with_sso(&org_id).await?;
-    match (member, org) {
+    match store.member_with_org(&org_id, &member_id).await? {
         // SSO turned off by the operator ends the org's sessions (they are deleted with the
         // switch; this also ends one that was being written back at that moment).
-        (Some(member), Some((org, sso)))
+        Some((member, (org, sso)))
             if member.status == MemberStatus::Active
                 && sso.as_ref().is_none_or(|(c, _)| c.enabled) =>
         {

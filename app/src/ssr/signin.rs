@@ -287,6 +287,19 @@ pub struct Started {
 /// One structured log line (target `tessera::login`), the count, and the stored attempt
 /// (`tessera org events`, the activity page).
 async fn record<P>(cx: &SignIn<'_, P>, org: Option<&Org>, attempt: &LoginAttempt) {
+    // With the database gone, writing the attempt would only wait out the pool's acquire
+    // timeout a second time before the person sees the page: the log line and count suffice.
+    announce(cx, org, attempt);
+    if attempt.reason != LoginReason::ServiceUnavailable
+        && let Err(e) = cx.store.record_login_attempt(attempt).await
+    {
+        tracing::warn!(error = %e, "could not record login attempt");
+    }
+}
+
+/// The log line and the count of `attempt` (written to the store by [`record`], or with the
+/// sign-in's browser by [`Store::record_sign_in`]).
+fn announce<P>(cx: &SignIn<'_, P>, org: Option<&Org>, attempt: &LoginAttempt) {
     let success = attempt.outcome == Outcome::Success;
     tracing::info!(
         target: "tessera::login",
@@ -300,14 +313,6 @@ async fn record<P>(cx: &SignIn<'_, P>, org: Option<&Org>, attempt: &LoginAttempt
         "login attempt"
     );
     cx.counter.attempt(success, attempt.reason);
-    // With the database gone, writing the attempt would only wait out the pool's acquire
-    // timeout a second time before the person sees the page: the log line and count suffice.
-    if attempt.reason == LoginReason::ServiceUnavailable {
-        return;
-    }
-    if let Err(e) = cx.store.record_login_attempt(attempt).await {
-        tracing::warn!(error = %e, "could not record login attempt");
-    }
 }
 
 /// Records `f` as a failed attempt (of `org`, through `issuer`, when known) and hands it back.
@@ -726,16 +731,13 @@ async fn sign_in<P>(
         return Err(fail(cx, Some(&org), issuer, LoginFailure::store(e)).await);
     }
     attempt.member_id = Some(member.id.clone());
-    record(cx, Some(&org), &attempt).await;
-    // Not remembering the browser costs only its place in the known tier: the sign-in stands.
-    let browser_known = match cx
-        .store
-        .remember_browser(&org.id, &flow.browser_hash, &member.id)
-        .await
-    {
+    announce(cx, Some(&org), &attempt);
+    // The attempt and the browser, written together. Not recording them costs the activity
+    // view a line and the browser its place in the known tier: the sign-in stands.
+    let browser_known = match cx.store.record_sign_in(&attempt, &flow.browser_hash).await {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "could not remember the browser of a sign-in");
+            tracing::warn!(error = %e, "could not record a sign-in's attempt and browser");
             false
         }
     };

@@ -6,16 +6,35 @@
 //! the domain's (`ssr::connection`); the statements are here.
 
 use super::dialect::is_unique_violation;
+use super::members::{member_fields_as_m, member_from_m_row};
 use super::orgs::{OrgWithSso, org_from_row};
 use super::{NewAudit, Store, StoreError, Tx};
-use crate::model::{DefaultRole, Org, ProvisioningMode, SsoConnection};
+use crate::model::{DefaultRole, Member, Org, ProvisioningMode, SsoConnection};
 use crate::model::{MemberId, OrgId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+/// The columns of [`ORG_WITH_SSO`].
+macro_rules! org_sso_fields {
+    () => {
+        "o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.provisioning, c.universal_logout, c.shared_signals, c.updated_at, c.client_secret_enc"
+    };
+}
 /// An org (`o`) and its connection (`c`, all NULL without one), for [`org_from_row`] and
 /// [`sso_from_row`], with the sealed client secret.
-const ORG_WITH_SSO: &str = "SELECT o.id, o.slug, o.name, o.created_at, c.org_id, c.issuer, c.client_id, c.enabled, c.jit_enabled, c.default_role, c.provisioning, c.universal_logout, c.shared_signals, c.updated_at, c.client_secret_enc FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id";
+const ORG_WITH_SSO: &str = concat!(
+    "SELECT ",
+    org_sso_fields!(),
+    " FROM orgs o LEFT JOIN sso_connections c ON c.org_id = o.id"
+);
+/// A member (`m`, columns `m_…`) with their org and its connection, as [`ORG_WITH_SSO`].
+const MEMBER_WITH_ORG: &str = concat!(
+    "SELECT ",
+    member_fields_as_m!(),
+    ", ",
+    org_sso_fields!(),
+    " FROM members m JOIN orgs o ON o.id = m.org_id LEFT JOIN sso_connections c ON c.org_id = o.id"
+);
 /// The columns [`sso_from_row`] reads.
 const SSO_COLUMNS: &str = "SELECT org_id, issuer, client_id, enabled, jit_enabled, default_role, provisioning, universal_logout, shared_signals, updated_at FROM sso_connections";
 
@@ -38,6 +57,16 @@ fn sso_from_row(row: &AnyRow) -> Result<SsoConnection, StoreError> {
         shared_signals: row.try_get::<i64, _>("shared_signals")? != 0,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// An org and its connection with the sealed secret, from a row with [`ORG_WITH_SSO`]'s columns.
+fn org_with_sso_from_row(row: &AnyRow) -> Result<OrgWithSso, StoreError> {
+    let org = org_from_row(row)?;
+    let sso = match row.try_get::<Option<String>, _>("client_secret_enc")? {
+        Some(sealed) => Some((sso_from_row(row)?, sealed)),
+        None => None,
+    };
+    Ok((org, sso))
 }
 
 async fn connection_on<'e, E>(e: E, org_id: &OrgId) -> Result<Option<SsoConnection>, StoreError>
@@ -229,13 +258,26 @@ impl Store {
             .bind(value)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        let org = org_from_row(&row)?;
-        let sso = match row.try_get::<Option<String>, _>("client_secret_enc")? {
-            Some(sealed) => Some((sso_from_row(&row)?, sealed)),
-            None => None,
-        };
-        Ok(Some((org, sso)))
+        row.map(|row| org_with_sso_from_row(&row)).transpose()
+    }
+
+    /// Member `member_id` of `org_id` with the org and its connection, as
+    /// [`Store::member_by_id`] and [`Store::org_with_sso`] give them, in one statement: every
+    /// signed-in request reads both. `None` when there is no such member.
+    pub async fn member_with_org(
+        &self,
+        org_id: &OrgId,
+        member_id: &MemberId,
+    ) -> Result<Option<(Member, OrgWithSso)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MEMBER_WITH_ORG} WHERE m.org_id = $1 AND m.id = $2"
+        ))
+        .bind(org_id)
+        .bind(member_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((member_from_m_row(&row)?, org_with_sso_from_row(&row)?)))
+            .transpose()
     }
 
     /// The orgs (at most 16) whose connection has this Client ID, with the connection.

@@ -13,7 +13,7 @@
 //! members signed in with it within [`KNOWN_BROWSER_TTL_MS`]) starts *known* flows, which no
 //! anonymous start evicts: returning people sign in whatever the flood.
 
-use super::{Store, StoreError, corrupt, new_id, stored_text};
+use super::{Store, StoreError, Tx, corrupt, new_id, stored_text};
 use crate::api::login_reason::LoginReason;
 use crate::model::{MemberId, OrgId};
 use crate::validate::bounded;
@@ -199,18 +199,12 @@ impl Store {
     /// known browser's, when the org already has [`MAX_PENDING_FLOWS_PER_ORG`] known ones
     /// pending. Room is made first: the browser keeps at most [`MAX_PENDING_FLOWS_PER_BROWSER`]
     /// pending (its oldest go), and an anonymous start at the org's cap evicts the oldest
-    /// anonymous ones (see the module's documentation). Each step is one statement, so nodes
-    /// share the bounds (a race may let a few more through, which the next start evicts).
+    /// anonymous ones (see the module's documentation). One transaction that writes first
+    /// (on SQLite it holds the write lock from its first statement, so it never has to upgrade
+    /// a read), and one commit; nodes share the bounds through the database.
     pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<Option<FlowTier>, StoreError> {
         let now = self.now_ms();
-        let tier = if self
-            .browser_known(&flow.org_id, &flow.browser_hash, now)
-            .await?
-        {
-            FlowTier::Known
-        } else {
-            FlowTier::Anonymous
-        };
+        let mut tx = self.begin().await?;
         // The browser's own oldest sign-ins, beyond the room for this one.
         sqlx::query(
             "DELETE FROM login_flows WHERE state IN (
@@ -220,8 +214,13 @@ impl Store {
         .bind(&flow.browser_hash)
         .bind(ALL_ROWS)
         .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await?;
+        let tier = if browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await? {
+            FlowTier::Known
+        } else {
+            FlowTier::Anonymous
+        };
         if tier == FlowTier::Anonymous {
             // The org's oldest anonymous sign-ins, beyond the room for this one.
             sqlx::query(
@@ -234,7 +233,7 @@ impl Store {
             .bind(now)
             .bind(ALL_ROWS)
             .bind(MAX_PENDING_FLOWS_PER_ORG - 1)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
         }
         let known = i64::from(tier == FlowTier::Known);
@@ -254,64 +253,32 @@ impl Store {
         .bind(&flow.browser_hash)
         .bind(known)
         .bind(MAX_PENDING_FLOWS_PER_ORG)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await?;
+        tx.commit().await?;
         Ok((done.rows_affected() == 1).then_some(tier))
     }
 
-    /// Has one of the org's active members signed in with the browser whose binding cookie
-    /// hashes to `browser_hash` since `now - KNOWN_BROWSER_TTL_MS`?
-    async fn browser_known(
+    /// A successful sign-in, in one transaction: its login `attempt` (see
+    /// [`Store::record_login_attempt`]) and the browser whose binding cookie hashes to
+    /// `browser_hash`, remembered for the member: its next sign-ins are [`FlowTier::Known`].
+    /// The member's browsers beyond the [`KNOWN_BROWSERS_PER_MEMBER`] most recent are
+    /// forgotten. One commit instead of three: on SQLite the sign-in's pages reach the log
+    /// once. A store error leaves neither written.
+    pub async fn record_sign_in(
         &self,
-        org_id: &OrgId,
+        attempt: &LoginAttempt,
         browser_hash: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT 1 AS one FROM known_browsers k JOIN members m ON m.id = k.member_id
-             WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
-               AND m.org_id = $1 AND m.status = 'active'",
-        )
-        .bind(org_id)
-        .bind(browser_hash)
-        .bind(now - KNOWN_BROWSER_TTL_MS)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some())
-    }
-
-    /// Remembers that `member_id` of `org_id` signed in with the browser whose binding cookie
-    /// hashes to `browser_hash`: its next sign-ins are [`FlowTier::Known`]. The member's
-    /// browsers beyond the [`KNOWN_BROWSERS_PER_MEMBER`] most recent are forgotten.
-    pub async fn remember_browser(
-        &self,
-        org_id: &OrgId,
-        browser_hash: &str,
-        member_id: &MemberId,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO known_browsers (org_id, browser_hash, member_id, seen_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (org_id, browser_hash)
-             DO UPDATE SET member_id = excluded.member_id, seen_at = excluded.seen_at",
-        )
-        .bind(org_id)
-        .bind(browser_hash)
-        .bind(member_id)
-        .bind(self.now_ms())
-        .execute(&self.pool)
-        .await?;
-        sqlx::query(
-            "DELETE FROM known_browsers WHERE member_id = $1 AND browser_hash IN (
-                 SELECT browser_hash FROM known_browsers WHERE member_id = $1
-                 ORDER BY seen_at DESC, browser_hash DESC LIMIT $2 OFFSET $3)",
-        )
-        .bind(member_id)
-        .bind(ALL_ROWS)
-        .bind(KNOWN_BROWSERS_PER_MEMBER)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (Some(org_id), Some(member_id)) = (&attempt.org_id, &attempt.member_id) else {
+            return Err(corrupt(
+                "a successful sign-in names its org and member".into(),
+            ));
+        };
+        let mut tx = self.begin().await?;
+        attempt_on(tx.conn(), attempt).await?;
+        remember_on(&mut tx, org_id, browser_hash, member_id, attempt.at).await?;
+        tx.commit().await
     }
 
     /// Removes and returns the flow for `state` started by the browser whose binding cookie
@@ -366,36 +333,7 @@ impl Store {
     /// requests naming no org; the rest only reach the log line and the metric. Returns whether
     /// the attempt was stored (successes always are).
     pub async fn record_login_attempt(&self, a: &LoginAttempt) -> Result<bool, StoreError> {
-        let optional = |v: Option<&str>| v.map(stored_text);
-        // One statement, so concurrent failures on any node share the budget (a race may let
-        // a few more through, never an unbounded number).
-        let same_org = if a.org_id.is_some() {
-            "org_id = $2"
-        } else {
-            "org_id IS NULL"
-        };
-        let done = sqlx::query(&format!(
-            "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-             WHERE $4 = 'success'
-                OR (SELECT COUNT(*) FROM login_attempts
-                    WHERE {same_org} AND outcome = 'failure' AND at > $11 AND at <= $3) < $12",
-        ))
-        .bind(&a.id)
-        .bind(a.org_id.as_ref().map(OrgId::as_str))
-        .bind(a.at)
-        .bind(a.outcome.as_str())
-        .bind(a.reason.code())
-        .bind(stored_text(&a.detail))
-        .bind(optional(a.issuer.as_deref()))
-        .bind(optional(a.subject.as_deref()))
-        .bind(optional(a.email.as_deref()))
-        .bind(a.member_id.as_ref().map(MemberId::as_str))
-        .bind(a.at - 60_000)
-        .bind(FAILURES_STORED_PER_MINUTE)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        attempt_on(&self.pool, a).await
     }
 
     /// Most recent login attempts of an org, newest first.
@@ -508,6 +446,99 @@ impl Store {
         .await?;
         row.map(|r| attempt_from_row(&r)).transpose()
     }
+}
+
+/// Inside `tx`: has one of the org's active members signed in with the browser whose binding
+/// cookie hashes to `browser_hash` since `now - KNOWN_BROWSER_TTL_MS`?
+async fn browser_known(
+    tx: &mut Tx,
+    org_id: &OrgId,
+    browser_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM known_browsers k JOIN members m ON m.id = k.member_id
+         WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
+           AND m.org_id = $1 AND m.status = 'active'",
+    )
+    .bind(org_id)
+    .bind(browser_hash)
+    .bind(now - KNOWN_BROWSER_TTL_MS)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Inserts attempt `a` through `e`; see [`Store::record_login_attempt`].
+async fn attempt_on<'e, E>(e: E, a: &LoginAttempt) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let optional = |v: Option<&str>| v.map(stored_text);
+    // One statement, so concurrent failures on any node share the budget (a race may let
+    // a few more through, never an unbounded number).
+    let same_org = if a.org_id.is_some() {
+        "org_id = $2"
+    } else {
+        "org_id IS NULL"
+    };
+    let done = sqlx::query(&format!(
+        "INSERT INTO login_attempts (id, org_id, at, outcome, reason, detail, issuer, subject, email, member_id)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+         WHERE $4 = 'success'
+            OR (SELECT COUNT(*) FROM login_attempts
+                WHERE {same_org} AND outcome = 'failure' AND at > $11 AND at <= $3) < $12",
+    ))
+    .bind(&a.id)
+    .bind(a.org_id.as_ref().map(OrgId::as_str))
+    .bind(a.at)
+    .bind(a.outcome.as_str())
+    .bind(a.reason.code())
+    .bind(stored_text(&a.detail))
+    .bind(optional(a.issuer.as_deref()))
+    .bind(optional(a.subject.as_deref()))
+    .bind(optional(a.email.as_deref()))
+    .bind(a.member_id.as_ref().map(MemberId::as_str))
+    .bind(a.at - 60_000)
+    .bind(FAILURES_STORED_PER_MINUTE)
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inside `tx`: remembers the browser `browser_hash` for `member_id` of `org_id`, seen at
+/// `now` (unix ms), and forgets the member's browsers beyond the most recent
+/// [`KNOWN_BROWSERS_PER_MEMBER`].
+async fn remember_on(
+    tx: &mut Tx,
+    org_id: &OrgId,
+    browser_hash: &str,
+    member_id: &MemberId,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO known_browsers (org_id, browser_hash, member_id, seen_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (org_id, browser_hash)
+         DO UPDATE SET member_id = excluded.member_id, seen_at = excluded.seen_at",
+    )
+    .bind(org_id)
+    .bind(browser_hash)
+    .bind(member_id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "DELETE FROM known_browsers WHERE member_id = $1 AND browser_hash IN (
+             SELECT browser_hash FROM known_browsers WHERE member_id = $1
+             ORDER BY seen_at DESC, browser_hash DESC LIMIT $2 OFFSET $3)",
+    )
+    .bind(member_id)
+    .bind(ALL_ROWS)
+    .bind(KNOWN_BROWSERS_PER_MEMBER)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -43,20 +43,66 @@ pub(super) fn status_from_db(status: &str) -> Result<MemberStatus, StoreError> {
         .ok_or_else(|| corrupt(format!("unknown status {status:?} in store")))
 }
 
+/// The names of the columns of `member_fields!`, in its order.
+const MEMBER_NAMES: [&str; 10] = [
+    "id",
+    "org_id",
+    "issuer",
+    "subject",
+    "email",
+    "name",
+    "role",
+    "status",
+    "created_at",
+    "last_login_at",
+];
+
+/// The member columns as `m_`-prefixed aliases (`m.id AS m_id, …`), for a query that also
+/// selects columns of the same names from other tables; read with [`member_from_m_row`].
+macro_rules! member_fields_as_m {
+    () => {
+        "m.id AS m_id, m.org_id AS m_org_id, m.issuer AS m_issuer, m.subject AS m_subject, m.email AS m_email, m.name AS m_name, m.role AS m_role, m.status AS m_status, m.created_at AS m_created_at, m.last_login_at AS m_last_login_at"
+    };
+}
+pub(super) use member_fields_as_m;
+
+/// The names `member_fields_as_m!` gives the member columns.
+const MEMBER_NAMES_AS_M: [&str; 10] = [
+    "m_id",
+    "m_org_id",
+    "m_issuer",
+    "m_subject",
+    "m_email",
+    "m_name",
+    "m_role",
+    "m_status",
+    "m_created_at",
+    "m_last_login_at",
+];
+
 pub(super) fn member_from_row(row: &AnyRow) -> Result<Member, StoreError> {
-    let role: String = row.try_get("role")?;
-    let status: String = row.try_get("status")?;
+    member_from_columns(row, &MEMBER_NAMES)
+}
+
+/// A member from a row selected with `member_fields_as_m!`.
+pub(super) fn member_from_m_row(row: &AnyRow) -> Result<Member, StoreError> {
+    member_from_columns(row, &MEMBER_NAMES_AS_M)
+}
+
+fn member_from_columns(row: &AnyRow, c: &[&str; 10]) -> Result<Member, StoreError> {
+    let role: String = row.try_get(c[6])?;
+    let status: String = row.try_get(c[7])?;
     Ok(Member {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        issuer: row.try_get("issuer")?,
-        subject: row.try_get("subject")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
+        id: row.try_get(c[0])?,
+        org_id: row.try_get(c[1])?,
+        issuer: row.try_get(c[2])?,
+        subject: row.try_get(c[3])?,
+        email: row.try_get(c[4])?,
+        name: row.try_get(c[5])?,
         role: role_from_db(&role)?,
         status: status_from_db(&status)?,
-        created_at: row.try_get("created_at")?,
-        last_login_at: row.try_get("last_login_at")?,
+        created_at: row.try_get(c[8])?,
+        last_login_at: row.try_get(c[9])?,
     })
 }
 
