@@ -12,6 +12,7 @@ pub mod db;
 pub mod proc_stats;
 pub mod report;
 pub mod stub;
+pub mod syscalls;
 pub mod tessera;
 
 use std::future::Future;
