@@ -102,10 +102,11 @@ impl Counts {
         // Per thread: the interrupted call (name, file kind) when it started in the window.
         let mut pending: HashMap<&str, (&str, &'static str)> = HashMap::new();
         for line in trace.lines() {
-            // `<pid> <seconds.micros> <call>(<args>) = <result>`.
-            let mut parts = line.splitn(3, ' ');
-            let (Some(pid), Some(ts), Some(rest)) = (parts.next(), parts.next(), parts.next())
-            else {
+            // `<pid> <seconds.micros> <call>(<args>) = <result>`; strace pads the pid to 5 places.
+            let Some((pid, rest)) = line.trim_start().split_once(' ') else {
+                continue;
+            };
+            let Some((ts, rest)) = rest.trim_start().split_once(' ') else {
                 continue;
             };
             if let Some(resumed) = rest.strip_prefix("<... ") {
@@ -215,6 +216,7 @@ mod tests {
     fn counts_calls_in_the_window() {
         let trace = r#"101 10.000001 futex(0x1, FUTEX_WAKE_PRIVATE, 1) = 0
 101 11.000001 futex(0x1, FUTEX_WAIT_PRIVATE, 0, NULL <unfinished ...>
+5563  11.000001 futex(0x2, FUTEX_WAKE_PRIVATE, 1) = 1
 102 11.000002 pwrite64(9</tmp/x/tessera.db-wal>, ""..., 24, 4128) = 24
 102 11.000003 pwrite64(9</tmp/x/tessera.db-wal>, ""..., 4096, 4152) = 4096
 102 11.000004 pread64(8</tmp/x/tessera.db>,  <unfinished ...>
@@ -227,8 +229,8 @@ mod tests {
 101 13.000000 epoll_wait(3<anon_inode:[eventpoll]>, [], 1024, 0) = 0
 "#;
         let c = Counts::parse(trace, 11.0, 12.0);
-        assert_eq!(c.total(), 7);
-        assert_eq!(c.of("futex"), 1);
+        assert_eq!(c.total(), 8);
+        assert_eq!(c.of("futex"), 2);
         assert_eq!(c.of("pwrite64"), 2);
         assert_eq!(c.io(true, "WAL", true), 1);
         assert_eq!(c.io(true, "WAL", false), 1);
