@@ -11,11 +11,12 @@
 //! returning ones (the same people again), at concurrency 8 and serially. Then Tessera's
 //! system calls per sign-in, from a short extra run under `strace` ([`bench::syscalls`]).
 //!
-//! Environment: `TESSERA_BIN`, `BENCH_OKTA_LOGINS` (500 first sign-ins, then the same people
-//! returning, at `BENCH_OKTA_CONCURRENCY`, 8), `BENCH_OKTA_SERIAL` (120, serially, the same
-//! two ways), `BENCH_OKTA_TRACED` (40 serial first sign-ins under strace; 0: none),
-//! `BENCH_STRACE` (the strace binary), `BENCH_OKTA_WARMUP` (30), `BENCH_OKTA_ROUNDS` (4: each
-//! concurrent series is split into rounds that alternate between the two relying parties).
+//! Environment: `TESSERA_BIN`, `BENCH_OKTA_LOGINS` (1000 first sign-ins, then the same people
+//! returning, at `BENCH_OKTA_CONCURRENCY`, 8), `BENCH_OKTA_SERIAL` (300, serially, the same
+//! two ways), `BENCH_OKTA_TRACED` (40 serial first sign-ins, then the same people returning,
+//! under strace; 0: none), `BENCH_STRACE` (the strace binary), `BENCH_OKTA_WARMUP` (30),
+//! `BENCH_OKTA_ROUNDS` (4: each series is split into rounds that alternate between the two
+//! relying parties).
 
 use bench::proc_stats::{CpuMeter, peak_rss_mib};
 use bench::report::{at_most, md, md_row, md_table, peak_rss_marker, summary};
@@ -259,9 +260,9 @@ struct Side {
 const TARGET_RATIO: f64 = 0.15;
 
 async fn run() -> Result<(), String> {
-    let logins: usize = env_num("BENCH_OKTA_LOGINS", 500);
+    let logins: usize = env_num("BENCH_OKTA_LOGINS", 1000);
     let concurrency: usize = env_num("BENCH_OKTA_CONCURRENCY", 8);
-    let serial: usize = env_num("BENCH_OKTA_SERIAL", 120);
+    let serial: usize = env_num("BENCH_OKTA_SERIAL", 300);
     let traced: usize = env_num("BENCH_OKTA_TRACED", 40);
     let warmup: usize = env_num("BENCH_OKTA_WARMUP", 30);
     let rounds: usize = env_num::<usize>("BENCH_OKTA_ROUNDS", 4).max(1);
@@ -372,13 +373,13 @@ async fn run() -> Result<(), String> {
             name: "first sign-ins",
             users: logins..logins + serial,
             concurrency: 1,
-            rounds: 2,
+            rounds,
         },
         Series {
             name: "returning sign-ins",
             users: logins..logins + serial,
             concurrency: 1,
-            rounds: 2,
+            rounds,
         },
     ];
     let mut results: Vec<(String, Vec<Run>)> = vec![];
@@ -483,7 +484,7 @@ async fn run() -> Result<(), String> {
          this order: {logins} **first** sign-ins (JIT creates the member) at concurrency {concurrency}; the same \
          {logins} people **returning** (the member exists); then {serial} first and the same {serial} returning \
          sign-ins **serially** (concurrency 1). Each series runs in alternating rounds (Tessera, peer, Tessera, \
-         …; {rounds} rounds at concurrency {concurrency}, 2 serially), summed. CPU = utime+stime of the relying \
+         …; {rounds} rounds each), summed. CPU = utime+stime of the relying \
          party's process (all threads) over the measured rounds, ÷ sign-ins. Target (issue #14): Tessera's CPU \
          per sign-in ≤ {TARGET_RATIO} of the Node peer's."
     ));
