@@ -27,6 +27,21 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
     Ok((tick(11)? + tick(12)?) / clock_ticks())
 }
 
+/// User + system CPU seconds used so far by every process whose command name is `comm` (e.g.
+/// `postgres`: the server and its backends, whoever they serve). A process that exits between
+/// two readings takes its time with it.
+pub fn cpu_seconds_of_command(comm: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return f64::NAN;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .filter_map(|pid| cpu_seconds(pid).ok())
+        .sum()
+}
+
 /// A `kB` line of `/proc/<pid>/status`, e.g. `VmHWM` (peak resident set) or `VmRSS`.
 pub fn status_kb(pid: u32, key: &str) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -45,23 +60,46 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// CPU time of a process over a measured stretch.
+/// Whose CPU time is read: one process, or every process with a command name.
+#[derive(Clone, Copy, Debug)]
+pub enum Cpu {
+    Pid(u32),
+    Command(&'static str),
+}
+
+impl Cpu {
+    /// User + system CPU seconds used so far (NaN when unreadable).
+    pub fn seconds(self) -> f64 {
+        match self {
+            Cpu::Pid(pid) => cpu_seconds(pid).unwrap_or(f64::NAN),
+            Cpu::Command(comm) => cpu_seconds_of_command(comm),
+        }
+    }
+}
+
+/// CPU time of a process (or processes) over a measured stretch.
 pub struct CpuMeter {
-    pid: u32,
+    who: Cpu,
     start: f64,
 }
 
 impl CpuMeter {
+    /// Starts measuring process `pid`.
     pub fn start(pid: u32) -> CpuMeter {
+        CpuMeter::of(Cpu::Pid(pid))
+    }
+
+    /// Starts measuring `who`.
+    pub fn of(who: Cpu) -> CpuMeter {
         CpuMeter {
-            pid,
-            start: cpu_seconds(pid).unwrap_or(f64::NAN),
+            who,
+            start: who.seconds(),
         }
     }
 
     /// CPU seconds used since `start`.
     pub fn elapsed(&self) -> f64 {
-        cpu_seconds(self.pid).unwrap_or(f64::NAN) - self.start
+        self.who.seconds() - self.start
     }
 }
 

@@ -13,6 +13,7 @@
 //! `BENCH_TESSERA_WRAPPER` (e.g. valgrind, for profiles).
 
 use bench::db::{self, TestDb};
+use bench::proc_stats::Cpu;
 use bench::report::{at_least, at_most, exactly, md, md_row, md_table, peak_rss_marker, summary};
 use bench::stub::{Ctx, sign_in_batch, start_stub, start_tessera};
 use bench::tessera::Tessera;
@@ -69,7 +70,7 @@ async fn throughput(
     let warm = sign_in_batch(
         &cx,
         stub,
-        &[t.pid],
+        &[Cpu::Pid(t.pid)],
         (0..pool).map(|i| format!("user{i}")).collect(),
         concurrency,
     )
@@ -82,7 +83,12 @@ async fn throughput(
     );
     let users: Vec<String> = (0..logins).map(|i| format!("user{}", i % pool)).collect();
     bench::callgrind_control(t.pid, "--zero");
-    let b = sign_in_batch(&cx, stub, &[t.pid], users, concurrency).await;
+    // PostgreSQL's own CPU too (every `postgres` process on the machine, whoever it serves).
+    let mut cpus = vec![Cpu::Pid(t.pid)];
+    if kind == "postgres" {
+        cpus.push(Cpu::Command("postgres"));
+    }
+    let b = sign_in_batch(&cx, stub, &cpus, users, concurrency).await;
     bench::callgrind_control(t.pid, &format!("--dump=logins-{kind}-{}", b.ok));
     let rate = b.rate();
     let cpu_ms = 1000.0 * b.cpu[0] / b.ok.max(1) as f64;
@@ -161,6 +167,14 @@ async fn throughput(
         "—".into(),
         "".into(),
     ]);
+    if let Some(pg) = b.cpu.get(1) {
+        md_row(&[
+            "PostgreSQL server CPU per login (ms, all its processes on the machine)".into(),
+            format!("{:.3}", 1000.0 * pg / b.ok.max(1) as f64),
+            "—".into(),
+            "".into(),
+        ]);
+    }
     md_row(&[
         format!("CPU-bound capacity on {cores} cores (logins/s)"),
         format!("{capacity:.0}"),
