@@ -17,7 +17,7 @@
 //! `BENCH_MEMBERS_WALK` (0: take page 1500's `next` instead of walking to it),
 //! `BENCH_TESSERA_WRAPPER`.
 
-use bench::proc_stats::CpuMeter;
+use bench::proc_stats::{Cpu, CpuMeter};
 use bench::report::{at_least, at_most, exactly, md, md_row, md_table, peak_rss_marker, summary};
 use bench::tessera::Tessera;
 use bench::{Latency, env_num, ms, run_pool};
@@ -184,12 +184,15 @@ struct Measured {
     rps: f64,
     errors: usize,
     cpu_ms: f64,
+    /// PostgreSQL's CPU per request (all its processes on the machine), on PostgreSQL.
+    pg_cpu_ms: Option<f64>,
 }
 
 async fn measure(
     http: &reqwest::Client,
     url: &str,
     pid: u32,
+    postgres: bool,
     requests: usize,
     seconds: u64,
     concurrency: usize,
@@ -203,6 +206,7 @@ async fn measure(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     bench::callgrind_control(pid, "--zero");
     let cpu = CpuMeter::start(pid);
+    let pg = postgres.then(|| CpuMeter::of(Cpu::Command("postgres")));
     let t = Instant::now();
     let results = run_pool(requests, concurrency, move |_| {
         let (http, url) = (http.clone(), url.clone());
@@ -228,6 +232,7 @@ async fn measure(
         rps: done.len() as f64 / wall.as_secs_f64(),
         errors: done.iter().filter(|(_, ok)| !ok).count(),
         cpu_ms: 1000.0 * cpu_s / done.len().max(1) as f64,
+        pg_cpu_ms: pg.map(|m| 1000.0 * m.elapsed() / done.len().max(1) as f64),
     }
 }
 
@@ -318,7 +323,7 @@ async fn bench_db(
             MEMBERS + 1
         ));
         md("");
-        md_table(&["query", "check", "p50 (ms)", "p99 (ms)", "target p99 ≤ 10 ms", "requests/s", "target ≥ 3,000/s", "errors", "Tessera CPU per request (ms)"]);
+        md_table(&["query", "check", "p50 (ms)", "p99 (ms)", "target p99 ≤ 10 ms", "requests/s", "target ≥ 3,000/s", "errors", "CPU per request (ms): Tessera / PostgreSQL"]);
         for (name, path, want_total, want_len, want_first) in queries {
             let url = format!("{}{path}", t.url);
             let r = http.get(&url).send().await.map_err(|e| e.to_string())?;
@@ -337,11 +342,11 @@ async fn bench_db(
             } else {
                 format!("**unexpected**: {status}, total {total}, {len} rows (want {want_total}, {want_len})")
             };
-            let m = measure(&http, &url, t.pid, requests, seconds, concurrency).await;
+            let m = measure(&http, &url, t.pid, kind == "postgres", requests, seconds, concurrency).await;
             let tag: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
             bench::callgrind_control(t.pid, &format!("--dump=members-{kind}-{tag}-{}", m.latency.count));
             println!(
-                "[{label}] {name}: {} requests, p50 {} ms, p90 {} ms, p99 {} ms, {:.0} req/s, {} errors, Tessera CPU {:.3} ms/request ({check})",
+                "[{label}] {name}: {} requests, p50 {} ms, p90 {} ms, p99 {} ms, {:.0} req/s, {} errors, Tessera CPU {:.3} ms/request, PostgreSQL CPU {:?} ms/request ({check})",
                 m.latency.count,
                 ms(m.latency.p50),
                 ms(m.latency.p90),
@@ -349,6 +354,7 @@ async fn bench_db(
                 m.rps,
                 m.errors,
                 m.cpu_ms,
+                m.pg_cpu_ms,
             );
             let p99 = m.latency.p99.as_secs_f64() * 1000.0;
             summary(
@@ -374,7 +380,7 @@ async fn bench_db(
                 format!("{:.0}", m.rps),
                 at_least(m.rps, TARGET_RPS),
                 format!("{} ({})", m.errors, exactly(m.errors as i64, 0)),
-                format!("{:.3}", m.cpu_ms),
+                format!("{:.3} / {}", m.cpu_ms, m.pg_cpu_ms.map_or("—".into(), |c| format!("{c:.3}"))),
             ]);
         }
         md("");
@@ -408,7 +414,7 @@ async fn main() {
          reached two ways: with the keyset cursor (`after=`; the cursor was found once, unmeasured, by following \
          each page's `next` from the first page to position 75,000, so it answers rows 75,001–75,050) and, for \
          comparison, with the offset path (`page=1500`, rows 74,951–75,000). Targets (issue #14): p99 ≤ 10 ms at concurrency 16 and ≥ 3,000 requests/s \
-         for each query.",
+         for each query. PostgreSQL's CPU is that of all its processes on the machine, whoever they serve.",
     );
     md("");
     for kind in bench::databases() {
