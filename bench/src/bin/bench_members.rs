@@ -346,7 +346,7 @@ async fn bench_db(
             let tag: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
             bench::callgrind_control(t.pid, &format!("--dump=members-{kind}-{tag}-{}", m.latency.count));
             println!(
-                "[{label}] {name}: {} requests, p50 {} ms, p90 {} ms, p99 {} ms, {:.0} req/s, {} errors, Tessera CPU {:.3} ms/request, PostgreSQL CPU {:?} ms/request ({check})",
+                "[{label}] {name}: {} requests, p50 {} ms, p90 {} ms, p99 {} ms, {:.0} req/s, {} errors, Tessera CPU {:.3} ms/request{} ({check})",
                 m.latency.count,
                 ms(m.latency.p50),
                 ms(m.latency.p90),
@@ -354,7 +354,7 @@ async fn bench_db(
                 m.rps,
                 m.errors,
                 m.cpu_ms,
-                m.pg_cpu_ms,
+                m.pg_cpu_ms.map_or(String::new(), |c| format!(", PostgreSQL CPU {c:.3} ms/request")),
             );
             let p99 = m.latency.p99.as_secs_f64() * 1000.0;
             summary(
