@@ -230,7 +230,7 @@ profile() {
   BENCH_STUB_LOGINS=200 BENCH_STUB_USERS=50 BENCH_STUB_CONCURRENCY=4 \
     "$BIN/bench-stub" > "$LOGS/profile-stub.txt" 2>&1 || true
   say "profile: members API (bench-members under callgrind, SQLite)"
-  BENCH_MEMBERS_REQUESTS=5 BENCH_MEMBERS_SECONDS=300 BENCH_MEMBERS_CONCURRENCY=2 BENCH_MEMBERS_WALK=0 \
+  BENCH_MEMBERS_REQUESTS=20 BENCH_MEMBERS_SECONDS=300 BENCH_MEMBERS_CONCURRENCY=2 BENCH_MEMBERS_WALK=0 \
     "$BIN/bench-members" > "$LOGS/profile-members.txt" 2>&1 || true
   unset BENCH_CALLGRIND BENCH_TESSERA_WRAPPER BENCH_DATABASES
   local f label n total
@@ -276,9 +276,10 @@ its sessions in memory (express-session's MemoryStore) and writes one row per si
 Tessera stores the flow, the member, the session and a login attempt in the database so that any
 node can finish a sign-in.
 
-**Throughput and callback p99 (benchmark 2).** Section 2 gives Tessera's CPU per sign-in and the
-rate it would allow on $(nproc) cores with the machine to itself; the load generator, the stub,
-PostgreSQL and other work share the same cores (see each section's load average).
+**Throughput and callback p99 (benchmarks 2 and 3).** Section 2 gives Tessera's CPU per sign-in
+and the rate it would allow on $(nproc) cores with the machine to itself; the load generator, the
+stub, PostgreSQL and other work share the same cores (see each section's load average). On
+PostgreSQL, sections 2, 3 and 4 give the database server's own CPU beside Tessera's.
 
 **Members API (benchmark 4).** In the profiles, a first page costs ${first:-?} million
 instructions, the deep position ${keyset:-?} million through the keyset cursor and ${deep:-?} million
