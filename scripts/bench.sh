@@ -25,6 +25,9 @@ case "$ONLY" in
   okta|stub|storm|members|wasm|scim) COMMAND="make bench-$ONLY" ;;
   *) COMMAND="BENCH_ONLY=${ONLY// /,} make bench" ;;
 esac
+for v in BENCH_SKIP_BUNDLE BENCH_SKIP_PROFILE; do
+  [ "${!v:-}" = 1 ] && COMMAND="$v=1 $COMMAND"
+done
 # The sections this run measures; the others keep what BENCHMARKS.md says.
 RUN=""
 for s in ${ONLY:-$SECTIONS}; do
