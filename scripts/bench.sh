@@ -280,9 +280,10 @@ Tessera stores the flow, the member, the session and a login attempt in the data
 node can finish a sign-in.
 
 **Throughput and callback p99 (benchmarks 2 and 3).** Section 2 gives Tessera's CPU per sign-in
-and the rate it would allow on $(nproc) cores with the machine to itself; the load generator, the
-stub, PostgreSQL and other work share the same cores (see each section's load average). On
-PostgreSQL, sections 2, 3 and 4 give the database server's own CPU beside Tessera's.
+and the rate that CPU would allow on $(nproc) cores if nothing else ran (on PostgreSQL, counting the
+database server's CPU too); here the load generator, the stub, PostgreSQL and other work share the
+same cores (see each section's load average). On PostgreSQL, sections 2, 3 and 4 give the database
+server's own CPU beside Tessera's.
 
 **Members API (benchmark 4).** In the profiles, a first page costs ${first:-?} million
 instructions, the deep position ${keyset:-?} million through the keyset cursor and ${deep:-?} million
