@@ -166,6 +166,8 @@ pub struct Batch {
     pub whole: Option<Latency>,
     /// CPU seconds of each watched process (`cpus` of [`sign_in_batch`]) over phase A + B.
     pub cpu: Vec<f64>,
+    /// The part of `cpu` spent in the kernel (stime).
+    pub cpu_system: Vec<f64>,
 }
 
 impl Batch {
@@ -213,7 +215,7 @@ pub async fn sign_in_batch(
     })
     .await;
     let phase_a = t.elapsed();
-    let cpu_a: Vec<f64> = meters.iter().map(CpuMeter::elapsed).collect();
+    let cpu_a: Vec<(f64, f64)> = meters.iter().map(CpuMeter::elapsed_times).collect();
     let t = Instant::now();
     stub.presign().await;
     let sign = t.elapsed();
@@ -239,10 +241,13 @@ pub async fn sign_in_batch(
     })
     .await;
     let phase_b = t.elapsed();
-    let cpu = meters
+    let times: Vec<(f64, f64)> = meters
         .iter()
         .zip(cpu_a)
-        .map(|(m, a)| a + m.elapsed())
+        .map(|(m, (user, system))| {
+            let (u, s) = m.elapsed_times();
+            (user + u, system + s)
+        })
         .collect();
     let mut callback_lat = vec![];
     for r in b {
@@ -260,7 +265,8 @@ pub async fn sign_in_batch(
         initiate: Latency::of(&initiate_lat),
         callback: Latency::of(&callback_lat),
         whole: None,
-        cpu,
+        cpu: times.iter().map(|(u, s)| u + s).collect(),
+        cpu_system: times.iter().map(|(_, s)| *s).collect(),
     }
 }
 
@@ -288,7 +294,7 @@ pub async fn sign_in_pipelined(
     })
     .await;
     let wall = t.elapsed();
-    let cpu = meters.iter().map(CpuMeter::elapsed).collect();
+    let times: Vec<(f64, f64)> = meters.iter().map(CpuMeter::elapsed_times).collect();
     let (mut init, mut back, mut whole, mut errors) = (vec![], vec![], vec![], vec![]);
     for r in results {
         match r {
@@ -309,7 +315,8 @@ pub async fn sign_in_pipelined(
         initiate: Latency::of(&init),
         callback: Latency::of(&back),
         whole: Some(Latency::of(&whole)),
-        cpu,
+        cpu: times.iter().map(|(u, s)| u + s).collect(),
+        cpu_system: times.iter().map(|(_, s)| *s).collect(),
     }
 }
 
