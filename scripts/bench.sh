@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: builds Tessera and the benchmark programs in release, runs every benchmark
-# (bench/, see BENCHMARKS.md), profiles Tessera with callgrind, measures the hydrate bundle and
+# (bench/, see BENCHMARKS.md), measures the hydrate bundle, profiles Tessera with callgrind and
 # writes BENCHMARKS.md from what the programs printed. Traffic stays on 127.0.0.1.
 #
+#   BENCH_ONLY=okta|stub|storm|members|wasm|scim|profile   only these sections (comma-separated
+#                          list allowed; `make bench-<name>` sets one), each rewritten in
+#                          BENCHMARKS.md with its rows of the targets table; the rest is kept
 #   BENCH_SKIP_PROFILE=1   no callgrind profiles (they take about two minutes)
-#   BENCH_SKIP_BUNDLE=1    no WASM bundle build (nor first-load measurement)
-#   BENCH_ONLY=scim|wasm   only benchmark 6 (`make bench-scim`) or 5 (`make bench-wasm`), its
-#                          section of BENCHMARKS.md rewritten, the rest kept
+#   BENCH_SKIP_BUNDLE=1    no WASM bundle build nor first-load measurement (section 5 is kept)
 #   BENCH_POSTGRES_URL     where fresh databases are created (default postgres://postgres@127.0.0.1:5432/postgres)
 #   BENCH_DATABASES        sqlite,postgres (default; PostgreSQL is dropped with a warning when unreachable)
 #   The programs read more BENCH_* variables (sizes, concurrency): see bench/src/bin/*.rs.
@@ -14,50 +15,40 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-STARTED="$(date -u '+%Y-%m-%d %H:%M UTC')"
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+SECTIONS="okta stub storm members wasm scim profile"
+ONLY="$(echo "${BENCH_ONLY:-}" | tr ', ' '  ' | xargs)"
+for s in $ONLY; do
+  case " $SECTIONS " in *" $s "*) ;; *) echo "BENCH_ONLY: unknown section '$s' (one of: $SECTIONS)" >&2; exit 2 ;; esac
+done
+case "$ONLY" in
+  "") COMMAND="make bench" ;;
+  okta|stub|storm|members|wasm|scim) COMMAND="make bench-$ONLY" ;;
+  *) COMMAND="BENCH_ONLY=${ONLY// /,} make bench" ;;
+esac
+for v in BENCH_SKIP_BUNDLE BENCH_SKIP_PROFILE; do
+  [ "${!v:-}" = 1 ] && COMMAND="$v=1 $COMMAND"
+done
+# The sections this run measures; the others keep what BENCHMARKS.md says.
+RUN=""
+for s in ${ONLY:-$SECTIONS}; do
+  [ "$s" = wasm ] && [ "${BENCH_SKIP_BUNDLE:-}" = 1 ] && continue
+  [ "$s" = profile ] && [ "${BENCH_SKIP_PROFILE:-}" = 1 ] && continue
+  RUN="$RUN $s"
+done
+want() { case "$RUN " in *" $1 "*) true ;; *) false ;; esac; }
+
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")"
 OUT="$ROOT/BENCHMARKS.md"
 BIN="$CARGO_TARGET_DIR/release"
 export TESSERA_BIN="$BIN/tessera"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 say "building Tessera in release (cargo build --release -p server)"
-# (BENCH_ONLY=scim runs benchmark 6 alone, BENCH_ONLY=wasm benchmark 5: see below.)
 cargo build --release -p server
 say "building the benchmark programs in release (cargo build --release -p bench)"
 cargo build --release -p bench
 
-# `make bench-scim` (BENCH_ONLY=scim): only benchmark 6, whose section in BENCHMARKS.md (between
-# its markers) is replaced; everything else in the file stays as the last `make bench` wrote it.
-if [ "${BENCH_ONLY:-}" = "scim" ]; then
-  say "benchmark: bench-scim"
-  "$BIN/bench-scim" 2>&1 | tee "$LOGS/bench-scim.txt" | grep -vE '^(MD|SUM) ' || true
-  {
-    echo "<!-- bench-scim: written by \`make bench-scim\` or \`make bench\` -->"
-    grep '^MD ' "$LOGS/bench-scim.txt" | sed 's/^MD //' || true
-    echo "Targets: $(grep '^SUM ' "$LOGS/bench-scim.txt" | sed 's/^SUM //' | sed 's/|/ /g' | tr -s ' ' | paste -sd ';' -)"
-    echo ""
-    echo "Measured $STARTED on $(nproc) cores; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "<!-- /bench-scim -->"
-  } > "$LOGS/scim-section.md"
-  python3 - "$OUT" "$LOGS/scim-section.md" <<'PY'
-import re, sys
-out, section = sys.argv[1], open(sys.argv[2]).read()
-text = open(out).read() if __import__("os").path.exists(out) else "# Benchmarks\n"
-block = re.compile(r"<!-- bench-scim:.*?<!-- /bench-scim -->\n?", re.S)
-if block.search(text):
-    text = block.sub(lambda _: section, text)
-elif "## Profiles" in text:
-    text = text.replace("## Profiles", section + "\n## Profiles", 1)
-else:
-    text += "\n" + section
-open(out, "w").write(text)
-PY
-  say "wrote the SCIM section of $OUT"
-  exit 0
-fi
-
-if [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/openid-client ]; then
+if want okta && { [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/openid-client ]; }; then
   say "installing end2end npm packages (the local Okta and the peer relying party)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
@@ -78,16 +69,43 @@ elif [ -z "${BENCH_DATABASES:-}" ]; then
   export BENCH_DATABASES=sqlite
 fi
 
-run() { # run NAME PROGRAM: prints as it goes, keeps the output
-  say "benchmark: $1"
-  "$BIN/$1" 2>&1 | tee "$LOGS/$1.txt" | grep -vE '^(MD|SUM) ' || true
+# The closing lines of a section: when, by which command, on what load.
+measured() { # measured LOAD_BEFORE
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`$COMMAND\` on $(nproc) cores; load average before: $1, after: $(loadavg)."
 }
-if [ "${BENCH_ONLY:-}" != "wasm" ]; then
-  run bench-okta
-  run bench-stub
-  run bench-members
-  run bench-scim
-fi
+# write_section NAME MD LOAD_BEFORE [OUTPUTS...]: the section's text between its markers, and
+# its rows of the targets table (the `SUM ` lines of OUTPUTS).
+write_section() {
+  local name="$1" md="$2" before="$3"; shift 3
+  {
+    if [ "$name" = profile ]; then
+      echo "<!-- bench-profile: written by \`make bench\` or \`BENCH_ONLY=profile make bench\` -->"
+    else
+      echo "<!-- bench-$name: written by \`make bench-$name\` or \`make bench\` -->"
+    fi
+    cat "$md"
+    echo ""
+    measured "$before"
+    echo "<!-- /bench-$name -->"
+  } > "$LOGS/section-$name.md"
+  : > "$LOGS/sum-$name.md"
+  if [ $# -gt 0 ]; then
+    grep -h '^SUM ' "$@" 2>/dev/null | sed 's/^SUM //' > "$LOGS/sum-$name.md" || true
+  fi
+}
+run() { # run NAME PROGRAM: runs a benchmark program, keeps its output, writes its section
+  want "$1" || return 0
+  local before; before="$(loadavg)"
+  say "benchmark: $2"
+  "$BIN/$2" 2>&1 | tee "$LOGS/$2.txt" | grep -vE '^(MD|SUM) ' || true
+  grep '^MD ' "$LOGS/$2.txt" | sed 's/^MD //' > "$LOGS/$2.md" || true
+  write_section "$1" "$LOGS/$2.md" "$before" "$LOGS/$2.txt"
+}
+run okta bench-okta
+run stub bench-stub
+run storm bench-storm
+run members bench-members
+run scim bench-scim
 
 # ---- 5. hydrate bundle -------------------------------------------------------------------------
 gz() { gzip -9 -c "$1" | wc -c; }
@@ -134,12 +152,12 @@ bundle() {
     echo ""
     echo "| file | raw (bytes) | \`gzip -9\` (bytes) | target | verdict |"
     echo "| --- | --- | --- | --- | --- |"
-    echo "| $(basename "$wasm") | $raw_wasm | $gz_wasm ($((gz_wasm / 1024)) KiB) | < 200 KiB | $verdict |"
+    echo "| $(basename "$wasm") | $raw_wasm | $gz_wasm ($((gz_wasm / 1024)) KiB) | ≤ 200 KiB | $verdict |"
     echo "| $(basename "$js") | $raw_js | $gz_js ($((gz_js / 1024)) KiB) | — | |"
     echo "| wasm + js | $((raw_wasm + raw_js)) | $total ($((total / 1024)) KiB) | — | |"
   } >> "$md"
   printf 'bundle: %s %s bytes gzipped, %s %s bytes gzipped\n' "$(basename "$wasm")" "$gz_wasm" "$(basename "$js")" "$gz_js"
-  echo "SUM | 5. hydrate bundle | $(basename "$wasm"), gzip -9 | $gz_wasm bytes ($((gz_wasm / 1024)) KiB) | < 200 KiB | $verdict |"
+  echo "SUM | 5. hydrate bundle | $(basename "$wasm"), gzip -9 | $gz_wasm bytes ($((gz_wasm / 1024)) KiB) | ≤ 200 KiB | $verdict |"
   [ -f "$raw" ] || return 0
   if [ "$opt" = 1 ]; then
     # The same compiler output without wasm-opt, for comparison.
@@ -181,47 +199,18 @@ first_load() {
   wait "${pids[@]}" 2>/dev/null || true
 }
 
-bundle 2>&1 | tee "$LOGS/bundle.txt" | grep -vE '^(MD|SUM) ' || true
-first_load 2>&1 | tee "$LOGS/first-load.txt" | grep -vE '^(MD|SUM) ' || true
-# Section 5 of BENCHMARKS.md, between its markers.
-{
-  echo "<!-- bench-wasm: written by \`make bench-wasm\` or \`make bench\` -->"
-  echo "## 5. Hydrate bundle size and first load"
-  echo ""
-  cat "$LOGS/bundle.md"
-  grep '^MD ' "$LOGS/first-load.txt" | sed 's/^MD //' || true
-  grep '^First load: not' "$LOGS/first-load.txt" || true
-  echo "<!-- /bench-wasm -->"
-} > "$LOGS/wasm-section.md"
-if [ "${BENCH_ONLY:-}" = "wasm" ]; then
-  grep -h '^SUM ' "$LOGS/bundle.txt" "$LOGS/first-load.txt" 2>/dev/null | sed 's/^SUM //' > "$LOGS/wasm-sum.md" || true
-  python3 - "$OUT" "$LOGS/wasm-section.md" "$LOGS/wasm-sum.md" <<'PY2'
-import re, sys, os
-out, section, sums = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
-text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
-block = re.compile(r"<!-- bench-wasm:.*?<!-- /bench-wasm -->\n?", re.S)
-old = re.compile(r"## 5\. Hydrate bundle size.*?(?=<!-- bench-scim|\n## )", re.S)
-if block.search(text):
-    text = block.sub(lambda _: section, text)
-elif old.search(text):
-    text = old.sub(lambda _: section + "\n", text)
-else:
-    text += "\n" + section
-# The rows of benchmark 5 in the table of targets.
-# Where the old ones were, else before benchmark 6's, else after the last of benchmark 4.
-lines = text.split("\n")
-at = next((i for i, l in enumerate(lines) if l.startswith("| 5. ")), None)
-lines = [l for l in lines if not l.startswith("| 5. ")]
-rows = [l for l in sums.split("\n") if l.strip()]
-if at is None:
-    at = next((i for i, l in enumerate(lines) if l.startswith("| 6. ")), None)
-if at is None:
-    at = max((i for i, l in enumerate(lines) if l.startswith("| 4. ")), default=len(lines) - 1) + 1
-lines[at:at] = rows
-open(out, "w").write("\n".join(lines))
-PY2
-  say "wrote section 5 of $OUT (raw outputs in $LOGS)"
-  exit 0
+if want wasm; then
+  WASM_BEFORE="$(loadavg)"
+  bundle 2>&1 | tee "$LOGS/bundle.txt" | grep -vE '^(MD|SUM) ' || true
+  first_load 2>&1 | tee "$LOGS/first-load.txt" | grep -vE '^(MD|SUM) ' || true
+  {
+    echo "## 5. Hydrate bundle size and first load"
+    echo ""
+    cat "$LOGS/bundle.md"
+    grep '^MD ' "$LOGS/first-load.txt" | sed 's/^MD //' || true
+    grep '^First load: not' "$LOGS/first-load.txt" || true
+  } > "$LOGS/wasm.md"
+  write_section wasm "$LOGS/wasm.md" "$WASM_BEFORE" "$LOGS/bundle.txt" "$LOGS/first-load.txt"
 fi
 
 # ---- profiles -------------------------------------------------------------------------------------
@@ -241,10 +230,10 @@ profile() {
   export BENCH_CALLGRIND=1 BENCH_DATABASES=sqlite
   export BENCH_TESSERA_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$cg/tessera.%p"
   say "profile: sign-ins (bench-stub under callgrind, SQLite)"
-  BENCH_STUB_LOGINS=200 BENCH_STUB_USERS=50 BENCH_STUB_CONCURRENCY=4 BENCH_SKIP_JIT=1 \
+  BENCH_STUB_LOGINS=200 BENCH_STUB_USERS=50 BENCH_STUB_CONCURRENCY=4 \
     "$BIN/bench-stub" > "$LOGS/profile-stub.txt" 2>&1 || true
   say "profile: members API (bench-members under callgrind, SQLite)"
-  BENCH_MEMBERS_REQUESTS=5 BENCH_MEMBERS_SECONDS=300 BENCH_MEMBERS_CONCURRENCY=2 \
+  BENCH_MEMBERS_REQUESTS=20 BENCH_MEMBERS_SECONDS=300 BENCH_MEMBERS_CONCURRENCY=2 BENCH_MEMBERS_WALK=0 \
     "$BIN/bench-members" > "$LOGS/profile-members.txt" 2>&1 || true
   unset BENCH_CALLGRIND BENCH_TESSERA_WRAPPER BENCH_DATABASES
   local f label n total
@@ -266,109 +255,84 @@ profile() {
     } >> "$md"
   done
 }
-profile 2>&1 | tee "$LOGS/profile.txt" || true
-
-# ---- BENCHMARKS.md ----------------------------------------------------------------------------------
-LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
-CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-RAM="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-section() { grep '^MD ' "$LOGS/$1.txt" | sed 's/^MD //' || true; }
-# The share (%) of a function in a kept callgrind listing (empty when absent).
+# What bounds the missed targets: short, and only what the profiles and the sections measured.
 share() { grep -m1 -E "  $2\$" "$LOGS/annotate-$1.txt" 2>/dev/null | sed -E 's/.*\( *([0-9.]+)%\).*/\1/' || true; }
+per_op() { sed -n "s/^\*\*$1\*\* — [0-9]* operations: \([0-9.]*\) million.*/\1/p" "$LOGS/profile.md" | head -n1; }
 analysis() {
-  local ratio rsa sql cpu cap="?"
-  ratio="$(sed -n 's/.*peer CPU per sign-in = \([0-9.]*\).*/\1/p' "$LOGS/bench-okta.txt" | head -n1)"
+  local rsa sql signin first deep keyset
   rsa="$(share logins-sqlite '.*FastJwk as .*verify_signature')"
   sql="$(share logins-sqlite 'sqlite3_step')"
-  cpu="$(sed -n 's/^\[SQLite\] [0-9]* sign-ins (.*Tessera CPU \([0-9.]*\) ms\/login.*/\1/p' "$LOGS/bench-stub.txt" | head -n1)"
-  if [ -n "$cpu" ]; then cap="$(awk -v c="$cpu" -v n="$(nproc)" 'BEGIN { printf "%.0f", n * 1000 / c }')"; fi
-  cat <<EOF
+  signin="$(per_op logins-sqlite)"
+  first="$(per_op members-sqlite-firstpage)"
+  keyset="$(per_op 'members-sqlite-deeppositionkeysetafterat75000')"
+  deep="$(per_op 'members-sqlite-deeppositionoffsetpathpage1500')"
+  cat <<EOT
 ## What bounds the missed targets
 
-**Sign-in CPU (benchmarks 1 and 2).** ID-token signatures are verified with \`ring\` (\`FastJwk\` in
-\`server/src/oidc.rs\`): ${rsa:-?}% of Tessera's instructions in the sign-in profile (benchmark 2's
-flow on SQLite). With openidconnect's default verifier on the pure-Rust \`rsa\` crate it was 59.6%
-(2.47 million instructions per verification; ring needs 0.40 million). SQLite (\`sqlite3_step\`)
-takes ${sql:-?}%: a sign-in is 2 statements at initiate (org with connection and sealed secret in one
-join; the flow) and 5 at the callback (take the flow, org with connection, refresh-and-return the
-member, the session, the login attempt). The rest is HTTP to the provider and its JSON, sqlx's
-\`Any\` driver, the session and the log line. The CPU ratio of benchmark 1 is ${ratio:-?}: the Node peer
-keeps sessions in memory (express-session's MemoryStore), writes no login attempt and logs nothing,
-while every Tessera sign-in is durable in the database (flow, member, session, attempt) so that any
-node can finish it; those writes, not the cryptography, now dominate. Going further means
-fewer writes per sign-in (e.g. flows kept in a signed cookie instead of a row), which trades away
-the single-use server-side flow state the login issue asks for.
+Only what the sections and the profiles above measured; the verdicts are in the table at the top.
 
-**Throughput and callback p99 (benchmark 2).** Tessera needs ${cpu:-?} ms of CPU per sign-in on SQLite,
-so on $(nproc) cores it cannot pass about ${cap} sign-ins/s even with the machine to itself; here it
-also shares the cores with the load generator, the stub and whatever else runs (see the load average).
-The callback p99 is queueing: 8 sign-ins in flight on $(nproc) cores. SQLite has one writer at a time
-(each sign-in writes 4 rows); on PostgreSQL every statement is a round trip to a server process on
-the same cores, whose CPU is not in Tessera's figure.
+**Sign-in CPU (benchmarks 1 and 2).** In the profile of benchmark 2's sign-ins on SQLite, a
+sign-in costs Tessera ${signin:-?} million instructions; ID-token signature verification (\`ring\`,
+\`FastJwk\` in \`server/src/oidc.rs\`) is ${rsa:-?}% of them and SQLite (\`sqlite3_step\`) ${sql:-?}%.
+Section 1 counts the system calls and SQLite page I/O of a sign-in. By design the Node peer keeps
+its sessions in memory (express-session's MemoryStore) and writes one row per sign-in, while
+Tessera stores the flow, the member, the session and a login attempt in the database so that any
+node can finish a sign-in.
 
-**Members API (benchmark 4).** A request reads the session, the member and org (one statement
-each), the page and the counts. The counts are one row of \`member_stats\`, kept exact by
-triggers (migrations \`20261127000005\`/\`6\`), not a \`GROUP BY\` over the org. The page is picked
-from the \`(org_id, name, email, id)\` index alone and only its 50 rows are read from the table, but
-\`OFFSET\` still steps over every earlier index entry, so page 1500 costs more than page 1. Search
-uses trigram indexes: FTS5 on SQLite, \`pg_trgm\` GIN on PostgreSQL. A query whose trigrams are common
-to most members (\`user…\` here, where every member is \`User N\`, \`userN@…\`) still intersects long
-posting lists, and the page's total is a second pass (\`COUNT(*)\`). What remains is per-request
-work on $(nproc) cores shared with the load generator and, for PostgreSQL, the database server. Keyset
-paging (\`after=<last name, email, id>\`) would make deep pages cost what page 1 costs.
+**Throughput and callback p99 (benchmarks 2 and 3).** Section 2 gives Tessera's CPU per sign-in
+and the rate that CPU would allow on $(nproc) cores if nothing else ran (on PostgreSQL, counting the
+database server's CPU too); here the load generator, the stub, PostgreSQL and other work share the
+same cores (see each section's load average). On PostgreSQL, sections 2, 3 and 4 give the database
+server's own CPU beside Tessera's.
 
-**Bundle (benchmark 5).** By the breakdown, Leptos's renderer and reactive system (\`tachys\`,
-\`reactive_graph\`, \`leptos_router\`) are over two fifths of the code, \`serde_json\` (server-function
-answers) about an eighth, \`core\`/\`alloc\` (formatting, collections, panics) a fifth, and the app's own
-code a few percent. Under 200 KiB would need the admin pages split into lazily loaded chunks
-(\`cargo leptos build --split\` with \`#[lazy]\`), no \`serde_json\` in the client (another
-server-function encoding), and fewer monomorphized views; a nightly \`-Zbuild-std\` with
-\`panic_immediate_abort\` would also cut \`core::fmt\`.
-EOF
+**Members API (benchmark 4).** In the profiles, a first page costs ${first:-?} million
+instructions, the deep position ${keyset:-?} million through the keyset cursor and ${deep:-?} million
+through \`page=1500\` (OFFSET); section 4 lists the store calls behind a request, each timed alone.
+
+**Memory (7).** Each section records the peak RSS (VmHWM) of its Tessera processes; the row at the
+top names the largest.
+
+**Bundle (benchmark 5).** Section 5's breakdown gives the crates the hydrate WASM's code comes
+from.
+EOT
 }
 
+if want profile; then
+  PROFILE_BEFORE="$(loadavg)"
+  profile 2>&1 | tee "$LOGS/profile.txt" || true
+  {
+    echo "## Profiles: what bounds the figures"
+    echo ""
+    echo "Tessera under \`valgrind --tool=callgrind\` (SQLite), counting only the measured stretch of a small run"
+    echo "of benchmarks 2 and 4. Instruction counts are repeatable on this shared machine where times are not."
+    echo "Listed: the functions with the largest inclusive share (their callees included; inlined code counts in"
+    echo "its caller), less the async and HTTP plumbing that encloses every request."
+    echo ""
+    cat "$LOGS/profile.md"
+    analysis
+  } > "$LOGS/profile-section.md"
+  write_section profile "$LOGS/profile-section.md" "$PROFILE_BEFORE"
+  rm -f "$LOGS/sum-profile.md"
+fi
+
+# ---- BENCHMARKS.md ----------------------------------------------------------------------------------
+CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+RAM="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 {
   echo "# Benchmarks"
   echo ""
   echo "Written by \`make bench\` (\`scripts/bench.sh\`) from what the benchmark programs printed; do not edit"
-  echo "by hand, run it again. The programs are in \`bench/\` (Rust) and \`end2end/bench/\` (the Node peer)."
+  echo "by hand, run it again. \`make bench-okta\`, \`bench-stub\`, \`bench-storm\`, \`bench-members\`, \`bench-wasm\`"
+  echo "and \`bench-scim\` rewrite one section and its rows of the targets table, keeping the rest; each section"
+  echo "says when and by which command it was measured. The programs are in \`bench/\` (Rust) and"
+  echo "\`end2end/bench/\` (the Node peer)."
   echo ""
   echo "| | |"
   echo "| --- | --- |"
-  echo "| command | \`make bench\` (= \`bash scripts/bench.sh\`) |"
-  echo "| date | $STARTED |"
-  echo "| machine | $(nproc) cores, $CPU_MODEL, $RAM RAM, $(uname -sr) |"
-  echo "| load average (1/5/15 min) | before: $LOAD_BEFORE; after: $LOAD_AFTER (the machine is shared: figures move with it) |"
+  echo "| last written | $(date -u '+%Y-%m-%d %H:%M UTC') by \`$COMMAND\` |"
+  echo "| machine | $(nproc) cores, $CPU_MODEL, $RAM RAM, $(uname -sr) (shared: figures move with its load) |"
   echo "| toolchain | $(rustc --version), node $(node --version), PostgreSQL $PG_VERSION, SQLite via sqlx (bundled) |"
-  echo "| Tessera | \`cargo build --release -p server\` (\`$TESSERA_BIN\`), child process, logs at \`info\` as in production |"
-  echo ""
-  echo "## Targets at a glance"
-  echo ""
-  echo "| benchmark | figure | value | target | verdict |"
-  echo "| --- | --- | --- | --- | --- |"
-  for f in bench-okta bench-stub bench-members bundle first-load bench-scim; do
-    grep -h '^SUM ' "$LOGS/$f.txt" 2>/dev/null | sed 's/^SUM //' || true
-  done
-  echo ""
-  echo "Each section below says how its figures were made; the last one says what bounds the missed targets."
-  echo ""
-  section bench-okta
-  section bench-stub
-  section bench-members
-  cat "$LOGS/wasm-section.md"
-  echo ""
-  echo "<!-- bench-scim: written by \`make bench-scim\` or \`make bench\` -->"
-  section bench-scim
-  echo "<!-- /bench-scim -->"
-  echo ""
-  echo "## Profiles: what bounds the figures"
-  echo ""
-  echo "Tessera under \`valgrind --tool=callgrind\` (SQLite), counting only the measured stretch of a small run"
-  echo "of each benchmark. Instruction counts are repeatable on this shared machine where times are not."
-  echo "Listed: the functions with the largest inclusive share (their callees included; inlined code counts in"
-  echo "its caller), less the async and HTTP plumbing that encloses every request."
-  echo ""
-  cat "$LOGS/profile.md"
-  analysis
-} > "$OUT"
+  echo "| Tessera | \`cargo build --release -p server\` (\`$TESSERA_BIN\`), child processes, logs at \`info\` as in production |"
+} > "$LOGS/header.md"
+python3 "$ROOT/scripts/bench_md.py" "$OUT" "$LOGS"
 say "wrote $OUT (raw outputs in $LOGS)"

@@ -1,8 +1,9 @@
 //! Shared machinery of Tessera's benchmark programs (`bench-okta`, `bench-stub`,
-//! `bench-members`): a release `tessera serve` as a child process with its CPU time and peak
-//! memory read from `/proc`, a bounded worker pool and latency percentiles. Databases, the
-//! child processes, the stub OpenID provider and the local Okta come from the test kit
-//! (`testkit`), shared with the integration tests.
+//! `bench-storm`, `bench-members`, `bench-scim`): a release `tessera serve` as a child process
+//! with its CPU time and peak memory read from `/proc`, sign-ins against the stub provider
+//! ([`stub`]), a bounded worker pool and latency percentiles. Databases, the child processes,
+//! the stub OpenID provider and the local Okta come from the test kit (`testkit`), shared with
+//! the integration tests.
 //!
 //! The programs print what they measure; lines starting with `MD ` are Markdown that
 //! `scripts/bench.sh` copies into `BENCHMARKS.md`. Traffic stays on 127.0.0.1.
@@ -10,6 +11,8 @@
 pub mod db;
 pub mod proc_stats;
 pub mod report;
+pub mod stub;
+pub mod syscalls;
 pub mod tessera;
 
 use std::future::Future;
@@ -115,6 +118,31 @@ pub fn callgrind_control(pid: u32, arg: &str) {
             .stderr(std::process::Stdio::null())
             .status();
     }
+}
+
+/// Raises this process's soft limit of open files to its hard limit (children inherit it), so
+/// that hundreds of concurrent connections do not run out of descriptors; returns the limit.
+pub fn raise_open_files_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write and read the struct given; no other preconditions.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    lim.rlim_cur
 }
 
 /// Which databases to run on: `BENCH_DATABASES=sqlite,postgres` (the default).

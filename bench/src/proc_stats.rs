@@ -9,6 +9,11 @@ fn clock_ticks() -> f64 {
 
 /// User + system CPU seconds used so far by all threads of `pid`.
 pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    cpu_times(pid).map(|(user, system)| user + system)
+}
+
+/// (user, system) CPU seconds used so far by all threads of `pid`.
+pub fn cpu_times(pid: u32) -> Result<(f64, f64), String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
     // The command name may hold spaces: fields start after the last ')'.
@@ -24,7 +29,22 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
             .and_then(|v| v.parse::<f64>().ok())
             .ok_or_else(|| format!("malformed stat field {}", i + 3))
     };
-    Ok((tick(11)? + tick(12)?) / clock_ticks())
+    Ok((tick(11)? / clock_ticks(), tick(12)? / clock_ticks()))
+}
+
+/// (user, system) CPU seconds used so far by every process whose command name is `comm` (e.g.
+/// `postgres`: the server and its backends, whoever they serve). A process that exits between
+/// two readings takes its time with it.
+pub fn cpu_times_of_command(comm: &str) -> (f64, f64) {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return (f64::NAN, f64::NAN);
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .filter_map(|pid| cpu_times(pid).ok())
+        .fold((0.0, 0.0), |(u, s), (du, ds)| (u + du, s + ds))
 }
 
 /// A `kB` line of `/proc/<pid>/status`, e.g. `VmHWM` (peak resident set) or `VmRSS`.
@@ -45,23 +65,53 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// CPU time of a process over a measured stretch.
+/// Whose CPU time is read: one process, or every process with a command name.
+#[derive(Clone, Copy, Debug)]
+pub enum Cpu {
+    Pid(u32),
+    Command(&'static str),
+}
+
+impl Cpu {
+    /// (user, system) CPU seconds used so far (NaN when unreadable).
+    pub fn times(self) -> (f64, f64) {
+        match self {
+            Cpu::Pid(pid) => cpu_times(pid).unwrap_or((f64::NAN, f64::NAN)),
+            Cpu::Command(comm) => cpu_times_of_command(comm),
+        }
+    }
+}
+
+/// CPU time of a process (or processes) over a measured stretch.
 pub struct CpuMeter {
-    pid: u32,
-    start: f64,
+    who: Cpu,
+    start: (f64, f64),
 }
 
 impl CpuMeter {
+    /// Starts measuring process `pid`.
     pub fn start(pid: u32) -> CpuMeter {
+        CpuMeter::of(Cpu::Pid(pid))
+    }
+
+    /// Starts measuring `who`.
+    pub fn of(who: Cpu) -> CpuMeter {
         CpuMeter {
-            pid,
-            start: cpu_seconds(pid).unwrap_or(f64::NAN),
+            who,
+            start: who.times(),
         }
     }
 
-    /// CPU seconds used since `start`.
+    /// CPU seconds (user + system) used since `start`.
     pub fn elapsed(&self) -> f64 {
-        cpu_seconds(self.pid).unwrap_or(f64::NAN) - self.start
+        let (user, system) = self.elapsed_times();
+        user + system
+    }
+
+    /// (user, system) CPU seconds used since `start`.
+    pub fn elapsed_times(&self) -> (f64, f64) {
+        let (user, system) = self.who.times();
+        (user - self.start.0, system - self.start.1)
     }
 }
 

@@ -60,3 +60,12 @@ pub fn exactly(value: i64, target: i64) -> String {
         format!("**missed** (got {value}, want {target})")
     }
 }
+
+/// Records the peak resident set (VmHWM) of one Tessera process for the memory target, as a
+/// comment in BENCHMARKS.md (`<!-- peak-rss-mib: … -->`): `scripts/bench.sh` finds the largest
+/// over every section of the file, whichever run wrote it. `what` names the benchmark and node.
+pub fn peak_rss_marker(what: &str, mib: f64) {
+    if mib.is_finite() {
+        md(format!("<!-- peak-rss-mib: {mib:.1} | {what} -->"));
+    }
+}

@@ -4,6 +4,7 @@
 
 use crate::proc_stats;
 use std::path::PathBuf;
+use std::sync::Arc;
 use testkit::process::{Flags, Launch, Node};
 
 /// The release binary: `TESSERA_BIN`, else `$CARGO_TARGET_DIR/release/tessera`, else
@@ -30,7 +31,8 @@ pub struct Tessera {
     pub log: PathBuf,
     port: u16,
     flags: Flags,
-    dir: tempfile::TempDir,
+    /// The secret key file and the logs; shared with [`Tessera::sibling`]s.
+    dir: Arc<tempfile::TempDir>,
     node: Option<Node>,
 }
 
@@ -47,10 +49,26 @@ impl Tessera {
         Tessera {
             url,
             pid: 0,
-            log: dir.path().join("tessera.log"),
+            log: dir.path().join(format!("tessera-{port}.log")),
             port,
             flags,
-            dir,
+            dir: Arc::new(dir),
+            node: None,
+        }
+    }
+
+    /// Another node of the same deployment, not yet serving: the same database and secret key
+    /// file (as nodes behind a load balancer share them), its own port, public URL and log.
+    pub fn sibling(&self) -> Tessera {
+        let port = crate::free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        Tessera {
+            url: url.clone(),
+            pid: 0,
+            log: self.dir.path().join(format!("tessera-{port}.log")),
+            port,
+            flags: self.flags.clone().public_url(&url),
+            dir: self.dir.clone(),
             node: None,
         }
     }

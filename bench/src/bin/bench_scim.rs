@@ -10,7 +10,7 @@
 //!
 //! Environment: `TESSERA_BIN`, `BENCH_DATABASES`, `BENCH_POSTGRES_URL`, the three above.
 
-use bench::report::{at_least, at_most, exactly, md, md_row, md_table, summary};
+use bench::report::{at_least, at_most, exactly, md, md_row, md_table, peak_rss_marker, summary};
 use bench::tessera::Tessera;
 use bench::{Latency, env_num, ms, run_pool};
 use std::sync::Arc;
@@ -173,8 +173,10 @@ async fn bench_db(
             "each answer exactly that user".into(),
         ]);
         md("");
-        md(format!("Tessera peak RSS: {:.1} MiB.", t.peak_rss_mib()));
+        let rss = t.peak_rss_mib();
+        md(format!("Tessera peak RSS: {rss:.1} MiB."));
         md("");
+        peak_rss_marker(&format!("bench-scim, {label}"), rss);
         summary(
             "6. SCIM",
             &format!("users created/s, {label}"),
