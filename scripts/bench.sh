@@ -123,16 +123,19 @@ bundle() {
     cp "$CARGO_TARGET_DIR/release/hash.txt" "$ROOT/target/site-bench/hash.txt"
     pkg="$ROOT/target/site-bench/pkg"
     raw="$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-    how="\`cargo leptos build --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') ($(command -v wasm-opt | sed "s|^$ROOT/||")) applied by cargo-leptos; JS minified; files fingerprinted)"
+    # The wasm-opt arguments cargo-leptos passes (`wasm-opt-features` in Cargo.toml).
+    local opt_args; opt_args="$(sed -n 's/^wasm-opt-features = \[\(.*\)\]/\1/p' Cargo.toml | tr -d '",')"
+    how="\`cargo leptos build --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; \`--cfg erase_components\` (\`always-erase-components\`); wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') ($(command -v wasm-opt | sed "s|^$ROOT/||")) \`${opt_args:-?}\` applied by cargo-leptos; JS minified; files fingerprinted)"
   else
     say "bundle: no wasm-opt: cargo build -p frontend --profile wasm-release + wasm-bindgen"
-    cargo build -p frontend --lib --profile wasm-release --target wasm32-unknown-unknown
+    # Type-erased views, as cargo-leptos builds them (`always-erase-components` in Cargo.toml).
+    RUSTFLAGS="--cfg erase_components" cargo build -p frontend --lib --profile wasm-release --target wasm32-unknown-unknown
     pkg="$LOGS/pkg"
     raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
     # Debug-free: no name or producers section (wasm-opt would drop them too).
     wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
       --out-dir "$pkg" --out-name tessera "$raw"
-    how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort). **wasm-opt was not applied** (not installed), nor JS minification"
+    how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort, \`--cfg erase_components\`). **wasm-opt was not applied** (not installed), nor JS minification"
   fi
   local wasm js raw_wasm raw_js gz_wasm gz_js total verdict="**met**"
   wasm="$(ls "$pkg"/*.wasm 2>/dev/null | head -n1)"; js="$(ls "$pkg"/*.js 2>/dev/null | head -n1)"

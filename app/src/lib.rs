@@ -19,7 +19,7 @@ pub mod validate;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use api::{ApiError, Me};
+use api::{ApiError, JsonAnswer, Me};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
@@ -77,7 +77,7 @@ pub fn App() -> impl IntoView {
 /// page. Nobody signed in is [`ApiError::Unauthenticated`] (the layout shows the sign-in card);
 /// as an endpoint (`POST /api/whoami`) it answers 401 with the API's error JSON, while a page
 /// rendering it keeps its own status.
-#[server(endpoint = "whoami")]
+#[server(endpoint = "whoami", output = JsonAnswer)]
 pub async fn whoami() -> Result<Me, ApiError> {
     use crate::ssr::api_support::{answering, me, set_status};
     let result = me()
