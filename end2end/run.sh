@@ -46,7 +46,7 @@ cd "$HERE"
 # --- node modules ------------------------------------------------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "run.sh: installing node modules (npm ci)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --omit=optional
 fi
 
 # --- temp dir, process bookkeeping, cleanup -------------------------------------

@@ -48,8 +48,9 @@ cargo build --release -p server
 say "building the benchmark programs in release (cargo build --release -p bench)"
 cargo build --release -p bench
 
-if want okta && { [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/openid-client ]; }; then
-  say "installing end2end npm packages (the local Okta and the peer relying party)"
+# The peer's better-sqlite3 is an optional dependency that `make test` leaves out.
+if want okta && { [ ! -d end2end/node_modules/oidc-provider ] || [ ! -d end2end/node_modules/better-sqlite3 ]; }; then
+  say "installing end2end npm packages (the local Okta and the peer relying party, with better-sqlite3)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 

@@ -6,8 +6,39 @@
 #                                 compliance suite (PyPI, pinned, in a virtual environment)
 #   scripts/bootstrap.sh --release  also the end2end npm packages, among them wasm-opt (the npm
 #                                 `binaryen` package, a packaged build) for `cargo leptos build --release`
+#   scripts/bootstrap.sh --npm    only the end2end npm packages (the Rust tests start the local
+#                                 Okta from them; `make test` installs the rest beside its build)
+# Tools compile in their own target directory ($TOOLS_TARGET_DIR), so an install never waits on
+# the lock of a workspace build running beside it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+TOOLS_TARGET_DIR="${TOOLS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/tools-target}"
+
+npm_packages() {
+  command -v node >/dev/null 2>&1 || { echo "Node.js (with npm) is required for end2end tests and release builds: apt-get install nodejs npm" >&2; exit 1; }
+  (
+    cd "$ROOT/end2end"
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      # Without the optional better-sqlite3 (only the benchmarks' Node peer uses it): with no
+      # prebuilt binary reachable it compiles SQLite from C for minutes. `make bench` adds it.
+      say "installing end2end npm packages (npm ci)"
+      PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --omit=optional
+    fi
+  )
+}
+
+# Build tools compile for a fast install, not for peak speed: cargo-leptos's own release profile
+# (fat LTO, one codegen unit) spends about 8 of its 24 minutes on 2 cores linking on one core.
+# Profile settings from the environment override the package's (cargo's config precedence).
+tool_profile() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false "$@"
+}
+
+if [ "${1:-}" = "--npm" ]; then
+  npm_packages
+  exit 0
+fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -15,14 +46,14 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
 fi
 
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (several minutes, once)"
+  tool_profile cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --target-dir "$TOOLS_TARGET_DIR"
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (matches Cargo.lock)"
   # Not --locked: that release's lockfile names a crate version the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  tool_profile cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --target-dir "$TOOLS_TARGET_DIR"
 fi
 
 if [ "${1:-}" = "--test" ]; then
@@ -58,10 +89,5 @@ fi
 # tests; wasm-opt (npm `binaryen`, binaryen 116: Debian's 108 produces a WASM that fails to
 # hydrate) for release builds, found on PATH (scripts/env.sh).
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--release" ]; then
-  command -v node >/dev/null 2>&1 || { echo "Node.js (with npm) is required for end2end tests and release builds: apt-get install nodejs npm" >&2; exit 1; }
-  cd "$ROOT/end2end"
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "installing end2end npm packages (npm ci)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
-  fi
+  npm_packages
 fi

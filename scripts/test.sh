@@ -8,14 +8,42 @@
 # PostgreSQL leg is skipped with a loud warning, except under CI=true, where it is an error.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$ROOT/scripts/bootstrap.sh" --test
 cd "$ROOT"
+
+# The Rust tests need only the end2end npm packages (they start the local Okta). The other tools
+# (cargo-leptos, wasm-bindgen-cli, chromium, the SCIM suite) install in the background while the
+# workspace compiles and its tests run: on a fresh machine cargo-leptos's compile ends on one core
+# for minutes, and the workspace build takes the other. Tools build in their own target directory,
+# so neither waits on the other's lock. The log is shown when the tools are needed.
+"$ROOT/scripts/bootstrap.sh" --npm
+BOOT_LOG="$(mktemp -t tessera-bootstrap.XXXXXX)"
+setsid "$ROOT/scripts/bootstrap.sh" --test >"$BOOT_LOG" 2>&1 &
+BOOT_PID=$!
+# Never leave the installer (its own process group) running if a step below fails.
+trap 'kill -- "-$BOOT_PID" 2>/dev/null || true' EXIT
+tools_ready() {
+  say "waiting for the tools installed in the background (scripts/bootstrap.sh --test)"
+  if ! wait "$BOOT_PID"; then
+    cat "$BOOT_LOG" >&2
+    echo "error: scripts/bootstrap.sh --test failed (its output is above)" >&2
+    exit 1
+  fi
+  cat "$BOOT_LOG"
+  trap - EXIT
+}
+
+# `cargo leptos build` compiles the server with `--cfg erase_components` (type-erased views, the
+# way it is also built for release). Clippy and the tests use the same flag, so that build reuses
+# every dependency they compiled instead of compiling them all again (minutes on a fresh machine),
+# and the tests run the views as they ship. Only these two commands get it: cargo-leptos adds the
+# flag itself.
+ERASED="--cfg erase_components"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
 say "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
+RUSTFLAGS="$ERASED" cargo clippy --workspace --all-targets -- -D warnings
 
 PG_URL="${TESSERA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 pg_up() { psql "$PG_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; }
@@ -39,7 +67,9 @@ else
 fi
 
 say "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --workspace
+RUSTFLAGS="$ERASED" cargo test --workspace
+
+tools_ready
 
 say "SCIM 2.0 compliance suite against tessera serve (scripts/scim-compliance.sh)"
 TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" bash "$ROOT/scripts/scim-compliance.sh"
