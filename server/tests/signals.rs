@@ -1247,3 +1247,46 @@ async fn a_set_addressed_to_the_receiver_finds_the_org_by_its_issuer() {
         assert!(env.signed_in(&env.alice).await);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_never_undoes_a_deactivation_the_org_made_after_its_own() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        // Okta disables bob's account; the operator reactivates him, then deactivates him:
+        // the org's own decision now.
+        let set = env.set_with(ACCOUNT_DISABLED, env.bob_sub(), |_| {}).await;
+        assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        assert_eq!(env.bob_status().await, MemberStatus::Deactivated);
+        env.server
+            .cli_ok(&["member", "reactivate", "acme", "bob@example.com"]);
+        env.server
+            .cli_ok(&["member", "deactivate", "acme", "bob@example.com"]);
+        // Sign-in says the org deactivated him, not Okta.
+        let b = Browser::new();
+        let s = b
+            .sign_in(
+                &url,
+                &initiate_url(&url, &env.okta.issuer),
+                "bob",
+                "password",
+            )
+            .await;
+        assert_eq!(s.response.status, 403, "[{kind}] {}", s.response.body);
+        assert!(
+            !s.response.body.contains("deactivated in Okta"),
+            "[{kind}] {}",
+            s.response.body
+        );
+        // Okta enables the account again: not Okta's deactivation to undo.
+        let set = env.set_with(ACCOUNT_ENABLED, env.bob_sub(), |_| {}).await;
+        assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        assert_eq!(
+            env.bob_status().await,
+            MemberStatus::Deactivated,
+            "[{kind}] the org's deactivation stands"
+        );
+        assert_eq!(env.audit("member_reactivated").await.len(), 1, "[{kind}]");
+    }
+}

@@ -734,7 +734,12 @@ impl Store {
             ));
         }
         let mut tx = self.begin().await?;
-        let sql = format!("UPDATE members SET status = $5 WHERE {}", guard_sql(g, 6));
+        // The owner's or an admin's own decision: from now on Okta did not deactivate them, so
+        // Okta's reactivation (SCIM, RISC `account-enabled`) does not undo it.
+        let sql = format!(
+            "UPDATE members SET status = $5, deactivated_by_okta = 0 WHERE {}",
+            guard_sql(g, 6)
+        );
         let done = bind_actor(bind_target(sqlx::query(&sql), g).bind(to.as_str()), g)
             .execute(tx.conn())
             .await?;

@@ -596,9 +596,10 @@ impl Store {
     }
 
     /// Deactivates (ending every session of theirs in the same transaction) or reactivates the
-    /// org's member `id` because Okta said so over SCIM, while their status is still `from`;
-    /// the owner included (a leaver loses access whatever their role). Records whether Okta
-    /// deactivated them. False when the status changed meanwhile.
+    /// org's member `id` because Okta said so (SCIM, a security event), while their status is
+    /// still `from`; the owner included (a leaver loses access whatever their role). Records
+    /// whether Okta deactivated them, and reactivates only a member Okta deactivated. False
+    /// when the status changed meanwhile.
     pub async fn set_status_by_okta(
         &self,
         org_id: &OrgId,
@@ -608,10 +609,14 @@ impl Store {
         entry: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let okta_only = match to {
+            MemberStatus::Active => " AND deactivated_by_okta = 1",
+            MemberStatus::Deactivated => "",
+        };
+        let done = sqlx::query(&format!(
             "UPDATE members SET status = $4, deactivated_by_okta = $5, updated_at = $6
-             WHERE org_id = $1 AND id = $2 AND status = $3",
-        )
+             WHERE org_id = $1 AND id = $2 AND status = $3{okta_only}"
+        ))
         .bind(org_id)
         .bind(id)
         .bind(from.as_str())
