@@ -1290,3 +1290,51 @@ async fn okta_never_undoes_a_deactivation_the_org_made_after_its_own() {
         assert_eq!(env.audit("member_reactivated").await.len(), 1, "[{kind}]");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_subject_finds_the_member_when_lowercasing_lengthens_it() {
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        let org = testkit::org(&env.server.store, "acme").await;
+        // "İ" (one character) lowercases to "i" and a combining dot above (two).
+        let (inci, _) = env
+            .server
+            .store
+            .insert_member(
+                &org.id,
+                &env.okta.issuer,
+                "00u9inci",
+                "\u{130}nci@example.com",
+                "Inci",
+                app::model::Role::Member,
+            )
+            .await
+            .unwrap();
+        let (b, _) = testkit::signed_in_as(&env.server, &inci).await;
+        assert!(env.signed_in(&b).await, "[{kind}]");
+        let r = revoke(
+            &url,
+            Some(&env.logout_jwt().await),
+            &body_for(email("i\u{307}nci@example.com")),
+        )
+        .await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert!(!env.signed_in(&b).await, "[{kind}]");
+        // A SET naming her the same way, in another case, deactivates her.
+        let set = env
+            .set_with(ACCOUNT_DISABLED, email("i\u{307}NCI@Example.com"), |_| {})
+            .await;
+        assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        let now = env
+            .server
+            .store
+            .member_by_id(&org.id, &inci.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.status, MemberStatus::Deactivated, "[{kind}]");
+        assert!(env.signed_in(&env.bob).await, "[{kind}] nobody else");
+    }
+}

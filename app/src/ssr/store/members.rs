@@ -294,6 +294,16 @@ pub async fn is_active_owner(
     Ok(row.is_some())
 }
 
+/// How many characters a string may have whose lowercase is `lowered`: lowercasing never
+/// shortens a string and lengthens it at most twice (`İ` becomes `i` and a combining dot), so
+/// between half of `lowered`'s length and all of it. Bounds the rows an any-case email lookup
+/// reads without missing one (`İnci@…` for `i̇nci@…` has one character fewer).
+pub(super) fn lowercase_preimage_lengths(lowered: &str) -> (i64, i64) {
+    let n = lowered.chars().count();
+    let at_most = |k: usize| i64::try_from(k).unwrap_or(i64::MAX);
+    (at_most(n.div_ceil(2)), at_most(n))
+}
+
 impl Store {
     pub async fn member_by_subject(
         &self,
@@ -654,11 +664,13 @@ impl Store {
         email: &str,
     ) -> Result<Vec<Member>, StoreError> {
         let wanted = email.to_lowercase();
+        let (shortest, longest) = lowercase_preimage_lengths(&wanted);
         let rows = sqlx::query(&format!(
-            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) = LENGTH($2) ORDER BY created_at, id"
+            "{MEMBER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) BETWEEN $2 AND $3 ORDER BY created_at, id"
         ))
         .bind(org_id)
-        .bind(email)
+        .bind(shortest)
+        .bind(longest)
         .fetch_all(&self.pool)
         .await?;
         let mut found = Vec::new();

@@ -427,11 +427,13 @@ impl Store {
         if let UserFilter::Email(email) = filter {
             // Compared by Tessera (any case, Unicode included), as `members_by_email` does.
             let wanted = email.to_lowercase();
+            let (shortest, longest) = super::members::lowercase_preimage_lengths(&wanted);
             let rows = sqlx::query(&format!(
-                "{USER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) = LENGTH($2) ORDER BY created_at, id"
+                "{USER_COLUMNS} WHERE org_id = $1 AND LENGTH(email) BETWEEN $2 AND $3 ORDER BY created_at, id"
             ))
             .bind(org_id)
-            .bind(email)
+            .bind(shortest)
+            .bind(longest)
             .fetch_all(&self.pool)
             .await?;
             let mut all = Vec::new();
