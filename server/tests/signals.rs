@@ -1338,3 +1338,68 @@ async fn an_email_subject_finds_the_member_when_lowercasing_lengthens_it() {
         assert!(env.signed_in(&env.bob).await, "[{kind}] nobody else");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_okta_org_with_two_apps_signs_out_by_the_client_id() {
+    for db in databases().await {
+        let kind = db.kind;
+        // acme signs in through the Okta org's own issuer; cas through a custom authorization
+        // server of the same Okta org, with another app (Client ID).
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        let custom = format!("{}/oauth2/default", env.okta.issuer);
+        let org = env
+            .server
+            .store
+            .create_org("cas", "Custom AS Inc")
+            .await
+            .unwrap();
+        env.server
+            .connect(&org, &custom, "tessera-cas", SECRET)
+            .await;
+        let dan = testkit::add_member(
+            &env.server.store,
+            &org.id,
+            &custom,
+            "00u2bob",
+            app::model::Role::Owner,
+        )
+        .await;
+        let (dan_b, _) = testkit::signed_in_as(&env.server, &dan).await;
+        assert!(env.signed_in(&dan_b).await, "[{kind}]");
+        // Okta's request for cas's app: iss = the Okta org (acme's issuer), sub = cas's client.
+        let jwt = env.okta.logout_jwt("tessera-cas", &env.endpoint()).await;
+        let r = revoke(
+            &url,
+            Some(&jwt),
+            &body_for(iss_sub(&env.okta.issuer, "00u2bob")),
+        )
+        .await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert!(
+            !env.signed_in(&dan_b).await,
+            "[{kind}] cas's member signed out"
+        );
+        // The same Okta user in acme is another org's member: untouched.
+        assert!(
+            env.signed_in(&env.bob).await,
+            "[{kind}] acme's bob untouched"
+        );
+        // And acme's own requests still reach acme only.
+        let r = revoke(
+            &url,
+            Some(&env.logout_jwt().await),
+            &body_for(env.bob_sub()),
+        )
+        .await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert!(!env.signed_in(&env.bob).await, "[{kind}]");
+        let cas = testkit::count(
+            &env.server.store,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE org_id = $1 AND action = 'sessions_revoked'",
+            org.id.as_str(),
+        )
+        .await;
+        assert_eq!(cas, 1, "[{kind}] one sign-out in cas");
+    }
+}

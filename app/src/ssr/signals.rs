@@ -541,17 +541,18 @@ pub async fn universal_logout<V: JwtVerifier>(
 /// The org a Universal Logout JWT names by `iss` and `sub` (its Client ID), and the issuer
 /// whose keys sign it: the org's issuer, or — for an org whose sign-in uses a custom
 /// authorization server (`https://acme.okta.com/oauth2/default`) — its Okta org
-/// (`https://acme.okta.com`), which is what Okta signs Universal Logout requests as.
+/// (`https://acme.okta.com`), which is what Okta signs Universal Logout requests as. That
+/// Okta org may also be another org's issuer (one Okta org, two apps): the Client ID decides.
 async fn logout_org(
     store: &Store,
     iss: &str,
     client_id: &str,
 ) -> Result<Option<(Org, SsoConnection, String)>, StoreError> {
-    if let Some((org, Some((sso, _)))) = store.org_with_sso_by_issuer(iss).await? {
-        return Ok((sso.client_id == client_id).then(|| {
-            let keys_of = sso.issuer.clone();
-            (org, sso, keys_of)
-        }));
+    if let Some((org, Some((sso, _)))) = store.org_with_sso_by_issuer(iss).await?
+        && sso.client_id == client_id
+    {
+        let keys_of = sso.issuer.clone();
+        return Ok(Some((org, sso, keys_of)));
     }
     let origin_of = |issuer: &str| {
         url::Url::parse(issuer)
