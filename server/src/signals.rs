@@ -98,6 +98,13 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response 
             tracing::info!(org = %done.org.slug, member = %done.member.id, sessions = done.sessions_ended, "Universal Logout: Okta signed a member out");
             StatusCode::NO_CONTENT.into_response()
         }
+        Err(e @ LogoutError::NoToken) => {
+            let mut resp = logout_error(401, "invalid_token", &e.to_string());
+            // RFC 6750 §3.1: a request without credentials gets a challenge without an error.
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp
+        }
         Err(LogoutError::Unauthorized(why)) => logout_error(401, "invalid_token", &why),
         Err(LogoutError::BadRequest(why)) => logout_error(400, "invalid_request", &why),
         Err(e @ LogoutError::Disabled) => logout_error(403, "access_denied", &e.to_string()),

@@ -1403,3 +1403,37 @@ async fn one_okta_org_with_two_apps_signs_out_by_the_client_id() {
         assert_eq!(cas, 1, "[{kind}] one sign-out in cas");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_a_bearer_jwt_gets_a_challenge_without_an_error() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let url = server.url.clone();
+        let body = body_for(email("bob@example.com"));
+        // No credentials, or another scheme (RFC 6750 §3.1): `Bearer` alone.
+        let r = revoke(&url, None, &body).await;
+        assert_eq!(r.status, 401, "[{kind}] {}", r.body);
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"), "[{kind}]");
+        let b = Browser::new();
+        let r = b
+            .send(
+                b.client
+                    .post(format!("{url}/oauth/global-token-revocation"))
+                    .header("authorization", "Basic dXNlcjpwYXNz")
+                    .header("content-type", "application/json")
+                    .body(body.to_string()),
+            )
+            .await;
+        assert_eq!(r.status, 401, "[{kind}] {}", r.body);
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"), "[{kind}]");
+        // A token that fails: the challenge says so.
+        let r = revoke(&url, Some("x.y.z"), &body).await;
+        assert_eq!(r.status, 401, "[{kind}] {}", r.body);
+        assert!(
+            r.header("www-authenticate")
+                .is_some_and(|h| h.contains("error=\"invalid_token\"")),
+            "[{kind}]"
+        );
+    }
+}

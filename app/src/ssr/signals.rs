@@ -397,8 +397,11 @@ const SEVERAL: &str = "Several members of this organization have this email addr
 /// (draft-parecki-oauth-global-token-revocation §3, Okta's guide).
 #[derive(Debug, thiserror::Error)]
 pub enum LogoutError {
-    /// 401: no bearer JWT, or one that fails a check (the text says which; it never says
-    /// whether a member exists).
+    /// 401: no bearer JWT at all (no `Authorization: Bearer`).
+    #[error("A bearer JWT is required.")]
+    NoToken,
+    /// 401: a bearer JWT that fails a check (the text says which; it never says whether a
+    /// member exists).
     #[error("{0}")]
     Unauthorized(String),
     /// 400: the body is not `{"sub_id": {...}}` with a supported subject format.
@@ -450,7 +453,7 @@ pub async fn universal_logout<V: JwtVerifier>(
     let token = bearer
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| LogoutError::Unauthorized("A bearer JWT is required.".into()))?;
+        .ok_or(LogoutError::NoToken)?;
     let jwt = Jwt::parse(token, LOGOUT_TYP).map_err(|(_, why)| refused(why))?;
     let (Some(iss), Some(client_id)) = (jwt.claim("iss"), jwt.claim("sub")) else {
         return Err(refused("the token has no iss or sub".into()));
