@@ -1215,6 +1215,79 @@ async fn an_org_signing_in_through_a_custom_authorization_server_is_signed_out_b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_signing_in_through_a_custom_authorization_server_takes_sets_from_its_okta_org() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        let url = server.url.clone();
+        let okta = OktaDev::start(json!([okta_client(&url, CLIENT_ID, SECRET, "Custom AS")])).await;
+        // Sign-in goes through `{okta}/oauth2/default`; Okta's transmitter signs as the org.
+        let custom = format!("{}/oauth2/default", okta.issuer);
+        let org = server
+            .store
+            .create_org("cas", "Custom AS Inc")
+            .await
+            .unwrap();
+        server.connect(&org, &custom, CLIENT_ID, SECRET).await;
+        let bob = testkit::add_member(
+            &server.store,
+            &org.id,
+            &custom,
+            "00u2bob",
+            app::model::Role::Owner,
+        )
+        .await;
+        let signed_in = async || {
+            let (b, _) = testkit::signed_in_as(&server, &bob).await;
+            assert_eq!(b.session(&url).await.status, 200, "[{kind}]");
+            b
+        };
+        let sub = iss_sub(&okta.issuer, "00u2bob");
+        // Addressed to the org's audience, and to the receiver (the only org under that Okta).
+        for aud in [format!("{url}/ssf/orgs/cas"), format!("{url}/ssf/events")] {
+            let b = signed_in().await;
+            let set = okta.set_jwt(&aud, SESSION_REVOKED, sub.clone()).await;
+            let r = push(&url, &set).await;
+            assert_eq!(r.status, 202, "[{kind}] {aud}: {}", r.body);
+            assert_eq!(b.session(&url).await.status, 401, "[{kind}] {aud}");
+        }
+        // A second org under the same Okta org: the receiver's audience no longer says which
+        // org (refused, nothing changes); the org's own audience still does.
+        let other = server
+            .store
+            .create_org("cas2", "Other AS Inc")
+            .await
+            .unwrap();
+        let other_issuer = format!("{}/oauth2/other", okta.issuer);
+        server
+            .connect(&other, &other_issuer, "other-client", SECRET)
+            .await;
+        let b = signed_in().await;
+        let set = okta
+            .set_jwt(&format!("{url}/ssf/events"), SESSION_REVOKED, sub.clone())
+            .await;
+        let r = push(&url, &set).await;
+        assert_eq!(r.status, 400, "[{kind}] {}", r.body);
+        assert_eq!(r.json()["err"], "invalid_issuer", "[{kind}] {}", r.body);
+        assert_eq!(b.session(&url).await.status, 200, "[{kind}]");
+        let set = okta
+            .set_jwt(&format!("{url}/ssf/orgs/cas"), SESSION_REVOKED, sub.clone())
+            .await;
+        assert_eq!(push(&url, &set).await.status, 202, "[{kind}]");
+        assert_eq!(b.session(&url).await.status, 401, "[{kind}]");
+        // Another Okta org (another origin) is not this org's Okta.
+        let stranger = OktaDev::start(json!([okta_client(&url, "x", SECRET, "X")])).await;
+        let b = signed_in().await;
+        let set = stranger
+            .set_jwt(&format!("{url}/ssf/orgs/cas"), SESSION_REVOKED, sub.clone())
+            .await;
+        let r = push(&url, &set).await;
+        assert_eq!(r.json()["err"], "invalid_issuer", "[{kind}] {}", r.body);
+        assert_eq!(b.session(&url).await.status, 200, "[{kind}]");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_set_addressed_to_the_receiver_finds_the_org_by_its_issuer() {
     for db in databases().await {
         let kind = db.kind;

@@ -258,13 +258,13 @@ fn jti(claims: &Value) -> Result<&str, String> {
     }
 }
 
-/// Checks the signature with the org's Okta keys; the verified claims.
+/// Checks the signature with the keys of `signer` (the org's Okta); the verified claims.
 async fn verify_signature<V: JwtVerifier>(
     verifier: &V,
-    sso: &SsoConnection,
+    signer: &str,
     token: &str,
 ) -> Result<Value, (Refusal, String)> {
-    verifier.verify(&sso.issuer, token).await.map_err(|e| {
+    verifier.verify(signer, token).await.map_err(|e| {
         let why = match &e {
             KeyError::UnknownKey(_) => Refusal::Key,
             KeyError::BadSignature(_) | KeyError::Unavailable(_) => Refusal::Signature,
@@ -699,12 +699,12 @@ pub async fn receive_set<V: JwtVerifier>(
     let jwt = Jwt::parse(token, SET_TYP).map_err(SetError::of)?;
     let (org, sso) = set_org(store, public_url, &jwt).await?;
     let iss = jwt.claim("iss").unwrap_or("");
-    if !issuer::same_key(iss, &sso.issuer) {
+    let Some(signer) = signer_for(&sso, iss) else {
         return Err(SetError::InvalidIssuer(
             "the SET's iss is not the Okta org this audience belongs to".into(),
         ));
-    }
-    let claims = verify_signature(verifier, &sso, token)
+    };
+    let claims = verify_signature(verifier, &signer, token)
         .await
         .map_err(SetError::of)?;
     check_times(&claims, MAX_SET_AGE_S, false).map_err(SetError::InvalidRequest)?;
@@ -745,7 +745,7 @@ pub async fn receive_set<V: JwtVerifier>(
         return Err(invalid("this SET was received before (jti replayed)"));
     };
     let (outcome, member) = match subject {
-        Some(subject) => act(store, &org, &sso, event_type, &subject).await?,
+        Some(subject) => act(store, &org, &sso, &signer, event_type, &subject).await?,
         None if event_type == VERIFICATION => (SetOutcome::Verified, None),
         None => (SetOutcome::Ignored, None),
     };
@@ -777,7 +777,8 @@ fn present(v: Option<&Value>) -> Option<&Value> {
 /// The org a SET is for. Its `aud` must name this receiver: one org's audience
 /// (`{public_url}/ssf/orgs/{slug}`: that org), or the receiver itself (`{public_url}/ssf/events`
 /// or `{public_url}`), as a transmitter that sets the audience on its own (Okta's does) may
-/// send — the org is then the one whose issuer is the SET's `iss` (one issuer per org).
+/// send — the org is then the one whose issuer is the SET's `iss` (one issuer per org), or the
+/// one org signing in through a custom authorization server of the Okta org `iss` names.
 async fn set_org(
     store: &Store,
     public_url: &PublicUrl,
@@ -822,14 +823,48 @@ async fn set_org(
                     "the SET's iss is missing or malformed".into(),
                 ));
             }
-            match store.org_with_sso_by_issuer(iss).await? {
-                Some((org, Some((sso, _)))) => Ok((org, sso)),
-                _ => Err(SetError::InvalidIssuer(
+            if let Some((org, Some((sso, _)))) = store.org_with_sso_by_issuer(iss).await? {
+                return Ok((org, sso));
+            }
+            // An Okta org signs as itself (`https://acme.okta.com`) for an org signing in
+            // through one of its custom authorization servers: that org, if it is the only one.
+            let mut under = match okta_org_of(iss) {
+                Some(origin) => store.sso_under_okta_org(&issuer::key(&origin)).await?,
+                None => Vec::new(),
+            };
+            match (under.pop(), under.is_empty()) {
+                (Some(found), true) => Ok(found),
+                (Some(_), false) => Err(SetError::InvalidIssuer(
+                    "several organizations sign in through this Okta org: address the SET to one org's audience".into(),
+                )),
+                (None, _) => Err(SetError::InvalidIssuer(
                     "no organization uses the SET's iss as its Okta".into(),
                 )),
             }
         }
     }
+}
+
+/// `iss` itself when it is the bare origin of an Okta org (`https://acme.okta.com`, no path).
+fn okta_org_of(iss: &str) -> Option<String> {
+    let origin = url::Url::parse(iss).ok()?.origin().ascii_serialization();
+    issuer::same_key(&origin, iss).then_some(origin)
+}
+
+/// The issuer whose keys sign the org's SETs when their `iss` is `iss`: the org's issuer, or
+/// the Okta org of an org signing in through a custom authorization server
+/// (`https://acme.okta.com/oauth2/default`), which is what Okta's transmitter signs as. `None`:
+/// `iss` is not this org's Okta.
+fn signer_for(sso: &SsoConnection, iss: &str) -> Option<String> {
+    if issuer::same_key(iss, &sso.issuer) {
+        return Some(sso.issuer.clone());
+    }
+    let origin = okta_org_of(iss)?;
+    let org_origin = url::Url::parse(&sso.issuer)
+        .ok()?
+        .origin()
+        .ascii_serialization();
+    issuer::same_key(&origin, &org_origin).then_some(origin)
 }
 
 /// The one event of a SET (SSF 1.0 §4.1.8: one per SET): its type URI and its object.
@@ -859,10 +894,11 @@ async fn act(
     store: &Store,
     org: &Org,
     sso: &SsoConnection,
+    signer: &str,
     event_type: &str,
     subject: &Subject,
 ) -> Result<(SetOutcome, Option<Member>), SetError> {
-    let member = match member_named(store, org, sso, &sso.issuer, subject).await? {
+    let member = match member_named(store, org, sso, signer, subject).await? {
         Named::One(m) => m,
         Named::Nobody => return Ok((SetOutcome::NoMember, None)),
         Named::Several => return Ok((SetOutcome::Ambiguous, None)),

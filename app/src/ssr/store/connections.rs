@@ -296,6 +296,27 @@ impl Store {
             .collect()
     }
 
+    /// The orgs (at most two, which is enough to tell "one" from "several") whose issuer is a
+    /// custom authorization server under the Okta org `okta_org_key` (an [`issuer::key`] of a
+    /// bare origin, `https://acme.okta.com`): issuers `{okta_org_key}/…`.
+    ///
+    /// [`issuer::key`]: crate::ssr::issuer::key
+    pub async fn sso_under_okta_org(
+        &self,
+        okta_org_key: &str,
+    ) -> Result<Vec<(Org, SsoConnection)>, StoreError> {
+        let prefix = format!("{okta_org_key}/");
+        let rows = sqlx::query(&format!(
+            "{ORG_WITH_SSO} WHERE SUBSTR(c.issuer_key, 1, LENGTH(CAST($1 AS TEXT))) = $1 ORDER BY o.id LIMIT 2"
+        ))
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((org_from_row(row)?, sso_from_row(row)?)))
+            .collect()
+    }
+
     /// Runs `update` (an `UPDATE sso_connections … WHERE org_id = …` of one org, bound) and
     /// writes `entry` in the same transaction: the owner's and operator's switches. No
     /// connection is [`StoreError::NotFound`] and writes nothing.
