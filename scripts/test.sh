@@ -32,18 +32,11 @@ tools_ready() {
   trap - EXIT
 }
 
-# `cargo leptos build` compiles the server with `--cfg erase_components` (type-erased views, the
-# way it is also built for release). Clippy and the tests use the same flag, so that build reuses
-# every dependency they compiled instead of compiling them all again (minutes on a fresh machine),
-# and the tests run the views as they ship. Only these two commands get it: cargo-leptos adds the
-# flag itself.
-ERASED="--cfg erase_components"
-
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
 say "cargo clippy --all-targets -- -D warnings"
-RUSTFLAGS="$ERASED" cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 PG_URL="${TESSERA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 pg_up() { psql "$PG_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; }
@@ -67,7 +60,7 @@ else
 fi
 
 say "unit and integration tests (SQLite and PostgreSQL)"
-RUSTFLAGS="$ERASED" cargo test --workspace
+cargo test --workspace
 
 tools_ready
 
