@@ -1287,6 +1287,58 @@ async fn an_org_signing_in_through_a_custom_authorization_server_takes_sets_from
     }
 }
 
+/// Another process holding a lock the sign-out needs: SQLite's write lock, or PostgreSQL's
+/// exclusive lock on the sessions table (where the claim of the `jti` still succeeds).
+async fn hold_sessions_lock(db: &TestDb) -> sqlx::AnyConnection {
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    if db.kind == "sqlite" {
+        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
+    } else {
+        conn.execute("BEGIN").await.expect("begin");
+        conn.execute("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+    }
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_the_database_failed_on_is_taken_when_okta_retries_it() {
+    use sqlx::Executor as _;
+    for db in databases().await {
+        let kind = db.kind;
+        let env = Env::start(&db).await;
+        let url = env.server.url.clone();
+        let jwt = env.logout_jwt().await;
+        let body = body_for(env.bob_sub());
+        let set = env.set_with(SESSION_REVOKED, env.bob_sub(), |_| {}).await;
+        let mut lock = hold_sessions_lock(&db).await;
+        let r = revoke(&url, Some(&jwt), &body).await;
+        assert_eq!(r.status, 503, "[{kind}] {}", r.body);
+        let r = push(&url, &set).await;
+        assert_eq!(r.status, 503, "[{kind}] {}", r.body);
+        lock.execute("ROLLBACK").await.expect("unlock");
+        assert!(env.signed_in(&env.bob).await, "[{kind}] nothing was done");
+        // Okta retries the same tokens: taken, not refused as replays.
+        let r = revoke(&url, Some(&jwt), &body).await;
+        assert_eq!(r.status, 204, "[{kind}] {}", r.body);
+        assert!(!env.signed_in(&env.bob).await, "[{kind}]");
+        let r = push(&url, &set).await;
+        assert_eq!(r.status, 202, "[{kind}] {}", r.body);
+        // And once taken, they are replays.
+        let r = revoke(&url, Some(&jwt), &body).await;
+        assert_eq!(r.status, 401, "[{kind}] {}", r.body);
+        let r = push(&url, &set).await;
+        assert_eq!(r.json()["err"], "invalid_request", "[{kind}] {}", r.body);
+        assert!(env.signed_in(&env.alice).await, "[{kind}]");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_set_addressed_to_the_receiver_finds_the_org_by_its_issuer() {
     for db in databases().await {

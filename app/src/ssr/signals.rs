@@ -502,17 +502,42 @@ pub async fn universal_logout<V: JwtVerifier>(
             "this token was used before (jti replayed)".into(),
         ));
     };
-    let member = match member_named(store, &org, &sso, &keys_of, &subject).await? {
+    let done = logout_member(store, org, &sso, &keys_of, &subject, &event).await;
+    if let Err(LogoutError::Store(_)) = &done {
+        unclaim(store, &event).await;
+    }
+    done
+}
+
+/// Withdraws a claimed `jti` after its effect failed for the database, so that the sender's
+/// retry is taken (a failure to withdraw is logged: the retry is then refused as a replay).
+async fn unclaim(store: &Store, event: &str) {
+    if let Err(e) = store.unclaim_security_event(event).await {
+        tracing::warn!(error = %e, "a failed security signal's jti could not be withdrawn");
+    }
+}
+
+/// The effect of a claimed Universal Logout request `event`: the member `subject` names in
+/// `org` signed out everywhere, recorded on the event.
+async fn logout_member(
+    store: &Store,
+    org: Org,
+    sso: &SsoConnection,
+    keys_of: &str,
+    subject: &Subject,
+    event: &str,
+) -> Result<LoggedOut, LogoutError> {
+    let member = match member_named(store, &org, sso, keys_of, subject).await? {
         Named::One(m) => m,
         Named::Nobody => {
             store
-                .finish_security_event(&event, None, "no_member", 0)
+                .finish_security_event(event, None, "no_member", 0)
                 .await?;
             return Err(LogoutError::NoSuchMember);
         }
         Named::Several => {
             store
-                .finish_security_event(&event, None, "ambiguous", 0)
+                .finish_security_event(event, None, "ambiguous", 0)
                 .await?;
             return Err(LogoutError::Unprocessable(SEVERAL.into()));
         }
@@ -528,7 +553,7 @@ pub async fn universal_logout<V: JwtVerifier>(
     let [member] = members;
     store
         .finish_security_event(
-            &event,
+            event,
             Some((&member.id, &member.email)),
             "signed_out",
             ended,
@@ -744,23 +769,31 @@ pub async fn receive_set<V: JwtVerifier>(
     else {
         return Err(invalid("this SET was received before (jti replayed)"));
     };
-    let (outcome, member) = match subject {
-        Some(subject) => act(store, &org, &sso, &signer, event_type, &subject).await?,
-        None if event_type == VERIFICATION => (SetOutcome::Verified, None),
-        None => (SetOutcome::Ignored, None),
-    };
-    let sessions = match outcome {
-        SetOutcome::SignedOut { sessions } => sessions,
-        _ => 0,
-    };
-    store
-        .finish_security_event(
-            &record,
-            member.as_ref().map(|m| (&m.id, m.email.as_str())),
-            outcome.code(),
-            sessions,
-        )
-        .await?;
+    let done = async {
+        let (outcome, member) = match subject {
+            Some(subject) => act(store, &org, &sso, &signer, event_type, &subject).await?,
+            None if event_type == VERIFICATION => (SetOutcome::Verified, None),
+            None => (SetOutcome::Ignored, None),
+        };
+        let sessions = match outcome {
+            SetOutcome::SignedOut { sessions } => sessions,
+            _ => 0,
+        };
+        store
+            .finish_security_event(
+                &record,
+                member.as_ref().map(|m| (&m.id, m.email.as_str())),
+                outcome.code(),
+                sessions,
+            )
+            .await?;
+        Ok::<_, SetError>(outcome)
+    }
+    .await;
+    if let Err(SetError::Store(_)) = &done {
+        unclaim(store, &record).await;
+    }
+    let outcome = done?;
     tracing::info!(org = %org.slug, event = %bounded(event_type, 120), outcome = outcome.code(), "received a security event");
     Ok(SetReceived {
         org,

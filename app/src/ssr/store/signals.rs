@@ -109,6 +109,17 @@ impl Store {
         }
     }
 
+    /// Withdraws the claim `id` of a signal whose effect failed for the database (the sender is
+    /// told 503 and retries): without it the retry would be refused as a replay. Only a claim
+    /// still `received` (nothing recorded as done) is withdrawn.
+    pub async fn unclaim_security_event(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM security_events WHERE id = $1 AND outcome = 'received'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets what was done about the signal `id`: the member concerned (if any), the outcome
     /// code and how many sessions ended.
     pub async fn finish_security_event(
