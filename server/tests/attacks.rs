@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use testkit::process::Launch;
-use testkit::{Browser, Flags, Node, TestDb, databases, run_ok};
+use testkit::{Browser, Flags, Node, databases, run_ok};
 
 #[tokio::test]
 async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
@@ -70,26 +70,6 @@ async fn refused_cross_site_requests_log_no_setup_token_and_bounded_values() {
 
 // ---- a locked database ------------------------------------------------------------------------
 
-/// Another process holding a lock: SQLite's write lock, or PostgreSQL's exclusive lock on the
-/// members table (e.g. an operator's `LOCK TABLE`, a stuck migration).
-async fn hold_lock(db: &TestDb) -> sqlx::AnyConnection {
-    use sqlx::Connection as _;
-    use sqlx::Executor as _;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db.url)
-        .await
-        .expect("connect");
-    if db.kind == "sqlite" {
-        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
-    } else {
-        conn.execute("BEGIN").await.expect("begin");
-        conn.execute("LOCK TABLE members IN ACCESS EXCLUSIVE MODE")
-            .await
-            .expect("lock");
-    }
-    conn
-}
-
 #[tokio::test]
 async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
     use app::model::{MemberStatus, Role};
@@ -109,7 +89,7 @@ async fn a_locked_database_answers_503_in_bounded_time_and_changes_nothing() {
             Role::Admin,
         )
         .await;
-        let mut lock = hold_lock(&db).await;
+        let mut lock = testkit::hold_lock(&db, "members").await;
         let started = std::time::Instant::now();
         let r = b
             .send(

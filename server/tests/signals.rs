@@ -1161,6 +1161,26 @@ async fn forged_kids_never_keep_a_rotated_key_out() {
     }
 }
 
+/// Org `cas`, signing in through the custom authorization server `{okta}/oauth2/default`, and
+/// its owner bob (Okta user `00u2bob`).
+async fn custom_as_org(server: &TestServer, okta: &OktaDev) -> app::model::Member {
+    let custom = format!("{}/oauth2/default", okta.issuer);
+    let org = server
+        .store
+        .create_org("cas", "Custom AS Inc")
+        .await
+        .unwrap();
+    server.connect(&org, &custom, CLIENT_ID, SECRET).await;
+    testkit::add_member(
+        &server.store,
+        &org.id,
+        &custom,
+        "00u2bob",
+        app::model::Role::Owner,
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_org_signing_in_through_a_custom_authorization_server_is_signed_out_by_its_okta_org() {
     for db in databases().await {
@@ -1174,21 +1194,7 @@ async fn an_org_signing_in_through_a_custom_authorization_server_is_signed_out_b
         )]))
         .await;
         // Sign-in goes through `{okta}/oauth2/default`; Okta signs Universal Logout as the org.
-        let custom = format!("{}/oauth2/default", okta.issuer);
-        let org = server
-            .store
-            .create_org("cas", "Custom AS Inc")
-            .await
-            .unwrap();
-        server.connect(&org, &custom, CLIENT_ID, SECRET).await;
-        let bob = testkit::add_member(
-            &server.store,
-            &org.id,
-            &custom,
-            "00u2bob",
-            app::model::Role::Owner,
-        )
-        .await;
+        let bob = custom_as_org(&server, &okta).await;
         let (b, _) = testkit::signed_in_as(&server, &bob).await;
         assert_eq!(b.session(&server.url).await.status, 200);
         let endpoint = format!("{}/oauth/global-token-revocation", server.url);
@@ -1222,21 +1228,7 @@ async fn an_org_signing_in_through_a_custom_authorization_server_takes_sets_from
         let url = server.url.clone();
         let okta = OktaDev::start(json!([okta_client(&url, CLIENT_ID, SECRET, "Custom AS")])).await;
         // Sign-in goes through `{okta}/oauth2/default`; Okta's transmitter signs as the org.
-        let custom = format!("{}/oauth2/default", okta.issuer);
-        let org = server
-            .store
-            .create_org("cas", "Custom AS Inc")
-            .await
-            .unwrap();
-        server.connect(&org, &custom, CLIENT_ID, SECRET).await;
-        let bob = testkit::add_member(
-            &server.store,
-            &org.id,
-            &custom,
-            "00u2bob",
-            app::model::Role::Owner,
-        )
-        .await;
+        let bob = custom_as_org(&server, &okta).await;
         let signed_in = async || {
             let (b, _) = testkit::signed_in_as(&server, &bob).await;
             assert_eq!(b.session(&url).await.status, 200, "[{kind}]");
@@ -1287,26 +1279,6 @@ async fn an_org_signing_in_through_a_custom_authorization_server_takes_sets_from
     }
 }
 
-/// Another process holding a lock the sign-out needs: SQLite's write lock, or PostgreSQL's
-/// exclusive lock on the sessions table (where the claim of the `jti` still succeeds).
-async fn hold_sessions_lock(db: &TestDb) -> sqlx::AnyConnection {
-    use sqlx::Connection as _;
-    use sqlx::Executor as _;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db.url)
-        .await
-        .expect("connect");
-    if db.kind == "sqlite" {
-        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
-    } else {
-        conn.execute("BEGIN").await.expect("begin");
-        conn.execute("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
-            .await
-            .expect("lock");
-    }
-    conn
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_the_database_failed_on_is_taken_when_okta_retries_it() {
     use sqlx::Executor as _;
@@ -1317,7 +1289,8 @@ async fn a_signal_the_database_failed_on_is_taken_when_okta_retries_it() {
         let jwt = env.logout_jwt().await;
         let body = body_for(env.bob_sub());
         let set = env.set_with(SESSION_REVOKED, env.bob_sub(), |_| {}).await;
-        let mut lock = hold_sessions_lock(&db).await;
+        // The claim of the jti still succeeds on PostgreSQL; the sign-out then times out.
+        let mut lock = testkit::hold_lock(&db, "sessions").await;
         let r = revoke(&url, Some(&jwt), &body).await;
         assert_eq!(r.status, 503, "[{kind}] {}", r.body);
         let r = push(&url, &set).await;

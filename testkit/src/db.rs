@@ -140,3 +140,24 @@ pub async fn databases() -> Vec<TestDb> {
     }
     dbs
 }
+
+/// Another process holding a lock Tessera needs, until the connection rolls back: SQLite's
+/// database-wide write lock (`BEGIN EXCLUSIVE`), or on PostgreSQL an exclusive lock on
+/// `pg_table` only (e.g. an operator's `LOCK TABLE`, a stuck migration).
+pub async fn hold_lock(db: &TestDb, pg_table: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection as _;
+    use sqlx::Executor as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    if db.kind == "sqlite" {
+        conn.execute("BEGIN EXCLUSIVE").await.expect("lock");
+    } else {
+        conn.execute("BEGIN").await.expect("begin");
+        conn.execute(format!("LOCK TABLE {pg_table} IN ACCESS EXCLUSIVE MODE").as_str())
+            .await
+            .expect("lock");
+    }
+    conn
+}

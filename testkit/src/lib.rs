@@ -29,7 +29,7 @@ pub mod signals;
 
 pub use app::ssr::store::ManualClock;
 pub use browser::{Browser, Resp, SignIn, initiate_url, origin_of, query_param};
-pub use db::{DEFAULT_POSTGRES_URL, TestDb, databases, postgres, sqlite};
+pub use db::{DEFAULT_POSTGRES_URL, TestDb, databases, hold_lock, postgres, sqlite};
 pub use fixtures::{
     OwnerSignedIn, add_member, attempts_with_reason, count, dead_issuer, org, owner_signed_in,
     session_for, session_with_expiry, signed_in_as, signed_in_sessions, sql_exec, sql_row,
