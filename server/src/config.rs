@@ -40,8 +40,9 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
-    /// Size of this node's database connection pool (default: 16 on PostgreSQL, 8 on SQLite).
-    /// Across all nodes, keep the sum below PostgreSQL's `max_connections`.
+    /// Database connections this node opens at most (default: 16 on PostgreSQL; 5 on SQLite,
+    /// one writer and the rest for reads, at least 2). Across all nodes, keep the sum below
+    /// PostgreSQL's `max_connections`.
     #[arg(long, env = "TESSERA_DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true, hide = true)]
     pub database_max_connections: Option<u32>,
     /// Address the HTTP server listens on.

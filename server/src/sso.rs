@@ -351,7 +351,9 @@ async fn begin(
     login_hint: Option<String>,
     target: Option<String>,
 ) -> Response {
-    let binding = flow_cookie(headers).unwrap_or_else(|| {
+    let sent = flow_cookie(headers);
+    let new_browser = sent.is_none();
+    let binding = sent.unwrap_or_else(|| {
         openidconnect::CsrfToken::new_random_len(32)
             .secret()
             .clone()
@@ -361,6 +363,7 @@ async fn begin(
         login_hint,
         target,
         browser_hash: binding_hash(&binding),
+        new_browser,
     };
     match signin::begin(cx, start).await {
         Ok(started) => {

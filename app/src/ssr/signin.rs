@@ -375,6 +375,9 @@ pub struct Begin {
     pub target: Option<String>,
     /// SHA-256 (lowercase hex) of this browser's binding cookie.
     pub browser_hash: String,
+    /// The binding cookie was made for this request (the browser sent none): no flow is bound
+    /// to it and no org knows it, so the store need not look.
+    pub new_browser: bool,
 }
 
 /// Starts a sign-in: finds the org and its enabled connection, asks the IdP for the
@@ -485,7 +488,7 @@ async fn start_flow<P: IdentityProvider>(
         browser_hash: start.browser_hash,
         expires_at: cx.store.now_ms() + FLOW_TTL_MS,
     };
-    match cx.store.save_login_flow(&flow).await {
+    match cx.store.save_login_flow(&flow, start.new_browser).await {
         Ok(Some(tier)) => Ok(Started {
             authorize_url: request.url,
             tier,

@@ -169,7 +169,11 @@ impl Store {
             n + 1
         );
         let query = Bind::all(sqlx::query(&sql).bind(org_id), &binds);
-        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let rows = query
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.readers)
+            .await?;
         let entries = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
         Ok((entries, self.audit_count(org_id, filter).await?))
     }
@@ -183,7 +187,7 @@ impl Store {
         let (condition, binds) = filter.condition();
         let sql = format!("SELECT COUNT(*) AS n FROM audit_log WHERE {condition}");
         count(
-            &self.pool,
+            &self.readers,
             Bind::all(sqlx::query(&sql).bind(org_id), &binds),
         )
         .await
@@ -215,7 +219,7 @@ impl Store {
             binds.len() + 2
         );
         let query = Bind::all(sqlx::query(&sql).bind(org_id), &binds);
-        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        let rows = query.bind(limit).fetch_all(&self.readers).await?;
         Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
     }
 }

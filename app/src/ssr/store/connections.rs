@@ -214,7 +214,7 @@ impl Store {
         &self,
         org_id: &OrgId,
     ) -> Result<Option<SsoConnection>, StoreError> {
-        connection_on(&self.pool, org_id).await
+        connection_on(&self.readers, org_id).await
     }
 
     /// The org whose connection has this (normalized) issuer, with the connection.
@@ -256,7 +256,7 @@ impl Store {
     ) -> Result<Option<OrgWithSso>, StoreError> {
         let row = sqlx::query(&format!("{ORG_WITH_SSO} WHERE {condition}"))
             .bind(value)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|row| org_with_sso_from_row(&row)).transpose()
     }
@@ -274,7 +274,7 @@ impl Store {
         ))
         .bind(org_id)
         .bind(member_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(|row| Ok((member_from_m_row(&row)?, org_with_sso_from_row(&row)?)))
             .transpose()
@@ -289,7 +289,7 @@ impl Store {
             "{ORG_WITH_SSO} WHERE c.client_id = $1 ORDER BY o.id LIMIT 16"
         ))
         .bind(client_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|row| Ok((org_from_row(row)?, sso_from_row(row)?)))
@@ -310,7 +310,7 @@ impl Store {
             "{ORG_WITH_SSO} WHERE SUBSTR(c.issuer_key, 1, LENGTH(CAST($1 AS TEXT))) = $1 ORDER BY o.id LIMIT 2"
         ))
         .bind(prefix)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|row| Ok((org_from_row(row)?, sso_from_row(row)?)))
@@ -338,7 +338,7 @@ impl Store {
     pub async fn sealed_client_secret(&self, org_id: &OrgId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT client_secret_enc FROM sso_connections WHERE org_id = $1")
             .bind(org_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         Ok(row.map(|r| r.try_get("client_secret_enc")).transpose()?)
     }

@@ -49,8 +49,9 @@ impl DbKind {
 
 /// The pool options for `url` and the URL to open: for SQLite the file's directory is
 /// created, `mode=rwc` added, and every connection gets WAL, the busy timeout, foreign keys
-/// and `synchronous = NORMAL`; for PostgreSQL every connection gets the lock timeout. Pool
-/// sizes default to 8 (SQLite) and 16 (PostgreSQL).
+/// and `synchronous = NORMAL`; for PostgreSQL every connection gets the lock timeout. The
+/// SQLite pool is its one writer (see [`sqlite_reader_options`] for its readers); PostgreSQL's
+/// holds 16 connections by default.
 pub(super) fn pool_options(
     kind: DbKind,
     url: &str,
@@ -83,14 +84,12 @@ pub(super) fn pool_options(
                 url.push_str(if url.contains('?') { "&" } else { "?" });
                 url.push_str("mode=rwc");
             }
-            options.max_connections(8).after_connect(|conn, _meta| {
+            // One connection writes: SQLite lets one writer in at a time, and writers on
+            // several connections wait for each other in its busy handler, which sleeps (1 to
+            // 100 ms) instead of queueing. Here they queue in the pool, first come first served.
+            options.max_connections(1).after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    use sqlx::Executor as _;
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute(concat!("PRAGMA busy_timeout = ", lock_wait_ms!()))
-                        .await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    sqlite_pragmas(conn).await?;
                     Ok(())
                 })
             })
@@ -107,6 +106,45 @@ pub(super) fn pool_options(
         }),
     };
     Ok((options, url))
+}
+
+/// How many read-only connections SQLite reads run on beside the writer, unless configured.
+pub(super) const SQLITE_READERS: u32 = 4;
+
+/// The settings of every SQLite connection: WAL, the busy timeout, foreign keys and
+/// `synchronous = NORMAL`.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor as _;
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute(concat!("PRAGMA busy_timeout = ", lock_wait_ms!()))
+        .await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
+}
+
+/// The pool of SQLite's readers: the connections of `max_connections` but the writer's (at
+/// least one; [`SQLITE_READERS`] by default), with the
+/// connection settings of [`pool_options`] plus `query_only`, so a write sent here by mistake
+/// fails instead of contending with the writer. In WAL mode readers and the writer do not wait
+/// for each other. `None` for PostgreSQL, whose one pool serves both.
+pub(super) fn sqlite_reader_options(
+    kind: DbKind,
+    max_connections: Option<u32>,
+) -> Option<AnyPoolOptions> {
+    (kind == DbKind::Sqlite).then(|| {
+        AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .max_connections(max_connections.map_or(SQLITE_READERS, |n| n.saturating_sub(1).max(1)))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Executor as _;
+                    sqlite_pragmas(conn).await?;
+                    conn.execute("PRAGMA query_only = ON").await?;
+                    Ok(())
+                })
+            })
+    })
 }
 
 /// Migrations in portable SQL, for both databases.

@@ -202,35 +202,49 @@ impl Store {
     /// anonymous ones (see the module's documentation). One transaction that writes first
     /// (on SQLite it holds the write lock from its first statement, so it never has to upgrade
     /// a read), and one commit; nodes share the bounds through the database.
-    pub async fn save_login_flow(&self, flow: &LoginFlow) -> Result<Option<FlowTier>, StoreError> {
+    ///
+    /// `new_browser`: the browser's binding was made for this sign-in (a random value nobody
+    /// has seen), so it has no flows to make room among and is anonymous; those two lookups
+    /// are skipped.
+    pub async fn save_login_flow(
+        &self,
+        flow: &LoginFlow,
+        new_browser: bool,
+    ) -> Result<Option<FlowTier>, StoreError> {
         let now = self.now_ms();
         let mut tx = self.begin().await?;
-        // The browser's own oldest sign-ins, beyond the room for this one.
-        sqlx::query(
-            "DELETE FROM login_flows WHERE state IN (
-                 SELECT state FROM login_flows WHERE browser_hash = $1
-                 ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
-        )
-        .bind(&flow.browser_hash)
-        .bind(ALL_ROWS)
-        .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1)
-        .execute(tx.conn())
-        .await?;
-        let tier = if browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await? {
+        if !new_browser {
+            // The browser's own oldest sign-ins, beyond the room for this one.
+            sqlx::query(
+                "DELETE FROM login_flows WHERE state IN (
+                     SELECT state FROM login_flows WHERE browser_hash = $1
+                     ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
+            )
+            .bind(&flow.browser_hash)
+            .bind(ALL_ROWS)
+            .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1)
+            .execute(tx.conn())
+            .await?;
+        }
+        let tier = if !new_browser
+            && browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await?
+        {
             FlowTier::Known
         } else {
             FlowTier::Anonymous
         };
         if tier == FlowTier::Anonymous {
-            // The org's oldest anonymous sign-ins, beyond the room for this one.
+            // The org's oldest anonymous sign-ins, beyond the room for this one. Expired ones
+            // are not told apart: every flow lives as long (`signin::FLOW_TTL_MS`), so they are
+            // the oldest and go first, and the walk reads the index alone (migration
+            // `20261206000010`).
             sqlx::query(
                 "DELETE FROM login_flows WHERE state IN (
                      SELECT state FROM login_flows
-                     WHERE org_id = $1 AND known = 0 AND expires_at > $2
-                     ORDER BY created_at DESC, state DESC LIMIT $3 OFFSET $4)",
+                     WHERE org_id = $1 AND known = 0
+                     ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
             )
             .bind(&flow.org_id)
-            .bind(now)
             .bind(ALL_ROWS)
             .bind(MAX_PENDING_FLOWS_PER_ORG - 1)
             .execute(tx.conn())
@@ -318,7 +332,7 @@ impl Store {
             sqlx::query("SELECT 1 AS one FROM login_flows WHERE state = $1 AND expires_at > $2")
                 .bind(state)
                 .bind(self.now_ms())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await?;
         Ok(row.is_some())
     }
@@ -362,7 +376,7 @@ impl Store {
                 .bind(org_id)
                 .bind(o.as_str())
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.readers)
                 .await?
             }
             None => {
@@ -371,7 +385,7 @@ impl Store {
                 ))
                 .bind(org_id)
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.readers)
                 .await?
             }
         };
@@ -394,7 +408,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(since_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|r| {
@@ -420,7 +434,7 @@ impl Store {
              ORDER BY a.at DESC, a.id DESC LIMIT 1",
         )
         .bind(org_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let at: i64 = row.try_get("at")?;
@@ -442,7 +456,7 @@ impl Store {
             "{ATTEMPT_COLUMNS} WHERE org_id = $1 AND outcome = 'failure' ORDER BY at DESC, id DESC LIMIT 1"
         ))
         .bind(org_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(|r| attempt_from_row(&r)).transpose()
     }

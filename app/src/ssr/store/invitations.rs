@@ -191,7 +191,7 @@ impl Store {
             .bind(org_id)
             .bind(email_key(email))
             .bind(self.now_ms())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|r| from_row(&r)).transpose()
     }
@@ -210,7 +210,7 @@ impl Store {
             .bind(org_id)
             .bind(self.now_ms())
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await?;
         rows.iter().map(from_row).collect()
     }

@@ -317,7 +317,7 @@ impl Store {
         .bind(org_id)
         .bind(issuer)
         .bind(subject)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(|r| member_from_row(&r)).transpose()
     }
@@ -330,7 +330,7 @@ impl Store {
         let row = sqlx::query(&format!("{MEMBER_COLUMNS} WHERE org_id = $1 AND id = $2"))
             .bind(org_id)
             .bind(member_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|r| member_from_row(&r)).transpose()
     }
@@ -517,12 +517,12 @@ impl Store {
     /// How many members an org has.
     pub async fn count_members(&self, org_id: &OrgId) -> Result<i64, StoreError> {
         let query = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE org_id = $1");
-        count(&self.pool, query.bind(org_id)).await
+        count(&self.readers, query.bind(org_id)).await
     }
 
     /// The issuers an org's members are keyed to, with how many members each, most first.
     pub async fn member_issuers(&self, org_id: &OrgId) -> Result<Vec<(String, i64)>, StoreError> {
-        issuers_of(&self.pool, org_id).await
+        issuers_of(&self.readers, org_id).await
     }
 
     // ---- the members directory ------------------------------------------------------------
@@ -556,7 +556,11 @@ impl Store {
         if let Some((_, value)) = &search {
             query = query.bind(value);
         }
-        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let rows = query
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.readers)
+            .await?;
         let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         if search.is_none() && filter == MemberFilter::default() {
             return Ok((members, None));
@@ -591,7 +595,7 @@ impl Store {
         if let Some((_, value)) = search {
             query = query.bind(value);
         }
-        count(&self.pool, query).await
+        count(&self.readers, query).await
     }
 
     /// At most `limit` members of the org after `after` in the list's order (name, email, id)
@@ -629,7 +633,7 @@ impl Store {
             .bind(&after.email)
             .bind(&after.id)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await?;
         rows.iter().map(member_from_row).collect()
     }
@@ -641,7 +645,7 @@ impl Store {
             "SELECT owners, admins, members, active, deactivated FROM member_stats WHERE org_id = $1",
         )
         .bind(org_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         let Some(row) = row else {
             return Ok(MemberCounts::default());
@@ -671,7 +675,7 @@ impl Store {
         .bind(org_id)
         .bind(shortest)
         .bind(longest)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         let mut found = Vec::new();
         for row in &rows {
@@ -689,7 +693,7 @@ impl Store {
             "{MEMBER_COLUMNS} WHERE org_id = $1 AND role = 'owner'"
         ))
         .bind(org_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(|r| member_from_row(&r)).transpose()
     }
@@ -705,7 +709,10 @@ impl Store {
             "{MEMBER_COLUMNS} WHERE org_id = $1{} ORDER BY LOWER(email), email, id",
             filter.sql()
         );
-        let rows = sqlx::query(&sql).bind(org_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(org_id)
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter().map(member_from_row).collect()
     }
 

@@ -226,7 +226,11 @@ fn stored_text(v: &str) -> String {
 /// The database behind Tessera.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every write, and reads that are part of one; on SQLite its one writer connection.
     pool: AnyPool,
+    /// Reads that stand alone (pages, lists, lookups on the sign-in path): on SQLite
+    /// read-only connections beside the writer, on PostgreSQL the same pool.
+    readers: AnyPool,
     kind: DbKind,
     clock: Clock,
 }
@@ -304,8 +308,9 @@ impl Store {
         Self::connect_with(url, None).await
     }
 
-    /// Like [`Store::connect`], with at most `max_connections` in the pool (default: 16 on
-    /// PostgreSQL, 8 on SQLite).
+    /// Like [`Store::connect`], with at most `max_connections` connections: on PostgreSQL in
+    /// its one pool (default 16); on SQLite one writer and the rest for reads (at least one;
+    /// default 1 + 4).
     pub async fn connect_with(
         url: &str,
         max_connections: Option<u32>,
@@ -313,14 +318,22 @@ impl Store {
         sqlx::any::install_default_drivers();
         let kind = DbKind::of_url(url)?;
         let (mut options, url) = dialect::pool_options(kind, url)?;
-        if let Some(n) = max_connections {
+        let readers = dialect::sqlite_reader_options(kind, max_connections);
+        if let (Some(n), None) = (max_connections, &readers) {
             options = options.max_connections(n.max(1));
         }
-        let pool = options.connect(&url).await.map_err(|e| {
+        let unavailable = |e: sqlx::Error| {
             StoreError::Unavailable(format!("cannot open {}: {e}", redact_url(&url)))
-        })?;
+        };
+        // The writer first: it creates the file and switches it to WAL before any reader opens.
+        let pool = options.connect(&url).await.map_err(unavailable)?;
+        let readers = match readers {
+            Some(options) => options.connect(&url).await.map_err(unavailable)?,
+            None => pool.clone(),
+        };
         Ok(Store {
             pool,
+            readers,
             kind,
             clock: Clock::system(),
         })
@@ -351,6 +364,7 @@ impl Store {
 
     /// Closes the pool: waits for the connections in use to come back, then closes them all.
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 
@@ -384,11 +398,17 @@ impl Store {
 
     /// The pool's size, idle connections and maximum, as this node sees them now.
     pub fn pool_stats(&self) -> PoolStats {
-        PoolStats {
+        let mut stats = PoolStats {
             size: self.pool.size(),
             idle: self.pool.num_idle(),
             max: self.pool.options().get_max_connections(),
+        };
+        if self.kind == DbKind::Sqlite {
+            stats.size += self.readers.size();
+            stats.idle += self.readers.num_idle();
+            stats.max += self.readers.options().get_max_connections();
         }
+        stats
     }
 
     /// Deletes expired flows and sessions, and drops the client secrets kept on expired setup

@@ -88,7 +88,7 @@ impl Store {
     pub async fn org_by_slug(&self, slug: &str) -> Result<Option<Org>, StoreError> {
         let row = sqlx::query(&format!("{ORG_COLUMNS} WHERE slug = $1"))
             .bind(slug)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|r| org_from_row(&r)).transpose()
     }
@@ -97,14 +97,17 @@ impl Store {
     /// (two means the name is ambiguous), by slug.
     pub async fn orgs_named(&self, name: &str) -> Result<Vec<Org>, StoreError> {
         let sql = format!("{ORG_COLUMNS} WHERE LOWER(name) = LOWER($1) ORDER BY slug LIMIT 2");
-        let rows = sqlx::query(&sql).bind(name).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(name)
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter().map(org_from_row).collect()
     }
 
     pub async fn org_by_id(&self, id: &OrgId) -> Result<Option<Org>, StoreError> {
         let row = sqlx::query(&format!("{ORG_COLUMNS} WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|r| org_from_row(&r)).transpose()
     }
@@ -123,7 +126,7 @@ impl Store {
                     (SELECT COUNT(*) FROM members m WHERE m.org_id = o.id) AS members
              FROM orgs o ORDER BY o.slug",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {

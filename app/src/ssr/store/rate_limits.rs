@@ -41,7 +41,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT window_start FROM connection_test_budget WHERE org_id = $1")
                 .bind(org_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await?,
         )
     }

@@ -318,7 +318,7 @@ impl Store {
              LIMIT 100"
         ))
         .bind(org_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter().map(token_from_row).collect()
     }
@@ -360,7 +360,7 @@ impl Store {
             "{TOKEN_COLUMNS} WHERE token_hash = $1 AND revoked_at IS NULL"
         ))
         .bind(hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         let Some(token) = row.map(|r| token_from_row(&r)).transpose()? else {
             return Ok(None);
@@ -410,7 +410,7 @@ impl Store {
         let row = sqlx::query(&format!("{USER_COLUMNS} WHERE org_id = $1 AND id = $2"))
             .bind(org_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         row.map(|r| scim_user_from_row(&r)).transpose()
     }
@@ -434,7 +434,7 @@ impl Store {
             .bind(org_id)
             .bind(shortest)
             .bind(longest)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await?;
             let mut all = Vec::new();
             for row in &rows {
@@ -470,7 +470,7 @@ impl Store {
         let rows = query
             .bind(limit.max(0))
             .bind(offset.max(0))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await?;
         let users = rows
             .iter()
@@ -481,7 +481,7 @@ impl Store {
         if let Some(v) = &value {
             query = query.bind(v);
         }
-        let total = count(&self.pool, query).await?;
+        let total = count(&self.readers, query).await?;
         Ok((users, total))
     }
 
@@ -650,7 +650,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         Ok(match row {
             Some(r) => r.try_get::<i64, _>("deactivated_by_okta")? != 0,
@@ -663,7 +663,7 @@ impl Store {
         let row = sqlx::query("SELECT scim_managed FROM members WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<i64, _>("scim_managed")? != 0,
@@ -761,7 +761,7 @@ impl Store {
         ))
         .bind(org_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(|r| group_from_row(&r)).transpose()
     }
@@ -796,7 +796,7 @@ impl Store {
         let rows = query
             .bind(limit.max(0))
             .bind(offset.max(0))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await?;
         let groups = rows
             .iter()
@@ -807,7 +807,7 @@ impl Store {
         if let Some(v) = &value {
             query = query.bind(v);
         }
-        let total = count(&self.pool, query).await?;
+        let total = count(&self.readers, query).await?;
         Ok((groups, total))
     }
 
@@ -821,7 +821,7 @@ impl Store {
              WHERE gm.group_id = $1 ORDER BY m.created_at, m.id",
         )
         .bind(group_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("user_name")?)))
@@ -838,7 +838,7 @@ impl Store {
              WHERE gm.member_id = $1 ORDER BY g.display_name_key, g.id",
         )
         .bind(member_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?)))
@@ -862,7 +862,7 @@ impl Store {
             for id in chunk {
                 query = query.bind(id);
             }
-            for row in query.fetch_all(&self.pool).await? {
+            for row in query.fetch_all(&self.readers).await? {
                 known.insert(row.try_get::<String, _>("id")?);
             }
         }
@@ -1090,7 +1090,7 @@ impl Store {
              WHERE r.org_id = $1 ORDER BY g.display_name_key, g.id",
         )
         .bind(org_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|r| Ok((group_from_row(r)?, r.try_get("n")?)))
@@ -1139,7 +1139,7 @@ impl Store {
         .bind(org_id)
         .bind(limit.max(0))
         .bind(offset.max(0))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         let entries = rows
             .iter()
@@ -1158,7 +1158,7 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let total = count(
-            &self.pool,
+            &self.readers,
             sqlx::query("SELECT COUNT(*) AS n FROM scim_requests WHERE org_id = $1").bind(org_id),
         )
         .await?;

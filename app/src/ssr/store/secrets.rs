@@ -89,7 +89,7 @@ pub async fn keep_on_link(
 impl Store {
     /// Every stored (not dropped) client secret, by org slug.
     pub async fn sealed_secrets(&self) -> Result<Vec<Sealed>, StoreError> {
-        sealed_on(&self.pool).await
+        sealed_on(&self.readers).await
     }
 
     /// The slugs of the orgs whose client secret was dropped (`secret-key drop-unreadable`).
@@ -98,7 +98,7 @@ impl Store {
             "SELECT o.slug FROM sso_connections s JOIN orgs o ON o.id = s.org_id
              WHERE s.client_secret_enc = '' ORDER BY o.slug",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("slug")?)).collect()
     }

@@ -40,7 +40,7 @@ impl Store {
     /// Unexpired sessions in the database (all nodes): one indexed `COUNT`, for the metrics.
     pub async fn active_sessions(&self) -> Result<i64, StoreError> {
         let query = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE expiry_date > $1");
-        count(&self.pool, query.bind(self.now_ms())).await
+        count(&self.readers, query.bind(self.now_ms())).await
     }
 
     /// The data and expiry (unix ms) of a live session record.
@@ -50,7 +50,7 @@ impl Store {
         )
         .bind(id)
         .bind(self.now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         Ok(row
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("data")?, r.try_get("expiry_date")?)))
@@ -116,7 +116,7 @@ impl Store {
         )
         .bind(member_id)
         .bind(self.now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.readers)
         .await?
         .try_get("n")?)
     }

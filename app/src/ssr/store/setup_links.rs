@@ -340,7 +340,7 @@ impl Store {
     pub async fn setup_link(&self, id: &SetupLinkId) -> Result<Option<SetupLink>, StoreError> {
         let row = sqlx::query(&format!("{} WHERE id = $1", link_columns()))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         Ok(row.map(|r| link_from_row(&r)).transpose()?)
     }
@@ -352,7 +352,7 @@ impl Store {
     ) -> Result<Option<SetupLink>, StoreError> {
         let row = sqlx::query(&format!("{} WHERE token_hash = $1", link_columns()))
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await?;
         Ok(row.map(|r| link_from_row(&r)).transpose()?)
     }
@@ -369,7 +369,7 @@ impl Store {
         ))
         .bind(org_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         Ok(rows
             .iter()
