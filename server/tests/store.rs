@@ -717,3 +717,90 @@ async fn an_unknown_stored_reason_is_a_data_fault() {
         assert_eq!(r.json()["error"], "internal", "[{kind}] {}", r.body);
     }
 }
+
+/// A search's total is right whether it is counted or read off a short page: a first page that
+/// holds every match, a full page with more after it, the short last page of a long list, and
+/// a page past the end (counted, so the caller can show the last page).
+#[tokio::test]
+async fn search_totals_are_exact_on_short_full_and_past_the_end_pages() {
+    use app::ssr::store::MemberFilter;
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let org = store.create_org("searched", "Searched").await.unwrap();
+        for i in 0..60 {
+            let (email, name) = if i < 3 {
+                (format!("rare{i}@example.test"), format!("Rare Person {i}"))
+            } else {
+                (
+                    format!("common{i}@example.test"),
+                    format!("Common Person {i}"),
+                )
+            };
+            store
+                .insert_member(
+                    &org.id,
+                    "https://searched.okta.test",
+                    &format!("sub{i}"),
+                    &email,
+                    &name,
+                    Role::Member,
+                )
+                .await
+                .unwrap();
+        }
+        let kind = db.kind;
+        let page = |q: &'static str, filter: MemberFilter, offset: i64| {
+            let store = store.clone();
+            let org_id = org.id.clone();
+            async move {
+                let (rows, total) = store
+                    .members_page(&org_id, Some(q), filter, 50, offset)
+                    .await
+                    .unwrap();
+                (rows.len(), total)
+            }
+        };
+        let none = MemberFilter::default();
+        assert_eq!(
+            page("rare", none, 0).await,
+            (3, Some(3)),
+            "[{kind}] every match on page 1"
+        );
+        assert_eq!(
+            page("nobody", none, 0).await,
+            (0, Some(0)),
+            "[{kind}] no match"
+        );
+        assert_eq!(
+            page("common", none, 0).await,
+            (50, Some(57)),
+            "[{kind}] a full page counts"
+        );
+        assert_eq!(
+            page("common", none, 50).await,
+            (7, Some(57)),
+            "[{kind}] the short last page"
+        );
+        assert_eq!(
+            page("common", none, 100).await,
+            (0, Some(57)),
+            "[{kind}] past the end counts"
+        );
+        let deactivated = MemberFilter {
+            status: Some(MemberStatus::Deactivated),
+            ..MemberFilter::default()
+        };
+        assert_eq!(
+            page("rare", deactivated, 0).await,
+            (0, Some(0)),
+            "[{kind}] with a filter"
+        );
+        // Case does not matter, and the search matches names as well as emails.
+        assert_eq!(
+            page("RARE PERSON", none, 0).await,
+            (3, Some(3)),
+            "[{kind}] any case"
+        );
+    }
+}

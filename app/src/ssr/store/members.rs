@@ -561,9 +561,15 @@ impl Store {
             .bind(offset)
             .fetch_all(&self.readers)
             .await?;
-        let members = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        let members: Vec<Member> = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         if search.is_none() && filter == MemberFilter::default() {
             return Ok((members, None));
+        }
+        // A short page that is not past the end holds the rest of the list: the total is known
+        // without counting (a search that finds a few members runs its condition once).
+        let fetched = members.len() as i64;
+        if fetched < limit && (fetched > 0 || offset == 0) {
+            return Ok((members, Some(offset + fetched)));
         }
         let total = self.count_matching(org_id, search, filter).await?;
         Ok((members, Some(total)))
