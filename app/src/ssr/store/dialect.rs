@@ -123,11 +123,11 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// The pool of SQLite's readers: the connections of `max_connections` but the writer's (at
-/// least one; [`SQLITE_READERS`] by default), with the
-/// connection settings of [`pool_options`] plus `query_only`, so a write sent here by mistake
-/// fails instead of contending with the writer. In WAL mode readers and the writer do not wait
-/// for each other. `None` for PostgreSQL, whose one pool serves both.
+/// The pool of SQLite's readers: `max_connections` less the writer (at least one;
+/// [`SQLITE_READERS`] by default), each with the settings of [`pool_options`] plus
+/// `query_only`, so a write sent here by mistake fails instead of contending with the writer.
+/// In WAL mode readers and the writer do not wait for each other. `None` for PostgreSQL, whose
+/// one pool serves both.
 pub(super) fn sqlite_reader_options(
     kind: DbKind,
     max_connections: Option<u32>,
