@@ -215,20 +215,12 @@ impl Store {
         let mut tx = self.begin().await?;
         if !new_browser {
             // The browser's own oldest sign-ins, beyond the room for this one.
-            sqlx::query(
-                "DELETE FROM login_flows WHERE state IN (
-                     SELECT state FROM login_flows WHERE browser_hash = $1
-                     ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
-            )
-            .bind(&flow.browser_hash)
-            .bind(ALL_ROWS)
-            .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1)
-            .execute(tx.conn())
-            .await?;
+            let keep = MAX_PENDING_FLOWS_PER_BROWSER - 1;
+            keep_newest_flows(&mut tx, "browser_hash = $1", &flow.browser_hash, keep).await?;
         }
-        let tier = if !new_browser
-            && browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await?
-        {
+        let known =
+            !new_browser && browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await?;
+        let tier = if known {
             FlowTier::Known
         } else {
             FlowTier::Anonymous
@@ -236,18 +228,14 @@ impl Store {
         if tier == FlowTier::Anonymous {
             // The org's oldest anonymous sign-ins, beyond the room for this one. Expired ones
             // are not told apart: every flow lives as long (`signin::FLOW_TTL_MS`), so they are
-            // the oldest and go first, and the walk reads the index alone (migration
-            // `20261206000010`).
-            sqlx::query(
-                "DELETE FROM login_flows WHERE state IN (
-                     SELECT state FROM login_flows
-                     WHERE org_id = $1 AND known = 0
-                     ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)",
+            // the oldest and go first.
+            let keep = MAX_PENDING_FLOWS_PER_ORG - 1;
+            keep_newest_flows(
+                &mut tx,
+                "org_id = $1 AND known = 0",
+                flow.org_id.as_str(),
+                keep,
             )
-            .bind(&flow.org_id)
-            .bind(ALL_ROWS)
-            .bind(MAX_PENDING_FLOWS_PER_ORG - 1)
-            .execute(tx.conn())
             .await?;
         }
         let known = i64::from(tier == FlowTier::Known);
@@ -481,6 +469,28 @@ async fn browser_known(
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.is_some())
+}
+
+/// Inside `tx`: deletes the flows matching `condition` (on `$1` = `value`) beyond the newest
+/// `keep` by (created_at, state). That is the order of the indexes behind both bounds (migration
+/// `20261206000010`), so the walk reads the index alone and sorts nothing.
+async fn keep_newest_flows(
+    tx: &mut Tx,
+    condition: &'static str,
+    value: &str,
+    keep: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "DELETE FROM login_flows WHERE state IN (
+             SELECT state FROM login_flows WHERE {condition}
+             ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)"
+    ))
+    .bind(value)
+    .bind(ALL_ROWS)
+    .bind(keep)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Inserts attempt `a` through `e`; see [`Store::record_login_attempt`].
