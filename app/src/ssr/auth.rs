@@ -60,13 +60,10 @@ pub async fn start_session(
     deadline: i64,
 ) -> Result<(), StoreError> {
     let stored = async {
-        // Loads the browser's session first, if it sent one: only an id that was handed out
-        // needs replacing. A session this request began has a fresh random id that nobody has
-        // seen and no row, so it is created as it is (one statement fewer per sign-in).
-        session.get_value(MEMBER_KEY).await?;
-        if session.id().is_some() {
-            session.cycle_id().await?;
-        }
+        // Always a new id, even for a session this request began: after a flush tower-sessions
+        // keeps the old id in the record while `Session::id` says none, so "no id, nothing to
+        // replace" cannot be told from "flushed, the planted id would be reused".
+        session.cycle_id().await?;
         session.insert(MEMBER_KEY, member_id).await?;
         session.insert(ORG_KEY, org_id).await?;
         session.insert(ABSOLUTE_EXPIRY_KEY, deadline).await?;
