@@ -114,29 +114,25 @@ bundle() {
   local md="$LOGS/bundle.md" pkg how raw opt=0
   : > "$md"
   if [ "${BENCH_SKIP_BUNDLE:-}" = 1 ]; then echo "Not run (BENCH_SKIP_BUNDLE=1)." >> "$md"; return; fi
-  if [ -x "$HOME/.cargo/bin/wasm-opt" ] || command -v wasm-opt >/dev/null 2>&1; then
+  if command -v wasm-opt >/dev/null 2>&1; then
     opt=1
-    # Its own site root: a concurrent `cargo leptos build` (make test, make run) rewrites target/site.
-    say "bundle: cargo leptos build --release --frontend-only (wasm-opt applied), site root target/site-bench"
+    # Its own site root: a concurrent site build (make test, make run) rewrites target/site.
+    say "bundle: scripts/site.sh --release --frontend-only (wasm-opt applied), site root target/site-bench"
     rm -rf "$ROOT/target/site-bench"
-    LEPTOS_SITE_ROOT="$ROOT/target/site-bench" cargo leptos build --release --frontend-only
-    # The fingerprints beside the site (Tessera looks in the site root first).
-    cp "$CARGO_TARGET_DIR/release/hash.txt" "$ROOT/target/site-bench/hash.txt"
+    SITE_ROOT="$ROOT/target/site-bench" bash "$ROOT/scripts/site.sh" --release --frontend-only
     pkg="$ROOT/target/site-bench/pkg"
-    raw="$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-    # The wasm-opt arguments cargo-leptos passes (`wasm-opt-features` in Cargo.toml).
-    local opt_args; opt_args="$(sed -n 's/^wasm-opt-features = \[\(.*\)\]/\1/p' Cargo.toml | tr -d '",')"
-    how="\`cargo leptos build --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; \`--cfg erase_components\` (\`always-erase-components\`); wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') ($(command -v wasm-opt | sed "s|^$ROOT/||")) \`${opt_args:-?}\` applied by cargo-leptos; JS minified; files fingerprinted)"
+    raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+    how="\`scripts/site.sh --release --frontend-only\` (site root \`target/site-bench\`; profile \`wasm-release\`: opt-level z, LTO, one codegen unit, panic=abort; \`--cfg erase_components\`; wasm-bindgen with the name and producers sections removed; wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}') ($(command -v wasm-opt | sed "s|^$ROOT/||")) \`-Oz --skip-pass=inlining-optimizing\`; files fingerprinted)"
   else
     say "bundle: no wasm-opt: cargo build -p frontend --profile wasm-release + wasm-bindgen"
-    # Type-erased views, as cargo-leptos builds them (`always-erase-components` in Cargo.toml).
+    # Type-erased views, as scripts/site.sh --release builds them.
     RUSTFLAGS="--cfg erase_components" cargo build -p frontend --lib --profile wasm-release --target wasm32-unknown-unknown
     pkg="$LOGS/pkg"
     raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
     # Debug-free: no name or producers section (wasm-opt would drop them too).
     wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
       --out-dir "$pkg" --out-name tessera "$raw"
-    how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort, \`--cfg erase_components\`). **wasm-opt was not applied** (not installed), nor JS minification"
+    how="\`cargo build -p frontend --profile wasm-release --target wasm32-unknown-unknown\` + \`wasm-bindgen --target web --remove-name-section\` (opt-level z, LTO, one codegen unit, panic=abort, \`--cfg erase_components\`). **wasm-opt was not applied** (not installed)"
   fi
   local wasm js raw_wasm raw_js gz_wasm gz_js total verdict="**met**"
   wasm="$(ls "$pkg"/*.wasm 2>/dev/null | head -n1)"; js="$(ls "$pkg"/*.js 2>/dev/null | head -n1)"
@@ -184,10 +180,9 @@ first_load() {
   if [ "${BENCH_SKIP_BUNDLE:-}" = 1 ] || [ ! -f "$ROOT/target/site-bench/hash.txt" ]; then
     echo "First load: not measured (BENCH_SKIP_BUNDLE=1, or no release site: wasm-opt missing)."; return
   fi
-  say "first load: cargo leptos build --frontend-only (debug), site root target/site-bench-debug"
+  say "first load: scripts/site.sh (debug), site root target/site-bench-debug"
   rm -rf "$ROOT/target/site-bench-debug"
-  LEPTOS_SITE_ROOT="$ROOT/target/site-bench-debug" cargo leptos build --frontend-only
-  cp "$CARGO_TARGET_DIR/debug/hash.txt" "$ROOT/target/site-bench-debug/hash.txt"
+  SITE_ROOT="$ROOT/target/site-bench-debug" bash "$ROOT/scripts/site.sh"
   local label site port pids=() urls=()
   for label in debug release; do
     site="$ROOT/target/site-bench"; [ "$label" = debug ] && site="$ROOT/target/site-bench-debug"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tessera needs, from crates.io, npm and Debian only.
 # Idempotent: on a ready machine it checks versions and returns in seconds.
-#   scripts/bootstrap.sh          build tools (wasm32 target, cargo-leptos, wasm-bindgen CLI)
+#   scripts/bootstrap.sh          build tools (the wasm32 target, the wasm-bindgen CLI)
 #   scripts/bootstrap.sh --test   also Debian chromium, the end2end npm packages and the SCIM
 #                                 compliance suite (PyPI, pinned, in a virtual environment)
 #   scripts/bootstrap.sh --release  also the end2end npm packages, among them wasm-opt (the npm
-#                                 `binaryen` package, a packaged build) for `cargo leptos build --release`
+#                                 `binaryen` package, a packaged build) for `scripts/site.sh --release`
 #   scripts/bootstrap.sh --npm    only the end2end npm packages (the Rust tests start the local
 #                                 Okta from them; `make test` installs the rest beside its build)
 # Tools compile in their own target directory ($TOOLS_TARGET_DIR), so an install never waits on
@@ -27,8 +27,7 @@ npm_packages() {
   )
 }
 
-# Build tools compile for a fast install, not for peak speed: cargo-leptos's own release profile
-# (fat LTO, one codegen unit) spends about 8 of its 24 minutes on 2 cores linking on one core.
+# Build tools compile for a fast install, not for peak speed (they run for seconds per build).
 # Profile settings from the environment override the package's (cargo's config precedence).
 tool_profile() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
@@ -43,11 +42,6 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
-fi
-
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (several minutes, once)"
-  tool_profile cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --target-dir "$TOOLS_TARGET_DIR"
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then

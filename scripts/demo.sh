@@ -8,7 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/bootstrap.sh" --test
 cd "$ROOT"
-cargo leptos build
+cargo build -p server --bin tessera
+SITE_ROOT="$ROOT/target/site" bash "$ROOT/scripts/site.sh"
 
 OKTA_PORT="${OKTA_PORT:-4000}"
 PORT="${PORT:-3000}"

@@ -8,8 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/bootstrap.sh" --release
 cd "$ROOT"
-say "building (cargo leptos build --release)"
-cargo leptos build --release
+say "building (scripts/site.sh --release: the front end and the server)"
+SITE_ROOT="$ROOT/target/site" bash "$ROOT/scripts/site.sh" --release
 export TESSERA_SITE_ROOT="${TESSERA_SITE_ROOT:-$ROOT/target/site}"
 say "serving: tessera serve $*"
 exec "$CARGO_TARGET_DIR/release/tessera" serve "$@"

@@ -11,10 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
 # The Rust tests need only the end2end npm packages (they start the local Okta). The other tools
-# (cargo-leptos, wasm-bindgen-cli, chromium, the SCIM suite) install in the background while the
-# workspace compiles and its tests run: on a fresh machine cargo-leptos's compile ends on one core
-# for minutes, and the workspace build takes the other. Tools build in their own target directory,
-# so neither waits on the other's lock. The log is shown when the tools are needed.
+# (the wasm32 target, wasm-bindgen-cli, chromium, the SCIM suite) install in the background while
+# the workspace compiles and its tests run. Tools build in their own target directory, so neither
+# waits on the other's lock. The log is shown when the tools are needed.
 "$ROOT/scripts/bootstrap.sh" --npm
 BOOT_LOG="$(mktemp -t tessera-bootstrap.XXXXXX)"
 setsid "$ROOT/scripts/bootstrap.sh" --test >"$BOOT_LOG" 2>&1 &
@@ -70,8 +69,9 @@ TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" bash "$ROOT/scripts/scim-complianc
 say "the local Okta's SCIM client and signal sender (node --test end2end/okta-dev/{scim,signals}.test.mjs)"
 (cd "$ROOT/end2end" && node --test okta-dev/scim.test.mjs okta-dev/signals.test.mjs)
 
-say "building the site (cargo leptos build)"
-cargo leptos build
+# The debug front end, whose views match the server `cargo test` built (no second server build).
+say "building the site (scripts/site.sh)"
+bash "$ROOT/scripts/site.sh"
 
 say "end2end tests in Chromium"
 TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" LEPTOS_SITE_ROOT="$ROOT/target/site" \
