@@ -804,3 +804,30 @@ async fn search_totals_are_exact_on_short_full_and_past_the_end_pages() {
         );
     }
 }
+
+/// PostgreSQL's search indexes take each new member at once: with GIN's default pending list,
+/// every search read all members added since the last vacuum (4-9 ms per search after a bulk
+/// import of 100,000, BENCHMARKS.md section 4), instead of under 2 ms.
+#[tokio::test]
+async fn postgres_search_indexes_keep_no_pending_list() {
+    let Some(db) = testkit::postgres().await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let rows = sql_rows(
+        &store,
+        "SELECT relname::text AS name, COALESCE(array_to_string(reloptions, ','), '') AS options
+         FROM pg_class WHERE relname IN ('members_name_trgm', 'members_email_trgm')
+         ORDER BY relname",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"name": "members_email_trgm", "options": "fastupdate=off"}),
+            json!({"name": "members_name_trgm", "options": "fastupdate=off"}),
+        ]
+    );
+}

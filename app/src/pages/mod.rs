@@ -34,6 +34,32 @@ pub fn hydrated() -> Signal<bool> {
     }
 }
 
+/// `resource`'s value for a page's `<Suspense>` body, or `None` when the page is gone first.
+///
+/// A navigation can dispose a page while its `Suspend` still waits for data. Awaiting the
+/// page's arena [`Resource`] then panics ("you tried to access a reactive value … already
+/// disposed"), which stops the hydrated app; so does building a view that reads the page's
+/// disposed signals. This takes the resource's reference-counted future at once, while the
+/// page is alive, and after it resolves yields the value only if the resource (owned by the
+/// page) still exists; the body then renders nothing.
+///
+/// Call it in the body's `move ||` closure; in `Suspend::new(async move { … })` read nothing
+/// before `load.await` and everything after it:
+/// `move || { let load = loaded(data); Suspend::new(async move { let Some(v) = load.await else { … }; … }) }`
+pub fn loaded<T, Ser>(
+    resource: Resource<T, Ser>,
+) -> impl Future<Output = Option<T>> + Send + 'static
+where
+    T: Clone + Send + Sync + 'static,
+    Ser: Send + Sync + 'static,
+{
+    let pending = (!resource.is_disposed()).then(|| resource.into_future());
+    async move {
+        let value = pending?.await;
+        (!resource.is_disposed()).then_some(value)
+    }
+}
+
 /// `"1 admin"`, `"2 admins"`, `"0 admins"`.
 pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -82,5 +108,30 @@ mod tests {
     #[test]
     fn encodes_queries() {
         assert_eq!(encode_query("a b&c=%"), "a%20b%26c%3D%25");
+    }
+
+    /// A `Suspend` body whose page was disposed (a navigation) before its data arrived: the
+    /// data taken while the page lived, and data asked for afterwards, both give `None`.
+    /// Awaiting the page's arena resource itself, as the bodies did before, panics.
+    #[cfg(feature = "ssr")]
+    #[tokio::test]
+    async fn data_for_a_page_that_is_gone_is_none_not_a_panic() {
+        let _ = any_spawner::Executor::init_tokio();
+        let page = Owner::new();
+        let (resource, taken_while_alive, read_alive) = page.with(|| {
+            let r = Resource::new(|| (), |_| async { 7_u32 });
+            (r, loaded(r), loaded(r))
+        });
+        assert_eq!(read_alive.await, Some(7), "the page lives: its data");
+
+        page.cleanup();
+        assert!(resource.is_disposed());
+        assert_eq!(taken_while_alive.await, None);
+        assert_eq!(loaded(resource).await, None);
+        let awaited_directly = tokio::spawn(async move { resource.await }).await;
+        assert!(
+            awaited_directly.is_err_and(|e| e.is_panic()),
+            "awaiting a disposed resource panics (what `loaded` avoids)"
+        );
     }
 }

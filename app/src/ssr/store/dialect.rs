@@ -319,6 +319,8 @@ fn classify_sqlite(code: u32) -> Cause {
 ///   only folds ASCII, so the columns are compared as they are.
 /// - PostgreSQL: `LOWER(column) LIKE`, the expression its trigram indexes
 ///   (`members_name_trgm`, `members_email_trgm`) are built on; they serve 3 or more characters.
+///   They take new members at once (`fastupdate = off`, migration `20261207000010`), so a
+///   search never reads a pending list of recent inserts.
 ///
 /// The condition includes the org filter (`$1`). With the FTS index, SQLite must be steered to
 /// start from the matches: `+org_id` keeps it from walking the whole org in name order instead
