@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, ResponseOptions, generate_route_list};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
@@ -32,10 +33,22 @@ fn csp_with_nonce(nonce: &str) -> String {
     )
 }
 
+/// The app's page routes, generated once per process.
+///
+/// `generate_route_list` renders the app with resource loading suppressed by a process-wide
+/// flag (leptos_server's `SuppressResourceLoad`): a resource that first polls meanwhile, in a
+/// page rendered for a request anywhere in the process, never loads, and that response hangs
+/// until the client gives up (leptos issue #4773). A router built while another one serves
+/// (several servers in one process, as the tests run them) must therefore not generate again.
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let context = {
         let store = state.store.clone();
         let key = state.key.clone();

@@ -867,3 +867,46 @@ async fn a_burst_of_sign_in_starts_is_not_a_burst_at_a_broken_idp() {
         );
     }
 }
+
+// ---- several servers in one process ------------------------------------------------------------
+
+/// Starting servers while another serves pages stalls none of its pages. Leptos lists a router's
+/// routes by rendering the app with resource loading switched off for the whole process; a
+/// page whose data first loads meanwhile never finished (leptos issue #4773), and tests, which
+/// start many servers in one process, hung for 30 s now and then. Routes are listed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_starting_beside_a_serving_one_stall_none_of_its_pages() {
+    let db = testkit::sqlite();
+    let serving = TestServer::start(&db).await;
+    let other = testkit::sqlite();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let starting = async {
+        let mut started = 0;
+        let until = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < until {
+            drop(TestServer::start(&other).await);
+            started += 1;
+        }
+        done.store(true, Ordering::SeqCst);
+        started
+    };
+    // Each page renders the sign-in frame behind a resource (who is signed in).
+    let browser = Browser::with_timeout(Duration::from_secs(5));
+    let serving_pages = async {
+        let mut pages = 0;
+        while !done.load(Ordering::SeqCst) {
+            let page = browser
+                .try_send(browser.client.get(format!("{}/members", serving.url)))
+                .await
+                .unwrap_or_else(|e| panic!("a page stalled while servers started: {e}"));
+            page.assert_status(200);
+            pages += 1;
+        }
+        pages
+    };
+    let (started, pages) = tokio::join!(starting, serving_pages);
+    assert!(
+        started >= 3 && pages >= 10,
+        "{started} servers started beside {pages} pages"
+    );
+}
