@@ -7,7 +7,8 @@
 #   scripts/site.sh             debug front end; views as `cargo build` and `cargo test` compile
 #                               them, so it hydrates against the server those build
 #                               (make test, make demo)
-#   scripts/site.sh --release   release front end (profile wasm-release, then wasm-opt) AND the
+#   scripts/site.sh --release   release front end (profile wasm-release, then wasm-opt; each file
+#                               also as .br and .gz, served as they are) AND the
 #                               release server, both with `--cfg erase_components` (type-erased
 #                               views: a quarter smaller WASM; server and WASM must agree, since
 #                               erased views render other hydration markers) (make run)
@@ -46,6 +47,7 @@ fi
 # Build in a staging directory beside the site: a failed step leaves the previous site as it was.
 mkdir -p "$SITE_ROOT"
 stage="$(mktemp -d "$SITE_ROOT/.pkg.XXXXXX")"
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 bindgen_flags=(--target web --no-typescript --out-dir "$stage" --out-name "$NAME")
 [ "$release" = 1 ] && bindgen_flags+=(--remove-name-section --remove-producers-section)
@@ -68,6 +70,19 @@ for ext in js wasm css; do
   hashes+="$ext: $hash"$'\n'
 done
 printf '%s' "$hashes" > "$stage/hash.txt"
+
+if [ "$release" = 1 ]; then
+  # Compressed twins, sent as they are to browsers that accept them: brotli 11 (Node's zlib)
+  # and gzip 9, once per build. Without them the server compresses each request itself, at a
+  # level cheap enough for that (server/src/http.rs, `compression`).
+  say "compressing the site's files (brotli 11, gzip 9)"
+  for f in "$stage/$NAME".*.js "$stage/$NAME".*.wasm "$stage/$NAME".*.css; do
+    gzip -9 -n -k "$f"
+    node -e 'const fs = require("fs"), zlib = require("zlib"); const f = process.argv[1];
+      const q = { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: fs.statSync(f).size };
+      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(fs.readFileSync(f), { params: q }));' "$f"
+  done
+fi
 
 rm -rf "$SITE_ROOT/pkg.old"
 [ -d "$SITE_ROOT/pkg" ] && mv "$SITE_ROOT/pkg" "$SITE_ROOT/pkg.old"

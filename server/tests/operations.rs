@@ -944,6 +944,36 @@ async fn fingerprinted_site_files_are_cached_immutably_and_pages_never() {
         assert!(html.contains("/pkg/tessera.Js1.js"), "{path}: {html}");
         assert!(html.contains("/pkg/tessera.Wa2.wasm"), "{path}: {html}");
     }
+    // A release build's compressed twins are sent as they are, to browsers that accept them,
+    // still immutable; a browser that accepts neither gets the file itself.
+    std::fs::write(pkg.join("tessera.Wa2.wasm.br"), b"built with brotli 11").unwrap();
+    std::fs::write(pkg.join("tessera.Wa2.wasm.gz"), b"built with gzip 9").unwrap();
+    for (accepts, encoding, body) in [
+        ("br, gzip", Some("br"), "built with brotli 11"),
+        ("gzip", Some("gzip"), "built with gzip 9"),
+        ("identity", None, filler.as_str()),
+    ] {
+        let r = client
+            .get(format!("{}/pkg/tessera.Wa2.wasm", server.url))
+            .header("accept-encoding", accepts)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{accepts}");
+        assert_eq!(
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accepts}"
+        );
+        assert_eq!(
+            cache(&r).as_deref(),
+            Some("public, max-age=31536000, immutable"),
+            "{accepts}"
+        );
+        assert_eq!(r.text().await.unwrap(), body, "{accepts}");
+    }
 }
 
 /// A request whose body the server does not read to its end (refused as too large, of another

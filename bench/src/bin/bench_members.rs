@@ -156,13 +156,13 @@ async fn store_calls(url: &str, org_id: &str, label: &str) -> Result<(), String>
     for _ in 0..10 {
         let t = Instant::now();
         store
-            .member_counts(org_id)
+            .member_stats(org_id)
             .await
             .map_err(|e| e.to_string())?;
         times.push(t.elapsed());
     }
     rows.push((
-        "member_counts (org-wide counts, every request)",
+        "member_stats (org-wide counts and a deactivated owner, every request)",
         Latency::of(&times).p50,
     ));
     store.close().await;

@@ -200,7 +200,8 @@ async fn first_load(targets: &[String]) -> Result<(), String> {
     let client = reqwest::Client::new();
     md(
         "First load: the page and every `/pkg/` file it links, as a browser fetches them with \
-        `Accept-Encoding: br, gzip` (bytes of the bodies as sent; headers not counted), and uncompressed:",
+        `Accept-Encoding: br, gzip` (bytes of the bodies as sent; headers not counted), and uncompressed; \
+        the time is the compressed fetch's, on loopback, so it is the server's own (compressing included):",
     );
     md("");
     md_table(&[
@@ -209,33 +210,46 @@ async fn first_load(targets: &[String]) -> Result<(), String> {
         "encoding",
         "transferred (bytes)",
         "uncompressed (bytes)",
+        "time (ms)",
     ]);
     for target in targets {
         let (label, url) = target
             .split_once('=')
             .ok_or_else(|| format!("{target}: expected <label>=<url>"))?;
         let origin = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-        let (page, enc) = fetch(&client, url, "br, gzip").await?;
+        let timed = |url: String| {
+            let client = client.clone();
+            async move {
+                let t = std::time::Instant::now();
+                let (body, enc) = fetch(&client, &url, "br, gzip").await?;
+                Ok::<_, String>((body, enc, t.elapsed().as_secs_f64() * 1000.0))
+            }
+        };
+        let (page, enc, ms) = timed(url.to_string()).await?;
         let (plain, _) = fetch(&client, url, "identity").await?;
         let html = String::from_utf8_lossy(&plain).into_owned();
-        let mut rows = vec![(origin.path().to_string(), enc, page.len(), plain.len())];
+        let mut rows = vec![(origin.path().to_string(), enc, page.len(), plain.len(), ms)];
         for link in pkg_links(&html) {
             let file = origin.join(&link).map_err(|e| format!("{link}: {e}"))?;
-            let (sent, enc) = fetch(&client, file.as_str(), "br, gzip").await?;
+            let (sent, enc, ms) = timed(file.to_string()).await?;
             let (raw, _) = fetch(&client, file.as_str(), "identity").await?;
-            rows.push((link, enc, sent.len(), raw.len()));
+            rows.push((link, enc, sent.len(), raw.len(), ms));
         }
         let (sent, raw): (usize, usize) = rows
             .iter()
             .fold((0, 0), |(s, r), row| (s + row.2, r + row.3));
-        for (file, enc, s, r) in &rows {
-            println!("first load [{label}] {file}: {s} bytes sent ({enc}), {r} uncompressed");
+        let total_ms: f64 = rows.iter().map(|row| row.4).sum();
+        for (file, enc, s, r, ms) in &rows {
+            println!(
+                "first load [{label}] {file}: {s} bytes sent ({enc}) in {ms:.1} ms, {r} uncompressed"
+            );
             md_row(&[
                 label.to_string(),
                 format!("`{file}`"),
                 enc.clone(),
                 s.to_string(),
                 r.to_string(),
+                format!("{ms:.1}"),
             ]);
         }
         println!("first load [{label}]: {sent} bytes sent, {raw} uncompressed");
@@ -245,6 +259,7 @@ async fn first_load(targets: &[String]) -> Result<(), String> {
             String::new(),
             format!("**{sent}** ({} KiB)", sent / 1024),
             format!("{raw} ({} KiB)", raw / 1024),
+            format!("{total_ms:.1}"),
         ]);
         summary(
             "5. first load",

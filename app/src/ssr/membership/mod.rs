@@ -37,7 +37,9 @@ use super::rate_limit::Budget;
 use super::sso_check;
 use super::store::scim::Linked;
 use super::store::signals::SecurityEventRow;
-use super::store::{Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter};
+use super::store::{
+    Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter, MemberStats,
+};
 use super::store::{Store, StoreError};
 use crate::api::audit_text;
 use crate::api::types::{
@@ -613,7 +615,10 @@ pub async fn list_members(
     }
     let after = after.map(cursor::decode).transpose()?;
     let search = (!q.is_empty()).then_some(q);
-    let counts = store.member_counts(&actor.org_id).await?;
+    let MemberStats {
+        counts,
+        deactivated_owner,
+    } = store.member_stats(&actor.org_id).await?;
     let org_wide = counts.active + counts.deactivated;
     let filtered = search.is_some() || filter != MemberFilter::default();
     let (members, total, page, next) = match after {
@@ -654,16 +659,6 @@ pub async fn list_members(
             (members, total, page, next)
         }
     };
-    // Okta may deactivate a leaving owner: the page then tells admins they may claim the org.
-    let owner_deactivated = if counts.deactivated > 0 {
-        store
-            .owner_of(&actor.org_id)
-            .await?
-            .filter(|o| o.status == MemberStatus::Deactivated)
-            .map(|o| o.email)
-    } else {
-        None
-    };
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
@@ -672,7 +667,8 @@ pub async fn list_members(
         per_page: PER_PAGE,
         counts,
         now: store.now_ms(),
-        owner_deactivated,
+        // Okta may deactivate a leaving owner: the page then tells admins they may claim it.
+        owner_deactivated: deactivated_owner,
     })
 }
 

@@ -145,6 +145,14 @@ impl MemberKey {
     }
 }
 
+/// An org's member counts and, while Okta has deactivated the owner (a leaver), the owner's
+/// email ([`Store::member_stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberStats {
+    pub counts: MemberCounts,
+    pub deactivated_owner: Option<String>,
+}
+
 /// Which members a directory page lists, besides the search: all when both are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemberFilter {
@@ -647,21 +655,34 @@ impl Store {
     /// How many members an org has, by status and by role: one row of `member_stats`, which
     /// triggers keep exact (migrations `20261127000005`/`6`).
     pub async fn member_counts(&self, org_id: &OrgId) -> Result<MemberCounts, StoreError> {
+        Ok(self.member_stats(org_id).await?.counts)
+    }
+
+    /// [`Store::member_counts`] and, in the same statement, the owner's email while the owner
+    /// is deactivated (Okta deactivated a leaving owner): what every members page shows.
+    pub async fn member_stats(&self, org_id: &OrgId) -> Result<MemberStats, StoreError> {
         let row = sqlx::query(
-            "SELECT owners, admins, members, active, deactivated FROM member_stats WHERE org_id = $1",
+            "SELECT owners, admins, members, active, deactivated,
+                    (SELECT email FROM members m
+                     WHERE m.org_id = s.org_id AND m.role = 'owner' AND m.status = 'deactivated')
+                        AS deactivated_owner
+             FROM member_stats s WHERE org_id = $1",
         )
         .bind(org_id)
         .fetch_optional(&self.readers)
         .await?;
         let Some(row) = row else {
-            return Ok(MemberCounts::default());
+            return Ok(MemberStats::default());
         };
-        Ok(MemberCounts {
-            owner: row.try_get("owners")?,
-            admin: row.try_get("admins")?,
-            member: row.try_get("members")?,
-            active: row.try_get("active")?,
-            deactivated: row.try_get("deactivated")?,
+        Ok(MemberStats {
+            counts: MemberCounts {
+                owner: row.try_get("owners")?,
+                admin: row.try_get("admins")?,
+                member: row.try_get("members")?,
+                active: row.try_get("active")?,
+                deactivated: row.try_get("deactivated")?,
+            },
+            deactivated_owner: row.try_get("deactivated_owner")?,
         })
     }
 

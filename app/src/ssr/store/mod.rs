@@ -42,7 +42,7 @@ pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
 pub use invitations::Invitation;
-pub use members::{Admission, Guard, MemberFilter, MemberKey};
+pub use members::{Admission, Guard, MemberFilter, MemberKey, MemberStats};
 pub use orgs::{OrgDeleted, OrgOverview, OrgWithSso};
 pub use setup_links::SetupLink;
 
