@@ -1,7 +1,8 @@
 //! The built site's files under `/pkg/`: fingerprinted (`tessera.<hash>.js`, `.wasm`, `.css`,
 //! with `hash-files = true` in Cargo.toml) or plain (`tessera.js`, …).
 //!
-//! cargo-leptos writes the fingerprints to `hash.txt` (lines `js: <hash>`, `wasm: <hash>`,
+//! `scripts/site.sh` writes the fingerprints to `hash.txt` in the site root, and cargo-leptos
+//! (if you build with it) to `hash.txt` (lines `js: <hash>`, `wasm: <hash>`,
 //! `css: <hash>`) next to the server binary it builds (`$CARGO_TARGET_DIR/debug/hash.txt`,
 //! `…/release/hash.txt`), where Leptos' `HydrationScripts` looks for it by default. Tessera
 //! looks first in the site root (where a deployment keeps it with the files it describes),
@@ -11,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The name cargo-leptos gives the site's files (`output-name`, the project's name).
+/// The name of the site's files (`scripts/site.sh`, and cargo-leptos's `output-name`).
 pub const OUTPUT_NAME: &str = "tessera";
 
 /// What the server serves under `/pkg/`.
@@ -45,7 +46,7 @@ impl SiteAssets {
                 continue;
             };
             let Some(names) = fingerprinted_names(&text) else {
-                tracing::warn!(hash_file = %file.display(), "not a cargo-leptos hash file: ignored");
+                tracing::warn!(hash_file = %file.display(), "not a site hash file: ignored");
                 continue;
             };
             if names.iter().all(|n| pkg.join(n).is_file()) {

@@ -82,7 +82,8 @@ pub struct Config {
     #[arg(long, env = "TESSERA_IDP_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true, hide = true)]
     pub idp_timeout: Duration,
     /// Directory with the built site (`pkg/` with the WASM bundle and stylesheet).
-    /// Defaults to `LEPTOS_SITE_ROOT` (set by cargo-leptos) or `target/site`.
+    /// Defaults to `LEPTOS_SITE_ROOT` (set by cargo-leptos and `end2end/run.sh`) or `target/site`
+    /// (where `scripts/site.sh` builds it).
     #[arg(long, env = "TESSERA_SITE_ROOT", default_value_t = default_site_root(), global = true, hide = true)]
     pub site_root: String,
     /// Login attempts older than this are deleted (at start-up and every 5 minutes), e.g. 90d.

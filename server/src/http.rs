@@ -411,9 +411,18 @@ async fn cache_control(State(state): State<AppState>, req: Request, next: Next) 
     if !cacheable {
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    } else if immutable && resp.status() == StatusCode::OK {
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    } else {
+        if immutable && resp.status() == StatusCode::OK {
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        }
+        // A file sent as its compressed twin varies with `Accept-Encoding` like one compressed
+        // on the fly (which says so itself): a shared cache must not hand the brotli bytes to
+        // a browser that asked for gzip.
+        if !resp.headers().contains_key(header::VARY) {
+            resp.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
     resp
 }
@@ -451,6 +460,8 @@ fn site_files(state: &AppState) -> tower_http::services::ServeDir {
     tower_http::services::ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
+        // No directory is served (no redirect of `/pkg/x` to `/x/`): the site has only files.
+        .append_index_html_on_directories(false)
 }
 
 /// Brotli or gzip (tower-http) for compressible answers over 256 bytes, as `Accept-Encoding`
@@ -509,7 +520,7 @@ pub async fn serve_on(
         "starting tessera"
     );
     if !std::path::Path::new(&config.site_root).join("pkg").is_dir() {
-        tracing::warn!(site_root = %config.site_root, "no built site (pkg/) here: pages will not hydrate; build with `cargo leptos build` or set --site-root");
+        tracing::warn!(site_root = %config.site_root, "no built site (pkg/) here: pages will not hydrate; build it with `scripts/site.sh` or set --site-root");
     }
     let purge_store = store.clone();
     let (attempt_retention, audit_retention) = (config.attempt_retention, config.audit_retention);

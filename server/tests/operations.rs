@@ -945,7 +945,8 @@ async fn fingerprinted_site_files_are_cached_immutably_and_pages_never() {
         assert!(html.contains("/pkg/tessera.Wa2.wasm"), "{path}: {html}");
     }
     // A release build's compressed twins are sent as they are, to browsers that accept them,
-    // still immutable; a browser that accepts neither gets the file itself.
+    // still immutable and varying with the encoding; a browser that accepts neither gets the
+    // file itself. No directory is served or redirected to.
     std::fs::write(pkg.join("tessera.Wa2.wasm.br"), b"built with brotli 11").unwrap();
     std::fs::write(pkg.join("tessera.Wa2.wasm.gz"), b"built with gzip 9").unwrap();
     for (accepts, encoding, body) in [
@@ -972,7 +973,15 @@ async fn fingerprinted_site_files_are_cached_immutably_and_pages_never() {
             Some("public, max-age=31536000, immutable"),
             "{accepts}"
         );
+        // A shared cache keeps one copy per encoding.
+        let vary: Vec<_> = r.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["accept-encoding"], "{accepts}");
         assert_eq!(r.text().await.unwrap(), body, "{accepts}");
+    }
+    std::fs::create_dir(pkg.join("sub")).unwrap();
+    for path in ["/pkg/sub", "/pkg/sub/", "/pkg/", "/pkg/%2e"] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
     }
 }
 

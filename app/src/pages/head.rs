@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use std::sync::RwLock;
 
-/// The app's stylesheet, built by cargo-leptos from `style/main.css`, under its plain name.
+/// The app's stylesheet, copied by `scripts/site.sh` from `style/main.css`, under its plain name.
 pub const STYLESHEET: &str = "/pkg/tessera.css";
 
 /// The stylesheet's address when the site's files are fingerprinted (`tessera.<hash>.css`),
