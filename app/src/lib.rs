@@ -127,41 +127,37 @@ fn LoginPage() -> impl IntoView {
     view! {
         <pages::PageTitle page="Sign in" />
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
-            {move || {
-                let load = pages::loaded(session);
-                Suspend::new(async move {
-                    let Some(result) = load.await else { return ().into_any() };
-                    match result {
-                        Ok(_) => {
-                            let to = next();
-                            #[cfg(feature = "ssr")]
-                            leptos_axum::redirect(&to);
-                            #[cfg(feature = "hydrate")]
-                            {
-                                let navigate = leptos_router::hooks::use_navigate();
-                                navigate(&to, Default::default());
-                            }
-                            view! {
-                                <main class="page narrow">
-                                    <p>"You are signed in. " <a href=to>"Continue to Tessera"</a></p>
-                                </main>
-                            }
-                                .into_any()
+            {pages::when_loaded(session, move |result| {
+                match result {
+                    Ok(_) => {
+                        let to = next();
+                        #[cfg(feature = "ssr")]
+                        leptos_axum::redirect(&to);
+                        #[cfg(feature = "hydrate")]
+                        {
+                            let navigate = leptos_router::hooks::use_navigate();
+                            navigate(&to, Default::default());
                         }
-                        Err(_) => view! {
-                            {signed_out().then(|| view! {
-                                <div class="page narrow">
-                                    <p class="notice ok" role="status" id="signed-out">
-                                        "You are signed out of Tessera. Your Okta session continues: the Tessera tile in your Okta dashboard signs you in again without a password."
-                                    </p>
-                                </div>
-                            })}
-                            <SignInCard />
+                        view! {
+                            <main class="page narrow">
+                                <p>"You are signed in. " <a href=to>"Continue to Tessera"</a></p>
+                            </main>
                         }
-                            .into_any(),
+                            .into_any()
                     }
-                })
-            }}
+                    Err(_) => view! {
+                        {signed_out().then(|| view! {
+                            <div class="page narrow">
+                                <p class="notice ok" role="status" id="signed-out">
+                                    "You are signed out of Tessera. Your Okta session continues: the Tessera tile in your Okta dashboard signs you in again without a password."
+                                </p>
+                            </div>
+                        })}
+                        <SignInCard />
+                    }
+                        .into_any(),
+                }
+            })}
         </Suspense>
     }
 }

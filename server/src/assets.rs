@@ -40,7 +40,7 @@ impl SiteAssets {
         site_root: &Path,
         hash_files: impl IntoIterator<Item = PathBuf>,
     ) -> SiteAssets {
-        let pkg = site_root.join("pkg");
+        let pkg = pkg_dir(site_root);
         for file in hash_files {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
@@ -74,6 +74,22 @@ impl SiteAssets {
         path.strip_prefix("/pkg/")
             .is_some_and(|name| self.fingerprinted.iter().any(|n| n == name))
     }
+}
+
+/// The site's `pkg/` directory, whose files are served under `/pkg/`.
+pub fn pkg_dir(site_root: &Path) -> PathBuf {
+    site_root.join("pkg")
+}
+
+/// The service answering `/pkg/…` from `<site root>/pkg/`: each file as its `.br` or `.gz` twin
+/// where the build wrote one (`scripts/site.sh --release`: brotli 11 and gzip 9, once per
+/// build) and the browser accepts it; otherwise as it is, for the server's compression layer.
+/// Directories are not served (no redirect of `/pkg/x` to `/x/`): the site has only files.
+pub fn service(site_root: &Path) -> tower_http::services::ServeDir {
+    tower_http::services::ServeDir::new(pkg_dir(site_root))
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
 }
 
 /// `tessera.<hash>.js`, `.wasm` and `.css` from a hash file's `js:`, `wasm:` and `css:` lines;

@@ -116,7 +116,10 @@ pub fn router(state: AppState) -> Router {
     // guards: no session, no CSRF check, their own body bounds; the headers below apply to
     // them as to everything.
     Router::new()
-        .nest_service("/pkg", site_files(&state))
+        .nest_service(
+            "/pkg",
+            crate::assets::service(std::path::Path::new(&state.config.site_root)),
+        )
         .merge(crate::scim::routes(state.clone()))
         .merge(crate::signals::routes())
         .merge(pages)
@@ -451,24 +454,11 @@ async fn mark_secret_bearing(req: Request, next: Next) -> Response {
     resp
 }
 
-/// The built site's files, `<site root>/pkg/`: each as its `.br` or `.gz` twin where the
-/// build wrote one (`scripts/site.sh`, brotli 11 and gzip 9, once per build) and the browser
-/// accepts it; otherwise as it is, and [`compression`] compresses it.
-fn site_files(state: &AppState) -> tower_http::services::ServeDir {
-    let options = &state.leptos_options;
-    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    tower_http::services::ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        // No directory is served (no redirect of `/pkg/x` to `/x/`): the site has only files.
-        .append_index_html_on_directories(false)
-}
-
 /// Brotli or gzip (tower-http) for compressible answers over 256 bytes, as `Accept-Encoding`
 /// allows; not for [`SecretBearing`] answers. Level 4 of both: answers are compressed as they
 /// are sent, and brotli's default (11) took about a second of CPU per megabyte, for every
 /// request of a large file. The site's files come compressed at the highest level from the
-/// build instead ([`site_files`]).
+/// build instead ([`crate::assets::service`]).
 fn compression()
 -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use axum::http::{Extensions, HeaderMap, Version};

@@ -49,7 +49,7 @@ impl FromRef<AppState> for Arc<Metrics> {
 /// Whether `<site_root>/pkg/` has fingerprinted files (`tessera.<hash>.js`) but no plain
 /// `tessera.js`.
 fn fingerprinted_only(site_root: &str) -> bool {
-    let pkg = std::path::Path::new(site_root).join("pkg");
+    let pkg = crate::assets::pkg_dir(std::path::Path::new(site_root));
     let Ok(entries) = std::fs::read_dir(&pkg) else {
         return false;
     };

@@ -4,7 +4,7 @@
 
 use super::layout::{Authed, Section};
 use super::signals::{signal_outcome, signal_who};
-use super::{format_ms, loaded};
+use super::{format_ms, when_loaded};
 use crate::api::{DailyCount, SecurityEventView, login_attempts};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -48,53 +48,49 @@ fn Activity() -> impl IntoView {
                 {filter(Some("failure"), "Failures")}
             </nav>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let load = loaded(data);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        match result {
-                            Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                            Ok(activity) => {
-                                let rows = activity
-                                    .attempts
-                                    .into_iter()
-                                    .map(|a| {
-                                        let who = a.email.clone().filter(|e| !e.is_empty()).or(a.subject.clone()).unwrap_or_else(|| "—".into());
-                                        view! {
-                                            <tr class=format!("attempt {}", a.outcome) data-reason=a.reason.clone()>
-                                                <td data-label="When">{format_ms(a.at)}</td>
-                                                <td data-label="Outcome"><span class=format!("status {}", a.outcome)>{a.outcome.clone()}</span></td>
-                                                <td data-label="Who">{who}</td>
-                                                <td data-label="Reason"><span class="code">{a.reason.clone()}</span>" "<span class="muted">{a.detail.clone()}</span></td>
-                                                <td data-label="What to do" class="advice-cell">{a.advice.clone()}</td>
+                {when_loaded(data, move |result| {
+                    match result {
+                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Ok(activity) => {
+                            let rows = activity
+                                .attempts
+                                .into_iter()
+                                .map(|a| {
+                                    let who = a.email.clone().filter(|e| !e.is_empty()).or(a.subject.clone()).unwrap_or_else(|| "—".into());
+                                    view! {
+                                        <tr class=format!("attempt {}", a.outcome) data-reason=a.reason.clone()>
+                                            <td data-label="When">{format_ms(a.at)}</td>
+                                            <td data-label="Outcome"><span class=format!("status {}", a.outcome)>{a.outcome.clone()}</span></td>
+                                            <td data-label="Who">{who}</td>
+                                            <td data-label="Reason"><span class="code">{a.reason.clone()}</span>" "<span class="muted">{a.detail.clone()}</span></td>
+                                            <td data-label="What to do" class="advice-cell">{a.advice.clone()}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view();
+                            let signals = activity.security_events;
+                            view! {
+                                <Chart days=activity.daily />
+                                <div class="table-wrap">
+                                    <table id="attempts-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"When"</th>
+                                                <th scope="col">"Outcome"</th>
+                                                <th scope="col">"Who"</th>
+                                                <th scope="col">"Reason"</th>
+                                                <th scope="col">"What to do"</th>
                                             </tr>
-                                        }
-                                    })
-                                    .collect_view();
-                                let signals = activity.security_events;
-                                view! {
-                                    <Chart days=activity.daily />
-                                    <div class="table-wrap">
-                                        <table id="attempts-table">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"When"</th>
-                                                    <th scope="col">"Outcome"</th>
-                                                    <th scope="col">"Who"</th>
-                                                    <th scope="col">"Reason"</th>
-                                                    <th scope="col">"What to do"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>{rows}</tbody>
-                                        </table>
-                                    </div>
-                                    <SecuritySignals events=signals />
-                                }
-                                    .into_any()
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <SecuritySignals events=signals />
                             }
+                                .into_any()
                         }
-                    })
-                }}
+                    }
+                })}
             </Suspense>
         </section>
     }

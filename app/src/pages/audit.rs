@@ -5,7 +5,7 @@
 //! admins only.
 
 use super::layout::{Authed, Section};
-use super::{Moment, encode_query, loaded, plural};
+use super::{Moment, encode_query, plural, when_loaded};
 use crate::api::audit_text::{self, ActionGroup, AuditAction};
 use crate::api::{AuditView, audit_log};
 use crate::time_text::format_ms_exact;
@@ -169,56 +169,52 @@ fn Audit() -> impl IntoView {
                 </div>
             </form>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let load = loaded(data);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        let f = filters();
-                        match result {
-                            Err(e) => view! { <p class="error" role="alert" id="audit-error">{e.message()}</p> }.into_any(),
-                            Ok(log) => {
-                                let per_page = i64::from(log.per_page.max(1));
-                                let pages = ((log.total + per_page - 1) / per_page).max(1) as u32;
-                                let prev = (log.page > 1).then(|| f.page_href(log.page - 1));
-                                let next = (log.page < pages).then(|| f.page_href(log.page + 1));
-                                let first = i64::from(log.page.saturating_sub(1)) * per_page + 1;
-                                let last = first + log.entries.len() as i64 - 1;
-                                let range = match (log.total, f.any()) {
-                                    (0, true) => "No entries match these filters.".to_string(),
-                                    (0, false) => "No admin actions yet.".to_string(),
-                                    (total, _) if total <= per_page => plural(total, "entry", "entries"),
-                                    (total, _) => format!("{first}–{last} of {total} entries"),
-                                };
-                                let now = log.now;
-                                let rows = log
-                                    .entries
-                                    .into_iter()
-                                    .map(|e| view! { <Entry e now /> })
-                                    .collect_view();
-                                view! {
-                                    <p class="counts" id="audit-range">{range}</p>
-                                    <div class="table-wrap">
-                                        <table id="audit-table">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"When"</th>
-                                                    <th scope="col">"What happened"</th>
-                                                    <th scope="col">"Details"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>{rows}</tbody>
-                                        </table>
-                                    </div>
-                                    <nav class="pager" aria-label="Pages">
-                                        {prev.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
-                                        {next.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
-                                    </nav>
-                                }
-                                    .into_any()
+                {when_loaded(data, move |result| {
+                    let f = filters();
+                    match result {
+                        Err(e) => view! { <p class="error" role="alert" id="audit-error">{e.message()}</p> }.into_any(),
+                        Ok(log) => {
+                            let per_page = i64::from(log.per_page.max(1));
+                            let pages = ((log.total + per_page - 1) / per_page).max(1) as u32;
+                            let prev = (log.page > 1).then(|| f.page_href(log.page - 1));
+                            let next = (log.page < pages).then(|| f.page_href(log.page + 1));
+                            let first = i64::from(log.page.saturating_sub(1)) * per_page + 1;
+                            let last = first + log.entries.len() as i64 - 1;
+                            let range = match (log.total, f.any()) {
+                                (0, true) => "No entries match these filters.".to_string(),
+                                (0, false) => "No admin actions yet.".to_string(),
+                                (total, _) if total <= per_page => plural(total, "entry", "entries"),
+                                (total, _) => format!("{first}–{last} of {total} entries"),
+                            };
+                            let now = log.now;
+                            let rows = log
+                                .entries
+                                .into_iter()
+                                .map(|e| view! { <Entry e now /> })
+                                .collect_view();
+                            view! {
+                                <p class="counts" id="audit-range">{range}</p>
+                                <div class="table-wrap">
+                                    <table id="audit-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"When"</th>
+                                                <th scope="col">"What happened"</th>
+                                                <th scope="col">"Details"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Pages">
+                                    {prev.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
+                                    {next.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
+                                </nav>
                             }
+                                .into_any()
                         }
-                    })
-                }}
+                    }
+                })}
             </Suspense>
         </section>
     }

@@ -1,7 +1,7 @@
 //! The frame of every signed-in page: header with org, member and sign-out, and navigation.
 //! A signed-out visitor gets the sign-in card instead.
 
-use super::loaded;
+use super::when_loaded;
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{ApiError, Me};
 use leptos::prelude::*;
@@ -56,40 +56,36 @@ pub fn Authed(section: Section, children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
-            {move || {
-                let load = loaded(session);
-                Suspend::new(async move {
-                    let Some(result) = load.await else { return ().into_any() };
-                    match result {
-                        Ok(info) => {
-                            provide_context(info.clone());
-                            let state = SessionState(RwSignal::new(Some(info)));
-                            provide_context(state);
-                            view! {
-                                <Show
-                                    when=move || state.0.with(Option::is_some)
-                                    fallback=|| view! { <SessionEnded /> }
-                                >
-                                    <Header state section />
-                                    <main class="page">{children.read_value()()}</main>
-                                </Show>
-                            }
-                                .into_any()
+            {when_loaded(session, move |result| {
+                match result {
+                    Ok(info) => {
+                        provide_context(info.clone());
+                        let state = SessionState(RwSignal::new(Some(info)));
+                        provide_context(state);
+                        view! {
+                            <Show
+                                when=move || state.0.with(Option::is_some)
+                                fallback=|| view! { <SessionEnded /> }
+                            >
+                                <Header state section />
+                                <main class="page">{children.read_value()()}</main>
+                            </Show>
                         }
-                        Err(ApiError::Unauthenticated) => view! { <crate::SignInCard /> }.into_any(),
-                        Err(e) => {
-                            view! {
-                                <main class="page narrow">
-                                    <p class="error" role="alert">
-                                        "Tessera could not load your session: " {e.message()}
-                                    </p>
-                                </main>
-                            }
-                                .into_any()
-                        }
+                            .into_any()
                     }
-                })
-            }}
+                    Err(ApiError::Unauthenticated) => view! { <crate::SignInCard /> }.into_any(),
+                    Err(e) => {
+                        view! {
+                            <main class="page narrow">
+                                <p class="error" role="alert">
+                                    "Tessera could not load your session: " {e.message()}
+                                </p>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
         </Suspense>
     }
 }
@@ -102,21 +98,17 @@ pub fn Framed(children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="page muted">"Loading…"</p> }>
-            {move || {
-                let load = loaded(session);
-                Suspend::new(async move {
-                    let Some(result) = load.await else { return ().into_any() };
-                    let header = result.ok().map(|info| {
-                        let state = SessionState(RwSignal::new(Some(info)));
-                        view! { <Header state section=Section::Other /> }
-                    });
-                    view! {
-                        {header}
-                        <main class="page narrow">{children.read_value()()}</main>
-                    }
-                        .into_any()
-                })
-            }}
+            {when_loaded(session, move |result| {
+                let header = result.ok().map(|info| {
+                    let state = SessionState(RwSignal::new(Some(info)));
+                    view! { <Header state section=Section::Other /> }
+                });
+                view! {
+                    {header}
+                    <main class="page narrow">{children.read_value()()}</main>
+                }
+                    .into_any()
+            })}
         </Suspense>
     }
 }

@@ -1,7 +1,7 @@
 //! Members: search, paging, counts and the row actions an owner or admin may take.
 
 use super::layout::{Authed, ConfirmDialog, Notice, Section, SessionState};
-use super::{Moment, PageTitle, encode_query, format_ms, hydrated, loaded, plural};
+use super::{Moment, PageTitle, encode_query, format_ms, hydrated, plural, when_loaded};
 use crate::api::permissions::{Action, may};
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
@@ -301,95 +301,91 @@ fn Members() -> impl IntoView {
             </div>
             <Notice notice />
             <Suspense fallback=|| view! { <p class="muted">"Loading members…"</p> }>
-                {move || {
-                    let load = loaded(members);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        match result {
-                            Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                            Ok(data) => {
-                                let c = data.counts.clone();
-                                let first = (data.page.saturating_sub(1) * data.per_page) as i64 + 1;
-                                let last = first + data.members.len() as i64 - 1;
-                                let pages = ((data.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1) as u32;
-                                let href = |page: u32| {
-                                    format!(
-                                        "/members?q={}&role={}&status={}&page={page}",
-                                        encode_query(&q()),
-                                        role(),
-                                        status()
-                                    )
-                                };
-                                let prev = (data.page > 1).then(|| href(data.page - 1));
-                                let next = (data.page < pages).then(|| href(data.page + 1));
-                                let me = me_member();
-                                let banner = data
-                                    .owner_deactivated
-                                    .clone()
-                                    .filter(|_| me.as_ref().is_some_and(|me| me.role == Role::Admin))
-                                    .map(|owner| view! { <OwnerDeactivated owner set_claiming busy hydrated /> });
-                                let rows = data
-                                    .members
-                                    .into_iter()
-                                    .map(|m| {
-                                        let mine = me.as_ref().is_some_and(|me| me.id == m.id);
-                                        let ops: Vec<Op> = me
-                                            .as_ref()
-                                            .map(|me| {
-                                                Op::ALL
-                                                    .into_iter()
-                                                    .filter(|op| applicable(*op, &m) && may(me, op.action(), &m).is_ok())
-                                                    .collect()
-                                            })
-                                            .unwrap_or_default();
-                                        let now = data.now;
-                                        view! { <MemberRow m ops mine now request busy hydrated /> }
-                                    })
-                                    .collect_view();
-                                view! {
-                                    {banner}
-                                    <p class="counts" id="member-counts">
-                                        {format!(
-                                            "{} · {} · 1 owner · {} · {}",
-                                            plural(c.active, "active", "active"),
-                                            plural(c.deactivated, "deactivated", "deactivated"),
-                                            plural(c.admin, "admin", "admins"),
-                                            plural(c.member, "member", "members"),
-                                        )}
-                                    </p>
-                                    <div class="table-wrap">
-                                        <table class="members" id="members-table">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"Name"</th>
-                                                    <th scope="col">"Email"</th>
-                                                    <th scope="col">"Role"</th>
-                                                    <th scope="col">"Status"</th>
-                                                    <th scope="col">"Joined"</th>
-                                                    <th scope="col">"Last sign-in"</th>
-                                                    <th scope="col">"Actions"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>{rows}</tbody>
-                                        </table>
-                                    </div>
-                                    <nav class="pager" aria-label="Pages">
-                                        <span class="muted" id="member-range">
-                                            {if data.total == 0 {
-                                                "No members match.".to_string()
-                                            } else {
-                                                format!("{first}–{last} of {}", data.total)
-                                            }}
-                                        </span>
-                                        {prev.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
-                                        {next.map(|href| view! { <a href=href rel="next">"Next →"</a> })}
-                                    </nav>
-                                }
-                                    .into_any()
+                {when_loaded(members, move |result| {
+                    match result {
+                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Ok(data) => {
+                            let c = data.counts.clone();
+                            let first = (data.page.saturating_sub(1) * data.per_page) as i64 + 1;
+                            let last = first + data.members.len() as i64 - 1;
+                            let pages = ((data.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).max(1) as u32;
+                            let href = |page: u32| {
+                                format!(
+                                    "/members?q={}&role={}&status={}&page={page}",
+                                    encode_query(&q()),
+                                    role(),
+                                    status()
+                                )
+                            };
+                            let prev = (data.page > 1).then(|| href(data.page - 1));
+                            let next = (data.page < pages).then(|| href(data.page + 1));
+                            let me = me_member();
+                            let banner = data
+                                .owner_deactivated
+                                .clone()
+                                .filter(|_| me.as_ref().is_some_and(|me| me.role == Role::Admin))
+                                .map(|owner| view! { <OwnerDeactivated owner set_claiming busy hydrated /> });
+                            let rows = data
+                                .members
+                                .into_iter()
+                                .map(|m| {
+                                    let mine = me.as_ref().is_some_and(|me| me.id == m.id);
+                                    let ops: Vec<Op> = me
+                                        .as_ref()
+                                        .map(|me| {
+                                            Op::ALL
+                                                .into_iter()
+                                                .filter(|op| applicable(*op, &m) && may(me, op.action(), &m).is_ok())
+                                                .collect()
+                                        })
+                                        .unwrap_or_default();
+                                    let now = data.now;
+                                    view! { <MemberRow m ops mine now request busy hydrated /> }
+                                })
+                                .collect_view();
+                            view! {
+                                {banner}
+                                <p class="counts" id="member-counts">
+                                    {format!(
+                                        "{} · {} · 1 owner · {} · {}",
+                                        plural(c.active, "active", "active"),
+                                        plural(c.deactivated, "deactivated", "deactivated"),
+                                        plural(c.admin, "admin", "admins"),
+                                        plural(c.member, "member", "members"),
+                                    )}
+                                </p>
+                                <div class="table-wrap">
+                                    <table class="members" id="members-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Joined"</th>
+                                                <th scope="col">"Last sign-in"</th>
+                                                <th scope="col">"Actions"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Pages">
+                                    <span class="muted" id="member-range">
+                                        {if data.total == 0 {
+                                            "No members match.".to_string()
+                                        } else {
+                                            format!("{first}–{last} of {}", data.total)
+                                        }}
+                                    </span>
+                                    {prev.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
+                                    {next.map(|href| view! { <a href=href rel="next">"Next →"</a> })}
+                                </nav>
                             }
+                                .into_any()
                         }
-                    })
-                }}
+                    }
+                })}
             </Suspense>
         </section>
         <ConfirmDialog
@@ -623,63 +619,59 @@ fn InvitationsCard() -> impl IntoView {
             </form>
             <Notice notice />
             <Suspense fallback=|| view! { <p class="muted">"Loading invitations…"</p> }>
-                {move || {
-                    let load = loaded(open);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        match result {
-                            Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                            Ok(list) if list.invitations.is_empty() => {
-                                view! { <p class="muted" id="no-invitations">"No open invitations."</p> }.into_any()
-                            }
-                            Ok(list) => {
-                                let rows = list
-                                    .invitations
-                                    .into_iter()
-                                    .map(|i| {
-                                        let id = i.id.to_string();
-                                        let label = format!("Revoke the invitation of {}", i.email);
-                                        view! {
-                                            <tr data-invitation=i.email.clone()>
-                                                <td data-label="Email">{i.email.clone()}</td>
-                                                <td data-label="Role"><span class="badge role">{i.role.as_str()}</span></td>
-                                                <td data-label="Invited by">{i.invited_by.clone()}</td>
-                                                <td data-label="Expires">{format_ms(i.expires_at)}</td>
-                                                <td data-label="">
-                                                    <button
-                                                        class="small"
-                                                        aria-label=label
-                                                        disabled=move || !hydrated.get() || busy.get()
-                                                        on:click=move |_| revoke(id.clone())
-                                                    >
-                                                        "Revoke"
-                                                    </button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view();
-                                view! {
-                                    <div class="table-wrap">
-                                        <table id="invitations-table">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"Email"</th>
-                                                    <th scope="col">"Role"</th>
-                                                    <th scope="col">"Invited by"</th>
-                                                    <th scope="col">"Expires"</th>
-                                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>{rows}</tbody>
-                                        </table>
-                                    </div>
-                                }
-                                    .into_any()
-                            }
+                {when_loaded(open, move |result| {
+                    match result {
+                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Ok(list) if list.invitations.is_empty() => {
+                            view! { <p class="muted" id="no-invitations">"No open invitations."</p> }.into_any()
                         }
-                    })
-                }}
+                        Ok(list) => {
+                            let rows = list
+                                .invitations
+                                .into_iter()
+                                .map(|i| {
+                                    let id = i.id.to_string();
+                                    let label = format!("Revoke the invitation of {}", i.email);
+                                    view! {
+                                        <tr data-invitation=i.email.clone()>
+                                            <td data-label="Email">{i.email.clone()}</td>
+                                            <td data-label="Role"><span class="badge role">{i.role.as_str()}</span></td>
+                                            <td data-label="Invited by">{i.invited_by.clone()}</td>
+                                            <td data-label="Expires">{format_ms(i.expires_at)}</td>
+                                            <td data-label="">
+                                                <button
+                                                    class="small"
+                                                    aria-label=label
+                                                    disabled=move || !hydrated.get() || busy.get()
+                                                    on:click=move |_| revoke(id.clone())
+                                                >
+                                                    "Revoke"
+                                                </button>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table id="invitations-table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Invited by"</th>
+                                                <th scope="col">"Expires"</th>
+                                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
             </Suspense>
         </section>
     }

@@ -43,9 +43,7 @@ pub fn hydrated() -> Signal<bool> {
 /// page is alive, and after it resolves yields the value only if the resource (owned by the
 /// page) still exists; the body then renders nothing.
 ///
-/// Call it in the body's `move ||` closure; in `Suspend::new(async move { … })` read nothing
-/// before `load.await` and everything after it:
-/// `move || { let load = loaded(data); Suspend::new(async move { let Some(v) = load.await else { … }; … }) }`
+/// Pages use it through [`when_loaded`].
 pub fn loaded<T, Ser>(
     resource: Resource<T, Ser>,
 ) -> impl Future<Output = Option<T>> + Send + 'static
@@ -57,6 +55,30 @@ where
     async move {
         let value = pending?.await;
         (!resource.is_disposed()).then_some(value)
+    }
+}
+
+/// A `<Suspense>` body that renders `body(value)` once `resource` has loaded, and nothing when
+/// the page was left first ([`loaded`]): `{when_loaded(data, move |result| match result { … })}`.
+/// `body` runs only after the data arrived, so every signal it reads is read while the page
+/// lives, and is tracked (the body runs again when the resource reloads or they change).
+pub fn when_loaded<T, Ser>(
+    resource: Resource<T, Ser>,
+    body: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl Fn() -> Suspend<AnyView> + Send + Sync + 'static
+where
+    T: Clone + Send + Sync + 'static,
+    Ser: Send + Sync + 'static,
+{
+    move || {
+        let load = loaded(resource);
+        let body = body.clone();
+        Suspend::new(async move {
+            match load.await {
+                Some(value) => body(value),
+                None => ().into_any(),
+            }
+        })
     }
 }
 

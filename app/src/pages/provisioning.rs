@@ -8,7 +8,7 @@
 //! hydrated, and what the server renders is the saved state.
 
 use super::layout::{ConfirmDialog, CopyValue, Notice, SessionState};
-use super::{Moment, hydrated, loaded, plural};
+use super::{Moment, hydrated, plural, when_loaded};
 use crate::api::{
     ApiError, GroupView, ProvisioningView, ScimTokenCreated, ScimTokenView, create_scim_token,
     provisioning, revoke_scim_token, set_provisioning_mode, set_role_mapping,
@@ -86,16 +86,12 @@ pub fn ProvisioningSection(
                 "With SCIM provisioning your Okta creates and updates people in Tessera, and they leave the moment Okta unassigns or deactivates them: every session of theirs ends at once. Their role can come from the Okta groups you push."
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading provisioning…"</p> }>
-                {move || {
-                    let load = loaded(view);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        match result {
-                            Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                            Ok(v) => view! { <Provisioning v set_version outcomes /> }.into_any(),
-                        }
-                    })
-                }}
+                {when_loaded(view, move |result| {
+                    match result {
+                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                        Ok(v) => view! { <Provisioning v set_version outcomes /> }.into_any(),
+                    }
+                })}
             </Suspense>
             <p>
                 <a href="/provisioning" id="provisioning-log-link">"Provisioning log: every request Okta sent →"</a>

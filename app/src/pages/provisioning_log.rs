@@ -4,7 +4,7 @@
 //! JavaScript. Owners and admins only; tokens are never recorded.
 
 use super::layout::{Authed, Section};
-use super::{Moment, PageTitle, loaded, plural};
+use super::{Moment, PageTitle, plural, when_loaded};
 use crate::api::types::ScimRequestView;
 use crate::api::{ProvisioningLogPage as LogPage, provisioning_log};
 use leptos::prelude::*;
@@ -45,20 +45,16 @@ fn ProvisioningLog() -> impl IntoView {
                 "The SCIM requests your Okta sent to Tessera: people it created, updated or deactivated, and the groups it pushed. Tokens are never recorded."
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    let load = loaded(data);
-                    Suspend::new(async move {
-                        let Some(result) = load.await else { return ().into_any() };
-                        match result {
-                            Err(e) => {
-                                view! { <p class="error" role="alert" id="provisioning-error">{e.message()}</p> }
-                                    .into_any()
-                            }
-                            Ok(log) if log.total == 0 => view! { <NoRequests /> }.into_any(),
-                            Ok(log) => view! { <Requests log /> }.into_any(),
+                {when_loaded(data, move |result| {
+                    match result {
+                        Err(e) => {
+                            view! { <p class="error" role="alert" id="provisioning-error">{e.message()}</p> }
+                                .into_any()
                         }
-                    })
-                }}
+                        Ok(log) if log.total == 0 => view! { <NoRequests /> }.into_any(),
+                        Ok(log) => view! { <Requests log /> }.into_any(),
+                    }
+                })}
             </Suspense>
             <p>
                 <a href="/sso#provisioning">"Provisioning settings on the SSO page →"</a>

@@ -13,7 +13,7 @@
 use super::layout::{Authed, CopyValue, Notice, Section, SessionState};
 use super::provisioning::{ProvisioningSection, provisioning_resource};
 use super::signals::SignalsSection;
-use super::{PageTitle, format_ms, hydrated, loaded, plural};
+use super::{PageTitle, format_ms, hydrated, plural, when_loaded};
 use crate::api::Me;
 use crate::api::permissions::{OrgAction, may_org};
 use crate::api::{
@@ -98,44 +98,40 @@ fn Sso() -> impl IntoView {
 
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading SSO settings…"</p> }>
-            {move || {
-                let load = loaded(sso);
-                Suspend::new(async move {
-                    let Some(result) = load.await else { return ().into_any() };
-                    match result {
-                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                        Ok(view) => {
-                            let can_edit = view.can_edit;
-                            view! {
-                                <section class="card">
-                                    <h1>"Single sign-on"</h1>
-                                    <ConnectionFacts view=view.clone() />
-                                    <div class="row">
-                                        <button id="test-connection" class="primary" on:click=test disabled=move || !hydrated.get() || busy.get()>
-                                            "Test connection"
-                                        </button>
-                                    </div>
-                                    <Notice notice />
-                                    <Report report />
-                                </section>
-                                <Health view=view.clone() />
-                                {can_edit.then(|| view! {
-                                    <OwnerSettings view=view.clone() set_version outcomes setup_links />
-                                })}
-                                <SignalsSection
-                                    signals=view.signals.clone()
-                                    configured=view.configured
-                                    sso_enabled=view.enabled
-                                    can_edit
-                                    set_version
-                                    notice=signals_notice
-                                />
-                            }
-                                .into_any()
+            {when_loaded(sso, move |result| {
+                match result {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(view) => {
+                        let can_edit = view.can_edit;
+                        view! {
+                            <section class="card">
+                                <h1>"Single sign-on"</h1>
+                                <ConnectionFacts view=view.clone() />
+                                <div class="row">
+                                    <button id="test-connection" class="primary" on:click=test disabled=move || !hydrated.get() || busy.get()>
+                                        "Test connection"
+                                    </button>
+                                </div>
+                                <Notice notice />
+                                <Report report />
+                            </section>
+                            <Health view=view.clone() />
+                            {can_edit.then(|| view! {
+                                <OwnerSettings view=view.clone() set_version outcomes setup_links />
+                            })}
+                            <SignalsSection
+                                signals=view.signals.clone()
+                                configured=view.configured
+                                sso_enabled=view.enabled
+                                can_edit
+                                set_version
+                                notice=signals_notice
+                            />
                         }
+                            .into_any()
                     }
-                })
-            }}
+                }
+            })}
         </Suspense>
         // Outside the settings' view: its own results (a token shown once) survive a reload of
         // the settings.
@@ -471,51 +467,47 @@ fn OpenSetupLinks(setup_links: SetupLinks) -> impl IntoView {
     view! {
         <h3>"Open setup links"</h3>
         <Suspense fallback=|| view! { <p class="muted">"Loading setup links…"</p> }>
-            {move || {
-                let load = loaded(links);
-                Suspend::new(async move {
-                    let Some(result) = load.await else { return ().into_any() };
-                    match result {
-                        Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
-                        Ok(list) => {
-                            let open: Vec<_> = list.links.into_iter().filter(|l| l.state == "open").collect();
-                            if open.is_empty() {
-                                return view! { <p class="muted" id="no-open-setup-links">"No open setup links."</p> }.into_any();
-                            }
-                            let rows = open
-                                .into_iter()
-                                .map(|l| {
-                                    let id = l.id.to_string();
-                                    view! {
-                                        <tr data-link-id=l.id.to_string()>
-                                            <td>{format_ms(l.created_at)}</td>
-                                            <td>{l.created_by}</td>
-                                            <td>{format_ms(l.expires_at)}</td>
-                                            <td>
-                                                <button class="small" disabled=move || !hydrated.get() on:click=move |_| revoke(Some(id.clone()))>
-                                                    "Revoke"
-                                                </button>
-                                            </td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view();
-                            view! {
-                                <table id="open-setup-links">
-                                    <thead>
-                                        <tr><th>"Created"</th><th>"By"</th><th>"Expires"</th><th></th></tr>
-                                    </thead>
-                                    <tbody>{rows}</tbody>
-                                </table>
-                                <button id="revoke-setup-links" disabled=move || !hydrated.get() on:click=move |_| revoke(None)>
-                                    "Revoke all open links"
-                                </button>
-                            }
-                                .into_any()
+            {when_loaded(links, move |result| {
+                match result {
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                    Ok(list) => {
+                        let open: Vec<_> = list.links.into_iter().filter(|l| l.state == "open").collect();
+                        if open.is_empty() {
+                            return view! { <p class="muted" id="no-open-setup-links">"No open setup links."</p> }.into_any();
                         }
+                        let rows = open
+                            .into_iter()
+                            .map(|l| {
+                                let id = l.id.to_string();
+                                view! {
+                                    <tr data-link-id=l.id.to_string()>
+                                        <td>{format_ms(l.created_at)}</td>
+                                        <td>{l.created_by}</td>
+                                        <td>{format_ms(l.expires_at)}</td>
+                                        <td>
+                                            <button class="small" disabled=move || !hydrated.get() on:click=move |_| revoke(Some(id.clone()))>
+                                                "Revoke"
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <table id="open-setup-links">
+                                <thead>
+                                    <tr><th>"Created"</th><th>"By"</th><th>"Expires"</th><th></th></tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                            <button id="revoke-setup-links" disabled=move || !hydrated.get() on:click=move |_| revoke(None)>
+                                "Revoke all open links"
+                            </button>
+                        }
+                            .into_any()
                     }
-                })
-            }}
+                }
+            })}
         </Suspense>
         <Notice notice=message />
     }

@@ -617,7 +617,7 @@ pub async fn list_members(
     let search = (!q.is_empty()).then_some(q);
     let MemberStats {
         counts,
-        deactivated_owner,
+        owner_deactivated,
     } = store.member_stats(&actor.org_id).await?;
     let org_wide = counts.active + counts.deactivated;
     let filtered = search.is_some() || filter != MemberFilter::default();
@@ -668,7 +668,7 @@ pub async fn list_members(
         counts,
         now: store.now_ms(),
         // Okta may deactivate a leaving owner: the page then tells admins they may claim it.
-        owner_deactivated: deactivated_owner,
+        owner_deactivated,
     })
 }
 

@@ -47,6 +47,9 @@ impl DbKind {
     }
 }
 
+/// How long a query waits for a free connection before the store answers `Unavailable`.
+const ACQUIRE_WITHIN: Duration = Duration::from_secs(5);
+
 /// The pool options for `url` and the URL to open: for SQLite the file's directory is
 /// created, `mode=rwc` added, and every connection gets WAL, the busy timeout, foreign keys
 /// and `synchronous = NORMAL`; for PostgreSQL every connection gets the lock timeout. The
@@ -57,7 +60,7 @@ pub(super) fn pool_options(
     url: &str,
 ) -> Result<(AnyPoolOptions, String), StoreError> {
     let mut url = url.to_string();
-    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+    let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_WITHIN);
     let options = match kind {
         DbKind::Sqlite => {
             let path = url
@@ -134,7 +137,7 @@ pub(super) fn sqlite_reader_options(
 ) -> Option<AnyPoolOptions> {
     (kind == DbKind::Sqlite).then(|| {
         AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_WITHIN)
             .max_connections(max_connections.map_or(SQLITE_READERS, |n| n.saturating_sub(1).max(1)))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {

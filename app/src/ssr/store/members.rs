@@ -150,7 +150,7 @@ impl MemberKey {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberStats {
     pub counts: MemberCounts,
-    pub deactivated_owner: Option<String>,
+    pub owner_deactivated: Option<String>,
 }
 
 /// Which members a directory page lists, besides the search: all when both are `None`.
@@ -665,7 +665,7 @@ impl Store {
             "SELECT owners, admins, members, active, deactivated,
                     (SELECT email FROM members m
                      WHERE m.org_id = s.org_id AND m.role = 'owner' AND m.status = 'deactivated')
-                        AS deactivated_owner
+                        AS owner_deactivated
              FROM member_stats s WHERE org_id = $1",
         )
         .bind(org_id)
@@ -682,7 +682,7 @@ impl Store {
                 active: row.try_get("active")?,
                 deactivated: row.try_get("deactivated")?,
             },
-            deactivated_owner: row.try_get("deactivated_owner")?,
+            owner_deactivated: row.try_get("owner_deactivated")?,
         })
     }
 
