@@ -76,9 +76,12 @@ impl SiteAssets {
     }
 }
 
+/// The name of the site's directory of files, served under `/pkg/`.
+pub const PKG_DIR: &str = "pkg";
+
 /// The site's `pkg/` directory, whose files are served under `/pkg/`.
 pub fn pkg_dir(site_root: &Path) -> PathBuf {
-    site_root.join("pkg")
+    site_root.join(PKG_DIR)
 }
 
 /// The service answering `/pkg/…` from `<site root>/pkg/`: each file as its `.br` or `.gz` twin

@@ -509,7 +509,7 @@ pub async fn serve_on(
         site_root = %config.site_root,
         "starting tessera"
     );
-    if !std::path::Path::new(&config.site_root).join("pkg").is_dir() {
+    if !crate::assets::pkg_dir(std::path::Path::new(&config.site_root)).is_dir() {
         tracing::warn!(site_root = %config.site_root, "no built site (pkg/) here: pages will not hydrate; build it with `scripts/site.sh` or set --site-root");
     }
     let purge_store = store.clone();

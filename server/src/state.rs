@@ -68,7 +68,7 @@ pub fn state(config: Config, store: Store, key: SecretKey) -> AppState {
     let leptos_options = LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
         .site_root(config.site_root.clone())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(crate::assets::PKG_DIR)
         .site_addr(config.bind)
         .hash_files(assets.hash_file.is_some())
         .hash_file(

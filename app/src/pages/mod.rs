@@ -44,9 +44,7 @@ pub fn hydrated() -> Signal<bool> {
 /// page) still exists; the body then renders nothing.
 ///
 /// Pages use it through [`when_loaded`].
-pub fn loaded<T, Ser>(
-    resource: Resource<T, Ser>,
-) -> impl Future<Output = Option<T>> + Send + 'static
+fn loaded<T, Ser>(resource: Resource<T, Ser>) -> impl Future<Output = Option<T>> + Send + 'static
 where
     T: Clone + Send + Sync + 'static,
     Ser: Send + Sync + 'static,
