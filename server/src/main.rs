@@ -1,7 +1,16 @@
 //! `tessera`: the server and the operator CLI in one binary.
 
+/// mimalloc serves every allocation of the process: Rust's through this global allocator, and
+/// C's (SQLite's rows and pages) through its `override` feature, which links it in as `malloc`.
+/// A request allocates and frees thousands of small buffers (rows, values, JSON, headers), and
+/// glibc's malloc spent about a fifth of a members page's instructions on them (BENCHMARKS.md,
+/// profiles). It also returns freed memory to the system on its own, where glibc kept an arena
+/// per contending thread (tens of MB of resident memory holding nothing).
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
-    fewer_malloc_arenas();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -10,20 +19,6 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// glibc gives every thread that contends for the allocator an arena of its own (up to 8 per
-/// core), and each keeps freed memory: with the runtime's and SQLite's worker threads that is
-/// tens of MB of resident memory holding nothing. Two arenas keep the server's RSS near what it
-/// uses; `MALLOC_ARENA_MAX` in the environment still wins.
-fn fewer_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: called before any other thread exists; mallopt only sets a tunable.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
 }

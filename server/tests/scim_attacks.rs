@@ -348,6 +348,70 @@ async fn racing_requests_settle_without_errors_or_duplicates() {
             1,
             "[{kind}]"
         );
+        // Creates of one userName lock only that name: a rename to it racing creates of it
+        // (other cases) still leaves exactly one holder, the others refused as uniqueness.
+        let gil = id_of(&scim.create_user("gil@example.com", None).await);
+        let rename = scim.patch_user(
+            &gil,
+            json!([{"op": "replace", "path": "userName", "value": "Fay@Example.com"}]),
+        );
+        let creates = ["fay@example.com", "FAY@example.com", "fay@EXAMPLE.COM"]
+            .map(|u| scim.create_user(u, None));
+        let (renamed, created) = tokio::join!(rename, futures_util::future::join_all(creates));
+        let all: Vec<_> = created.iter().chain(std::iter::once(&renamed)).collect();
+        let won = all
+            .iter()
+            .filter(|r| r.status == 200 || r.status == 201)
+            .count();
+        assert_eq!(
+            won,
+            1,
+            "[{kind}] {:?}",
+            all.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+        for r in all.iter().filter(|r| r.status != 200 && r.status != 201) {
+            assert_scim_error(r, 409, Some("uniqueness"), &format!("[{kind}]"));
+        }
+        let holders = "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND user_name_key = 'fay@example.com'";
+        assert_eq!(
+            testkit::count(&server.store, holders, org.id.as_str()).await,
+            1,
+            "[{kind}]"
+        );
+        // Many people at once (distinct userNames): all created, and the org's counts exact.
+        let names: Vec<String> = (0..12).map(|i| format!("crowd{i}@example.com")).collect();
+        let many = names.iter().map(|u| scim.create_user(u, None));
+        for r in futures_util::future::join_all(many).await {
+            assert_eq!(r.status, 201, "[{kind}] {}", r.body);
+        }
+        let counted = testkit::count(
+            &server.store,
+            "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND status = 'active'",
+            org.id.as_str(),
+        )
+        .await;
+        let stats = server.store.member_counts(&org.id).await.unwrap();
+        assert_eq!(stats.active, counted, "[{kind}]");
+        // Half of them deactivated at once (on PostgreSQL through other connections than
+        // created them, so other counter slots): the counts stay exact.
+        let ids: Vec<String> =
+            futures_util::future::join_all(names.iter().map(|u| scim.user_id(u)))
+                .await
+                .into_iter()
+                .map(|id| id.expect("created user listed"))
+                .collect();
+        let offs = ids.iter().step_by(2).map(|id| scim.deactivate(id));
+        for r in futures_util::future::join_all(offs).await {
+            assert_eq!(r.status, 200, "[{kind}] {}", r.body);
+        }
+        let stats = server.store.member_counts(&org.id).await.unwrap();
+        for (status, n) in [("active", stats.active), ("deactivated", stats.deactivated)] {
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM members WHERE org_id = $1 AND status = '{status}'"
+            );
+            let counted = testkit::count(&server.store, &sql, org.id.as_str()).await;
+            assert_eq!(n, counted, "[{kind}] {status}");
+        }
         // Okta retrying a deactivation while the first is under way: every answer is 200.
         let id = id_of(answers.iter().find(|r| r.status == 201).unwrap());
         let offs = (0..6).map(|_| scim.deactivate(&id));

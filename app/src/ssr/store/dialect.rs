@@ -391,10 +391,33 @@ pub(super) async fn write_first(tx: &mut Tx, org_id: &OrgId) -> Result<(), Store
     Ok(())
 }
 
+/// Inside `tx`, before a SCIM write that must keep the userName `user_name_key` (lowercased)
+/// unique in the org: writes of that one userName in that org run one after the other, and
+/// nothing else waits. On PostgreSQL a transaction-scoped advisory lock on the pair (a 64-bit
+/// hash of it: a collision only makes two writes wait for each other), so Okta creating many
+/// people at once is not serialised on the org's row; on SQLite the transaction becomes the
+/// writer at once ([`write_first`]): with one writer, the check and the write cannot interleave.
+pub(super) async fn lock_user_name(
+    tx: &mut Tx,
+    org_id: &OrgId,
+    user_name_key: &str,
+) -> Result<(), StoreError> {
+    match tx.kind() {
+        DbKind::Sqlite => write_first(tx, org_id).await,
+        DbKind::Postgres => {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("scim userName {org_id} {user_name_key}"))
+                .execute(tx.conn())
+                .await?;
+            Ok(())
+        }
+    }
+}
+
 /// Inside `tx`, before a statement that changes two members of one org: on PostgreSQL, locks
-/// both rows first, in id order. The counter trigger locks the org's `member_stats` row at the
-/// end of each statement, and a concurrent single-member update must not hold one of our rows
-/// while waiting for that counter row. SQLite has one writer at a time: nothing to order.
+/// both rows first, in id order. The counter trigger locks a `member_stats` row of the org (its
+/// connection's slot) at the end of each statement, and a concurrent single-member update must
+/// not hold one of our rows while waiting for that counter row. SQLite has one writer at a time: nothing to order.
 pub(super) async fn lock_two_members(
     tx: &mut Tx,
     org_id: &OrgId,

@@ -652,8 +652,9 @@ impl Store {
         rows.iter().map(member_from_row).collect()
     }
 
-    /// How many members an org has, by status and by role: one row of `member_stats`, which
-    /// triggers keep exact (migrations `20261127000005`/`6`).
+    /// How many members an org has, by status and by role: the org's rows of `member_stats`
+    /// summed (one on SQLite, a few on PostgreSQL), which triggers keep exact (migrations
+    /// `20261127000005`/`6`, and `20261208000010` on PostgreSQL).
     pub async fn member_counts(&self, org_id: &OrgId) -> Result<MemberCounts, StoreError> {
         Ok(self.member_stats(org_id).await?.counts)
     }
@@ -662,18 +663,19 @@ impl Store {
     /// is deactivated (Okta deactivated a leaving owner): what every members page shows.
     pub async fn member_stats(&self, org_id: &OrgId) -> Result<MemberStats, StoreError> {
         let row = sqlx::query(
-            "SELECT owners, admins, members, active, deactivated,
+            "SELECT CAST(COALESCE(SUM(owners), 0) AS BIGINT) AS owners,
+                    CAST(COALESCE(SUM(admins), 0) AS BIGINT) AS admins,
+                    CAST(COALESCE(SUM(members), 0) AS BIGINT) AS members,
+                    CAST(COALESCE(SUM(active), 0) AS BIGINT) AS active,
+                    CAST(COALESCE(SUM(deactivated), 0) AS BIGINT) AS deactivated,
                     (SELECT email FROM members m
-                     WHERE m.org_id = s.org_id AND m.role = 'owner' AND m.status = 'deactivated')
+                     WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'deactivated')
                         AS owner_deactivated
-             FROM member_stats s WHERE org_id = $1",
+             FROM member_stats WHERE org_id = $1",
         )
         .bind(org_id)
-        .fetch_optional(&self.readers)
+        .fetch_one(&self.readers)
         .await?;
-        let Some(row) = row else {
-            return Ok(MemberStats::default());
-        };
         Ok(MemberStats {
             counts: MemberCounts {
                 owner: row.try_get("owners")?,

@@ -208,8 +208,9 @@ pub struct ScimRequest {
 pub(super) const REQUESTS_OLDER_THAN: &str =
     "DELETE FROM scim_requests WHERE id IN (SELECT id FROM scim_requests WHERE at < $1 LIMIT $2)";
 
-/// Inside `tx`: the org's row locked (a no-op write), so one org's token, user and group
-/// writes run one after the other on both databases (uniqueness checks cannot race).
+/// Inside `tx`: the org's row locked (a no-op write), so one org's token, user-update and group
+/// writes run one after the other on both databases (uniqueness checks cannot race). User
+/// creates lock only their userName ([`dialect::lock_user_name`]), which updates take too.
 async fn lock_org(tx: &mut Tx, org_id: &OrgId) -> Result<(), StoreError> {
     sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
         .bind(org_id)
@@ -499,9 +500,10 @@ impl Store {
         if role == Role::Owner {
             return Err(StoreError::Invalid("SCIM never makes an owner".into()));
         }
-        let mut tx = self.begin().await?;
-        lock_org(&mut tx, org_id).await?;
         let key = record.user_name.to_lowercase();
+        let mut tx = self.begin().await?;
+        // Only creates of this userName wait for each other (not the org's other SCIM writes).
+        dialect::lock_user_name(&mut tx, org_id, &key).await?;
         if user_name_taken(&mut tx, org_id, &key, None).await? {
             tx.rollback().await?;
             return Ok(Written::UserNameTaken);
@@ -555,6 +557,8 @@ impl Store {
         let mut tx = self.begin().await?;
         lock_org(&mut tx, org_id).await?;
         let key = record.user_name.to_lowercase();
+        // Creates take only this lock: a rename to a userName being created waits for it.
+        dialect::lock_user_name(&mut tx, org_id, &key).await?;
         if user_name_taken(&mut tx, org_id, &key, Some(id)).await? {
             tx.rollback().await?;
             return Ok(Written::UserNameTaken);
