@@ -15,19 +15,15 @@ CREATE FUNCTION member_stats_slot() RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT pg_backend_pid() % 16
 $$;
 
+-- New members: their org's counts added through member_stats_add (below), like every change.
 CREATE OR REPLACE FUNCTION member_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO member_stats AS s (org_id, slot, owners, admins, members, active, deactivated)
-    SELECT org_id, member_stats_slot(),
-           SUM((role = 'owner')::int), SUM((role = 'admin')::int), SUM((role = 'member')::int),
-           SUM((status = 'active')::int), SUM((status = 'deactivated')::int)
-    FROM new_rows GROUP BY org_id
-    ON CONFLICT (org_id, slot) DO UPDATE SET
-        owners = s.owners + EXCLUDED.owners,
-        admins = s.admins + EXCLUDED.admins,
-        members = s.members + EXCLUDED.members,
-        active = s.active + EXCLUDED.active,
-        deactivated = s.deactivated + EXCLUDED.deactivated;
+    PERFORM member_stats_add(COALESCE(jsonb_agg(d), '[]'::jsonb)) FROM (
+        SELECT org_id, SUM((role = 'owner')::int) AS o, SUM((role = 'admin')::int) AS a,
+               SUM((role = 'member')::int) AS m, SUM((status = 'active')::int) AS act,
+               SUM((status = 'deactivated')::int) AS deact
+        FROM new_rows GROUP BY org_id
+    ) d;
     RETURN NULL;
 END;
 $$;
