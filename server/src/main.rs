@@ -1,12 +1,13 @@
 //! `tessera`: the server and the operator CLI in one binary.
 
-/// mimalloc serves every allocation of the process: Rust's through this global allocator, and
-/// C's (SQLite's rows and pages) through its `override` feature, which links it in as `malloc`.
+/// On glibc Linux mimalloc serves every allocation of the process (elsewhere the system
+/// allocator does): Rust's through this global allocator, and C's (SQLite's rows and pages)
+/// through its `override` feature, which links it in as `malloc`.
 /// A request allocates and frees thousands of small buffers (rows, values, JSON, headers), and
 /// glibc's malloc spent about a fifth of a members page's instructions on them (BENCHMARKS.md,
 /// profiles). It also returns freed memory to the system on its own, where glibc kept an arena
 /// per contending thread (tens of MB of resident memory holding nothing).
-#[cfg(unix)]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -391,6 +391,24 @@ pub(super) async fn write_first(tx: &mut Tx, org_id: &OrgId) -> Result<(), Store
     Ok(())
 }
 
+/// Inside `tx`, as its first statement: locks the org's row against everything that would add
+/// to the org, for deleting it. On PostgreSQL `FOR UPDATE`: a concurrent insert of a member
+/// (whose foreign key takes a key-share lock on the row) waits for the delete and then fails on
+/// the missing org, instead of deadlocking with it over a member counter row the delete has
+/// emptied. On SQLite a no-op update makes the transaction the writer at once. False when
+/// there is no such org.
+pub(super) async fn lock_org_for_delete(tx: &mut Tx, org_id: &OrgId) -> Result<bool, StoreError> {
+    let sql = match tx.kind() {
+        DbKind::Sqlite => "UPDATE orgs SET name = name WHERE id = $1 RETURNING id",
+        DbKind::Postgres => "SELECT id FROM orgs WHERE id = $1 FOR UPDATE",
+    };
+    let row = sqlx::query(sql)
+        .bind(org_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Inside `tx`, before a SCIM write that must keep the userName `user_name_key` (lowercased)
 /// unique in the org: writes of that one userName in that org run one after the other, and
 /// nothing else waits. On PostgreSQL a transaction-scoped advisory lock on the pair (a 64-bit

@@ -2,7 +2,7 @@
 //! deleting an org with everything of it.
 
 use super::audit::NewAudit;
-use super::dialect::is_unique_violation;
+use super::dialect::{self, is_unique_violation};
 use super::{Store, StoreError, Tx, sessions};
 use crate::model::{Org, OrgId, SsoConnection};
 use sqlx::Row;
@@ -162,15 +162,12 @@ impl Store {
     /// Every table of an org is emptied explicitly (so the counts are exact and no table relies
     /// on the database to cascade; sessions have no foreign key at all), then the org row
     /// goes, and its `ON DELETE CASCADE` foreign keys catch whatever a concurrent sign-in added
-    /// meanwhile. The first statement locks the org row (a no-op update): on PostgreSQL a
-    /// concurrent delete or rename waits, on SQLite the transaction is the writer from the start.
+    /// meanwhile. The first statement locks the org row ([`dialect::lock_org_for_delete`]): on
+    /// PostgreSQL a concurrent delete, rename or new member waits, on SQLite the transaction is
+    /// the writer from the start.
     pub async fn delete_org(&self, org_id: &OrgId) -> Result<Option<OrgDeleted>, StoreError> {
         let mut tx = self.begin().await?;
-        let locked = sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
-            .bind(org_id)
-            .execute(tx.conn())
-            .await?;
-        if locked.rows_affected() != 1 {
+        if !dialect::lock_org_for_delete(&mut tx, org_id).await? {
             tx.rollback().await?;
             return Ok(None);
         }
