@@ -2,11 +2,11 @@
 
 /// On glibc Linux mimalloc serves every allocation of the process (elsewhere the system
 /// allocator does): Rust's through this global allocator, and C's (SQLite's rows and pages)
-/// through its `override` feature, which links it in as `malloc`.
-/// A request allocates and frees thousands of small buffers (rows, values, JSON, headers), and
-/// glibc's malloc spent about a fifth of a members page's instructions on them (BENCHMARKS.md,
-/// profiles). It also returns freed memory to the system on its own, where glibc kept an arena
-/// per contending thread (tens of MB of resident memory holding nothing).
+/// through its `override` feature, which links it in as `malloc`. A request allocates and frees
+/// thousands of small buffers (rows, values, JSON, headers): glibc's malloc spent about a fifth
+/// of a members page's instructions on them (BENCHMARKS.md, profiles), and held to two arenas
+/// (for resident memory) it made the runtime's and SQLite's threads wait for each other.
+/// mimalloc commits memory on demand (`.cargo/config.toml`) and returns what it purges.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -435,7 +435,8 @@ pub(super) async fn lock_user_name(
 /// Inside `tx`, before a statement that changes two members of one org: on PostgreSQL, locks
 /// both rows first, in id order. The counter trigger locks a `member_stats` row of the org (its
 /// connection's slot) at the end of each statement, and a concurrent single-member update must
-/// not hold one of our rows while waiting for that counter row. SQLite has one writer at a time: nothing to order.
+/// not hold one of our rows while waiting for that counter row. SQLite has one writer at a
+/// time: nothing to order.
 pub(super) async fn lock_two_members(
     tx: &mut Tx,
     org_id: &OrgId,
