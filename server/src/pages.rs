@@ -49,13 +49,16 @@ pub fn problem(
 
 /// How a page answers a store failure: the status and reason code. The database unreachable,
 /// busy, locked or full is `503 service_unavailable`; a value it refuses (a NUL character on
-/// PostgreSQL) is bad input, `400 bad_request`; anything else `500 internal_error`. (The JSON
+/// PostgreSQL) is bad input, `400 bad_request`; what the request names deleted meanwhile (an
+/// org deleted during the sign-in) `404 not_found`; anything else `500 internal_error`. (The JSON
 /// API's mapping is `From<StoreError> for ApiError` in `app::ssr::api_support`.)
 pub fn store_failure_status(e: &StoreError) -> (StatusCode, &'static str) {
     if e.is_unavailable() {
         (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
     } else if e.is_bad_input() {
         (StatusCode::BAD_REQUEST, "bad_request")
+    } else if e.is_gone() {
+        (StatusCode::NOT_FOUND, "not_found")
     } else {
         (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
     }
@@ -74,7 +77,8 @@ pub enum Reader {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreProblem {
     pub status: StatusCode,
-    /// `service_unavailable`, `bad_request` or `internal_error` ([`store_failure_status`]).
+    /// `service_unavailable`, `bad_request`, `not_found` or `internal_error`
+    /// ([`store_failure_status`]).
     pub reason: &'static str,
     pub title: &'static str,
     pub what: &'static str,
@@ -102,12 +106,25 @@ pub fn store_problem(e: &StoreError, reader: Reader) -> StoreProblem {
     let (status, reason) = store_failure_status(e);
     let unavailable = status == StatusCode::SERVICE_UNAVAILABLE;
     let bad_input = status == StatusCode::BAD_REQUEST;
-    if bad_input {
-        tracing::info!(error = %e, "the database refused a value of the request");
+    let gone = status == StatusCode::NOT_FOUND;
+    if bad_input || gone {
+        tracing::info!(error = %e, "a store failure caused by the request (refused or deleted meanwhile)");
     } else {
         tracing::error!(error = %e, unavailable, "store failure behind a page");
     }
     let (title, what, advice, retry) = match (reader, unavailable, bad_input) {
+        (Reader::SignIn, _, _) if gone => (
+            "This organization no longer exists",
+            "The organization this sign-in was for was deleted while it was under way.",
+            "If you expected to sign in to it, ask your administrator.",
+            Some("/login"),
+        ),
+        (Reader::SetupLink, _, _) if gone => (
+            "This organization no longer exists",
+            "The organization of this setup link was deleted meanwhile; nothing was changed.",
+            "Ask your Tessera contact for a new setup link.",
+            None,
+        ),
         (Reader::SignIn, true, _) => (
             "Tessera is temporarily unavailable",
             "Tessera cannot reach its database right now.",

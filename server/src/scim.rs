@@ -185,6 +185,9 @@ fn store_error(e: StoreError) -> ScimError {
             ScimType::InvalidValue,
             "The database refused a value of the request.",
         )
+    } else if e.is_gone() {
+        tracing::info!(error = %e, "SCIM request: what it names was deleted meanwhile");
+        ScimError::new(404, None, "No such resource in this organization.")
     } else {
         tracing::error!(error = %e, "SCIM request failed");
         ScimError::new(500, None, "Tessera failed to complete the request.")

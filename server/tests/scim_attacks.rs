@@ -431,3 +431,54 @@ async fn racing_requests_settle_without_errors_or_duplicates() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_org_while_okta_provisions_it_settles_without_server_errors() {
+    for db in databases().await {
+        let kind = db.kind;
+        let server = TestServer::start(&db).await;
+        for round in 0..3 {
+            let slug = format!("doomed{round}");
+            let (org, scim) = org_with_scim(&server, &slug).await;
+            let mut ids = Vec::new();
+            for i in 0..8 {
+                ids.push(id_of(
+                    &scim.create_user(&format!("p{i}@example.com"), None).await,
+                ));
+            }
+            // Okta deactivating and creating people while the operator deletes the org: each
+            // write lands before the delete (and is deleted with the org) or finds the org
+            // gone, or loses a deadlock to it (503, which Okta retries); never a 500.
+            let offs = ids.iter().map(|id| scim.deactivate(id));
+            let new_names: Vec<String> = (0..8).map(|i| format!("n{i}@example.com")).collect();
+            let news = new_names.iter().map(|u| scim.create_user(u, None));
+            let delete = async {
+                tokio::time::sleep(Duration::from_millis(5 * round)).await;
+                server.store.delete_org(&org.id).await
+            };
+            let (offs, news, deleted) = tokio::join!(
+                futures_util::future::join_all(offs),
+                futures_util::future::join_all(news),
+                delete
+            );
+            let deleted = deleted.unwrap_or_else(|e| panic!("[{kind}] delete: {e}"));
+            assert!(deleted.is_some(), "[{kind}] the org was there to delete");
+            for r in offs.iter().chain(news.iter()) {
+                assert!(
+                    [200, 201, 401, 404, 503].contains(&r.status),
+                    "[{kind}] round {round}: {} {}",
+                    r.status,
+                    r.body
+                );
+            }
+            for table in ["members", "member_stats", "audit_log", "scim_tokens"] {
+                let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE org_id = $1");
+                assert_eq!(
+                    testkit::count(&server.store, &sql, org.id.as_str()).await,
+                    0,
+                    "[{kind}] {table} emptied"
+                );
+            }
+        }
+    }
+}

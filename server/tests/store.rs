@@ -4,7 +4,7 @@
 
 use app::api::login_reason::LoginReason;
 use app::model::{MemberStatus, Role};
-use app::ssr::login::{LoginAttempt, Outcome};
+use app::ssr::login::{LoginAttempt, LoginFlow, Outcome};
 use app::ssr::store::NewAudit;
 use app::ssr::store::{ManualClock, Store, StoreError};
 use serde_json::{Value, json};
@@ -754,37 +754,33 @@ async fn search_totals_are_exact_on_short_full_and_past_the_end_pages() {
             let store = store.clone();
             let org_id = org.id.clone();
             async move {
-                let (rows, total) = store
+                let found = store
                     .members_page(&org_id, Some(q), filter, 50, offset)
                     .await
                     .unwrap();
-                (rows.len(), total)
+                (found.members.len(), found.total)
             }
         };
         let none = MemberFilter::default();
         assert_eq!(
             page("rare", none, 0).await,
-            (3, Some(3)),
+            (3, 3),
             "[{kind}] every match on page 1"
         );
-        assert_eq!(
-            page("nobody", none, 0).await,
-            (0, Some(0)),
-            "[{kind}] no match"
-        );
+        assert_eq!(page("nobody", none, 0).await, (0, 0), "[{kind}] no match");
         assert_eq!(
             page("common", none, 0).await,
-            (50, Some(57)),
+            (50, 57),
             "[{kind}] a full page counts"
         );
         assert_eq!(
             page("common", none, 50).await,
-            (7, Some(57)),
+            (7, 57),
             "[{kind}] the short last page"
         );
         assert_eq!(
             page("common", none, 100).await,
-            (0, Some(57)),
+            (0, 57),
             "[{kind}] past the end counts"
         );
         let deactivated = MemberFilter {
@@ -793,13 +789,13 @@ async fn search_totals_are_exact_on_short_full_and_past_the_end_pages() {
         };
         assert_eq!(
             page("rare", deactivated, 0).await,
-            (0, Some(0)),
+            (0, 0),
             "[{kind}] with a filter"
         );
         // Case does not matter, and the search matches names as well as emails.
         assert_eq!(
             page("RARE PERSON", none, 0).await,
-            (3, Some(3)),
+            (3, 3),
             "[{kind}] any case"
         );
     }
@@ -830,4 +826,166 @@ async fn postgres_search_indexes_keep_no_pending_list() {
             json!({"name": "members_name_trgm", "options": "fastupdate=off"}),
         ]
     );
+}
+
+/// The org's pending-flow counters (kept by triggers) against a fresh count of its flows.
+async fn assert_flow_counts_exact(store: &Store, org_id: &str, kind: &str) {
+    // SUM is NUMERIC on PostgreSQL: read through text.
+    let int = |v: &Value| -> i64 {
+        match v {
+            Value::Null => 0,
+            Value::String(s) => s.parse().unwrap(),
+            n => n.as_i64().unwrap(),
+        }
+    };
+    let kept = sql_row(
+        store,
+        "SELECT CAST(COALESCE(SUM(anonymous), 0) AS BIGINT) AS anonymous,
+                CAST(COALESCE(SUM(known), 0) AS BIGINT) AS known
+         FROM login_flow_counts WHERE org_id = $1",
+        &[json!(org_id)],
+    )
+    .await;
+    let counted = sql_row(
+        store,
+        "SELECT SUM(CASE WHEN known = 0 THEN 1 ELSE 0 END) AS anonymous,
+                SUM(CASE WHEN known = 0 THEN 0 ELSE 1 END) AS known
+         FROM login_flows WHERE org_id = $1",
+        &[json!(org_id)],
+    )
+    .await;
+    assert_eq!(
+        (int(&kept["anonymous"]), int(&kept["known"])),
+        (int(&counted["anonymous"]), int(&counted["known"])),
+        "[{kind}] kept flow counts differ from the login_flows table"
+    );
+}
+
+fn flow(org_id: &app::model::OrgId, state: &str, browser: &str, now: i64) -> LoginFlow {
+    LoginFlow {
+        state: state.into(),
+        org_id: org_id.clone(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        target: None,
+        browser_hash: browser.into(),
+        expires_at: now + 600_000,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_flow_counts_stay_exact_and_bound_each_start() {
+    use app::ssr::login::{MAX_PENDING_FLOWS_PER_BROWSER, MAX_PENDING_FLOWS_PER_ORG as CAP};
+    for db in databases().await {
+        let kind = db.kind;
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let org = store.create_org("flows", "Flows").await.unwrap();
+        let other = store.create_org("elsewhere", "Elsewhere").await.unwrap();
+        let id = org.id.as_str();
+        let now = store.now_ms();
+        // Starts from new browsers, from one browser again and again (it keeps its newest
+        // few), concurrent ones (on PostgreSQL through different connections, so different
+        // counter slots), and another org's.
+        for i in 0..6 {
+            let f = flow(&org.id, &format!("new{i}"), &format!("b{i}"), now);
+            assert!(store.save_login_flow(&f, true).await.unwrap().is_some());
+        }
+        for i in 0..8 {
+            let f = flow(&org.id, &format!("tab{i}"), "one-browser", now + i);
+            store.save_login_flow(&f, false).await.unwrap();
+        }
+        let tabs = sql_row(
+            &store,
+            "SELECT COUNT(*) AS n FROM login_flows WHERE browser_hash = 'one-browser'",
+            &[],
+        )
+        .await;
+        assert_eq!(tabs["n"], json!(MAX_PENDING_FLOWS_PER_BROWSER), "[{kind}]");
+        let starts = (0..16).map(|i| {
+            let store = store.clone();
+            let f = flow(&org.id, &format!("crowd{i}"), &format!("c{i}"), now);
+            async move { store.save_login_flow(&f, true).await.unwrap() }
+        });
+        futures_util::future::join_all(starts).await;
+        let f = flow(&other.id, "theirs", "b0", now);
+        store.save_login_flow(&f, true).await.unwrap();
+        assert_flow_counts_exact(&store, id, kind).await;
+        // Callbacks take flows; a known browser's flow, written directly; a rolled-back
+        // delete; expired flows purged.
+        assert!(store.take_login_flow("new1", "b1").await.unwrap().is_some());
+        assert!(
+            store
+                .take_login_flow("crowd3", "c3")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        sql_exec(
+            &store,
+            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash, known)
+             VALUES ('kn', $1, 'n', 'v', $2, $3, 'k', 1)",
+            &[json!(id), json!(now), json!(now + 600_000)],
+        )
+        .await;
+        assert_flow_counts_exact(&store, id, kind).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.execute_for_tests("DELETE FROM login_flows WHERE org_id = $1", &[json!(id)])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_flow_counts_exact(&store, id, kind).await;
+        sql_exec(
+            &store,
+            "UPDATE login_flows SET expires_at = 0 WHERE state IN ('new2', 'kn')",
+            &[],
+        )
+        .await;
+        store.purge_expired().await.unwrap();
+        assert_flow_counts_exact(&store, id, kind).await;
+        // At the cap, a start evicts exactly the oldest anonymous flows beyond it, walking
+        // only those: the org's anonymous flows stay at the cap.
+        sql_exec(
+            &store,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+             INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, created_at, expires_at, browser_hash)
+             SELECT 'planted-' || i, $2, 'n', 'v', $3 + i, $3 + i + 600000, 'p' || i FROM n",
+            &[json!(CAP + 3), json!(id), json!(now - 60_000)],
+        )
+        .await;
+        assert_flow_counts_exact(&store, id, kind).await;
+        let f = flow(&org.id, "last", "fresh", now);
+        assert!(store.save_login_flow(&f, true).await.unwrap().is_some());
+        let anonymous = sql_row(
+            &store,
+            "SELECT COUNT(*) AS n FROM login_flows WHERE org_id = $1 AND known = 0",
+            &[json!(id)],
+        )
+        .await;
+        assert_eq!(anonymous["n"], json!(CAP), "[{kind}]");
+        // 24 real anonymous flows besides the planted ones: the 28 oldest planted went.
+        let kept = sql_rows(
+            &store,
+            "SELECT state FROM login_flows WHERE state IN ('planted-1', 'planted-28', 'planted-29', 'tab3')
+             ORDER BY state",
+            &[],
+        )
+        .await;
+        assert_eq!(
+            kept,
+            vec![json!({"state": "planted-29"}), json!({"state": "tab3"})],
+            "[{kind}] the oldest went first"
+        );
+        assert_flow_counts_exact(&store, id, kind).await;
+        // Deleting the org takes its counters with it; the other org's stay.
+        store.delete_org(&org.id).await.unwrap();
+        let left = sql_row(
+            &store,
+            "SELECT COUNT(*) AS n FROM login_flow_counts WHERE org_id = $1",
+            &[json!(id)],
+        )
+        .await;
+        assert_eq!(left["n"], json!(0), "[{kind}]");
+        assert_flow_counts_exact(&store, other.id.as_str(), kind).await;
+    }
 }

@@ -256,7 +256,8 @@ pub fn refusal(
 }
 
 /// The one mapping of store failures to API errors: unavailable (unreachable, busy, locked,
-/// full) 503, a value the database refuses 400, anything else 500.
+/// full, a transaction rolled back to settle a race) 503, a value the database refuses 400,
+/// what the request names deleted meanwhile 404, anything else 500.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
@@ -268,6 +269,9 @@ impl From<StoreError> for ApiError {
                 "A value in this request cannot be stored (for example it contains a NUL character): correct it and try again."
                     .into(),
             )
+        } else if e.is_gone() {
+            tracing::info!(error = %e, "what the request names was deleted meanwhile");
+            ApiError::NotFound
         } else {
             tracing::error!(error = %e, "store error");
             ApiError::Internal

@@ -208,7 +208,8 @@ impl LoginFailure {
     }
 
     /// A store failure: the database unreachable is `service_unavailable` (503), a value it
-    /// refuses `bad_request` (400), anything else `internal_error` (500).
+    /// refuses `bad_request` (400), the org deleted meanwhile `state_missing_or_expired`,
+    /// anything else `internal_error` (500).
     fn store(e: StoreError) -> Self {
         if e.is_unavailable() {
             tracing::error!(error = %e, "store failure during sign-in");
@@ -216,6 +217,9 @@ impl LoginFailure {
         } else if e.is_bad_input() {
             tracing::info!(error = %e, "the database refused a value of this sign-in");
             LoginFailure::new(LoginReason::BadRequest)
+        } else if e.is_gone() {
+            tracing::info!(error = %e, "the org of this sign-in was deleted meanwhile");
+            LoginFailure::state("org deleted during sign-in")
         } else {
             tracing::error!(error = %e, "store failure during sign-in");
             LoginFailure::new(LoginReason::InternalError)

@@ -38,7 +38,7 @@ use super::sso_check;
 use super::store::scim::Linked;
 use super::store::signals::SecurityEventRow;
 use super::store::{
-    Admission, AuditEntry, AuditFilter, Guard, Invitation, MemberFilter, MemberStats,
+    Admission, AuditEntry, AuditFilter, DirectoryPage, Guard, Invitation, MemberFilter, MemberStats,
 };
 use super::store::{Store, StoreError};
 use crate::api::audit_text;
@@ -615,16 +615,12 @@ pub async fn list_members(
     }
     let after = after.map(cursor::decode).transpose()?;
     let search = (!q.is_empty()).then_some(q);
-    let MemberStats {
-        counts,
-        owner_deactivated,
-    } = store.member_stats(&actor.org_id).await?;
-    let org_wide = counts.active + counts.deactivated;
     let filtered = search.is_some() || filter != MemberFilter::default();
-    let (members, total, page, next) = match after {
+    // The org's counts come with the page (one statement for both).
+    let (stats, members, total, page, next) = match after {
         // Keyset: one more than a page says whether another follows.
         Some(key) => {
-            let mut members = store
+            let (stats, mut members) = store
                 .members_after(&actor.org_id, search, filter, i64::from(PER_PAGE) + 1, &key)
                 .await?;
             let more = members.len() > PER_PAGE as usize;
@@ -634,31 +630,35 @@ pub async fn list_members(
                     .count_members_matching(&actor.org_id, search, filter)
                     .await?
             } else {
-                org_wide
+                stats.counts.active + stats.counts.deactivated
             };
             let next = more.then(|| members.last().map(cursor::encode)).flatten();
-            (members, total, 0, next)
+            (stats, members, total, 0, next)
         }
         None => {
-            // A page past the end shows the last page (known up front when nothing narrows
-            // the list).
-            let mut page = page.max(1);
-            if !filtered {
-                page = page.min(last_page(org_wide));
-            }
-            let (members, total, page) = clamped_page(page, |offset| async move {
-                let (members, total) = store
+            // A page past the end shows the last page instead.
+            let (found, _, page) = clamped_page(page, |offset| async move {
+                let found = store
                     .members_page(&actor.org_id, search, filter, i64::from(PER_PAGE), offset)
                     .await?;
-                // Unfiltered, the total is the org-wide count already in `counts`.
-                Ok((members, total.unwrap_or(org_wide)))
+                let total = found.total;
+                Ok((found, total))
             })
             .await?;
+            let DirectoryPage {
+                stats,
+                members,
+                total,
+            } = found;
             let more = i64::from(page) * i64::from(PER_PAGE) < total;
             let next = more.then(|| members.last().map(cursor::encode)).flatten();
-            (members, total, page, next)
+            (stats, members, total, page, next)
         }
     };
+    let MemberStats {
+        counts,
+        owner_deactivated,
+    } = stats;
     Ok(MembersPage {
         members: members.into_iter().map(Into::into).collect(),
         total,
@@ -673,21 +673,21 @@ pub async fn list_members(
 }
 
 /// Page `page` (1-based, [`PER_PAGE`] a page) of a list, fetched with `fetch(offset)` giving
-/// the page's rows and the list's total; a page past the end fetches and shows the last page
-/// instead. Returns the rows, the total and the page shown.
-async fn clamped_page<T, F, Fut>(page: u32, fetch: F) -> Result<(Vec<T>, i64, u32), StoreError>
+/// the page and the list's total; a page past the end fetches and shows the last page
+/// instead. Returns the page fetched, the total and the page number shown.
+async fn clamped_page<T, F, Fut>(page: u32, fetch: F) -> Result<(T, i64, u32), StoreError>
 where
     F: Fn(i64) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, i64), StoreError>>,
+    Fut: std::future::Future<Output = Result<(T, i64), StoreError>>,
 {
     let offset = |page: u32| i64::from(page - 1) * i64::from(PER_PAGE);
     let mut page = page.max(1);
-    let (mut rows, total) = fetch(offset(page)).await?;
+    let (mut found, mut total) = fetch(offset(page)).await?;
     if page > last_page(total) {
         page = last_page(total);
-        rows = fetch(offset(page)).await?.0;
+        (found, total) = fetch(offset(page)).await?;
     }
-    Ok((rows, total, page))
+    Ok((found, total, page))
 }
 
 /// The last page of a list of `total` entries, [`PER_PAGE`] per page (1 for an empty list).

@@ -50,6 +50,34 @@ impl DbKind {
 /// How long a query waits for a free connection before the store answers `Unavailable`.
 const ACQUIRE_WITHIN: Duration = Duration::from_secs(5);
 
+/// A PostgreSQL connection idle at least this long is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// Pool options every pool starts from: the acquire timeout, and no round trip to test a
+/// connection that was just in use. sqlx pings a connection on every acquire by default, on
+/// top of the ping on every release, so a query costs three round trips (on SQLite three
+/// hand-offs to its thread). A SQLite connection is a file handle that cannot go stale: never
+/// tested. A PostgreSQL connection is pinged only after [`PING_IDLE_AFTER`] idle, which a
+/// server restart (or a connection dropped by the network while idle) always exceeds, so a
+/// dead connection is replaced before a request gets it, as before; under load none is.
+fn base_options(kind: DbKind) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .acquire_timeout(ACQUIRE_WITHIN)
+        .test_before_acquire(false);
+    match kind {
+        DbKind::Sqlite => options,
+        DbKind::Postgres => options.before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    use sqlx::Connection as _;
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        }),
+    }
+}
+
 /// The pool options for `url` and the URL to open: for SQLite the file's directory is
 /// created, `mode=rwc` added, and every connection gets WAL, the busy timeout, foreign keys
 /// and `synchronous = NORMAL`; for PostgreSQL every connection gets the lock timeout. The
@@ -60,7 +88,7 @@ pub(super) fn pool_options(
     url: &str,
 ) -> Result<(AnyPoolOptions, String), StoreError> {
     let mut url = url.to_string();
-    let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_WITHIN);
+    let options = base_options(kind);
     let options = match kind {
         DbKind::Sqlite => {
             let path = url
@@ -136,8 +164,7 @@ pub(super) fn sqlite_reader_options(
     max_connections: Option<u32>,
 ) -> Option<AnyPoolOptions> {
     (kind == DbKind::Sqlite).then(|| {
-        AnyPoolOptions::new()
-            .acquire_timeout(ACQUIRE_WITHIN)
+        base_options(kind)
             .max_connections(max_connections.map_or(SQLITE_READERS, |n| n.saturating_sub(1).max(1)))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -239,7 +266,11 @@ pub(super) async fn check_writable(pool: &AnyPool, kind: DbKind) -> Result<(), S
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Cause {
     Unavailable,
+    /// The server rolled the transaction back to settle a race (deadlock, serialization).
+    RolledBack,
     BadInput,
+    /// A foreign key refused the row: its parent was deleted meanwhile.
+    Gone,
     Other,
 }
 
@@ -297,6 +328,10 @@ fn classify_sqlstate(code: &str) -> Cause {
         Cause::Unavailable
     } else if code.starts_with("22") || code == "54000" {
         Cause::BadInput
+    } else if code.starts_with("40") {
+        Cause::RolledBack
+    } else if code == "23503" {
+        Cause::Gone
     } else {
         Cause::Other
     }
@@ -304,6 +339,10 @@ fn classify_sqlstate(code: &str) -> Cause {
 
 /// SQLite (extended) result codes, <https://www.sqlite.org/rescode.html>.
 fn classify_sqlite(code: u32) -> Cause {
+    // SQLITE_CONSTRAINT_FOREIGNKEY
+    if code == 787 {
+        return Cause::Gone;
+    }
     match code & 0xff {
         // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
         5 | 6 | 7 | 8 | 10 | 13 | 14 | 15 => Cause::Unavailable,
@@ -498,6 +537,11 @@ mod tests {
         assert_eq!(classify_code("53100"), Cause::Unavailable);
         assert_eq!(classify_code("25006"), Cause::Unavailable);
         assert_eq!(classify_code("23505"), Cause::Other);
+        assert_eq!(classify_code("23503"), Cause::Gone);
+        assert_eq!(classify_code("40P01"), Cause::RolledBack);
+        assert_eq!(classify_code("40001"), Cause::RolledBack);
+        assert_eq!(classify_code("787"), Cause::Gone);
+        assert_eq!(classify_code("19"), Cause::Other);
         assert_eq!(classify_code("42P01"), Cause::Other);
         // SQLite result codes, primary and extended.
         assert_eq!(classify_code("5"), Cause::Unavailable);

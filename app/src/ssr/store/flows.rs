@@ -199,9 +199,12 @@ impl Store {
     /// known browser's, when the org already has [`MAX_PENDING_FLOWS_PER_ORG`] known ones
     /// pending. Room is made first: the browser keeps at most [`MAX_PENDING_FLOWS_PER_BROWSER`]
     /// pending (its oldest go), and an anonymous start at the org's cap evicts the oldest
-    /// anonymous ones (see the module's documentation). One transaction that writes first
-    /// (on SQLite it holds the write lock from its first statement, so it never has to upgrade
-    /// a read), and one commit; nodes share the bounds through the database.
+    /// anonymous ones (see the module's documentation), as many as the org's pending-flow
+    /// counters (`login_flow_counts`, kept by triggers) say are too many: a start costs the
+    /// same with 10 or 10,000 flows pending. Whether the org knows the browser is read first;
+    /// then one transaction that writes first (on SQLite it holds the write lock from its first
+    /// statement, so it never has to upgrade a read), and one commit; nodes share the bounds
+    /// through the database.
     ///
     /// `new_browser`: the browser's binding was made for this sign-in (a random value nobody
     /// has seen), so it has no flows to make room among and is anonymous; those two lookups
@@ -212,37 +215,26 @@ impl Store {
         new_browser: bool,
     ) -> Result<Option<FlowTier>, StoreError> {
         let now = self.now_ms();
-        let mut tx = self.begin().await?;
-        if !new_browser {
-            // The browser's own oldest sign-ins, beyond the room for this one.
-            let keep = MAX_PENDING_FLOWS_PER_BROWSER - 1;
-            keep_newest_flows(&mut tx, "browser_hash = $1", &flow.browser_hash, keep).await?;
-        }
-        let known =
-            !new_browser && browser_known(&mut tx, &flow.org_id, &flow.browser_hash, now).await?;
+        // Read before the transaction (a browser that becomes known or forgotten meanwhile
+        // changes nothing that matters), so the transaction starts with its write.
+        let known = !new_browser
+            && browser_known(&self.readers, &flow.org_id, &flow.browser_hash, now).await?;
         let tier = if known {
             FlowTier::Known
         } else {
             FlowTier::Anonymous
         };
-        if tier == FlowTier::Anonymous {
-            // The org's oldest anonymous sign-ins, beyond the room for this one. Expired ones
-            // are not told apart: every flow lives as long (`signin::FLOW_TTL_MS`), so they are
-            // the oldest and go first.
-            let keep = MAX_PENDING_FLOWS_PER_ORG - 1;
-            keep_newest_flows(
-                &mut tx,
-                "org_id = $1 AND known = 0",
-                flow.org_id.as_str(),
-                keep,
-            )
-            .await?;
-        }
+        let mut tx = self.begin().await?;
+        make_room(&mut tx, flow, new_browser, tier).await?;
+        // A known start is refused at the cap of known ones: counted from the org's counters,
+        // and only when those say it is full, exactly (the counters include expired flows
+        // the purge has not deleted yet).
         let known = i64::from(tier == FlowTier::Known);
         let done = sqlx::query(
             "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash, known)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
              WHERE $9 = 0
+                OR (SELECT COALESCE(SUM(known), 0) FROM login_flow_counts WHERE org_id = $2) < $10
                 OR (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND known = 1 AND expires_at > $6) < $10",
         )
         .bind(&flow.state)
@@ -452,12 +444,15 @@ impl Store {
 
 /// Inside `tx`: has one of the org's active members signed in with the browser whose binding
 /// cookie hashes to `browser_hash` since `now - KNOWN_BROWSER_TTL_MS`?
-async fn browser_known(
-    tx: &mut Tx,
+async fn browser_known<'e, E>(
+    e: E,
     org_id: &OrgId,
     browser_hash: &str,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let row = sqlx::query(
         "SELECT 1 AS one FROM known_browsers k JOIN members m ON m.id = k.member_id
          WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
@@ -466,30 +461,67 @@ async fn browser_known(
     .bind(org_id)
     .bind(browser_hash)
     .bind(now - KNOWN_BROWSER_TTL_MS)
-    .fetch_optional(tx.conn())
+    .fetch_optional(e)
     .await?;
     Ok(row.is_some())
 }
 
-/// Inside `tx`: deletes the flows matching `condition` (on `$1` = `value`) beyond the newest
-/// `keep` by (created_at, state). That is the order of the indexes behind both bounds (migration
-/// `20261206000010`), so the walk reads the index alone and sorts nothing.
-async fn keep_newest_flows(
+/// Inside `tx`, as its first statement: makes room for `flow`. The browser's own oldest
+/// pending flows beyond the room for this one go (unless the browser is new: it has none),
+/// and for an anonymous start the org's oldest anonymous flows beyond the room for this one,
+/// as many as the org's counters (`login_flow_counts`) say are too many. Expired ones are not
+/// told apart: every flow lives as long (`signin::FLOW_TTL_MS`), so they are the oldest and go
+/// first.
+///
+/// One statement, so the walk is as long as what goes (the indexes on (org_id, known,
+/// created_at, state) and (browser_hash, created_at, state) are read in their order), and on
+/// PostgreSQL the counter row is locked once, at its end, after every flow row it deletes.
+async fn make_room(
     tx: &mut Tx,
-    condition: &'static str,
-    value: &str,
-    keep: i64,
+    flow: &LoginFlow,
+    new_browser: bool,
+    tier: FlowTier,
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "DELETE FROM login_flows WHERE state IN (
-             SELECT state FROM login_flows WHERE {condition}
-             ORDER BY created_at DESC, state DESC LIMIT $2 OFFSET $3)"
-    ))
-    .bind(value)
-    .bind(ALL_ROWS)
-    .bind(keep)
-    .execute(tx.conn())
-    .await?;
+    // Placeholders `$1`.. in order of use: PostgreSQL wants every one bound, and no more.
+    let browser = |n: usize| {
+        format!(
+            "SELECT state FROM (
+                 SELECT state FROM login_flows WHERE browser_hash = ${n}
+                 ORDER BY created_at DESC, state DESC LIMIT ${} OFFSET ${}) mine",
+            n + 1,
+            n + 2
+        )
+    };
+    let org = |n: usize| {
+        format!(
+            "SELECT state FROM (
+                 SELECT state FROM login_flows WHERE org_id = ${n} AND known = 0
+                 ORDER BY created_at, state
+                 LIMIT (SELECT CAST(CASE WHEN COALESCE(SUM(anonymous), 0) > ${m}
+                                         THEN SUM(anonymous) - ${m} ELSE 0 END AS BIGINT)
+                        FROM login_flow_counts WHERE org_id = ${n})) oldest",
+            m = n + 1
+        )
+    };
+    let (mine, oldest) = (!new_browser, tier == FlowTier::Anonymous);
+    let victims = match (mine, oldest) {
+        (true, true) => format!("{} UNION ALL {}", browser(1), org(4)),
+        (true, false) => browser(1),
+        (false, true) => org(1),
+        (false, false) => return Ok(()),
+    };
+    let sql = format!("DELETE FROM login_flows WHERE state IN ({victims})");
+    let mut query = sqlx::query(&sql);
+    if mine {
+        query = query
+            .bind(&flow.browser_hash)
+            .bind(ALL_ROWS)
+            .bind(MAX_PENDING_FLOWS_PER_BROWSER - 1);
+    }
+    if oldest {
+        query = query.bind(&flow.org_id).bind(MAX_PENDING_FLOWS_PER_ORG - 1);
+    }
+    query.execute(tx.conn()).await?;
     Ok(())
 }
 

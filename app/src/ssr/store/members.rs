@@ -153,6 +153,67 @@ pub struct MemberStats {
     pub owner_deactivated: Option<String>,
 }
 
+/// One page of the members directory ([`Store::members_page`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryPage {
+    /// The org's counts and deactivated owner, read with the page.
+    pub stats: MemberStats,
+    pub members: Vec<Member>,
+    /// How many members the list has (the search's and filter's matches, or the whole org).
+    pub total: i64,
+}
+
+/// The org `$1`'s [`MemberStats`]: its rows of `member_stats` summed (one on SQLite, a few on
+/// PostgreSQL), with the owner's email while the owner is deactivated. Always one row.
+const STATS_SELECT: &str = "SELECT CAST(COALESCE(SUM(owners), 0) AS BIGINT) AS owners,
+        CAST(COALESCE(SUM(admins), 0) AS BIGINT) AS admins,
+        CAST(COALESCE(SUM(members), 0) AS BIGINT) AS members,
+        CAST(COALESCE(SUM(active), 0) AS BIGINT) AS active,
+        CAST(COALESCE(SUM(deactivated), 0) AS BIGINT) AS deactivated,
+        (SELECT email FROM members m
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'deactivated')
+            AS owner_deactivated
+     FROM member_stats WHERE org_id = $1";
+
+/// `page` (a `SELECT` of [`MEMBER_COLUMNS`] for org `$1`) with the org's stats
+/// ([`STATS_SELECT`]) in front of every row, ordered by name, email, id: one round trip for
+/// what every members page shows. An empty page is one row of stats with every member column
+/// NULL ([`stats_and_members`]).
+fn with_stats(page: &str) -> String {
+    format!(
+        "SELECT st.*, pg.* FROM ({STATS_SELECT}) st LEFT JOIN ({page}) pg ON 1 = 1
+         ORDER BY pg.name, pg.email, pg.id"
+    )
+}
+
+fn stats_from_row(row: &AnyRow) -> Result<MemberStats, StoreError> {
+    Ok(MemberStats {
+        counts: MemberCounts {
+            owner: row.try_get("owners")?,
+            admin: row.try_get("admins")?,
+            member: row.try_get("members")?,
+            active: row.try_get("active")?,
+            deactivated: row.try_get("deactivated")?,
+        },
+        owner_deactivated: row.try_get("owner_deactivated")?,
+    })
+}
+
+/// The stats and the members of rows selected by [`with_stats`].
+fn stats_and_members(rows: &[AnyRow]) -> Result<(MemberStats, Vec<Member>), StoreError> {
+    let first = rows
+        .first()
+        .ok_or_else(|| corrupt("the members page lost its stats row".into()))?;
+    let stats = stats_from_row(first)?;
+    let mut members = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.try_get::<Option<String>, _>("id")?.is_some() {
+            members.push(member_from_row(row)?);
+        }
+    }
+    Ok((stats, members))
+}
+
 /// Which members a directory page lists, besides the search: all when both are `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemberFilter {
@@ -535,9 +596,10 @@ impl Store {
 
     // ---- the members directory ------------------------------------------------------------
 
-    /// One page of an org's members ordered by name, email, id. With a `search` (a substring
-    /// of name or email, any case) or a `filter` (role, status), also how many match; without
-    /// either the total is the org-wide count the caller gets from [`Store::member_counts`].
+    /// One page of an org's members ordered by name, email, id, and the org's
+    /// [`MemberStats`] (what [`Store::member_stats`] gives), in one statement. With a `search`
+    /// (a substring of name or email, any case) or a `filter` (role, status), also how many
+    /// match; without either the total is the org-wide count in the stats.
     ///
     /// The page is picked from the `(org_id, name, email, id)` index alone and only its rows
     /// are read from the table, so a deep `OFFSET` steps over index entries, not rows.
@@ -548,18 +610,18 @@ impl Store {
         filter: MemberFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Member>, Option<i64>), StoreError> {
+    ) -> Result<DirectoryPage, StoreError> {
         let search = search.map(|q| dialect::search_condition(self.kind, q));
         let (base, limits) = match &search {
             None => ("org_id = $1", "LIMIT $2 OFFSET $3"),
             Some((condition, _)) => (*condition, "LIMIT $3 OFFSET $4"),
         };
         let condition = format!("{base}{}", filter.sql());
-        let sql = format!(
+        let sql = with_stats(&format!(
             "{MEMBER_COLUMNS} WHERE id IN (
                  SELECT id FROM members WHERE {condition} ORDER BY name, email, id {limits}
-             ) ORDER BY name, email, id"
-        );
+             )"
+        ));
         let mut query = sqlx::query(&sql).bind(org_id);
         if let Some((_, value)) = &search {
             query = query.bind(value);
@@ -569,18 +631,28 @@ impl Store {
             .bind(offset)
             .fetch_all(&self.readers)
             .await?;
-        let members: Vec<Member> = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        let (stats, members) = stats_and_members(&rows)?;
         if search.is_none() && filter == MemberFilter::default() {
-            return Ok((members, None));
+            let total = stats.counts.active + stats.counts.deactivated;
+            return Ok(DirectoryPage {
+                stats,
+                members,
+                total,
+            });
         }
         // A short page that is not past the end holds the rest of the list: the total is known
         // without counting (a search that finds a few members runs its condition once).
         let fetched = members.len() as i64;
-        if fetched < limit && (fetched > 0 || offset == 0) {
-            return Ok((members, Some(offset + fetched)));
-        }
-        let total = self.count_matching(org_id, search, filter).await?;
-        Ok((members, Some(total)))
+        let total = if fetched < limit && (fetched > 0 || offset == 0) {
+            offset + fetched
+        } else {
+            self.count_matching(org_id, search, filter).await?
+        };
+        Ok(DirectoryPage {
+            stats,
+            members,
+            total,
+        })
     }
 
     /// How many members of the org match `search` and `filter`.
@@ -613,8 +685,9 @@ impl Store {
     }
 
     /// At most `limit` members of the org after `after` in the list's order (name, email, id)
-    /// and matching `search` and `filter`: keyset paging, so a deep position costs what the
-    /// first page does (the index `members_by_org_name_email` is walked from the key).
+    /// and matching `search` and `filter`, and the org's [`MemberStats`], in one statement:
+    /// keyset paging, so a deep position costs what the first page does (the index
+    /// `members_by_org_name_email` is walked from the key).
     pub async fn members_after(
         &self,
         org_id: &OrgId,
@@ -622,22 +695,22 @@ impl Store {
         filter: MemberFilter,
         limit: i64,
         after: &MemberKey,
-    ) -> Result<Vec<Member>, StoreError> {
+    ) -> Result<(MemberStats, Vec<Member>), StoreError> {
         let search = search.map(|q| dialect::search_condition(self.kind, q));
         let (base, next) = match &search {
             None => ("org_id = $1", 2),
             Some((condition, _)) => (*condition, 3),
         };
-        let sql = format!(
+        let sql = with_stats(&format!(
             "{MEMBER_COLUMNS} WHERE id IN (
                  SELECT id FROM members WHERE {base}{} AND (name, email, id) > (${next}, ${}, ${})
                  ORDER BY name, email, id LIMIT ${}
-             ) ORDER BY name, email, id",
+             )",
             filter.sql(),
             next + 1,
             next + 2,
             next + 3
-        );
+        ));
         let mut query = sqlx::query(&sql).bind(org_id);
         if let Some((_, value)) = &search {
             query = query.bind(value);
@@ -649,7 +722,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.readers)
             .await?;
-        rows.iter().map(member_from_row).collect()
+        stats_and_members(&rows)
     }
 
     /// How many members an org has, by status and by role: the org's rows of `member_stats`
@@ -662,30 +735,11 @@ impl Store {
     /// [`Store::member_counts`] and, in the same statement, the owner's email while the owner
     /// is deactivated (Okta deactivated a leaving owner): what every members page shows.
     pub async fn member_stats(&self, org_id: &OrgId) -> Result<MemberStats, StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(owners), 0) AS BIGINT) AS owners,
-                    CAST(COALESCE(SUM(admins), 0) AS BIGINT) AS admins,
-                    CAST(COALESCE(SUM(members), 0) AS BIGINT) AS members,
-                    CAST(COALESCE(SUM(active), 0) AS BIGINT) AS active,
-                    CAST(COALESCE(SUM(deactivated), 0) AS BIGINT) AS deactivated,
-                    (SELECT email FROM members m
-                     WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'deactivated')
-                        AS owner_deactivated
-             FROM member_stats WHERE org_id = $1",
-        )
-        .bind(org_id)
-        .fetch_one(&self.readers)
-        .await?;
-        Ok(MemberStats {
-            counts: MemberCounts {
-                owner: row.try_get("owners")?,
-                admin: row.try_get("admins")?,
-                member: row.try_get("members")?,
-                active: row.try_get("active")?,
-                deactivated: row.try_get("deactivated")?,
-            },
-            owner_deactivated: row.try_get("owner_deactivated")?,
-        })
+        let row = sqlx::query(STATS_SELECT)
+            .bind(org_id)
+            .fetch_one(&self.readers)
+            .await?;
+        stats_from_row(&row)
     }
 
     /// The org's members with this email (any case, Unicode included), oldest first. The case

@@ -42,7 +42,7 @@ pub use clock::ManualClock;
 pub use dialect::DbKind;
 pub use flows::{LoginAttempt, LoginFlow, Outcome};
 pub use invitations::Invitation;
-pub use members::{Admission, Guard, MemberFilter, MemberKey, MemberStats};
+pub use members::{Admission, DirectoryPage, Guard, MemberFilter, MemberKey, MemberStats};
 pub use orgs::{OrgDeleted, OrgOverview, OrgWithSso};
 pub use setup_links::SetupLink;
 
@@ -53,7 +53,8 @@ use sqlx::{AnyConnection, AnyPool};
 /// (`From<sqlx::Error>`, by the codes in [`dialect`]): the database being unreachable, busy,
 /// locked or full becomes [`StoreError::Unavailable`] (503), a value the database refuses (a
 /// NUL byte in text on PostgreSQL, a value out of range or too big) becomes
-/// [`StoreError::BadInput`] (400); what is left is [`StoreError::Database`] (500).
+/// [`StoreError::BadInput`] (400), a row whose parent a concurrent delete removed becomes
+/// [`StoreError::Gone`] (404); what is left is [`StoreError::Database`] (500).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
@@ -64,11 +65,22 @@ pub enum StoreError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database rolled the transaction back to settle a race with another one (SQLSTATE
+    /// class `40`: `40P01` deadlock detected, `40001` serialization failure): nothing was
+    /// written and the same transaction may be run again. Answered with 503 when it is not.
+    #[error("transaction rolled back by the database: {0}")]
+    RolledBack(String),
     /// The database refused a value of the request (PostgreSQL SQLSTATE class `22`, e.g.
     /// `22021` for a NUL byte in text, and `54000`; SQLite `SQLITE_TOOBIG`, `SQLITE_MISMATCH`,
     /// `SQLITE_RANGE`): bad input, never a server fault.
     #[error("the database refused a value: {0}")]
     BadInput(String),
+    /// What the write refers to was deleted meanwhile: a foreign key refused the row because a
+    /// concurrent delete removed its parent (SQLSTATE `23503`, `SQLITE_CONSTRAINT_FOREIGNKEY`),
+    /// for example a member added while their org was deleted. Nothing was written; answered
+    /// with 404.
+    #[error("deleted meanwhile: {0}")]
+    Gone(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("migration failed: {0}")]
@@ -79,7 +91,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match dialect::classify(&e) {
             Cause::Unavailable => StoreError::Unavailable(e.to_string()),
+            Cause::RolledBack => StoreError::RolledBack(e.to_string()),
             Cause::BadInput => StoreError::BadInput(e.to_string()),
+            Cause::Gone => StoreError::Gone(e.to_string()),
             Cause::Other => StoreError::Database(e),
         }
     }
@@ -90,10 +104,12 @@ impl StoreError {
     /// query): no connection, a connection lost mid-query, a server shutting down or starting
     /// up (PostgreSQL SQLSTATE classes 08, 53 and 57P, e.g. `57P01` after `pg_ctl stop -m
     /// fast`, `53300` too many connections, `53100` disk full, `25006` a read-only server),
-    /// or SQLite busy, locked, full, read-only or failing I/O. Answered with 503.
+    /// a transaction the server rolled back to settle a race (class 40: `40P01` deadlock
+    /// detected, `40001` serialization failure; the same request succeeds when retried), or
+    /// SQLite busy, locked, full, read-only or failing I/O. Answered with 503.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Unavailable(_) => true,
+            StoreError::Unavailable(_) | StoreError::RolledBack(_) => true,
             StoreError::Database(e) => sqlx_unavailable(e),
             _ => false,
         }
@@ -104,11 +120,18 @@ impl StoreError {
     pub fn is_bad_input(&self) -> bool {
         matches!(self, StoreError::BadInput(_))
     }
+
+    /// True when what the request names no longer exists: [`StoreError::Gone`] (a concurrent
+    /// delete removed what the write referred to) or [`StoreError::NotFound`] (a row the
+    /// operation reads vanished between its statements). Answered with 404.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, StoreError::Gone(_) | StoreError::NotFound(_))
+    }
 }
 
 /// See [`StoreError::is_unavailable`].
 fn sqlx_unavailable(e: &sqlx::Error) -> bool {
-    dialect::classify(e) == Cause::Unavailable
+    matches!(dialect::classify(e), Cause::Unavailable | Cause::RolledBack)
 }
 
 /// A stored value Tessera never writes: a fault of the data (500), not of the request.

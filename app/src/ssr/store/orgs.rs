@@ -8,6 +8,10 @@ use crate::model::{Org, OrgId, SsoConnection};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+/// How many times [`Store::delete_org`] runs its transaction when the database rolls it back
+/// to settle a deadlock with a concurrent write.
+pub const DELETE_ORG_TRIES: u32 = 4;
+
 /// An org, and its Okta connection with the sealed client secret when it has one.
 pub type OrgWithSso = (Org, Option<(SsoConnection, String)>);
 
@@ -164,8 +168,25 @@ impl Store {
     /// goes, and its `ON DELETE CASCADE` foreign keys catch whatever a concurrent sign-in added
     /// meanwhile. The first statement locks the org row ([`dialect::lock_org_for_delete`]): on
     /// PostgreSQL a concurrent delete, rename or new member waits, on SQLite the transaction is
-    /// the writer from the start.
+    /// the writer from the start. A deadlock with a concurrent member write
+    /// ([`StoreError::RolledBack`]) is tried again, up to [`DELETE_ORG_TRIES`] times in all.
     pub async fn delete_org(&self, org_id: &OrgId) -> Result<Option<OrgDeleted>, StoreError> {
+        // The delete touches every row of the org, in another order than a member write
+        // (which holds its member's row, then needs the org's): on PostgreSQL the two can
+        // deadlock, and the server rolls one back. Run again, the delete finds the other done.
+        let mut tries = 1;
+        loop {
+            match self.delete_org_once(org_id).await {
+                Err(StoreError::RolledBack(e)) if tries < DELETE_ORG_TRIES => {
+                    tracing::info!(org = %org_id, error = %e, "deleting an org raced a write: trying again");
+                    tries += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn delete_org_once(&self, org_id: &OrgId) -> Result<Option<OrgDeleted>, StoreError> {
         let mut tx = self.begin().await?;
         if !dialect::lock_org_for_delete(&mut tx, org_id).await? {
             tx.rollback().await?;
@@ -174,7 +195,9 @@ impl Store {
         let sessions = sessions::delete_of_org(&mut tx, org_id).await?;
         // Children first; members before member_stats, which their delete triggers update.
         let setup_links = empty(&mut tx, "setup_links", org_id).await?;
+        // Flows before their counters, which their delete triggers update.
         let login_flows = empty(&mut tx, "login_flows", org_id).await?;
+        empty(&mut tx, "login_flow_counts", org_id).await?;
         let login_attempts = empty(&mut tx, "login_attempts", org_id).await?;
         let audit_entries = empty(&mut tx, "audit_log", org_id).await?;
         empty(&mut tx, "connection_test_budget", org_id).await?;
