@@ -201,10 +201,12 @@ impl Store {
     /// pending (its oldest go), and an anonymous start at the org's cap evicts the oldest
     /// anonymous ones (see the module's documentation), as many as the org's pending-flow
     /// counters (`login_flow_counts`, kept by triggers) say are too many: a start costs the
-    /// same with 10 or 10,000 flows pending. Whether the org knows the browser is read first;
-    /// then one transaction that writes first (on SQLite it holds the write lock from its first
-    /// statement, so it never has to upgrade a read), and one commit; nodes share the bounds
-    /// through the database.
+    /// same with 10 or 10,000 flows pending. What the start needs to know (whether the org
+    /// knows the browser, the org's and the browser's pending flows) is read first, in one
+    /// statement; with room enough the flow is then one `INSERT`, else one transaction that
+    /// writes first (on SQLite it holds the write lock from its first statement, so it never
+    /// has to upgrade a read) makes room and inserts. Nodes share the bounds through the
+    /// database.
     ///
     /// `new_browser`: the browser's binding was made for this sign-in (a random value nobody
     /// has seen), so it has no flows to make room among and is anonymous; those two lookups
@@ -215,42 +217,29 @@ impl Store {
         new_browser: bool,
     ) -> Result<Option<FlowTier>, StoreError> {
         let now = self.now_ms();
-        // Read before the transaction (a browser that becomes known or forgotten meanwhile
-        // changes nothing that matters), so the transaction starts with its write.
-        let known = !new_browser
-            && browser_known(&self.readers, &flow.org_id, &flow.browser_hash, now).await?;
-        let tier = if known {
+        // Read before writing (a browser that becomes known or forgotten meanwhile, or a flow
+        // saved meanwhile, changes nothing that matters).
+        let room = room_for(&self.readers, flow, new_browser, now).await?;
+        let tier = if room.known {
             FlowTier::Known
         } else {
             FlowTier::Anonymous
         };
-        let mut tx = self.begin().await?;
-        make_room(&mut tx, flow, new_browser, tier).await?;
-        // A known start is refused at the cap of known ones: counted from the org's counters,
-        // and only when those say it is full, exactly (the counters include expired flows
-        // the purge has not deleted yet).
-        let known = i64::from(tier == FlowTier::Known);
-        let done = sqlx::query(
-            "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash, known)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-             WHERE $9 = 0
-                OR (SELECT COALESCE(SUM(known), 0) FROM login_flow_counts WHERE org_id = $2) < $10
-                OR (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND known = 1 AND expires_at > $6) < $10",
-        )
-        .bind(&flow.state)
-        .bind(&flow.org_id)
-        .bind(&flow.nonce)
-        .bind(&flow.pkce_verifier)
-        .bind(flow.target.as_deref())
-        .bind(now)
-        .bind(flow.expires_at)
-        .bind(&flow.browser_hash)
-        .bind(known)
-        .bind(MAX_PENDING_FLOWS_PER_ORG)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
-        Ok((done.rows_affected() == 1).then_some(tier))
+        let crowded = room.mine >= MAX_PENDING_FLOWS_PER_BROWSER
+            || (tier == FlowTier::Anonymous && room.anonymous >= MAX_PENDING_FLOWS_PER_ORG);
+        let saved = if crowded {
+            let mut tx = self.begin().await?;
+            make_room(&mut tx, flow, new_browser, tier).await?;
+            let saved = insert_flow(tx.conn(), flow, tier, now).await?;
+            tx.commit().await?;
+            saved
+        } else {
+            // Room enough: one statement. Starts running at once may each find the last
+            // place free and pass the cap by as many as run at once; the next start that finds
+            // the org full trims it back to the cap.
+            insert_flow(&self.pool, flow, tier, now).await?
+        };
+        Ok(saved.then_some(tier))
     }
 
     /// A successful sign-in, in one transaction: its login `attempt` (see
@@ -444,26 +433,89 @@ impl Store {
 
 /// Inside `tx`: has one of the org's active members signed in with the browser whose binding
 /// cookie hashes to `browser_hash` since `now - KNOWN_BROWSER_TTL_MS`?
-async fn browser_known<'e, E>(
+/// What a start needs to know before it writes ([`Store::save_login_flow`]).
+struct Room {
+    /// One of the org's active members signed in with this browser within
+    /// [`KNOWN_BROWSER_TTL_MS`].
+    known: bool,
+    /// The org's anonymous flows pending, by its counters (expired ones not yet purged too).
+    anonymous: i64,
+    /// The browser's own flows pending.
+    mine: i64,
+}
+
+/// [`Room`] for `flow`, in one statement. A new browser (a binding made for this start) has no
+/// flows and no org knows it: only the org's counters are read.
+async fn room_for(
+    readers: &sqlx::AnyPool,
+    flow: &LoginFlow,
+    new_browser: bool,
+    now: i64,
+) -> Result<Room, StoreError> {
+    const ANONYMOUS: &str = "SELECT CAST(COALESCE(SUM(anonymous), 0) AS BIGINT) FROM login_flow_counts WHERE org_id = $1";
+    if new_browser {
+        let row = sqlx::query(&format!("SELECT ({ANONYMOUS}) AS anonymous"))
+            .bind(&flow.org_id)
+            .fetch_one(readers)
+            .await?;
+        return Ok(Room {
+            known: false,
+            anonymous: row.try_get("anonymous")?,
+            mine: 0,
+        });
+    }
+    let row = sqlx::query(&format!(
+        "SELECT ({ANONYMOUS}) AS anonymous,
+                (SELECT COUNT(*) FROM login_flows WHERE browser_hash = $2) AS mine,
+                (SELECT COUNT(*) FROM known_browsers k JOIN members m ON m.id = k.member_id
+                 WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
+                   AND m.org_id = $1 AND m.status = 'active') AS known"
+    ))
+    .bind(&flow.org_id)
+    .bind(&flow.browser_hash)
+    .bind(now - KNOWN_BROWSER_TTL_MS)
+    .fetch_one(readers)
+    .await?;
+    Ok(Room {
+        known: row.try_get::<i64, _>("known")? > 0,
+        anonymous: row.try_get("anonymous")?,
+        mine: row.try_get("mine")?,
+    })
+}
+
+/// Inserts `flow` in `tier` through `e`, created `now`; false when refused: a known start
+/// when the org has [`MAX_PENDING_FLOWS_PER_ORG`] known flows pending, counted from its
+/// counters and, only when those say it is full, exactly (the counters include expired flows
+/// the purge has not deleted yet).
+async fn insert_flow<'e, E>(
     e: E,
-    org_id: &OrgId,
-    browser_hash: &str,
+    flow: &LoginFlow,
+    tier: FlowTier,
     now: i64,
 ) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM known_browsers k JOIN members m ON m.id = k.member_id
-         WHERE k.org_id = $1 AND k.browser_hash = $2 AND k.seen_at > $3
-           AND m.org_id = $1 AND m.status = 'active'",
+    let done = sqlx::query(
+        "INSERT INTO login_flows (state, org_id, nonce, pkce_verifier, target, created_at, expires_at, browser_hash, known)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+         WHERE $9 = 0
+            OR (SELECT COALESCE(SUM(known), 0) FROM login_flow_counts WHERE org_id = $2) < $10
+            OR (SELECT COUNT(*) FROM login_flows WHERE org_id = $2 AND known = 1 AND expires_at > $6) < $10",
     )
-    .bind(org_id)
-    .bind(browser_hash)
-    .bind(now - KNOWN_BROWSER_TTL_MS)
-    .fetch_optional(e)
+    .bind(&flow.state)
+    .bind(&flow.org_id)
+    .bind(&flow.nonce)
+    .bind(&flow.pkce_verifier)
+    .bind(flow.target.as_deref())
+    .bind(now)
+    .bind(flow.expires_at)
+    .bind(&flow.browser_hash)
+    .bind(i64::from(tier == FlowTier::Known))
+    .bind(MAX_PENDING_FLOWS_PER_ORG)
+    .execute(e)
     .await?;
-    Ok(row.is_some())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Inside `tx`, as its first statement: makes room for `flow`. The browser's own oldest
